@@ -1,0 +1,111 @@
+"""The FastAPI application: the API under ``/v1``, the dashboard, health checks, OpenAPI docs."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+import structlog
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+import tessera
+from tessera.config import Settings, get_settings
+from tessera.db.engine import make_engine, make_session_factory
+from tessera.db.migrate import is_up_to_date
+from tessera.http.problems import install_problem_handlers
+from tessera.kit.ids import new_id
+from tessera.kit.logging import configure_logging, get_logger
+
+log = get_logger("tessera.http")
+
+
+def create_app(
+    settings: Settings | None = None,
+    session_factory: sessionmaker[Session] | None = None,
+    engine: Engine | None = None,
+) -> FastAPI:
+    """Build the app. Tests pass their own session factory; production builds one from settings."""
+    settings = settings or get_settings()
+    if session_factory is None:
+        engine = engine or make_engine(settings.database_url)
+        session_factory = make_session_factory(engine)
+    app = FastAPI(
+        title="Tessera",
+        version=tessera.__version__,
+        summary="One customer, one inventory and one message stream across every sales channel.",
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.session_factory = session_factory
+    app.state.engine = session_factory.kw.get("bind") or engine
+    install_problem_handlers(app)
+    app.middleware("http")(_request_context)
+    _mount_health(app)
+    _mount_routers(app)
+    return app
+
+
+async def _request_context(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    """Give every request an id (or keep the caller's), log it, and return it in a header."""
+    incoming = request.headers.get("x-request-id", "")
+    request_id = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else new_id("req")
+    request.state.request_id = request_id
+    structlog.contextvars.bind_contextvars(request_id=request_id)
+    started = time.perf_counter()
+    try:
+        response = await call_next(request)
+    finally:
+        structlog.contextvars.unbind_contextvars("request_id")
+    response.headers["X-Request-Id"] = request_id
+    log.info(
+        "request",
+        request_id=request_id,
+        method=request.method,
+        path=request.url.path,
+        status=response.status_code,
+        duration_ms=round((time.perf_counter() - started) * 1000, 2),
+    )
+    return response
+
+
+def _mount_health(app: FastAPI) -> None:
+    @app.get("/healthz", tags=["health"], summary="The process is up")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"], summary="The database answers and is migrated")
+    def readyz(request: Request) -> JSONResponse:
+        factory: sessionmaker[Session] = request.app.state.session_factory
+        try:
+            with factory() as session:
+                session.execute(text("SELECT 1"))
+                migrated = is_up_to_date(session.connection())
+        except Exception as exc:  # readiness reports, it does not raise
+            return JSONResponse(
+                {"status": "unavailable", "database": f"error: {type(exc).__name__}"}, 503
+            )
+        if not migrated:
+            return JSONResponse(
+                {"status": "unavailable", "database": "migrations pending: tessera db upgrade"},
+                503,
+            )
+        return JSONResponse({"status": "ok", "database": "ok"})
+
+
+def _mount_routers(app: FastAPI) -> None:
+    from tessera.workspace.api import api as workspace_api
+
+    app.include_router(workspace_api)
+
+
+def build_app() -> FastAPI:
+    """Entry point for ``uvicorn --factory tessera.app:build_app``."""
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    return create_app(settings)

@@ -1,0 +1,75 @@
+"""The ``tessera`` command: one Typer app, each domain adding its own group."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from tessera.cli_support import console, context, fail, friendly_errors
+from tessera.config import ConfigError
+from tessera.workspace.cli import key_cli, user_cli, workspace_cli
+
+app = typer.Typer(
+    help="Tessera: one customer, one inventory and one message stream across every channel.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+config_cli = typer.Typer(help="Effective configuration.", no_args_is_help=True)
+db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
+
+
+@config_cli.command("show")
+@friendly_errors
+def config_show(ctx: typer.Context) -> None:
+    """Print the effective settings, secrets masked."""
+    console.print_json(json.dumps(context(ctx).get_settings().masked(), default=str))
+
+
+@db_cli.command("upgrade")
+@friendly_errors
+def db_upgrade(ctx: typer.Context, revision: str = typer.Argument("head")) -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    from tessera.db.migrate import upgrade
+
+    settings = context(ctx).get_settings()
+    upgrade(settings.database_url, revision)
+    console.print(f"database is at {revision}")
+
+
+@app.command("serve")
+@friendly_errors
+def serve(
+    ctx: typer.Context,
+    host: str = typer.Option(None, help="Bind address (TESSERA_HOST)"),
+    port: int = typer.Option(None, help="Port (TESSERA_PORT)"),
+    reload: bool = typer.Option(False, help="Reload on code changes (development)"),
+) -> None:
+    """Run the API and the dashboard."""
+    import uvicorn
+
+    settings = context(ctx).get_settings()
+    uvicorn.run(
+        "tessera.app:build_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        reload=reload,
+        log_config=None,
+        access_log=False,
+    )
+
+
+app.add_typer(config_cli, name="config")
+app.add_typer(db_cli, name="db")
+app.add_typer(workspace_cli, name="workspace")
+app.add_typer(user_cli, name="user")
+app.add_typer(key_cli, name="key")
+
+
+def main() -> None:
+    """Console entry point; a bad setting prints one line and exits 2."""
+    try:
+        app()
+    except ConfigError as exc:
+        raise SystemExit(str(fail(str(exc), 2).exit_code)) from None

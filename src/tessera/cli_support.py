@@ -1,0 +1,80 @@
+"""What every CLI command shares: settings, one session scope per command, clear one-line errors."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import wraps
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+from sqlalchemy.orm import Session, sessionmaker
+
+from tessera.config import ConfigError, Settings, get_settings
+from tessera.db.engine import make_engine, make_session_factory, session_scope
+from tessera.kit.errors import Problem
+
+console = Console()
+error_console = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class CliContext:
+    """Built lazily so ``tessera --help`` needs no database; tests pass their own factory."""
+
+    settings: Settings | None = None
+    session_factory: sessionmaker[Session] | None = field(default=None)
+
+    def get_settings(self) -> Settings:
+        if self.settings is None:
+            self.settings = get_settings()
+        return self.settings
+
+    def factory(self) -> sessionmaker[Session]:
+        if self.session_factory is None:
+            self.session_factory = make_session_factory(
+                make_engine(self.get_settings().database_url)
+            )
+        return self.session_factory
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with session_scope(self.factory()) as session:
+            yield session
+
+
+def context(ctx: typer.Context) -> CliContext:
+    root = ctx.find_root()
+    if not isinstance(root.obj, CliContext):
+        root.obj = CliContext()
+    return root.obj
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    error_console.print(f"[red]error:[/red] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def friendly_errors(func: F) -> F:
+    """Turn expected errors into one red line and exit code 1 (2 for configuration)."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except Problem as exc:
+            field_name = exc.extensions.get("field")
+            suffix = f" (field: {field_name})" if field_name else ""
+            raise fail(f"{exc.detail}{suffix}") from None
+        except ConfigError as exc:
+            raise fail(str(exc), code=2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def is_interactive() -> bool:
+    return sys.stdout.isatty()

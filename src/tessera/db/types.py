@@ -1,0 +1,60 @@
+"""Portable column types that behave the same on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, DateTime, Dialect, Enum, Integer, String, TypeDecorator
+from sqlalchemy.dialects.postgresql import JSONB
+
+from tessera.kit.time import ensure_utc
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime; SQLite stores ISO text and gets the zone back on load."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; pass an aware UTC datetime")
+        value = value.astimezone(UTC)
+        # SQLite keeps text without a zone: store UTC wall time so text order is time order.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else ensure_utc(value)
+
+
+class JSONDocument(TypeDecorator[Any]):
+    """JSON on SQLite, JSONB on PostgreSQL."""
+
+    impl = JSON
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(JSONB())
+        return dialect.type_descriptor(JSON())
+
+
+# Money is stored as two columns: an amount in minor units and a currency code.
+MinorUnits = BigInteger().with_variant(Integer(), "sqlite")
+CurrencyCode = String(3)
+PrefixedId = String(40)
+
+
+def StrEnumColumn(enum_class: type[enum.StrEnum]) -> Enum:
+    """A portable string column holding a StrEnum's values (not its member names)."""
+    return Enum(
+        enum_class,
+        native_enum=False,
+        length=max(16, *(len(member.value) for member in enum_class)),
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )

@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by every router: transactions, auth, problem+json, request ids."""

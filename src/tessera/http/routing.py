@@ -1,0 +1,62 @@
+"""One request, one transaction, committed before the response is sent.
+
+FastAPI runs the code after ``yield`` in a dependency only after the response is built, so a
+commit there could fail after the client was told "200". ``UnitOfWorkRoute`` instead opens the
+session around the endpoint and commits before returning the response: a 2xx means durable.
+Responses with a status of 400 or more roll back, so a refused request changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.routing import APIRoute
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from tessera.config import Settings
+
+
+class UnitOfWorkRoute(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        endpoint = super().get_route_handler()
+
+        async def handler(request: Request) -> Response:
+            factory = request.app.state.session_factory
+            session: Session = factory()
+            request.state.session = session
+            try:
+                response = await endpoint(request)
+                if response.status_code < 400:
+                    await run_in_threadpool(session.commit)
+                else:
+                    await run_in_threadpool(session.rollback)
+                return response
+            except BaseException:
+                await run_in_threadpool(session.rollback)
+                raise
+            finally:
+                await run_in_threadpool(session.close)
+
+        return handler
+
+
+def router(**kwargs: object) -> APIRouter:
+    """An APIRouter whose routes each run in one transaction."""
+    return APIRouter(route_class=UnitOfWorkRoute, **kwargs)  # type: ignore[arg-type]
+
+
+def _session(request: Request) -> Session:
+    session: Session = request.state.session
+    return session
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+DbSession = Annotated[Session, Depends(_session)]
+AppSettings = Annotated[Settings, Depends(_settings)]

@@ -1,0 +1,1 @@
+"""Small building blocks with no domain words: ids, money, time, errors, pagination, logging."""

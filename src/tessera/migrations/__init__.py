@@ -1,0 +1,1 @@
+"""Alembic migrations. They live inside the package so an installed Tessera can upgrade itself."""

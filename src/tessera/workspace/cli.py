@@ -1,0 +1,132 @@
+"""``tessera workspace``, ``tessera user`` and ``tessera key`` commands."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from tessera.cli_support import console, context, friendly_errors
+from tessera.models.workspace import ApiKeyKind, Role
+from tessera.workspace.service import WorkspaceService
+
+workspace_cli = typer.Typer(help="Workspaces: one per brand.", no_args_is_help=True)
+user_cli = typer.Typer(help="Dashboard users and their roles.", no_args_is_help=True)
+key_cli = typer.Typer(help="API keys: public write keys and secret keys.", no_args_is_help=True)
+
+
+@workspace_cli.command("create")
+@friendly_errors
+def workspace_create(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="The brand's name"),
+    slug: str = typer.Option(None, help="URL-safe short name; derived from the name if omitted"),
+    region: str = typer.Option("US", help="Default phone region (ISO 3166 alpha-2)"),
+) -> None:
+    """Create a workspace for a brand."""
+    slug = slug or "-".join("".join(c if c.isalnum() else " " for c in name.lower()).split())
+    with context(ctx).session() as session:
+        workspace = WorkspaceService(session).create_workspace(name, slug, region)
+        console.print(f"created workspace [bold]{workspace.slug}[/bold] ({workspace.id})")
+
+
+@workspace_cli.command("list")
+@friendly_errors
+def workspace_list(ctx: typer.Context) -> None:
+    """List workspaces."""
+    from sqlalchemy import select
+
+    from tessera.models.workspace import Workspace
+
+    with context(ctx).session() as session:
+        table = Table("id", "slug", "name", "created")
+        for ws in session.scalars(select(Workspace).order_by(Workspace.slug)):
+            table.add_row(ws.id, ws.slug, ws.name, ws.created_at.isoformat(timespec="seconds"))
+        console.print(table)
+
+
+@user_cli.command("add")
+@friendly_errors
+def user_add(
+    ctx: typer.Context,
+    email: str = typer.Argument(...),
+    workspace: str = typer.Option(..., "--workspace", "-w", help="Workspace id or slug"),
+    role: Role = typer.Option(Role.VIEWER, help="owner, admin, marketer, analyst or viewer"),
+    name: str = typer.Option("", help="Display name"),
+    password: str = typer.Option(
+        None, help="Password for a new user (prompted when omitted)", show_default=False
+    ),
+) -> None:
+    """Add a user to a workspace, or change their role there."""
+    with context(ctx).session() as session:
+        service = WorkspaceService(session)
+        ws = service.find_workspace(workspace)
+        if password is None and service.repository.user_by_email(email.strip().lower()) is None:
+            password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+        user = service.add_user(ws.id, email, role, password=password, name=name, actor="cli")
+        console.print(f"{user.email} is {role.value} of {ws.slug}")
+
+
+@key_cli.command("create")
+@friendly_errors
+def key_create(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="What the key is for, e.g. 'website'"),
+    workspace: str = typer.Option(..., "--workspace", "-w", help="Workspace id or slug"),
+    kind: ApiKeyKind = typer.Option(ApiKeyKind.SECRET, help="public (write key) or secret"),
+    role: Role = typer.Option(None, help="Role of a secret key (default: admin)"),
+) -> None:
+    """Create an API key and print its token once."""
+    if kind is ApiKeyKind.SECRET and role is None:
+        role = Role.ADMIN
+    with context(ctx).session() as session:
+        service = WorkspaceService(session)
+        ws = service.find_workspace(workspace)
+        key, token = service.create_api_key(ws.id, kind, name, role, actor="cli")
+        console.print(f"created {kind.value} key {key.id} for {ws.slug}")
+        console.print("token (shown once, store it now):")
+        console.print(token, highlight=False, soft_wrap=True)
+
+
+@key_cli.command("list")
+@friendly_errors
+def key_list(
+    ctx: typer.Context,
+    workspace: str = typer.Option(..., "--workspace", "-w", help="Workspace id or slug"),
+) -> None:
+    """List a workspace's API keys (tokens are never shown again)."""
+    with context(ctx).session() as session:
+        service = WorkspaceService(session)
+        ws = service.find_workspace(workspace)
+        table = Table("id", "name", "kind", "role", "prefix", "last used", "revoked")
+        cursor: str | None = None
+        while True:
+            page = service.list_api_keys(ws.id, cursor, 200)
+            for key in page.items:
+                table.add_row(
+                    key.id,
+                    key.name,
+                    key.kind.value,
+                    key.role.value if key.role else "-",
+                    key.token_prefix + "…",
+                    key.last_used_at.isoformat(timespec="seconds") if key.last_used_at else "never",
+                    key.revoked_at.isoformat(timespec="seconds") if key.revoked_at else "",
+                )
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+        console.print(table)
+
+
+@key_cli.command("revoke")
+@friendly_errors
+def key_revoke(
+    ctx: typer.Context,
+    key_id: str = typer.Argument(...),
+    workspace: str = typer.Option(..., "--workspace", "-w", help="Workspace id or slug"),
+) -> None:
+    """Revoke an API key; it stops working at once."""
+    with context(ctx).session() as session:
+        service = WorkspaceService(session)
+        ws = service.find_workspace(workspace)
+        key = service.revoke_api_key(ws.id, key_id, actor="cli")
+        console.print(f"revoked {key.id} ({key.name})")

@@ -1,0 +1,249 @@
+"""Use cases for workspaces, users, login and API keys. Never commits: the caller's scope does."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.orm import Session
+
+from tessera.kit.errors import InvalidInput
+from tessera.kit.pagination import Page, clamp_limit, decode_cursor, page_from
+from tessera.kit.time import utcnow
+from tessera.models.workspace import (
+    ApiKey,
+    ApiKeyKind,
+    AuditEntry,
+    Membership,
+    Role,
+    User,
+    Workspace,
+)
+from tessera.workspace import domain
+from tessera.workspace.errors import (
+    ApiKeyNotFound,
+    InvalidApiKey,
+    InvalidLogin,
+    WeakPassword,
+    WorkspaceNotFound,
+    WorkspaceSlugTaken,
+)
+from tessera.workspace.repository import WorkspaceRepository
+
+_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_hasher = PasswordHasher()
+# Verified against when the email is unknown, so a wrong email costs as long as a wrong password.
+_DUMMY_HASH = _hasher.hash("tessera-timing-equaliser")
+
+
+class WorkspaceService:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.repository = WorkspaceRepository(session)
+
+    # Workspaces -------------------------------------------------------------------------------
+
+    def create_workspace(self, name: str, slug: str, default_region: str = "US") -> Workspace:
+        """Create a brand's workspace; refuses a malformed or taken slug."""
+        slug = slug.strip().lower()
+        if not _SLUG.match(slug):
+            raise InvalidInput(
+                "slug must be 1-63 lowercase letters, digits or hyphens", field="slug"
+            )
+        if not name.strip():
+            raise InvalidInput("name must not be empty", field="name")
+        if self.repository.workspace_by_slug(slug):
+            raise WorkspaceSlugTaken(f"workspace slug {slug!r} is taken", field="slug")
+        workspace = Workspace(name=name.strip(), slug=slug, default_region=default_region.upper())
+        self.session.add(workspace)
+        self.session.flush()
+        return workspace
+
+    def get_workspace(self, workspace_id: str) -> Workspace:
+        workspace = self.repository.workspace(workspace_id)
+        if workspace is None:
+            raise WorkspaceNotFound(f"no workspace {workspace_id}")
+        return workspace
+
+    def find_workspace(self, id_or_slug: str) -> Workspace:
+        """A workspace by id or slug (the CLI accepts either)."""
+        workspace = self.repository.workspace(id_or_slug) or self.repository.workspace_by_slug(
+            id_or_slug
+        )
+        if workspace is None:
+            raise WorkspaceNotFound(f"no workspace with id or slug {id_or_slug!r}")
+        return workspace
+
+    # Users ------------------------------------------------------------------------------------
+
+    def add_user(
+        self,
+        workspace_id: str,
+        email: str,
+        role: Role,
+        password: str | None = None,
+        name: str = "",
+        actor: str = "system",
+    ) -> User:
+        """Add a member with ``role``; creates the user if new (which needs a password).
+
+        Refuses a malformed email and a password shorter than 10 characters. An existing user
+        keeps their password (an admin of one workspace must not reset a login shared with
+        others); adding an existing member again changes their role.
+        """
+        email = email.strip().lower()
+        if not _EMAIL.match(email):
+            raise InvalidInput(f"{email!r} is not an email address", field="email")
+        self.get_workspace(workspace_id)
+        user = self.repository.user_by_email(email)
+        if user is None:
+            if password is None:
+                raise InvalidInput("a new user needs a password", field="password")
+            user = User(email=email, name=name, password_hash=self._hash_password(password))
+            self.session.add(user)
+            self.session.flush()
+        membership = self.repository.membership(workspace_id, user.id)
+        if membership is None:
+            self.session.add(Membership(workspace_id=workspace_id, user_id=user.id, role=role))
+        else:
+            membership.role = role
+        self.record(workspace_id, actor, "user.added", user.id, {"email": email, "role": role})
+        self.session.flush()
+        return user
+
+    def members(self, workspace_id: str) -> Sequence[tuple[User, Role]]:
+        return self.repository.members(workspace_id)
+
+    def authenticate_password(self, email: str, password: str) -> User:
+        """The user with this email and password; refuses anything else with one vague error."""
+        user = self.repository.user_by_email(email.strip().lower())
+        try:
+            _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        except (VerificationError, InvalidHashError):
+            raise InvalidLogin("email or password is wrong") from None
+        if user is None:
+            raise InvalidLogin("email or password is wrong")
+        if _hasher.check_needs_rehash(user.password_hash):
+            user.password_hash = _hasher.hash(password)
+        user.last_login_at = utcnow()
+        return user
+
+    def workspaces_of(self, user_id: str) -> Sequence[tuple[Workspace, Role]]:
+        return self.repository.workspaces_of_user(user_id)
+
+    def role_of(self, workspace_id: str, user_id: str) -> Role | None:
+        membership = self.repository.membership(workspace_id, user_id)
+        return membership.role if membership else None
+
+    def get_user(self, user_id: str) -> User | None:
+        return self.repository.user(user_id)
+
+    # API keys ---------------------------------------------------------------------------------
+
+    def create_api_key(
+        self,
+        workspace_id: str,
+        kind: ApiKeyKind,
+        name: str,
+        role: Role | None = None,
+        actor: str = "system",
+    ) -> tuple[ApiKey, str]:
+        """Create a key and return it with its token, which is never shown again.
+
+        A secret key needs a role (what it may do); a public write key may only send events and
+        takes no role.
+        """
+        if kind is ApiKeyKind.SECRET and role is None:
+            raise InvalidInput("a secret key needs a role", field="role")
+        if kind is ApiKeyKind.PUBLIC and role is not None:
+            raise InvalidInput("a public write key takes no role", field="role")
+        if not name.strip():
+            raise InvalidInput("name must not be empty", field="name")
+        self.get_workspace(workspace_id)
+        token = domain.new_token(kind)
+        key = ApiKey(
+            workspace_id=workspace_id,
+            kind=kind,
+            role=role,
+            name=name.strip(),
+            token_prefix=token[:12],
+            token_hash=domain.hash_token(token),
+            created_by=actor,
+        )
+        self.session.add(key)
+        self.session.flush()
+        self.record(workspace_id, actor, "api_key.created", key.id, {"kind": kind, "role": role})
+        return key, token
+
+    def list_api_keys(
+        self,
+        workspace_id: str,
+        cursor: str | None = None,
+        limit: int = 50,
+        include_revoked: bool = True,
+    ) -> Page[ApiKey]:
+        """The workspace's keys, newest first, one page at a time."""
+        limit = clamp_limit(limit)
+        rows = self.repository.keys(workspace_id, decode_cursor(cursor), limit + 1, include_revoked)
+        return page_from(rows, limit)
+
+    def revoke_api_key(self, workspace_id: str, key_id: str, actor: str = "system") -> ApiKey:
+        """Revoke a key of this workspace at once; revoking twice is harmless.
+
+        A key of another workspace is reported as not found, never as forbidden, so ids do not
+        leak across workspaces.
+        """
+        key = self.repository.key(workspace_id, key_id)
+        if key is None:
+            raise ApiKeyNotFound(f"no API key {key_id} in this workspace")
+        if key.revoked_at is None:
+            self.repository.revoke_key(key.id, utcnow())
+            self.session.refresh(key)
+            self.record(workspace_id, actor, "api_key.revoked", key.id, {})
+        return key
+
+    def authenticate_key(self, token: str, now: datetime | None = None) -> domain.Principal:
+        """The principal behind a token; refuses unknown and revoked tokens alike."""
+        kind = domain.kind_of_token(token)
+        if kind is None:
+            raise InvalidApiKey("the API key is missing, unknown or revoked")
+        key = self.repository.key_by_hash(domain.hash_token(token))
+        if key is None or key.revoked_at is not None:
+            raise InvalidApiKey("the API key is missing, unknown or revoked")
+        self.repository.touch_key(key.id, now or utcnow())
+        return domain.Principal(
+            workspace_id=key.workspace_id, actor=key.id, role=key.role, kind=key.kind
+        )
+
+    # Audit ------------------------------------------------------------------------------------
+
+    def record(
+        self, workspace_id: str, actor: str, action: str, subject: str, details: dict[str, Any]
+    ) -> None:
+        """Append an audit entry in the caller's transaction."""
+        self.session.add(
+            AuditEntry(
+                workspace_id=workspace_id,
+                actor=actor,
+                action=action,
+                subject=subject,
+                details={k: str(v) if v is not None else None for k, v in details.items()},
+            )
+        )
+
+    def audit_log(self, workspace_id: str, limit: int = 100) -> Sequence[AuditEntry]:
+        return self.repository.audit_entries(workspace_id, clamp_limit(limit))
+
+    @staticmethod
+    def _hash_password(password: str) -> str:
+        if len(password) < domain.PASSWORD_MIN_LENGTH:
+            raise WeakPassword(
+                f"password must be at least {domain.PASSWORD_MIN_LENGTH} characters",
+                field="password",
+            )
+        return _hasher.hash(password)
