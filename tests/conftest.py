@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from tessera.app import create_app
@@ -25,18 +25,27 @@ BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 
 
 @pytest.fixture(scope="session")
-def migrated_postgres() -> str | None:
-    """The PostgreSQL test database, emptied and migrated once per session (None without one)."""
+def migrated_postgres() -> Iterator[str | None]:
+    """A fresh PostgreSQL database for this test run, migrated once (None without a server).
+
+    It is created next to TESSERA_TEST_DATABASE_URL's database with this process's id in its
+    name, so concurrent test runs on one server never share tables, and dropped at the end.
+    """
     if not POSTGRES_URL:
-        return None
-    url = load_settings(database_url=POSTGRES_URL).database_url
-    engine = make_engine(url)
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
+        yield None
+        return
+    base = make_url(load_settings(database_url=POSTGRES_URL).database_url)
+    name = f"{base.database}_{os.getpid()}"
+    admin = make_engine(base.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = base.set(database=name).render_as_string(hide_password=False)
     upgrade(url)
-    return url
+    yield url
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
