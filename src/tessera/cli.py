@@ -73,3 +73,26 @@ def main() -> None:
         app()
     except ConfigError as exc:
         raise SystemExit(str(fail(str(exc), 2).exit_code)) from None
+
+
+@app.command("demo")
+@friendly_errors
+def demo(
+    ctx: typer.Context,
+    seed: int = typer.Option(7, help="Seed of the generated brand; the same seed, the same brand"),
+    size: str = typer.Option("medium", help="small, medium or large"),
+    host: str = typer.Option("127.0.0.1", help="Bind address"),
+    port: int = typer.Option(8000, help="Port of the API and dashboard"),
+    fresh: bool = typer.Option(False, help="Start from an empty demo database (SQLite only)"),
+    serve: bool = typer.Option(True, help="Run API and worker after seeding"),
+) -> None:
+    """Seed a demo brand and run the API, the worker and the dashboard together."""
+    from tessera.demo.generator import DemoSize
+    from tessera.demo.runner import DemoOptions, run
+
+    try:
+        DemoSize.named(size)
+    except ValueError as exc:
+        raise fail(f"--size: {exc}") from None
+    options = DemoOptions(seed=seed, size=size, host=host, port=port, fresh=fresh, serve=serve)
+    raise typer.Exit(run(context(ctx).get_settings(), options, console))

@@ -55,7 +55,7 @@ def context(ctx: typer.Context) -> CliContext:
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
-    error_console.print(f"[red]error:[/red] {message}", highlight=False)
+    error_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 

@@ -10,8 +10,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "dev-insecure-change-me"  # noqa: S105 - refused in production by a validator
 
 
 class ConfigError(Exception):
@@ -28,7 +30,7 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL: sqlite:///path or postgresql+psycopg://user@host/db",
     )
     secret_key: SecretStr = Field(
-        default=SecretStr("dev-insecure-change-me"),
+        default=SecretStr(DEV_SECRET),
         description="Signs dashboard sessions and CSRF tokens; set a long random value",
     )
     environment: Literal["development", "test", "production"] = "development"
@@ -49,6 +51,15 @@ class Settings(BaseSettings):
         if not (value.startswith("sqlite:") or value.startswith("postgresql+psycopg://")):
             raise ValueError("must start with sqlite:/// or postgresql+psycopg://")
         return value
+
+    @model_validator(mode="after")
+    def _real_secret_in_production(self) -> Settings:
+        secret = self.secret_key.get_secret_value()
+        if self.environment == "production" and (secret == DEV_SECRET or len(secret) < 32):
+            raise ValueError(
+                "TESSERA_SECRET_KEY must be set to 32+ random characters in production"
+            )
+        return self
 
     @property
     def is_sqlite(self) -> bool:
@@ -92,7 +103,9 @@ def load_settings(**overrides: Any) -> Settings:
         return Settings(**overrides)
     except ValidationError as exc:
         first = exc.errors()[0]
-        field = ".".join(str(part) for part in first["loc"]) or "settings"
+        field = ".".join(str(part) for part in first["loc"])
+        if not field:  # a rule across settings names its own variable
+            raise ConfigError(first["msg"].removeprefix("Value error, ")) from None
         raise ConfigError(
             f"TESSERA_{field.upper()}: {first['msg']} (got {first.get('input')!r})"
         ) from None

@@ -97,19 +97,20 @@ def key_list(
     with context(ctx).session() as session:
         service = WorkspaceService(session)
         ws = service.find_workspace(workspace)
-        table = Table("id", "name", "kind", "role", "prefix", "last used", "revoked")
+        table = Table("name", "kind", "role", "prefix", "last used", "revoked")
+        table.add_column("id", no_wrap=True)
         cursor: str | None = None
         while True:
             page = service.list_api_keys(ws.id, cursor, 200)
             for key in page.items:
                 table.add_row(
-                    key.id,
                     key.name,
                     key.kind.value,
                     key.role.value if key.role else "-",
                     key.token_prefix + "…",
                     key.last_used_at.isoformat(timespec="seconds") if key.last_used_at else "never",
                     key.revoked_at.isoformat(timespec="seconds") if key.revoked_at else "",
+                    key.id,
                 )
             if page.next_cursor is None:
                 break
