@@ -72,7 +72,8 @@ def main() -> None:
     try:
         app()
     except ConfigError as exc:
-        raise SystemExit(str(fail(str(exc), 2).exit_code)) from None
+        fail(str(exc), 2)
+        raise SystemExit(2) from None
 
 
 @app.command("demo")
