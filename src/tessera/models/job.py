@@ -10,7 +10,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, SmallInteger, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tessera.db.base import Base
@@ -29,8 +29,29 @@ class JobStatus(enum.StrEnum):
 
 class Job(Base):
     __tablename__ = "job"
+    # Partial indexes keep the hot paths small however many finished jobs the table holds:
+    # claiming reads queued rows in (priority, run_at) order and running rows by lease expiry;
+    # pruning reads succeeded rows by finish time.
     __table_args__ = (
-        Index("ix_job_due", "status", "run_at", "priority"),
+        Index(
+            "ix_job_queued",
+            "priority",
+            "run_at",
+            postgresql_where=text("status = 'queued'"),
+            sqlite_where=text("status = 'queued'"),
+        ),
+        Index(
+            "ix_job_running_lease",
+            "locked_until",
+            postgresql_where=text("status = 'running'"),
+            sqlite_where=text("status = 'running'"),
+        ),
+        Index(
+            "ix_job_succeeded_finished",
+            "finished_at",
+            postgresql_where=text("status = 'succeeded'"),
+            sqlite_where=text("status = 'succeeded'"),
+        ),
         Index("ix_job_workspace", "workspace_id", "id"),
     )
 
