@@ -36,7 +36,10 @@ def migrated_postgres() -> Iterator[str | None]:
         return
     base = make_url(load_settings(database_url=POSTGRES_URL).database_url)
     name = f"{base.database}_{os.getpid()}"
-    admin = make_engine(base.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
+    admin = make_engine(
+        base.set(database="postgres").render_as_string(hide_password=False),
+        isolation_level="AUTOCOMMIT",
+    )
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         connection.execute(text(f'CREATE DATABASE "{name}"'))

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEV_SECRET = "dev-insecure-change-me"  # noqa: S105 - refused in production by a validator
 
@@ -38,10 +38,23 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = True
+    collect_max_inflight: int = Field(
+        default=64, ge=0, description="Collection requests one process handles at once; then 429"
+    )
     job_max_attempts: int = Field(default=8, ge=1, le=100)
     job_lease_seconds: float = Field(default=30.0, gt=0)
     worker_poll_seconds: float = Field(default=0.5, gt=0)
     worker_batch_size: int = Field(default=20, ge=1, le=1000)
+    job_modules: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(), description="More modules the worker imports for job handlers, comma-separated"
+    )
+
+    @field_validator("job_modules", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
 
     @field_validator("database_url")
     @classmethod

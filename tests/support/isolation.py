@@ -62,3 +62,53 @@ def workspace_probes(session: Session, b: Tenant) -> list[Probe]:
             json={"email": b.owner_email, "role": "viewer"},
         ),
     ]
+
+
+@probes
+def collect_probes(session: Session, b: Tenant) -> list[Probe]:
+    from tessera.collect.service import CollectService, Sender
+    from tessera.models.collect import ChannelKind, SourceKind
+
+    service = CollectService(session)
+    sender = service.sender_for_write_key(b.write_token)
+    result = service.ingest(
+        sender,
+        [
+            {"type": "track", "event": "Seen", "userId": "b-user", "messageId": "b-1"},
+            {"type": "track", "event": "Order Completed", "userId": "b-user"},
+        ],
+        "test",
+    )
+    event = service.list_events(b.workspace_id).items[0]
+    entry_id = result.rejected[0].quarantine_id
+    other_entry = service.quarantine(b.workspace_id, "test", "bad", {"x": 1}).id
+    service.add_channel(b.workspace_id, ChannelKind.STORE, "Bravo Store", external_refs=["b-loc"])
+    source = service.connector_source(b.workspace_id, SourceKind.SHOPIFY, "bravo.myshopify.com")
+    assert isinstance(sender, Sender)
+    tracking = [
+        Probe(f"/v1/{path}", "POST", f"/v1/{path}", "only_own",
+              json={"type": "track", "event": "E", "userId": "u", "batch": []})
+        for path in ("identify", "track", "page", "screen", "group", "alias", "batch", "import",
+                     "i", "t", "p", "s", "g", "a", "b")
+    ]  # fmt: skip
+    return [
+        *tracking,
+        Probe("/v1/events", "GET", "/v1/events", "only_own"),
+        Probe("/v1/events/{event_id}", "GET", f"/v1/events/{event.id}", "not_found"),
+        Probe("/v1/quarantine", "GET", "/v1/quarantine", "only_own"),
+        Probe("/v1/quarantine/{entry_id}", "GET", f"/v1/quarantine/{entry_id}", "not_found"),
+        Probe(
+            "/v1/quarantine/{entry_id}/replay", "POST", f"/v1/quarantine/{entry_id}/replay",
+            "not_found", json={},
+        ),
+        Probe(
+            "/v1/quarantine/{entry_id}/discard", "POST",
+            f"/v1/quarantine/{other_entry}/discard", "not_found", json={"why": "spam"},
+        ),
+        Probe("/v1/channels", "GET", "/v1/channels", "only_own"),
+        Probe("/v1/channels", "POST", "/v1/channels", "only_own",
+              json={"kind": "store", "name": "Bravo Store", "external_refs": ["b-loc"]}),
+        Probe("/v1/sources", "GET", "/v1/sources", "only_own"),
+        Probe("/v1/sources/{source_id}", "PATCH", f"/v1/sources/{source.id}", "not_found",
+              json={"default_channel": "web"}),
+    ]  # fmt: skip

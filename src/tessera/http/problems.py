@@ -39,8 +39,10 @@ def problem_response(
 
 async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, Problem)
-    headers = {"WWW-Authenticate": 'Bearer realm="tessera"'} if exc.status == 401 else None
-    return problem_response(request, exc.status, exc.to_dict(), headers)
+    headers = dict(exc.headers)
+    if exc.status == 401:
+        headers.setdefault("WWW-Authenticate", 'Bearer realm="tessera"')
+    return problem_response(request, exc.status, exc.to_dict(), headers or None)
 
 
 async def _on_validation(request: Request, exc: Exception) -> JSONResponse:

@@ -3,7 +3,9 @@
 FastAPI runs the code after ``yield`` in a dependency only after the response is built, so a
 commit there could fail after the client was told "200". ``UnitOfWorkRoute`` instead opens the
 session around the endpoint and commits before returning the response: a 2xx means durable.
-Responses with a status of 400 or more roll back, so a refused request changes nothing.
+Responses with a status of 400 or more roll back, so a refused request changes nothing, unless
+the endpoint set ``request.state.commit_on_error`` because what it wrote is the record of the
+refusal itself (Collect's quarantine).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from tessera.config import Settings
+from tessera.kit.errors import Problem
 
 
 class UnitOfWorkRoute(APIRoute):
@@ -29,11 +32,19 @@ class UnitOfWorkRoute(APIRoute):
             request.state.session = session
             try:
                 response = await endpoint(request)
-                if response.status_code < 400:
+                if response.status_code < 400 or getattr(request.state, "commit_on_error", False):
                     await run_in_threadpool(session.commit)
                 else:
                     await run_in_threadpool(session.rollback)
                 return response
+            except Problem:
+                # Endpoints that keep a record of what they refused (Collect's quarantine)
+                # set commit_on_error: the refusal is answered, the record is kept.
+                if getattr(request.state, "commit_on_error", False):
+                    await run_in_threadpool(session.commit)
+                else:
+                    await run_in_threadpool(session.rollback)
+                raise
             except BaseException:
                 await run_in_threadpool(session.rollback)
                 raise

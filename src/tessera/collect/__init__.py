@@ -1,0 +1,1 @@
+"""Collect: every channel's events and orders in one canonical form, losing nothing."""

@@ -1,0 +1,307 @@
+"""The Segment-compatible tracking API and Collect's management routes.
+
+Tracking: ``POST /v1/{identify,track,page,screen,group,alias,batch,import}`` and the short forms
+analytics.js uses (``/v1/{i,t,p,s,g,a,b}``). A brand changes only the SDK's host.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from typing import Any
+
+from fastapi import Query, Request, status
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from tessera.collect import domain
+from tessera.collect.errors import MalformedPayload, PayloadTooLarge
+from tessera.collect.http import (
+    InflightLimiter,
+    RawRequest,
+    parse_json,
+    read_body,
+    write_key_in_body,
+)
+from tessera.collect.schemas import (
+    ChannelCreate,
+    ChannelOut,
+    CollectResponse,
+    DiscardRequest,
+    EventOut,
+    EventPage,
+    QuarantineOut,
+    QuarantinePage,
+    RejectedOut,
+    ReplayRequest,
+    SourceOut,
+    SourceUpdate,
+)
+from tessera.collect.service import CollectService, IngestResult, Sender
+from tessera.http.auth import Admin, Marketer, Viewer, token_from_request
+from tessera.http.routing import DbSession, router
+from tessera.kit.errors import NotFound, Problem
+from tessera.kit.time import utcnow
+from tessera.models.collect import QuarantineStatus
+from tessera.workspace.errors import InvalidApiKey
+
+api = router(prefix="/v1", tags=["collect"])
+tracking = router(prefix="/v1", tags=["tracking (Segment-compatible)"])
+limiter = InflightLimiter()
+
+TRACKING_PATHS: dict[str, str | None] = {
+    "identify": "identify", "track": "track", "page": "page", "screen": "screen",
+    "group": "group", "alias": "alias", "batch": None, "import": None,
+    "i": "identify", "t": "track", "p": "page", "s": "screen", "g": "group", "a": "alias",
+    "b": None,
+}  # fmt: skip
+
+
+def _response(result: IngestResult, status_code: int = 200) -> JSONResponse:
+    body = CollectResponse(
+        received=result.received,
+        accepted=result.accepted,
+        duplicates=result.duplicates,
+        rejected=[RejectedOut(**asdict(r)) for r in result.rejected],
+    )
+    return JSONResponse(body.model_dump(), status_code=status_code)
+
+
+def _tracking_endpoint(path: str, message_type: str | None) -> Callable[..., Awaitable[Any]]:
+    is_batch = message_type is None
+    origin = f"POST /v1/{path}"
+
+    async def endpoint(request: Request, session: DbSession) -> JSONResponse:
+        request.state.commit_on_error = True  # the quarantine row is the record of a refusal
+        limiter.acquire(request.app.state.settings.collect_max_inflight)
+        try:
+            return await run_in_threadpool(_handle, session, await _read(request, session))
+        finally:
+            limiter.release()
+
+    async def _read(
+        request: Request, session: DbSession
+    ) -> tuple[RawRequest | None, PayloadTooLarge | None, str | None]:
+        try:
+            return await read_body(request, is_batch), None, None
+        except PayloadTooLarge as exc:
+            return None, exc, token_from_request(request)
+
+    def _handle(
+        session: DbSession,
+        read: tuple[RawRequest | None, PayloadTooLarge | None, str | None],
+    ) -> JSONResponse:
+        service = CollectService(session)
+        raw, too_large, header_token = read
+        if too_large is not None:
+            service.quarantine(
+                _sender_or_none(service, header_token),
+                origin,
+                too_large.detail,
+                b"(the body was over the size limit and was not kept)",
+                kind="request",
+            )
+            raise too_large
+        assert raw is not None
+        try:
+            document = parse_json(raw.body)
+        except MalformedPayload as exc:
+            service.quarantine(
+                _sender_or_none(service, raw.token), origin, exc.detail, raw.body, "body", "request"
+            )
+            raise
+        token = raw.token or write_key_in_body(document)
+        try:
+            sender = service.sender_for_write_key(token)
+        except Problem as exc:
+            service.quarantine(None, origin, exc.detail, raw.body, "writeKey", "request")
+            raise
+        received_at = utcnow()
+        if is_batch:
+            items = document.get("batch") if isinstance(document, dict) else None
+            if not isinstance(items, list):
+                entry = service.quarantine(
+                    sender.workspace_id, origin, "a batch needs a `batch` list", raw.body,
+                    "batch", "request", sender.source_id,
+                )  # fmt: skip
+                raise MalformedPayload(
+                    "a batch needs a `batch` list", field="batch", quarantine_id=entry.id
+                )
+            merged = [domain.merge_batch_context(i, document) if isinstance(i, dict) else i
+                      for i in items]  # fmt: skip
+            sent_at = domain.parse_time(document.get("sentAt"), "sentAt")
+            result = service.ingest(
+                sender, merged, origin, received_at,
+                batch_sent_at=sent_at if not isinstance(sent_at, domain.Rejection) else None,
+            )  # fmt: skip
+        else:
+            result = service.ingest(sender, [document], origin, received_at, message_type)
+        return _respond(result, is_batch)
+
+    endpoint.__name__ = f"collect_{path}"
+    return endpoint
+
+
+def _sender_or_none(service: CollectService, token: str | None) -> str | None:
+    """The workspace of a token for attributing a refused request, if the token is good."""
+    if not token:
+        return None
+    try:
+        return service.sender_for_write_key(token).workspace_id
+    except (Problem, InvalidApiKey):
+        return None
+
+
+def _respond(result: IngestResult, is_batch: bool) -> JSONResponse:
+    oversize = [r for r in result.rejected if "KB limit" in r.reason]
+    if oversize:
+        limit = f"{domain.MAX_EVENT_BYTES // 1024} KB per event"
+        raise PayloadTooLarge(
+            f"{len(oversize)} message(s) over the limit of {limit} were quarantined; "
+            f"{result.accepted} accepted, {result.duplicates} duplicate",
+            limit=limit,
+            received=result.received,
+            accepted=result.accepted,
+            duplicates=result.duplicates,
+            rejected=[asdict(r) for r in result.rejected],
+        )
+    if not is_batch and result.rejected:
+        rejected = result.rejected[0]
+        raise MalformedPayload(
+            rejected.reason, field=rejected.field, quarantine_id=rejected.quarantine_id
+        )
+    return _response(result)
+
+
+for _path, _type in TRACKING_PATHS.items():
+    tracking.add_api_route(
+        f"/{_path}",
+        _tracking_endpoint(_path, _type),
+        methods=["POST"],
+        response_model=CollectResponse,
+        summary=(f"Segment `{_type}` call" if _type else "Segment batch of calls")
+        + (" (short form)" if len(_path) == 1 else ""),
+        description="Write key as HTTP Basic user, `Authorization: Bearer`, or `writeKey` in "
+        "the body. JSON or text/plain, optionally gzip. 32 KB per event, 500 KB per batch.",
+        include_in_schema=len(_path) > 1,
+    )
+
+
+# Management ---------------------------------------------------------------------------------
+
+
+@api.get("/events", response_model=EventPage, summary="Stored events, newest first")
+def list_events(
+    principal: Viewer,
+    session: DbSession,
+    cursor: str | None = None,
+    limit: int = Query(default=50, ge=1, le=200),
+    channel: str | None = None,
+) -> EventPage:
+    page = CollectService(session).list_events(principal.workspace_id, cursor, limit, channel)
+    return EventPage(
+        items=[EventOut.model_validate(e) for e in page.items], next_cursor=page.next_cursor
+    )
+
+
+@api.get("/events/{event_id}", response_model=EventOut, summary="One stored event")
+def get_event(event_id: str, principal: Viewer, session: DbSession) -> EventOut:
+    event = CollectService(session).repository.event(principal.workspace_id, event_id)
+    if event is None:
+        raise NotFound(f"no event {event_id} in this workspace")
+    return EventOut.model_validate(event)
+
+
+@api.get("/quarantine", response_model=QuarantinePage, summary="Refused records, newest first")
+def list_quarantine(
+    principal: Viewer,
+    session: DbSession,
+    status_filter: QuarantineStatus | None = Query(default=QuarantineStatus.OPEN, alias="status"),
+    cursor: str | None = None,
+    limit: int = Query(default=50, ge=1, le=200),
+) -> QuarantinePage:
+    page = CollectService(session).list_quarantine(
+        principal.workspace_id, status_filter, cursor, limit
+    )
+    return QuarantinePage(
+        items=[QuarantineOut.model_validate(q) for q in page.items], next_cursor=page.next_cursor
+    )
+
+
+@api.get("/quarantine/{entry_id}", response_model=QuarantineOut, summary="One refused record")
+def get_quarantine_entry(entry_id: str, principal: Viewer, session: DbSession) -> QuarantineOut:
+    entry = CollectService(session).get_quarantine_entry(principal.workspace_id, entry_id)
+    return QuarantineOut.model_validate(entry)
+
+
+@api.post(
+    "/quarantine/{entry_id}/replay",
+    response_model=QuarantineOut,
+    summary="Apply a refused record again, as stored or fixed",
+)
+def replay_quarantine_entry(
+    entry_id: str, body: ReplayRequest, principal: Marketer, session: DbSession
+) -> QuarantineOut:
+    entry = CollectService(session).replay(
+        principal.workspace_id, entry_id, body.payload, actor=principal.actor
+    )
+    return QuarantineOut.model_validate(entry)
+
+
+@api.post(
+    "/quarantine/{entry_id}/discard",
+    response_model=QuarantineOut,
+    summary="Close a refused record without applying it",
+)
+def discard_quarantine_entry(
+    entry_id: str, body: DiscardRequest, principal: Marketer, session: DbSession
+) -> QuarantineOut:
+    entry = CollectService(session).discard(
+        principal.workspace_id, entry_id, body.why, actor=principal.actor
+    )
+    return QuarantineOut.model_validate(entry)
+
+
+@api.get("/channels", response_model=list[ChannelOut], summary="The workspace's channels")
+def list_channels(principal: Viewer, session: DbSession) -> list[ChannelOut]:
+    channels = CollectService(session).list_channels(principal.workspace_id)
+    return [ChannelOut.model_validate(c) for c in channels]
+
+
+@api.post(
+    "/channels",
+    response_model=ChannelOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Register a store, retail partner or other channel",
+)
+def create_channel(body: ChannelCreate, principal: Admin, session: DbSession) -> ChannelOut:
+    channel = CollectService(session).add_channel(
+        principal.workspace_id, body.kind, body.name, body.key, body.external_refs
+    )
+    return ChannelOut.model_validate(channel)
+
+
+@api.get("/sources", response_model=list[SourceOut], summary="Where data comes from")
+def list_sources(principal: Viewer, session: DbSession) -> list[SourceOut]:
+    return [
+        SourceOut.model_validate(s)
+        for s in CollectService(session).list_sources(principal.workspace_id)
+    ]
+
+
+@api.patch("/sources/{source_id}", response_model=SourceOut, summary="Set a source's channel")
+def update_source(
+    source_id: str, body: SourceUpdate, principal: Admin, session: DbSession
+) -> SourceOut:
+    service = CollectService(session)
+    source = service.repository.source(principal.workspace_id, source_id)
+    if source is None:
+        raise NotFound(f"no source {source_id} in this workspace")
+    if body.default_channel is not None:
+        service.require_channel(principal.workspace_id, body.default_channel)
+    source.default_channel = body.default_channel
+    session.flush()
+    return SourceOut.model_validate(source)
+
+
+__all__ = ["Sender", "api", "tracking"]

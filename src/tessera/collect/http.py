@@ -1,0 +1,89 @@
+"""Reading a tracking request the way Segment's SDKs send it: raw bytes, gzip, text/plain,
+the write key in the body, as HTTP Basic user or as Bearer; limits enforced while reading."""
+
+from __future__ import annotations
+
+import threading
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from fastapi import Request
+
+from tessera.collect.domain import MAX_BATCH_BYTES, MAX_EVENT_BYTES
+from tessera.collect.errors import MalformedPayload, Overloaded, PayloadTooLarge
+from tessera.http.auth import token_from_request
+
+
+class InflightLimiter:
+    """Counts the collection requests one process is handling; past the limit, 429."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._inflight = 0
+
+    def acquire(self, limit: int) -> None:
+        with self._lock:
+            if self._inflight >= limit:
+                raise Overloaded(
+                    "too many collection requests in flight; retry shortly",
+                    headers={"Retry-After": "1"},
+                )
+            self._inflight += 1
+
+    def release(self) -> None:
+        with self._lock:
+            self._inflight -= 1
+
+
+@dataclass
+class RawRequest:
+    body: bytes
+    token: str | None
+
+
+def body_limit(is_batch: bool) -> int:
+    return MAX_BATCH_BYTES if is_batch else MAX_EVENT_BYTES
+
+
+async def read_body(request: Request, is_batch: bool) -> RawRequest:
+    """The (decompressed) body, refusing more than the limit without reading it all."""
+    limit = body_limit(is_batch)
+    what = f"{limit // 1024} KB per {'batch' if is_batch else 'event'}"
+    chunks: list[bytes] = []
+    size = 0
+    hard_cap = limit * 4 + 1  # compressed bodies are read up to this, then refused
+    async for chunk in request.stream():
+        size += len(chunk)
+        chunks.append(chunk)
+        if size > hard_cap:
+            raise PayloadTooLarge(f"the body is over the limit of {what}", limit=what)
+    body = b"".join(chunks)
+    if request.headers.get("content-encoding", "").lower() == "gzip":
+        inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        try:
+            body = inflater.decompress(body, limit + 1)
+        except zlib.error:
+            raise MalformedPayload("the body is not valid gzip", field="body") from None
+        if len(body) > limit or inflater.unconsumed_tail:
+            raise PayloadTooLarge(f"the body is over the limit of {what}", limit=what)
+    elif len(body) > limit:
+        raise PayloadTooLarge(f"the body is over the limit of {what}", limit=what)
+    return RawRequest(body=body, token=token_from_request(request))
+
+
+def parse_json(body: bytes) -> Any:
+    if not body.strip():
+        raise MalformedPayload("the body is empty", field="body")
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise MalformedPayload(f"the body is not valid JSON: {exc}", field="body") from None
+
+
+def write_key_in_body(document: Any) -> str | None:
+    if isinstance(document, dict):
+        key = document.get("writeKey") or document.get("write_key")
+        return key if isinstance(key, str) else None
+    return None

@@ -1,0 +1,525 @@
+"""Collect's use cases: accept events, keep what is refused, replay what was fixed.
+
+Every message of a request ends in exactly one of three places: stored (accepted), recognised
+as a replay of a stored message (duplicate), or kept in the quarantine with the reason
+(rejected). ``accepted + duplicates + rejected == received`` for every request and file.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from tessera.collect import domain
+from tessera.collect.errors import (
+    InvalidWriteKey,
+    QuarantineEntryNotFound,
+    QuarantineEntryResolved,
+    UnknownChannel,
+)
+from tessera.collect.repository import CollectRepository
+from tessera.db.statements import insert_ignoring_conflicts
+from tessera.kit.errors import InvalidInput
+from tessera.kit.pagination import Page, clamp_limit, decode_cursor, page_from
+from tessera.kit.time import utcnow
+from tessera.models.collect import (
+    Channel,
+    ChannelKind,
+    Event,
+    QuarantineEntry,
+    QuarantineStatus,
+    Source,
+    SourceKind,
+)
+from tessera.models.workspace import ApiKeyKind
+from tessera.workspace.errors import InvalidApiKey
+from tessera.workspace.service import WorkspaceService
+
+RAW_LIMIT = 64 * 1024  # bytes of a refused payload kept in the quarantine
+DEFAULT_CHANNELS: tuple[tuple[str, ChannelKind, str], ...] = (
+    ("web", ChannelKind.WEB, "Website"),
+    ("app", ChannelKind.APP, "Mobile app"),
+    ("tiktok_shop", ChannelKind.TIKTOK_SHOP, "TikTok Shop"),
+    ("instagram", ChannelKind.INSTAGRAM, "Instagram"),
+    ("amazon", ChannelKind.AMAZON, "Amazon"),
+    ("email", ChannelKind.EMAIL, "Email"),
+    ("sms", ChannelKind.SMS, "SMS"),
+)
+_CHANNEL_CACHE_SECONDS = 5.0
+_channel_cache: dict[str, tuple[float, frozenset[str]]] = {}
+_channel_cache_lock = threading.Lock()
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """Who sent a request: the workspace and the source behind a write key or connector."""
+
+    workspace_id: str
+    source_id: str | None
+    default_channel: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedItem:
+    index: int
+    reason: str
+    field: str | None
+    quarantine_id: str
+    message_id: str | None = None
+
+
+@dataclass
+class IngestResult:
+    received: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: list[RejectedItem] = field(default_factory=list)
+    accepted_ids: list[str] = field(default_factory=list)
+
+    @property
+    def balanced(self) -> bool:
+        return self.accepted + self.duplicates + len(self.rejected) == self.received
+
+    def add(self, other: IngestResult) -> None:
+        self.received += other.received
+        self.accepted += other.accepted
+        self.duplicates += other.duplicates
+        self.rejected.extend(other.rejected)
+        self.accepted_ids.extend(other.accepted_ids)
+
+
+def raw_text(payload: Any) -> tuple[str, bool]:
+    """A refused payload as text for the quarantine, cut at 64 KB; (text, was_cut)."""
+    if isinstance(payload, bytes):
+        data = payload
+    elif isinstance(payload, str):
+        data = payload.encode()
+    else:
+        data = json.dumps(payload, ensure_ascii=False, default=str).encode()
+    cut = len(data) > RAW_LIMIT
+    return data[:RAW_LIMIT].decode("utf-8", errors="replace"), cut
+
+
+# A replayer takes a fixed payload of a quarantined record and applies it through the right
+# connector; connectors register one per quarantine kind (``order:shopify``, ``row:amazon``).
+Replayer = Callable[[Session, QuarantineEntry, Any], str]
+REPLAYERS: dict[str, Replayer] = {}
+
+
+def replayer(kind: str) -> Callable[[Replayer], Replayer]:
+    def register(func: Replayer) -> Replayer:
+        REPLAYERS[kind] = func
+        return func
+
+    return register
+
+
+class CollectService:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.repository = CollectRepository(session)
+
+    # Senders ----------------------------------------------------------------------------------
+
+    def sender_for_write_key(self, token: str | None, now: datetime | None = None) -> Sender:
+        """The workspace and source behind a write key; refuses unknown and revoked keys.
+
+        Secret keys are refused here: a key that can change a workspace must never be placed
+        in a web page, so collection takes public write keys only.
+        """
+        if not token:
+            raise InvalidWriteKey("send the write key as HTTP Basic user, Bearer, or writeKey")
+        try:
+            principal = WorkspaceService(self.session).authenticate_key(token, now)
+        except InvalidApiKey:
+            raise InvalidWriteKey("the write key is unknown or revoked") from None
+        if principal.kind is not ApiKeyKind.PUBLIC:
+            raise InvalidWriteKey("collection takes a public write key (twk_...)")
+        source = self.repository.source_for_key(principal.actor)
+        if source is None:
+            insert_ignoring_conflicts(
+                self.session,
+                Source,
+                [
+                    {
+                        "workspace_id": principal.workspace_id,
+                        "kind": SourceKind.SEGMENT,
+                        "name": f"write key {principal.actor}",
+                        "api_key_id": principal.actor,
+                        "settings": {},
+                    }
+                ],
+                ("api_key_id",),
+            )
+            source = self.repository.source_for_key(principal.actor)
+            assert source is not None
+        return Sender(principal.workspace_id, source.id, source.default_channel)
+
+    # Events -----------------------------------------------------------------------------------
+
+    def ingest(
+        self,
+        sender: Sender,
+        messages: Sequence[Any],
+        origin: str,
+        received_at: datetime | None = None,
+        forced_type: str | None = None,
+        batch_sent_at: datetime | None = None,
+    ) -> IngestResult:
+        """Store each well-formed message once and quarantine the rest, with reasons.
+
+        Refuses nothing as a whole: a bad message never costs its neighbours. A message whose
+        ``messageId`` the workspace already holds is a duplicate, however long ago it came.
+        """
+        received_at = received_at or utcnow()
+        result = IngestResult(received=len(messages))
+        known = self.known_channels(sender.workspace_id)
+        rows: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for index, raw in enumerate(messages):
+            clean = domain.clean_message(raw, received_at, forced_type, batch_sent_at)
+            if isinstance(clean, domain.Rejection):
+                result.rejected.append(
+                    self._reject_item(sender, index, raw, clean, origin, kind="event")
+                )
+                continue
+            if clean.message_id in seen:
+                result.duplicates += 1
+                continue
+            seen.add(clean.message_id)
+            rows.append(self._row(sender, clean, known, received_at))
+        inserted = self.repository.insert_events(rows)
+        result.accepted = len(inserted)
+        result.duplicates += len(rows) - len(inserted)
+        result.accepted_ids = [r["message_id"] for r in rows if r["message_id"] in inserted]
+        if sender.source_id and rows:
+            self.repository.touch_source(sender.source_id, received_at)
+        return result
+
+    def record_messages(
+        self, sender: Sender, messages: Sequence[dict[str, Any]], origin: str
+    ) -> IngestResult:
+        """Store messages Tessera itself derived (e.g. ``Order Completed`` from an order).
+
+        They pass the same checks as anything sent from outside.
+        """
+        return self.ingest(sender, messages, origin)
+
+    def _row(
+        self,
+        sender: Sender,
+        clean: domain.CleanMessage,
+        known: frozenset[str],
+        received_at: datetime,
+    ) -> dict[str, Any]:
+        return {
+            "workspace_id": sender.workspace_id,
+            "message_id": clean.message_id,
+            "type": clean.type,
+            "event": clean.event,
+            "user_id": clean.user_id,
+            "anonymous_id": clean.anonymous_id,
+            "channel": domain.resolve_channel(clean.payload, known, sender.default_channel),
+            "source_id": sender.source_id,
+            "timestamp": clean.timestamp,
+            "original_timestamp": clean.original_timestamp,
+            "sent_at": clean.sent_at,
+            "received_at": received_at,
+            "payload": clean.payload,
+        }
+
+    def _reject_item(
+        self,
+        sender: Sender,
+        index: int,
+        raw: Any,
+        rejection: domain.Rejection,
+        origin: str,
+        kind: str,
+    ) -> RejectedItem:
+        entry = self.quarantine(
+            sender.workspace_id,
+            f"{origin} item {index}",
+            rejection.reason,
+            raw,
+            field=rejection.field,
+            kind=kind,
+            source_id=sender.source_id,
+        )
+        message_id = raw.get("messageId") if isinstance(raw, dict) else None
+        return RejectedItem(
+            index=index,
+            reason=rejection.reason,
+            field=rejection.field,
+            quarantine_id=entry.id,
+            message_id=str(message_id) if message_id is not None else None,
+        )
+
+    def list_events(
+        self,
+        workspace_id: str,
+        cursor: str | None = None,
+        limit: int = 50,
+        channel: str | None = None,
+    ) -> Page[Event]:
+        """Stored events, newest first."""
+        limit = clamp_limit(limit)
+        rows = self.repository.events(workspace_id, decode_cursor(cursor), limit + 1, channel)
+        return page_from(rows, limit)
+
+    # Quarantine -------------------------------------------------------------------------------
+
+    def quarantine(
+        self,
+        workspace_id: str | None,
+        origin: str,
+        reason: str,
+        raw: Any,
+        field: str | None = None,
+        kind: str = "event",
+        source_id: str | None = None,
+    ) -> QuarantineEntry:
+        """Keep a refused payload with why and where it came from."""
+        text, cut = raw_text(raw)
+        return self.repository.add_quarantine(
+            QuarantineEntry(
+                workspace_id=workspace_id,
+                source_id=source_id,
+                kind=kind,
+                origin=origin[:300],
+                reason=reason[:500],
+                field=field,
+                raw=text,
+                is_truncated=cut,
+            )
+        )
+
+    def list_quarantine(
+        self,
+        workspace_id: str,
+        status: QuarantineStatus | None = QuarantineStatus.OPEN,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> Page[QuarantineEntry]:
+        """Quarantined records, newest first, by default only those still open."""
+        limit = clamp_limit(limit)
+        rows = self.repository.quarantine(workspace_id, decode_cursor(cursor), limit + 1, status)
+        return page_from(rows, limit)
+
+    def get_quarantine_entry(self, workspace_id: str, entry_id: str) -> QuarantineEntry:
+        entry = self.repository.quarantine_entry(workspace_id, entry_id)
+        if entry is None:
+            raise QuarantineEntryNotFound(f"no quarantine entry {entry_id} in this workspace")
+        return entry
+
+    def replay(
+        self, workspace_id: str, entry_id: str, fixed: Any = None, actor: str = "system"
+    ) -> QuarantineEntry:
+        """Apply a quarantined record again, as stored or as ``fixed`` by a person.
+
+        Refuses an entry already replayed or discarded (409), and a record that still fails
+        its checks (422 with the reason; the entry stays open so it can be fixed again).
+        """
+        entry = self.get_quarantine_entry(workspace_id, entry_id)
+        if entry.status is not QuarantineStatus.OPEN:
+            raise QuarantineEntryResolved(f"{entry_id} is already {entry.status.value}")
+        if fixed is None:
+            if entry.is_truncated:
+                raise InvalidInput(
+                    "this payload was cut at 64 KB; send the fixed record", field="payload"
+                )
+            try:
+                fixed = json.loads(entry.raw)
+            except json.JSONDecodeError:
+                raise InvalidInput(
+                    "the stored payload is not JSON; send the fixed record", field="payload"
+                ) from None
+        if entry.kind in ("event", "request"):
+            resolution = self._replay_events(workspace_id, entry, fixed)
+        elif entry.kind in REPLAYERS:
+            resolution = REPLAYERS[entry.kind](self.session, entry, fixed)
+        else:
+            raise InvalidInput(f"entries of kind {entry.kind} cannot be replayed", field="kind")
+        if not self.repository.resolve_quarantine(
+            entry.id, QuarantineStatus.REPLAYED, resolution, utcnow()
+        ):
+            raise QuarantineEntryResolved(f"{entry_id} was resolved by someone else")
+        WorkspaceService(self.session).record(
+            workspace_id, actor, "quarantine.replayed", entry.id, {"resolution": resolution}
+        )
+        self.session.refresh(entry)
+        return entry
+
+    def _replay_events(self, workspace_id: str, entry: QuarantineEntry, fixed: Any) -> str:
+        if isinstance(fixed, dict) and isinstance(fixed.get("batch"), list):
+            items = [
+                domain.merge_batch_context(i, fixed) if isinstance(i, dict) else i
+                for i in fixed["batch"]
+            ]
+        else:
+            items = fixed if isinstance(fixed, list) else [fixed]
+        sender = Sender(workspace_id, entry.source_id, self._default_channel(entry.source_id))
+        results = []
+        for item in items:
+            clean = domain.clean_message(item, utcnow())
+            if isinstance(clean, domain.Rejection):
+                raise InvalidInput(f"still refused: {clean.reason}", field=clean.field)
+            results.append(clean)
+        known = self.known_channels(workspace_id)
+        rows = [self._row(sender, clean, known, utcnow()) for clean in results]
+        inserted = self.repository.insert_events(rows)
+        return (
+            f"replayed {len(rows)}: {len(inserted)} accepted, {len(rows) - len(inserted)} duplicate"
+        )
+
+    def _default_channel(self, source_id: str | None) -> str | None:
+        if source_id is None:
+            return None
+        source = self.session.get(Source, source_id)
+        return source.default_channel if source else None
+
+    def discard(
+        self, workspace_id: str, entry_id: str, why: str, actor: str = "system"
+    ) -> QuarantineEntry:
+        """Close an entry without applying it (spam, test data); the record stays readable."""
+        entry = self.get_quarantine_entry(workspace_id, entry_id)
+        if not self.repository.resolve_quarantine(
+            entry.id, QuarantineStatus.DISCARDED, why or "discarded", utcnow()
+        ):
+            raise QuarantineEntryResolved(f"{entry_id} is already {entry.status.value}")
+        WorkspaceService(self.session).record(
+            workspace_id, actor, "quarantine.discarded", entry.id, {"why": why}
+        )
+        self.session.refresh(entry)
+        return entry
+
+    # Channels and sources ---------------------------------------------------------------------
+
+    def known_channels(self, workspace_id: str) -> frozenset[str]:
+        """The workspace's channel keys, creating the default channels on first use.
+
+        Cached for a few seconds per process: channels change rarely and this runs per request.
+        """
+        now = time.monotonic()
+        with _channel_cache_lock:
+            cached = _channel_cache.get(workspace_id)
+        if cached and now - cached[0] < _CHANNEL_CACHE_SECONDS:
+            return cached[1]
+        keys = frozenset(channel.key for channel in self.list_channels(workspace_id))
+        with _channel_cache_lock:
+            _channel_cache[workspace_id] = (now, keys)
+        return keys
+
+    def list_channels(self, workspace_id: str) -> Sequence[Channel]:
+        """The workspace's channels; the defaults (web, app, ...) exist from the first call."""
+        channels = self.repository.channels(workspace_id)
+        if channels:
+            return channels
+        insert_ignoring_conflicts(
+            self.session,
+            Channel,
+            [
+                {
+                    "workspace_id": workspace_id,
+                    "key": key,
+                    "kind": kind,
+                    "name": name,
+                    "external_refs": [],
+                }
+                for key, kind, name in DEFAULT_CHANNELS
+            ],
+            ("workspace_id", "key"),
+        )
+        return self.repository.channels(workspace_id)
+
+    def add_channel(
+        self,
+        workspace_id: str,
+        kind: ChannelKind,
+        name: str,
+        key: str | None = None,
+        external_refs: Sequence[str] = (),
+    ) -> Channel:
+        """Register a store, a retail partner or another channel.
+
+        Stores get keys ``store:<slug>``, partners ``retail:<slug>``. Refuses a key in use.
+        """
+        self.list_channels(workspace_id)
+        slug = "-".join("".join(c if c.isalnum() else " " for c in name.lower()).split())
+        if not slug and not key:
+            raise InvalidInput("name must contain letters or digits", field="name")
+        key = key or (
+            f"{kind.value}:{slug}" if kind in (ChannelKind.STORE, ChannelKind.RETAIL) else slug
+        )
+        if self.repository.channel(workspace_id, key):
+            raise InvalidInput(f"channel {key!r} exists already", field="key")
+        channel = Channel(
+            workspace_id=workspace_id,
+            key=key,
+            kind=kind,
+            name=name,
+            external_refs=list(external_refs),
+        )
+        self.session.add(channel)
+        self.session.flush()
+        with _channel_cache_lock:
+            _channel_cache.pop(workspace_id, None)
+        return channel
+
+    def channel_for_ref(self, workspace_id: str, ref: str) -> Channel | None:
+        """The store or partner channel a POS location id or partner name belongs to."""
+        for channel in self.list_channels(workspace_id):
+            if ref in (channel.external_refs or []):
+                return channel
+        return None
+
+    def require_channel(self, workspace_id: str, key: str) -> Channel:
+        channel = self.repository.channel(workspace_id, key)
+        if channel is None:
+            raise UnknownChannel(f"no channel {key!r} in this workspace", field="channel")
+        return channel
+
+    def list_sources(self, workspace_id: str) -> Sequence[Source]:
+        return self.repository.sources(workspace_id)
+
+    def connector_source(
+        self,
+        workspace_id: str,
+        kind: SourceKind,
+        name: str,
+        default_channel: str | None = None,
+        settings: dict[str, Any] | None = None,
+    ) -> Source:
+        """The source row of a connector (a Shopify shop, an Amazon account), made on first use."""
+        source = self.repository.source_named(workspace_id, kind, name)
+        if source is None:
+            insert_ignoring_conflicts(
+                self.session,
+                Source,
+                [
+                    {
+                        "workspace_id": workspace_id,
+                        "kind": kind,
+                        "name": name,
+                        "default_channel": default_channel,
+                        "settings": settings or {},
+                    }
+                ],
+                ("workspace_id", "kind", "name"),
+            )
+            source = self.repository.source_named(workspace_id, kind, name)
+            assert source is not None
+        return source
+
+    def source_activity(self, workspace_id: str, hours: int = 24) -> dict[str, int]:
+        """Events per channel over the last ``hours``."""
+        return self.repository.event_counts_by_channel(
+            workspace_id, utcnow() - timedelta(hours=hours)
+        )

@@ -1,0 +1,1 @@
+"""Canonical orders from every channel, applied idempotently and independent of arrival order."""
