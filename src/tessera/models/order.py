@@ -55,7 +55,8 @@ class Order(Base):
     channel: Mapped[str] = mapped_column(String(80))
     location_ref: Mapped[str | None] = mapped_column(String(100), nullable=True)
     fulfillment: Mapped[str | None] = mapped_column(String(40), nullable=True)  # fba, mfn, pickup
-    status: Mapped[OrderStatus] = mapped_column(StrEnumColumn(OrderStatus))
+    status: Mapped[OrderStatus] = mapped_column(StrEnumColumn(OrderStatus))  # with refunds
+    snapshot_status: Mapped[OrderStatus] = mapped_column(StrEnumColumn(OrderStatus))  # platform
     is_cancelled: Mapped[bool] = mapped_column(default=False)
     currency: Mapped[str] = mapped_column(CurrencyCode)
     subtotal: Mapped[int] = mapped_column(MinorUnits, default=0)

@@ -1,0 +1,89 @@
+"""Every SQL statement of the orders domain."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import delete, func, select
+
+from tessera.db.base import RepositoryBase
+from tessera.db.statements import insert_ignoring_conflicts
+from tessera.models.order import Order, OrderLine, OrderRefund
+
+
+class OrderRepository(RepositoryBase):
+    def claim_order_row(self, values: dict[str, Any]) -> bool:
+        """Insert the order if its (workspace, platform, external id) is new; True if inserted."""
+        inserted = insert_ignoring_conflicts(
+            self.session, Order, [values], ("workspace_id", "platform", "external_id"), "id"
+        )
+        return bool(inserted)
+
+    def locked_order(self, workspace_id: str, platform: str, external_id: str) -> Order:
+        """The order row, locked until the transaction ends (concurrent webhooks queue here)."""
+        query = select(Order).where(
+            Order.workspace_id == workspace_id,
+            Order.platform == platform,
+            Order.external_id == external_id,
+        )
+        if self.dialect == "postgresql":
+            query = query.with_for_update()
+        order = self.session.scalars(query.execution_options(populate_existing=True)).one()
+        return order
+
+    def replace_lines(self, order_id: str, lines: Sequence[dict[str, Any]]) -> None:
+        self.session.execute(delete(OrderLine).where(OrderLine.order_id == order_id))
+        if lines:
+            self.session.execute(
+                OrderLine.__table__.insert(),  # type: ignore[attr-defined]
+                [{**line, "order_id": order_id} for line in lines],
+            )
+
+    def add_refunds(self, rows: Sequence[dict[str, Any]]) -> list[str]:
+        """Insert refunds not seen before; returns the external ids that were new."""
+        return insert_ignoring_conflicts(
+            self.session, OrderRefund, rows, ("order_id", "external_id"), "external_id"
+        )
+
+    def refunded_total(self, order_id: str) -> int:
+        total = self.session.scalar(
+            select(func.coalesce(func.sum(OrderRefund.amount), 0)).where(
+                OrderRefund.order_id == order_id
+            )
+        )
+        return int(total or 0)
+
+    def order(self, workspace_id: str, order_id: str) -> Order | None:
+        return self.session.scalar(
+            select(Order).where(Order.workspace_id == workspace_id, Order.id == order_id)
+        )
+
+    def lines(self, order_id: str) -> Sequence[OrderLine]:
+        return self.session.scalars(
+            select(OrderLine).where(OrderLine.order_id == order_id).order_by(OrderLine.line_key)
+        ).all()
+
+    def refunds(self, order_id: str) -> Sequence[OrderRefund]:
+        return self.session.scalars(
+            select(OrderRefund)
+            .where(OrderRefund.order_id == order_id)
+            .order_by(OrderRefund.external_id)
+        ).all()
+
+    def orders(
+        self,
+        workspace_id: str,
+        after_id: str | None,
+        limit: int,
+        channel: str | None = None,
+        email: str | None = None,
+    ) -> Sequence[Order]:
+        query = select(Order).where(Order.workspace_id == workspace_id)
+        if after_id:
+            query = query.where(Order.id < after_id)
+        if channel:
+            query = query.where(Order.channel == channel)
+        if email:
+            query = query.where(Order.customer_email == email)
+        return self.session.scalars(query.order_by(Order.id.desc()).limit(limit)).all()

@@ -1,0 +1,271 @@
+"""Applying canonical orders from any connector, and the order events the platform sees.
+
+A connector maps a platform's payload to ``CanonicalOrder`` and calls ``OrderService.apply``.
+The same snapshot twice changes nothing; an older snapshot after a newer one changes nothing;
+refunds are added once each. Every order also becomes ``Order Completed`` (and
+``Order Cancelled`` / ``Order Refunded``) events with deterministic message ids, so the event
+stream holds each once, whatever the order of arrival.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from tessera.collect.service import CollectService, IngestResult, Sender
+from tessera.kit.money import Money
+from tessera.kit.pagination import Page, clamp_limit, decode_cursor, page_from
+from tessera.kit.time import utcnow
+from tessera.models.order import Order, OrderLine, OrderRefund, OrderStatus
+from tessera.orders import domain
+from tessera.orders.errors import InvalidOrder, OrderNotFound
+from tessera.orders.repository import OrderRepository
+
+
+class Outcome(enum.StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"  # a duplicate or an older snapshot; refunds may still be new
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyResult:
+    order_id: str
+    outcome: Outcome
+    new_refunds: tuple[str, ...]
+    status: OrderStatus
+
+
+def _validate(order: domain.CanonicalOrder) -> None:
+    if not order.external_id:
+        raise InvalidOrder("an order needs its platform id", field="id")
+    if len(order.currency) != 3 or not order.currency.isupper():
+        raise InvalidOrder(f"currency {order.currency!r} is not an ISO 4217 code", field="currency")
+    for index, line in enumerate(order.lines):
+        if line.quantity < 0:
+            raise InvalidOrder(
+                "a line quantity cannot be negative", field=f"lines[{index}].quantity"
+            )
+    for refund in order.refunds:
+        if refund.amount < 0:
+            raise InvalidOrder("a refund amount cannot be negative", field="refunds.amount")
+
+
+class OrderService:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.repository = OrderRepository(session)
+
+    def apply(
+        self, workspace_id: str, order: domain.CanonicalOrder, source_id: str | None = None
+    ) -> ApplyResult:
+        """Create or update an order from a platform snapshot, idempotently.
+
+        Refuses an order without an id, with a bad currency, or with negative quantities.
+        Concurrent deliveries of the same order serialise on its row lock (PostgreSQL) or on
+        SQLite's single writer.
+        """
+        _validate(order)
+        key = order.version_key()
+        now = utcnow()
+        values = self._order_values(order, key)
+        created = self.repository.claim_order_row(
+            {
+                **values,
+                "workspace_id": workspace_id,
+                "source_id": source_id,
+                "status": order.status,
+                "refunded_total": 0,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+        row = self.repository.locked_order(workspace_id, order.platform, order.external_id)
+        outcome = Outcome.CREATED if created else Outcome.UNCHANGED
+        if created:
+            self.repository.replace_lines(row.id, self._line_rows(order))
+        elif domain.supersedes(key, row.version_key):
+            for name, value in values.items():
+                setattr(row, name, value)
+            row.updated_at = now
+            self.repository.replace_lines(row.id, self._line_rows(order))
+            outcome = Outcome.UPDATED
+        new_refunds = self.repository.add_refunds(
+            [
+                {
+                    "order_id": row.id,
+                    "external_id": r.external_id,
+                    "amount": r.amount,
+                    "currency": order.currency,
+                    "refunded_at": r.refunded_at,
+                    "lines": [{"line_key": k, "quantity": q} for k, q in r.lines],
+                }
+                for r in order.refunds
+            ]
+        )
+        row.refunded_total = self.repository.refunded_total(row.id)
+        row.status = domain.effective_status(
+            row.snapshot_status, row.is_cancelled, row.total, row.refunded_total
+        )
+        self.session.flush()
+        self._emit_events(workspace_id, row, source_id, new_refunds)
+        return ApplyResult(row.id, outcome, tuple(new_refunds), row.status)
+
+    @staticmethod
+    def _order_values(order: domain.CanonicalOrder, key: str) -> dict[str, Any]:
+        customer = {k: v for k, v in asdict(order.customer).items() if v is not None}
+        return {
+            "platform": order.platform,
+            "external_id": order.external_id,
+            "order_number": order.order_number,
+            "channel": order.channel,
+            "location_ref": order.location_ref,
+            "fulfillment": order.fulfillment,
+            "is_cancelled": order.is_cancelled,
+            "currency": order.currency,
+            "subtotal": order.subtotal,
+            "tax": order.tax,
+            "shipping": order.shipping,
+            "discount": order.discount,
+            "total": order.total,
+            "customer_email": (order.customer.email or "").strip().lower() or None,
+            "customer_phone": order.customer.phone,
+            "customer": customer,
+            "placed_at": order.placed_at,
+            "snapshot_status": order.status,
+            "version_key": key,
+        }
+
+    @staticmethod
+    def _line_rows(order: domain.CanonicalOrder) -> list[dict[str, Any]]:
+        merged: dict[str, dict[str, Any]] = {}
+        for line in order.lines:
+            row = merged.get(line.line_key)
+            if row is None:
+                merged[line.line_key] = {**asdict(line)}
+            else:  # the same key twice (TikTok sends one line per unit): add them up
+                row["quantity"] += line.quantity
+                row["total"] += line.total
+        return list(merged.values())
+
+    def _emit_events(
+        self, workspace_id: str, row: Order, source_id: str | None, new_refunds: Sequence[str]
+    ) -> IngestResult:
+        sender = Sender(workspace_id, source_id, row.channel)
+        lines = self.repository.lines(row.id)
+        messages = [self._order_message(row, lines, "Order Completed", f"order:{row.id}:completed")]
+        if row.is_cancelled:
+            messages.append(
+                self._order_message(row, lines, "Order Cancelled", f"order:{row.id}:cancelled")
+            )
+        if new_refunds:
+            refunds = {r.external_id: r for r in self.repository.refunds(row.id)}
+            for external_id in new_refunds:
+                refund = refunds[external_id]
+                message = self._order_message(
+                    row, lines, "Order Refunded", f"order:{row.id}:refund:{external_id}"
+                )
+                message["properties"]["total"] = _major(refund.amount, row.currency)
+                message["timestamp"] = refund.refunded_at.isoformat()
+                messages.append(message)
+        return CollectService(self.session).record_messages(
+            sender, messages, f"order {row.platform}:{row.external_id}"
+        )
+
+    @staticmethod
+    def _order_message(
+        row: Order, lines: Sequence[OrderLine], event: str, message_id: str
+    ) -> dict[str, Any]:
+        customer = row.customer or {}
+        buyer = customer.get("external_id")
+        traits = {
+            k: customer[k]
+            for k in ("email", "phone", "first_name", "last_name", "postal_code", "city", "country")
+            if customer.get(k)
+        }
+        external_ids = (
+            [
+                {
+                    "id": str(buyer),
+                    "type": f"{row.platform}_customer_id",
+                    "collection": "users",
+                    "encoding": "none",
+                }
+            ]
+            if buyer
+            else []
+        )
+        return {
+            "type": "track",
+            "event": event,
+            "messageId": message_id,
+            "anonymousId": f"{row.platform}:{buyer}"
+            if buyer
+            else f"{row.platform}-order:{row.external_id}",
+            "timestamp": row.placed_at.isoformat(),
+            "properties": {
+                "order_id": row.order_number or row.external_id,
+                "checkout_id": row.external_id,
+                "affiliation": row.platform,
+                "total": _major(row.total, row.currency),
+                "subtotal": _major(row.subtotal, row.currency),
+                "revenue": _major(row.subtotal - row.discount, row.currency),
+                "shipping": _major(row.shipping, row.currency),
+                "tax": _major(row.tax, row.currency),
+                "discount": _major(row.discount, row.currency),
+                "currency": row.currency,
+                "products": [
+                    {
+                        "sku": line.sku,
+                        "product_id": line.product_ref or line.sku,
+                        "name": line.title,
+                        "price": _major(line.unit_price, row.currency),
+                        "quantity": line.quantity,
+                    }
+                    for line in lines
+                ],
+            },
+            "context": {
+                "channel": row.channel,
+                "traits": traits,
+                "externalIds": external_ids,
+                "location": {"id": row.location_ref} if row.location_ref else {},
+            },
+        }
+
+    def get(
+        self, workspace_id: str, order_id: str
+    ) -> tuple[Order, Sequence[OrderLine], Sequence[OrderRefund]]:
+        """An order with its lines and refunds; another workspace's order is not found."""
+        order = self.repository.order(workspace_id, order_id)
+        if order is None:
+            raise OrderNotFound(f"no order {order_id} in this workspace")
+        return order, self.repository.lines(order.id), self.repository.refunds(order.id)
+
+    def list(
+        self,
+        workspace_id: str,
+        cursor: str | None = None,
+        limit: int = 50,
+        channel: str | None = None,
+        email: str | None = None,
+    ) -> Page[Order]:
+        """Orders, newest first, by channel or customer email."""
+        limit = clamp_limit(limit)
+        rows = self.repository.orders(
+            workspace_id,
+            decode_cursor(cursor),
+            limit + 1,
+            channel,
+            email.strip().lower() if email else None,
+        )
+        return page_from(rows, limit)
+
+
+def _major(amount: int, currency: str) -> float:
+    """Segment's e-commerce spec carries money as numbers in major units."""
+    return float(Money(amount, currency).to_decimal())
