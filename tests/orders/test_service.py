@@ -22,7 +22,7 @@ from tessera.orders.domain import (
 )
 from tessera.orders.errors import InvalidOrder
 from tessera.orders.service import OrderService, Outcome
-from tests.support.factories import make_tenant
+from tests.support.factories import make_tenant, make_workspace
 
 PLACED = CanonicalOrder(
     platform="shopify",
@@ -151,8 +151,8 @@ _SLUGS = itertools.count()  # hypothesis reuses one session (one transaction) fo
 )
 def test_final_state_does_not_depend_on_arrival_order(session: Session, picks: list[int]) -> None:
     """Any order of any subset of deliveries, with repeats, ends where sorted delivery ends."""
-    tenant_id = make_tenant(session, f"t{next(_SLUGS)}").workspace_id
-    reference_id = make_tenant(session, f"r{next(_SLUGS)}").workspace_id
+    tenant_id = make_workspace(session, f"t{next(_SLUGS)}")
+    reference_id = make_workspace(session, f"r{next(_SLUGS)}")
     service = OrderService(session)
 
     for index in picks:
@@ -170,7 +170,7 @@ def test_every_permutation_of_all_deliveries_agrees(session: Session) -> None:
     service = OrderService(session)
     finals = set()
     for number, permutation in enumerate(itertools.permutations(MESSAGES)):
-        workspace_id = make_tenant(session, f"perm{number}").workspace_id
+        workspace_id = make_workspace(session, f"perm{number}")
         for message in permutation:
             result = service.apply(workspace_id, message)
         finals.add(state(session, workspace_id, result.order_id))

@@ -46,3 +46,8 @@ def make_tenant(session: Session, slug: str) -> Tenant:
         admin_key_id=admin_key.id,
         write_token=write_token,
     )
+
+
+def make_workspace(session: Session, slug: str) -> str:
+    """Just a workspace (no users, so no slow password hashing); returns its id."""
+    return WorkspaceService(session).create_workspace(f"{slug.title()} Brand", slug).id
