@@ -8,15 +8,22 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
 import httpx
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tessera.db import make_engine, make_session_factory, session_scope
+from tessera.demo.feed import feed_demo
 from tessera.demo.generator import DemoSize, generate_brand
+from tessera.demo.omnichannel import generate_omnichannel
 from tessera.demo.seed import DEMO_LOGIN_EMAIL, DEMO_PASSWORD, seed_demo
+from tessera.models.collect import Event
 from tessera.models.workspace import ApiKeyKind, Role
 from tessera.workspace.service import WorkspaceService
+from tests.support.live import live_server
 
 
 def test_the_same_seed_gives_the_same_brand() -> None:
@@ -48,8 +55,9 @@ def test_seeding_creates_a_login_team_and_keys_once(session: Session) -> None:
     assert len(service.members(first.workspace_id)) == len(brand.team) + 1
     keys = service.list_api_keys(first.workspace_id, limit=50).items
     assert sorted((k.kind, k.name) for k in keys) == sorted((s.kind, s.name) for s in brand.keys)
-    assert first.write_key is not None
-    assert service.authenticate_key(first.write_key).kind is ApiKeyKind.PUBLIC
+    assert sorted(first.write_keys) == ["app", "web"]
+    assert service.authenticate_key(first.write_keys["web"]).kind is ApiKeyKind.PUBLIC
+    assert second.write_keys == {}
 
 
 def _free_port() -> int:
@@ -92,3 +100,51 @@ def test_tessera_demo_serves_the_dashboard_and_stops_cleanly_on_ctrl_c(tmp_path:
     assert demo.returncode == 0
     assert DEMO_LOGIN_EMAIL in output and DEMO_PASSWORD in output
     assert "stopped" in output
+
+
+def test_the_shoppers_overlap_across_channels_like_real_data() -> None:
+    """Some shoppers use both site and app, some a second email, some buy on TikTok; every
+    order is traced to its true person."""
+    data = generate_omnichannel(7, 200, date(2026, 11, 25))
+
+    both = [p for p in data.people if p.web_device and p.app_device]
+    assert both and any(p.second_email for p in data.people)
+    assert data.tiktok_orders and data.amazon_rows and data.square_orders and data.retail_rows
+    assert {o["source_name"] for o in data.shopify_orders} == {"web", "pos"}
+    assert len(data.truth) == len(data.shopify_orders) + len(data.tiktok_orders) + len(
+        data.square_orders
+    ) + len({r["amazon-order-id"] for r in data.amazon_rows})
+    assert generate_omnichannel(7, 200, date(2026, 11, 25)) == data
+
+
+def test_feeding_the_demo_goes_through_the_api_and_stores_each_event_once(
+    committed_database_url: str,
+) -> None:
+    """Every generated site and app event arrives through /v1/import; a second feed is all
+    duplicates."""
+    engine = make_engine(committed_database_url)
+    with session_scope(make_session_factory(engine)) as session:
+        seeded = seed_demo(session, generate_brand(2, DemoSize.named("small")))
+    data = generate_omnichannel(2, 25, date(2026, 11, 25))
+
+    with live_server(committed_database_url) as base_url:
+        first = feed_demo(base_url, seeded.write_keys, data)
+        second = feed_demo(base_url, seeded.write_keys, data)
+    with session_scope(make_session_factory(engine)) as session:
+        channels = dict(
+            session.execute(
+                select(Event.channel, func.count())
+                .where(Event.workspace_id == seeded.workspace_id)
+                .group_by(Event.channel)
+            ).all()
+        )
+    engine.dispose()
+
+    assert (first.received, first.accepted, first.rejected, first.failed_requests) == (
+        data.event_count, data.event_count, 0, 0,
+    )  # fmt: skip
+    assert (second.accepted, second.duplicates) == (0, data.event_count)
+    assert channels == {
+        "web": sum(len(b["batch"]) for b in data.web_batches),
+        "app": sum(len(b["batch"]) for b in data.app_batches),
+    }

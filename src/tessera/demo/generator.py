@@ -45,6 +45,7 @@ class KeySpec:
     name: str
     kind: ApiKeyKind
     role: Role | None
+    feeds: str | None = None  # which demo data this write key sends: "web" or "app"
 
 
 @dataclass(frozen=True)
@@ -52,10 +53,15 @@ class DemoSize:
     """How big the demo brand is; capabilities add their own counts."""
 
     extra_team_members: int = 4
+    shoppers: int = 300
 
     @classmethod
     def named(cls, name: str) -> DemoSize:
-        sizes = {"small": cls(extra_team_members=1), "medium": cls(), "large": cls(12)}
+        sizes = {
+            "small": cls(extra_team_members=1, shoppers=40),
+            "medium": cls(),
+            "large": cls(extra_team_members=12, shoppers=3000),
+        }
         if name not in sizes:
             raise ValueError(f"size must be one of {', '.join(sizes)}")
         return sizes[name]
@@ -96,8 +102,8 @@ def generate_brand(seed: int = 7, size: DemoSize | None = None) -> DemoBrand:
         role = rng.choice((Role.MARKETER, Role.ANALYST, Role.VIEWER))
         team.append(TeamMember(f"{handle}@{domain}", full, role, f"Team member {index + 1}"))
     keys = (
-        KeySpec("Website (analytics.js)", ApiKeyKind.PUBLIC, None),
-        KeySpec("iOS and Android apps", ApiKeyKind.PUBLIC, None),
+        KeySpec("Website (analytics.js)", ApiKeyKind.PUBLIC, None, feeds="web"),
+        KeySpec("iOS and Android apps", ApiKeyKind.PUBLIC, None, feeds="app"),
         KeySpec("Store POS bridge", ApiKeyKind.PUBLIC, None),
         KeySpec("Data warehouse sync", ApiKeyKind.SECRET, Role.ANALYST),
         KeySpec("Operations scripts", ApiKeyKind.SECRET, Role.ADMIN),

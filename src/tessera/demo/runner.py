@@ -13,17 +13,21 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from types import FrameType
 
 import httpx
 from rich.console import Console
 from rich.panel import Panel
+from rich.progress import Progress
 
 from tessera.config import Settings
 from tessera.db.engine import make_engine, make_session_factory, session_scope
 from tessera.db.migrate import upgrade
+from tessera.demo.feed import feed_demo
 from tessera.demo.generator import DemoSize, generate_brand
+from tessera.demo.omnichannel import generate_omnichannel
 from tessera.demo.seed import SeedResult, seed_demo
 
 DEMO_DATABASE_URL = "sqlite:///./var/demo.db"
@@ -101,6 +105,8 @@ def run(settings: Settings, options: DemoOptions, console: Console) -> int:
     try:
         base_url = f"http://{options.host}:{options.port}"
         if _wait_ready(base_url, children, lambda: stopping):
+            if result.write_keys:
+                _feed(base_url, result.write_keys, options, console)
             console.print(
                 Panel.fit(
                     f"Dashboard  [bold]{base_url}/[/bold]\n"
@@ -122,6 +128,20 @@ def run(settings: Settings, options: DemoOptions, console: Console) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return code
+
+
+def _feed(
+    base_url: str, write_keys: dict[str, str], options: DemoOptions, console: Console
+) -> None:
+    """Send the brand's shoppers' data through the API the first time the demo runs."""
+    data = generate_omnichannel(options.seed, DemoSize.named(options.size).shoppers, date.today())
+    with Progress(console=console, transient=True) as progress:
+        report = feed_demo(base_url, write_keys, data, progress)
+    console.print(
+        f"[green]✓[/green] sent {report.received:,} events from {len(data.people):,} shoppers "
+        f"in {report.requests:,} requests: {report.accepted:,} accepted, "
+        f"{report.duplicates:,} duplicate, {report.rejected:,} quarantined"
+    )
 
 
 def _wait_ready(

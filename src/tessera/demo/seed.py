@@ -1,12 +1,19 @@
-"""Send the generated brand through the real services, once: seeding twice changes nothing."""
+"""Set up the demo brand through the services, once: seeding twice changes nothing.
+
+Set-up only (workspace, team, keys, channels). The brand's data (events, orders) is sent
+afterwards through the real HTTP API by ``feed.py``, the way the channels would send it.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
+from tessera.collect.service import CollectService
 from tessera.demo.generator import DemoBrand
+from tessera.demo.omnichannel import RETAIL_PARTNER, STORES
+from tessera.models.collect import ChannelKind
 from tessera.workspace.service import WorkspaceService
 
 DEMO_LOGIN_EMAIL = "demo@tessera.dev"
@@ -19,15 +26,17 @@ class SeedResult:
     created: bool
     login_email: str
     password: str
-    write_key: str | None  # the website's write key token, only when just created
+    # Write key tokens by what they feed ("web", "app"); only when just created, since tokens
+    # are shown once.
+    write_keys: dict[str, str] = field(default_factory=dict)
 
 
 def seed_demo(session: Session, brand: DemoBrand) -> SeedResult:
-    """Create the demo workspace, its login, team and keys, unless it exists already."""
+    """Create the demo workspace, its login, team, keys and channels, unless it exists."""
     service = WorkspaceService(session)
     existing = service.repository.workspace_by_slug(brand.slug)
     if existing is not None:
-        return SeedResult(existing.id, False, DEMO_LOGIN_EMAIL, DEMO_PASSWORD, None)
+        return SeedResult(existing.id, False, DEMO_LOGIN_EMAIL, DEMO_PASSWORD)
     workspace = service.create_workspace(brand.name, brand.slug)
     owner = brand.team[0]
     service.add_user(
@@ -37,10 +46,23 @@ def seed_demo(session: Session, brand: DemoBrand) -> SeedResult:
         service.add_user(
             workspace.id, member.email, member.role, password=DEMO_PASSWORD, name=member.name
         )
-    write_key: str | None = None
+    write_keys: dict[str, str] = {}
     for spec in brand.keys:
         _key, token = service.create_api_key(
             workspace.id, spec.kind, spec.name, spec.role, actor="demo"
         )
-        write_key = write_key or token
-    return SeedResult(workspace.id, True, DEMO_LOGIN_EMAIL, DEMO_PASSWORD, write_key)
+        if spec.feeds:
+            write_keys[spec.feeds] = token
+    collect = CollectService(session)
+    for store in STORES:
+        collect.add_channel(
+            workspace.id,
+            ChannelKind.STORE,
+            store.name,
+            key=store.key,
+            external_refs=[str(store.shopify_location_id), store.square_location_id],
+        )
+    collect.add_channel(
+        workspace.id, ChannelKind.RETAIL, RETAIL_PARTNER, external_refs=[RETAIL_PARTNER]
+    )
+    return SeedResult(workspace.id, True, DEMO_LOGIN_EMAIL, DEMO_PASSWORD, write_keys)
