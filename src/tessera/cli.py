@@ -44,6 +44,7 @@ def serve(
     host: str = typer.Option(None, help="Bind address (TESSERA_HOST)"),
     port: int = typer.Option(None, help="Port (TESSERA_PORT)"),
     reload: bool = typer.Option(False, help="Reload on code changes (development)"),
+    workers: int = typer.Option(1, min=1, help="Worker processes (about one per CPU core)"),
 ) -> None:
     """Run the API and the dashboard."""
     import uvicorn
@@ -55,6 +56,7 @@ def serve(
         host=host or settings.host,
         port=port or settings.port,
         reload=reload,
+        workers=workers,
         log_config=None,
         access_log=False,
     )
