@@ -1,0 +1,90 @@
+"""``/``, ``/login``, ``/logout`` and the workspace switcher."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request, Response
+from fastapi.responses import RedirectResponse
+
+from tessera.dashboard.errors import NotAMember
+from tessera.dashboard.session import (
+    SignedIn,
+    choose_workspace,
+    end_session,
+    flash,
+    start_session,
+)
+from tessera.dashboard.web import DashboardRoute, render
+from tessera.http.routing import DbSession
+from tessera.kit.logging import get_logger
+from tessera.workspace.errors import InvalidLogin
+from tessera.workspace.service import WorkspaceService
+
+pages = APIRouter(route_class=DashboardRoute, include_in_schema=False)
+log = get_logger("tessera.dashboard")
+HOME = "/overview"
+
+
+def safe_next(target: str | None) -> str | None:
+    """``target`` if it is a path on this site (never another host), else None."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    if target.startswith("/login"):
+        return None
+    return target
+
+
+@pages.get("/")
+def home(request: Request) -> Response:
+    signed_in = isinstance(request.session.get("user_id"), str)
+    return RedirectResponse(HOME if signed_in else "/login", status_code=303)
+
+
+@pages.get("/login")
+def login_page(request: Request, next: str | None = None) -> Response:
+    if isinstance(request.session.get("user_id"), str):
+        return RedirectResponse(safe_next(next) or HOME, status_code=303)
+    return render(request, "login.html", {"email": "", "error": None, "next": safe_next(next)})
+
+
+@pages.post("/login")
+def login(
+    request: Request,
+    session: DbSession,
+    email: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "",
+) -> Response:
+    """Sign in with email and password; a wrong pair re-shows the form with one vague error."""
+    try:
+        user = WorkspaceService(session).authenticate_password(email, password)
+    except InvalidLogin:
+        log.info("dashboard_login_failed")
+        context = {"email": email, "error": "Email or password is wrong.", "next": safe_next(next)}
+        return render(request, "login.html", context, status=401)
+    start_session(request, user.id)
+    log.info("dashboard_login", user_id=user.id)
+    return RedirectResponse(safe_next(next) or HOME, status_code=303)
+
+
+@pages.post("/logout")
+def logout(request: Request) -> Response:
+    end_session(request)
+    flash(request, "You are signed out.")
+    return RedirectResponse("/login", status_code=303)
+
+
+@pages.post("/workspace")
+def switch_workspace(
+    request: Request,
+    member: SignedIn,
+    session: DbSession,
+    workspace_id: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "",
+) -> Response:
+    """Show another workspace; refused (and nothing stored) unless the user is a member."""
+    if WorkspaceService(session).role_of(workspace_id, member.user.id) is None:
+        raise NotAMember("You can only switch to a workspace you are a member of.")
+    choose_workspace(request, workspace_id)
+    return RedirectResponse(safe_next(next) or HOME, status_code=303)

@@ -1,0 +1,106 @@
+"""Vega-Lite specs for the dashboard's charts: plain data in, a JSON-ready dict out.
+
+Pages embed the spec in a ``<script type="application/json">`` block and ``dashboard.js`` hands
+it to the vendored vega-embed, so a chart is data the server computed, never code it wrote.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from tessera.dashboard.jobs import HourCount
+from tessera.models.job import JobStatus
+
+SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
+FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
+STATUS_COLOURS = {JobStatus.SUCCEEDED: "#2f855a", JobStatus.DEAD: "#c53030"}
+INK = "#475467"
+GRID = "#eaecf0"
+
+
+def base_config() -> dict[str, Any]:
+    """The look every chart shares, matching the dashboard's stylesheet."""
+    return {
+        "font": FONT,
+        "view": {"stroke": None},
+        "axis": {
+            "labelColor": INK,
+            "titleColor": INK,
+            "labelFontSize": 11,
+            "titleFontSize": 11,
+            "titleFontWeight": 500,
+            "gridColor": GRID,
+            "domainColor": GRID,
+            "tickColor": GRID,
+        },
+        "legend": {"labelColor": INK, "labelFontSize": 12, "symbolType": "square"},
+    }
+
+
+def jobs_finished_per_hour(buckets: Sequence[HourCount]) -> dict[str, Any]:
+    """Stacked bars of jobs that succeeded or died in each hour (UTC).
+
+    When every count is zero the y axis is fixed at 0-5, so the empty chart still reads as a
+    chart; the page says "no data yet" beside it.
+    """
+    total = sum(bucket.count for bucket in buckets)
+    statuses = [status for status in STATUS_COLOURS if any(b.status is status for b in buckets)]
+    y_scale: dict[str, Any] = {"domain": [0, 5]} if total == 0 else {"nice": True}
+    return {
+        "$schema": SCHEMA,
+        "description": "Jobs finished per hour over the last 24 hours, by outcome",
+        "width": "container",
+        "height": 200,
+        "autosize": {"type": "fit-x", "contains": "padding"},
+        "data": {
+            "values": [
+                {
+                    "hour": bucket.hour.isoformat(),
+                    "status": bucket.status.value,
+                    "count": bucket.count,
+                }
+                for bucket in buckets
+            ]
+        },
+        "mark": {"type": "bar", "cornerRadiusTopLeft": 2, "cornerRadiusTopRight": 2},
+        "encoding": {
+            "x": {
+                "field": "hour",
+                "type": "temporal",
+                "timeUnit": "utcyearmonthdatehours",
+                "title": "Hour (UTC)",
+                "axis": {"format": "%H:%M", "labelAngle": 0, "grid": False},
+            },
+            "y": {
+                "field": "count",
+                "type": "quantitative",
+                "stack": "zero",
+                "title": "Jobs",
+                "scale": y_scale,
+                "axis": {"tickMinStep": 1, "format": "d"},
+            },
+            "color": {
+                "field": "status",
+                "type": "nominal",
+                "title": None,
+                "scale": {
+                    "domain": [status.value for status in statuses],
+                    "range": [STATUS_COLOURS[status] for status in statuses],
+                },
+                "legend": {"orient": "top", "direction": "horizontal"},
+            },
+            "tooltip": [
+                {
+                    "field": "hour",
+                    "type": "temporal",
+                    "timeUnit": "utcyearmonthdatehours",
+                    "title": "Hour (UTC)",
+                    "format": "%Y-%m-%d %H:00",
+                },
+                {"field": "status", "type": "nominal", "title": "Outcome"},
+                {"field": "count", "type": "quantitative", "title": "Jobs"},
+            ],
+        },
+        "config": base_config(),
+    }

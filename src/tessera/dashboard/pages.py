@@ -1,0 +1,95 @@
+"""The overview and the capability pages (Sources, Customers, Inventory, Journeys, Creators,
+Analytics). Capabilities that are not built yet get an honest empty state: what will appear
+there and how data will get in, with no invented numbers."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from tessera.dashboard import charts, jobs
+from tessera.dashboard.session import Member, SignedIn
+from tessera.dashboard.web import DashboardRoute, render
+from tessera.http.routing import DbSession
+from tessera.kit.time import utcnow
+from tessera.models.workspace import ApiKeyKind, Role
+from tessera.workspace.service import WorkspaceService
+
+pages = APIRouter(route_class=DashboardRoute, include_in_schema=False)
+
+KEY_LISTING_LIMIT = 200
+TRACK_PATH = "/v1/track"  # Collect's Segment-compatible endpoint, when this build has it
+
+
+@pages.get("/overview")
+def overview(request: Request, member: SignedIn, session: DbSession) -> Response:
+    """The workspace at a glance: members, active keys, jobs by status, jobs finished per hour."""
+    service = WorkspaceService(session)
+    workspace_id = member.workspace.id
+    member_count = len(service.members(workspace_id))
+    active = service.list_api_keys(workspace_id, limit=KEY_LISTING_LIMIT, include_revoked=False)
+    job_counts = jobs.counts_by_status(session, workspace_id)
+    hourly = jobs.finished_per_hour(session, workspace_id, utcnow())
+    finished_today = sum(bucket.count for bucket in hourly)
+    context = {
+        "member": member,
+        "member_count": member_count,
+        "secret_keys": sum(1 for key in active.items if key.kind is ApiKeyKind.SECRET),
+        "public_keys": sum(1 for key in active.items if key.kind is ApiKeyKind.PUBLIC),
+        "keys_truncated": active.next_cursor is not None,
+        "job_counts": job_counts,
+        "job_total": sum(job_counts.values()),
+        "finished_today": finished_today,
+        "chart": charts.jobs_finished_per_hour(hourly),
+    }
+    return render(request, "overview.html", context)
+
+
+@pages.get("/sources")
+def sources(request: Request, member: SignedIn, session: DbSession) -> Response:
+    """Where events will come from; lists the workspace's active write keys (real, not sample)."""
+    write_keys = [
+        key
+        for key in WorkspaceService(session)
+        .list_api_keys(member.workspace.id, limit=KEY_LISTING_LIMIT, include_revoked=False)
+        .items
+        if key.kind is ApiKeyKind.PUBLIC
+    ]
+    context = {
+        "member": member,
+        "collect_is_live": any(
+            getattr(route, "path", None) == TRACK_PATH for route in request.app.routes
+        ),
+        "write_keys": write_keys,
+        "base_url": str(request.base_url).rstrip("/"),
+        "can_create_keys": member.can(Role.ADMIN),
+    }
+    return render(request, "sources.html", context)
+
+
+def _capability(request: Request, member: Member, template: str) -> Response:
+    return render(request, template, {"member": member})
+
+
+@pages.get("/customers")
+def customers(request: Request, member: SignedIn) -> Response:
+    return _capability(request, member, "customers.html")
+
+
+@pages.get("/inventory")
+def inventory(request: Request, member: SignedIn) -> Response:
+    return _capability(request, member, "inventory.html")
+
+
+@pages.get("/journeys")
+def journeys(request: Request, member: SignedIn) -> Response:
+    return _capability(request, member, "journeys.html")
+
+
+@pages.get("/creators")
+def creators(request: Request, member: SignedIn) -> Response:
+    return _capability(request, member, "creators.html")
+
+
+@pages.get("/analytics")
+def analytics(request: Request, member: SignedIn) -> Response:
+    return _capability(request, member, "analytics.html")
