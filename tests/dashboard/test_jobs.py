@@ -1,0 +1,150 @@
+"""Jobs on the overview and in Settings → Jobs, and the audit log page."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from tessera.dashboard import jobs
+from tessera.dashboard.jobs import HourCount
+from tessera.kit.time import utcnow
+from tessera.models.job import Job, JobStatus
+from tests.dashboard.conftest import csrf_from
+from tests.support.factories import Tenant, make_tenant
+
+NOW = datetime(2025, 3, 4, 10, 30, tzinfo=UTC)
+
+
+def _job(
+    session: Session,
+    workspace_id: str,
+    status: JobStatus,
+    finished_at: datetime | None = None,
+    last_error: str | None = None,
+    kind: str = "shopify.orders_imported",
+) -> Job:
+    """A job row as the worker leaves it (tessera.job has no test helper to enqueue-and-finish)."""
+    job = Job(
+        workspace_id=workspace_id,
+        kind=kind,
+        status=status,
+        finished_at=finished_at,
+        last_error=last_error,
+        attempts=1 if finished_at else 0,
+    )
+    session.add(job)
+    session.flush()
+    return job
+
+
+def test_finished_jobs_are_counted_per_clock_hour_over_the_last_day(
+    session: Session, tenant: Tenant
+) -> None:
+    """Each of the 24 hours has a count for succeeded and dead jobs; older, unfinished and other
+    workspaces' jobs are left out."""
+    other = make_tenant(session, "bravo")
+    ws = tenant.workspace_id
+    _job(session, ws, JobStatus.SUCCEEDED, datetime(2025, 3, 4, 10, 5, tzinfo=UTC))
+    _job(session, ws, JobStatus.SUCCEEDED, datetime(2025, 3, 4, 9, 59, 59, tzinfo=UTC))
+    _job(session, ws, JobStatus.SUCCEEDED, datetime(2025, 3, 4, 9, 0, tzinfo=UTC))
+    _job(session, ws, JobStatus.DEAD, datetime(2025, 3, 4, 9, 30, tzinfo=UTC), "timeout")
+    _job(session, ws, JobStatus.SUCCEEDED, datetime(2025, 3, 3, 11, 0, tzinfo=UTC))
+    _job(session, ws, JobStatus.SUCCEEDED, datetime(2025, 3, 3, 10, 59, tzinfo=UTC))
+    _job(session, ws, JobStatus.QUEUED)
+    _job(session, other.workspace_id, JobStatus.SUCCEEDED, datetime(2025, 3, 4, 10, 1, tzinfo=UTC))
+
+    buckets = jobs.finished_per_hour(session, ws, NOW)
+
+    assert len(buckets) == 48
+    assert buckets[0] == HourCount(datetime(2025, 3, 3, 11, tzinfo=UTC), JobStatus.SUCCEEDED, 1)
+    assert buckets[-1] == HourCount(datetime(2025, 3, 4, 10, tzinfo=UTC), JobStatus.DEAD, 0)
+    assert [b for b in buckets if b.count] == [
+        HourCount(datetime(2025, 3, 3, 11, tzinfo=UTC), JobStatus.SUCCEEDED, 1),
+        HourCount(datetime(2025, 3, 4, 9, tzinfo=UTC), JobStatus.SUCCEEDED, 2),
+        HourCount(datetime(2025, 3, 4, 9, tzinfo=UTC), JobStatus.DEAD, 1),
+        HourCount(datetime(2025, 3, 4, 10, tzinfo=UTC), JobStatus.SUCCEEDED, 1),
+    ]
+
+
+def test_jobs_are_counted_by_status_with_zeros_for_the_rest(
+    session: Session, tenant: Tenant
+) -> None:
+    """Every status is present, so the overview lists them all."""
+    _job(session, tenant.workspace_id, JobStatus.QUEUED)
+    _job(session, tenant.workspace_id, JobStatus.QUEUED)
+    _job(session, tenant.workspace_id, JobStatus.DEAD, NOW, "boom")
+
+    counts = jobs.counts_by_status(session, tenant.workspace_id)
+
+    assert counts == {
+        JobStatus.QUEUED: 2,
+        JobStatus.RUNNING: 0,
+        JobStatus.SUCCEEDED: 0,
+        JobStatus.DEAD: 1,
+        JobStatus.CANCELLED: 0,
+    }
+
+
+def test_the_overview_chart_draws_jobs_finished_today(
+    owner: TestClient, tenant: Tenant, session: Session
+) -> None:
+    """With a finished job the chart has its count and the no-data message is gone."""
+    _job(session, tenant.workspace_id, JobStatus.SUCCEEDED, utcnow() - timedelta(minutes=1))
+    _job(session, tenant.workspace_id, JobStatus.DEAD, utcnow() - timedelta(minutes=2), "boom")
+    session.commit()
+
+    page = owner.get("/overview").text
+    spec = json.loads(
+        re.search(r'id="jobs-chart-spec">(.*?)</script>', page).group(1)  # type: ignore[union-attr]
+    )
+
+    assert "No data yet." not in page
+    assert sum(row["count"] for row in spec["data"]["values"]) == 2
+    assert spec["encoding"]["color"]["scale"]["domain"] == ["succeeded", "dead"]
+    assert re.findall(r'<span class="stat-value">([^<]*)</span>', page)[3] == "1"
+
+
+def test_the_jobs_page_lists_jobs_with_their_last_error(
+    owner: TestClient, tenant: Tenant, session: Session
+) -> None:
+    """Status, attempts and the last error of each job; filtering keeps one status."""
+    dead = _job(session, tenant.workspace_id, JobStatus.DEAD, NOW, "HTTP 503 from Shopify")
+    queued = _job(session, tenant.workspace_id, JobStatus.QUEUED, kind="email.sent")
+    session.commit()
+
+    everything = owner.get("/settings/jobs").text
+    only_dead = owner.get("/settings/jobs?status=dead").text
+
+    assert f"<code>{dead.id}</code>" in everything
+    assert f"<code>{queued.id}</code>" in everything
+    assert "HTTP 503 from Shopify" in everything
+    assert '<span class="pill pill-dead">dead</span>' in everything
+    assert f"<code>{queued.id}</code>" not in only_dead
+    assert '<a href="/settings/jobs?status=dead" aria-current="page">' in only_dead
+
+
+def test_an_unknown_status_filter_is_a_readable_422(owner: TestClient) -> None:
+    """A made-up status names the allowed ones instead of failing."""
+    response = owner.get("/settings/jobs?status=exploded")
+
+    assert response.status_code == 422
+    assert "status must be one of queued, running, succeeded, dead, cancelled" in response.text
+
+
+def test_the_audit_log_names_who_did_what(owner: TestClient, tenant: Tenant) -> None:
+    """Entries newest first, actors shown by email where they are members."""
+    token = csrf_from(owner.get("/settings/api-keys"))
+    owner.post(
+        "/settings/api-keys",
+        data={"name": "website", "kind": "public", "csrf_token": token},
+    )
+
+    page = owner.get("/settings/audit-log").text
+    actions = re.findall(r"<td><code>([a-z_.]+)</code></td>\s*<td><code>", page)
+
+    assert actions == ["api_key.created", "api_key.created", "api_key.created", "user.added"]
+    assert f'{tenant.owner_email} <code class="muted">{tenant.owner_id}</code>' in page

@@ -1,0 +1,169 @@
+"""Every dashboard page: rendered for a member, a redirect to /login for anyone else."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.dashboard.conftest import sign_in
+from tests.support.factories import Tenant
+
+PAGES = [
+    "/overview",
+    "/sources",
+    "/customers",
+    "/inventory",
+    "/journeys",
+    "/creators",
+    "/analytics",
+    "/settings/api-keys",
+    "/settings/users",
+    "/settings/jobs",
+    "/settings/audit-log",
+]
+UNBUILT = ["/sources", "/customers", "/inventory", "/journeys", "/creators", "/analytics"]
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_each_page_renders_for_a_signed_in_member(owner: TestClient, path: str) -> None:
+    """The page answers 200 with HTML, the layout and this page marked current in the nav."""
+    response = owner.get(path)
+
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    assert "Acme Brand" in response.text
+    assert f'<a href="{path}" aria-current="page">' in response.text
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_each_page_sends_an_anonymous_visitor_to_login(client: TestClient, path: str) -> None:
+    """Without a session the page redirects to /login, remembering where the visitor was going."""
+    response = client.get(path, follow_redirects=False)
+
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/login?next={path}"
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_an_htmx_request_without_a_session_redirects_the_whole_page(
+    client: TestClient, path: str
+) -> None:
+    """HTMX gets an HX-Redirect so the login page replaces the page, not a fragment of it."""
+    response = client.get(path, headers={"HX-Request": "true"}, follow_redirects=False)
+
+    assert response.status_code == 200
+    assert response.headers["hx-redirect"] == "/login"
+
+
+@pytest.mark.parametrize("path", UNBUILT)
+def test_unbuilt_capabilities_say_so_and_show_no_numbers(owner: TestClient, path: str) -> None:
+    """An honest empty state: marked not built, saying what will appear and how data gets in."""
+    response = owner.get(path)
+
+    assert "Not built yet" in response.text
+    assert "What will appear here" in response.text
+    assert "stat-value" not in response.text
+
+
+def test_the_root_sends_visitors_to_login_and_members_to_the_overview(
+    client: TestClient, tenant: Tenant
+) -> None:
+    """GET / is a redirect either way."""
+    anonymous = client.get("/", follow_redirects=False)
+
+    sign_in(client, tenant.owner_email)
+    member = client.get("/", follow_redirects=False)
+
+    assert (anonymous.status_code, anonymous.headers["location"]) == (303, "/login")
+    assert (member.status_code, member.headers["location"]) == (303, "/overview")
+
+
+def test_the_overview_counts_members_keys_and_jobs(owner: TestClient) -> None:
+    """The tenant has one member, an admin secret key and a write key, and no jobs."""
+    page = owner.get("/overview").text
+
+    values = re.findall(r'<span class="stat-value">([^<]*)</span>', page)
+    hints = re.findall(r'<span class="stat-hint">([^<]*)</span>', page)
+
+    assert values == ["1", "2", "0", "0"]
+    assert hints[1] == "1 secret · 1 write"
+
+
+def test_the_overview_chart_is_empty_with_a_no_data_message(owner: TestClient) -> None:
+    """With no finished jobs the chart spec has 24 zero hours and the page says there is no data."""
+    page = owner.get("/overview").text
+
+    spec = json.loads(
+        re.search(
+            r'<script type="application/json" id="jobs-chart-spec">(.*?)</script>', page
+        ).group(1)  # type: ignore[union-attr]
+    )
+
+    assert "No data yet." in page
+    assert len(spec["data"]["values"]) == 48
+    assert {row["count"] for row in spec["data"]["values"]} == {0}
+    assert spec["encoding"]["y"]["scale"] == {"domain": [0, 5]}
+
+
+def test_the_overview_loads_the_vendored_chart_libraries(owner: TestClient) -> None:
+    """Vega, Vega-Lite and vega-embed come from /static, never from a CDN."""
+    page = owner.get("/overview").text
+
+    scripts = re.findall(r'<script src="([^"]+)"', page)
+
+    assert [s.split("?")[0] for s in scripts] == [
+        "/static/vendor/htmx.min.js",
+        "/static/dashboard.js",
+        "/static/vendor/vega.min.js",
+        "/static/vendor/vega-lite.min.js",
+        "/static/vendor/vega-embed.min.js",
+    ]
+    assert all(owner.get(src).status_code == 200 for src in scripts)
+
+
+@pytest.mark.parametrize(
+    ("path", "content_type"),
+    [
+        ("/static/app.css", "text/css; charset=utf-8"),
+        ("/static/dashboard.js", "text/javascript; charset=utf-8"),
+        ("/static/vendor/htmx.min.js", "text/javascript; charset=utf-8"),
+        ("/static/favicon.svg", "image/svg+xml"),
+    ],
+)
+def test_static_files_are_served_by_the_app(
+    client: TestClient, path: str, content_type: str
+) -> None:
+    """Styles, scripts and the icon come from the package itself."""
+    response = client.get(path)
+
+    assert response.status_code == 200
+    assert response.headers["content-type"] == content_type
+
+
+def test_pages_carry_security_headers(owner: TestClient) -> None:
+    """Only the app's own scripts run, pages are never framed and never cached."""
+    response = owner.get("/settings/api-keys")
+
+    assert response.headers["content-security-policy"].startswith("default-src 'self'; ")
+    assert "script-src 'self';" in response.headers["content-security-policy"]
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["cache-control"] == "no-store"
+
+
+def test_dashboard_routes_stay_out_of_the_api_schema(client: TestClient) -> None:
+    """The OpenAPI document lists the API, not the pages."""
+    paths = set(client.get("/openapi.json").json()["paths"])
+
+    assert {p for p in paths if not p.startswith("/v1/")} == {"/healthz", "/readyz"}
+
+
+def test_versioned_static_files_are_cached_for_a_year(client: TestClient) -> None:
+    """URLs made by static_url carry a content hash, so browsers need not ask again."""
+    versioned = client.get("/static/app.css?v=0123456789ab")
+    plain = client.get("/static/app.css")
+
+    assert versioned.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert plain.headers["cache-control"] == "no-cache"
