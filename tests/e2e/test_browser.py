@@ -1,0 +1,145 @@
+"""In headless Chromium against the real server: sign in, see the overview, create a secret key,
+see its token once, and prove the token works on the API; then revoke it and see it refused."""
+
+from __future__ import annotations
+
+import re
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from playwright.sync_api import ConsoleMessage, Page, expect, sync_playwright
+
+from tessera.app import create_app
+from tessera.config import load_settings
+from tessera.db import make_engine, make_session_factory, session_scope
+from tests.support.factories import PASSWORD, Tenant, make_tenant
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+# Looked at by whoever changes the design; the last run's pictures stay in the temp directory.
+SCREENSHOTS = {
+    "overview": Path(tempfile.gettempdir()) / "tessera-overview.png",
+    "keys": Path(tempfile.gettempdir()) / "tessera-api-keys.png",
+}
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    base_url: str
+    tenant: Tenant
+
+
+@pytest.fixture
+def live_server(committed_database_url: str) -> Iterator[LiveServer]:
+    """The real app under uvicorn on a free local port, in a thread, on a committed database."""
+    engine = make_engine(committed_database_url)
+    with session_scope(make_session_factory(engine)) as session:
+        tenant = make_tenant(session, "acme")
+    engine.dispose()
+    settings = load_settings(
+        database_url=committed_database_url,
+        environment="test",
+        log_json=False,
+        secret_key="browser-test-secret-key-of-enough-length",
+    )
+    app = create_app(settings)
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(app, log_config=None, access_log=False, ws="none", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield LiveServer(f"http://127.0.0.1:{port}", tenant)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        listener.close()
+        app.state.engine.dispose()
+
+
+@pytest.fixture
+def page() -> Iterator[Page]:
+    """A 1366x768 page in headless Debian Chromium."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser.new_page(viewport={"width": 1366, "height": 768})
+        finally:
+            browser.close()
+
+
+@pytest.mark.browser
+def test_sign_in_create_a_secret_key_and_use_it(live_server: LiveServer, page: Page) -> None:
+    """The whole story of a new admin, in a browser, with no script or policy error on the way."""
+    base, tenant = live_server.base_url, live_server.tenant
+    problems: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type in ("error", "warning"):
+            problems.append(f"{message.type}: {message.text}")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: problems.append(f"pageerror: {error}"))
+    page.on("dialog", lambda dialog: dialog.accept())
+
+    page.goto(base + "/")
+    expect(page).to_have_url(base + "/login")
+    page.get_by_label("Email").fill(tenant.owner_email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+    expect(page).to_have_url(base + "/overview")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Acme Brand")
+    expect(page.locator(".chart svg")).to_be_visible()
+    expect(page.locator("#chart-empty")).to_contain_text("No data yet.")
+    page.screenshot(path=SCREENSHOTS["overview"], full_page=True)
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="API keys").click()
+    expect(page).to_have_url(base + "/settings/api-keys")
+    page.get_by_label("Name").fill("deploy")
+    page.get_by_label("Kind").select_option("secret")
+    page.get_by_label("Role").select_option("admin")
+    page.get_by_role("button", name="Create key").click()
+
+    token_box = page.get_by_label("New API token")
+    expect(token_box).to_have_value(re.compile(r"^tsk_[A-Za-z0-9_-]{43}$"))
+    token = token_box.input_value()
+    expect(page.get_by_role("row").filter(has_text="deploy")).to_contain_text("active")
+    page.screenshot(path=SCREENSHOTS["keys"], full_page=True)
+
+    page.reload()
+    expect(page.get_by_label("New API token")).to_have_count(0)
+    assert token not in page.content()
+
+    with httpx.Client(base_url=base) as api:
+        used = api.get("/v1/workspace", headers={"Authorization": f"Bearer {token}"})
+        page.get_by_role("button", name="Revoke deploy").click()
+        expect(page.get_by_role("status")).to_contain_text("Revoked “deploy”")
+        refused = api.get("/v1/workspace", headers={"Authorization": f"Bearer {token}"})
+
+    assert (used.status_code, used.json()["slug"]) == (200, "acme")
+    assert refused.status_code == 401
+    assert problems == []
