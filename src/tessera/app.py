@@ -100,9 +100,11 @@ def _mount_health(app: FastAPI) -> None:
 
 def _mount_routers(app: FastAPI) -> None:
     from tessera.dashboard.mount import mount_dashboard
+    from tessera.job.api import api as job_api
     from tessera.workspace.api import api as workspace_api
 
     app.include_router(workspace_api)
+    app.include_router(job_api)
     mount_dashboard(app)  # the session cookie, /static and the pages at /
 
 

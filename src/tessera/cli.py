@@ -8,6 +8,7 @@ import typer
 
 from tessera.cli_support import console, context, fail, friendly_errors
 from tessera.config import ConfigError
+from tessera.job.cli import jobs_cli, worker_command
 from tessera.workspace.cli import key_cli, user_cli, workspace_cli
 
 app = typer.Typer(
@@ -67,6 +68,8 @@ app.add_typer(db_cli, name="db")
 app.add_typer(workspace_cli, name="workspace")
 app.add_typer(user_cli, name="user")
 app.add_typer(key_cli, name="key")
+app.add_typer(jobs_cli, name="jobs")
+app.command("worker")(worker_command)
 
 
 def main() -> None:

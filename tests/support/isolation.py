@@ -112,3 +112,19 @@ def collect_probes(session: Session, b: Tenant) -> list[Probe]:
         Probe("/v1/sources/{source_id}", "PATCH", f"/v1/sources/{source.id}", "not_found",
               json={"default_channel": "web"}),
     ]  # fmt: skip
+
+
+@probes
+def job_probes(session: Session, b: Tenant) -> list[Probe]:
+    from tessera.job.service import JobService
+
+    service = JobService(session)
+    queued = service.enqueue("test.ran", {"sku": "B-1"}, workspace_id=b.workspace_id)
+    cancelled = service.enqueue("test.ran", {"sku": "B-2"}, workspace_id=b.workspace_id)
+    service.cancel(cancelled.id, b.workspace_id)
+    return [
+        Probe("/v1/jobs", "GET", "/v1/jobs", "only_own"),
+        Probe("/v1/jobs/{job_id}", "GET", f"/v1/jobs/{queued.id}", "not_found"),
+        Probe("/v1/jobs/{job_id}/retry", "POST", f"/v1/jobs/{cancelled.id}/retry", "not_found"),
+        Probe("/v1/jobs/{job_id}/cancel", "POST", f"/v1/jobs/{queued.id}/cancel", "not_found"),
+    ]
