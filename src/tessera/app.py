@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
 import structlog
 from fastapi import FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -29,10 +31,19 @@ def create_app(
 ) -> FastAPI:
     """Build the app. Tests pass their own session factory; production builds one from settings."""
     settings = settings or get_settings()
+    owned_engine: Engine | None = None
     if session_factory is None:
-        engine = engine or make_engine(settings.database_url)
+        engine = owned_engine = engine or make_engine(settings.database_url)
         session_factory = make_session_factory(engine)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned_engine is not None:  # close pooled connections when the server stops
+            owned_engine.dispose()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Tessera",
         version=tessera.__version__,
         summary="One customer, one inventory and one message stream across every sales channel.",
@@ -44,6 +55,16 @@ def create_app(
     app.state.engine = session_factory.kw.get("bind") or engine
     install_problem_handlers(app)
     app.middleware("http")(_request_context)
+    # Browsers send events from brands' pages (analytics.js). Tokens travel in headers or the
+    # body, never in cookies, so allowing any origin without credentials exposes nothing.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=["*"],
+        allow_methods=["GET", "POST", "PATCH", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type", "Content-Encoding", "X-Request-Id"],
+        expose_headers=["X-Request-Id", "Retry-After"],
+        max_age=86400,
+    )
     _mount_health(app)
     _mount_routers(app)
     return app
@@ -99,12 +120,16 @@ def _mount_health(app: FastAPI) -> None:
 
 
 def _mount_routers(app: FastAPI) -> None:
+    from tessera.collect.api import api as collect_api
+    from tessera.collect.api import tracking
     from tessera.dashboard.mount import mount_dashboard
     from tessera.job.api import api as job_api
     from tessera.workspace.api import api as workspace_api
 
     app.include_router(workspace_api)
     app.include_router(job_api)
+    app.include_router(tracking)
+    app.include_router(collect_api)
     mount_dashboard(app)  # the session cookie, /static and the pages at /
 
 
