@@ -10,12 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.support.factories import Tenant, make_tenant
-
 from tessera.models.collect import Event, QuarantineEntry
+from tests.support.factories import Tenant, make_tenant
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "analytics_js"
 PROBLEM = "application/problem+json"
