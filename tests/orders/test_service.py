@@ -178,3 +178,86 @@ def test_every_permutation_of_all_deliveries_agrees(session: Session) -> None:
     assert len(finals) == 1
     # The newest snapshot (fulfilled, 21 Nov) wins over the older cancellation; one refund.
     assert next(iter(finals))[0] is OrderStatus.PARTIALLY_REFUNDED
+
+
+REFUND_FIRST = CanonicalRefund("r9", 1200, datetime(2026, 11, 19, 8, 0, tzinfo=UTC), (("l1", 1),))
+
+
+def test_a_refund_before_its_order_is_kept_on_a_placeholder_without_events(
+    session: Session,
+) -> None:
+    """attach_refund on an unknown order: a placeholder with the refund, no events yet."""
+    workspace_id = make_workspace(session, "early")
+    service = OrderService(session)
+
+    result = service.attach_refund(
+        workspace_id, "shopify", PLACED.external_id, REFUND_FIRST, "USD", "web"
+    )
+
+    order, lines, refunds = service.get(workspace_id, result.order_id)
+    assert (result.outcome, result.new_refunds) == (Outcome.CREATED, ("r9",))
+    assert (order.version_key, order.order_number, order.refunded_total, lines) == (
+        "", PLACED.external_id, 1200, [],
+    )  # fmt: skip
+    assert [(r.external_id, r.lines) for r in refunds] == [
+        ("r9", [{"line_key": "l1", "quantity": 1}])
+    ]
+    assert session.scalars(select(Event).where(Event.workspace_id == workspace_id)).all() == []
+
+
+def test_the_order_after_its_refund_ends_as_if_it_came_first(session: Session) -> None:
+    """Order then refund, and refund then order, give the same state and the same events."""
+    refund_first = make_workspace(session, "refund-first")
+    order_first = make_workspace(session, "order-first")
+    service = OrderService(session)
+
+    service.attach_refund(refund_first, "shopify", PLACED.external_id, REFUND_FIRST, "USD", "web")
+    late = service.apply(refund_first, PLACED)
+    early = service.apply(order_first, PLACED)
+    service.attach_refund(order_first, "shopify", PLACED.external_id, REFUND_FIRST, "USD", "web")
+
+    assert late.outcome is Outcome.UPDATED
+    assert late.new_refunds == ("r9",)
+    assert state(session, refund_first, late.order_id) == state(
+        session, order_first, early.order_id
+    )
+    for workspace_id in (refund_first, order_first):
+        names = session.scalars(
+            select(Event.event).where(Event.workspace_id == workspace_id).order_by(Event.event)
+        ).all()
+        assert list(names) == ["Order Completed", "Order Refunded"]
+
+
+def test_a_placeholder_takes_its_earliest_refund_time_whatever_came_first(
+    session: Session,
+) -> None:
+    """Two refunds before the order: placed_at is the earlier one's time in either order."""
+    later = replace(REFUND_FIRST, external_id="r10", refunded_at=datetime(2026, 11, 21, tzinfo=UTC))
+    one, two = make_workspace(session, "one"), make_workspace(session, "two")
+    service = OrderService(session)
+
+    for workspace_id, refunds in ((one, (REFUND_FIRST, later)), (two, (later, REFUND_FIRST))):
+        for refund in refunds:
+            result = service.attach_refund(
+                workspace_id, "shopify", PLACED.external_id, refund, "USD", "web"
+            )
+        order, _, _ = service.get(workspace_id, result.order_id)
+        assert (order.placed_at, order.refunded_total) == (REFUND_FIRST.refunded_at, 2400)
+
+
+def test_a_refund_with_a_bad_currency_or_negative_amount_is_refused(session: Session) -> None:
+    """Nothing is written for a refund that cannot be right."""
+    workspace_id = make_workspace(session, "bad")
+    service = OrderService(session)
+
+    with pytest.raises(InvalidOrder) as bad_currency:
+        service.attach_refund(workspace_id, "shopify", "1", REFUND_FIRST, "usd", "web")
+    with pytest.raises(InvalidOrder) as negative:
+        service.attach_refund(
+            workspace_id, "shopify", "1", replace(REFUND_FIRST, amount=-1), "USD", "web"
+        )
+
+    assert (bad_currency.value.extensions["field"], negative.value.extensions["field"]) == (
+        "currency", "refunds.amount",
+    )  # fmt: skip
+    assert service.list(workspace_id).items == []

@@ -7,6 +7,10 @@ with the same platform version still have one deterministic winner. The newest s
 refunds are a set keyed by the platform's refund id; cancellation, once seen in the newest
 snapshot, is part of it. The stored state is therefore a pure function of the set of messages
 received, whatever their order and however often each came.
+
+A refund can overtake its order (Shopify's ``refunds/create`` before ``orders/create``). The
+refund is then kept on a placeholder order whose version key is empty: every real snapshot
+supersedes it, and the refunds, a set, stay. See ``OrderService.attach_refund``.
 """
 
 from __future__ import annotations
@@ -82,6 +86,15 @@ class CanonicalOrder:
             json.dumps(content, sort_keys=True, default=str).encode()
         ).hexdigest()[:16]
         return f"{self.version}|{digest}"
+
+
+# The version key of a placeholder order: lower than every real snapshot's key.
+PLACEHOLDER_VERSION_KEY = ""
+
+
+def is_placeholder(version_key: str) -> bool:
+    """Whether an order row only holds refunds that arrived before any snapshot of it."""
+    return version_key == PLACEHOLDER_VERSION_KEY
 
 
 def supersedes(incoming_key: str, stored_key: str | None) -> bool:

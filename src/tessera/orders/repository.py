@@ -54,6 +54,17 @@ class OrderRepository(RepositoryBase):
         )
         return int(total or 0)
 
+    def order_by_external_id(
+        self, workspace_id: str, platform: str, external_id: str
+    ) -> Order | None:
+        return self.session.scalar(
+            select(Order).where(
+                Order.workspace_id == workspace_id,
+                Order.platform == platform,
+                Order.external_id == external_id,
+            )
+        )
+
     def order(self, workspace_id: str, order_id: str) -> Order | None:
         return self.session.scalar(
             select(Order).where(Order.workspace_id == workspace_id, Order.id == order_id)

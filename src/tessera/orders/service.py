@@ -86,6 +86,7 @@ class OrderService:
         )
         row = self.repository.locked_order(workspace_id, order.platform, order.external_id)
         outcome = Outcome.CREATED if created else Outcome.UNCHANGED
+        was_placeholder = not created and domain.is_placeholder(row.version_key)
         if created:
             self.repository.replace_lines(row.id, self._line_rows(order))
         elif domain.supersedes(key, row.version_key):
@@ -112,7 +113,83 @@ class OrderService:
             row.snapshot_status, row.is_cancelled, row.total, row.refunded_total
         )
         self.session.flush()
+        if was_placeholder:  # refunds kept before the order came are announced with it now
+            new_refunds = [r.external_id for r in self.repository.refunds(row.id)]
         self._emit_events(workspace_id, row, source_id, new_refunds)
+        return ApplyResult(row.id, outcome, tuple(new_refunds), row.status)
+
+    def attach_refund(
+        self,
+        workspace_id: str,
+        platform: str,
+        external_id: str,
+        refund: domain.CanonicalRefund,
+        currency: str,
+        channel: str,
+        source_id: str | None = None,
+    ) -> ApplyResult:
+        """Add one refund to an order, whether or not the order has arrived yet.
+
+        Platforms send refunds on their own (Shopify's ``refunds/create``), and a refund can
+        overtake its order. An unknown order gets a placeholder row holding the refund: its
+        version key is empty, so the first real snapshot replaces every other field, and the
+        refund (a set member keyed by its platform id) stays. The final state is the same
+        whichever came first. A placeholder emits no events; its refunds are announced when
+        the order arrives. Refuses a negative amount or a malformed currency, and a refund that
+        is already stored is counted once ('unchanged').
+        """
+        if not external_id:
+            raise InvalidOrder("a refund needs its order's platform id", field="order_id")
+        if len(currency) != 3 or not currency.isalpha() or not currency.isupper():
+            raise InvalidOrder(f"currency {currency!r} is not an ISO 4217 code", field="currency")
+        if refund.amount < 0:
+            raise InvalidOrder("a refund amount cannot be negative", field="refunds.amount")
+        now = utcnow()
+        created = self.repository.claim_order_row(
+            {
+                "workspace_id": workspace_id,
+                "source_id": source_id,
+                "platform": platform,
+                "external_id": external_id,
+                "order_number": external_id,
+                "channel": channel,
+                "status": OrderStatus.PENDING,
+                "snapshot_status": OrderStatus.PENDING,
+                "currency": currency,
+                "customer": {},
+                "placed_at": refund.refunded_at,
+                "version_key": domain.PLACEHOLDER_VERSION_KEY,
+                "refunded_total": 0,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+        row = self.repository.locked_order(workspace_id, platform, external_id)
+        placeholder = domain.is_placeholder(row.version_key)
+        if placeholder and refund.refunded_at < row.placed_at:
+            row.placed_at = refund.refunded_at  # the earliest refund, whatever came first
+        new_refunds = self.repository.add_refunds(
+            [
+                {
+                    "order_id": row.id,
+                    "external_id": refund.external_id,
+                    "amount": refund.amount,
+                    "currency": row.currency,
+                    "refunded_at": refund.refunded_at,
+                    "lines": [{"line_key": k, "quantity": q} for k, q in refund.lines],
+                }
+            ]
+        )
+        row.refunded_total = self.repository.refunded_total(row.id)
+        row.status = domain.effective_status(
+            row.snapshot_status, row.is_cancelled, row.total, row.refunded_total
+        )
+        if new_refunds:
+            row.updated_at = now
+        self.session.flush()
+        if not placeholder:
+            self._emit_events(workspace_id, row, source_id, new_refunds)
+        outcome = Outcome.CREATED if created else Outcome.UNCHANGED
         return ApplyResult(row.id, outcome, tuple(new_refunds), row.status)
 
     @staticmethod
@@ -245,6 +322,10 @@ class OrderService:
         if order is None:
             raise OrderNotFound(f"no order {order_id} in this workspace")
         return order, self.repository.lines(order.id), self.repository.refunds(order.id)
+
+    def find(self, workspace_id: str, platform: str, external_id: str) -> Order | None:
+        """The order a platform calls ``external_id``, or None if it has not arrived."""
+        return self.repository.order_by_external_id(workspace_id, platform, external_id)
 
     def list(
         self,
