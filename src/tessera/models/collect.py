@@ -11,7 +11,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tessera.db.base import Base
@@ -166,11 +166,13 @@ class ImportRun(Base):
     kind: Mapped[str] = mapped_column(String(40))  # events | orders:shopify | orders:amazon ...
     file_name: Mapped[str] = mapped_column(String(500))
     fingerprint: Mapped[str] = mapped_column(String(128))
-    position: Mapped[int] = mapped_column(Integer, default=0)  # records fully processed
+    position: Mapped[int] = mapped_column(Integer, default=0)  # lines (or rows) fully processed
+    byte_offset: Mapped[int] = mapped_column(BigInteger, default=0)  # bytes read (text files)
     received: Mapped[int] = mapped_column(Integer, default=0)
     accepted: Mapped[int] = mapped_column(Integer, default=0)
     duplicates: Mapped[int] = mapped_column(Integer, default=0)
     rejected: Mapped[int] = mapped_column(Integer, default=0)
+    reasons: Mapped[dict[str, int]] = mapped_column(JSONDocument, default=dict)  # reason: count
     status: Mapped[str] = mapped_column(String(16), default="running")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

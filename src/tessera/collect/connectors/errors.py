@@ -1,0 +1,43 @@
+"""Errors of the connectors. Each names the field (or header) at fault."""
+
+from __future__ import annotations
+
+from tessera.kit.errors import Conflict, InvalidInput, NotFound, Problem, Unauthenticated
+
+
+class InvalidRecord(InvalidInput):
+    """One order, row or line that cannot be taken; ``row`` says which row of a group."""
+
+    slug = "invalid-record"
+    title = "A record is not valid"
+
+
+class UnknownSource(NotFound):
+    slug = "unknown-source"
+    title = "No such connector source"
+
+
+class InvalidWebhookSignature(Unauthenticated):
+    slug = "invalid-webhook-signature"
+    title = "The webhook signature is missing or does not match the shop's secret"
+
+
+class UnsupportedTopic(InvalidInput):
+    slug = "unsupported-topic"
+    title = "This webhook topic is not handled"
+
+
+class BodyTooLarge(Problem):
+    status = 413
+    slug = "payload-too-large"
+    title = "The body is over the size limit"
+
+
+class UnreadableFile(InvalidInput):
+    slug = "unreadable-file"
+    title = "The file cannot be read as the format it claims"
+
+
+class ImportInProgress(Conflict):
+    slug = "import-in-progress"
+    title = "Another import of this file is running"

@@ -1,0 +1,101 @@
+"""TikTok Shop orders (API 202309) → canonical orders.
+
+TikTok sends one line item per unit sold; the lines of one SKU are added up into one canonical
+line with a quantity. Money is decimal strings; times are unix seconds. The version is
+``update_time`` (a number, zero-padded so it sorts as text).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tessera.collect.connectors.common import (
+    checked,
+    currency_code,
+    customer,
+    money,
+    parse,
+    split_name,
+    unix_time,
+)
+from tessera.collect.connectors.errors import InvalidRecord
+from tessera.integrations.tiktok.orders import TikTokAddress, TikTokOrder
+from tessera.models.order import OrderStatus
+from tessera.orders.domain import CanonicalLine, CanonicalOrder, padded_version
+
+PLATFORM = "tiktok_shop"
+CHANNEL = "tiktok_shop"
+_STATUS = {
+    "UNPAID": OrderStatus.PENDING,
+    "ON_HOLD": OrderStatus.PLACED,
+    "AWAITING_SHIPMENT": OrderStatus.PLACED,
+    "PARTIALLY_SHIPPING": OrderStatus.PLACED,
+    "AWAITING_COLLECTION": OrderStatus.PLACED,
+    "IN_TRANSIT": OrderStatus.FULFILLED,
+    "DELIVERED": OrderStatus.FULFILLED,
+    "COMPLETED": OrderStatus.FULFILLED,
+    "CANCELLED": OrderStatus.PLACED,
+}
+_FULFILMENT = {"FULFILLMENT_BY_TIKTOK": "fbt", "FULFILLMENT_BY_SELLER": "seller"}
+
+
+def parse_order(data: Any) -> TikTokOrder:
+    return parse(TikTokOrder, data)
+
+
+def order_to_canonical(order: TikTokOrder) -> CanonicalOrder:
+    """One TikTok Shop order; refuses unknown statuses, negative prices and bad money."""
+    if order.status not in _STATUS:
+        raise InvalidRecord(f"status {order.status!r} is not a TikTok order status", field="status")
+    payment = order.payment
+    currency = currency_code(payment.currency, "payment.currency")
+    lines = []
+    for index, item in enumerate(order.line_items):
+        price = money(item.sale_price, currency, f"line_items[{index}].sale_price")
+        lines.append(
+            CanonicalLine(
+                line_key=item.sku_id or item.seller_sku or item.id,
+                quantity=1,
+                unit_price=price,
+                total=price,
+                sku=item.seller_sku or None,
+                product_ref=item.product_id,
+                title=item.product_name[:500],
+            )
+        )
+    address = order.recipient_address or TikTokAddress()
+    first, last = split_name(address.name)
+    status = _STATUS[order.status]
+    if order.status == "CANCELLED" and order.paid_time is None:
+        status = OrderStatus.PENDING
+    return checked(
+        CanonicalOrder(
+            platform=PLATFORM,
+            external_id=order.id,
+            order_number=order.id,
+            channel=CHANNEL,
+            status=status,
+            currency=currency,
+            placed_at=unix_time(order.create_time, "create_time"),
+            version=padded_version(order.update_time),
+            lines=tuple(lines),
+            subtotal=money(payment.sub_total, currency, "payment.sub_total"),
+            tax=money(payment.tax, currency, "payment.tax"),
+            shipping=money(payment.shipping_fee, currency, "payment.shipping_fee"),
+            discount=money(payment.seller_discount, currency, "payment.seller_discount")
+            + money(payment.platform_discount, currency, "payment.platform_discount"),
+            total=money(payment.total_amount, currency, "payment.total_amount"),
+            is_cancelled=order.status == "CANCELLED",
+            fulfillment=_FULFILMENT.get(order.fulfillment_type or ""),
+            customer=customer(
+                email=order.buyer_email,
+                phone=address.phone_number,
+                external_id=order.user_id,
+                first_name=address.first_name or first,
+                last_name=address.last_name or last,
+                postal_code=address.postal_code,
+                country=address.region_code,
+                address_line=address.address_line1,
+            ),
+        )
+    )

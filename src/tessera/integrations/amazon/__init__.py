@@ -1,0 +1,1 @@
+"""Amazon Seller Central: the flat-file order report."""

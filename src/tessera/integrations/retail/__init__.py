@@ -1,0 +1,1 @@
+"""Retail partners (Target, Sephora, Ulta...): the weekly sell-through file they share."""

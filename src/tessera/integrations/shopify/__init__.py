@@ -1,0 +1,1 @@
+"""Shopify: webhook payloads (REST Admin API shapes) and webhook signatures."""

@@ -1,0 +1,1 @@
+"""Square: the Orders API's order shape (Point of Sale and Square Online)."""

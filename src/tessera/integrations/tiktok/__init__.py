@@ -1,0 +1,1 @@
+"""TikTok Shop: the Partner API's order shape (version 202309)."""

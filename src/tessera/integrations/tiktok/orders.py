@@ -1,0 +1,65 @@
+"""A TikTok Shop order as ``/order/202309/orders`` returns it.
+
+Times are unix seconds; money is decimal strings; there is no quantity: an order holds one line
+item per unit sold, so two serums are two line items with the same ``sku_id``.
+"""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field
+
+from tessera.integrations.shapes import DecimalString, Payload
+
+STATUSES = (
+    "UNPAID", "ON_HOLD", "AWAITING_SHIPMENT", "PARTIALLY_SHIPPING", "AWAITING_COLLECTION",
+    "IN_TRANSIT", "DELIVERED", "COMPLETED", "CANCELLED",
+)  # fmt: skip
+
+
+class TikTokAddress(Payload):
+    name: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    phone_number: str | None = None
+    address_line1: str | None = Field(
+        default=None, validation_alias=AliasChoices("address_line1", "address_line_1")
+    )
+    postal_code: str | None = None
+    region_code: str | None = None
+    full_address: str | None = None
+
+
+class TikTokPayment(Payload):
+    currency: str
+    sub_total: DecimalString = "0"
+    shipping_fee: DecimalString = "0"
+    seller_discount: DecimalString = "0"
+    platform_discount: DecimalString = "0"
+    tax: DecimalString = "0"
+    total_amount: DecimalString
+
+
+class TikTokLineItem(Payload):
+    id: str
+    sku_id: str | None = None
+    seller_sku: str | None = None
+    product_id: str | None = None
+    product_name: str = ""
+    sku_name: str | None = None
+    sale_price: DecimalString
+    original_price: DecimalString | None = None
+    display_status: str | None = None
+
+
+class TikTokOrder(Payload):
+    id: str
+    status: str
+    create_time: int
+    update_time: int
+    paid_time: int | None = None
+    user_id: str | None = None
+    buyer_email: str | None = None
+    fulfillment_type: str | None = None
+    recipient_address: TikTokAddress | None = None
+    payment: TikTokPayment
+    line_items: list[TikTokLineItem] = Field(default_factory=list)
