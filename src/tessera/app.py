@@ -122,14 +122,18 @@ def _mount_health(app: FastAPI) -> None:
 def _mount_routers(app: FastAPI) -> None:
     from tessera.collect.api import api as collect_api
     from tessera.collect.api import tracking
+    from tessera.collect.connectors.api import api as connectors_api
     from tessera.dashboard.mount import mount_dashboard
     from tessera.job.api import api as job_api
+    from tessera.orders.api import api as orders_api
     from tessera.workspace.api import api as workspace_api
 
     app.include_router(workspace_api)
     app.include_router(job_api)
     app.include_router(tracking)
     app.include_router(collect_api)
+    app.include_router(connectors_api)
+    app.include_router(orders_api)
     mount_dashboard(app)  # the session cookie, /static and the pages at /
 
 

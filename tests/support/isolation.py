@@ -128,3 +128,33 @@ def job_probes(session: Session, b: Tenant) -> list[Probe]:
         Probe("/v1/jobs/{job_id}/retry", "POST", f"/v1/jobs/{cancelled.id}/retry", "not_found"),
         Probe("/v1/jobs/{job_id}/cancel", "POST", f"/v1/jobs/{queued.id}/cancel", "not_found"),
     ]
+
+
+@probes
+def connector_and_order_probes(session: Session, b: Tenant) -> list[Probe]:
+    from tessera.collect.connectors.service import ConnectorService
+    from tessera.orders.service import OrderService
+    from tests.orders.test_service import PLACED
+
+    source, _created = ConnectorService(session).register_shopify(
+        b.workspace_id, "bravo.myshopify.com", "bravo-webhook-secret-0123456789"
+    )
+    order = OrderService(session).apply(b.workspace_id, PLACED, source.id)
+    order_body = {"id": 1, "created_at": "2026-11-20T09:00:00Z"}
+    return [
+        Probe("/v1/connectors/shopify", "POST", "/v1/connectors/shopify", "only_own",
+              json={"shop_domain": "bravo.myshopify.com",
+                    "webhook_secret": "alpha-guess-0123456789"}),
+        Probe("/v1/connectors/shopify/{source_id}/webhooks", "POST",
+              f"/v1/connectors/shopify/{source.id}/webhooks", "only_own", json=order_body),
+        Probe("/v1/connectors/amazon/orders", "POST", "/v1/connectors/amazon/orders", "only_own",
+              json=order_body),
+        Probe("/v1/connectors/tiktok/orders", "POST", "/v1/connectors/tiktok/orders", "only_own",
+              json=order_body),
+        Probe("/v1/connectors/square/orders", "POST", "/v1/connectors/square/orders", "only_own",
+              json=order_body),
+        Probe("/v1/connectors/retail/sell-through", "POST", "/v1/connectors/retail/sell-through",
+              "only_own", json=order_body),
+        Probe("/v1/orders", "GET", "/v1/orders", "only_own"),
+        Probe("/v1/orders/{order_id}", "GET", f"/v1/orders/{order.order_id}", "not_found"),
+    ]  # fmt: skip

@@ -1,0 +1,241 @@
+"""``/v1/connectors``: Shopify webhooks, and uploads of Amazon reports, TikTok Shop and Square
+orders and retail sell-through files.
+
+Every route keeps what it refuses (``commit_on_error``): the answer is a 4xx, the quarantine
+row stays. An upload answers 200 when anything in it was taken, with each refused record
+listed; 422 when nothing was.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import orjson
+from fastapi import Query, Request, Response, status
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from tessera.collect.connectors.errors import BodyTooLarge, InvalidRecord, UnreadableFile
+from tessera.collect.connectors.records import delimited_records, json_items, read_header
+from tessera.collect.connectors.schemas import (
+    ConnectorSourceOut,
+    RejectedRecordOut,
+    ShopifyRegistration,
+    UploadResult,
+    WebhookResult,
+)
+from tessera.collect.connectors.service import (
+    SPECS,
+    ConnectorService,
+    FormatSpec,
+    OrderFormat,
+    Tally,
+    layout,
+)
+from tessera.collect.errors import MalformedPayload
+from tessera.collect.service import CollectService
+from tessera.http.auth import Admin, Marketer
+from tessera.http.routing import DbSession, router
+
+api = router(prefix="/v1/connectors", tags=["connectors"])
+WEBHOOK_LIMIT = 5 * 1024 * 1024
+UPLOAD_LIMIT = 20 * 1024 * 1024  # larger files: `tessera import orders`, which streams
+SOURCE_QUERY = Query(default=None, max_length=200, description="Source name (e.g. an account)")
+
+
+async def _read(request: Request, limit: int) -> bytes | None:
+    """The body, or None when it is over ``limit`` (read no further than that)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@api.post(
+    "/shopify",
+    response_model=ConnectorSourceOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Register a Shopify shop (or rotate its webhook secret)",
+)
+def register_shopify(
+    body: ShopifyRegistration, principal: Admin, session: DbSession, response: Response
+) -> ConnectorSourceOut:
+    source, created = ConnectorService(session).register_shopify(
+        principal.workspace_id,
+        body.shop_domain,
+        body.webhook_secret.get_secret_value(),
+        body.default_channel,
+        actor=principal.actor,
+    )
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return ConnectorSourceOut.of(source)
+
+
+@api.post(
+    "/shopify/{source_id}/webhooks",
+    response_model=WebhookResult,
+    summary="Shopify webhooks: orders/create|updated|cancelled, refunds/create",
+    description="Signed with `X-Shopify-Hmac-Sha256` (HMAC-SHA256 of the raw body with the "
+    "shop's secret); deduplicated by `X-Shopify-Webhook-Id`.",
+)
+async def shopify_webhook(source_id: str, request: Request, session: DbSession) -> WebhookResult:
+    request.state.commit_on_error = True  # the quarantine row is the record of a refusal
+    origin = f"POST /v1/connectors/shopify/{source_id}/webhooks"
+    body = await _read(request, WEBHOOK_LIMIT)
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    if body is None:
+        await run_in_threadpool(_refuse_large, session, None, origin, WEBHOOK_LIMIT)
+    assert body is not None
+    outcome = await run_in_threadpool(
+        ConnectorService(session).receive_shopify_webhook, source_id, headers, body, origin
+    )
+    return WebhookResult(
+        status=outcome.status,
+        topic=outcome.topic,
+        order_id=outcome.order_id,
+        outcome=outcome.outcome,
+        new_refunds=list(outcome.new_refunds),
+    )
+
+
+def _refuse_large(session: Session, workspace_id: str | None, origin: str, limit: int) -> None:
+    reason = f"the body is over the limit of {limit // (1024 * 1024)} MB"
+    entry = CollectService(session).quarantine(
+        workspace_id, origin, reason, b"(the body was over the size limit and was not kept)",
+        "body", "request",
+    )  # fmt: skip
+    raise BodyTooLarge(reason, quarantine_id=entry.id)
+
+
+def _result(tally: Tally) -> UploadResult:
+    rejections = [
+        RejectedRecordOut(
+            where=r.where,
+            reason=r.reason,
+            field=r.field,
+            quarantine_id=r.quarantine_id,
+            records=r.records,
+        )
+        for r in tally.rejected
+    ]
+    return UploadResult(
+        received=tally.received,
+        accepted=tally.accepted,
+        duplicates=tally.duplicates,
+        rejected=tally.rejected_count,
+        rejections=rejections,
+        order_ids=tally.order_ids,
+    )
+
+
+def _apply_upload(
+    spec: FormatSpec,
+    session: Session,
+    workspace_id: str,
+    body: bytes,
+    origin: str,
+    source_name: str | None,
+) -> UploadResult:
+    service = ConnectorService(session)
+    source = service.source_for(workspace_id, spec, source_name)
+    if spec.file_format == "jsonl":  # over HTTP, JSON: one order, a list, or {"orders": [...]}
+        try:
+            document: Any = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            reason = f"the body is not valid JSON: {exc}"
+            entry = service.collect.quarantine(
+                workspace_id, origin, reason, body, "body", spec.quarantine_kind, source.id
+            )
+            raise MalformedPayload(reason, field="body", quarantine_id=entry.id) from None
+        records = iter(json_items(document))
+    else:
+        delimiter, normalise, required = layout(spec)
+        stream = io.BytesIO(body)
+        try:
+            columns, header_bytes = read_header(stream, delimiter, normalise, required)
+        except UnreadableFile as exc:
+            field = exc.extensions.get("field")
+            entry = service.collect.quarantine(
+                workspace_id, origin, exc.detail, body, field, spec.quarantine_kind, source.id
+            )
+            raise UnreadableFile(exc.detail, field=field, quarantine_id=entry.id) from None
+        records = delimited_records(stream, columns, header_bytes, delimiter=delimiter)
+    tally = service.apply_records(spec, workspace_id, source, records, origin)
+    result = _result(tally)
+    if tally.received == 0:
+        raise InvalidRecord("the body holds no orders", field="body", **result.model_dump())
+    if tally.rejected and tally.accepted + tally.duplicates == 0:
+        first = tally.rejected[0]
+        detail = (
+            first.reason
+            if tally.received == 1
+            else f"all {tally.received} records were refused; first, {first.where}: {first.reason}"
+        )
+        raise InvalidRecord(
+            detail, field=first.field, quarantine_id=first.quarantine_id, **result.model_dump()
+        )
+    return result
+
+
+async def _upload(
+    fmt: OrderFormat, request: Request, workspace_id: str, session: Session, source: str | None
+) -> UploadResult:
+    request.state.commit_on_error = True
+    origin = f"POST {request.url.path}"
+    body = await _read(request, UPLOAD_LIMIT)
+    if body is None:
+        await run_in_threadpool(_refuse_large, session, workspace_id, origin, UPLOAD_LIMIT)
+    assert body is not None
+    return await run_in_threadpool(
+        _apply_upload, SPECS[fmt], session, workspace_id, body, origin, source
+    )
+
+
+@api.post(
+    "/amazon/orders",
+    response_model=UploadResult,
+    summary="Upload an Amazon order report (tab-separated flat file)",
+)
+async def upload_amazon_report(
+    request: Request, principal: Marketer, session: DbSession, source: str | None = SOURCE_QUERY
+) -> UploadResult:
+    return await _upload(OrderFormat.AMAZON, request, principal.workspace_id, session, source)
+
+
+@api.post(
+    "/tiktok/orders",
+    response_model=UploadResult,
+    summary="TikTok Shop orders (API 202309 shape): one, a list, or {data: {orders: [...]}}",
+)
+async def upload_tiktok_orders(
+    request: Request, principal: Marketer, session: DbSession, source: str | None = SOURCE_QUERY
+) -> UploadResult:
+    return await _upload(OrderFormat.TIKTOK, request, principal.workspace_id, session, source)
+
+
+@api.post(
+    "/square/orders",
+    response_model=UploadResult,
+    summary="Square orders: one, {order: ...}, a list, or {orders: [...]}",
+)
+async def upload_square_orders(
+    request: Request, principal: Marketer, session: DbSession, source: str | None = SOURCE_QUERY
+) -> UploadResult:
+    return await _upload(OrderFormat.SQUARE, request, principal.workspace_id, session, source)
+
+
+@api.post(
+    "/retail/sell-through",
+    response_model=UploadResult,
+    summary="Upload a retail partner's weekly sell-through CSV",
+)
+async def upload_retail_sell_through(
+    request: Request, principal: Marketer, session: DbSession, source: str | None = SOURCE_QUERY
+) -> UploadResult:
+    return await _upload(OrderFormat.RETAIL, request, principal.workspace_id, session, source)
