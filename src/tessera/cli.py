@@ -7,8 +7,10 @@ import json
 import typer
 
 from tessera.cli_support import console, context, fail, friendly_errors
+from tessera.collect.cli import import_cli, quarantine_cli
 from tessera.config import ConfigError
 from tessera.job.cli import jobs_cli, worker_command
+from tessera.orders.cli import orders_cli
 from tessera.workspace.cli import key_cli, user_cli, workspace_cli
 
 app = typer.Typer(
@@ -70,6 +72,9 @@ app.add_typer(user_cli, name="user")
 app.add_typer(key_cli, name="key")
 app.add_typer(jobs_cli, name="jobs")
 app.command("worker")(worker_command)
+app.add_typer(import_cli, name="import")
+app.add_typer(quarantine_cli, name="quarantine")
+app.add_typer(orders_cli, name="orders")
 
 
 def main() -> None:
