@@ -167,3 +167,14 @@ def test_versioned_static_files_are_cached_for_a_year(client: TestClient) -> Non
 
     assert versioned.headers["cache-control"] == "public, max-age=31536000, immutable"
     assert plain.headers["cache-control"] == "no-cache"
+
+
+def test_sources_lists_real_write_keys_and_the_curl_for_this_server(
+    owner: TestClient, tenant: Tenant
+) -> None:
+    """The write key's name and prefix (never its token) and a curl aimed at this host."""
+    page = owner.get("/sources").text
+
+    assert f"<strong>web</strong> <code>{tenant.write_token[:12]}…</code>" in page
+    assert tenant.write_token not in page
+    assert "http://testserver/v1/track</code></pre>" in page

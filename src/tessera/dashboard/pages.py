@@ -20,6 +20,11 @@ KEY_LISTING_LIMIT = 200
 TRACK_PATH = "/v1/track"  # Collect's Segment-compatible endpoint, when this build has it
 
 
+def collect_is_live(request: Request) -> bool:
+    """Whether this build serves Collect's tracking API (the pages then say how to use it)."""
+    return any(getattr(route, "path", None) == TRACK_PATH for route in request.app.routes)
+
+
 @pages.get("/overview")
 def overview(request: Request, member: SignedIn, session: DbSession) -> Response:
     """The workspace at a glance: members, active keys, jobs by status, jobs finished per hour."""
@@ -40,6 +45,7 @@ def overview(request: Request, member: SignedIn, session: DbSession) -> Response
         "job_total": sum(job_counts.values()),
         "finished_today": finished_today,
         "chart": charts.jobs_finished_per_hour(hourly),
+        "collect_is_live": collect_is_live(request),
     }
     return render(request, "overview.html", context)
 
@@ -56,9 +62,7 @@ def sources(request: Request, member: SignedIn, session: DbSession) -> Response:
     ]
     context = {
         "member": member,
-        "collect_is_live": any(
-            getattr(route, "path", None) == TRACK_PATH for route in request.app.routes
-        ),
+        "collect_is_live": collect_is_live(request),
         "write_keys": write_keys,
         "base_url": str(request.base_url).rstrip("/"),
         "can_create_keys": member.can(Role.ADMIN),

@@ -28,7 +28,7 @@ from fastapi import Depends, Request
 from tessera.dashboard.errors import CsrfRefused, LoginRequired, NoWorkspace
 from tessera.http.routing import DbSession
 from tessera.models.workspace import Role, User, Workspace
-from tessera.workspace.domain import Principal, role_allows
+from tessera.workspace.domain import role_allows
 from tessera.workspace.errors import RoleTooLow
 from tessera.workspace.service import WorkspaceService
 
@@ -108,10 +108,6 @@ class Member:
     workspace: Workspace
     role: Role
     workspaces: Sequence[tuple[Workspace, Role]]
-
-    @property
-    def principal(self) -> Principal:
-        return Principal(workspace_id=self.workspace.id, actor=self.user.id, role=self.role)
 
     def can(self, needed: Role) -> bool:
         return role_allows(self.role, needed)
