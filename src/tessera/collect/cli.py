@@ -100,8 +100,12 @@ def _run_import(
         workspace_id = WorkspaceService(session).find_workspace(workspace).id
     shown = 0
     is_parquet = file.suffix.lower() in (".parquet", ".pq")
+    task: TaskID | None = None
 
     def on_start(start: ImportStart) -> None:
+        if task is not None:  # shown once there is something to read
+            size = None if is_parquet else file.stat().st_size
+            progress.update(task, visible=True, total=size)
         if start.resumed_after_line is not None:
             unit = "row" if is_parquet else "line"
             console.print(
@@ -128,7 +132,6 @@ def _run_import(
         console=console,
         disable=not is_interactive(),
     )
-    task: TaskID | None = None
 
     def on_progress(state: ImportProgress) -> None:
         if task is not None:
@@ -148,7 +151,7 @@ def _run_import(
     )
     try:
         with progress:
-            task = progress.add_task(file.name, total=None)
+            task = progress.add_task(file.name, total=None, visible=False)
             report = importer.run(restart=restart)
     except UnreadableFile as exc:
         entry = exc.extensions.get("quarantine_id")
