@@ -1,9 +1,9 @@
 """Read-only views of a workspace's background jobs, for the overview and Settings → Jobs.
 
-Stand-in: ``tessera.job`` (the queue, its service and its retry/cancel use cases) is being built
-alongside the dashboard and has no read service yet, so these few SELECTs on the ``job`` table
-live here, in one module, behind three functions. When ``tessera.job.service`` offers the same
-reads, the pages call it instead and this file goes away. Nothing here writes.
+The list of jobs comes from ``tessera.job``'s service. The two aggregates the overview needs
+(jobs per status, jobs finished per hour) are not offered by it yet, so these two grouped
+SELECTs on the ``job`` table live here, in one module, until ``JobService`` has them; then the
+pages call it and this file shrinks to nothing. Nothing here writes.
 
 Only the workspace's own jobs are shown; system jobs (no workspace) belong to no brand's page.
 """
@@ -18,6 +18,7 @@ from sqlalchemy import Integer, cast, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from tessera.job.service import JobService
 from tessera.models.job import Job, JobStatus
 
 FINISHED = (JobStatus.SUCCEEDED, JobStatus.DEAD)
@@ -45,11 +46,8 @@ def counts_by_status(session: Session, workspace_id: str) -> dict[JobStatus, int
 def recent(
     session: Session, workspace_id: str, status: JobStatus | None = None, limit: int = 100
 ) -> Sequence[Job]:
-    """The workspace's newest jobs (ids sort by creation time), optionally of one status."""
-    query = select(Job).where(Job.workspace_id == workspace_id)
-    if status is not None:
-        query = query.where(Job.status == status)
-    return session.scalars(query.order_by(Job.id.desc()).limit(limit)).all()
+    """The workspace's newest jobs, optionally of one status (through the job service)."""
+    return JobService(session).list_jobs(workspace_id, status, limit=limit).items
 
 
 def finished_per_hour(
