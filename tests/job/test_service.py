@@ -516,3 +516,64 @@ def test_a_worker_that_saw_an_old_next_run_time_does_not_advance_it(session: Ses
     )
 
     assert (stale, current) == (False, True)
+
+
+# Counts for dashboards ----------------------------------------------------------------------
+
+
+def test_jobs_are_counted_by_status_for_one_workspace(session: Session) -> None:
+    """Every status is present, zeros too; another workspace's and system jobs are not counted."""
+    a = make_tenant(session, "alpha")
+    b = make_tenant(session, "bravo")
+    service = JobService(session)
+    service.enqueue("test.ran", workspace_id=a.workspace_id, run_at=START, priority=1)
+    service.enqueue("test.ran", workspace_id=a.workspace_id, run_at=START)
+    service.cancel(service.enqueue("test.ran", workspace_id=a.workspace_id).id)
+    service.enqueue("test.ran", workspace_id=b.workspace_id)
+    service.enqueue("job.pruned")
+    claim_one(service, "w")
+
+    counts = service.count_by_status(a.workspace_id)
+
+    assert counts == {
+        JobStatus.QUEUED: 1,
+        JobStatus.RUNNING: 1,
+        JobStatus.SUCCEEDED: 0,
+        JobStatus.DEAD: 0,
+        JobStatus.CANCELLED: 1,
+    }
+
+
+def test_finished_jobs_are_counted_per_clock_hour(session: Session) -> None:
+    """Succeeded and dead jobs of the last 3 clock hours, per hour, oldest first, zeros too;
+    jobs that ended earlier, unfinished ones and other workspaces' are left out."""
+    a = make_tenant(session, "alpha")
+    b = make_tenant(session, "bravo")
+    service = JobService(session)
+
+    def finish(workspace_id: str, at: timedelta, dead: bool = False) -> None:
+        moment = START + at
+        service.enqueue("test.ran", workspace_id=workspace_id, run_at=moment, max_attempts=1)
+        claimed = claim_one(service, "w", moment)
+        if dead:
+            service.fail(claimed, "w", "ValueError: x", moment, half)
+        else:
+            service.complete(claimed, "w", moment)
+
+    for at in (timedelta(minutes=5), timedelta(seconds=-1), timedelta(hours=-1)):
+        finish(a.workspace_id, at)
+    finish(a.workspace_id, timedelta(minutes=-30), dead=True)
+    finish(a.workspace_id, timedelta(hours=-2, seconds=-1))
+    finish(b.workspace_id, timedelta(minutes=1))
+    service.enqueue("test.ran", workspace_id=a.workspace_id)
+
+    counts = service.finished_per_hour(a.workspace_id, START + timedelta(minutes=30), hours=3)
+
+    assert [(c.hour.hour, c.status.value, c.count) for c in counts] == [
+        (10, "succeeded", 0),
+        (10, "dead", 0),
+        (11, "succeeded", 2),
+        (11, "dead", 1),
+        (12, "succeeded", 1),
+        (12, "dead", 0),
+    ]

@@ -135,3 +135,34 @@ class ClaimedJob:
     attempts: int
     max_attempts: int
     workspace_id: str | None
+
+
+FINISHED_STATUSES = (JobStatus.SUCCEEDED, JobStatus.DEAD)
+
+
+@dataclass(frozen=True, slots=True)
+class HourCount:
+    """How many jobs ended in ``status`` during the clock hour starting at ``hour`` (UTC)."""
+
+    hour: datetime
+    status: JobStatus
+    count: int
+
+
+def hour_number(moment: datetime) -> int:
+    """Whole hours since 1970 UTC: the key hourly counts are grouped by."""
+    return int((moment - _EPOCH).total_seconds()) // 3600
+
+
+def hourly_counts(
+    now: datetime, hours: int, counted: dict[tuple[int, JobStatus], int]
+) -> list[HourCount]:
+    """One count per clock hour of the last ``hours`` (oldest first) and per finished status,
+    zeros included, so a chart's axis always spans the whole window."""
+    first = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=hours - 1)
+    buckets = []
+    for offset in range(hours):
+        hour = first + timedelta(hours=offset)
+        for status in FINISHED_STATUSES:
+            buckets.append(HourCount(hour, status, counted.get((hour_number(hour), status), 0)))
+    return buckets

@@ -13,7 +13,18 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, Result, delete, literal_column, select, update
+import sqlalchemy as sa
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    Integer,
+    Result,
+    delete,
+    func,
+    literal_column,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from tessera.db.base import RepositoryBase
@@ -90,6 +101,36 @@ class JobRepository(RepositoryBase):
         return self.session.scalars(
             query.order_by(Job.id.desc()).limit(limit).execution_options(populate_existing=True)
         ).all()
+
+    def count_by_status(self, workspace_id: str) -> dict[JobStatus, int]:
+        rows = self.session.execute(
+            select(Job.status, func.count())
+            .where(Job.workspace_id == workspace_id)
+            .group_by(Job.status)
+        ).all()
+        return {JobStatus(status): int(count) for status, count in rows}
+
+    def finished_per_hour(
+        self, workspace_id: str, since: datetime
+    ) -> dict[tuple[int, JobStatus], int]:
+        """Succeeded and dead jobs finished since ``since``, counted per hour since 1970."""
+        hour = self._hour_number(Job.finished_at)
+        rows = self.session.execute(
+            select(hour, Job.status, func.count())
+            .where(
+                Job.workspace_id == workspace_id,
+                Job.status.in_([JobStatus.SUCCEEDED, JobStatus.DEAD]),
+                Job.finished_at >= since,
+            )
+            .group_by(hour, Job.status)
+        ).all()
+        return {(int(number), JobStatus(status)): int(count) for number, status, count in rows}
+
+    def _hour_number(self, column: Any) -> ColumnElement[int]:
+        if self.dialect == "sqlite":  # UTC wall time as text (see tessera.db.types.UTCDateTime)
+            seconds: ColumnElement[int] = sa.cast(func.strftime("%s", column), Integer)
+            return seconds // 3600
+        return sa.cast(func.floor(func.extract("epoch", column) / 3600), Integer)
 
     # Claiming and leases ----------------------------------------------------------------------
 

@@ -190,6 +190,24 @@ class JobService:
         rows = self.repository.jobs(workspace_id, status, decode_cursor(cursor), limit + 1)
         return page_from(rows, limit)
 
+    def count_by_status(self, workspace_id: str) -> dict[JobStatus, int]:
+        """How many of the workspace's jobs are in each status; every status is present."""
+        counts = dict.fromkeys(JobStatus, 0)
+        counts.update(self.repository.count_by_status(workspace_id))
+        return counts
+
+    def finished_per_hour(
+        self, workspace_id: str, now: datetime, hours: int = 24
+    ) -> list[domain.HourCount]:
+        """Jobs that succeeded or died in each of the last ``hours`` clock hours, oldest first,
+        zeros included. Counted in the database, one grouped query whatever the volume.
+        Refuses a window outside 1-168 hours."""
+        if not 1 <= hours <= 168:
+            raise InvalidInput("hours must be between 1 and 168", field="hours")
+        first = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=hours - 1)
+        counted = self.repository.finished_per_hour(workspace_id, first)
+        return domain.hourly_counts(now, hours, counted)
+
     # Operator actions -------------------------------------------------------------------------
 
     def retry(
