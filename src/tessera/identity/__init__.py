@@ -1,0 +1,1 @@
+"""Identify: one profile per person across channels."""
