@@ -24,7 +24,7 @@ PAGES = [
     "/settings/jobs",
     "/settings/audit-log",
 ]
-UNBUILT = ["/sources", "/customers", "/inventory", "/journeys", "/creators", "/analytics"]
+UNBUILT = ["/customers", "/inventory", "/journeys", "/creators", "/analytics"]
 
 
 @pytest.mark.parametrize("path", PAGES)

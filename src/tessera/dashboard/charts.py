@@ -7,6 +7,7 @@ it to the vendored vega-embed, so a chart is data the server computed, never cod
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from tessera.dashboard.jobs import HourCount
@@ -100,6 +101,87 @@ def jobs_finished_per_hour(buckets: Sequence[HourCount]) -> dict[str, Any]:
                 },
                 {"field": "status", "type": "nominal", "title": "Outcome"},
                 {"field": "count", "type": "quantitative", "title": "Jobs"},
+            ],
+        },
+        "config": base_config(),
+    }
+
+
+CHANNEL_PALETTE = (
+    "#2563eb", "#0f766e", "#db2777", "#ea580c", "#7c3aed", "#65a30d", "#0891b2", "#b45309",
+    "#4b5563", "#be123c",
+)  # fmt: skip
+
+
+def fill_hours(
+    counted: dict[tuple[int, str], int], first: datetime, hours: int
+) -> list[tuple[datetime, str, int]]:
+    """Every hour of the window for every channel seen, zeros included, oldest first."""
+    channels = sorted({channel for _, channel in counted})
+    rows: list[tuple[datetime, str, int]] = []
+    for offset in range(hours):
+        hour = first + timedelta(hours=offset)
+        number = int(hour.timestamp()) // 3600
+        rows.extend((hour, channel, counted.get((number, channel), 0)) for channel in channels)
+    return rows
+
+
+def per_hour_by_channel(rows: Sequence[tuple[datetime, str, int]], what: str) -> dict[str, Any]:
+    """Stacked bars of ``what`` (events, orders) per hour (UTC), one colour per channel."""
+    total = sum(count for _, _, count in rows)
+    channels = sorted({channel for _, channel, _ in rows})
+    y_scale: dict[str, Any] = {"domain": [0, 5]} if total == 0 else {"nice": True}
+    return {
+        "$schema": SCHEMA,
+        "description": f"{what} per hour by channel",
+        "width": "container",
+        "height": 180,
+        "autosize": {"type": "fit-x", "contains": "padding"},
+        "data": {
+            "values": [
+                {"hour": hour.isoformat(), "channel": channel, "count": count}
+                for hour, channel, count in rows
+            ]
+        },
+        "mark": {"type": "bar", "cornerRadiusTopLeft": 2, "cornerRadiusTopRight": 2},
+        "encoding": {
+            "x": {
+                "field": "hour",
+                "type": "temporal",
+                "timeUnit": "utcyearmonthdatehours",
+                "title": "Hour (UTC)",
+                "axis": {"format": "%d %b %H:00", "labelAngle": 0, "grid": False, "tickCount": 8},
+            },
+            "y": {
+                "field": "count",
+                "type": "quantitative",
+                "stack": "zero",
+                "title": what,
+                "scale": y_scale,
+                "axis": {"tickMinStep": 1, "format": "d"},
+            },
+            "color": {
+                "field": "channel",
+                "type": "nominal",
+                "title": None,
+                "scale": {
+                    "domain": channels,
+                    "range": [
+                        CHANNEL_PALETTE[i % len(CHANNEL_PALETTE)] for i in range(len(channels))
+                    ],
+                },
+                "legend": {"orient": "top", "direction": "horizontal"},
+            },
+            "tooltip": [
+                {
+                    "field": "hour",
+                    "type": "temporal",
+                    "timeUnit": "utcyearmonthdatehours",
+                    "title": "Hour (UTC)",
+                    "format": "%Y-%m-%d %H:00",
+                },
+                {"field": "channel", "type": "nominal", "title": "Channel"},
+                {"field": "count", "type": "quantitative", "title": what},
             ],
         },
         "config": base_config(),

@@ -11,7 +11,7 @@ from tessera.dashboard.session import Member, SignedIn
 from tessera.dashboard.web import DashboardRoute, render
 from tessera.http.routing import DbSession
 from tessera.kit.time import utcnow
-from tessera.models.workspace import ApiKeyKind, Role
+from tessera.models.workspace import ApiKeyKind
 from tessera.workspace.service import WorkspaceService
 
 pages = APIRouter(route_class=DashboardRoute, include_in_schema=False)
@@ -48,26 +48,6 @@ def overview(request: Request, member: SignedIn, session: DbSession) -> Response
         "collect_is_live": collect_is_live(request),
     }
     return render(request, "overview.html", context)
-
-
-@pages.get("/sources")
-def sources(request: Request, member: SignedIn, session: DbSession) -> Response:
-    """Where events will come from; lists the workspace's active write keys (real, not sample)."""
-    write_keys = [
-        key
-        for key in WorkspaceService(session)
-        .list_api_keys(member.workspace.id, limit=KEY_LISTING_LIMIT, include_revoked=False)
-        .items
-        if key.kind is ApiKeyKind.PUBLIC
-    ]
-    context = {
-        "member": member,
-        "collect_is_live": collect_is_live(request),
-        "write_keys": write_keys,
-        "base_url": str(request.base_url).rstrip("/"),
-        "can_create_keys": member.can(Role.ADMIN),
-    }
-    return render(request, "sources.html", context)
 
 
 def _capability(request: Request, member: Member, template: str) -> Response:

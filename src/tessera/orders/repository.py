@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select
 
 from tessera.db.base import RepositoryBase
+from tessera.db.buckets import hour_number
 from tessera.db.statements import insert_ignoring_conflicts
 from tessera.models.order import Order, OrderLine, OrderRefund
 
@@ -98,3 +100,21 @@ class OrderRepository(RepositoryBase):
         if email:
             query = query.where(Order.customer_email == email)
         return self.session.scalars(query.order_by(Order.id.desc()).limit(limit)).all()
+
+    def orders_per_hour(self, workspace_id: str, since: datetime) -> Sequence[tuple[int, str, int]]:
+        """(hours since epoch, channel, count) of orders placed at or after ``since``."""
+        hour = hour_number(self.session, Order.placed_at)
+        rows = self.session.execute(
+            select(hour, Order.channel, func.count())
+            .where(Order.workspace_id == workspace_id, Order.placed_at >= since)
+            .group_by(hour, Order.channel)
+        ).all()
+        return [(int(h), str(c), int(n)) for h, c, n in rows]
+
+    def counts_by_channel(self, workspace_id: str, since: datetime) -> dict[str, int]:
+        rows = self.session.execute(
+            select(Order.channel, func.count())
+            .where(Order.workspace_id == workspace_id, Order.placed_at >= since)
+            .group_by(Order.channel)
+        ).all()
+        return {str(c): int(n) for c, n in rows}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -345,6 +346,14 @@ class OrderService:
             email.strip().lower() if email else None,
         )
         return page_from(rows, limit)
+
+    def per_hour(self, workspace_id: str, since: datetime) -> dict[tuple[int, str], int]:
+        """Orders placed per (hours since epoch, channel) from ``since``."""
+        return {(h, c): n for h, c, n in self.repository.orders_per_hour(workspace_id, since)}
+
+    def counts_by_channel(self, workspace_id: str, since: datetime) -> dict[str, int]:
+        """Orders placed per channel from ``since``."""
+        return self.repository.counts_by_channel(workspace_id, since)
 
 
 def _major(amount: int, currency: str) -> float:
