@@ -185,7 +185,10 @@ class JobService:
         cursor: str | None = None,
         limit: int = 50,
     ) -> Page[Job]:
-        """Jobs newest first, optionally of one status, one page at a time."""
+        """Jobs newest first, optionally of one status, one page at a time.
+
+        Refuses a limit outside 1-200 and a cursor this service did not hand out.
+        """
         limit = clamp_limit(limit)
         rows = self.repository.jobs(workspace_id, status, decode_cursor(cursor), limit + 1)
         return page_from(rows, limit)
