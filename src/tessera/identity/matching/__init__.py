@@ -50,6 +50,7 @@ from tessera.identity.matching.index import Candidate, MatchIndex, MatchResult
 from tessera.identity.matching.levels import (
     DateTransposed,
     DateWithin,
+    EmailUser,
     Exact,
     JaroWinkler,
     Level,
@@ -90,6 +91,7 @@ __all__ = [
     "DateTransposed",
     "DateWithin",
     "Decision",
+    "EmailUser",
     "Exact",
     "FieldEvidence",
     "JaroWinkler",

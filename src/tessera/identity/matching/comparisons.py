@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 from tessera.identity.matching.levels import (
     DateTransposed,
     DateWithin,
+    EmailUser,
     Exact,
     JaroWinkler,
     Level,
@@ -26,7 +27,6 @@ from tessera.identity.matching.levels import (
     Nickname,
     Phonetic,
     Postcode,
-    Prefix,
     TokenSet,
 )
 
@@ -190,15 +190,22 @@ def edit_distance_comparison(
 def text_comparison(
     field: str, *, token_set: Sequence[float] = (0.9, 0.7), term_frequency: bool = False
 ) -> Comparison:
-    """Longer text whose words move about (full names, address lines): exact, then token-set."""
+    """Longer text whose words move about (full names, address lines): exact, then token-set.
+
+    Numbers must agree at the token-set levels: "12 high street" is not "14 high street".
+    """
     levels: list[Level] = [Exact()]
-    levels += [TokenSet(t) for t in sorted(token_set, reverse=True)]
+    levels += [TokenSet(t, same_digits=True) for t in sorted(token_set, reverse=True)]
     return Comparison(field, tuple(levels), term_frequency=term_frequency)
 
 
 def email_comparison(field: str) -> Comparison:
-    """An email address: exact, one typo, Jaro-Winkler >= 0.88, then the same first 6 letters."""
-    return Comparison(field, (Exact(), Levenshtein(1, damerau=True), JaroWinkler(0.88), Prefix(6)))
+    """An email address: exact, one typo (digits kept), same user name at another domain.
+
+    No looser similarity: emails embed names, so "john.smith1@" and "john.smith7@" look alike
+    because the names do, and the name comparisons already count that.
+    """
+    return Comparison(field, (Exact(), Levenshtein(1, damerau=True, same_digits=True), EmailUser()))
 
 
 def phone_comparison(field: str) -> Comparison:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol
 
 import numpy as np
@@ -53,10 +54,20 @@ class Level(Protocol):
         ...
 
 
+def _referenced(left: Codes, right: Codes, values: Values) -> tuple[Values, Codes, Codes]:
+    """Only the values the pairs use (when far fewer than all), with positions into them."""
+    if 2 * len(left) >= len(values):
+        return values, left, right
+    used, position = np.unique(np.concatenate([left, right]), return_inverse=True)
+    position = position.reshape(-1)
+    return values[used], position[: len(left)], position[len(left) :]
+
+
 def _feature_codes(
     left: Codes, right: Codes, values: Values, feature: Callable[[str], str | None]
 ) -> tuple[Codes, Codes]:
     """Each side's feature as an integer code (-1 where the value has none)."""
+    values, left, right = _referenced(left, right, values)
     codes: dict[str, int] = {}
     by_value = np.asarray(
         [
@@ -109,42 +120,78 @@ class JaroWinkler:
 
 @dataclass(frozen=True, slots=True)
 class Levenshtein:
-    """At most ``max_distance`` edits apart; with ``damerau`` a swap of neighbours is one edit."""
+    """At most ``max_distance`` edits apart; with ``damerau`` a swap of neighbours is one edit.
+
+    With ``same_digits`` the digits must still agree: "ann.lee82@" and "ann.lee182@" are one
+    edit apart but, most likely, two people.
+    """
 
     max_distance: int
     damerau: bool = False
+    same_digits: bool = False
 
     @property
     def label(self) -> str:
         name = "damerau_levenshtein" if self.damerau else "levenshtein"
-        return f"{name}<={self.max_distance}"
+        return f"{name}<={self.max_distance}" + (",same_digits" if self.same_digits else "")
 
     def test(self, left: Codes, right: Codes, values: Values) -> BoolArray:
         scorer = _DamerauLevenshtein.distance if self.damerau else _Levenshtein.distance
         distances = process.cpdist(
             values[left], values[right], scorer=scorer, score_cutoff=self.max_distance
         )
-        return np.asarray(distances <= self.max_distance, dtype=np.bool_)
+        near = np.asarray(distances <= self.max_distance, dtype=np.bool_)
+        return near & _same_digits(left, right, values) if self.same_digits else near
 
 
 @dataclass(frozen=True, slots=True)
 class TokenSet:
     """Token-set similarity at least ``threshold`` (0..1): word order and extra words ignored.
 
-    Suits full names with middle names and address lines ("12 high st" / "high st 12").
+    Suits full names with middle names and address lines ("12 high st" / "high st 12"). With
+    ``same_digits`` the numbers must agree ("12 high st" is not "14 high st").
     """
 
     threshold: float
+    same_digits: bool = False
 
     @property
     def label(self) -> str:
-        return f"token_set>={self.threshold:g}"
+        return f"token_set>={self.threshold:g}" + (",same_digits" if self.same_digits else "")
 
     def test(self, left: Codes, right: Codes, values: Values) -> BoolArray:
         scores = process.cpdist(
             values[left], values[right], scorer=fuzz.token_set_ratio, dtype=np.float64
         )
-        return np.asarray(scores >= 100.0 * self.threshold, dtype=np.bool_)
+        near = np.asarray(scores >= 100.0 * self.threshold, dtype=np.bool_)
+        return near & _same_digits(left, right, values) if self.same_digits else near
+
+
+@dataclass(frozen=True, slots=True)
+class EmailUser:
+    """Same email user name at different domains ("ann.lee@gmail.com", "ann.lee@outlook.com")."""
+
+    @property
+    def label(self) -> str:
+        return "same_username"
+
+    def test(self, left: Codes, right: Codes, values: Values) -> BoolArray:
+        return _same_feature(left, right, values, _user_name)
+
+
+def _user_name(value: str) -> str | None:
+    user, at, _ = value.partition("@")
+    return user if at and user else None
+
+
+@lru_cache(maxsize=1 << 16)
+def _digits(value: str) -> str:
+    return "".join(c for c in value if c.isdigit())
+
+
+def _same_digits(left: Codes, right: Codes, values: Values) -> BoolArray:
+    first, second = _feature_codes(left, right, values, _digits)
+    return np.asarray(first == second, dtype=np.bool_)
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +250,7 @@ class Nickname:
         return "nickname"
 
     def test(self, left: Codes, right: Codes, values: Values) -> BoolArray:
+        values, left, right = _referenced(left, right, values)
         groups = [sorted(nickname_groups(value)) for value in values]
         width = max((len(g) for g in groups), default=0)
         if width == 0:
@@ -222,6 +270,7 @@ def _dates(
     left: Codes, right: Codes, values: Values
 ) -> tuple[NDArray[np.int64], NDArray[np.int64], BoolArray]:
     """(ordinal, year, month, day) columns for each side, and whether both sides are dates."""
+    values, left, right = _referenced(left, right, values)
     parsed = np.asarray(
         [parse_date(value) or (-1, -1, -1, -1) for value in values], dtype=np.int64
     ).reshape(-1, 4)

@@ -60,16 +60,20 @@ class Column:
         column = cls()
         index = column._index
         values = column.values
+        seen: dict[object, int] = {}  # raw value -> code, so repeated values normalise once
         codes: list[int] = []
         for item in raw:
-            value = normalise(item)
-            if value is None:
-                codes.append(MISSING)
-                continue
-            code = index.get(value)
+            code = seen.get(item)
             if code is None:
-                code = index[value] = len(values)
-                values.append(value)
+                value = normalise(item)
+                if value is None:
+                    code = MISSING
+                else:
+                    code = index.get(value)
+                    if code is None:
+                        code = index[value] = len(values)
+                        values.append(value)
+                seen[item] = code
             codes.append(code)
         column._codes = np.asarray(codes, dtype=np.int32) if codes else column._codes
         column._size = len(codes)

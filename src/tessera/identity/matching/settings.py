@@ -99,6 +99,9 @@ def customer_settings(thresholds: Thresholds | None = None) -> MatchSettings:
     Fields: first_name, last_name, email, phone, postcode, city, address_line. Emails and phones
     that agree exactly are stitched deterministically by the identity graph before matching
     runs; here they are evidence among others, for records that share no identifier.
+
+    Blocks of more than 1,000 records are skipped: a common name alone ("john smith") reaches
+    thousands of profiles in a large brand and says little; the postcode rules still find them.
     """
     return MatchSettings(
         comparisons=(
@@ -119,4 +122,5 @@ def customer_settings(thresholds: Thresholds | None = None) -> MatchSettings:
             block_on("address_line", "postcode"),
         ),
         thresholds=thresholds or Thresholds(),
+        max_block_size=1_000,
     )

@@ -35,6 +35,7 @@ from tessera.identity.matching.records import RecordTable
 from tessera.identity.matching.settings import MatchSettings
 
 _FLOOR = 1e-6
+_MIN_EVIDENCE = 10.0  # expected matching pairs a session needs to estimate a comparison's m
 _LOGIT_LIMIT = 700.0
 
 
@@ -47,6 +48,7 @@ class EMResult:
     prior: float
     iterations: int
     converged: bool
+    evidence: tuple[float, ...]  # per comparison: expected matches with both values present
 
 
 def agreement_patterns(
@@ -126,6 +128,7 @@ def expectation_maximisation(
     u_now = [np.asarray(x, dtype=np.float64).copy() for x in u]
     converged = False
     iteration = 0
+    evidence = [0.0] * k_count
     for iteration in range(1, max_iterations + 1):  # noqa: B007 (used after the loop)
         logit = np.log(prior / (1.0 - prior)) + _log_ratio(patterns, m_now, u_now, mask).sum(1)
         posterior = 1.0 / (1.0 + np.exp(-np.clip(logit, -_LOGIT_LIMIT, _LOGIT_LIMIT)))
@@ -138,6 +141,7 @@ def expectation_maximisation(
             if not estimated[k]:
                 continue
             present = (patterns[:, k] >= 0) & mask[:, k]
+            evidence[k] = float(match_mass[present].sum())
             level_count = len(m_now[k])
             if estimate_m:
                 new_m = _normalised(
@@ -158,7 +162,7 @@ def expectation_maximisation(
         if change < tolerance:
             converged = True
             break
-    return EMResult(tuple(m_now), tuple(u_now), prior, iteration, converged)
+    return EMResult(tuple(m_now), tuple(u_now), prior, iteration, converged, tuple(evidence))
 
 
 def starting_m(level_count: int) -> NDArray[np.float64]:
@@ -280,7 +284,10 @@ def train(
             active=active,
             max_iterations=max_iterations,
         )
-        for k in np.flatnonzero(active):
+        # A comparison counts as estimated only where enough matches had both values present:
+        # with none, EM returns its input unchanged, which is no estimate at all.
+        estimated = [k for k in np.flatnonzero(active) if result.evidence[k] >= _MIN_EVIDENCE]
+        for k in estimated:
             estimates[k].append(result.m[k])
         sessions.append(
             TrainingSession(
@@ -288,7 +295,7 @@ def train(
                 pairs=len(session_levels),
                 iterations=result.iterations,
                 prior=result.prior,
-                estimated=tuple(comparisons[k].label for k in np.flatnonzero(active)),
+                estimated=tuple(comparisons[k].label for k in estimated),
             )
         )
     m = [
