@@ -21,6 +21,7 @@ from tessera.demo.generator import DemoSize, generate_brand
 from tessera.demo.omnichannel import generate_omnichannel
 from tessera.demo.seed import DEMO_LOGIN_EMAIL, DEMO_PASSWORD, seed_demo
 from tessera.models.collect import Event
+from tessera.models.order import Order
 from tessera.models.workspace import ApiKeyKind, Role
 from tessera.workspace.service import WorkspaceService
 from tests.support.live import live_server
@@ -55,9 +56,10 @@ def test_seeding_creates_a_login_team_and_keys_once(session: Session) -> None:
     assert len(service.members(first.workspace_id)) == len(brand.team) + 1
     keys = service.list_api_keys(first.workspace_id, limit=50).items
     assert sorted((k.kind, k.name) for k in keys) == sorted((s.kind, s.name) for s in brand.keys)
-    assert sorted(first.write_keys) == ["app", "web"]
-    assert service.authenticate_key(first.write_keys["web"]).kind is ApiKeyKind.PUBLIC
-    assert second.write_keys == {}
+    assert sorted(first.tokens) == ["app", "ops", "web"]
+    assert service.authenticate_key(first.tokens["web"]).kind is ApiKeyKind.PUBLIC
+    assert service.authenticate_key(first.tokens["ops"]).role is Role.ADMIN
+    assert second.tokens == {}
 
 
 def _free_port() -> int:
@@ -117,33 +119,44 @@ def test_the_shoppers_overlap_across_channels_like_real_data() -> None:
     assert generate_omnichannel(7, 200, date(2026, 11, 25)) == data
 
 
-def test_feeding_the_demo_goes_through_the_api_and_stores_each_event_once(
+def test_feeding_the_demo_goes_through_the_api_and_stores_each_record_once(
     committed_database_url: str,
 ) -> None:
-    """Every generated site and app event arrives through /v1/import; a second feed is all
-    duplicates."""
+    """Every generated event arrives through /v1/import and every order through its
+    connector; a second feed stores nothing new."""
     engine = make_engine(committed_database_url)
     with session_scope(make_session_factory(engine)) as session:
         seeded = seed_demo(session, generate_brand(2, DemoSize.named("small")))
     data = generate_omnichannel(2, 25, date(2026, 11, 25))
 
     with live_server(committed_database_url) as base_url:
-        first = feed_demo(base_url, seeded.write_keys, data)
-        second = feed_demo(base_url, seeded.write_keys, data)
+        first = feed_demo(base_url, seeded.tokens, data)
+        second = feed_demo(base_url, seeded.tokens, data)
     with session_scope(make_session_factory(engine)) as session:
         channels = dict(
             session.execute(
                 select(Event.channel, func.count())
                 .where(Event.workspace_id == seeded.workspace_id)
+                .where(~Event.message_id.startswith("order:"))  # not the orders' own events
                 .group_by(Event.channel)
             ).all()
         )
+        orders = session.scalar(
+            select(func.count()).where(Order.workspace_id == seeded.workspace_id)
+        )
     engine.dispose()
+    expected_orders = (
+        len(data.shopify_orders) + len(data.tiktok_orders) + len(data.square_orders)
+        + len({row["amazon-order-id"] for row in data.amazon_rows})
+        + len({(row["store_id"], row["week"]) for row in data.retail_rows})
+    )  # fmt: skip
 
     assert (first.received, first.accepted, first.rejected, first.failed_requests) == (
         data.event_count, data.event_count, 0, 0,
     )  # fmt: skip
     assert (second.accepted, second.duplicates) == (0, data.event_count)
+    assert (first.orders.rejected, second.orders.rejected, second.orders.accepted) == (0, 0, 0)
+    assert orders == expected_orders
     assert channels == {
         "web": sum(len(b["batch"]) for b in data.web_batches),
         "app": sum(len(b["batch"]) for b in data.app_batches),

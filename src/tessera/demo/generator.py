@@ -45,7 +45,7 @@ class KeySpec:
     name: str
     kind: ApiKeyKind
     role: Role | None
-    feeds: str | None = None  # which demo data this write key sends: "web" or "app"
+    feeds: str | None = None  # which demo data the key sends: "web", "app" events, "ops" orders
 
 
 @dataclass(frozen=True)
@@ -106,6 +106,6 @@ def generate_brand(seed: int = 7, size: DemoSize | None = None) -> DemoBrand:
         KeySpec("iOS and Android apps", ApiKeyKind.PUBLIC, None, feeds="app"),
         KeySpec("Store POS bridge", ApiKeyKind.PUBLIC, None),
         KeySpec("Data warehouse sync", ApiKeyKind.SECRET, Role.ANALYST),
-        KeySpec("Operations scripts", ApiKeyKind.SECRET, Role.ADMIN),
+        KeySpec("Operations scripts", ApiKeyKind.SECRET, Role.ADMIN, feeds="ops"),
     )
     return DemoBrand(name=name, slug=slug, domain=domain, team=tuple(team), keys=keys)

@@ -106,6 +106,8 @@ class Omnichannel:
     web_batches: list[dict[str, Any]] = field(default_factory=list)
     app_batches: list[dict[str, Any]] = field(default_factory=list)
     shopify_orders: list[dict[str, Any]] = field(default_factory=list)  # web and POS
+    # Later webhooks about those orders: (topic, payload) for orders/updated and refunds/create.
+    shopify_followups: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     tiktok_orders: list[dict[str, Any]] = field(default_factory=list)
     square_orders: list[dict[str, Any]] = field(default_factory=list)
     amazon_rows: list[dict[str, str]] = field(default_factory=list)
@@ -198,7 +200,42 @@ def generate_omnichannel(seed: int, people_count: int, today: date) -> Omnichann
                 rng, result, person, start + timedelta(minutes=rng.randint(0, 60 * 24 * 59))
             )
     _retail_sell_through(rng, result, today)
+    _shopify_followups(rng, result)
     return result
+
+
+def _shopify_followups(rng: random.Random, result: Omnichannel) -> None:
+    """Some web orders are fulfilled a day later, a few are refunded in part or cancelled."""
+    for order in result.shopify_orders:
+        if order["source_name"] != "web":
+            continue
+        created = datetime.fromisoformat(order["created_at"])
+        roll = rng.random()
+        if roll < 0.5:
+            updated = {**order, "fulfillment_status": "fulfilled",
+                       "updated_at": (created + timedelta(days=1)).isoformat()}  # fmt: skip
+            result.shopify_followups.append(("orders/updated", updated))
+        elif roll < 0.56:
+            cancelled_at = (created + timedelta(hours=3)).isoformat()
+            cancelled = {**order, "cancelled_at": cancelled_at, "updated_at": cancelled_at,
+                         "cancel_reason": "customer", "financial_status": "voided"}  # fmt: skip
+            result.shopify_followups.append(("orders/cancelled", cancelled))
+        elif roll < 0.64:
+            line = order["line_items"][0]
+            refund = {
+                "id": 9_100_000_000 + order["id"] % 1_000_000,
+                "order_id": order["id"],
+                "created_at": (created + timedelta(days=9)).isoformat(),
+                "note": "Returned by post",
+                "refund_line_items": [
+                    {"line_item_id": line["id"], "quantity": 1, "subtotal": line["price"]}
+                ],
+                "transactions": [
+                    {"id": 6_100_000_000 + order["id"] % 1_000_000, "kind": "refund",
+                     "status": "success", "amount": line["price"], "currency": "USD"}
+                ],
+            }  # fmt: skip
+            result.shopify_followups.append(("refunds/create", refund))
 
 
 def _pick_products(rng: random.Random, count: int) -> list[Product]:

@@ -105,8 +105,8 @@ def run(settings: Settings, options: DemoOptions, console: Console) -> int:
     try:
         base_url = f"http://{options.host}:{options.port}"
         if _wait_ready(base_url, children, lambda: stopping):
-            if result.write_keys:
-                _feed(base_url, result.write_keys, options, console)
+            if result.tokens:
+                _feed(base_url, result.tokens, options, console)
             console.print(
                 Panel.fit(
                     f"Dashboard  [bold]{base_url}/[/bold]\n"
@@ -130,17 +130,21 @@ def run(settings: Settings, options: DemoOptions, console: Console) -> int:
     return code
 
 
-def _feed(
-    base_url: str, write_keys: dict[str, str], options: DemoOptions, console: Console
-) -> None:
+def _feed(base_url: str, tokens: dict[str, str], options: DemoOptions, console: Console) -> None:
     """Send the brand's shoppers' data through the API the first time the demo runs."""
     data = generate_omnichannel(options.seed, DemoSize.named(options.size).shoppers, date.today())
     with Progress(console=console, transient=True) as progress:
-        report = feed_demo(base_url, write_keys, data, progress)
+        report = feed_demo(base_url, tokens, data, progress)
     console.print(
         f"[green]✓[/green] sent {report.received:,} events from {len(data.people):,} shoppers "
         f"in {report.requests:,} requests: {report.accepted:,} accepted, "
         f"{report.duplicates:,} duplicate, {report.rejected:,} quarantined"
+    )
+    orders = report.orders
+    console.print(
+        f"[green]✓[/green] sent {orders.received:,} orders and updates through the Shopify, "
+        f"TikTok Shop, Square, Amazon and retail connectors: {orders.accepted:,} applied, "
+        f"{orders.duplicates:,} duplicate, {orders.rejected:,} quarantined"
     )
 
 

@@ -26,9 +26,9 @@ class SeedResult:
     created: bool
     login_email: str
     password: str
-    # Write key tokens by what they feed ("web", "app"); only when just created, since tokens
-    # are shown once.
-    write_keys: dict[str, str] = field(default_factory=dict)
+    # Key tokens by what they feed ("web", "app" events; "ops" orders through the connectors);
+    # only when just created, since tokens are shown once.
+    tokens: dict[str, str] = field(default_factory=dict)
 
 
 def seed_demo(session: Session, brand: DemoBrand) -> SeedResult:
@@ -46,13 +46,13 @@ def seed_demo(session: Session, brand: DemoBrand) -> SeedResult:
         service.add_user(
             workspace.id, member.email, member.role, password=DEMO_PASSWORD, name=member.name
         )
-    write_keys: dict[str, str] = {}
+    tokens: dict[str, str] = {}
     for spec in brand.keys:
         _key, token = service.create_api_key(
             workspace.id, spec.kind, spec.name, spec.role, actor="demo"
         )
         if spec.feeds:
-            write_keys[spec.feeds] = token
+            tokens[spec.feeds] = token
     collect = CollectService(session)
     for store in STORES:
         collect.add_channel(
@@ -65,4 +65,4 @@ def seed_demo(session: Session, brand: DemoBrand) -> SeedResult:
     collect.add_channel(
         workspace.id, ChannelKind.RETAIL, RETAIL_PARTNER, external_refs=[RETAIL_PARTNER]
     )
-    return SeedResult(workspace.id, True, DEMO_LOGIN_EMAIL, DEMO_PASSWORD, write_keys)
+    return SeedResult(workspace.id, True, DEMO_LOGIN_EMAIL, DEMO_PASSWORD, tokens)
