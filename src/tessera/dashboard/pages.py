@@ -17,12 +17,6 @@ from tessera.workspace.service import WorkspaceService
 pages = APIRouter(route_class=DashboardRoute, include_in_schema=False)
 
 KEY_LISTING_LIMIT = 200
-TRACK_PATH = "/v1/track"  # Collect's Segment-compatible endpoint, when this build has it
-
-
-def collect_is_live(request: Request) -> bool:
-    """Whether this build serves Collect's tracking API (the pages then say how to use it)."""
-    return any(getattr(route, "path", None) == TRACK_PATH for route in request.app.routes)
 
 
 @pages.get("/overview")
@@ -45,7 +39,6 @@ def overview(request: Request, member: SignedIn, session: DbSession) -> Response
         "job_total": sum(job_counts.values()),
         "finished_today": finished_today,
         "chart": charts.jobs_finished_per_hour(hourly),
-        "collect_is_live": collect_is_live(request),
     }
     return render(request, "overview.html", context)
 
