@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 FIRST_NAMES = (
@@ -113,6 +113,7 @@ class Omnichannel:
     amazon_rows: list[dict[str, str]] = field(default_factory=list)
     retail_rows: list[dict[str, str]] = field(default_factory=list)
     truth: dict[str, str] = field(default_factory=dict)  # record reference -> person_id
+    expected_rejections: int = 0  # messages the buggy app build sends that Collect refuses
 
     @property
     def event_count(self) -> int:
@@ -162,17 +163,28 @@ def make_people(rng: random.Random, count: int) -> list[Person]:
     return people
 
 
-def generate_omnichannel(seed: int, people_count: int, today: date) -> Omnichannel:
-    """The demo shoppers and their last 60 days on every channel."""
+def generate_omnichannel(seed: int, people_count: int, until: datetime) -> Omnichannel:
+    """The demo shoppers and their 60 days up to ``until`` on every channel.
+
+    A third of the activity falls in the last three days, so the hourly charts have a recent
+    shape to show, as a live brand's would.
+    """
     rng = random.Random(seed * 7919 + people_count)
     people = make_people(rng, people_count)
     result = Omnichannel(people=people)
-    start = datetime.combine(today - timedelta(days=60), time(0), tzinfo=UTC)
+    until = until.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    start = until - timedelta(days=60)
+
+    def when() -> datetime:
+        if rng.random() < 0.35:
+            return until - timedelta(minutes=rng.randint(10, 72 * 60))
+        return start + timedelta(minutes=rng.randint(0, 57 * 24 * 60))
+
     order_number = 1001
     for person in people:
         sessions = rng.randint(1, 6)
         for _ in range(sessions):
-            moment = start + timedelta(minutes=rng.randint(0, 60 * 24 * 59))
+            moment = when()
             on_app = person.app_device is not None and rng.random() < 0.5
             if not on_app and person.web_device is None:
                 continue
@@ -184,22 +196,18 @@ def generate_omnichannel(seed: int, people_count: int, today: date) -> Omnichann
                 order_number += 1
         # Purchases elsewhere.
         if person.tiktok_buyer_id and rng.random() < 0.8:
-            _order_tiktok(
-                rng, result, person, start + timedelta(minutes=rng.randint(0, 60 * 24 * 59))
-            )
+            _order_tiktok(rng, result, person, when())
         if rng.random() < 0.3:
             store = rng.choice(STORES)
-            moment = start + timedelta(minutes=rng.randint(0, 60 * 24 * 59))
+            moment = when()
             if store.uses_square:
                 _order_square(rng, result, person, store, moment)
             else:
                 _order_shopify_pos(rng, result, person, store, moment, order_number)
                 order_number += 1
         if rng.random() < 0.25:
-            _order_amazon(
-                rng, result, person, start + timedelta(minutes=rng.randint(0, 60 * 24 * 59))
-            )
-    _retail_sell_through(rng, result, today)
+            _order_amazon(rng, result, person, when())
+    _retail_sell_through(rng, result, until)
     _shopify_followups(rng, result)
     return result
 
@@ -253,6 +261,8 @@ def _browse(
         if on_app
         else {"name": "analytics.js", "version": "next-1.70.0"}
     )
+    # One app build in ten is 3.1.9, which sent prices as text: Collect quarantines those.
+    buggy_build = on_app and rng.random() < 0.1
     messages: list[dict[str, Any]] = []
     clock = moment
 
@@ -299,13 +309,11 @@ def _browse(
         add({"type": "track", "event": "Product Viewed", "properties": _product(product)})
     cart = [p for p in viewed if rng.random() < 0.45]
     for product in cart:
-        add(
-            {
-                "type": "track",
-                "event": "Product Added",
-                "properties": {**_product(product), "quantity": 1},
-            }
-        )
+        properties = {**_product(product), "quantity": 1}
+        if buggy_build:
+            properties["price"] = _money(product.price)
+            result.expected_rejections += 1
+        add({"type": "track", "event": "Product Added", "properties": properties})
     if cart:
         add(
             {
@@ -322,7 +330,8 @@ def _browse(
     if campaign:
         context["campaign"] = campaign
     if on_app:
-        context["app"] = {"name": "Saltwater Skin", "version": "3.2.0", "build": "320"}
+        version = "3.1.9" if buggy_build else "3.2.0"
+        context["app"] = {"name": "Saltwater Skin", "version": version, "build": version}
         context["device"] = {"id": device, "type": "ios" if "ios" in library["name"] else "android"}
     batch = {"batch": messages, "sentAt": _iso(clock + timedelta(seconds=2)), "context": context}
     (result.app_batches if on_app else result.web_batches).append(batch)
@@ -583,7 +592,8 @@ def _order_amazon(
     result.truth[f"amazon:{order_id}"] = person.person_id
 
 
-def _retail_sell_through(rng: random.Random, result: Omnichannel, today: date) -> None:
+def _retail_sell_through(rng: random.Random, result: Omnichannel, until: datetime) -> None:
+    today = until.date()
     monday = today - timedelta(days=today.weekday())
     for weeks_back in range(1, 9):
         week = monday - timedelta(weeks=weeks_back)

@@ -13,7 +13,6 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from types import FrameType
 
@@ -29,6 +28,7 @@ from tessera.demo.feed import feed_demo
 from tessera.demo.generator import DemoSize, generate_brand
 from tessera.demo.omnichannel import generate_omnichannel
 from tessera.demo.seed import SeedResult, seed_demo
+from tessera.kit.time import utcnow
 
 DEMO_DATABASE_URL = "sqlite:///./var/demo.db"
 GRACE_SECONDS = 10.0
@@ -132,7 +132,7 @@ def run(settings: Settings, options: DemoOptions, console: Console) -> int:
 
 def _feed(base_url: str, tokens: dict[str, str], options: DemoOptions, console: Console) -> None:
     """Send the brand's shoppers' data through the API the first time the demo runs."""
-    data = generate_omnichannel(options.seed, DemoSize.named(options.size).shoppers, date.today())
+    data = generate_omnichannel(options.seed, DemoSize.named(options.size).shoppers, utcnow())
     with Progress(console=console, transient=True) as progress:
         report = feed_demo(base_url, tokens, data, progress)
     console.print(
