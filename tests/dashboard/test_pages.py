@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
+import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -82,14 +84,49 @@ def test_the_root_sends_visitors_to_login_and_members_to_the_overview(
 
 
 def test_the_overview_counts_members_keys_and_jobs(owner: TestClient) -> None:
-    """The tenant has one member, an admin secret key and a write key, and no jobs."""
+    """No events, orders or quarantine yet; one member, an admin secret key and a write key, and
+    no jobs."""
     page = owner.get("/overview").text
 
     values = re.findall(r'<span class="stat-value">([^<]*)</span>', page)
     hints = re.findall(r'<span class="stat-hint">([^<]*)</span>', page)
 
-    assert values == ["1", "2", "0", "0"]
-    assert hints[1] == "1 secret · 1 write"
+    assert values == ["0", "0", "0", "1", "2", "0", "0"]
+    assert hints[4] == "1 secret · 1 write"
+
+
+def test_the_overview_counts_events_orders_and_quarantine(
+    owner: TestClient, tenant: Tenant
+) -> None:
+    """An order on TikTok Shop's channel and a refused event show in the first row of counts
+    and in the orders chart."""
+    auth = {
+        "Authorization": "Basic " + base64.b64encode(f"{tenant.write_token}:".encode()).decode()
+    }
+    owner.post("/v1/batch", headers=auth, json={"batch": [
+        {"type": "track", "event": "Viewed", "userId": "u", "messageId": "ok"},
+        {"type": "track", "event": "Order Completed", "userId": "u", "messageId": "bad"},
+    ]})  # fmt: skip
+    order = {"id": "5770001", "status": "COMPLETED", "create_time": int(time.time()) - 60,
+             "update_time": int(time.time()), "user_id": "77", "payment": {"currency": "USD",
+             "sub_total": "20.00", "total_amount": "20.00"},
+             "line_items": [{"id": "1", "seller_sku": "S-1", "product_name": "Serum",
+                             "sale_price": "20.00"}]}  # fmt: skip
+    uploaded = owner.post("/v1/connectors/tiktok/orders", headers=tenant.auth, json=order)
+
+    page = owner.get("/overview").text
+
+    assert uploaded.status_code == 200
+    values = re.findall(r'<span class="stat-value">([^<]*)</span>', page)
+    assert values[:3] == ["2", "1", "1"]
+    spec = json.loads(
+        re.search(
+            r'<script type="application/json" id="orders-chart-spec">(.*?)</script>', page
+        ).group(1)  # type: ignore[union-attr]
+    )
+    assert [(r["channel"], r["count"]) for r in spec["data"]["values"] if r["count"]] == [
+        ("tiktok_shop", 1)
+    ]
 
 
 def test_the_overview_chart_is_empty_with_a_no_data_message(owner: TestClient) -> None:

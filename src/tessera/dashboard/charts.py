@@ -186,3 +186,26 @@ def per_hour_by_channel(rows: Sequence[tuple[datetime, str, int]], what: str) ->
         },
         "config": base_config(),
     }
+
+
+def per_day_by_channel(
+    counted: dict[tuple[int, str], int], first: datetime, days: int, what: str
+) -> dict[str, Any]:
+    """Stacked bars of ``what`` per UTC day by channel, every day of the window present."""
+    channels = sorted({channel for _, channel in counted})
+    first_number = int(first.timestamp()) // 86400
+    rows = [
+        (first + timedelta(days=offset), channel, counted.get((first_number + offset, channel), 0))
+        for offset in range(days)
+        for channel in channels
+    ]
+    spec = per_hour_by_channel(rows, what)
+    spec["description"] = f"{what} per day by channel"
+    spec["encoding"]["x"].update(
+        {"timeUnit": "utcyearmonthdate", "title": "Day (UTC)",
+         "axis": {"format": "%d %b", "labelAngle": 0, "grid": False, "tickCount": 10}}
+    )  # fmt: skip
+    spec["encoding"]["tooltip"][0].update(
+        {"timeUnit": "utcyearmonthdate", "title": "Day (UTC)", "format": "%Y-%m-%d"}
+    )
+    return spec

@@ -4,24 +4,30 @@ there and how data will get in, with no invented numbers."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import APIRouter, Request, Response
 
+from tessera.collect.service import CollectService
 from tessera.dashboard import charts, jobs
 from tessera.dashboard.session import Member, SignedIn
 from tessera.dashboard.web import DashboardRoute, render
 from tessera.http.routing import DbSession
 from tessera.kit.time import utcnow
 from tessera.models.workspace import ApiKeyKind
+from tessera.orders.service import OrderService
 from tessera.workspace.service import WorkspaceService
 
 pages = APIRouter(route_class=DashboardRoute, include_in_schema=False)
 
 KEY_LISTING_LIMIT = 200
+ORDER_DAYS = 30
 
 
 @pages.get("/overview")
 def overview(request: Request, member: SignedIn, session: DbSession) -> Response:
-    """The workspace at a glance: members, active keys, jobs by status, jobs finished per hour."""
+    """The workspace at a glance: events, orders by channel, open quarantine, members, keys,
+    jobs."""
     service = WorkspaceService(session)
     workspace_id = member.workspace.id
     member_count = len(service.members(workspace_id))
@@ -29,8 +35,25 @@ def overview(request: Request, member: SignedIn, session: DbSession) -> Response
     job_counts = jobs.counts_by_status(session, workspace_id)
     hourly = jobs.finished_per_hour(session, workspace_id, utcnow())
     finished_today = sum(bucket.count for bucket in hourly)
+    now = utcnow()
+    first_day = (now - timedelta(days=ORDER_DAYS - 1)).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    orders = OrderService(session)
+    orders_by_channel = orders.counts_by_channel(workspace_id, first_day)
+    collect = CollectService(session)
+    events_by_channel = collect.source_activity(workspace_id, hours=24)
     context = {
         "member": member,
+        "events_24h": sum(events_by_channel.values()),
+        "event_channels_24h": len(events_by_channel),
+        "orders_30d": sum(orders_by_channel.values()),
+        "orders_by_channel": sorted(orders_by_channel.items(), key=lambda item: -item[1]),
+        "open_quarantine": collect.repository.quarantine_counts(workspace_id).get("open", 0),
+        "orders_chart": charts.per_day_by_channel(
+            orders.per_day(workspace_id, first_day), first_day, ORDER_DAYS, "Orders"
+        ),
+        "order_days": ORDER_DAYS,
         "member_count": member_count,
         "secret_keys": sum(1 for key in active.items if key.kind is ApiKeyKind.SECRET),
         "public_keys": sum(1 for key in active.items if key.kind is ApiKeyKind.PUBLIC),

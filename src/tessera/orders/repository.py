@@ -118,3 +118,13 @@ class OrderRepository(RepositoryBase):
             .group_by(Order.channel)
         ).all()
         return {str(c): int(n) for c, n in rows}
+
+    def orders_per_day(self, workspace_id: str, since: datetime) -> Sequence[tuple[int, str, int]]:
+        """(days since epoch, channel, count) of orders placed at or after ``since`` (UTC days)."""
+        day = hour_number(self.session, Order.placed_at) // 24
+        rows = self.session.execute(
+            select(day, Order.channel, func.count())
+            .where(Order.workspace_id == workspace_id, Order.placed_at >= since)
+            .group_by(day, Order.channel)
+        ).all()
+        return [(int(d), str(c), int(n)) for d, c, n in rows]

@@ -351,6 +351,10 @@ class OrderService:
         """Orders placed per (hours since epoch, channel) from ``since``."""
         return {(h, c): n for h, c, n in self.repository.orders_per_hour(workspace_id, since)}
 
+    def per_day(self, workspace_id: str, since: datetime) -> dict[tuple[int, str], int]:
+        """Orders placed per (days since epoch, channel) from ``since``, in UTC days."""
+        return {(d, c): n for d, c, n in self.repository.orders_per_day(workspace_id, since)}
+
     def counts_by_channel(self, workspace_id: str, since: datetime) -> dict[str, int]:
         """Orders placed per channel from ``since``."""
         return self.repository.counts_by_channel(workspace_id, since)
