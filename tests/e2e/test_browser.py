@@ -113,7 +113,9 @@ def test_sign_in_create_a_secret_key_and_use_it(live_server: LiveServer, page: P
 
     expect(page).to_have_url(base + "/overview")
     expect(page.get_by_role("heading", level=1)).to_have_text("Acme Brand")
-    expect(page.locator(".chart svg")).to_be_visible()
+    expect(
+        page.get_by_role("region", name="Jobs finished per hour").locator("svg.marks")
+    ).to_be_visible()
     expect(page.locator("#chart-empty")).to_contain_text("No data yet.")
     page.screenshot(path=SCREENSHOTS["overview"], full_page=True)
 

@@ -17,6 +17,8 @@ SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 STATUS_COLOURS = {JobStatus.SUCCEEDED: "#2f855a", JobStatus.DEAD: "#c53030"}
 INK = "#475467"
+NO_CHANNEL = ""  # the one series of an empty chart: zeros, no legend
+LEGEND_ON_TOP = {"orient": "top", "direction": "horizontal"}
 GRID = "#eaecf0"
 
 
@@ -116,8 +118,12 @@ CHANNEL_PALETTE = (
 def fill_hours(
     counted: dict[tuple[int, str], int], first: datetime, hours: int
 ) -> list[tuple[datetime, str, int]]:
-    """Every hour of the window for every channel seen, zeros included, oldest first."""
-    channels = sorted({channel for _, channel in counted})
+    """Every hour of the window for every channel seen, zeros included, oldest first.
+
+    With nothing counted, one unnamed channel of zeros keeps the time axis spanning the window
+    (an empty data set gives Vega an infinite extent and a console warning).
+    """
+    channels = sorted({channel for _, channel in counted}) or [NO_CHANNEL]
     rows: list[tuple[datetime, str, int]] = []
     for offset in range(hours):
         hour = first + timedelta(hours=offset)
@@ -170,7 +176,7 @@ def per_hour_by_channel(rows: Sequence[tuple[datetime, str, int]], what: str) ->
                         CHANNEL_PALETTE[i % len(CHANNEL_PALETTE)] for i in range(len(channels))
                     ],
                 },
-                "legend": {"orient": "top", "direction": "horizontal"},
+                "legend": None if channels == [NO_CHANNEL] else LEGEND_ON_TOP,
             },
             "tooltip": [
                 {
@@ -192,7 +198,7 @@ def per_day_by_channel(
     counted: dict[tuple[int, str], int], first: datetime, days: int, what: str
 ) -> dict[str, Any]:
     """Stacked bars of ``what`` per UTC day by channel, every day of the window present."""
-    channels = sorted({channel for _, channel in counted})
+    channels = sorted({channel for _, channel in counted}) or [NO_CHANNEL]
     first_number = int(first.timestamp()) // 86400
     rows = [
         (first + timedelta(days=offset), channel, counted.get((first_number + offset, channel), 0))
