@@ -8,6 +8,7 @@ from tessera.identity.matching import (
     Decision,
     MatchIndex,
     MatchModel,
+    RecordTable,
     customer_settings,
     score_pair,
 )
@@ -169,11 +170,17 @@ def test_the_index_scores_as_a_direct_comparison_does(index: MatchIndex, model: 
     assert best.evidence == direct.evidence
 
 
-def test_an_index_refuses_duplicate_ids_and_mismatched_profiles(model: MatchModel):
-    """Every record once, and one profile id per record."""
+def test_an_index_refuses_duplicate_ids_mismatched_profiles_and_sources(model: MatchModel):
+    """Every record once, one profile id per record, and one set of profiles (no sources)."""
     index = MatchIndex.build(model, [ANNA], ["cus_a"])
 
     with pytest.raises(ValueError, match="twice"):
         index.add(ANNA, "cus_a")
     with pytest.raises(ValueError, match="2 profile ids for 1 records"):
         MatchIndex.build(model, [ANNA], ["cus_a", "cus_b"])
+    with pytest.raises(ValueError, match="no sources"):
+        MatchIndex(
+            model,
+            RecordTable.from_records([ANNA], model.settings.fields, sources=["web"]),
+            ["cus_a"],
+        )

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from tessera.identity.matching.blocking import BlockingRule, KeyCoder
+from tessera.identity.matching.blocking import KeyCoder
 from tessera.identity.matching.comparisons import NULL_LEVEL
 from tessera.identity.matching.model import (
     FieldEvidence,
@@ -127,7 +127,12 @@ class _Buckets:
 
 
 class MatchIndex:
-    """Existing records with their profile ids, ready to match one new record at a time."""
+    """Existing records with their profile ids, ready to match one new record at a time.
+
+    In-memory and single-writer: ``match`` may run alongside other ``match`` calls, but
+    ``add``, ``assign``, ``merge_profiles`` and ``remove`` need the caller to serialise them
+    (one index per worker process, rebuilt from the system of record at start).
+    """
 
     def __init__(self, model: MatchModel, table: RecordTable, profile_ids: Sequence[str]):
         """Index the rows of ``table`` (which the index then owns) under these profile ids.
@@ -141,6 +146,8 @@ class MatchIndex:
             raise ValueError(f"the table has no column for {', '.join(missing)}")
         if len(profile_ids) != len(table):
             raise ValueError(f"{len(profile_ids)} profile ids for {len(table)} records")
+        if table.sources is not None:
+            raise ValueError("an index matches new records against one set of profiles: no sources")
         self._model = model
         self._table = table
         self._coder = KeyCoder()
@@ -240,7 +247,6 @@ class MatchIndex:
         settings = self._model.settings
         found: list[NDArray[np.int64]] = []
         skipped: list[str] = []
-        rule: BlockingRule
         for rule, buckets in zip(settings.blocking, self._buckets, strict=True):
             key = self._coder.record_key(rule, values, grow=False)
             if key is None:
