@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from tessera.dashboard.jobs import HourCount
+from tessera.job.domain import HourCount
 from tessera.models.job import JobStatus
 
 SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"

@@ -9,10 +9,11 @@ from datetime import timedelta
 from fastapi import APIRouter, Request, Response
 
 from tessera.collect.service import CollectService
-from tessera.dashboard import charts, jobs
+from tessera.dashboard import charts
 from tessera.dashboard.session import Member, SignedIn
 from tessera.dashboard.web import DashboardRoute, render
 from tessera.http.routing import DbSession
+from tessera.job.service import JobService
 from tessera.kit.time import utcnow
 from tessera.models.workspace import ApiKeyKind
 from tessera.orders.service import OrderService
@@ -32,8 +33,9 @@ def overview(request: Request, member: SignedIn, session: DbSession) -> Response
     workspace_id = member.workspace.id
     member_count = len(service.members(workspace_id))
     active = service.list_api_keys(workspace_id, limit=KEY_LISTING_LIMIT, include_revoked=False)
-    job_counts = jobs.counts_by_status(session, workspace_id)
-    hourly = jobs.finished_per_hour(session, workspace_id, utcnow())
+    job_service = JobService(session)
+    job_counts = job_service.count_by_status(workspace_id)
+    hourly = job_service.finished_per_hour(workspace_id, utcnow())
     finished_today = sum(bucket.count for bucket in hourly)
     now = utcnow()
     first_day = (now - timedelta(days=ORDER_DAYS - 1)).replace(

@@ -14,10 +14,10 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
-from tessera.dashboard import jobs
 from tessera.dashboard.session import Member, SignedIn, flash
 from tessera.dashboard.web import DashboardRoute, is_htmx, render
 from tessera.http.routing import DbSession
+from tessera.job.service import JobService
 from tessera.kit.errors import InvalidInput, Problem
 from tessera.models.job import JobStatus
 from tessera.models.workspace import ApiKey, ApiKeyKind, Role
@@ -221,10 +221,11 @@ def job_list(
 ) -> Response:
     """The workspace's newest jobs, optionally of one status, with their last error."""
     wanted = _choice(JobStatus, status, "status") if status else None
+    job_service = JobService(session)
     context = {
         "member": member,
-        "counts": jobs.counts_by_status(session, member.workspace.id),
-        "jobs": jobs.recent(session, member.workspace.id, wanted, JOB_LIMIT),
+        "counts": job_service.count_by_status(member.workspace.id),
+        "jobs": job_service.list_jobs(member.workspace.id, wanted, limit=JOB_LIMIT).items,
         "status": wanted,
         "limit": JOB_LIMIT,
     }
