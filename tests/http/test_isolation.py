@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from fastapi import FastAPI
@@ -18,6 +19,18 @@ from tests.support.factories import make_tenant
 # Routes that take no secret key at all (public write-key collection and health) are listed here
 # with the reason; everything else under /v1 must have a probe.
 NOT_WORKSPACE_DATA: dict[str, str] = {}
+
+
+def _api_routes(routes: Iterable[Any], prefix: str = "") -> Iterator[tuple[str, str]]:
+    """(path, method) of every API route, also inside routers that FastAPI keeps nested."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            for method in route.methods:
+                yield prefix + route.path, method
+        elif hasattr(route, "original_router"):  # FastAPI >= 0.16x keeps included routers
+            yield from _api_routes(
+                route.original_router.routes, prefix + route.include_context.prefix
+            )
 
 
 def _rows_of(session: Session, workspace_id: str) -> dict[str, list[dict[str, Any]]]:
@@ -47,11 +60,12 @@ def test_no_route_lets_workspace_a_see_or_change_workspace_b(
     all_probes = [p for builder in isolation.BUILDERS for p in builder(session, b)]
     session.commit()
     covered = {(p.route, p.method) for p in all_probes}
-    routes = {
-        (route.path, method)
-        for route in app.routes
-        if isinstance(route, APIRoute) and route.path.startswith("/v1")
-        for method in route.methods
+    routes = {(path, method) for path, method in _api_routes(app.routes) if path.startswith("/v1")}
+    documented = {
+        (path, method.upper())
+        for path, operations in app.openapi()["paths"].items()
+        if path.startswith("/v1")
+        for method in operations
     }
     missing = sorted(r for r in routes - covered if r[0] not in NOT_WORKSPACE_DATA)
     before = _rows_of(session, b.workspace_id)
@@ -66,6 +80,7 @@ def test_no_route_lets_workspace_a_see_or_change_workspace_b(
     session.expire_all()
     after = _rows_of(session, b.workspace_id)
 
+    assert documented and documented <= routes  # the walk sees every documented route
     assert missing == [], f"routes without an isolation probe: {missing}"
     assert [o for o in outcomes if o[3]] == []
     not_found = {(p.method, p.path) for p in all_probes if p.expect == "not_found"}
