@@ -9,7 +9,8 @@ from contextlib import asynccontextmanager
 import structlog
 from fastapi import FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -47,7 +48,8 @@ def create_app(
         title="Tessera",
         version=tessera.__version__,
         summary="One customer, one inventory and one message stream across every sales channel.",
-        docs_url="/docs",
+        docs_url=None,  # served below from the package's own copy of Swagger UI (no CDN)
+        redoc_url=None,
         openapi_url="/openapi.json",
     )
     app.state.settings = settings
@@ -66,6 +68,7 @@ def create_app(
         max_age=86400,
     )
     _mount_health(app)
+    _mount_docs(app)
     _mount_routers(app)
     return app
 
@@ -93,6 +96,19 @@ async def _request_context(
         duration_ms=round((time.perf_counter() - started) * 1000, 2),
     )
     return response
+
+
+def _mount_docs(app: FastAPI) -> None:
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        """Swagger UI, with its script and stylesheet served by this app, not a CDN."""
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="Tessera API",
+            swagger_js_url="/static/vendor/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg",
+        )
 
 
 def _mount_health(app: FastAPI) -> None:

@@ -182,3 +182,6 @@ def test_openapi_documents_the_routes(client: TestClient) -> None:
 
     assert {"/v1/workspace", "/v1/api-keys", "/v1/api-keys/{key_id}/revoke"} <= set(spec["paths"])
     assert docs.status_code == 200
+    assert "cdn" not in docs.text.lower()
+    assert '<script src="/static/vendor/swagger-ui-bundle.js">' in docs.text
+    assert client.get("/static/vendor/swagger-ui-bundle.js").status_code == 200
