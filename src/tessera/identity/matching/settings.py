@@ -117,6 +117,7 @@ def customer_settings(thresholds: Thresholds | None = None) -> MatchSettings:
             block_on("email"),
             block_on("phone"),
             block_on("last_name", "postcode"),
+            block_on(transformed("first_name", "nickname"), "postcode"),
             block_on(transformed("first_name", "nickname"), "last_name"),
             block_on(transformed("last_name", "metaphone"), prefix("postcode", 3)),
             block_on("address_line", "postcode"),
