@@ -185,3 +185,22 @@ def test_openapi_documents_the_routes(client: TestClient) -> None:
     assert "cdn" not in docs.text.lower()
     assert '<script src="/static/vendor/swagger-ui-bundle.js">' in docs.text
     assert client.get("/static/vendor/swagger-ui-bundle.js").status_code == 200
+
+
+def test_an_admin_key_cannot_mint_an_owner_key_or_owner_member(
+    client: TestClient, session: Session
+) -> None:
+    """No key grants more than its own role: 403 role-too-low, and nothing is created."""
+    tenant = make_tenant(session, "acme")
+    before = client.get("/v1/api-keys", headers=tenant.auth).json()["items"]
+
+    key = client.post(
+        "/v1/api-keys", headers=tenant.auth, json={"name": "x", "kind": "secret", "role": "owner"}
+    )
+    member = client.post(
+        "/v1/members", headers=tenant.auth, json={"email": tenant.owner_email, "role": "owner"}
+    )
+
+    assert (key.status_code, member.status_code) == (403, 403)
+    assert key.json()["type"].endswith("/role-too-low")
+    assert client.get("/v1/api-keys", headers=tenant.auth).json()["items"] == before

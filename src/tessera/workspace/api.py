@@ -47,7 +47,12 @@ def list_api_keys(
 )
 def create_api_key(body: ApiKeyCreate, principal: Admin, session: DbSession) -> ApiKeyCreated:
     key, token = WorkspaceService(session).create_api_key(
-        principal.workspace_id, body.kind, body.name, body.role, actor=principal.actor
+        principal.workspace_id,
+        body.kind,
+        body.name,
+        body.role,
+        actor=principal.actor,
+        grantor_role=principal.role,
     )
     return ApiKeyCreated(**ApiKeyOut.model_validate(key).model_dump(), token=token)
 
@@ -80,5 +85,6 @@ def add_member(body: MemberCreate, principal: Admin, session: DbSession) -> Memb
         password=body.password,
         name=body.name,
         actor=principal.actor,
+        grantor_role=principal.role,
     )
     return MemberOut(id=user.id, email=user.email, name=user.name, role=body.role)

@@ -28,6 +28,7 @@ from tessera.workspace.errors import (
     ApiKeyNotFound,
     InvalidApiKey,
     InvalidLogin,
+    RoleTooLow,
     WeakPassword,
     WorkspaceNotFound,
     WorkspaceSlugTaken,
@@ -89,13 +90,16 @@ class WorkspaceService:
         password: str | None = None,
         name: str = "",
         actor: str = "system",
+        grantor_role: Role | None = None,
     ) -> User:
         """Add a member with ``role``; creates the user if new (which needs a password).
 
-        Refuses a malformed email and a password shorter than 10 characters. An existing user
+        Refuses a role above ``grantor_role`` (the caller's own, when a person or key asks), a
+        malformed email and a password shorter than 10 characters. An existing user
         keeps their password (an admin of one workspace must not reset a login shared with
         others); adding an existing member again changes their role.
         """
+        self._check_grant(role, grantor_role)
         email = email.strip().lower()
         if not _EMAIL.match(email):
             raise InvalidInput(f"{email!r} is not an email address", field="email")
@@ -152,12 +156,15 @@ class WorkspaceService:
         name: str,
         role: Role | None = None,
         actor: str = "system",
+        grantor_role: Role | None = None,
     ) -> tuple[ApiKey, str]:
         """Create a key and return it with its token, which is never shown again.
 
-        A secret key needs a role (what it may do); a public write key may only send events and
-        takes no role.
+        A secret key needs a role (what it may do), never above ``grantor_role`` (an admin key
+        cannot mint an owner key); a public write key may only send events and takes no role.
         """
+        if role is not None:
+            self._check_grant(role, grantor_role)
         if kind is ApiKeyKind.SECRET and role is None:
             raise InvalidInput("a secret key needs a role", field="role")
         if kind is ApiKeyKind.PUBLIC and role is not None:
@@ -238,6 +245,13 @@ class WorkspaceService:
 
     def audit_log(self, workspace_id: str, limit: int = 100) -> Sequence[AuditEntry]:
         return self.repository.audit_entries(workspace_id, clamp_limit(limit))
+
+    @staticmethod
+    def _check_grant(role: Role, grantor_role: Role | None) -> None:
+        if grantor_role is not None and not domain.role_allows(grantor_role, role):
+            raise RoleTooLow(
+                f"a {grantor_role.value} cannot grant the {role.value} role", field="role"
+            )
 
     @staticmethod
     def _hash_password(password: str) -> str:
