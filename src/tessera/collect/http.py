@@ -14,6 +14,7 @@ from fastapi import Request
 from tessera.collect.domain import MAX_BATCH_BYTES, MAX_EVENT_BYTES
 from tessera.collect.errors import MalformedPayload, Overloaded, PayloadTooLarge
 from tessera.http.auth import token_from_request
+from tessera.kit.errors import Problem
 
 
 class InflightLimiter:
@@ -37,10 +38,17 @@ class InflightLimiter:
             self._inflight -= 1
 
 
-@dataclass
+MAX_DEPTH = 254  # levels of nesting a body may have (orjson writes no deeper)
+
+
+@dataclass(slots=True)
 class RawRequest:
+    """A tracking request's body and token. ``refusal`` is set when the body could not be
+    read (over a limit, broken gzip); ``body`` then holds what is worth keeping of it."""
+
     body: bytes
     token: str | None
+    refusal: Problem | None = None
 
 
 def body_limit(is_batch: bool) -> int:
@@ -49,8 +57,10 @@ def body_limit(is_batch: bool) -> int:
 
 async def read_body(request: Request, is_batch: bool) -> RawRequest:
     """The (decompressed) body, refusing more than the limit without reading it all."""
+    token = token_from_request(request)
     limit = body_limit(is_batch)
     what = f"{limit // 1024} KB per {'batch' if is_batch else 'event'}"
+    too_large = PayloadTooLarge(f"the body is over the limit of {what}", limit=what)
     chunks: list[bytes] = []
     size = 0
     hard_cap = limit * 4 + 1  # compressed bodies are read up to this, then refused
@@ -58,28 +68,45 @@ async def read_body(request: Request, is_batch: bool) -> RawRequest:
         size += len(chunk)
         chunks.append(chunk)
         if size > hard_cap:
-            raise PayloadTooLarge(f"the body is over the limit of {what}", limit=what)
+            return RawRequest(b"", token, too_large)
     body = b"".join(chunks)
     if request.headers.get("content-encoding", "").lower() == "gzip":
         inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
         try:
-            body = inflater.decompress(body, limit + 1)
+            inflated = inflater.decompress(body, limit + 1)
         except zlib.error:
-            raise MalformedPayload("the body is not valid gzip", field="body") from None
-        if len(body) > limit or inflater.unconsumed_tail:
-            raise PayloadTooLarge(f"the body is over the limit of {what}", limit=what)
+            return RawRequest(
+                body, token, MalformedPayload("the body is not valid gzip", field="body")
+            )
+        if len(inflated) > limit or inflater.unconsumed_tail:
+            return RawRequest(b"", token, too_large)
+        body = inflated
     elif len(body) > limit:
-        raise PayloadTooLarge(f"the body is over the limit of {what}", limit=what)
-    return RawRequest(body=body, token=token_from_request(request))
+        return RawRequest(b"", token, too_large)
+    return RawRequest(body, token)
 
 
 def parse_json(body: bytes) -> Any:
+    """The body as JSON; refuses an empty body, invalid JSON and absurd nesting.
+
+    Deeper than MAX_DEPTH levels nothing downstream can write it back out (orjson stops at
+    254, ``json`` at the recursion limit), so such a body is refused whole and kept as sent.
+    Fewer brackets than that cannot nest that deep, which spares the check for most bodies.
+    """
     if not body.strip():
         raise MalformedPayload("the body is empty", field="body")
     try:
-        return orjson.loads(body)
+        document = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise MalformedPayload(f"the body is not valid JSON: {exc}", field="body") from None
+    if body.count(b"[") + body.count(b"{") > MAX_DEPTH:
+        try:
+            orjson.dumps(document)
+        except orjson.JSONEncodeError:
+            raise MalformedPayload(
+                f"the body nests deeper than {MAX_DEPTH} levels", field="body"
+            ) from None
+    return document
 
 
 def write_key_in_body(document: Any) -> str | None:

@@ -55,6 +55,27 @@ DEFAULT_CHANNELS: tuple[tuple[str, ChannelKind, str], ...] = (
 _CHANNEL_CACHE_SECONDS = 5.0
 _channel_cache: dict[str, tuple[float, frozenset[str]]] = {}
 _channel_cache_lock = threading.Lock()
+# A write key is looked up once every few seconds per process, not on every request: the key
+# lookup, its last-used update and the source lookup were a third of a single event's cost.
+# So a revoked write key is refused by every process within this many seconds (write keys
+# are public, sit in web pages, and only send events; Segment's edge caches them too). An
+# unknown key is never cached, so a new key works at once.
+SENDER_CACHE_SECONDS = 5.0
+_sender_cache: dict[str, tuple[float, Sender]] = {}
+# A source's last_seen_at is written at most this often per process: every request updating
+# the same row would serialise all of a source's concurrent requests on its row lock.
+SOURCE_SEEN_RESOLUTION_SECONDS = 10.0
+_source_seen: dict[str, float] = {}
+
+
+def _due_to_touch(source_id: str) -> bool:
+    """Whether this process should write the source's last_seen_at now (see the constant)."""
+    now = time.monotonic()
+    last = _source_seen.get(source_id)
+    if last is not None and now - last < SOURCE_SEEN_RESOLUTION_SECONDS:
+        return False
+    _source_seen[source_id] = now
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,11 +121,15 @@ def raw_text(payload: Any) -> tuple[str, bool]:
     if isinstance(payload, bytes):
         data = payload
     elif isinstance(payload, str):
-        data = payload.encode()
+        data = payload.encode(errors="replace")
     else:
-        data = json.dumps(payload, ensure_ascii=False, default=str).encode()
+        try:
+            data = json.dumps(payload, ensure_ascii=False, default=str).encode(errors="replace")
+        except RecursionError:  # parse_json refuses such bodies; other callers may not
+            data = b"(nested too deeply to keep as text)"
     cut = len(data) > RAW_LIMIT
-    return data[:RAW_LIMIT].decode("utf-8", errors="replace"), cut
+    # PostgreSQL text cannot hold NUL; JSON text never has a bare one, so nothing is lost.
+    return data[:RAW_LIMIT].decode("utf-8", errors="replace").replace("\x00", "\ufffd"), cut
 
 
 # A replayer takes a fixed payload of a quarantined record and applies it through the right
@@ -132,34 +157,48 @@ class CollectService:
         """The workspace and source behind a write key; refuses unknown and revoked keys.
 
         Secret keys are refused here: a key that can change a workspace must never be placed
-        in a web page, so collection takes public write keys only.
+        in a web page, so collection takes public write keys only. A key once found is
+        remembered by this process for SENDER_CACHE_SECONDS (see there).
         """
         if not token:
             raise InvalidWriteKey("send the write key as HTTP Basic user, Bearer, or writeKey")
+        cached = _sender_cache.get(token)
+        if cached is not None:
+            checked_at, sender = cached
+            if time.monotonic() - checked_at < SENDER_CACHE_SECONDS:
+                return sender
+            # This request checks the key again; concurrent ones keep using the entry
+            # meanwhile instead of all checking at once. A refusal below forgets it.
+            _sender_cache[token] = (time.monotonic(), sender)
         try:
             principal = WorkspaceService(self.session).authenticate_key(token, now)
         except InvalidApiKey:
+            _sender_cache.pop(token, None)
             raise InvalidWriteKey("the write key is unknown or revoked") from None
         if principal.kind is not ApiKeyKind.PUBLIC:
+            _sender_cache.pop(token, None)
             raise InvalidWriteKey("collection takes a public write key (twk_...)")
         source = self.repository.source_for_key(principal.actor)
-        if source is None:
-            insert_ignoring_conflicts(
-                self.session,
-                Source,
-                [
-                    {
-                        "workspace_id": principal.workspace_id,
-                        "kind": SourceKind.SEGMENT,
-                        "name": f"write key {principal.actor}",
-                        "api_key_id": principal.actor,
-                        "settings": {},
-                    }
-                ],
-                ("api_key_id",),
-            )
-            source = self.repository.source_for_key(principal.actor)
-            assert source is not None
+        if source is not None:  # committed before this request: safe to remember
+            sender = Sender(principal.workspace_id, source.id, source.default_channel)
+            _sender_cache[token] = (time.monotonic(), sender)
+            return sender
+        insert_ignoring_conflicts(
+            self.session,
+            Source,
+            [
+                {
+                    "workspace_id": principal.workspace_id,
+                    "kind": SourceKind.SEGMENT,
+                    "name": f"write key {principal.actor}",
+                    "api_key_id": principal.actor,
+                    "settings": {},
+                }
+            ],
+            ("api_key_id",),
+        )
+        source = self.repository.source_for_key(principal.actor)
+        assert source is not None
         return Sender(principal.workspace_id, source.id, source.default_channel)
 
     # Events -----------------------------------------------------------------------------------
@@ -199,7 +238,7 @@ class CollectService:
         result.accepted = len(inserted)
         result.duplicates += len(rows) - len(inserted)
         result.accepted_ids = [r["message_id"] for r in rows if r["message_id"] in inserted]
-        if sender.source_id and rows:
+        if sender.source_id and rows and _due_to_touch(sender.source_id):
             self.repository.touch_source(sender.source_id, received_at)
         return result
 
