@@ -1,4 +1,5 @@
-"""``python -m bench`` (``make bench``): every ``bench/bench_*.py`` module's ``main()``, in turn.
+"""``python -m bench`` (``make bench``): every ``bench/bench_*.py`` and ``bench/eval_*.py``
+module's ``main()``, in turn (speed next to a peer; quality next to a peer).
 
 Each runs with its defaults (run a module directly for its options) and skips, saying why,
 when what it measures against is not there. The exit code is 1 if any of them failed.
@@ -18,7 +19,8 @@ console = Console()
 
 def main() -> int:
     failed: list[str] = []
-    for path in sorted(Path(__file__).resolve().parent.glob("bench_*.py")):
+    here = Path(__file__).resolve().parent
+    for path in sorted([*here.glob("bench_*.py"), *here.glob("eval_*.py")]):
         name = f"bench.{path.stem}"
         console.rule(name)
         sys.argv = [name]
