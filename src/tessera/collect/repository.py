@@ -24,7 +24,9 @@ from sqlalchemy import Table, TextClause, func, select, text, update
 from sqlalchemy.dialects import postgresql
 
 from tessera.db.base import RepositoryBase
+from tessera.db.buckets import hour_number
 from tessera.db.statements import insert_ignoring_conflicts
+from tessera.kit.time import ensure_utc
 from tessera.models.collect import (
     Channel,
     Event,
@@ -180,6 +182,43 @@ class CollectRepository(RepositoryBase):
         ).all()
         return {channel: count for channel, count in rows}
 
+    def events_per_hour(self, workspace_id: str, since: datetime) -> Sequence[tuple[int, str, int]]:
+        """(hours since epoch, channel, count) of events whose timestamp is at or after since."""
+        hour = hour_number(self.session, Event.timestamp)
+        rows = self.session.execute(
+            select(hour, Event.channel, func.count())
+            .where(Event.workspace_id == workspace_id, Event.timestamp >= since)
+            .group_by(hour, Event.channel)
+        ).all()
+        return [(int(h), str(c), int(n)) for h, c, n in rows]
+
+    def last_event_by_channel(self, workspace_id: str) -> dict[str, datetime]:
+        rows = self.session.execute(
+            select(Event.channel, func.max(Event.received_at))
+            .where(Event.workspace_id == workspace_id)
+            .group_by(Event.channel)
+        ).all()
+        return {str(c): ensure_utc_value(t) for c, t in rows if t is not None}
+
+    def event_counts_by_source(self, workspace_id: str, since: datetime) -> dict[str, int]:
+        rows = self.session.execute(
+            select(Event.source_id, func.count())
+            .where(Event.workspace_id == workspace_id, Event.received_at >= since)
+            .group_by(Event.source_id)
+        ).all()
+        return {str(s): int(n) for s, n in rows if s is not None}
+
+    def open_quarantine_by_source(self, workspace_id: str) -> dict[str | None, int]:
+        rows = self.session.execute(
+            select(QuarantineEntry.source_id, func.count())
+            .where(
+                QuarantineEntry.workspace_id == workspace_id,
+                QuarantineEntry.status == QuarantineStatus.OPEN,
+            )
+            .group_by(QuarantineEntry.source_id)
+        ).all()
+        return {s: int(n) for s, n in rows}
+
     # Quarantine -------------------------------------------------------------------------------
 
     def add_quarantine(self, entry: QuarantineEntry) -> QuarantineEntry:
@@ -248,3 +287,10 @@ class CollectRepository(RepositoryBase):
             "id",
         )
         return bool(inserted)
+
+
+def ensure_utc_value(value: datetime | str) -> datetime:
+    """``max()`` over a UTCDateTime column comes back untyped on SQLite (text)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return ensure_utc(value)

@@ -146,6 +146,43 @@ def replayer(kind: str) -> Callable[[Replayer], Replayer]:
     return register
 
 
+@dataclass(frozen=True, slots=True)
+class HourlyCount:
+    hour: datetime  # start of the hour, UTC
+    channel: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelActivity:
+    key: str
+    name: str
+    kind: str
+    events_last_day: int
+    last_event_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceActivity:
+    id: str
+    name: str
+    kind: str
+    default_channel: str | None
+    events_last_day: int
+    open_quarantine: int
+    last_seen_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Activity:
+    """What the Sources page shows: per channel and source, volume, last seen and errors."""
+
+    channels: list[ChannelActivity]
+    sources: list[SourceActivity]
+    hourly: list[HourlyCount]
+    unattributed_quarantine: int
+
+
 class CollectService:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -556,6 +593,52 @@ class CollectService:
             source = self.repository.source_named(workspace_id, kind, name)
             assert source is not None
         return source
+
+    def activity(self, workspace_id: str, now: datetime, hours: int = 48) -> Activity:
+        """Events per hour by channel over the last ``hours`` (by event time), and per channel
+        and source the last day's volume, last seen time and open quarantine entries."""
+        current = now.replace(minute=0, second=0, microsecond=0)
+        first = current - timedelta(hours=hours - 1)
+        counted = {(h, c): n for h, c, n in self.repository.events_per_hour(workspace_id, first)}
+        channels = self.list_channels(workspace_id)
+        per_channel = self.repository.event_counts_by_channel(workspace_id, now - timedelta(days=1))
+        last_event = self.repository.last_event_by_channel(workspace_id)
+        seen_channels = sorted({c for _, c in counted})
+        hourly = [
+            HourlyCount(
+                first + timedelta(hours=offset),
+                channel,
+                counted.get(
+                    (int((first + timedelta(hours=offset)).timestamp()) // 3600, channel), 0
+                ),
+            )
+            for offset in range(hours)
+            for channel in seen_channels
+        ]
+        per_source = self.repository.event_counts_by_source(workspace_id, now - timedelta(days=1))
+        quarantined = self.repository.open_quarantine_by_source(workspace_id)
+        return Activity(
+            channels=[
+                ChannelActivity(
+                    c.key, c.name, c.kind.value, per_channel.get(c.key, 0), last_event.get(c.key)
+                )
+                for c in channels
+            ],
+            sources=[
+                SourceActivity(
+                    s.id,
+                    s.name,
+                    s.kind.value,
+                    s.default_channel,
+                    per_source.get(s.id, 0),
+                    quarantined.get(s.id, 0),
+                    s.last_seen_at,
+                )
+                for s in self.list_sources(workspace_id)
+            ],
+            hourly=hourly,
+            unattributed_quarantine=quarantined.get(None, 0),
+        )
 
     def source_activity(self, workspace_id: str, hours: int = 24) -> dict[str, int]:
         """Events per channel over the last ``hours``."""
