@@ -394,3 +394,61 @@ def test_stored_events_are_listed_newest_first(client: TestClient, session: Sess
     assert len(page["items"]) == 2 and len(rest["items"]) == 1
     assert rest["next_cursor"] is None
     assert none["items"] == []
+
+
+def test_a_body_said_to_be_gzip_that_is_not_is_a_400_and_kept(
+    client: TestClient, session: Session
+) -> None:
+    """Content-Encoding: gzip on a plain body: 400 naming gzip, the bytes kept for a fix."""
+    tenant = make_tenant(session, "acme")
+
+    response = client.post(
+        "/v1/batch",
+        content=b'{"batch": []}',
+        headers={**basic(tenant.write_token), "Content-Encoding": "gzip"},
+    )
+
+    assert response.status_code == 400
+    assert response.json()["detail"] == "the body is not valid gzip"
+    [entry] = quarantine_of(session, tenant.workspace_id)
+    assert (entry.kind, entry.field, entry.raw) == ("request", "body", '{"batch": []}')
+
+
+def test_nul_characters_and_uncorrectable_times_are_refused_with_reasons(
+    client: TestClient, session: Session
+) -> None:
+    """PostgreSQL cannot store NUL, and a correction past year 1 cannot be made: such messages
+    are quarantined on every backend alike, their neighbours stored, the books balanced."""
+    tenant = make_tenant(session, "acme")
+    body = {"batch": [
+        {"type": "track", "event": "Signed\u0000Up", "userId": "u", "messageId": "nul"},
+        {"type": "track", "event": "E", "userId": "u", "messageId": "far",
+         "timestamp": "0001-01-01T00:00:00Z", "sentAt": "9999-12-31T00:00:00Z"},
+        {"type": "track", "event": "E", "userId": "u" * 300, "messageId": "ok"},
+    ]}  # fmt: skip
+
+    result = client.post("/v1/batch", json=body, headers=basic(tenant.write_token)).json()
+
+    assert [(r["message_id"], r["field"]) for r in result["rejected"]] == [
+        ("nul", None), ("far", "sentAt"),
+    ]  # fmt: skip
+    assert "NUL" in result["rejected"][0]["reason"]
+    assert (result["received"], result["accepted"], result["duplicates"]) == (3, 1, 0)
+    [stored] = events_of(session, tenant)
+    assert stored.user_id == "u" * 200  # ids are cut at the column's 200 characters
+
+
+def test_a_refused_single_event_answers_with_the_tally(
+    client: TestClient, session: Session
+) -> None:
+    """A single call that is refused says why and carries the same tally as a batch."""
+    tenant = make_tenant(session, "acme")
+
+    response = client.post(
+        "/v1/track", json={"userId": "u", "messageId": "m"}, headers=basic(tenant.write_token)
+    )
+
+    problem = response.json()
+    assert response.status_code == 400
+    assert (problem["field"], problem["received"], problem["accepted"]) == ("event", 1, 0)
+    assert [r["quarantine_id"] for r in problem["rejected"]] == [problem["quarantine_id"]]
