@@ -220,6 +220,7 @@ class CollectService:
             sender = Sender(principal.workspace_id, source.id, source.default_channel)
             _sender_cache[token] = (time.monotonic(), sender)
             return sender
+        key = WorkspaceService(self.session).repository.key(principal.workspace_id, principal.actor)
         insert_ignoring_conflicts(
             self.session,
             Source,
@@ -227,7 +228,8 @@ class CollectService:
                 {
                     "workspace_id": principal.workspace_id,
                     "kind": SourceKind.SEGMENT,
-                    "name": f"write key {principal.actor}",
+                    # The key's id keeps the name unique (two keys may share a name).
+                    "name": f"{key.name if key else 'write key'} ({principal.actor})",
                     "api_key_id": principal.actor,
                     "settings": {},
                 }
