@@ -16,7 +16,7 @@ from fastapi import Query, Request, Response, status
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from tessera.collect.connectors.errors import BodyTooLarge, InvalidRecord, UnreadableFile
+from tessera.collect.connectors.errors import InvalidRecord, UnreadableFile
 from tessera.collect.connectors.records import delimited_records, json_items, read_header
 from tessera.collect.connectors.schemas import (
     ConnectorSourceOut,
@@ -33,7 +33,7 @@ from tessera.collect.connectors.service import (
     Tally,
     layout,
 )
-from tessera.collect.errors import MalformedPayload
+from tessera.collect.errors import MalformedPayload, PayloadTooLarge
 from tessera.collect.service import CollectService
 from tessera.http.auth import Admin, Marketer
 from tessera.http.routing import DbSession, router
@@ -110,7 +110,7 @@ def _refuse_large(session: Session, workspace_id: str | None, origin: str, limit
         workspace_id, origin, reason, b"(the body was over the size limit and was not kept)",
         "body", "request",
     )  # fmt: skip
-    raise BodyTooLarge(reason, quarantine_id=entry.id)
+    raise PayloadTooLarge(reason, limit=f"{limit // (1024 * 1024)} MB", quarantine_id=entry.id)
 
 
 def _result(tally: Tally) -> UploadResult:

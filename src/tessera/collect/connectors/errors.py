@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tessera.kit.errors import Conflict, InvalidInput, NotFound, Problem, Unauthenticated
+from tessera.kit.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 
 
 class InvalidRecord(InvalidInput):
@@ -25,12 +25,6 @@ class InvalidWebhookSignature(Unauthenticated):
 class UnsupportedTopic(InvalidInput):
     slug = "unsupported-topic"
     title = "This webhook topic is not handled"
-
-
-class BodyTooLarge(Problem):
-    status = 413
-    slug = "payload-too-large"
-    title = "The body is over the size limit"
 
 
 class UnreadableFile(InvalidInput):
