@@ -204,7 +204,7 @@ def test_an_import_killed_midway_resumes_without_duplicates(
     path = write_events(tmp_path / "big.jsonl", lines)
     command = [
         sys.executable, "-m", "tessera", "import", "events", str(path), "-w", "glow",
-        "--chunk-size", "100",
+        "--chunk-size", "50",
     ]  # fmt: skip
     env = {**os.environ, "TESSERA_DATABASE_URL": committed_database_url, "COLUMNS": "200"}
 
