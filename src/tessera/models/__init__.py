@@ -21,6 +21,7 @@ from tessera.models.collect import (
     SourceKind,
     WebhookReceipt,
 )
+from tessera.models.feed import ChannelFeed, FeedAdapter, ListingFeedState, ListingFeedStatus
 from tessera.models.identity import (
     Consent,
     ConsentStatus,
@@ -42,6 +43,14 @@ from tessera.models.identity import (
 )
 from tessera.models.job import Job, JobStatus, PeriodicRun
 from tessera.models.order import Order, OrderLine, OrderRefund, OrderStatus
+from tessera.models.price import (
+    ChannelPrice,
+    PriceAlert,
+    PriceBreach,
+    PriceChange,
+    PriceFloor,
+    PricePolicy,
+)
 from tessera.models.stock import (
     ChannelLocation,
     LedgerReason,
@@ -73,14 +82,17 @@ __all__ = [
     "Base",
     "BundleComponent",
     "Channel",
+    "ChannelFeed",
     "ChannelKind",
     "ChannelListing",
     "ChannelLocation",
+    "ChannelPrice",
     "Consent",
     "ConsentStatus",
     "Erasure",
     "ErasureMode",
     "Event",
+    "FeedAdapter",
     "FulfillmentChannel",
     "Identifier",
     "IdentityConfig",
@@ -94,6 +106,8 @@ __all__ = [
     "Job",
     "JobStatus",
     "LedgerReason",
+    "ListingFeedState",
+    "ListingFeedStatus",
     "ListingPlatform",
     "Location",
     "LocationKind",
@@ -105,6 +119,11 @@ __all__ = [
     "OrderRefund",
     "OrderStatus",
     "PeriodicRun",
+    "PriceAlert",
+    "PriceBreach",
+    "PriceChange",
+    "PriceFloor",
+    "PricePolicy",
     "Product",
     "ProductStatus",
     "Profile",
