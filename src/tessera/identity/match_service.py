@@ -1,0 +1,703 @@
+"""Probabilistic matching in production: match records, candidates by indexed keys, scores by
+the workspace's model, automatic merges above one threshold and a review queue below it.
+
+The identity graph joins profiles that share an identifier. What is left are people who share
+none: a POS guest known by name and postcode, an Amazon order with a name and an address. For
+each profile the stitcher created or changed, ``MatchService.match``:
+
+1. refreshes its ``identity_match_record`` from its traits (and its email and phone
+   identifiers), with four blocking keys that each have an index (see ``match_domain``);
+2. fetches the active profiles sharing any key in one indexed statement, so the work per
+   profile depends on its block, not on how many profiles the workspace holds;
+3. scores them with the workspace's model (``identity_config.match_model``, trained by
+   ``train``; a default built from ``customer_settings()`` until then), the best-scoring first;
+4. drops pairs a person ruled out (a rejected review, a split rule from an unmerge);
+5. at or above the merge threshold, merges through the identity service with
+   ``cause_kind="match"``, ``cause_ref`` the score id and the per-field evidence; between the
+   thresholds, adds an ``identity_review`` row holding both sides' fields and the evidence.
+
+A merge a guard-rail refuses (a 409 Problem from the identity service) is not an error of the
+match job: the pair goes to the review queue instead, with the refusal in its evidence.
+
+The service never commits: the job, request or command around it does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from threading import Lock
+from typing import Any, Protocol
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from tessera.identity.match_domain import (
+    MATCH_FIELDS,
+    blocking_keys,
+    default_model,
+    evidence_json,
+    fields_from_traits,
+    ordered_pair,
+    workspace_settings,
+)
+from tessera.identity.match_repository import MatchRepository
+from tessera.identity.matching import (
+    Candidate,
+    Decision,
+    MatchIndex,
+    MatchModel,
+    Record,
+    RecordTable,
+    train,
+)
+from tessera.kit.errors import Conflict, NotFound, Problem
+from tessera.kit.ids import new_id
+from tessera.kit.pagination import Page, page_from
+from tessera.kit.time import utcnow
+from tessera.models.identity import (
+    ConflictStatus,
+    Identifier,
+    IdentityConflict,
+    IdentityMerge,
+    IdentityReview,
+    Profile,
+    ProfileStatus,
+    ReviewStatus,
+)
+
+# Candidates fetched per profile at most: customer_settings() skips blocks over 1,000.
+CANDIDATE_LIMIT = 1_000
+# Records a model is trained on at most (the newest profiles), and at least.
+TRAINING_LIMIT = 200_000
+TRAINING_MINIMUM = 50
+DEFAULT_MODEL = "default"
+
+
+class ReviewNotFound(NotFound):
+    slug = "review-not-found"
+    title = "No such review in this workspace"
+
+
+class ReviewDecided(Conflict):
+    slug = "review-decided"
+    title = "The review was already decided"
+
+
+class NotEnoughRecords(Conflict):
+    slug = "not-enough-records"
+    title = "Too few profiles to train a model"
+
+
+class MergeRefused(Conflict):
+    slug = "merge-refused"
+    title = "The merge is not allowed"
+
+
+class Merger(Protocol):
+    """What matching needs from the identity service: one audited, guarded merge."""
+
+    def merge_profiles(
+        self,
+        workspace_id: str,
+        survivor_id: str,
+        absorbed_id: str,
+        *,
+        cause_kind: str,
+        cause_ref: str,
+        evidence: dict[str, Any],
+        actor: str | None,
+    ) -> IdentityMerge: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileMatch:
+    """What matching one profile did."""
+
+    profile_id: str
+    compared: int
+    merged_with: tuple[str, ...] = ()
+    reviews: tuple[str, ...] = ()
+    refused: tuple[str, ...] = ()  # candidates a guard-rail kept apart (sent to review)
+    ruled_out: tuple[str, ...] = ()  # candidates a person had rejected or split
+
+
+@dataclass(frozen=True, slots=True)
+class MatchOutcome:
+    """What one ``match`` call did, profile by profile."""
+
+    profiles: tuple[ProfileMatch, ...] = ()
+
+    @property
+    def merges(self) -> int:
+        return sum(len(p.merged_with) for p in self.profiles)
+
+    @property
+    def reviews(self) -> int:
+        return sum(len(p.reviews) for p in self.profiles)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSummary:
+    """A workspace's match model: where it came from, its thresholds and its parameters."""
+
+    workspace_id: str
+    source: str  # "trained" | "default"
+    trained_at: datetime | None
+    merge_threshold: float
+    review_threshold: float
+    prior: float
+    comparisons: tuple[dict[str, Any], ...]
+    records: int | None = None
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewSide:
+    profile_id: str
+    fields: dict[str, str | None]
+    status: str  # the profile's status now: active, merged
+
+
+_MODEL_CACHE: dict[tuple[str, str], tuple[MatchModel, bool]] = {}
+_MODEL_CACHE_LOCK = Lock()
+_MODEL_CACHE_SIZE = 64
+
+
+def _model_cache_key(stored: dict[str, Any] | None, merge: float, review: float) -> str:
+    digest = hashlib.sha256()
+    digest.update(json.dumps([merge, review, stored is not None], sort_keys=True).encode())
+    if stored is not None:
+        digest.update(str(stored.get("trained_at")).encode())
+        digest.update(str(stored.get("prior")).encode())
+        digest.update(json.dumps(stored.get("comparisons"), sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+class _TableMerger:
+    """The merge matching uses until the identity service's ``merge_profiles`` is available.
+
+    Moves the absorbed profile's identifiers to the survivor, marks the absorbed one merged,
+    fills the survivor's missing traits, and records an ``identity_merge`` with both sides'
+    identifiers. Refuses inactive profiles and pairs a split rule keeps apart (409).
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def merge_profiles(
+        self,
+        workspace_id: str,
+        survivor_id: str,
+        absorbed_id: str,
+        *,
+        cause_kind: str,
+        cause_ref: str,
+        evidence: dict[str, Any],
+        actor: str | None,
+    ) -> IdentityMerge:
+        session = self.session
+        if survivor_id == absorbed_id:
+            raise MergeRefused("a profile cannot be merged with itself")
+        locked = session.scalars(
+            select(Profile)
+            .where(Profile.workspace_id == workspace_id, Profile.id.in_([survivor_id, absorbed_id]))
+            .order_by(Profile.id)
+            .with_for_update()
+        ).all()
+        by_id = {p.id: p for p in locked}
+        survivor, absorbed = by_id.get(survivor_id), by_id.get(absorbed_id)
+        if survivor is None or absorbed is None:
+            raise MergeRefused("both profiles must exist in this workspace")
+        if (
+            survivor.status is not ProfileStatus.ACTIVE
+            or absorbed.status is not ProfileStatus.ACTIVE
+        ):
+            raise MergeRefused("both profiles must be active")
+        if MatchRepository(session).ruled_out(workspace_id, survivor_id, [absorbed_id]):
+            raise MergeRefused("a person split or rejected these profiles")
+        survivor_ids = list(
+            session.scalars(select(Identifier.id).where(Identifier.profile_id == survivor_id))
+        )
+        absorbed_ids = list(
+            session.scalars(select(Identifier.id).where(Identifier.profile_id == absorbed_id))
+        )
+        now = utcnow()
+        session.execute(
+            update(Identifier)
+            .where(Identifier.profile_id == absorbed_id)
+            .values(profile_id=survivor_id)
+        )
+        traits = dict(absorbed.traits or {})
+        stamps = dict(absorbed.trait_stamps or {})
+        for key, value in (survivor.traits or {}).items():
+            theirs = stamps.get(key)
+            ours = (survivor.trait_stamps or {}).get(key)
+            if theirs is None or ours is None or str(ours) >= str(theirs):
+                traits[key] = value
+                if ours is not None:
+                    stamps[key] = ours
+        survivor.traits = traits
+        survivor.trait_stamps = stamps
+        survivor.name_key = survivor.name_key or absorbed.name_key
+        seen_first = [d for d in (survivor.first_seen, absorbed.first_seen) if d is not None]
+        seen_last = [d for d in (survivor.last_seen, absorbed.last_seen) if d is not None]
+        survivor.first_seen = min(seen_first) if seen_first else None
+        survivor.last_seen = max(seen_last) if seen_last else None
+        survivor.updated_at = now
+        absorbed.status = ProfileStatus.MERGED
+        absorbed.merged_into_id = survivor_id
+        absorbed.updated_at = now
+        merge = IdentityMerge(
+            workspace_id=workspace_id,
+            survivor_profile_id=survivor_id,
+            absorbed_profile_id=absorbed_id,
+            cause_kind=cause_kind,
+            cause_ref=cause_ref,
+            evidence=evidence,
+            link_ids=[],
+            survivor_identifier_ids=survivor_ids,
+            absorbed_identifier_ids=absorbed_ids,
+            actor=actor,
+            created_at=now,
+        )
+        session.add(merge)
+        session.flush()
+        return merge
+
+
+def default_merger(session: Session) -> Merger:
+    """The identity service when it is installed, else the table merge above."""
+    try:
+        module = importlib.import_module("tessera.identity.service")
+    except ModuleNotFoundError:
+        return _TableMerger(session)
+    service: Merger = module.IdentityService(session)
+    return service
+
+
+class MatchService:
+    """Keeps match records current, matches profiles, trains models, decides reviews."""
+
+    def __init__(self, session: Session, merger: Merger | None = None) -> None:
+        self.session = session
+        self.repository = MatchRepository(session)
+        self._merger = merger
+
+    @property
+    def merger(self) -> Merger:
+        if self._merger is None:
+            self._merger = default_merger(self.session)
+        return self._merger
+
+    # ----------------------------------------------------------------- model
+
+    def model(self, workspace_id: str) -> MatchModel:
+        """The workspace's trained model with its thresholds, else the default model."""
+        return self._load(workspace_id)[0]
+
+    def _load(self, workspace_id: str) -> tuple[MatchModel, bool]:
+        config = self.repository.config(workspace_id)
+        stored = config.match_model if config is not None else None
+        merge = config.merge_threshold if config is not None else None
+        review = config.review_threshold if config is not None else None
+        settings = workspace_settings(merge, review)
+        thresholds = settings.thresholds
+        key = (workspace_id, _model_cache_key(stored, thresholds.merge, thresholds.review))
+        with _MODEL_CACHE_LOCK:
+            cached = _MODEL_CACHE.get(key)
+        if cached is not None:
+            return cached
+        loaded = (default_model(settings), False)
+        if stored is not None:
+            # Trained for other comparisons (an older release): the default until retrained.
+            with contextlib.suppress(KeyError, ValueError, TypeError):
+                loaded = (MatchModel.from_dict(settings, stored), True)
+        with _MODEL_CACHE_LOCK:
+            if len(_MODEL_CACHE) >= _MODEL_CACHE_SIZE:
+                _MODEL_CACHE.pop(next(iter(_MODEL_CACHE)))
+            _MODEL_CACHE[key] = loaded
+        return loaded
+
+    def model_summary(self, workspace_id: str) -> ModelSummary:
+        """The model ``match`` uses for this workspace, with each level's m, u and weight."""
+        config = self.repository.config(workspace_id)
+        stored = config.match_model if config is not None else None
+        model, trained = self._load(workspace_id)
+        comparisons = tuple(
+            {
+                "name": comparison.label,
+                "field": comparison.field,
+                "levels": [
+                    {"level": label, "m": m, "u": u, "weight": round(weight, 4)}
+                    for label, m, u, weight in zip(
+                        comparison.level_labels,
+                        parameters.m,
+                        parameters.u,
+                        parameters.weights,
+                        strict=True,
+                    )
+                ],
+            }
+            for comparison, parameters in zip(
+                model.settings.comparisons, model.parameters, strict=True
+            )
+        )
+        return ModelSummary(
+            workspace_id=workspace_id,
+            source="trained" if trained else DEFAULT_MODEL,
+            trained_at=config.trained_at if config is not None and trained else None,
+            merge_threshold=model.settings.thresholds.merge,
+            review_threshold=model.settings.thresholds.review,
+            prior=model.prior,
+            comparisons=comparisons,
+            records=int(stored["records"]) if trained and stored and "records" in stored else None,
+            report=dict(stored.get("report") or {}) if trained and stored else {},
+        )
+
+    def train(self, workspace_id: str) -> ModelSummary:
+        """Fit m, u and the prior on the workspace's profiles and store the model.
+
+        Trains on the match records of up to 200,000 active profiles (the newest). Refuses a
+        workspace with fewer than 50 (409 not-enough-records): EM on a handful of records
+        estimates noise, and the default model is the better guess.
+        """
+        rows = self.repository.training_records(workspace_id, TRAINING_LIMIT)
+        if len(rows) < TRAINING_MINIMUM:
+            raise NotEnoughRecords(
+                f"the workspace has {len(rows)} profiles with names or contact details; "
+                f"training needs at least {TRAINING_MINIMUM}",
+                records=len(rows),
+            )
+        config = self.repository.ensure_config(workspace_id, utcnow())
+        settings = workspace_settings(config.merge_threshold, config.review_threshold)
+        table = RecordTable(
+            [profile_id for profile_id, _ in rows],
+            {name: [fields.get(name) for _, fields in rows] for name in MATCH_FIELDS},
+        )
+        model = train(
+            table, settings, random_pair_count=min(1_000_000, max(100_000, 20 * len(rows)))
+        )
+        now = utcnow()
+        stored = model.to_dict()
+        stored["records"] = len(rows)
+        stored["trained_at"] = now.isoformat()
+        report = model.report
+        if report is not None:
+            stored["report"] = {
+                "random_pairs": report.random_pairs,
+                "candidate_pairs": report.candidate_pairs,
+                "sessions": [
+                    {
+                        "rule": s.rule,
+                        "pairs": s.pairs,
+                        "iterations": s.iterations,
+                        "estimated": list(s.estimated),
+                    }
+                    for s in report.sessions
+                ],
+                "untrained": list(report.untrained),
+            }
+        self.repository.store_model(workspace_id, stored, now)
+        self.session.expire(config)
+        return self.model_summary(workspace_id)
+
+    # ----------------------------------------------------------------- match records
+
+    def refresh(
+        self, workspace_id: str, profile_ids: Iterable[str]
+    ) -> dict[str, dict[str, str | None]]:
+        """Rewrite the match records of these profiles from their traits; returns the fields.
+
+        Merged profiles lose their record (the survivor's holds what matters); unknown ids are
+        skipped.
+        """
+        ids = list(dict.fromkeys(profile_ids))
+        profiles = self.repository.profiles(workspace_id, ids)
+        active = [p for p in profiles.values() if p.status is ProfileStatus.ACTIVE]
+        self.repository.delete_match_records(
+            [p.id for p in profiles.values() if p.status is not ProfileStatus.ACTIVE]
+        )
+        contacts = self.repository.contact_identifiers(workspace_id, [p.id for p in active])
+        now = utcnow()
+        found: dict[str, dict[str, str | None]] = {}
+        for profile in active:
+            fields = fields_from_traits(profile.traits or {}, contacts.get(profile.id))
+            self.repository.save_match_record(
+                workspace_id, profile.id, fields, blocking_keys(fields), now
+            )
+            found[profile.id] = fields
+        return found
+
+    # ----------------------------------------------------------------- matching
+
+    def match(
+        self, workspace_id: str, profile_ids: Sequence[str], *, actor: str | None = None
+    ) -> MatchOutcome:
+        """Match each profile against the workspace's others; merge or queue for review.
+
+        Profiles already merged are matched as their survivor; unknown ids are skipped. Pairs a
+        person rejected or split are never proposed again. Safe to run twice: a pair already
+        merged is one profile, a pair already in review is not added again.
+        """
+        model, trained = self._load(workspace_id)
+        source = "trained" if trained else DEFAULT_MODEL
+        resolved: list[str] = []
+        for profile_id in dict.fromkeys(profile_ids):
+            profile = self.repository.resolve(workspace_id, profile_id)
+            if profile is not None and profile.id not in resolved:
+                resolved.append(profile.id)
+        fields_of = self.refresh(workspace_id, resolved)
+        outcomes = []
+        for profile_id in resolved:
+            current = self.repository.resolve(workspace_id, profile_id)
+            if current is None or current.id != profile_id or profile_id not in fields_of:
+                continue  # merged into another profile earlier in this call
+            outcomes.append(
+                self._match_one(
+                    workspace_id, profile_id, fields_of[profile_id], model, source, actor
+                )
+            )
+        return MatchOutcome(tuple(outcomes))
+
+    def score(
+        self, workspace_id: str, profile_id: str, fields: dict[str, str | None], model: MatchModel
+    ) -> tuple[list[Candidate], int]:
+        """The candidate profiles for these fields, best first, and how many were compared."""
+        keys = blocking_keys(fields)
+        rows = self.repository.candidates(workspace_id, profile_id, keys, CANDIDATE_LIMIT)
+        if not rows:
+            return [], 0
+        table = RecordTable(
+            [candidate_id for candidate_id, _ in rows],
+            {name: [values.get(name) for _, values in rows] for name in MATCH_FIELDS},
+        )
+        index = MatchIndex(model, table, [candidate_id for candidate_id, _ in rows])
+        result = index.match(Record(profile_id, fields), limit=len(rows))
+        return list(result.candidates), result.compared
+
+    def _match_one(
+        self,
+        workspace_id: str,
+        profile_id: str,
+        fields: dict[str, str | None],
+        model: MatchModel,
+        source: str,
+        actor: str | None,
+    ) -> ProfileMatch:
+        candidates, compared = self.score(workspace_id, profile_id, fields, model)
+        wanted = [c for c in candidates if c.decision is not Decision.DISTINCT]
+        ruled_out = self.repository.ruled_out(
+            workspace_id, profile_id, [c.profile_id for c in wanted]
+        )
+        merged: list[str] = []
+        reviews: list[str] = []
+        refused: list[str] = []
+        survivor_id = profile_id
+        for candidate in wanted:
+            if candidate.profile_id in ruled_out:
+                continue
+            score_id = new_id("msc")
+            evidence = evidence_json(
+                score_id,
+                candidate.match_weight,
+                candidate.probability,
+                candidate.evidence,
+                model=source,
+            )
+            if candidate.decision is Decision.MERGE:
+                other = self.repository.resolve(workspace_id, candidate.profile_id)
+                if other is None or other.id == survivor_id:
+                    continue
+                keep, absorb = ordered_pair(survivor_id, other.id)
+                try:
+                    with self.session.begin_nested():
+                        self.merger.merge_profiles(
+                            workspace_id,
+                            keep,
+                            absorb,
+                            cause_kind="match",
+                            cause_ref=score_id,
+                            evidence=evidence,
+                            actor=actor,
+                        )
+                except Problem as refusal:
+                    refused.append(candidate.profile_id)
+                    evidence["refused"] = {"type": refusal.slug, "detail": refusal.detail}
+                    review_id = self._add_review(
+                        workspace_id, survivor_id, other.id, candidate, evidence, fields
+                    )
+                    if review_id:
+                        reviews.append(review_id)
+                    continue
+                merged.append(other.id)
+                survivor_id = keep
+            else:
+                review_id = self._add_review(
+                    workspace_id, survivor_id, candidate.profile_id, candidate, evidence, fields
+                )
+                if review_id:
+                    reviews.append(review_id)
+        if merged:
+            self.refresh(workspace_id, [survivor_id, profile_id, *merged])
+        return ProfileMatch(
+            profile_id=profile_id,
+            compared=compared,
+            merged_with=tuple(merged),
+            reviews=tuple(reviews),
+            refused=tuple(refused),
+            ruled_out=tuple(sorted(ruled_out)),
+        )
+
+    def _add_review(
+        self,
+        workspace_id: str,
+        profile_id: str,
+        candidate_id: str,
+        candidate: Candidate,
+        evidence: dict[str, Any],
+        fields: dict[str, str | None],
+    ) -> str | None:
+        if self.repository.open_review_between(workspace_id, profile_id, candidate_id) is not None:
+            return None
+        other = self.repository.match_record(candidate_id)
+        evidence = {
+            **evidence,
+            "sides": {
+                "profile": fields,
+                "candidate": dict(other.fields) if other is not None else {},
+            },
+        }
+        return self.repository.add_review(
+            {
+                "id": new_id("rev"),
+                "workspace_id": workspace_id,
+                "profile_id": profile_id,
+                "candidate_profile_id": candidate_id,
+                "score": candidate.match_weight,
+                "probability": candidate.probability,
+                "evidence": evidence,
+                "status": ReviewStatus.OPEN,
+                "created_at": utcnow(),
+            }
+        )
+
+    # ----------------------------------------------------------------- reviews
+
+    def list_reviews(
+        self,
+        workspace_id: str,
+        status: ReviewStatus | None,
+        cursor_after: str | None,
+        limit: int,
+    ) -> Page[IdentityReview]:
+        """Reviews oldest first (the queue order), optionally of one status."""
+        rows = self.repository.list_reviews(workspace_id, status, cursor_after, limit + 1)
+        return page_from(rows, limit)
+
+    def review_counts(self, workspace_id: str) -> dict[str, int]:
+        counts = self.repository.review_counts(workspace_id)
+        return {status.value: counts.get(status.value, 0) for status in ReviewStatus}
+
+    def get_review(self, workspace_id: str, review_id: str) -> IdentityReview:
+        """One review of this workspace; 404 for another workspace's or an unknown id."""
+        review = self.repository.review(workspace_id, review_id)
+        if review is None:
+            raise ReviewNotFound(f"no review {review_id} in this workspace")
+        return review
+
+    def review_sides(
+        self, workspace_id: str, review: IdentityReview
+    ) -> tuple[ReviewSide, ReviewSide]:
+        """Both profiles of a review as they are now (their fields as matched)."""
+        sides = []
+        stored = (review.evidence or {}).get("sides", {})
+        for profile_id, name in (
+            (review.profile_id, "profile"),
+            (review.candidate_profile_id, "candidate"),
+        ):
+            profile = self.repository.profiles(workspace_id, [profile_id]).get(profile_id)
+            record = self.repository.match_record(profile_id)
+            fields = dict(record.fields) if record is not None else dict(stored.get(name) or {})
+            sides.append(
+                ReviewSide(
+                    profile_id=profile_id,
+                    fields={f: fields.get(f) for f in MATCH_FIELDS},
+                    status=profile.status.value if profile is not None else "gone",
+                )
+            )
+        return sides[0], sides[1]
+
+    def accept(self, workspace_id: str, review_id: str, actor: str) -> IdentityReview:
+        """A person says the two profiles are one: merge them, cause the review.
+
+        Refuses a review already decided (409 review-decided) and a merge a guard-rail forbids
+        (the identity service's 409); either way nothing changes. Profiles merged since the
+        review was made are followed to their survivors.
+        """
+        review = self._open_review(workspace_id, review_id)
+        left = self.repository.resolve(workspace_id, review.profile_id)
+        right = self.repository.resolve(workspace_id, review.candidate_profile_id)
+        if left is None or right is None:
+            raise MergeRefused("one of the two profiles no longer exists (erased)")
+        if left.id != right.id:
+            keep, absorb = ordered_pair(left.id, right.id)
+            evidence = {**(review.evidence or {}), "review_id": review.id}
+            self.merger.merge_profiles(
+                workspace_id,
+                keep,
+                absorb,
+                cause_kind="match",
+                cause_ref=review.id,
+                evidence=evidence,
+                actor=actor,
+            )
+            self.refresh(workspace_id, [keep, absorb])
+        if not self.repository.decide_review(review.id, ReviewStatus.MERGED, actor, utcnow()):
+            raise ReviewDecided(f"review {review_id} was decided meanwhile")
+        self.session.refresh(review)
+        return review
+
+    def reject(self, workspace_id: str, review_id: str, actor: str) -> IdentityReview:
+        """A person says the two profiles are different people: never propose them again.
+
+        Refuses a review already decided (409 review-decided).
+        """
+        review = self._open_review(workspace_id, review_id)
+        if not self.repository.decide_review(review.id, ReviewStatus.REJECTED, actor, utcnow()):
+            raise ReviewDecided(f"review {review_id} was decided meanwhile")
+        self.session.refresh(review)
+        return review
+
+    def _open_review(self, workspace_id: str, review_id: str) -> IdentityReview:
+        review = self.repository.review(workspace_id, review_id, lock=True)
+        if review is None:
+            raise ReviewNotFound(f"no review {review_id} in this workspace")
+        if review.status is not ReviewStatus.OPEN:
+            raise ReviewDecided(
+                f"review {review_id} was already decided: {review.status.value}",
+                status_now=review.status.value,
+            )
+        return review
+
+    # ----------------------------------------------------------------- conflicts
+
+    def list_conflicts(
+        self,
+        workspace_id: str,
+        status: ConflictStatus | None,
+        cursor_after: str | None,
+        limit: int,
+    ) -> Page[IdentityConflict]:
+        """Merges a guard-rail stopped, oldest first, with their evidence."""
+        rows = self.repository.list_conflicts(workspace_id, status, cursor_after, limit + 1)
+        return page_from(rows, limit)
+
+    def conflict_counts(self, workspace_id: str) -> dict[str, int]:
+        counts = self.repository.conflict_counts(workspace_id)
+        return {status.value: counts.get(status.value, 0) for status in ConflictStatus}
