@@ -69,6 +69,8 @@ class ChannelFeed(Base):
     maximum: Mapped[int | None] = mapped_column(Integer, nullable=True)
     zero_below: Mapped[int] = mapped_column(Integer, default=0)
     ring_fenced: Mapped[int] = mapped_column(Integer, default=0)
+    # a channel that answered 429 is left alone until then, by every worker
+    paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

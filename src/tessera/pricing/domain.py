@@ -93,18 +93,16 @@ def check_parity(
     allowed = (BASIS_POINTS + max_above_basis_points) * (site_amount or 0)
     if site_amount is not None and site_amount > 0 and amount * BASIS_POINTS > allowed:
         findings.append(
-            ParityFinding(
-                Breach.ABOVE_SITE, amount, site_amount, _basis_points(amount, site_amount)
-            )
+            ParityFinding(Breach.ABOVE_SITE, amount, site_amount, basis_points(amount, site_amount))
         )
     if floor is not None and amount < floor:
         findings.append(
-            ParityFinding(Breach.BELOW_FLOOR, amount, floor, _basis_points(amount, floor))
+            ParityFinding(Breach.BELOW_FLOOR, amount, floor, basis_points(amount, floor))
         )
     return findings
 
 
-def _basis_points(amount: int, reference: int) -> int:
+def basis_points(amount: int, reference: int) -> int:
     """(amount - reference) / reference in basis points, rounded toward zero."""
     if reference == 0:
         return 0

@@ -49,6 +49,7 @@ def upgrade() -> None:
         sa.Column("maximum", sa.Integer(), nullable=True),
         sa.Column("zero_below", sa.Integer(), nullable=False),
         sa.Column("ring_fenced", sa.Integer(), nullable=False),
+        sa.Column("paused_until", tessera.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", tessera.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", tessera.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
