@@ -71,6 +71,7 @@ class ReservationStatus(enum.StrEnum):
     EXPIRED = "expired"
     FULFILLED = "fulfilled"  # the confirmed units shipped
     CANCELLED = "cancelled"  # the confirmed units went back to available
+    ORDERED = "ordered"  # an order took the hold over: its allocation holds the units now
 
 
 class Location(Base):

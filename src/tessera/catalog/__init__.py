@@ -1,0 +1,1 @@
+"""The catalog: products, variants (SKUs), bundles and kits, channel listings, imports."""

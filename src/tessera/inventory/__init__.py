@@ -1,0 +1,1 @@
+"""Stock: locations, the ledger and balances, reservations, orders moving stock, routing."""

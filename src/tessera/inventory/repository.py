@@ -1,0 +1,470 @@
+"""Every SQL statement of the inventory domain.
+
+Counters change only in ``apply_delta``: one UPDATE whose WHERE carries the guards (no counter
+below zero, enough available for what is taken) and whose row count decides. Rows that must be
+read before they are changed (counts, receipts) are locked with ``locked_balances`` first,
+always in (variant_id, location_id) order, the same order every writer uses, so two writers
+never wait on each other in a cycle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+
+from tessera.db.base import RepositoryBase
+from tessera.db.statements import insert_ignoring_conflicts
+from tessera.kit.ids import new_id
+from tessera.models.stock import (
+    ChannelLocation,
+    Location,
+    OrderAllocation,
+    Reservation,
+    ReservationLine,
+    ReservationStatus,
+    RoutingDecision,
+    RoutingRule,
+    StockBalance,
+    StockLedgerEntry,
+)
+
+COUNTERS = ("on_hand", "reserved", "committed", "incoming", "damaged", "safety")
+Pair = tuple[str, str]  # (variant_id, location_id)
+
+
+def _pairs_clause(pairs: Collection[Pair], variant: Any, location: Any) -> Any:
+    variants = {v for v, _ in pairs}
+    locations = {loc for _, loc in pairs}
+    if len(variants) == 1 or len(locations) == 1:  # the common case: one index range
+        return and_(variant.in_(variants), location.in_(locations))
+    return or_(*(and_(variant == v, location == loc) for v, loc in sorted(pairs)))
+
+
+class InventoryRepository(RepositoryBase):
+    # Locations ----------------------------------------------------------------------------
+
+    def location(self, workspace_id: str, location_id: str) -> Location | None:
+        return self.session.scalar(
+            select(Location).where(
+                Location.workspace_id == workspace_id, Location.id == location_id
+            )
+        )
+
+    def location_by_code(self, workspace_id: str, code: str) -> Location | None:
+        return self.session.scalar(
+            select(Location).where(Location.workspace_id == workspace_id, Location.code == code)
+        )
+
+    def locations(self, workspace_id: str) -> Sequence[Location]:
+        return self.session.scalars(
+            select(Location).where(Location.workspace_id == workspace_id).order_by(Location.code)
+        ).all()
+
+    def channel_locations(
+        self, workspace_id: str, channel: str | None = None
+    ) -> Sequence[tuple[ChannelLocation, Location]]:
+        query = (
+            select(ChannelLocation, Location)
+            .join(Location, Location.id == ChannelLocation.location_id)
+            .where(ChannelLocation.workspace_id == workspace_id)
+        )
+        if channel is not None:
+            query = query.where(ChannelLocation.channel == channel)
+        rows = self.session.execute(
+            query.order_by(ChannelLocation.channel, ChannelLocation.rank, Location.code)
+        ).all()
+        return [(row[0], row[1]) for row in rows]
+
+    def replace_channel_locations(
+        self, workspace_id: str, channel: str, ranked: Sequence[str]
+    ) -> None:
+        self.session.execute(
+            ChannelLocation.__table__.delete().where(  # type: ignore[attr-defined]
+                ChannelLocation.workspace_id == workspace_id, ChannelLocation.channel == channel
+            )
+        )
+        for rank, location_id in enumerate(ranked, start=1):
+            self.session.add(
+                ChannelLocation(
+                    workspace_id=workspace_id, channel=channel, location_id=location_id, rank=rank
+                )
+            )
+        self.session.flush()
+
+    def routing_rule(self, workspace_id: str, channel: str) -> RoutingRule | None:
+        return self.session.scalar(
+            select(RoutingRule).where(
+                RoutingRule.workspace_id == workspace_id, RoutingRule.channel == channel
+            )
+        )
+
+    # Balances and the ledger --------------------------------------------------------------
+
+    def ensure_balances(self, workspace_id: str, pairs: Iterable[Pair], now: datetime) -> None:
+        rows = [
+            {
+                "id": _balance_id(),
+                "workspace_id": workspace_id,
+                "variant_id": v,
+                "location_id": loc,
+                **dict.fromkeys(COUNTERS, 0),
+                "updated_at": now,
+            }
+            for v, loc in sorted(set(pairs))
+        ]
+        insert_ignoring_conflicts(self.session, StockBalance, rows, ("variant_id", "location_id"))
+
+    def balances(self, workspace_id: str, pairs: Collection[Pair]) -> Sequence[StockBalance]:
+        if not pairs:
+            return []
+        return self.session.scalars(
+            select(StockBalance)
+            .where(
+                StockBalance.workspace_id == workspace_id,
+                _pairs_clause(pairs, StockBalance.variant_id, StockBalance.location_id),
+            )
+            .execution_options(populate_existing=True)
+        ).all()
+
+    def locked_balances(self, workspace_id: str, pairs: Collection[Pair]) -> Sequence[StockBalance]:
+        """The balances, locked until the transaction ends, in (variant, location) order."""
+        if not pairs:
+            return []
+        query = (
+            select(StockBalance)
+            .where(
+                StockBalance.workspace_id == workspace_id,
+                _pairs_clause(pairs, StockBalance.variant_id, StockBalance.location_id),
+            )
+            .order_by(StockBalance.variant_id, StockBalance.location_id)
+            .execution_options(populate_existing=True)
+        )
+        if self.dialect == "postgresql":
+            query = query.with_for_update()
+        return self.session.scalars(query).all()
+
+    def balances_where(
+        self,
+        workspace_id: str,
+        variant_ids: Collection[str] | None = None,
+        location_ids: Collection[str] | None = None,
+        locked: bool = False,
+    ) -> Sequence[StockBalance]:
+        query = select(StockBalance).where(StockBalance.workspace_id == workspace_id)
+        if variant_ids is not None:
+            query = query.where(StockBalance.variant_id.in_(variant_ids))
+        if location_ids is not None:
+            query = query.where(StockBalance.location_id.in_(location_ids))
+        query = query.order_by(StockBalance.variant_id, StockBalance.location_id)
+        if locked and self.dialect == "postgresql":
+            query = query.with_for_update()
+        return self.session.scalars(query.execution_options(populate_existing=True)).all()
+
+    def insert_ledger(self, rows: Sequence[dict[str, Any]]) -> set[str]:
+        """Insert ledger entries whose keys are new; returns the keys inserted."""
+        inserted = insert_ignoring_conflicts(
+            self.session,
+            StockLedgerEntry,
+            rows,
+            ("workspace_id", "idempotency_key"),
+            "idempotency_key",
+        )
+        return set(inserted)
+
+    def apply_delta(
+        self,
+        workspace_id: str,
+        variant_id: str,
+        location_id: str,
+        deltas: Mapping[str, int],
+        need_available: int,
+        now: datetime,
+    ) -> bool:
+        """One conditional UPDATE: add ``deltas`` if no counter would go below zero and at
+        least ``need_available`` units are available first. True if the row changed."""
+        table: Any = StockBalance.__table__
+        c = table.c
+        conditions = [
+            c.workspace_id == workspace_id,
+            c.variant_id == variant_id,
+            c.location_id == location_id,
+        ]
+        values: dict[str, Any] = {"updated_at": now}
+        for name, delta in deltas.items():
+            if delta:
+                values[name] = c[name] + delta
+                if delta < 0:
+                    conditions.append(c[name] >= -delta)
+        if need_available > 0:
+            conditions.append(
+                c.on_hand - c.reserved - c.committed - c.damaged - c.safety >= need_available
+            )
+        result = self.session.execute(update(table).where(*conditions).values(values))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def set_counters(self, balance_id: str, values: Mapping[str, int], now: datetime) -> None:
+        self.session.execute(
+            update(StockBalance)
+            .where(StockBalance.id == balance_id)
+            .values({**values, "updated_at": now})
+        )
+
+    def ledger_sums(
+        self, workspace_id: str, variant_ids: Collection[str] | None = None
+    ) -> dict[Pair, dict[str, int]]:
+        e = StockLedgerEntry
+        query = select(
+            e.variant_id,
+            e.location_id,
+            *(func.coalesce(func.sum(getattr(e, f"{n}_delta")), 0) for n in COUNTERS),
+        ).where(e.workspace_id == workspace_id)
+        if variant_ids is not None:
+            query = query.where(e.variant_id.in_(variant_ids))
+        rows = self.session.execute(query.group_by(e.variant_id, e.location_id)).all()
+        return {
+            (str(row[0]), str(row[1])): {n: int(row[i + 2]) for i, n in enumerate(COUNTERS)}
+            for row in rows
+        }
+
+    def ledger(
+        self,
+        workspace_id: str,
+        variant_id: str | None,
+        location_id: str | None,
+        before_id: str | None,
+        limit: int,
+    ) -> Sequence[StockLedgerEntry]:
+        query = select(StockLedgerEntry).where(StockLedgerEntry.workspace_id == workspace_id)
+        if variant_id:
+            query = query.where(StockLedgerEntry.variant_id == variant_id)
+        if location_id:
+            query = query.where(StockLedgerEntry.location_id == location_id)
+        if before_id:
+            query = query.where(StockLedgerEntry.id < before_id)
+        return self.session.scalars(query.order_by(StockLedgerEntry.id.desc()).limit(limit)).all()
+
+    # Reservations -------------------------------------------------------------------------
+
+    def claim_reservation(self, values: dict[str, Any]) -> bool:
+        inserted = insert_ignoring_conflicts(
+            self.session, Reservation, [values], ("workspace_id", "idempotency_key"), "id"
+        )
+        return bool(inserted)
+
+    def reservation(self, workspace_id: str, reservation_id: str) -> Reservation | None:
+        return self.session.scalar(
+            select(Reservation)
+            .where(Reservation.workspace_id == workspace_id, Reservation.id == reservation_id)
+            .execution_options(populate_existing=True)
+        )
+
+    def reservation_by_key(self, workspace_id: str, key: str) -> Reservation | None:
+        return self.session.scalar(
+            select(Reservation).where(
+                Reservation.workspace_id == workspace_id, Reservation.idempotency_key == key
+            )
+        )
+
+    def held_reservation_for_order(self, workspace_id: str, order_ref: str) -> Reservation | None:
+        return self.session.scalar(
+            select(Reservation)
+            .where(
+                Reservation.workspace_id == workspace_id,
+                Reservation.order_ref == order_ref,
+                Reservation.status == ReservationStatus.HELD,
+            )
+            .order_by(Reservation.id)
+            .limit(1)
+        )
+
+    def reservations(
+        self,
+        workspace_id: str,
+        before_id: str | None,
+        limit: int,
+        status: ReservationStatus | None,
+    ) -> Sequence[Reservation]:
+        query = select(Reservation).where(Reservation.workspace_id == workspace_id)
+        if before_id:
+            query = query.where(Reservation.id < before_id)
+        if status is not None:
+            query = query.where(Reservation.status == status)
+        return self.session.scalars(query.order_by(Reservation.id.desc()).limit(limit)).all()
+
+    def reservation_lines(self, reservation_ids: Collection[str]) -> Sequence[ReservationLine]:
+        if not reservation_ids:
+            return []
+        return self.session.scalars(
+            select(ReservationLine)
+            .where(ReservationLine.reservation_id.in_(reservation_ids))
+            .order_by(ReservationLine.variant_id, ReservationLine.location_id)
+            .execution_options(populate_existing=True)
+        ).all()
+
+    def insert_reservation_lines(self, rows: Sequence[dict[str, Any]]) -> None:
+        if rows:
+            self.session.execute(ReservationLine.__table__.insert(), list(rows))  # type: ignore[attr-defined]
+
+    def move_lines(
+        self,
+        reservation_id: str,
+        from_status: ReservationStatus,
+        to_status: ReservationStatus,
+        unexpired_at: datetime | None = None,
+    ) -> list[tuple[str, str, str, int]]:
+        """Move the reservation's lines in ``from_status`` (and, with ``unexpired_at``, not
+        expired then) to ``to_status``, locking them; returns (id, variant, location, qty)."""
+        t = ReservationLine
+        conditions = [t.reservation_id == reservation_id, t.status == from_status]
+        if unexpired_at is not None:
+            conditions.append(t.expires_at > unexpired_at)
+        rows = self.session.execute(
+            update(t)
+            .where(*conditions)
+            .values(status=to_status)
+            .returning(t.id, t.variant_id, t.location_id, t.quantity)
+            .execution_options(synchronize_session=False)
+        ).all()
+        return sorted((str(r[0]), str(r[1]), str(r[2]), int(r[3])) for r in rows)
+
+    def set_reservation_status(
+        self,
+        reservation_id: str,
+        from_status: ReservationStatus,
+        to_status: ReservationStatus,
+        now: datetime,
+        order_ref: str | None = None,
+    ) -> bool:
+        values: dict[str, Any] = {"status": to_status, "updated_at": now}
+        if order_ref is not None:
+            values["order_ref"] = order_ref
+        result = self.session.execute(
+            update(Reservation)
+            .where(Reservation.id == reservation_id, Reservation.status == from_status)
+            .values(values)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def claim_expired_lines(
+        self,
+        now: datetime,
+        workspace_id: str | None = None,
+        pairs: Collection[Pair] | None = None,
+        limit: int = 500,
+    ) -> list[tuple[str, str, str, str, str, int]]:
+        """Mark held lines whose hold ran out as expired; returns (id, workspace, reservation,
+        variant, location, quantity). Lines another transaction holds are skipped
+        (SKIP LOCKED): whoever holds them is releasing or expiring them already."""
+        t = ReservationLine
+        query = select(t.id).where(t.status == ReservationStatus.HELD, t.expires_at <= now)
+        if workspace_id is not None:
+            query = query.where(t.workspace_id == workspace_id)
+        if pairs is not None:
+            if not pairs:
+                return []
+            query = query.where(_pairs_clause(pairs, t.variant_id, t.location_id))
+        query = query.order_by(t.id).limit(limit)
+        if self.dialect == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        ids = list(self.session.scalars(query))
+        if not ids:
+            return []
+        rows = self.session.execute(
+            update(t)
+            .where(t.id.in_(ids), t.status == ReservationStatus.HELD)
+            .values(status=ReservationStatus.EXPIRED)
+            .returning(
+                t.id, t.workspace_id, t.reservation_id, t.variant_id, t.location_id, t.quantity
+            )
+            .execution_options(synchronize_session=False)
+        ).all()
+        return sorted(
+            (str(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4]), int(r[5])) for r in rows
+        )
+
+    def expire_reservations(self, reservation_ids: Collection[str], now: datetime) -> None:
+        """Reservations whose lines are all expired become expired."""
+        if not reservation_ids:
+            return
+        still_held = select(ReservationLine.id).where(
+            ReservationLine.reservation_id == Reservation.id,
+            ReservationLine.status == ReservationStatus.HELD,
+        )
+        self.session.execute(
+            update(Reservation)
+            .where(
+                Reservation.id.in_(reservation_ids),
+                Reservation.status == ReservationStatus.HELD,
+                ~still_held.exists(),
+            )
+            .values(status=ReservationStatus.EXPIRED, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+
+    def expired_held_units(
+        self, workspace_id: str, pairs: Collection[Pair] | None, now: datetime
+    ) -> dict[Pair, int]:
+        """Units still counted in reserved whose hold has run out (not swept yet)."""
+        t = ReservationLine
+        query = select(t.variant_id, t.location_id, func.sum(t.quantity)).where(
+            t.workspace_id == workspace_id,
+            t.status == ReservationStatus.HELD,
+            t.expires_at <= now,
+        )
+        if pairs is not None:
+            if not pairs:
+                return {}
+            query = query.where(_pairs_clause(pairs, t.variant_id, t.location_id))
+        rows = self.session.execute(query.group_by(t.variant_id, t.location_id)).all()
+        return {(str(v), str(loc)): int(q) for v, loc, q in rows}
+
+    def line_sums(self, workspace_id: str, status: ReservationStatus) -> dict[Pair, int]:
+        t = ReservationLine
+        rows = self.session.execute(
+            select(t.variant_id, t.location_id, func.sum(t.quantity))
+            .where(t.workspace_id == workspace_id, t.status == status)
+            .group_by(t.variant_id, t.location_id)
+        ).all()
+        return {(str(v), str(loc)): int(q) for v, loc, q in rows}
+
+    # Orders -------------------------------------------------------------------------------
+
+    def allocations(self, order_id: str) -> Sequence[OrderAllocation]:
+        return self.session.scalars(
+            select(OrderAllocation)
+            .where(OrderAllocation.order_id == order_id)
+            .order_by(
+                OrderAllocation.line_key, OrderAllocation.variant_id, OrderAllocation.location_id
+            )
+            .execution_options(populate_existing=True)
+        ).all()
+
+    def open_allocation_units(self, workspace_id: str) -> dict[Pair, int]:
+        a = OrderAllocation
+        rows = self.session.execute(
+            select(a.variant_id, a.location_id, func.sum(a.quantity - a.fulfilled - a.cancelled))
+            .where(a.workspace_id == workspace_id)
+            .group_by(a.variant_id, a.location_id)
+        ).all()
+        return {(str(v), str(loc)): int(q) for v, loc, q in rows}
+
+    def routing_decision(self, workspace_id: str, order_id: str) -> RoutingDecision | None:
+        return self.session.scalar(
+            select(RoutingDecision).where(
+                RoutingDecision.workspace_id == workspace_id, RoutingDecision.order_id == order_id
+            )
+        )
+
+    def claim_routing_decision(self, values: dict[str, Any]) -> bool:
+        inserted = insert_ignoring_conflicts(
+            self.session, RoutingDecision, [values], ("order_id",), "id"
+        )
+        return bool(inserted)
+
+
+def _balance_id() -> str:
+    return new_id("stb")
