@@ -17,7 +17,12 @@ from tessera.job.registry import import_handler_modules
 from tessera.job.worker import Worker
 
 # Each domain with background work adds its tasks module here.
-TASK_MODULES: tuple[str, ...] = ("tessera.job.tasks",)
+TASK_MODULES: tuple[str, ...] = (
+    "tessera.job.tasks",
+    "tessera.feeds.tasks",
+    "tessera.identity.tasks",
+    "tessera.identity.match_tasks",
+)
 
 
 def build_worker(

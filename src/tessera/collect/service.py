@@ -26,6 +26,7 @@ from tessera.collect.errors import (
 )
 from tessera.collect.repository import CollectRepository
 from tessera.db.statements import insert_ignoring_conflicts
+from tessera.identity.intake import IdentityIntake
 from tessera.kit.errors import InvalidInput
 from tessera.kit.pagination import Page, clamp_limit, decode_cursor, page_from
 from tessera.kit.time import utcnow
@@ -102,16 +103,20 @@ class IngestResult:
     accepted: int = 0
     duplicates: int = 0
     rejected: list[RejectedItem] = field(default_factory=list)
+    suppressed: int = 0  # messages of erased people: dropped, never stored
     accepted_ids: list[str] = field(default_factory=list)
 
     @property
     def balanced(self) -> bool:
-        return self.accepted + self.duplicates + len(self.rejected) == self.received
+        return (
+            self.accepted + self.duplicates + len(self.rejected) + self.suppressed == self.received
+        )
 
     def add(self, other: IngestResult) -> None:
         self.received += other.received
         self.accepted += other.accepted
         self.duplicates += other.duplicates
+        self.suppressed += other.suppressed
         self.rejected.extend(other.rejected)
         self.accepted_ids.extend(other.accepted_ids)
 
@@ -273,7 +278,13 @@ class CollectService:
                 continue
             seen.add(clean.message_id)
             rows.append(self._row(sender, clean, known, received_at))
+        intake = IdentityIntake(self.session)
+        erased = intake.suppressed_indexes(sender.workspace_id, [r["payload"] for r in rows])
+        if erased:  # an erased person's events are not stored again, nor counted as refused
+            result.suppressed = len(erased)
+            rows = [r for i, r in enumerate(rows) if i not in erased]
         inserted = self.repository.insert_events(rows)
+        intake.enqueue_stitch(sender.workspace_id, [r for r in rows if r["message_id"] in inserted])
         result.accepted = len(inserted)
         result.duplicates += len(rows) - len(inserted)
         result.accepted_ids = [r["message_id"] for r in rows if r["message_id"] in inserted]

@@ -62,6 +62,7 @@ DEFAULT_PRIORITIES: tuple[str, ...] = (
 DEFAULT_LIMITS: dict[str, int] = {USER_ID: 1, EMAIL: 5, PHONE: 5, LOYALTY_ID: 1}
 DEFAULT_BLOCKED: tuple[str, ...] = (
     "null",
+    "-1",
     "none",
     "nil",
     "undefined",

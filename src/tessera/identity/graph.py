@@ -1,0 +1,286 @@
+"""Stitch planning: which identifiers join which profile, which profiles merge, what is refused.
+
+Pure. The caller loads what the database knows about a batch's identifiers (their profiles,
+each profile's identifier counts per type and its split tags), this module decides, and the
+caller writes the plan. The same decision function replays links after an unmerge, so a
+profile is always the answer of one rule set over its evidence.
+
+Per record, identifiers are taken highest priority first. The first one that is known fixes
+the profile; each further identifier joins it, or brings its own profile into a merge, only when
+the merged profile would keep every per-type limit and no split rule separates the two sides.
+An identifier that cannot join is dropped from the record and a conflict records why (Segment's
+rule: lower-priority identifiers are dropped and matching retried). A record whose identifiers
+are all new makes a new profile.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from tessera.identity.identifiers import Ident, IdentityRecord, Rules
+
+Key = tuple[str, str]
+Tag = tuple[str, int]  # (split id, side)
+
+
+@dataclass
+class ProfileState:
+    """What the planner needs to know about one existing profile."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    tags: set[Tag] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class Merge:
+    survivor: str
+    absorbed: str
+    ref: str
+    occurred_at: datetime
+    evidence: dict[str, Any]
+    link: tuple[Key, Key]
+
+
+@dataclass(frozen=True)
+class Conflict:
+    rule: str
+    ident: Ident
+    profile_ids: tuple[str, ...]
+    ref: str
+    evidence: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Link:
+    a: Key
+    b: Key
+    ref: str
+    occurred_at: datetime
+
+
+@dataclass
+class Plan:
+    new_profiles: list[str] = field(default_factory=list)
+    new_identifiers: dict[Key, tuple[Ident, str, datetime]] = field(default_factory=dict)
+    merges: list[Merge] = field(default_factory=list)
+    links: list[Link] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+    # Each record's profile as planned (before later merges in the batch; resolve() it).
+    record_profiles: list[tuple[IdentityRecord, str]] = field(default_factory=list)
+    parent: dict[str, str] = field(default_factory=dict)
+
+    def resolve(self, profile_id: str) -> str:
+        while profile_id in self.parent:
+            profile_id = self.parent[profile_id]
+        return profile_id
+
+
+def clash(a: set[Tag], b: set[Tag]) -> bool:
+    """True when a split rule puts one side in ``a`` and the other in ``b``."""
+    return any((split, 1 - side) in b for split, side in a)
+
+
+def breaks_limit(counts: Counter[str], rules: Rules) -> str | None:
+    for type_, count in counts.items():
+        limit = rules.limit(type_)
+        if limit is not None and count > limit:
+            return type_
+    return None
+
+
+class Planner:
+    """Plans one batch of records against the known state; keeps its own view as it goes."""
+
+    def __init__(
+        self,
+        rules: Rules,
+        owners: Mapping[Key, str],
+        profiles: Mapping[str, ProfileState],
+        new_profile_id: Callable[[], str],
+    ) -> None:
+        self.rules = rules
+        self.owners: dict[Key, str] = dict(owners)
+        self.profiles: dict[str, ProfileState] = {
+            k: ProfileState(Counter(v.counts), set(v.tags)) for k, v in profiles.items()
+        }
+        self.new_profile_id = new_profile_id
+        self.plan = Plan()
+
+    def owner(self, key: Key) -> str | None:
+        profile = self.owners.get(key)
+        return None if profile is None else self.plan.resolve(profile)
+
+    def add(self, record: IdentityRecord) -> str | None:
+        """Plan one record; returns its profile (None when every identifier was refused)."""
+        group: str | None = None
+        counts: Counter[str] = Counter()
+        tags: set[Tag] = set()
+        pending: list[Ident] = []
+        anchor: Ident | None = None
+        for ident in record.idents:
+            current = self.owner(ident.key)
+            if current is not None and current == group:
+                continue
+            if current is None:
+                if ident.key in {p.key for p in pending}:
+                    continue
+                counts[ident.type] += 1
+                broken = breaks_limit(counts, self.rules)
+                if broken:
+                    counts[ident.type] -= 1
+                    self._conflict(f"limit:{broken}", ident, group, None, record, anchor)
+                    continue
+                pending.append(ident)
+                if anchor is None:
+                    anchor = ident
+                continue
+            state = self.profiles.setdefault(current, ProfileState())
+            merged = counts + state.counts
+            broken = breaks_limit(merged, self.rules)
+            if broken or clash(tags, state.tags):
+                rule = f"limit:{broken}" if broken else "split"
+                self._conflict(rule, ident, group, current, record, anchor)
+                continue
+            if group is None:
+                group = current
+                if anchor is not None:  # new identifiers came first: tie them to this profile
+                    self.plan.links.append(
+                        Link(anchor.key, ident.key, record.ref, record.occurred_at)
+                    )
+            else:
+                survivor, absorbed = sorted((group, current))
+                assert anchor is not None
+                self.plan.merges.append(
+                    Merge(
+                        survivor=survivor,
+                        absorbed=absorbed,
+                        ref=record.ref,
+                        occurred_at=record.occurred_at,
+                        evidence={
+                            "record": record.ref,
+                            "linking": [_show(anchor), _show(ident)],
+                            "channel": record.channel,
+                        },
+                        link=(anchor.key, ident.key),
+                    )
+                )
+                self.plan.links.append(Link(anchor.key, ident.key, record.ref, record.occurred_at))
+                self.plan.parent[absorbed] = survivor
+                self.profiles.pop(absorbed, None)
+                group = survivor
+            counts = merged
+            tags = tags | state.tags
+            self.profiles[group] = ProfileState(Counter(counts), set(tags))
+            if anchor is None:
+                anchor = ident
+        if group is None and not pending:
+            return None
+        if group is None:
+            group = self.new_profile_id()
+            self.plan.new_profiles.append(group)
+            self.profiles[group] = ProfileState()
+        state = self.profiles[group]
+        state.counts = Counter(counts)
+        state.tags = set(tags)
+        assert anchor is not None
+        for ident in pending:
+            self.owners[ident.key] = group
+            self.plan.new_identifiers[ident.key] = (ident, group, record.occurred_at)
+            if ident is not anchor:
+                self.plan.links.append(Link(anchor.key, ident.key, record.ref, record.occurred_at))
+        self.plan.record_profiles.append((record, group))
+        return group
+
+    def _conflict(
+        self,
+        rule: str,
+        ident: Ident,
+        group: str | None,
+        other: str | None,
+        record: IdentityRecord,
+        anchor: Ident | None,
+    ) -> None:
+        profiles = tuple(p for p in (group, other) if p is not None)
+        self.plan.conflicts.append(
+            Conflict(
+                rule=rule,
+                ident=ident,
+                profile_ids=profiles,
+                ref=record.ref,
+                evidence={
+                    "record": record.ref,
+                    "channel": record.channel,
+                    "identifiers": [_show(i) for i in record.idents],
+                    "kept_with": _show(anchor) if anchor else None,
+                },
+            )
+        )
+
+
+def _show(ident: Ident) -> dict[str, str]:
+    return {"type": ident.type, "value": ident.value}
+
+
+def plan_batch(
+    records: Sequence[IdentityRecord],
+    rules: Rules,
+    owners: Mapping[Key, str],
+    profiles: Mapping[str, ProfileState],
+    new_profile_id: Callable[[], str],
+) -> Plan:
+    """Plan a batch of records in order; see the module docstring for the rule."""
+    planner = Planner(rules, owners, profiles, new_profile_id)
+    for record in records:
+        planner.add(record)
+    return planner.plan
+
+
+@dataclass(frozen=True)
+class Edge:
+    a: str  # identifier ids
+    b: str
+
+
+def replay(
+    identifiers: Mapping[str, str],
+    edges: Iterable[Edge],
+    tags: Mapping[str, set[Tag]],
+    rules: Rules,
+) -> tuple[list[set[str]], list[Edge]]:
+    """Components of ``identifiers`` (id -> type) joined by ``edges`` in order, under the rules.
+
+    An edge that would break a limit or a split rule is refused and returned. Used to rebuild
+    profiles after an unmerge: the same rules, over the evidence that remains.
+    """
+    parent = {i: i for i in identifiers}
+    counts = {i: Counter([t]) for i, t in identifiers.items()}
+    group_tags = {i: set(tags.get(i, set())) for i in identifiers}
+
+    def find(x: str) -> str:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    refused: list[Edge] = []
+    for edge in edges:
+        if edge.a not in parent or edge.b not in parent:
+            continue
+        ra, rb = find(edge.a), find(edge.b)
+        if ra == rb:
+            continue
+        merged = counts[ra] + counts[rb]
+        if breaks_limit(merged, rules) or clash(group_tags[ra], group_tags[rb]):
+            refused.append(edge)
+            continue
+        parent[rb] = ra
+        counts[ra] = merged
+        group_tags[ra] |= group_tags[rb]
+    groups: dict[str, set[str]] = {}
+    for i in identifiers:
+        groups.setdefault(find(i), set()).add(i)
+    return sorted(groups.values(), key=min), refused
