@@ -50,11 +50,12 @@ class MatchRepository(RepositoryBase):
         """The given profile ids grouped by workspace, in the order given; unknown ids dropped."""
         if not profile_ids:
             return {}
-        owner = dict(
-            self.session.execute(
+        owner: dict[str, str] = {
+            profile_id: workspace_id
+            for profile_id, workspace_id in self.session.execute(
                 select(Profile.id, Profile.workspace_id).where(Profile.id.in_(list(profile_ids)))
-            ).tuples()
-        )
+            )
+        }
         found: dict[str, list[str]] = {}
         for profile_id in dict.fromkeys(profile_ids):
             if profile_id in owner:

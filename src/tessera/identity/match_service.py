@@ -26,15 +26,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import importlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from threading import Lock
-from typing import Any, Protocol
+from typing import Any
 
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tessera.identity.match_domain import (
@@ -56,17 +54,15 @@ from tessera.identity.matching import (
     RecordTable,
     train,
 )
+from tessera.identity.service import IdentityService, MergeRefused
 from tessera.kit.errors import Conflict, NotFound, Problem
 from tessera.kit.ids import new_id
 from tessera.kit.pagination import Page, page_from
 from tessera.kit.time import utcnow
 from tessera.models.identity import (
     ConflictStatus,
-    Identifier,
     IdentityConflict,
-    IdentityMerge,
     IdentityReview,
-    Profile,
     ProfileStatus,
     ReviewStatus,
 )
@@ -92,27 +88,6 @@ class ReviewDecided(Conflict):
 class NotEnoughRecords(Conflict):
     slug = "not-enough-records"
     title = "Too few profiles to train a model"
-
-
-class MergeRefused(Conflict):
-    slug = "merge-refused"
-    title = "The merge is not allowed"
-
-
-class Merger(Protocol):
-    """What matching needs from the identity service: one audited, guarded merge."""
-
-    def merge_profiles(
-        self,
-        workspace_id: str,
-        survivor_id: str,
-        absorbed_id: str,
-        *,
-        cause_kind: str,
-        cause_ref: str,
-        evidence: dict[str, Any],
-        actor: str | None,
-    ) -> IdentityMerge: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,121 +154,13 @@ def _model_cache_key(stored: dict[str, Any] | None, merge: float, review: float)
     return digest.hexdigest()
 
 
-class _TableMerger:
-    """The merge matching uses until the identity service's ``merge_profiles`` is available.
-
-    Moves the absorbed profile's identifiers to the survivor, marks the absorbed one merged,
-    fills the survivor's missing traits, and records an ``identity_merge`` with both sides'
-    identifiers. Refuses inactive profiles and pairs a split rule keeps apart (409).
-    """
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
-    def merge_profiles(
-        self,
-        workspace_id: str,
-        survivor_id: str,
-        absorbed_id: str,
-        *,
-        cause_kind: str,
-        cause_ref: str,
-        evidence: dict[str, Any],
-        actor: str | None,
-    ) -> IdentityMerge:
-        session = self.session
-        if survivor_id == absorbed_id:
-            raise MergeRefused("a profile cannot be merged with itself")
-        locked = session.scalars(
-            select(Profile)
-            .where(Profile.workspace_id == workspace_id, Profile.id.in_([survivor_id, absorbed_id]))
-            .order_by(Profile.id)
-            .with_for_update()
-        ).all()
-        by_id = {p.id: p for p in locked}
-        survivor, absorbed = by_id.get(survivor_id), by_id.get(absorbed_id)
-        if survivor is None or absorbed is None:
-            raise MergeRefused("both profiles must exist in this workspace")
-        if (
-            survivor.status is not ProfileStatus.ACTIVE
-            or absorbed.status is not ProfileStatus.ACTIVE
-        ):
-            raise MergeRefused("both profiles must be active")
-        if MatchRepository(session).ruled_out(workspace_id, survivor_id, [absorbed_id]):
-            raise MergeRefused("a person split or rejected these profiles")
-        survivor_ids = list(
-            session.scalars(select(Identifier.id).where(Identifier.profile_id == survivor_id))
-        )
-        absorbed_ids = list(
-            session.scalars(select(Identifier.id).where(Identifier.profile_id == absorbed_id))
-        )
-        now = utcnow()
-        session.execute(
-            update(Identifier)
-            .where(Identifier.profile_id == absorbed_id)
-            .values(profile_id=survivor_id)
-        )
-        traits = dict(absorbed.traits or {})
-        stamps = dict(absorbed.trait_stamps or {})
-        for key, value in (survivor.traits or {}).items():
-            theirs = stamps.get(key)
-            ours = (survivor.trait_stamps or {}).get(key)
-            if theirs is None or ours is None or str(ours) >= str(theirs):
-                traits[key] = value
-                if ours is not None:
-                    stamps[key] = ours
-        survivor.traits = traits
-        survivor.trait_stamps = stamps
-        survivor.name_key = survivor.name_key or absorbed.name_key
-        seen_first = [d for d in (survivor.first_seen, absorbed.first_seen) if d is not None]
-        seen_last = [d for d in (survivor.last_seen, absorbed.last_seen) if d is not None]
-        survivor.first_seen = min(seen_first) if seen_first else None
-        survivor.last_seen = max(seen_last) if seen_last else None
-        survivor.updated_at = now
-        absorbed.status = ProfileStatus.MERGED
-        absorbed.merged_into_id = survivor_id
-        absorbed.updated_at = now
-        merge = IdentityMerge(
-            workspace_id=workspace_id,
-            survivor_profile_id=survivor_id,
-            absorbed_profile_id=absorbed_id,
-            cause_kind=cause_kind,
-            cause_ref=cause_ref,
-            evidence=evidence,
-            link_ids=[],
-            survivor_identifier_ids=survivor_ids,
-            absorbed_identifier_ids=absorbed_ids,
-            actor=actor,
-            created_at=now,
-        )
-        session.add(merge)
-        session.flush()
-        return merge
-
-
-def default_merger(session: Session) -> Merger:
-    """The identity service when it is installed, else the table merge above."""
-    try:
-        module = importlib.import_module("tessera.identity.service")
-    except ModuleNotFoundError:
-        return _TableMerger(session)
-    service: Merger = module.IdentityService(session)
-    return service
-
-
 class MatchService:
     """Keeps match records current, matches profiles, trains models, decides reviews."""
 
-    def __init__(self, session: Session, merger: Merger | None = None) -> None:
+    def __init__(self, session: Session) -> None:
         self.session = session
         self.repository = MatchRepository(session)
-        self._merger = merger
-
-    @property
-    def merger(self) -> Merger:
-        if self._merger is None:
-            self._merger = default_merger(self.session)
-        return self._merger
+        self.identity = IdentityService(session)
 
     # ----------------------------------------------------------------- model
 
@@ -517,7 +384,7 @@ class MatchService:
                 keep, absorb = ordered_pair(survivor_id, other.id)
                 try:
                     with self.session.begin_nested():
-                        self.merger.merge_profiles(
+                        self.identity.merge_profiles(
                             workspace_id,
                             keep,
                             absorb,
@@ -648,7 +515,7 @@ class MatchService:
         if left.id != right.id:
             keep, absorb = ordered_pair(left.id, right.id)
             evidence = {**(review.evidence or {}), "review_id": review.id}
-            self.merger.merge_profiles(
+            self.identity.merge_profiles(
                 workspace_id,
                 keep,
                 absorb,
