@@ -19,6 +19,7 @@ from tessera.job.worker import Worker
 # Each domain with background work adds its tasks module here.
 TASK_MODULES: tuple[str, ...] = (
     "tessera.job.tasks",
+    "tessera.inventory.tasks",
     "tessera.feeds.tasks",
     "tessera.identity.tasks",
     "tessera.identity.match_tasks",

@@ -163,6 +163,12 @@ class InventoryRepository(RepositoryBase):
             query = query.with_for_update()
         return self.session.scalars(query.execution_options(populate_existing=True)).all()
 
+    def workspaces_with_stock(self) -> list[str]:
+        rows = self.session.scalars(
+            select(StockLedgerEntry.workspace_id).distinct().order_by(StockLedgerEntry.workspace_id)
+        )
+        return [str(r) for r in rows]
+
     def insert_ledger(self, rows: Sequence[dict[str, Any]]) -> set[str]:
         """Insert ledger entries whose keys are new; returns the keys inserted."""
         inserted = insert_ignoring_conflicts(

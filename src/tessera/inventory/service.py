@@ -1346,6 +1346,10 @@ class InventoryService:
 
     # Verification -------------------------------------------------------------------------
 
+    def workspaces_with_stock(self) -> list[str]:
+        """Every workspace that has a ledger (the operator's verify of everything)."""
+        return self.repository.workspaces_with_stock()
+
     def verify(
         self, workspace_id: str, repair: bool = False, now: datetime | None = None
     ) -> VerifyReport:

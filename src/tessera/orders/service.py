@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from tessera.collect.service import CollectService, IngestResult, Sender
+from tessera.inventory.service import InventoryService
 from tessera.kit.money import Money
 from tessera.kit.pagination import Page, clamp_limit, decode_cursor, page_from
 from tessera.kit.time import utcnow
@@ -114,6 +115,7 @@ class OrderService:
             row.snapshot_status, row.is_cancelled, row.total, row.refunded_total
         )
         self.session.flush()
+        self._move_stock(workspace_id, row)
         if was_placeholder:  # refunds kept before the order came are announced with it now
             new_refunds = [r.external_id for r in self.repository.refunds(row.id)]
         self._emit_events(workspace_id, row, source_id, new_refunds)
@@ -189,9 +191,17 @@ class OrderService:
             row.updated_at = now
         self.session.flush()
         if not placeholder:
+            self._move_stock(workspace_id, row)
             self._emit_events(workspace_id, row, source_id, new_refunds)
         outcome = Outcome.CREATED if created else Outcome.UNCHANGED
         return ApplyResult(row.id, outcome, tuple(new_refunds), row.status)
+
+    def _move_stock(self, workspace_id: str, row: Order) -> None:
+        """Let stock follow the order's stored state (under the order's row lock): commit on
+        first sight, return on cancellation or refund, leave on hand when fulfilled."""
+        InventoryService(self.session).sync_order(
+            workspace_id, row, self.repository.lines(row.id), self.repository.refunds(row.id)
+        )
 
     @staticmethod
     def _order_values(order: domain.CanonicalOrder, key: str) -> dict[str, Any]:

@@ -1,0 +1,415 @@
+"""``/v1/locations``, ``/v1/stock``, ``/v1/reservations``, ``/v1/inventory``: stock.
+
+Reads need a viewer key; stock changes and reservations a marketer key (a storefront's backend
+holds one); locations, channel feeds and repairs an admin key. Every refused request changes
+nothing: the request's transaction rolls back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import Query
+from pydantic import BaseModel, Field
+
+from tessera.catalog.service import CatalogService
+from tessera.http.auth import Admin, Marketer, Viewer
+from tessera.http.routing import DbSession, router
+from tessera.inventory.errors import InvalidStockInput
+from tessera.inventory.schemas import (
+    AdjustIn,
+    BalanceList,
+    BalanceOut,
+    ChannelLocationsIn,
+    ChannelLocationsOut,
+    ConfirmIn,
+    CountIn,
+    DamageIn,
+    DriftOut,
+    LedgerEntryOut,
+    LocationIn,
+    LocationList,
+    LocationOut,
+    QuantityIn,
+    RankedLocation,
+    ReservationIn,
+    ReservationLineOut,
+    ReservationOut,
+    ReservationPage,
+    SafetyIn,
+    StockChangeOut,
+    TransferIn,
+    VerifyOut,
+)
+from tessera.inventory.service import InventoryService, logical_status
+from tessera.kit.time import utcnow
+from tessera.models.stock import Reservation, ReservationLine, ReservationStatus
+from tessera.workspace.domain import Principal
+
+api = router(prefix="/v1", tags=["inventory"])
+
+
+class LedgerPage(BaseModel):
+    items: list[LedgerEntryOut]
+    next_cursor: str | None
+
+
+class VerifyIn(BaseModel):
+    repair: bool = Field(default=False, description="Set drifted balances to their ledger sums")
+
+
+class RoutingOut(BaseModel):
+    order_id: str
+    channel: str
+    method: str
+    allocations: list[dict[str, Any]]
+    reasons: list[str]
+    created_at: str
+
+
+# Locations ----------------------------------------------------------------------------------
+
+
+@api.get("/locations", response_model=LocationList, summary="Warehouses, stores, 3PLs, FBA, retail")
+def list_locations(principal: Viewer, session: DbSession) -> LocationList:
+    rows = InventoryService(session).locations(principal.workspace_id)
+    return LocationList(items=[LocationOut.model_validate(x) for x in rows])
+
+
+@api.post("/locations", response_model=LocationOut, status_code=201, summary="Add a location")
+def create_location(body: LocationIn, principal: Admin, session: DbSession) -> LocationOut:
+    location = InventoryService(session).create_location(principal.workspace_id, body)
+    return LocationOut.model_validate(location)
+
+
+def _channel_out(service: InventoryService, workspace_id: str, channel: str) -> ChannelLocationsOut:
+    rules, ship_from_store = service.routing_rules(workspace_id, channel)
+    return ChannelLocationsOut(
+        channel=channel,
+        locations=[
+            RankedLocation(rank=rank, location=LocationOut.model_validate(loc))
+            for rank, loc in service.locations_for_channel(workspace_id, channel)
+        ],
+        rules=rules,
+        is_ship_from_store=ship_from_store,
+    )
+
+
+@api.get(
+    "/locations/channels/{channel}",
+    response_model=ChannelLocationsOut,
+    summary="The locations that feed a channel, ranked, and its routing rules",
+)
+def get_channel_locations(
+    channel: str, principal: Viewer, session: DbSession
+) -> ChannelLocationsOut:
+    return _channel_out(InventoryService(session), principal.workspace_id, channel)
+
+
+@api.put(
+    "/locations/channels/{channel}",
+    response_model=ChannelLocationsOut,
+    summary="Set the locations that feed a channel (first is rank 1) and its routing rules",
+)
+def set_channel_locations(
+    channel: str, body: ChannelLocationsIn, principal: Admin, session: DbSession
+) -> ChannelLocationsOut:
+    if (
+        len(channel) > 80
+        or not channel.replace(":", "").replace("_", "").replace("-", "").isalnum()
+    ):
+        raise InvalidStockInput(
+            "a channel key looks like web, amazon or store:soho", field="channel"
+        )
+    service = InventoryService(session)
+    service.set_channel_locations(principal.workspace_id, channel, body)
+    return _channel_out(service, principal.workspace_id, channel)
+
+
+# Balances and stock changes -----------------------------------------------------------------
+
+
+def _balances(
+    session: DbSession, principal: Principal, skus: Sequence[str], location_codes: Sequence[str]
+) -> list[BalanceOut]:
+    service = InventoryService(session)
+    catalog = CatalogService(session)
+    variant_ids = [catalog.variant_by_sku(principal.workspace_id, sku).id for sku in skus] or None
+    location_ids = [
+        service.location_by_code(principal.workspace_id, code).id for code in location_codes
+    ] or None
+    rows = service.balances(principal.workspace_id, variant_ids, location_ids)
+    variants = catalog.variants_by_id(principal.workspace_id, {b.variant_id for b, _ in rows})
+    codes = {loc.id: loc.code for loc in service.locations(principal.workspace_id)}
+    return [
+        BalanceOut(
+            sku=variants[b.variant_id].sku,
+            variant_id=b.variant_id,
+            location_id=b.location_id,
+            location_code=codes[b.location_id],
+            on_hand=b.on_hand,
+            reserved=b.reserved,
+            committed=b.committed,
+            incoming=b.incoming,
+            damaged=b.damaged,
+            safety=b.safety,
+            available=b.on_hand - b.reserved - b.committed - b.damaged - b.safety,
+            sellable=sellable,
+            updated_at=b.updated_at,
+        )
+        for b, sellable in rows
+    ]
+
+
+@api.get("/stock", response_model=BalanceList, summary="Balances per SKU x location")
+def list_balances(
+    principal: Viewer,
+    session: DbSession,
+    sku: str | None = Query(default=None, max_length=120),
+    location: str | None = Query(default=None, max_length=80),
+) -> BalanceList:
+    return BalanceList(
+        items=_balances(session, principal, [sku] if sku else [], [location] if location else [])
+    )
+
+
+@api.get("/stock/ledger", response_model=LedgerPage, summary="Ledger entries, newest first")
+def list_ledger(
+    principal: Viewer,
+    session: DbSession,
+    sku: str | None = Query(default=None, max_length=120),
+    location: str | None = Query(default=None, max_length=80),
+    cursor: str | None = None,
+    limit: int = Query(default=50, ge=1, le=200),
+) -> LedgerPage:
+    service = InventoryService(session)
+    variant_id = (
+        CatalogService(session).variant_by_sku(principal.workspace_id, sku).id if sku else None
+    )
+    location_id = (
+        service.location_by_code(principal.workspace_id, location).id if location else None
+    )
+    page = service.ledger(principal.workspace_id, variant_id, location_id, cursor, limit)
+    return LedgerPage(
+        items=[LedgerEntryOut.model_validate(x) for x in page.items], next_cursor=page.next_cursor
+    )
+
+
+def _changed(
+    session: DbSession, principal: Principal, applied: bool, sku: str, codes: Sequence[str]
+) -> StockChangeOut:
+    return StockChangeOut(applied=applied, balances=_balances(session, principal, [sku], codes))
+
+
+@api.post("/stock/adjust", response_model=StockChangeOut, summary="Add or remove units on hand")
+def adjust(body: AdjustIn, principal: Marketer, session: DbSession) -> StockChangeOut:
+    applied = InventoryService(session).adjust(
+        principal.workspace_id, body.sku, body.location, body.delta, body.idempotency_key, body.note
+    )
+    return _changed(session, principal, applied, body.sku, [body.location])
+
+
+@api.post("/stock/incoming", response_model=StockChangeOut, summary="Units on their way")
+def incoming(body: QuantityIn, principal: Marketer, session: DbSession) -> StockChangeOut:
+    applied = InventoryService(session).expect(
+        principal.workspace_id,
+        body.sku,
+        body.location,
+        body.quantity,
+        body.idempotency_key,
+        body.note,
+    )
+    return _changed(session, principal, applied, body.sku, [body.location])
+
+
+@api.post("/stock/receive", response_model=StockChangeOut, summary="Goods in, against incoming")
+def receive(body: QuantityIn, principal: Marketer, session: DbSession) -> StockChangeOut:
+    applied = InventoryService(session).receive(
+        principal.workspace_id,
+        body.sku,
+        body.location,
+        body.quantity,
+        body.idempotency_key,
+        body.note,
+    )
+    return _changed(session, principal, applied, body.sku, [body.location])
+
+
+@api.post("/stock/count", response_model=StockChangeOut, summary="A cycle count sets on hand")
+def count(body: CountIn, principal: Marketer, session: DbSession) -> StockChangeOut:
+    applied = InventoryService(session).count(
+        principal.workspace_id,
+        body.sku,
+        body.location,
+        body.counted,
+        body.idempotency_key,
+        body.note,
+    )
+    return _changed(session, principal, applied, body.sku, [body.location])
+
+
+@api.post("/stock/safety", response_model=StockChangeOut, summary="Units kept back from sale")
+def safety(body: SafetyIn, principal: Marketer, session: DbSession) -> StockChangeOut:
+    applied = InventoryService(session).set_safety(
+        principal.workspace_id, body.sku, body.location, body.safety, body.idempotency_key
+    )
+    return _changed(session, principal, applied, body.sku, [body.location])
+
+
+@api.post("/stock/damage", response_model=StockChangeOut, summary="Damaged units, or a write-off")
+def damage(body: DamageIn, principal: Marketer, session: DbSession) -> StockChangeOut:
+    applied = InventoryService(session).damage(
+        principal.workspace_id,
+        body.sku,
+        body.location,
+        body.quantity,
+        body.write_off,
+        body.idempotency_key,
+        body.note,
+    )
+    return _changed(session, principal, applied, body.sku, [body.location])
+
+
+@api.post("/stock/transfer", response_model=StockChangeOut, summary="Move units between locations")
+def transfer(body: TransferIn, principal: Marketer, session: DbSession) -> StockChangeOut:
+    applied = InventoryService(session).transfer(
+        principal.workspace_id,
+        body.sku,
+        body.from_location,
+        body.to_location,
+        body.quantity,
+        body.idempotency_key,
+        body.note,
+    )
+    return _changed(session, principal, applied, body.sku, [body.from_location, body.to_location])
+
+
+# Reservations -------------------------------------------------------------------------------
+
+
+def _reservation_out(reservation: Reservation, lines: Sequence[ReservationLine]) -> ReservationOut:
+    return ReservationOut(
+        id=reservation.id,
+        channel=reservation.channel,
+        status=logical_status(reservation, utcnow()),
+        idempotency_key=reservation.idempotency_key,
+        order_ref=reservation.order_ref,
+        request=list(reservation.request),
+        expires_at=reservation.expires_at,
+        created_at=reservation.created_at,
+        lines=[ReservationLineOut.model_validate(x) for x in lines],
+    )
+
+
+@api.post(
+    "/reservations",
+    response_model=ReservationOut,
+    status_code=201,
+    summary="Hold stock for a checkout until its TTL runs out",
+    responses={409: {"description": "insufficient-stock: nothing was held"}},
+)
+def create_reservation(
+    body: ReservationIn, principal: Marketer, session: DbSession
+) -> ReservationOut:
+    reservation, lines = InventoryService(session).reserve(principal.workspace_id, body)
+    return _reservation_out(reservation, lines)
+
+
+@api.get("/reservations", response_model=ReservationPage, summary="Reservations, newest first")
+def list_reservations(
+    principal: Viewer,
+    session: DbSession,
+    status: ReservationStatus | None = None,
+    cursor: str | None = None,
+    limit: int = Query(default=50, ge=1, le=200),
+) -> ReservationPage:
+    page, lines = InventoryService(session).list_reservations(
+        principal.workspace_id, cursor, limit, status
+    )
+    return ReservationPage(
+        items=[_reservation_out(r, lines.get(r.id, [])) for r in page.items],
+        next_cursor=page.next_cursor,
+    )
+
+
+@api.get("/reservations/{reservation_id}", response_model=ReservationOut, summary="One reservation")
+def get_reservation(reservation_id: str, principal: Viewer, session: DbSession) -> ReservationOut:
+    return _reservation_out(
+        *InventoryService(session).get_reservation(principal.workspace_id, reservation_id)
+    )
+
+
+@api.post(
+    "/reservations/{reservation_id}/confirm",
+    response_model=ReservationOut,
+    summary="The checkout became an order: held units become committed",
+)
+def confirm_reservation(
+    reservation_id: str, principal: Marketer, session: DbSession, body: ConfirmIn | None = None
+) -> ReservationOut:
+    order_ref = body.order_ref if body else None
+    return _reservation_out(
+        *InventoryService(session).confirm(principal.workspace_id, reservation_id, order_ref)
+    )
+
+
+@api.post(
+    "/reservations/{reservation_id}/release",
+    response_model=ReservationOut,
+    summary="Give the held units back now",
+)
+def release_reservation(
+    reservation_id: str, principal: Marketer, session: DbSession
+) -> ReservationOut:
+    return _reservation_out(
+        *InventoryService(session).release(principal.workspace_id, reservation_id)
+    )
+
+
+# Verification and routing -------------------------------------------------------------------
+
+
+@api.post(
+    "/inventory/verify",
+    response_model=VerifyOut,
+    summary="Recompute balances from the ledger; report (and with repair, fix) drift",
+)
+def verify(principal: Viewer, session: DbSession, body: VerifyIn | None = None) -> VerifyOut:
+    repair = bool(body and body.repair)
+    if repair:  # a repair writes: it needs an admin key
+        from tessera.models.workspace import Role
+        from tessera.workspace.errors import RoleTooLow
+
+        if not principal.allows(Role.ADMIN):
+            raise RoleTooLow("repairing balances needs the admin role or higher")
+    report = InventoryService(session).verify(principal.workspace_id, repair=repair)
+    return VerifyOut(
+        balances_checked=report.balances_checked,
+        drift=[
+            DriftOut(
+                variant_id=d.variant_id,
+                location_id=d.location_id,
+                counter=d.counter,
+                balance=d.balance,
+                expected=d.expected,
+                source=d.source,
+            )
+            for d in report.drift
+        ],
+        repaired=report.repaired,
+    )
+
+
+@api.get(
+    "/inventory/routing/{order_id}",
+    response_model=RoutingOut,
+    summary="Where an order's stock came from, and why",
+)
+def order_routing(order_id: str, principal: Viewer, session: DbSession) -> RoutingOut:
+    from tessera.orders.errors import OrderNotFound
+
+    decision = InventoryService(session).routing_decision(principal.workspace_id, order_id)
+    if decision is None:
+        raise OrderNotFound(f"no routing decision for order {order_id} in this workspace")
+    return RoutingOut(**decision)
