@@ -23,7 +23,7 @@ from tessera.identity.graph import Merge, plan_batch, replay
 from tessera.identity.identifiers import Ident, IdentityRecord, Rules
 from tessera.identity.repository import IdentityRepository
 from tessera.job.service import JobService
-from tessera.kit.errors import Problem
+from tessera.kit.errors import InvalidInput, Problem
 from tessera.kit.ids import new_id
 from tessera.kit.time import utcnow
 from tessera.models.collect import Event
@@ -161,9 +161,7 @@ class IdentityService:
         if limits is not None:
             bad = {k: v for k, v in limits.items() if int(v) < 1}
             if bad:
-                raise Problem(
-                    f"limits must be at least 1, got {bad}", status=422, slug="invalid-input"
-                )
+                raise InvalidInput(f"limits must be at least 1, got {bad}", field="limits")
             config.limits = {k: int(v) for k, v in limits.items()}
         config.updated_at = utcnow()
         return self.rules(workspace_id)

@@ -1,0 +1,152 @@
+"""``/v1/merges`` and ``/v1/identity/rules``: manual merge and split, the merge log, the rules."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import Query
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from tessera.http.auth import Admin, Marketer, Viewer
+from tessera.http.routing import DbSession, router
+from tessera.identity.service import IdentityService
+from tessera.models.identity import IdentityMerge
+from tessera.workspace.service import WorkspaceService
+
+api = router(prefix="/v1", tags=["identity"])
+
+
+class MergeOut(BaseModel):
+    id: str
+    survivor_profile_id: str
+    absorbed_profile_id: str
+    cause_kind: str = Field(description="event, match or manual")
+    cause_ref: str = Field(description="The message id, review id or person that caused it")
+    evidence: dict[str, Any]
+    actor: str | None
+    created_at: datetime
+    undone_at: datetime | None
+    undone_by: str | None
+
+    @classmethod
+    def of(cls, row: IdentityMerge) -> MergeOut:
+        return cls.model_validate(row, from_attributes=True)
+
+
+class MergeIn(BaseModel):
+    profile_ids: list[str] = Field(min_length=2, max_length=2, description="The two profiles")
+    reason: str = Field(default="", max_length=500)
+
+
+class UnmergeIn(BaseModel):
+    reason: str = Field(default="", max_length=500)
+
+
+class UnmergeOut(BaseModel):
+    merge_id: str
+    split_id: str = Field(description="The rule that keeps the two sides apart from now on")
+    profile_ids: list[str]
+
+
+class RulesOut(BaseModel):
+    blocked_values: list[str] = Field(description="Values that never link (besides defaults)")
+    limits: dict[str, int] = Field(description="Most identifiers of a type on one profile")
+    priorities: list[str]
+    default_region: str
+
+
+class RulesIn(BaseModel):
+    blocked_values: list[str] | None = Field(default=None, max_length=1000)
+    limits: dict[str, int] | None = None
+
+
+@api.get("/merges", response_model=list[MergeOut], summary="The merge log, newest first")
+def list_merges(
+    principal: Viewer,
+    session: DbSession,
+    profile_id: str | None = Query(default=None, description="Only merges touching a profile"),
+    limit: int = Query(default=50, ge=1, le=200),
+) -> list[MergeOut]:
+    statement = select(IdentityMerge).where(IdentityMerge.workspace_id == principal.workspace_id)
+    if profile_id:
+        statement = statement.where(
+            (IdentityMerge.survivor_profile_id == profile_id)
+            | (IdentityMerge.absorbed_profile_id == profile_id)
+        )
+    rows = session.scalars(statement.order_by(IdentityMerge.id.desc()).limit(limit))
+    return [MergeOut.of(r) for r in rows]
+
+
+@api.post("/merges", response_model=MergeOut, status_code=201, summary="Merge two profiles")
+def merge(body: MergeIn, principal: Marketer, session: DbSession) -> MergeOut:
+    """A person's merge; guard-rails and split rules still apply (409 names the rule)."""
+    first, second = body.profile_ids
+    row = IdentityService(session).merge_profiles(
+        principal.workspace_id,
+        first,
+        second,
+        cause_kind="manual",
+        cause_ref=principal.actor,
+        evidence={"reason": body.reason},
+        actor=principal.actor,
+    )
+    WorkspaceService(session).record(
+        principal.workspace_id, principal.actor, "profile.merged", row.id, {"reason": body.reason}
+    )
+    return MergeOut.of(row)
+
+
+@api.post(
+    "/merges/{merge_id}/unmerge",
+    response_model=UnmergeOut,
+    summary="Undo a merge: both profiles come back, and stay apart",
+)
+def unmerge(merge_id: str, body: UnmergeIn, principal: Marketer, session: DbSession) -> UnmergeOut:
+    result = IdentityService(session).unmerge(
+        principal.workspace_id, merge_id, actor=principal.actor, reason=body.reason
+    )
+    WorkspaceService(session).record(
+        principal.workspace_id,
+        principal.actor,
+        "profile.unmerged",
+        merge_id,
+        {"reason": body.reason, "profiles": list(result.profile_ids)},
+    )
+    return UnmergeOut(
+        merge_id=result.merge_id, split_id=result.split_id, profile_ids=list(result.profile_ids)
+    )
+
+
+@api.get("/identity/rules", response_model=RulesOut, summary="Blocked values, limits, priorities")
+def get_rules(principal: Viewer, session: DbSession) -> RulesOut:
+    return _rules_out(IdentityService(session), principal.workspace_id)
+
+
+@api.put("/identity/rules", response_model=RulesOut, summary="Change blocked values or limits")
+def put_rules(body: RulesIn, principal: Admin, session: DbSession) -> RulesOut:
+    """New records follow the new rules; existing profiles are not rewritten."""
+    service = IdentityService(session)
+    service.set_rules(
+        principal.workspace_id, blocked_values=body.blocked_values, limits=body.limits
+    )
+    WorkspaceService(session).record(
+        principal.workspace_id,
+        principal.actor,
+        "identity.rules_changed",
+        principal.workspace_id,
+        body.model_dump(exclude_none=True),
+    )
+    return _rules_out(service, principal.workspace_id)
+
+
+def _rules_out(service: IdentityService, workspace_id: str) -> RulesOut:
+    config = service.repository.config(workspace_id)
+    rules = service.rules(workspace_id)
+    return RulesOut(
+        blocked_values=list(config.blocked_values),
+        limits=dict(rules.limits),
+        priorities=list(rules.priorities),
+        default_region=rules.region,
+    )
