@@ -1,0 +1,170 @@
+"""From a feed and a listing to one request by the right client.
+
+A feed's ``settings`` name where and what (base URL, Shopify location, Amazon seller and
+marketplaces, TikTok app key, shop cipher and warehouse); its ``credentials`` hold tokens. Base
+URLs default to the vendors' production hosts and are settable per feed, which is how tests and
+the bench point a feed at a local server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from tessera.integrations.amazon.listings import AmazonListingsClient
+from tessera.integrations.shopify.inventory import ShopifyInventoryClient
+from tessera.integrations.stock_push import PushReceipt, QuantityStale, Rejected
+from tessera.integrations.tiktok.stock import TikTokStockClient
+from tessera.kit.logging import get_logger
+from tessera.models.catalog import ChannelListing
+from tessera.models.feed import ChannelFeed, FeedAdapter
+
+log = get_logger("tessera.feeds")
+
+DEFAULT_BASE_URLS = {
+    FeedAdapter.AMAZON: "https://sellingpartnerapi-na.amazon.com",
+    FeedAdapter.TIKTOK_SHOP: "https://open-api.tiktokglobalshop.com",
+}
+
+REQUIRED_SETTINGS: dict[FeedAdapter, tuple[str, ...]] = {
+    FeedAdapter.SHOPIFY: ("base_url", "location_id"),
+    FeedAdapter.AMAZON: ("seller_id", "marketplace_ids"),
+    FeedAdapter.TIKTOK_SHOP: ("app_key", "shop_cipher", "warehouse_id"),
+    FeedAdapter.LOG: (),
+}
+REQUIRED_CREDENTIALS: dict[FeedAdapter, tuple[str, ...]] = {
+    FeedAdapter.SHOPIFY: ("access_token",),
+    FeedAdapter.AMAZON: ("access_token",),
+    FeedAdapter.TIKTOK_SHOP: ("access_token", "app_secret"),
+    FeedAdapter.LOG: (),
+}
+
+
+def missing_configuration(
+    adapter: FeedAdapter, settings: dict[str, Any], credentials: dict[str, Any]
+) -> list[str]:
+    """The settings and credentials ``adapter`` needs that are absent or empty."""
+    missing = [f"settings.{name}" for name in REQUIRED_SETTINGS[adapter] if not settings.get(name)]
+    missing += [
+        f"credentials.{name}" for name in REQUIRED_CREDENTIALS[adapter] if not credentials.get(name)
+    ]
+    return missing
+
+
+def listing_problem(adapter: FeedAdapter, listing: ChannelListing) -> str | None:
+    """Why the listing lacks an id this adapter needs; None when it has them."""
+    if adapter is FeedAdapter.TIKTOK_SHOP and not listing.external_product_id:
+        return "a TikTok Shop listing needs external_product_id (the product id) to be pushed"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Push:
+    """One quantity to set on one listing, with what we believe the channel holds now."""
+
+    quantity: int
+    believed: int | None  # the quantity we last set, None if never
+    idempotency_key: str
+
+
+def send(feed: ChannelFeed, listing: ChannelListing, push: Push) -> PushReceipt:
+    """Send ``push`` through the feed's adapter; raises the clients' PushFailed subclasses."""
+    settings = dict(feed.settings or {})
+    credentials = dict(feed.credentials or {})
+    base_url = str(settings.get("base_url") or DEFAULT_BASE_URLS.get(feed.adapter, ""))
+    problem = listing_problem(feed.adapter, listing)
+    if problem:
+        raise Rejected(problem)
+    sender = _SENDERS[feed.adapter]
+    return sender(base_url, settings, credentials, listing, push)
+
+
+def _shopify(
+    base_url: str,
+    settings: dict[str, Any],
+    credentials: dict[str, Any],
+    listing: ChannelListing,
+    push: Push,
+) -> PushReceipt:
+    item = listing.inventory_item_id or listing.external_id
+    location = str(settings["location_id"])
+    with ShopifyInventoryClient(base_url, str(credentials["access_token"])) as client:
+        try:
+            return client.set_available(
+                item, location, push.quantity, push.believed, push.idempotency_key
+            )
+        except QuantityStale:
+            # Shopify moved the count itself (its own order, a person). We are the source of
+            # truth: read what it holds and set ours against that, once.
+            held = client.available(item, location)
+            return client.set_available(
+                item, location, push.quantity, held, push.idempotency_key + f"-from-{held}"
+            )
+
+
+def _amazon(
+    base_url: str,
+    settings: dict[str, Any],
+    credentials: dict[str, Any],
+    listing: ChannelListing,
+    push: Push,
+) -> PushReceipt:
+    marketplaces = settings["marketplace_ids"]
+    if isinstance(marketplaces, str):
+        marketplaces = [part.strip() for part in marketplaces.split(",") if part.strip()]
+    with AmazonListingsClient(
+        base_url, str(credentials["access_token"]), str(settings["seller_id"]), marketplaces
+    ) as client:
+        return client.set_quantity(listing.seller_sku or listing.external_id, push.quantity)
+
+
+def _tiktok(
+    base_url: str,
+    settings: dict[str, Any],
+    credentials: dict[str, Any],
+    listing: ChannelListing,
+    push: Push,
+) -> PushReceipt:
+    assert listing.external_product_id is not None
+    with TikTokStockClient(
+        base_url,
+        str(settings["app_key"]),
+        str(credentials["app_secret"]),
+        str(credentials["access_token"]),
+        str(settings["shop_cipher"]),
+    ) as client:
+        return client.update_inventory(
+            listing.external_product_id,
+            listing.external_id,
+            str(settings["warehouse_id"]),
+            push.quantity,
+        )
+
+
+def _log(
+    base_url: str,
+    settings: dict[str, Any],
+    credentials: dict[str, Any],
+    listing: ChannelListing,
+    push: Push,
+) -> PushReceipt:
+    log.info(
+        "feed_push_logged",
+        channel=listing.channel,
+        listing_id=listing.id,
+        external_id=listing.external_id,
+        quantity=push.quantity,
+    )
+    return PushReceipt(reference="logged")
+
+
+_SENDERS: dict[
+    FeedAdapter,
+    Callable[[str, dict[str, Any], dict[str, Any], ChannelListing, Push], PushReceipt],
+] = {
+    FeedAdapter.SHOPIFY: _shopify,
+    FeedAdapter.AMAZON: _amazon,
+    FeedAdapter.TIKTOK_SHOP: _tiktok,
+    FeedAdapter.LOG: _log,
+}

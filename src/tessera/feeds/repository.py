@@ -1,0 +1,204 @@
+"""Every SQL statement of the feeds domain.
+
+It reads two of the catalog's tables without writing them: ``channel_listing`` by id (the
+listings a push job names; the catalog service finds listings by variant only) and
+``variant`` for the workspace of variants a stock-change job names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, func, select, update
+
+from tessera.db.base import RepositoryBase
+from tessera.db.statements import insert_ignoring_conflicts
+from tessera.kit.ids import new_id
+from tessera.models.catalog import ChannelListing, Variant
+from tessera.models.feed import ChannelFeed, ListingFeedState, ListingFeedStatus
+
+
+class FeedRepository(RepositoryBase):
+    # Feeds -------------------------------------------------------------------------------------
+
+    def feed(self, workspace_id: str, feed_id: str) -> ChannelFeed | None:
+        return self.session.scalar(
+            select(ChannelFeed).where(
+                ChannelFeed.workspace_id == workspace_id, ChannelFeed.id == feed_id
+            )
+        )
+
+    def feed_by_channel(self, workspace_id: str, channel: str) -> ChannelFeed | None:
+        return self.session.scalar(
+            select(ChannelFeed).where(
+                ChannelFeed.workspace_id == workspace_id, ChannelFeed.channel == channel
+            )
+        )
+
+    def feeds(self, workspace_id: str, enabled_only: bool = False) -> Sequence[ChannelFeed]:
+        query = select(ChannelFeed).where(ChannelFeed.workspace_id == workspace_id)
+        if enabled_only:
+            query = query.where(ChannelFeed.is_enabled.is_(True))
+        return self.session.scalars(query.order_by(ChannelFeed.channel)).all()
+
+    def pause_feed(self, feed_id: str, until: datetime) -> None:
+        """Move ``paused_until`` later, never earlier (two workers hit by 429s agree)."""
+        self.session.execute(
+            update(ChannelFeed)
+            .where(ChannelFeed.id == feed_id)
+            .where((ChannelFeed.paused_until.is_(None)) | (ChannelFeed.paused_until < until))
+            .values(paused_until=until)
+        )
+
+    # Catalog and stock reads -------------------------------------------------------------------
+
+    def listing(self, workspace_id: str, listing_id: str) -> ChannelListing | None:
+        return self.session.scalar(
+            select(ChannelListing).where(
+                ChannelListing.workspace_id == workspace_id, ChannelListing.id == listing_id
+            )
+        )
+
+    def listings(
+        self, workspace_id: str, listing_ids: Collection[str]
+    ) -> dict[str, ChannelListing]:
+        if not listing_ids:
+            return {}
+        rows = self.session.scalars(
+            select(ChannelListing).where(
+                ChannelListing.workspace_id == workspace_id, ChannelListing.id.in_(listing_ids)
+            )
+        ).all()
+        return {row.id: row for row in rows}
+
+    def listings_on_channel(self, workspace_id: str, channel: str) -> Sequence[ChannelListing]:
+        return self.session.scalars(
+            select(ChannelListing)
+            .where(ChannelListing.workspace_id == workspace_id, ChannelListing.channel == channel)
+            .order_by(ChannelListing.id)
+        ).all()
+
+    def workspaces_of_variants(self, variant_ids: Collection[str]) -> dict[str, str]:
+        """Variant id -> its workspace, for stock-change jobs that name only variants."""
+        if not variant_ids:
+            return {}
+        rows = self.session.execute(
+            select(Variant.id, Variant.workspace_id).where(Variant.id.in_(variant_ids))
+        ).all()
+        return {str(v): str(w) for v, w in rows}
+
+    # Listing states ----------------------------------------------------------------------------
+
+    def ensure_states(
+        self, workspace_id: str, feed_id: str, listing_ids: Collection[str], now: datetime
+    ) -> None:
+        """A state row for every listing that has none (concurrent callers insert it once)."""
+        rows: list[dict[str, Any]] = [
+            {
+                "id": new_id("lfs"),
+                "workspace_id": workspace_id,
+                "feed_id": feed_id,
+                "listing_id": listing_id,
+                "status": ListingFeedStatus.NEVER,
+                "push_count": 0,
+                "failure_count": 0,
+                "updated_at": now,
+            }
+            for listing_id in sorted(listing_ids)
+        ]
+        insert_ignoring_conflicts(self.session, ListingFeedState, rows, ("feed_id", "listing_id"))
+
+    def note_change(self, feed_id: str, listing_ids: Collection[str], changed_at: datetime) -> None:
+        """Remember a stock change: the newest change time, and the oldest one not yet pushed."""
+        if not listing_ids:
+            return
+        state = ListingFeedState
+        self.session.execute(
+            update(state)
+            .where(state.feed_id == feed_id, state.listing_id.in_(listing_ids))
+            .values(
+                newest_change_at=case(
+                    (
+                        (state.newest_change_at.is_(None)) | (state.newest_change_at < changed_at),
+                        changed_at,
+                    ),
+                    else_=state.newest_change_at,
+                ),
+                pending_since=func.coalesce(state.pending_since, changed_at),
+            )
+            .execution_options(synchronize_session=False)
+        )
+
+    def locked_state(self, feed_id: str, listing_id: str) -> ListingFeedState | None:
+        """The state row, locked until the transaction ends: pushes of one listing queue here,
+        so a later push always reads balances after the earlier one committed."""
+        query = select(ListingFeedState).where(
+            ListingFeedState.feed_id == feed_id, ListingFeedState.listing_id == listing_id
+        )
+        if self.dialect == "postgresql":
+            query = query.with_for_update()
+        return self.session.scalar(query.execution_options(populate_existing=True))
+
+    def states(
+        self,
+        workspace_id: str,
+        feed_id: str,
+        after_id: str | None,
+        limit: int,
+        status: ListingFeedStatus | None = None,
+    ) -> Sequence[ListingFeedState]:
+        query = select(ListingFeedState).where(
+            ListingFeedState.workspace_id == workspace_id, ListingFeedState.feed_id == feed_id
+        )
+        if after_id:
+            query = query.where(ListingFeedState.id > after_id)
+        if status is not None:
+            query = query.where(ListingFeedState.status == status)
+        return self.session.scalars(query.order_by(ListingFeedState.id).limit(limit)).all()
+
+    def status_counts(self, workspace_id: str) -> dict[tuple[str, ListingFeedStatus], int]:
+        rows = self.session.execute(
+            select(ListingFeedState.feed_id, ListingFeedState.status, func.count())
+            .where(ListingFeedState.workspace_id == workspace_id)
+            .group_by(ListingFeedState.feed_id, ListingFeedState.status)
+        ).all()
+        return {(str(f), ListingFeedStatus(s)): int(n) for f, s, n in rows}
+
+    def push_summary(self, workspace_id: str) -> dict[str, tuple[datetime | None, int | None]]:
+        """Feed id -> (newest push time, largest last lag)."""
+        rows = self.session.execute(
+            select(
+                ListingFeedState.feed_id,
+                func.max(ListingFeedState.last_pushed_at),
+                func.max(ListingFeedState.last_lag_ms),
+            )
+            .where(ListingFeedState.workspace_id == workspace_id)
+            .group_by(ListingFeedState.feed_id)
+        ).all()
+        return {str(f): (at, None if lag is None else int(lag)) for f, at, lag in rows}
+
+    def newest_push(self, workspace_id: str, feed_id: str) -> ListingFeedState | None:
+        return self.session.scalar(
+            select(ListingFeedState)
+            .where(
+                ListingFeedState.workspace_id == workspace_id,
+                ListingFeedState.feed_id == feed_id,
+                ListingFeedState.last_pushed_at.is_not(None),
+            )
+            .order_by(ListingFeedState.last_pushed_at.desc())
+            .limit(1)
+        )
+
+    def newest_error(self, workspace_id: str, feed_id: str) -> ListingFeedState | None:
+        return self.session.scalar(
+            select(ListingFeedState)
+            .where(
+                ListingFeedState.workspace_id == workspace_id,
+                ListingFeedState.feed_id == feed_id,
+                ListingFeedState.last_error_at.is_not(None),
+            )
+            .order_by(ListingFeedState.last_error_at.desc())
+            .limit(1)
+        )

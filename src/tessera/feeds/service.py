@@ -1,0 +1,534 @@
+"""Use cases of channel feeds. Never commits: the caller's scope does.
+
+How a stock change reaches a channel:
+
+1. The inventory service enqueues ``stock.availability_changed`` ({"variant_ids", "changed_at"})
+   in the transaction that changed the stock, so the job exists if and only if the change does.
+2. ``on_stock_changed`` (a worker job) finds the listings of those variants, and of the bundles
+   made of them, on channels with an enabled feed; it remembers the change time on each
+   listing's state and enqueues one ``feed.push_requested`` job per listing.
+3. ``push_listing`` (a worker job per listing) locks the listing's state row, computes the
+   quantity *now* from current balances (never from a number carried in a job: a snapshot
+   taken before an order arrived would list units already sold, the Cin7 bug), applies the
+   feed's buffers, and sends it only if it differs from what the channel was last given.
+   A raise computed from a snapshot older than the newest stock change is refused and
+   recomputed. Shopify gets a compare-and-set against the quantity we last set.
+4. Failures are recorded on the listing (last error, count) and retried by a new job: after
+   ``Retry-After`` for a 429 (and the whole feed pauses until then), with the job system's
+   exponential backoff otherwise, up to 8 attempts; a refusal (bad token, unknown item) is not
+   retried until the next stock change. FBA listings are Amazon's stock and never pushed.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from tessera.catalog.service import CatalogService
+from tessera.feeds import channels, domain
+from tessera.feeds.domain import BufferRule, PushDecision
+from tessera.feeds.errors import DuplicateFeed, FeedNotFound, InvalidFeed
+from tessera.feeds.repository import FeedRepository
+from tessera.feeds.schemas import Buffers, FeedIn, FeedPatch
+from tessera.integrations.stock_push import PushFailed, RateLimited
+from tessera.inventory.service import InventoryService
+from tessera.job.service import JobService
+from tessera.kit.logging import get_logger
+from tessera.kit.pagination import Page, clamp_limit, decode_cursor, page_from
+from tessera.kit.time import utcnow
+from tessera.models.catalog import ChannelListing, FulfillmentChannel
+from tessera.models.feed import ChannelFeed, ListingFeedState, ListingFeedStatus
+
+PUSH_JOB = "feed.push_requested"
+PUSH_PRIORITY = 20  # ahead of bulk work: a feed is only useful when it is fast
+STALE_RECHECK = timedelta(seconds=1)
+ERROR_MAX_CHARS = 2000
+
+log = get_logger("tessera.feeds")
+
+
+@dataclass(frozen=True, slots=True)
+class Availability:
+    """What a channel may show for one listing, and the numbers it came from."""
+
+    listing_id: str
+    variant_id: str
+    channel: str
+    by_location: dict[str, int]
+    available: int
+    fenced_for_others: int
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class FeedStatus:
+    feed: ChannelFeed
+    by_status: dict[ListingFeedStatus, int]
+    last_pushed_at: datetime | None
+    last_lag_ms: int | None
+    max_lag_ms: int | None
+    last_error: str | None
+    last_error_at: datetime | None
+
+    @property
+    def listings(self) -> int:
+        return sum(self.by_status.values())
+
+    @property
+    def failing(self) -> int:
+        return self.by_status[ListingFeedStatus.RETRYING] + self.by_status[ListingFeedStatus.FAILED]
+
+
+@dataclass(frozen=True, slots=True)
+class PushOutcome:
+    """What one push job did: pushed, unchanged, stale, skipped, failed, paused or disabled."""
+
+    result: str
+    quantity: int | None = None
+    error: str | None = None
+
+
+class FeedService:
+    def __init__(self, session: Session, rng: random.Random | None = None) -> None:
+        self.session = session
+        self.repository = FeedRepository(session)
+        self.rng = rng or random.Random()
+
+    # Configuring feeds --------------------------------------------------------------------------
+
+    def create_feed(self, workspace_id: str, data: FeedIn) -> ChannelFeed:
+        """Add a channel's feed. Its listings are pushed at once (one job each).
+
+        Refuses a second feed for the same channel (409) and an adapter without the settings
+        and credentials it needs (422, naming them).
+        """
+        self._check_configuration(data.adapter, data.settings, data.credentials)
+        if self.repository.feed_by_channel(workspace_id, data.channel) is not None:
+            raise DuplicateFeed(f"channel {data.channel} already has a feed", field="channel")
+        now = utcnow()
+        feed = ChannelFeed(
+            workspace_id=workspace_id,
+            channel=data.channel,
+            name=data.name,
+            adapter=data.adapter,
+            is_enabled=data.is_enabled,
+            settings=dict(data.settings),
+            credentials=dict(data.credentials),
+            created_at=now,
+            updated_at=now,
+        )
+        self._apply_buffers(feed, data.buffers)
+        self.session.add(feed)
+        self.session.flush()
+        if feed.is_enabled:
+            self.request_push(workspace_id, feed.id)
+        return feed
+
+    def update_feed(self, workspace_id: str, feed_id: str, data: FeedPatch) -> ChannelFeed:
+        """Change a feed's name, settings, credentials, buffers or whether it runs.
+
+        Every listing is pushed again when the buffers change or the feed is switched on, since
+        either can change what the channel should show. Refuses what ``create_feed`` refuses.
+        """
+        feed = self.get_feed(workspace_id, feed_id)
+        settings = dict(feed.settings) if data.settings is None else dict(data.settings)
+        credentials = dict(feed.credentials) if data.credentials is None else dict(data.credentials)
+        self._check_configuration(feed.adapter, settings, credentials)
+        repush = False
+        if data.name is not None:
+            feed.name = data.name
+        if data.is_enabled is not None:
+            repush = data.is_enabled and not feed.is_enabled
+            feed.is_enabled = data.is_enabled
+        if data.buffers is not None and data.buffers != Buffers.of(feed):
+            self._apply_buffers(feed, data.buffers)
+            repush = True
+        feed.settings = settings
+        feed.credentials = credentials
+        feed.updated_at = utcnow()
+        self.session.flush()
+        if repush and feed.is_enabled:
+            self.request_push(workspace_id, feed.id)
+        return feed
+
+    def get_feed(self, workspace_id: str, feed_id: str) -> ChannelFeed:
+        """One feed; another workspace's feed is not found."""
+        feed = self.repository.feed(workspace_id, feed_id)
+        if feed is None:
+            raise FeedNotFound(f"no feed {feed_id} in this workspace")
+        return feed
+
+    def list_feeds(self, workspace_id: str) -> Sequence[ChannelFeed]:
+        return self.repository.feeds(workspace_id)
+
+    def statuses(self, workspace_id: str) -> list[FeedStatus]:
+        """Every feed with its listings per status, newest push, lag and newest error."""
+        counts = self.repository.status_counts(workspace_id)
+        summary = self.repository.push_summary(workspace_id)
+        result = []
+        for feed in self.repository.feeds(workspace_id):
+            by_status = {status: counts.get((feed.id, status), 0) for status in ListingFeedStatus}
+            newest = self.repository.newest_push(workspace_id, feed.id)
+            error = self.repository.newest_error(workspace_id, feed.id)
+            last_at, max_lag = summary.get(feed.id, (None, None))
+            result.append(
+                FeedStatus(
+                    feed=feed,
+                    by_status=by_status,
+                    last_pushed_at=last_at,
+                    last_lag_ms=newest.last_lag_ms if newest else None,
+                    max_lag_ms=max_lag,
+                    last_error=error.last_error if error else None,
+                    last_error_at=error.last_error_at if error else None,
+                )
+            )
+        return result
+
+    def listing_states(
+        self,
+        workspace_id: str,
+        feed_id: str,
+        cursor: str | None = None,
+        limit: int = 50,
+        status: ListingFeedStatus | None = None,
+    ) -> tuple[Page[ListingFeedState], dict[str, ChannelListing], dict[str, str]]:
+        """One page of a feed's listing states, with their listings and SKUs (variant id ->)."""
+        self.get_feed(workspace_id, feed_id)
+        limit = clamp_limit(limit)
+        rows = self.repository.states(
+            workspace_id, feed_id, decode_cursor(cursor), limit + 1, status
+        )
+        page = page_from(rows, limit)
+        listings = self.repository.listings(workspace_id, [s.listing_id for s in page.items])
+        variants = CatalogService(self.session).variants_by_id(
+            workspace_id, {listing.variant_id for listing in listings.values()}
+        )
+        return page, listings, {vid: variant.sku for vid, variant in variants.items()}
+
+    def _check_configuration(
+        self, adapter: Any, settings: dict[str, Any], credentials: dict[str, Any]
+    ) -> None:
+        missing = channels.missing_configuration(adapter, settings, credentials)
+        if missing:
+            raise InvalidFeed(
+                f"a {adapter.value} feed needs {', '.join(missing)}", field=missing[0]
+            )
+
+    @staticmethod
+    def _apply_buffers(feed: ChannelFeed, buffers: Buffers) -> None:
+        rule = buffers.rule()
+        problems = rule.problems()
+        if problems:
+            field, message = problems[0]
+            raise InvalidFeed(message, field=f"buffers.{field}")
+        feed.safety_quantity = rule.safety_quantity
+        feed.percentage = rule.percentage
+        feed.percentage_floor = rule.percentage_floor
+        feed.maximum = rule.maximum
+        feed.zero_below = rule.zero_below
+        feed.ring_fenced = rule.ring_fenced
+
+    # Reacting to stock changes ------------------------------------------------------------------
+
+    def on_stock_changed(
+        self,
+        variant_ids: Collection[str],
+        changed_at: datetime,
+        workspace_id: str | None = None,
+    ) -> int:
+        """Queue a push for every listing whose quantity the change can move; returns how many.
+
+        The listings are those of the changed variants and of every bundle holding one of them,
+        on channels with an enabled feed. Without ``workspace_id`` the workspace is found from
+        the variants. Safe to run twice: a push whose quantity did not change sends nothing.
+        """
+        if workspace_id is None:
+            by_workspace: dict[str, set[str]] = {}
+            for variant_id, owner in self.repository.workspaces_of_variants(variant_ids).items():
+                by_workspace.setdefault(owner, set()).add(variant_id)
+        else:
+            by_workspace = {workspace_id: set(variant_ids)}
+        queued = 0
+        for owner, ids in sorted(by_workspace.items()):
+            queued += self._queue_for_variants(owner, ids, changed_at)
+        return queued
+
+    def _queue_for_variants(
+        self, workspace_id: str, variant_ids: set[str], changed_at: datetime
+    ) -> int:
+        feeds = {f.channel: f for f in self.repository.feeds(workspace_id, enabled_only=True)}
+        if not feeds or not variant_ids:
+            return 0
+        catalog = CatalogService(self.session)
+        affected = set(variant_ids) | set(catalog.bundles_containing(variant_ids))
+        by_feed: dict[str, list[str]] = {}
+        for listing in catalog.listings_for(workspace_id, affected):
+            feed = feeds.get(listing.channel)
+            if feed is not None and _is_pushable(listing):
+                by_feed.setdefault(feed.id, []).append(listing.id)
+        return sum(
+            self._queue(workspace_id, feed_id, listing_ids, changed_at)
+            for feed_id, listing_ids in sorted(by_feed.items())
+        )
+
+    def request_push(
+        self, workspace_id: str, feed_id: str, skus: Collection[str] | None = None
+    ) -> int:
+        """Queue a push of every listing of the feed's channel (or of these SKUs); returns how
+        many. Unchanged quantities are still not sent: this recomputes, it does not force.
+        FBA and inactive listings are marked skipped.
+
+        Refuses an unknown feed (404) and SKUs not in the catalog (404, naming the first).
+        """
+        feed = self.get_feed(workspace_id, feed_id)
+        listings = self._listings_of(workspace_id, feed, skus)
+        self._mark_skipped(workspace_id, feed, [lst for lst in listings if not _is_pushable(lst)])
+        ids = [listing.id for listing in listings if _is_pushable(listing)]
+        return self._queue(workspace_id, feed.id, ids, utcnow())
+
+    def pushable_listing_ids(
+        self, workspace_id: str, feed_id: str, skus: Collection[str] | None = None
+    ) -> list[str]:
+        """The listings ``request_push`` would queue, in id order."""
+        feed = self.get_feed(workspace_id, feed_id)
+        return [lst.id for lst in self._listings_of(workspace_id, feed, skus) if _is_pushable(lst)]
+
+    def _listings_of(
+        self, workspace_id: str, feed: ChannelFeed, skus: Collection[str] | None
+    ) -> Sequence[ChannelListing]:
+        listings = self.repository.listings_on_channel(workspace_id, feed.channel)
+        if skus is None:
+            return listings
+        catalog = CatalogService(self.session)
+        wanted = {catalog.variant_by_sku(workspace_id, sku).id for sku in skus}
+        return [listing for listing in listings if listing.variant_id in wanted]
+
+    def _queue(
+        self, workspace_id: str, feed_id: str, listing_ids: Sequence[str], changed_at: datetime
+    ) -> int:
+        if not listing_ids:
+            return 0
+        self.repository.ensure_states(workspace_id, feed_id, listing_ids, utcnow())
+        self.repository.note_change(feed_id, listing_ids, changed_at)
+        return JobService(self.session).enqueue_many(
+            PUSH_JOB,
+            (
+                {"workspace_id": workspace_id, "feed_id": feed_id, "listing_id": listing_id}
+                for listing_id in listing_ids
+            ),
+            workspace_id=workspace_id,
+            priority=PUSH_PRIORITY,
+        )
+
+    def _mark_skipped(
+        self, workspace_id: str, feed: ChannelFeed, listings: Iterable[ChannelListing]
+    ) -> None:
+        ids = [listing.id for listing in listings]
+        if not ids:
+            return
+        self.repository.ensure_states(workspace_id, feed.id, ids, utcnow())
+        for listing_id in ids:
+            state = self.repository.locked_state(feed.id, listing_id)
+            if state is not None:
+                state.status = ListingFeedStatus.SKIPPED
+
+    # Computing availability --------------------------------------------------------------------
+
+    def availability(
+        self, workspace_id: str, feed: ChannelFeed, listing: ChannelListing
+    ) -> Availability:
+        """The quantity ``feed`` should show for ``listing`` from the balances as they are now.
+
+        Sums what each location feeding the channel can sell of the variant (a bundle from its
+        components, as the inventory service computes it), takes out the units other channels
+        sharing those locations have ring-fenced, and applies the feed's buffers.
+        """
+        inventory = InventoryService(self.session)
+        locations_by_channel = {
+            channel: [location.id for _rank, location in ranked]
+            for channel, ranked in inventory.channel_feeds(workspace_id).items()
+        }
+        locations = locations_by_channel.get(feed.channel, [])
+        sellable = (
+            inventory.sellable_by_location(workspace_id, [listing.variant_id], locations)
+            if locations
+            else {}
+        )
+        by_location = {loc: max(0, sellable.get((listing.variant_id, loc), 0)) for loc in locations}
+        available = sum(by_location.values())
+        mine = set(locations)
+        fenced = sum(
+            other.ring_fenced
+            for other in self.repository.feeds(workspace_id, enabled_only=True)
+            if other.id != feed.id
+            and other.ring_fenced > 0
+            and mine & set(locations_by_channel.get(other.channel, []))
+        )
+        quantity = domain.sellable(available, _rule(feed), fenced)
+        return Availability(
+            listing_id=listing.id,
+            variant_id=listing.variant_id,
+            channel=feed.channel,
+            by_location=by_location,
+            available=available,
+            fenced_for_others=fenced,
+            quantity=quantity,
+        )
+
+    def preview(
+        self, workspace_id: str, feed_id: str, sku: str
+    ) -> list[tuple[Availability, int | None]]:
+        """What the feed would show now for each listing of ``sku`` on its channel, beside what
+        it last pushed. Refuses an unknown feed or SKU (404)."""
+        feed = self.get_feed(workspace_id, feed_id)
+        variant = CatalogService(self.session).variant_by_sku(workspace_id, sku)
+        result = []
+        for listing in CatalogService(self.session).listings_for(
+            workspace_id, [variant.id], feed.channel
+        ):
+            state = self.repository.locked_state(feed.id, listing.id)
+            result.append(
+                (
+                    self.availability(workspace_id, feed, listing),
+                    state.last_pushed_quantity if state else None,
+                )
+            )
+        return result
+
+    # Pushing -----------------------------------------------------------------------------------
+
+    def push_listing(self, workspace_id: str, feed_id: str, listing_id: str) -> PushOutcome:
+        """Compute one listing's quantity now and send it if the channel does not hold it.
+
+        Records on the listing's state what happened (quantity, time, lag, error) and, when the
+        push failed but may work later, queues the next attempt. Safe to run twice: the second
+        run finds the quantity unchanged and sends nothing.
+        """
+        outcome = self._push_listing(workspace_id, feed_id, listing_id)
+        self.session.flush()
+        return outcome
+
+    def _push_listing(self, workspace_id: str, feed_id: str, listing_id: str) -> PushOutcome:
+        feed = self.repository.feed(workspace_id, feed_id)
+        if feed is None or not feed.is_enabled:
+            return PushOutcome("disabled")
+        now = utcnow()
+        if feed.paused_until is not None and feed.paused_until > now:
+            self._enqueue_push(workspace_id, feed_id, listing_id, feed.paused_until)
+            return PushOutcome("paused")
+        self.repository.ensure_states(workspace_id, feed_id, [listing_id], now)
+        state = self.repository.locked_state(feed_id, listing_id)
+        assert state is not None, "ensured a statement ago"
+        listing = self.repository.listing(workspace_id, listing_id)
+        if listing is None or not _is_pushable(listing) or listing.channel != feed.channel:
+            state.status = ListingFeedStatus.SKIPPED
+            state.updated_at = now
+            return PushOutcome("skipped")
+        snapshot_at = utcnow()
+        quantity = self.availability(workspace_id, feed, listing).quantity
+        state.last_computed_quantity = quantity
+        state.last_snapshot_at = snapshot_at
+        state.updated_at = snapshot_at
+        decision = domain.decide_push(
+            quantity, snapshot_at, state.last_pushed_quantity, state.newest_change_at
+        )
+        if decision is PushDecision.UNCHANGED:
+            self._settled(state)
+            return PushOutcome("unchanged", quantity)
+        if decision is PushDecision.STALE:
+            self._enqueue_push(workspace_id, feed_id, listing_id, snapshot_at + STALE_RECHECK)
+            return PushOutcome("stale", quantity)
+        push = channels.Push(
+            quantity=quantity,
+            believed=state.last_pushed_quantity,
+            idempotency_key=f"tessera-{state.id}-{state.push_count + 1}-{quantity}",
+        )
+        try:
+            receipt = channels.send(feed, listing, push)
+        except PushFailed as failure:
+            return self._failed(workspace_id, feed, state, quantity, failure)
+        pushed_at = utcnow()
+        state.last_lag_ms = domain.lag_milliseconds(state.pending_since, pushed_at)
+        state.last_pushed_quantity = quantity
+        state.last_pushed_at = pushed_at
+        state.push_count += 1
+        state.external_reference = receipt.reference
+        self._settled(state)
+        state.updated_at = pushed_at
+        return PushOutcome("pushed", quantity)
+
+    @staticmethod
+    def _settled(state: ListingFeedState) -> None:
+        state.status = ListingFeedStatus.OK
+        state.pending_since = None
+        state.failure_count = 0
+        state.next_attempt_at = None
+
+    def _failed(
+        self,
+        workspace_id: str,
+        feed: ChannelFeed,
+        state: ListingFeedState,
+        quantity: int,
+        failure: PushFailed,
+    ) -> PushOutcome:
+        now = utcnow()
+        state.failure_count += 1
+        state.last_error = f"{type(failure).__name__}: {failure}"[:ERROR_MAX_CHARS]
+        state.last_error_at = now
+        state.updated_at = now
+        rate_limited = isinstance(failure, RateLimited)
+        retry_after = failure.retry_after if isinstance(failure, RateLimited) else None
+        if failure.retryable and state.failure_count < domain.MAX_PUSH_ATTEMPTS:
+            delay = domain.retry_delay(
+                state.failure_count, self.rng.random(), retry_after, rate_limited
+            )
+            state.status = ListingFeedStatus.RETRYING
+            state.next_attempt_at = now + delay
+            if rate_limited:
+                self.repository.pause_feed(feed.id, now + delay)
+            self._enqueue_push(workspace_id, feed.id, state.listing_id, now + delay)
+        else:
+            state.status = ListingFeedStatus.FAILED
+            state.next_attempt_at = None
+        log.warning(
+            "feed_push_failed",
+            feed_id=feed.id,
+            listing_id=state.listing_id,
+            quantity=quantity,
+            error=state.last_error,
+            failures=state.failure_count,
+        )
+        return PushOutcome("failed", quantity, state.last_error)
+
+    def _enqueue_push(
+        self, workspace_id: str, feed_id: str, listing_id: str, run_at: datetime
+    ) -> None:
+        JobService(self.session).enqueue(
+            PUSH_JOB,
+            {"workspace_id": workspace_id, "feed_id": feed_id, "listing_id": listing_id},
+            workspace_id=workspace_id,
+            run_at=run_at,
+            priority=PUSH_PRIORITY,
+        )
+
+
+def _is_pushable(listing: ChannelListing) -> bool:
+    """Active and not fulfilled by Amazon (FBA stock is Amazon's: read, never pushed)."""
+    return listing.is_active and listing.fulfillment_channel is not FulfillmentChannel.AMAZON
+
+
+def _rule(feed: ChannelFeed) -> BufferRule:
+    return BufferRule(
+        safety_quantity=feed.safety_quantity,
+        percentage=feed.percentage,
+        percentage_floor=feed.percentage_floor,
+        maximum=feed.maximum,
+        zero_below=feed.zero_below,
+        ring_fenced=feed.ring_fenced,
+    )
