@@ -209,7 +209,38 @@ def generate_omnichannel(seed: int, people_count: int, until: datetime) -> Omnic
             _order_amazon(rng, result, person, when())
     _retail_sell_through(rng, result, until)
     _shopify_followups(rng, result)
+    _store_kiosk(random.Random(seed), result, until)
     return result
+
+
+def _store_kiosk(rng: random.Random, result: Omnichannel, until: datetime) -> None:
+    """The SoHo store's shared iPad: several shoppers sign in on one device in an afternoon.
+
+    Identify must not merge them into one profile through the kiosk's device id (its per-type
+    limit of one user id stops it and records a conflict), which is what the demo shows.
+    """
+    members = [p for p in result.people if p.user_id][:4]
+    clock = until - timedelta(hours=5)
+    messages = []
+    for person in members:
+        clock += timedelta(minutes=rng.randint(20, 50))
+        stamp = _iso(clock)
+        messages.append(
+            {
+                "type": "identify",
+                "messageId": _uuid(rng),
+                "anonymousId": "kiosk-soho-ipad-1",
+                "userId": person.user_id,
+                "timestamp": stamp,
+                "originalTimestamp": stamp,
+                "traits": {"email": person.email, "first_name": person.first_name},
+            }
+        )
+    if messages:
+        context = {"library": {"name": "analytics.js", "version": "next-1.70.0"}}
+        result.web_batches.append(
+            {"batch": messages, "sentAt": _iso(clock + timedelta(seconds=2)), "context": context}
+        )
 
 
 def _shopify_followups(rng: random.Random, result: Omnichannel) -> None:
