@@ -528,16 +528,28 @@ class InventoryService:
         self.repository.ensure_balances(
             workspace_id, [(c.variant_id, c.location_id) for c in changes], now
         )
+        applied = self._apply_or_refuse(
+            workspace_id, changes, now, refusal or "the balance cannot take this change"
+        )
+        self._notify(workspace_id, applied, now)
+        return bool(applied)
+
+    def _apply_or_refuse(
+        self, workspace_id: str, changes: Sequence[Change], now: datetime, refusal: str
+    ) -> list[Change]:
+        """``_apply`` inside a savepoint: a refused change leaves no ledger entry behind."""
+        savepoint = self.session.begin_nested()
         try:
             applied = self._apply(workspace_id, changes, now)
         except _Refused as exc:
+            savepoint.rollback()
             raise InsufficientStock(
-                refusal or "the balance cannot take this change",
+                refusal,
                 variant_id=exc.change.variant_id,
                 location_id=exc.change.location_id,
             ) from None
-        self._notify(workspace_id, applied, now)
-        return bool(applied)
+        savepoint.commit()
+        return applied
 
     def _apply(self, workspace_id: str, changes: Sequence[Change], now: datetime) -> list[Change]:
         """Write the ledger entries and apply their deltas, in (variant, location) order.
@@ -945,14 +957,9 @@ class InventoryService:
     def _run_moves(
         self, workspace_id: str, changes: Sequence[Change], now: datetime, refusal: str = ""
     ) -> None:
-        try:
-            applied = self._apply(workspace_id, changes, now)
-        except _Refused as exc:
-            raise InsufficientStock(
-                refusal or "the balance no longer holds these units",
-                variant_id=exc.change.variant_id,
-                location_id=exc.change.location_id,
-            ) from None
+        applied = self._apply_or_refuse(
+            workspace_id, changes, now, refusal or "the balance no longer holds these units"
+        )
         self._notify(workspace_id, applied, now)
 
     # Orders -------------------------------------------------------------------------------
