@@ -12,7 +12,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from tessera.config import Settings
-from tessera.dashboard import auth, pages, settings_pages, sources
+from tessera.dashboard import auth, identity_pages, pages, settings_pages, sources
 from tessera.dashboard.session import SESSION_COOKIE, SESSION_MAX_AGE_SECONDS
 from tessera.dashboard.web import STATIC_DIR
 
@@ -52,5 +52,11 @@ def mount_dashboard(app: FastAPI) -> None:
         https_only=settings.environment == "production",
     )
     app.mount("/static", VersionedStaticFiles(directory=STATIC_DIR), name="static")
-    for router in (auth.pages, pages.pages, sources.pages, settings_pages.pages):
+    for router in (
+        auth.pages,
+        pages.pages,
+        sources.pages,
+        settings_pages.pages,
+        identity_pages.pages,
+    ):
         app.include_router(router)
