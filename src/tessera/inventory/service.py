@@ -1523,11 +1523,12 @@ def _destination(order: Order) -> domain.Destination:
 def _split_by_line(
     per_line: dict[str, dict[str, int]], takes: Sequence[domain.Take]
 ) -> list[tuple[str, str, str, int, bool]]:
-    """Spread the plan's takes (per variant) back over the order lines that asked for them."""
+    """Spread the plan's takes (per variant) back over the order lines that asked for them:
+    (line, variant, location, units, any of them backordered)."""
     pool: dict[str, list[list[Any]]] = defaultdict(list)
     for take in takes:
         pool[take.variant_id].append([take.location_id, take.quantity, take.is_backorder])
-    result: list[tuple[str, str, str, int, bool]] = []
+    merged: dict[tuple[str, str, str], list[Any]] = {}
     for line_key in sorted(per_line):
         for variant_id, quantity in sorted(per_line[line_key].items()):
             need = quantity
@@ -1536,10 +1537,12 @@ def _split_by_line(
                     break
                 units = min(need, slot[1])
                 if units:
-                    result.append((line_key, variant_id, slot[0], units, slot[2]))
+                    entry = merged.setdefault((line_key, variant_id, slot[0]), [0, False])
+                    entry[0] += units
+                    entry[1] = entry[1] or slot[2]
                     slot[1] -= units
                     need -= units
-    return result
+    return [(k, v, loc, q, b) for (k, v, loc), (q, b) in sorted(merged.items())]
 
 
 def _takes_from_hold(
