@@ -67,10 +67,11 @@ def build_world(
     slug: str = "feedco",
     buffers: dict[str, Buffers] | None = None,
     with_feeds: bool = True,
+    workspace_id: str | None = None,
 ) -> World:
     """TEE-M: 10 at the warehouse, 5 at the store; CAP: 3 at the warehouse; KIT = 2 TEE-M +
     1 CAP. web sells warehouse + store, amazon and tiktok_shop the warehouse only."""
-    workspace_id = make_workspace(session, slug)
+    workspace_id = workspace_id or make_workspace(session, slug)
     catalog = CatalogService(session)
     catalog.create_product(workspace_id, ProductIn(handle="tee", title="Tee", variants=[
         VariantIn(sku="TEE-M"), VariantIn(sku="CAP"),
