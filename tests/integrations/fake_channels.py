@@ -39,6 +39,7 @@ class Arrival:
     at: float  # time.time() when the request arrived
     body: Any
     status: int
+    path: str = ""
 
 
 @dataclass
@@ -115,6 +116,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._dispatch("PATCH")
 
     def _dispatch(self, method: str) -> None:
+        arrived = time.time()
         raw = self._read()
         parts = urlsplit(self.path)
         vendor = (
@@ -143,7 +145,7 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 status, answer = self._tiktok(parts.path, parts.query, raw, body)
         with state.arrived:
-            state.arrivals.append(Arrival(vendor, time.time(), body, status))
+            state.arrivals.append(Arrival(vendor, arrived, body, status, parts.path))
             state.arrived.notify_all()
         self._answer(status, answer, headers)
 
