@@ -22,6 +22,8 @@ from tessera.models.job import Job, JobStatus
 from tessera.models.order import OrderStatus
 from tessera.orders.domain import CanonicalCustomer, CanonicalLine, CanonicalOrder
 from tessera.orders.service import OrderService
+from tests.support.factories import Tenant
+from tests.support.isolation import Probe
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 ANA_EMAIL = "Ana.Silva@Example.com"
@@ -152,3 +154,28 @@ def ana_and_ben(session: Session, workspace_id: str) -> Story:
     assert ana is not None and ben is not None
     (absorbed,) = before - {ana.id}
     return Story(workspace_id, ana.id, absorbed, ben.id, order_ids)
+
+
+def profile_probes(session: Session, b: Tenant) -> list[Probe]:
+    """The isolation probes of ``/v1/profiles``: B's customer, asked for with A's key."""
+    send(session, b.workspace_id, [
+        message("identify", "b-360", 0, anonymous_id="b-web-360", user_id="b-user-360",
+                traits={"email": "bea@bravo.example", "first_name": "Bea", "last_name": "Bravo"}),
+    ])  # fmt: skip
+    bea = IdentityService(session).find_profile(b.workspace_id, "email", "bea@bravo.example")
+    assert bea is not None
+    base = f"/v1/profiles/{bea.id}"
+    consent = {"identifier_type": "email", "identifier_value": "bea@bravo.example",
+               "purpose": "marketing", "channel": "email", "status": "granted",
+               "source": "probe"}  # fmt: skip
+    return [
+        Probe("/v1/profiles", "GET", "/v1/profiles?q=bea@bravo.example", "only_own"),
+        Probe("/v1/profiles/{profile_id}", "GET", base, "not_found"),
+        Probe("/v1/profiles/{profile_id}/timeline", "GET", f"{base}/timeline", "not_found"),
+        Probe("/v1/profiles/{profile_id}/consents", "GET", f"{base}/consents", "not_found"),
+        Probe("/v1/profiles/{profile_id}/consents", "POST", f"{base}/consents", "not_found",
+              json=consent),
+        Probe("/v1/profiles/{profile_id}/export", "GET", f"{base}/export", "not_found"),
+        Probe("/v1/profiles/{profile_id}/erase", "POST", f"{base}/erase", "not_found",
+              json={"mode": "delete"}),
+    ]  # fmt: skip
