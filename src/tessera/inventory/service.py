@@ -611,7 +611,9 @@ class InventoryService:
             "variant_ids": sorted({*variant_ids, *bundles}),
             "changed_at": (now or utcnow()).isoformat(),
         }
-        JobService(self.session).enqueue(AVAILABILITY_CHANGED, payload, workspace_id=workspace_id)
+        JobService(self.session).enqueue_many(
+            AVAILABILITY_CHANGED, [payload], workspace_id=workspace_id
+        )
 
     # Reservations -------------------------------------------------------------------------
 
@@ -630,6 +632,9 @@ class InventoryService:
         """
         now = now or utcnow()
         request = [{"sku": line.sku, "quantity": line.quantity} for line in data.lines]
+        existing = self.repository.reservation_by_key(workspace_id, data.idempotency_key)
+        if existing is not None:
+            return self._replayed(existing, request, data)
         variants = self.catalog.variants_by_sku(workspace_id, {line.sku for line in data.lines})
         for line in data.lines:
             if line.sku not in variants:
@@ -638,45 +643,38 @@ class InventoryService:
         candidates, _ = domain.order_candidates(
             candidates, rules, _destination_of(data.destination)
         )
-        reservation_id = new_id("rsv")
-        expires_at = now + timedelta(seconds=data.ttl_seconds)
-        claimed = self.repository.claim_reservation(
-            {
-                "id": reservation_id,
-                "workspace_id": workspace_id,
-                "channel": data.channel,
-                "status": ReservationStatus.HELD,
-                "idempotency_key": data.idempotency_key,
-                "order_ref": data.order_ref,
-                "request": request,
-                "expires_at": expires_at,
-                "created_at": now,
-                "updated_at": now,
-            }
-        )
-        if not claimed:
-            existing = self.repository.reservation_by_key(workspace_id, data.idempotency_key)
-            assert existing is not None
-            if existing.request != request or existing.channel != data.channel:
-                raise IdempotencyKeyReused(
-                    "this idempotency key made a different reservation",
-                    field="idempotency_key",
-                    reservation_id=existing.id,
-                )
-            return existing, list(self.repository.reservation_lines([existing.id]))
-        components = self.catalog.components([v.id for v in variants.values()])
+        by_id = {v.id: v for v in variants.values()}
+        components = self.catalog.components([v.id for v in variants.values() if v.is_bundle])
         demand = component_demand(
             [(variants[line.sku].id, line.quantity) for line in data.lines], components
         )
-        stocked = self.catalog.variants_by_id(workspace_id, demand)
-        backorderable = {v.id for v in stocked.values() if v.allows_backorder}
+        missing = set(demand) - set(by_id)
+        stocked = {
+            **by_id,
+            **(self.catalog.variants_by_id(workspace_id, missing) if missing else {}),
+        }
+        backorderable = {v for v in demand if stocked[v].allows_backorder}
         # A bundle that allows backorder lets its components be backordered for it.
         for variant in variants.values():
             if variant.allows_backorder and variant.id in components:
                 backorderable |= {c.variant_id for c in components[variant.id]}
         pairs = {(v, c.location_id) for v in demand for c in candidates}
-        self.notify_availability_changed(workspace_id, set(demand), now)
         expired_changes = self._expire_on(workspace_id, pairs, now)
+        reservation_id = new_id("rsv")
+        expires_at = now + timedelta(seconds=data.ttl_seconds)
+        row = {
+            "id": reservation_id,
+            "workspace_id": workspace_id,
+            "channel": data.channel,
+            "status": ReservationStatus.HELD,
+            "idempotency_key": data.idempotency_key,
+            "order_ref": data.order_ref,
+            "request": request,
+            "expires_at": expires_at,
+            "created_at": now,
+            "updated_at": now,
+        }
+        notified = False
         for attempt in range(RESERVE_ATTEMPTS):
             availability = {
                 (b.variant_id, b.location_id): _available(b)
@@ -721,8 +719,18 @@ class InventoryService:
                 )
                 for line in lines
             ]
+            if not notified:  # before the counters are locked, so the locks are held briefly
+                self.notify_availability_changed(workspace_id, set(demand), now)
+                notified = True
             savepoint = self.session.begin_nested()
             try:
+                if not self.repository.claim_reservation(row):  # the same key, concurrently
+                    savepoint.rollback()
+                    existing = self.repository.reservation_by_key(
+                        workspace_id, data.idempotency_key
+                    )
+                    assert existing is not None
+                    return self._replayed(existing, request, data)
                 self.repository.insert_reservation_lines(lines)
                 self._apply(workspace_id, [*expired_changes, *changes], now)
             except _Refused:
@@ -738,10 +746,19 @@ class InventoryService:
                 self.repository.expire_reservations(
                     {c.source_id for c in expired_changes if c.source_id}, now
                 )
-            reservation = self.repository.reservation(workspace_id, reservation_id)
-            assert reservation is not None
-            return reservation, list(self.repository.reservation_lines([reservation_id]))
+            return Reservation(**row), [ReservationLine(**line) for line in lines]
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _replayed(
+        self, existing: Reservation, request: list[dict[str, Any]], data: ReservationIn
+    ) -> tuple[Reservation, list[ReservationLine]]:
+        if existing.request != request or existing.channel != data.channel:
+            raise IdempotencyKeyReused(
+                "this idempotency key made a different reservation",
+                field="idempotency_key",
+                reservation_id=existing.id,
+            )
+        return existing, list(self.repository.reservation_lines([existing.id]))
 
     def _candidates(
         self, workspace_id: str, channel: str, pickup_code: str | None
@@ -755,18 +772,15 @@ class InventoryService:
                     f"{pickup_code} does not offer pickup", field="pickup_location"
                 )
             return [_candidate(1, store)], [RoutingRuleName.RANKED]
+        feeding = self.locations_for_channel(workspace_id, channel)
         ranked = [
             _candidate(rank, loc)
-            for rank, loc in self.locations_for_channel(workspace_id, channel)
+            for rank, loc in feeding
             if loc.kind not in NOT_ROUTABLE and loc.is_active and loc.is_ship_enabled
         ]
         names, ship_from_store = self.routing_rules(workspace_id, channel)
-        if not ship_from_store:
-            stores = {
-                loc.id
-                for _, loc in self.locations_for_channel(workspace_id, channel)
-                if loc.kind is LocationKind.STORE
-            }
+        if not ship_from_store:  # stores ship only when the channel says so (or nothing else)
+            stores = {loc.id for _, loc in feeding if loc.kind is LocationKind.STORE}
             ranked = [c for c in ranked if c.location_id not in stores] or ranked
         return ranked, [RoutingRuleName(n) for n in names]
 
