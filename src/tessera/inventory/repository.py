@@ -355,16 +355,15 @@ class InventoryRepository(RepositoryBase):
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    def claim_expired_lines(
+    def lock_expired_lines(
         self,
         now: datetime,
         workspace_id: str | None = None,
         pairs: Collection[Pair] | None = None,
         limit: int = 500,
-    ) -> list[tuple[str, str, str, str, str, int]]:
-        """Mark held lines whose hold ran out as expired; returns (id, workspace, reservation,
-        variant, location, quantity). Lines another transaction holds are skipped
-        (SKIP LOCKED): whoever holds them is releasing or expiring them already."""
+    ) -> list[str]:
+        """Ids of held lines whose hold ran out, locked. Lines another transaction holds are
+        skipped (SKIP LOCKED): whoever holds them is releasing or expiring them already."""
         t = ReservationLine
         query = select(t.id).where(t.status == ReservationStatus.HELD, t.expires_at <= now)
         if workspace_id is not None:
@@ -376,9 +375,14 @@ class InventoryRepository(RepositoryBase):
         query = query.order_by(t.id).limit(limit)
         if self.dialect == "postgresql":
             query = query.with_for_update(skip_locked=True)
-        ids = list(self.session.scalars(query))
+        return [str(i) for i in self.session.scalars(query)]
+
+    def mark_expired(self, ids: Collection[str]) -> list[tuple[str, str, str, str, str, int]]:
+        """Mark these held lines expired; returns (id, workspace, reservation, variant,
+        location, quantity) of those that were still held."""
         if not ids:
             return []
+        t = ReservationLine
         rows = self.session.execute(
             update(t)
             .where(t.id.in_(ids), t.status == ReservationStatus.HELD)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from tessera.catalog.errors import UnknownSku
 from tessera.catalog.service import CatalogService, component_demand
@@ -46,6 +46,7 @@ from tessera.inventory.schemas import (
     ReservationIn,
 )
 from tessera.job.service import JobService
+from tessera.kit.errors import Problem
 from tessera.kit.ids import new_id
 from tessera.kit.pagination import Page, clamp_limit, decode_cursor, page_from
 from tessera.kit.time import utcnow
@@ -272,6 +273,7 @@ class InventoryService:
         delta: int,
         idempotency_key: str | None = None,
         note: str | None = None,
+        now: datetime | None = None,
     ) -> bool:
         """Add (or remove) units on hand. Refuses to take on hand below zero (409) and any
         change at a read-only (FBA) location. False if the key was already applied."""
@@ -288,7 +290,7 @@ class InventoryService:
             {"on_hand": delta},
             note=note,
         )
-        return self._run(workspace_id, [change], "on hand would go below zero")
+        return self._run(workspace_id, [change], "on hand would go below zero", now=now)
 
     def expect(
         self,
@@ -298,6 +300,7 @@ class InventoryService:
         quantity: int,
         idempotency_key: str | None = None,
         note: str | None = None,
+        now: datetime | None = None,
     ) -> bool:
         """Record units on their way (a purchase order): incoming grows, nothing sellable."""
         variant, location = self._stocked(workspace_id, sku, location_code)
@@ -312,7 +315,7 @@ class InventoryService:
             {"incoming": quantity},
             note=note,
         )
-        return self._run(workspace_id, [change], "")
+        return self._run(workspace_id, [change], "", now=now)
 
     def receive(
         self,
@@ -322,12 +325,13 @@ class InventoryService:
         quantity: int,
         idempotency_key: str | None = None,
         note: str | None = None,
+        now: datetime | None = None,
     ) -> bool:
         """Goods in: on hand grows by ``quantity`` and incoming shrinks by as much of it as was
         expected. The balance is locked while the split is decided."""
         variant, location = self._stocked(workspace_id, sku, location_code)
         _positive(quantity)
-        now = utcnow()
+        now = now or utcnow()
         self.repository.ensure_balances(workspace_id, [(variant.id, location.id)], now)
         balance = self.repository.locked_balances(workspace_id, [(variant.id, location.id)])[0]
         change = Change(
@@ -350,12 +354,13 @@ class InventoryService:
         counted: int,
         idempotency_key: str | None = None,
         note: str | None = None,
+        now: datetime | None = None,
     ) -> bool:
         """A cycle count: on hand becomes ``counted``; the ledger keeps the difference."""
         if counted < 0:
             raise InvalidStockInput("a count cannot be negative", field="counted")
         variant, location = self._stocked(workspace_id, sku, location_code)
-        now = utcnow()
+        now = now or utcnow()
         self.repository.ensure_balances(workspace_id, [(variant.id, location.id)], now)
         balance = self.repository.locked_balances(workspace_id, [(variant.id, location.id)])[0]
         change = Change(
@@ -377,12 +382,13 @@ class InventoryService:
         location_code: str,
         safety: int,
         idempotency_key: str | None = None,
+        now: datetime | None = None,
     ) -> bool:
         """Keep ``safety`` units back from every channel at this location."""
         if safety < 0:
             raise InvalidStockInput("safety stock cannot be negative", field="safety")
         variant, location = self._stocked(workspace_id, sku, location_code)
-        now = utcnow()
+        now = now or utcnow()
         self.repository.ensure_balances(workspace_id, [(variant.id, location.id)], now)
         balance = self.repository.locked_balances(workspace_id, [(variant.id, location.id)])[0]
         change = Change(
@@ -405,6 +411,7 @@ class InventoryService:
         write_off: bool = False,
         idempotency_key: str | None = None,
         note: str | None = None,
+        now: datetime | None = None,
     ) -> bool:
         """Take available units out of sale as damaged, or write them off on hand at once.
         Refuses more than is available (409): promised units are not damaged away."""
@@ -422,7 +429,7 @@ class InventoryService:
             need_available=quantity,
             note=note or ("written off" if write_off else None),
         )
-        return self._run(workspace_id, [change], f"fewer than {quantity} units available")
+        return self._run(workspace_id, [change], f"fewer than {quantity} units available", now=now)
 
     def transfer(
         self,
@@ -433,6 +440,7 @@ class InventoryService:
         quantity: int,
         idempotency_key: str | None = None,
         note: str | None = None,
+        now: datetime | None = None,
     ) -> bool:
         """Move available units from one location to another in one transaction.
 
@@ -469,7 +477,7 @@ class InventoryService:
             ),
         ]
         return self._run(
-            workspace_id, changes, f"fewer than {quantity} units available at {from_code}"
+            workspace_id, changes, f"fewer than {quantity} units available at {from_code}", now=now
         )
 
     def import_quantity(
@@ -528,11 +536,24 @@ class InventoryService:
         self.repository.ensure_balances(
             workspace_id, [(c.variant_id, c.location_id) for c in changes], now
         )
-        applied = self._apply_or_refuse(
-            workspace_id, changes, now, refusal or "the balance cannot take this change"
-        )
+        guarded = {(c.variant_id, c.location_id) for c in changes if c.need_available}
+        expired, marked = self._expire_on(workspace_id, guarded, now) if guarded else ([], None)
+        try:
+            applied = self._apply_or_refuse(
+                workspace_id,
+                [*expired, *changes],
+                now,
+                refusal or "the balance cannot take this change",
+            )
+        except InsufficientStock:
+            if marked is not None:  # refused: the expired holds stay as they were
+                marked.rollback()
+            raise
+        if marked is not None:
+            self.repository.expire_reservations({c.source_id for c in expired if c.source_id}, now)
+            marked.commit()
         self._notify(workspace_id, applied, now)
-        return bool(applied)
+        return bool([c for c in applied if c not in expired])
 
     def _apply_or_refuse(
         self, workspace_id: str, changes: Sequence[Change], now: datetime, refusal: str
@@ -659,7 +680,42 @@ class InventoryService:
             if variant.allows_backorder and variant.id in components:
                 backorderable |= {c.variant_id for c in components[variant.id]}
         pairs = {(v, c.location_id) for v in demand for c in candidates}
-        expired_changes = self._expire_on(workspace_id, pairs, now)
+        expired_changes, marked = self._expire_on(workspace_id, pairs, now)
+        try:
+            return self._reserve_planned(
+                workspace_id,
+                data,
+                request,
+                now,
+                candidates,
+                rules,
+                demand,
+                stocked,
+                backorderable,
+                pairs,
+                expired_changes,
+                marked,
+            )
+        except Problem:
+            if marked is not None:  # refused: the expired holds stay as they were
+                marked.rollback()
+            raise
+
+    def _reserve_planned(
+        self,
+        workspace_id: str,
+        data: ReservationIn,
+        request: list[dict[str, Any]],
+        now: datetime,
+        candidates: list[domain.Candidate],
+        rules: list[RoutingRuleName],
+        demand: dict[str, int],
+        stocked: dict[str, Variant],
+        backorderable: set[str],
+        pairs: set[Pair],
+        expired_changes: list[Change],
+        marked: SessionTransaction | None,
+    ) -> tuple[Reservation, list[ReservationLine]]:
         reservation_id = new_id("rsv")
         expires_at = now + timedelta(seconds=data.ttl_seconds)
         row = {
@@ -730,6 +786,8 @@ class InventoryService:
                         workspace_id, data.idempotency_key
                     )
                     assert existing is not None
+                    if marked is not None:
+                        marked.rollback()
                     return self._replayed(existing, request, data)
                 self.repository.insert_reservation_lines(lines)
                 self._apply(workspace_id, [*expired_changes, *changes], now)
@@ -742,10 +800,11 @@ class InventoryService:
                     ) from None
                 continue
             savepoint.commit()
-            if expired_changes:
+            if marked is not None:
                 self.repository.expire_reservations(
                     {c.source_id for c in expired_changes if c.source_id}, now
                 )
+                marked.commit()
             return Reservation(**row), [ReservationLine(**line) for line in lines]
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -784,17 +843,23 @@ class InventoryService:
             ranked = [c for c in ranked if c.location_id not in stores] or ranked
         return ranked, [RoutingRuleName(n) for n in names]
 
-    def _expire_on(self, workspace_id: str, pairs: Collection[Pair], now: datetime) -> list[Change]:
+    def _expire_on(
+        self, workspace_id: str, pairs: Collection[Pair], now: datetime
+    ) -> tuple[list[Change], SessionTransaction | None]:
         """Mark the expired holds on these balances expired and return the changes that
-        release them (applied with the caller's own, in the one order)."""
-        lines = self.repository.claim_expired_lines(now, workspace_id, pairs)
-        return [_expire_change(line) for line in lines]
+        release them (applied with the caller's own, in the one order), with the savepoint
+        that marking opened: the caller rolls it back if its own change is refused."""
+        ids = self.repository.lock_expired_lines(now, workspace_id, pairs)
+        if not ids:
+            return [], None
+        savepoint = self.session.begin_nested()
+        return [_expire_change(line) for line in self.repository.mark_expired(ids)], savepoint
 
     def sweep_expired(self, now: datetime | None = None, limit: int = 500) -> int:
         """Release up to ``limit`` holds whose time ran out, in every workspace; returns how
         many. Safe to run concurrently: each claims different lines (SKIP LOCKED)."""
         now = now or utcnow()
-        lines = self.repository.claim_expired_lines(now, limit=limit)
+        lines = self.repository.mark_expired(self.repository.lock_expired_lines(now, limit=limit))
         by_workspace: dict[str, list[Change]] = defaultdict(list)
         for line in lines:
             by_workspace[line[1]].append(_expire_change(line))
@@ -1204,9 +1269,11 @@ class InventoryService:
         pairs = {(v, c.location_id) for v in total for c in ordered}
         self.repository.ensure_balances(workspace_id, pairs, now)
         self.repository.locked_balances(workspace_id, pairs)  # all of them, in the one order
-        expired = self._expire_on(workspace_id, pairs, now)
+        expired, marked = self._expire_on(workspace_id, pairs, now)
         self._notify(workspace_id, self._apply(workspace_id, expired, now), now)
         self.repository.expire_reservations({c.source_id for c in expired if c.source_id}, now)
+        if marked is not None:
+            marked.commit()
         availability = {
             (b.variant_id, b.location_id): _available(b)
             for b in self.repository.balances(workspace_id, pairs)
