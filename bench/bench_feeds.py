@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         connection.execute(text("DELETE FROM job"))
         connection.execute(text("DELETE FROM workspace WHERE slug LIKE 'feed-bench-%'"))
     env = {**os.environ, "TESSERA_DATABASE_URL": url, "TESSERA_LOG_LEVEL": "WARNING",
-           "PYTHONPATH": str(ROOT)}  # fmt: skip
+           "TESSERA_JOB_MODULES": "tessera.feeds.tasks", "PYTHONPATH": str(ROOT)}  # fmt: skip
     command = [sys.executable, "-m", "tessera", "worker", "--concurrency", str(options.concurrency)]
     with fake_channels() as (base_url, state):
         workspace_id = _seed(factory, base_url, options.skus)

@@ -202,3 +202,21 @@ class FeedRepository(RepositoryBase):
             .order_by(ListingFeedState.last_error_at.desc())
             .limit(1)
         )
+
+    def quantities_by_variant(
+        self, workspace_id: str
+    ) -> Sequence[tuple[str, str, ListingFeedStatus, int | None, int | None]]:
+        """(variant id, channel, status, last computed, last pushed) of every listing state."""
+        rows = self.session.execute(
+            select(
+                ChannelListing.variant_id,
+                ChannelListing.channel,
+                ListingFeedState.status,
+                ListingFeedState.last_computed_quantity,
+                ListingFeedState.last_pushed_quantity,
+            )
+            .join(ChannelListing, ChannelListing.id == ListingFeedState.listing_id)
+            .where(ListingFeedState.workspace_id == workspace_id)
+            .order_by(ChannelListing.variant_id, ChannelListing.channel, ListingFeedState.id)
+        ).all()
+        return [(str(v), str(c), ListingFeedStatus(s), comp, push) for v, c, s, comp, push in rows]

@@ -189,6 +189,18 @@ class FeedService:
             )
         return result
 
+    def channel_quantities(
+        self, workspace_id: str
+    ) -> dict[tuple[str, str], tuple[ListingFeedStatus, int | None, int | None]]:
+        """(variant id, channel) -> (status, last computed, last pushed) of its listing; with
+        several listings of one variant on one channel, the last one listed wins."""
+        return {
+            (variant_id, channel): (status, computed, pushed)
+            for variant_id, channel, status, computed, pushed in (
+                self.repository.quantities_by_variant(workspace_id)
+            )
+        }
+
     def listing_states(
         self,
         workspace_id: str,
