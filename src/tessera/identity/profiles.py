@@ -38,6 +38,7 @@ from tessera.models.collect import Event
 from tessera.models.identity import (
     Consent,
     Identifier,
+    IdentityLink,
     IdentityMerge,
     Profile,
     ProfileStatus,
@@ -50,6 +51,12 @@ SEARCH_LIMIT = 20
 QUERY_MAX = 320
 MERGE_DEPTH_LIMIT = 64  # a chain of merged_into longer than this is a bug, not data
 ORDER_EVENT_PREFIX = "order:"
+PLATFORM_OF_TYPE = {
+    ids.SHOPIFY_CUSTOMER_ID: "shopify",
+    ids.TIKTOK_CUSTOMER_ID: "tiktok_shop",
+    ids.AMAZON_BUYER_ID: "amazon",
+    ids.SQUARE_CUSTOMER_ID: "square",
+}
 # Exact hits first, in this order; then order numbers; then names.
 SEARCH_RANK = (
     ids.EMAIL, ids.PHONE, ids.LOYALTY_ID, ids.POS_CARD_ID, ids.USER_ID, ids.SHOPIFY_CUSTOMER_ID,
@@ -357,6 +364,40 @@ class ProfileReadRepository(RepositoryBase):
             query.order_by(when.desc(), IdentityMerge.id.desc()).limit(limit + 1)
         ).all()
 
+    def first_links(self, identifier_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """identifier id -> (cause kind, cause ref) of the oldest link that names it."""
+        if not identifier_ids:
+            return {}
+        rows = self.session.execute(
+            select(
+                IdentityLink.identifier_id,
+                IdentityLink.other_identifier_id,
+                IdentityLink.cause_kind,
+                IdentityLink.cause_ref,
+            )
+            .where(
+                or_(
+                    IdentityLink.identifier_id.in_(identifier_ids),
+                    IdentityLink.other_identifier_id.in_(identifier_ids),
+                )
+            )
+            .order_by(IdentityLink.occurred_at.desc(), IdentityLink.id.desc())
+        ).all()
+        found: dict[str, tuple[str, str]] = {}
+        for a, b, kind, ref in rows:  # oldest last, so it wins
+            found[str(a)] = found[str(b)] = (str(kind), str(ref))
+        return found
+
+    def channels_of_messages(self, workspace_id: str, message_ids: Sequence[str]) -> dict[str, str]:
+        if not message_ids:
+            return {}
+        rows = self.session.execute(
+            select(Event.message_id, Event.channel).where(
+                Event.workspace_id == workspace_id, Event.message_id.in_(sorted(set(message_ids)))
+            )
+        ).all()
+        return {str(m): str(c) for m, c in rows}
+
     def region(self, workspace_id: str) -> str:
         region = self.session.scalar(
             select(Workspace.default_region).where(Workspace.id == workspace_id)
@@ -519,6 +560,7 @@ class ProfileService:
         profile = person.profile
         identifiers = person.identifiers
         consents = self.current_consents(workspace_id, identifiers)
+        sources = self.identifier_sources(workspace_id, person)
         WorkspaceService(self.session).record(
             workspace_id,
             actor,
@@ -534,7 +576,12 @@ class ProfileService:
             traits=profile.traits or {},
             trait_stamps=profile.trait_stamps or {},
             computed=self.computed_traits(workspace_id, person),
-            identifiers=[schemas.IdentifierOut.model_validate(i) for i in identifiers],
+            identifiers=[
+                schemas.IdentifierOut.model_validate(i).model_copy(
+                    update={"source": sources[i.id] or None}
+                )
+                for i in identifiers
+            ],
             consents=consents,
             merges=[
                 schemas.MergeOut.model_validate(m)
@@ -544,6 +591,28 @@ class ProfileService:
             created_at=profile.created_at,
             updated_at=profile.updated_at,
         )
+
+    def identifier_sources(self, workspace_id: str, person: Person) -> dict[str, str]:
+        """Where each identifier came from: its recorded source, else the channel of the record
+        that first linked it (or ``match``/``manual``), else the platform its type names, else
+        the channel of its order."""
+        identifiers = person.identifiers
+        links = self.repository.first_links([i.id for i in identifiers])
+        channels = self.repository.channels_of_messages(
+            workspace_id, [ref for kind, ref in links.values() if kind == "event"]
+        )
+        orders = {o.id: o.channel for o in self.repository.orders(workspace_id, person.order_ids)}
+        sources: dict[str, str] = {}
+        for identifier in identifiers:
+            kind, ref = links.get(identifier.id, ("", ""))
+            source = (
+                identifier.source
+                or (channels.get(ref) if kind == "event" else kind)
+                or PLATFORM_OF_TYPE.get(identifier.type)
+                or (orders.get(identifier.value) if identifier.type == ids.ORDER else None)
+            )
+            sources[identifier.id] = source or ""
+        return sources
 
     def computed_traits(self, workspace_id: str, person: Person) -> schemas.ComputedTraits:
         """First and last seen, channels used, events, orders, revenue and average order value
