@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
 
+from tessera.cli_support import CliContext
+from tessera.config import Settings
+from tessera.identity.match_cli import identity_cli
 from tessera.identity.match_service import MatchService
 from tessera.models.identity import (
     IdentityConfig,
@@ -226,3 +230,35 @@ def test_conflicts_are_listed_with_their_evidence(client: TestClient, session: S
         ("split", "u-1", {"message": "msg-1", "limit": 1}),
     ]
     assert body["items"][0]["profile_ids"] == ["cus_a0", "cus_b0"]
+
+
+def _cli(settings: Settings, factory: sessionmaker[Session], *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(
+        identity_cli,
+        list(args),
+        obj=CliContext(settings=settings, session_factory=factory),
+        env={"COLUMNS": "300"},
+    )
+    return result.exit_code, result.output
+
+
+def test_the_cli_lists_reviews_and_conflicts_and_refuses_to_train_on_too_little(
+    settings: Settings, session_factory: sessionmaker[Session], session: Session
+) -> None:
+    """`tessera identity reviews|conflicts|train`: the queue, the conflicts, a one-line refusal."""
+    _keyed, review_id, known, guest = _queue(session, "cli", Role.VIEWER)
+    slug = "cli"
+
+    code_reviews, reviews = _cli(settings, session_factory, "reviews", "-w", slug)
+    code_conflicts, conflicts = _cli(settings, session_factory, "conflicts", "-w", slug)
+    code_train, train = _cli(settings, session_factory, "train", "-w", slug)
+    code_bad, bad = _cli(settings, session_factory, "reviews", "-w", slug, "--status", "maybe")
+
+    assert code_reviews == 0
+    assert review_id in reviews and guest in reviews and known in reviews
+    assert "first_name=nickname" in reviews
+    assert "open: 1, merged: 0, rejected: 0" in reviews
+    assert (code_conflicts, "open: 0, resolved: 0" in conflicts) == (0, True)
+    assert code_train == 1
+    assert "training needs at least 50" in train
+    assert code_bad == 1 and "(field: status)" in bad

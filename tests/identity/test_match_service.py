@@ -25,6 +25,7 @@ from tessera.models.identity import (
     ProfileStatus,
     ReviewStatus,
 )
+from tessera.models.job import Job, JobStatus
 from tests.identity.matchdata import (
     ELIZABETH,
     LIZ_AT_THE_TILL,
@@ -33,6 +34,7 @@ from tests.identity.matchdata import (
     reviews_of,
     split_apart,
 )
+from tests.identity.stitching import active_profiles, identify, send
 from tests.support.factories import make_workspace
 
 FULL_TWIN = {
@@ -382,3 +384,63 @@ def test_any_traits_give_fields_and_keys_that_fit_their_columns(traits: dict[str
     assert keys.email is None or len(keys.email) <= 200
     assert keys.phone is None or len(keys.phone) <= 80
     assert blocking_keys(fields_from_traits(traits)) == keys
+
+
+def _run_match_jobs(session: Session) -> int:
+    jobs = session.scalars(
+        select(Job)
+        .where(Job.kind == "identity.match", Job.status == JobStatus.QUEUED)
+        .order_by(Job.id)
+    ).all()
+    for job in jobs:
+        match_tasks.match_profiles(session, job.payload)
+        job.status = JobStatus.SUCCEEDED
+    session.flush()
+    return len(jobs)
+
+
+def test_identify_calls_reach_the_review_queue_through_the_jobs(session: Session) -> None:
+    """Two identify calls with no shared identifier: stitching makes two profiles and enqueues
+    identity.match, whose handler puts the pair in review."""
+    ws = make_workspace(session, "flow")
+    send(session, ws, [identify("m1", 0, user_id="acct-1", email="eliz.okafor@gmail.com",
+                                firstName="Elizabeth", lastName="Okafor",
+                                address={"postalCode": "10012", "city": "New York"})])  # fmt: skip
+    send(session, ws, [identify("m2", 5, anonymous_id="till-7", firstName="Liz",
+                                lastName="Okafor", address={"postalCode": "10012"})])  # fmt: skip
+
+    ran = _run_match_jobs(session)
+
+    assert ran == 2
+    [review] = reviews_of(session, ws)
+    profiles = active_profiles(session, ws)
+    assert {review.profile_id, review.candidate_profile_id} == set(profiles)
+    levels = {f["field"]: f["level"] for f in review.evidence["fields"]}
+    assert (levels["first_name"], levels["last_name"], levels["postcode"]) == (
+        "nickname",
+        "exact",
+        "exact",
+    )
+
+
+def test_models_are_retrained_daily_when_missing_or_a_week_old(session: Session) -> None:
+    """The daily job enqueues training for a workspace with 50+ profiles and no recent model."""
+    untrained, small = make_workspace(session, "untrained"), make_workspace(session, "small")
+    service = MatchService(session)
+    service.refresh(
+        untrained,
+        [make_profile(session, untrained, first_name=f"N{n}", last_name="Chen") for n in range(50)],
+    )
+    service.refresh(small, [make_profile(session, small, **ELIZABETH)])
+
+    match_tasks.retrain_models(session, {"slot": "2026-11-20T00:00:00+00:00"})
+    match_tasks.retrain_models(session, {"slot": "2026-11-20T00:00:00+00:00"})
+
+    queued = session.scalars(select(Job).where(Job.kind == "identity.model_trained")).all()
+    assert [(job.workspace_id, job.payload) for job in queued] == [
+        (untrained, {"workspace_id": untrained})
+    ]
+    match_tasks.train_model(session, {"workspace_id": untrained})
+    match_tasks.train_model(session, {"workspace_id": small})  # too few: keeps the default
+    assert MatchService(session).model_summary(untrained).source == "trained"
+    assert MatchService(session).model_summary(small).source == "default"
