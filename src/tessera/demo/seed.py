@@ -1,7 +1,8 @@
 """Set up the demo brand through the services, once: seeding twice changes nothing.
 
-Set-up only (workspace, team, keys, channels). The brand's data (events, orders) is sent
-afterwards through the real HTTP API by ``feed.py``, the way the channels would send it.
+Set-up only (workspace, team, keys, channels, and the stock of ``stock.py``). The brand's
+data (events, orders) is sent afterwards through the real HTTP API by ``feed.py``, the way
+the channels would send it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 from tessera.collect.service import CollectService
 from tessera.demo.generator import DemoBrand
 from tessera.demo.omnichannel import RETAIL_PARTNER, STORES
+from tessera.demo.stock import seed_stock
 from tessera.models.collect import ChannelKind
 from tessera.workspace.service import WorkspaceService
 
@@ -65,4 +67,5 @@ def seed_demo(session: Session, brand: DemoBrand) -> SeedResult:
     collect.add_channel(
         workspace.id, ChannelKind.RETAIL, RETAIL_PARTNER, external_refs=[RETAIL_PARTNER]
     )
+    seed_stock(session, workspace.id)
     return SeedResult(workspace.id, True, DEMO_LOGIN_EMAIL, DEMO_PASSWORD, tokens)

@@ -1,0 +1,50 @@
+"""The demo brand's stock: catalog with a bundle, warehouse, three stores, FBA, a retail
+partner, logged feeds and prices with two parity breaches; its orders move the stock."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session, sessionmaker
+
+import tessera.feeds.tasks  # noqa: F401 - registers the feed jobs on the default registry
+from tessera.config import Settings
+from tessera.demo.generator import DemoSize, generate_brand
+from tessera.demo.seed import seed_demo
+from tessera.feeds.service import FeedService
+from tessera.inventory.service import InventoryService
+from tessera.job.worker import Worker
+from tessera.models.feed import ListingFeedStatus
+from tessera.models.price import PriceBreach
+from tessera.pricing.service import PriceService
+
+
+def test_the_demo_stock_is_seeded_and_logged_feeds_push_it(
+    session: Session, session_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    """Locations of every kind, the kit sellable from its components, every MFN and web
+    listing pushed to the log adapter, FBA skipped, and OIL-30 and MASK-75 breaching parity."""
+    seeded = seed_demo(session, generate_brand(3, DemoSize.named("small")))
+    session.commit()
+    workspace_id = seeded.workspace_id
+
+    Worker(session_factory, settings, run_periodic=False).run_until_idle()
+
+    inventory = InventoryService(session)
+    kinds = sorted(location.kind.value for location in inventory.locations(workspace_id))
+    assert kinds == ["fba", "retail", "store", "store", "store", "warehouse"]
+    kit = inventory.catalog.variant_by_sku(workspace_id, "KIT-RITUAL")
+    main = inventory.location_by_code(workspace_id, "nj-warehouse")
+    parts = ("SERUM-30", "CLEANSE-150", "MOIST-50")
+    part_ids = [inventory.catalog.variant_by_sku(workspace_id, sku).id for sku in parts]
+    sellable = inventory.sellable_by_location(workspace_id, [kit.id, *part_ids], [main.id])
+    assert sellable[(kit.id, main.id)] == min(sellable[(p, main.id)] for p in part_ids) > 0
+    statuses = {s.feed.channel: s for s in FeedService(session).statuses(workspace_id)}
+    assert sorted(statuses) == ["amazon", "tiktok_shop", "web"]
+    assert statuses["web"].by_status[ListingFeedStatus.OK] == 12
+    assert statuses["amazon"].by_status[ListingFeedStatus.OK] == 12
+    assert statuses["amazon"].by_status[ListingFeedStatus.SKIPPED] == 4  # the FBA offers
+    assert statuses["tiktok_shop"].failing == 0
+    parity = PriceService(session).parity(workspace_id)
+    assert sorted((r.sku, r.channel, r.breaches) for r in parity.rows if r.breaches) == [
+        ("MASK-75", "tiktok_shop", [PriceBreach.BELOW_FLOOR]),
+        ("OIL-30", "amazon", [PriceBreach.ABOVE_SITE]),
+    ]
