@@ -25,7 +25,11 @@ class Shop:
 def make_shop(session: Session, slug: str = "stock", backorder: bool = False) -> Shop:
     """SERUM and CREAM, a KIT of 1 SERUM + 2 CREAM; a warehouse, a pickup store in London,
     a warehouse in Paris, FBA; web sells from the two warehouses and the store."""
-    workspace_id = make_workspace(session, slug)
+    return make_shop_in(session, make_workspace(session, slug), backorder)
+
+
+def make_shop_in(session: Session, workspace_id: str, backorder: bool = False) -> Shop:
+    """``make_shop`` in an existing workspace."""
     catalog = CatalogService(session)
     catalog.create_product(
         workspace_id,
