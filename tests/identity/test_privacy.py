@@ -40,6 +40,7 @@ from tessera.models.identity import (
 )
 from tessera.models.order import Order
 from tessera.models.workspace import AuditEntry
+from tessera.orders.service import OrderService
 from tests.identity.people import (
     ANA_EMAIL,
     ANA_PHONE,
@@ -47,6 +48,7 @@ from tests.identity.people import (
     ana_and_ben,
     at,
     message,
+    order,
     run_stitch_jobs,
     send,
 )
@@ -325,6 +327,29 @@ def test_a_replay_of_the_erased_persons_events_stores_nothing_and_recreates_nobo
     assert session.scalar(select(func.count()).select_from(Profile)) == 0
     assert session.scalar(select(func.count()).select_from(Identifier)) == 0
     assert traces_left(session, (*ANA_TRACES[:3], "web-fresh", "kiosk-1")) == []
+
+
+def test_an_order_resent_after_erasure_recreates_no_profile(session: Session, story: Story) -> None:
+    """A connector re-sending Ana's order after erasure: its derived events are dropped by
+    ingestion, so no profile, identifier or event of hers comes back (ADR 0013: the order row
+    itself does, until the orders service checks suppression)."""
+    PrivacyService(session).erase(story.workspace_id, story.ana, actor="usr_dpo")
+    profiles_before = count_rows(session, Profile)
+
+    result = OrderService(session).apply(story.workspace_id, order("#1001", 30, 7600))
+    stitched = run_stitch_jobs(session)
+
+    assert stitched == 0
+    assert count_rows(session, Profile) == profiles_before == 1
+    events = session.scalars(
+        select(Event.message_id).where(Event.message_id.startswith(f"order:{result.order_id}:"))
+    ).all()
+    assert events == []
+    assert traces_left(session, ("u-ana", "web-ana", "app-ana", "loy-777")) == []
+
+
+def count_rows(session: Session, model: type[Base]) -> int:
+    return int(session.scalar(select(func.count()).select_from(model)) or 0)
 
 
 def test_the_digest_is_the_one_ingestion_checks(session: Session, story: Story) -> None:

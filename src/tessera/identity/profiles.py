@@ -8,8 +8,9 @@ identifier of type ``order`` whose value is the order's id. Order events (messag
 
 The clerk's search answers from indexed lookups only: an identifier by its unique
 ``(workspace, type, value)`` index after normalising the query, an order number by the orders
-service, a name by a range on ``profile.name_key`` (a prefix; PostgreSQL's ``C`` collation and
-SQLite's binary one order it byte-wise, so the range is the prefix).
+service (its ``(workspace, order_number)`` index), a name by a range on ``profile.name_key``
+(a prefix; PostgreSQL's ``C`` collation and SQLite's binary one order it byte-wise, so the
+range is the prefix).
 
 Like analytics, this read model joins the events and orders tables directly: a timeline needs
 keyset pages over several tables at once, which no single service offers. It never writes
@@ -45,6 +46,7 @@ from tessera.models.identity import (
 )
 from tessera.models.order import Order, OrderStatus
 from tessera.models.workspace import Workspace
+from tessera.orders.service import OrderService
 from tessera.workspace.service import WorkspaceService
 
 SEARCH_LIMIT = 20
@@ -300,13 +302,6 @@ class ProfileReadRepository(RepositoryBase):
             .limit(limit)
         ).all()
 
-    def order_ids_by_number(self, workspace_id: str, numbers: Sequence[str]) -> Sequence[str]:
-        return self.session.scalars(
-            select(Order.id).where(
-                Order.workspace_id == workspace_id, Order.order_number.in_(numbers)
-            )
-        ).all()
-
     def consent_page(
         self,
         workspace_id: str,
@@ -497,10 +492,8 @@ class ProfileService:
                 hits.append((self.resolve(workspace_id, text).id, "id"))
         rules = self.identity.rules(workspace_id)
         pairs = [ident.key for ident in ids.parse_query(text, rules)]
-        bare = text.lstrip("#").strip()
-        numbers = sorted({text, bare, f"#{bare}"} - {"", "#"})
-        order_ids = self.repository.order_ids_by_number(workspace_id, numbers)
-        pairs.extend(("order", order_id) for order_id in order_ids)
+        orders = OrderService(self.session).find_by_number(workspace_id, text)
+        pairs.extend((ids.ORDER, order.id) for order in orders)
         rank = {kind: n for n, kind in enumerate(SEARCH_RANK)}
         found = sorted(
             self.repository.profile_ids_by_identifiers(workspace_id, pairs),

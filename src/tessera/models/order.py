@@ -42,6 +42,7 @@ class Order(Base):
         UniqueConstraint("workspace_id", "platform", "external_id"),
         Index("ix_sales_order_workspace_id", "workspace_id", "id"),
         Index("ix_sales_order_workspace_email", "workspace_id", "customer_email"),
+        Index("ix_sales_order_workspace_number", "workspace_id", "order_number"),
     )
 
     id: Mapped[str] = mapped_column(PrefixedId, primary_key=True, default=lambda: new_id("ord"))

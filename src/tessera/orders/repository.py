@@ -72,6 +72,15 @@ class OrderRepository(RepositoryBase):
             select(Order).where(Order.workspace_id == workspace_id, Order.id == order_id)
         )
 
+    def orders_by_number(self, workspace_id: str, numbers: Sequence[str]) -> Sequence[Order]:
+        if not numbers:
+            return []
+        return self.session.scalars(
+            select(Order)
+            .where(Order.workspace_id == workspace_id, Order.order_number.in_(numbers))
+            .order_by(Order.id)
+        ).all()
+
     def lines(self, order_id: str) -> Sequence[OrderLine]:
         return self.session.scalars(
             select(OrderLine).where(OrderLine.order_id == order_id).order_by(OrderLine.line_key)

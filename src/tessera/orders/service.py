@@ -338,6 +338,15 @@ class OrderService:
         """The order a platform calls ``external_id``, or None if it has not arrived."""
         return self.repository.order_by_external_id(workspace_id, platform, external_id)
 
+    def find_by_number(self, workspace_id: str, number: str) -> Sequence[Order]:
+        """Orders whose number is what a receipt shows, with or without its leading '#'
+        (Shopify's ``#1001``); one indexed lookup. Several platforms may share a number."""
+        bare = number.strip().lstrip("#").strip()
+        if not bare:
+            return []
+        numbers = sorted({number.strip(), bare, f"#{bare}"})
+        return self.repository.orders_by_number(workspace_id, numbers)
+
     def list(
         self,
         workspace_id: str,
