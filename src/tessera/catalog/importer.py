@@ -161,13 +161,14 @@ def _csv_listings(row: Mapping[str, str | None], sku: str) -> Iterable[ListingIn
 
 
 def _grams(variant: Mapping[str, Any]) -> int | None:
+    """Grams from ``weight`` and ``weight_unit`` (current), else the deprecated ``grams``."""
+    weight, unit = variant.get("weight"), variant.get("weight_unit")
+    factors = {"g": 1.0, "kg": 1000.0, "oz": 28.349523125, "lb": 453.59237}
+    if isinstance(weight, int | float) and weight >= 0 and unit in factors:
+        return round(float(weight) * factors[str(unit)])
     grams = variant.get("grams")
     if isinstance(grams, int) and grams >= 0:
         return grams
-    weight, unit = variant.get("weight"), variant.get("weight_unit")
-    factors = {"g": 1.0, "kg": 1000.0, "oz": 28.349523125, "lb": 453.59237}
-    if isinstance(weight, int | float) and unit in factors:
-        return round(float(weight) * factors[str(unit)])
     return None
 
 
