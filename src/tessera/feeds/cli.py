@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
 from tessera.cli_support import console, context, friendly_errors
 from tessera.feeds.errors import FeedNotFound
@@ -22,9 +22,8 @@ def feeds_status(
     """Every feed: listings, failing ones, last push, lag and the newest error."""
     with context(ctx).session() as session:
         ws = WorkspaceService(session).find_workspace(workspace)
-        table = Table("channel", "adapter", "on", "listings", "failing", "last push", "lag ms",
-                      "max lag ms", "last error")  # fmt: skip
-        table.add_column("id", no_wrap=True)
+        table = Table(Column("channel", no_wrap=True), "adapter", "on", "listings", "failing",
+                      "last push (UTC)", "lag s", "last error")  # fmt: skip
         for status in FeedService(session).statuses(ws.id):
             feed = status.feed
             table.add_row(
@@ -33,13 +32,11 @@ def feeds_status(
                 "yes" if feed.is_enabled else "no",
                 str(status.listings),
                 str(status.failing),
-                status.last_pushed_at.isoformat(timespec="seconds")
+                status.last_pushed_at.strftime("%Y-%m-%d %H:%M:%S")
                 if status.last_pushed_at
                 else "",
-                "" if status.last_lag_ms is None else str(status.last_lag_ms),
-                "" if status.max_lag_ms is None else str(status.max_lag_ms),
+                "" if status.last_lag_ms is None else f"{status.last_lag_ms / 1000:.2f}",
                 (status.last_error or "")[:60],
-                feed.id,
             )
         console.print(table)
 

@@ -1,0 +1,42 @@
+"""``tessera feeds status|push``: read each feed's state and push from the terminal."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
+
+from tessera.cli_support import CliContext
+from tessera.config import Settings
+from tessera.feeds.cli import feeds_cli
+from tests.feeds.world import build_world
+from tests.integrations.fake_channels import ChannelState
+
+
+def invoke(settings: Settings, factory: sessionmaker[Session], *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(
+        feeds_cli, list(args), obj=CliContext(settings=settings, session_factory=factory)
+    )
+    return result.exit_code, result.output
+
+
+def test_push_now_then_status(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    channel_url: str,
+    channel: ChannelState,
+) -> None:
+    """``push amazon --now`` sets the MFN offer (FBA skipped); ``status`` shows the feeds."""
+    build_world(session, channel_url, slug="clico")
+    session.commit()
+
+    code_push, out_push = invoke(settings, session_factory, "push", "amazon", "-w", "clico",
+                                 "--now")  # fmt: skip
+    code_status, out_status = invoke(settings, session_factory, "status", "-w", "clico")
+    code_bad, out_bad = invoke(settings, session_factory, "push", "ebay", "-w", "clico")
+
+    assert (code_push, code_status) == (0, 0)
+    assert out_push.splitlines() == ["queued 1 listing push(es) on amazon", "1 pushed"]
+    assert channel.amazon == {"TEE-M-MFN": 10}
+    assert "amazon" in out_status and "tiktok_shop" in out_status and "web" in out_status
+    assert code_bad != 0 and "no feed for channel ebay" in out_bad
