@@ -116,6 +116,12 @@ class Planner:
 
     def add(self, record: IdentityRecord) -> str | None:
         """Plan one record; returns its profile (None when every identifier was refused)."""
+        owners = {self.owner(i.key) for i in record.idents}
+        if len(owners) == 1 and None not in owners:  # all known, one profile: nothing to link
+            (known,) = owners
+            assert known is not None
+            self.plan.record_profiles.append((record, known))
+            return known
         group: str | None = None
         counts: Counter[str] = Counter()
         tags: set[Tag] = set()
@@ -128,12 +134,13 @@ class Planner:
             if current is None:
                 if ident.key in {p.key for p in pending}:
                     continue
-                counts[ident.type] += 1
-                broken = breaks_limit(counts, self.rules)
-                if broken:
-                    counts[ident.type] -= 1
-                    self._conflict(f"limit:{broken}", ident, group, None, record, anchor)
-                    continue
+                limit = self.rules.limit(ident.type)
+                if limit is not None:  # only limited types are counted
+                    if counts[ident.type] + 1 > limit:
+                        rule = f"limit:{ident.type}"
+                        self._conflict(rule, ident, group, None, record, anchor)
+                        continue
+                    counts[ident.type] += 1
                 pending.append(ident)
                 if anchor is None:
                     anchor = ident

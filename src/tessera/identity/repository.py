@@ -6,9 +6,9 @@ import secrets
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from tessera.db.statements import insert_ignoring_conflicts
@@ -76,30 +76,42 @@ class IdentityRepository:
 
     # -- reads -----------------------------------------------------------------------------
     def owners(self, workspace_id: str, keys: Iterable[Key]) -> dict[Key, tuple[str, str]]:
-        """(type, value) -> (identifier id, profile id) for the keys the workspace knows."""
-        wanted = set(keys)
-        values = sorted({v for _, v in wanted})
+        """(type, value) -> (identifier id, profile id) for the keys the workspace knows.
+
+        One query per type and chunk, so each uses the (workspace, type, value) unique index.
+        """
+        by_type: dict[str, set[str]] = {}
+        for type_, value in keys:
+            by_type.setdefault(type_, set()).add(value)
         found: dict[Key, tuple[str, str]] = {}
-        for chunk in _chunks(values):
-            rows = self.session.execute(
-                select(Identifier.type, Identifier.value, Identifier.id, Identifier.profile_id)
-                .where(Identifier.workspace_id == workspace_id)
-                .where(Identifier.value.in_(chunk))
-            )
-            for type_, value, id_, profile_id in rows:
-                if (type_, value) in wanted:
+        for type_, wanted in sorted(by_type.items()):
+            for chunk in _chunks(sorted(wanted)):
+                rows = self.session.execute(
+                    select(Identifier.value, Identifier.id, Identifier.profile_id).where(
+                        Identifier.workspace_id == workspace_id,
+                        Identifier.type == type_,
+                        Identifier.value.in_(chunk),
+                    )
+                )
+                for value, id_, profile_id in rows:
                     found[(type_, value)] = (id_, profile_id)
         return found
 
-    def profile_states(self, profile_ids: Iterable[str]) -> dict[str, ProfileState]:
+    def profile_states(
+        self, profile_ids: Iterable[str], types: Sequence[str] | None = None
+    ) -> dict[str, ProfileState]:
+        """Each profile's identifier counts (of ``types``, or all) and split tags."""
         ids = sorted(set(profile_ids))
         states = {p: ProfileState() for p in ids}
         for chunk in _chunks(ids):
-            for profile_id, type_, count in self.session.execute(
+            counting = (
                 select(Identifier.profile_id, Identifier.type, func.count())
                 .where(Identifier.profile_id.in_(chunk))
                 .group_by(Identifier.profile_id, Identifier.type)
-            ):
+            )
+            if types is not None:
+                counting = counting.where(Identifier.type.in_(sorted(types)))
+            for profile_id, type_, count in self.session.execute(counting):
                 states[profile_id].counts[type_] = count
             for profile_id, split_id, side in self.session.execute(
                 select(
@@ -135,6 +147,43 @@ class IdentityRepository:
             for row in self.session.scalars(select(Profile).where(Profile.id.in_(chunk))):
                 result[row.id] = row
         return result
+
+    def profile_summaries(self, ids: Iterable[str]) -> dict[str, Any]:
+        """id -> (traits, trait_stamps, first_seen, last_seen) rows, without ORM objects."""
+        result: dict[str, Any] = {}
+        for chunk in _chunks(sorted(set(ids))):
+            for row in self.session.execute(
+                select(
+                    Profile.id,
+                    Profile.traits,
+                    Profile.trait_stamps,
+                    Profile.first_seen,
+                    Profile.last_seen,
+                ).where(Profile.id.in_(chunk))
+            ):
+                result[row.id] = row
+        return result
+
+    def update_summaries(self, changes: list[dict[str, Any]]) -> None:
+        """Write folded traits and times, many profiles in one executemany."""
+        if not changes:
+            return
+        self.session.flush()
+        table = cast(Table, Profile.__table__)
+        self.session.connection().execute(
+            update(table)
+            .where(table.c.id == bindparam("profile_id"))
+            .values(
+                traits=bindparam("traits"),
+                trait_stamps=bindparam("trait_stamps"),
+                name_key=bindparam("name_key"),
+                first_seen=bindparam("first_seen"),
+                last_seen=bindparam("last_seen"),
+                updated_at=bindparam("updated_at"),
+            ),
+            changes,
+        )
+        self.session.expire_all()
 
     def profile(self, workspace_id: str, profile_id: str) -> Profile | None:
         row = self.session.get(Profile, profile_id)

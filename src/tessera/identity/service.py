@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -36,6 +36,9 @@ from tessera.models.identity import (
 )
 from tessera.models.workspace import Workspace
 
+# last_seen moves forward in steps of at least this much, so a profile active all day is not
+# rewritten by every batch; the timeline has the exact times.
+SEEN_RESOLUTION = timedelta(minutes=15)
 MATCH_TRAITS = frozenset(
     {
         "first_name",
@@ -180,7 +183,10 @@ class IdentityService:
         rules = self.rules(workspace_id)
         keys = ids.all_keys(records)
         known = self.repository.owners(workspace_id, keys)
-        states = self.repository.profile_states({p for _, p in known.values()})
+        states = self.repository.profile_states(
+            _profiles_needing_state(records, {k: p for k, (_, p) in known.items()}),
+            types=[t for t, limit in rules.limits.items() if limit is not None],
+        )
         plan = plan_batch(
             records,
             rules,
@@ -273,37 +279,54 @@ class IdentityService:
         result: StitchResult,
         now: datetime,
     ) -> None:
+        """Fold each record's traits and times into its profile; one UPDATE per changed one."""
         by_profile: dict[str, list[IdentityRecord]] = {}
         for record, profile_id in record_profiles:
             by_profile.setdefault(resolve(profile_id), []).append(record)
-        profiles = self.repository.profiles(by_profile)
+        current = self.repository.profile_summaries(by_profile)
+        changes: list[dict[str, Any]] = []
         to_match: list[str] = []
+        created = set(result.created)
         for profile_id, records in by_profile.items():
-            row = profiles.get(profile_id)
-            if row is None:
+            summary = current.get(profile_id)
+            if summary is None:
                 continue
-            traits = dict(row.traits or {})
-            stamps = dict(row.trait_stamps or {})
+            traits = dict(summary.traits or {})
+            stamps = dict(summary.trait_stamps or {})
             changed_match = False
             for record in records:
-                changed = fold_traits(traits, stamps, record.traits, _stamp(record.occurred_at))
-                if changed and MATCH_TRAITS.intersection(record.traits):
-                    changed_match = True
-            if traits != row.traits:
-                row.traits = traits
-                row.trait_stamps = stamps
-                row.name_key = ids.name_key(traits)
-                row.updated_at = now
+                if record.traits and fold_traits(
+                    traits, stamps, record.traits, _stamp(record.occurred_at)
+                ):
+                    changed_match = changed_match or bool(MATCH_TRAITS.intersection(record.traits))
             first = min(r.occurred_at for r in records)
             last = max(r.occurred_at for r in records)
-            if row.first_seen is None or first < row.first_seen:
-                row.first_seen = first
-            if row.last_seen is None or last > row.last_seen:
-                row.last_seen = last
+            first_seen = summary.first_seen
+            if first_seen is None or first < first_seen:
+                first_seen = first
+            last_seen = summary.last_seen
+            if last_seen is None or last - last_seen >= SEEN_RESOLUTION:
+                last_seen = last
+            if (
+                traits != summary.traits
+                or first_seen != summary.first_seen
+                or last_seen != summary.last_seen
+            ):
+                changes.append(
+                    {
+                        "profile_id": profile_id,
+                        "traits": traits,
+                        "trait_stamps": stamps,
+                        "name_key": ids.name_key(traits),
+                        "first_seen": first_seen,
+                        "last_seen": last_seen,
+                        "updated_at": now,
+                    }
+                )
             result.profiles.add(profile_id)
-            if changed_match or profile_id in result.created:
+            if changed_match or profile_id in created:
                 to_match.append(profile_id)
-        self.session.flush()
+        self.repository.update_summaries(changes)
         if to_match:
             JobService(self.session).enqueue(
                 "identity.match", {"profile_ids": sorted(to_match)}, workspace_id=workspace_id
@@ -639,6 +662,22 @@ class IdentityService:
             else set()
         )
         return [e for e in rows if not e.user_id or e.user_id in users or e.user_id not in held]
+
+
+def _profiles_needing_state(
+    records: Sequence[IdentityRecord], owners: Mapping[tuple[str, str], str]
+) -> set[str]:
+    """Existing profiles a record may join or merge (its identifiers are new or span profiles).
+
+    A record whose identifiers all sit in one profile changes nothing, so that profile's
+    counts and split tags need not be read.
+    """
+    needed: set[str] = set()
+    for record in records:
+        profiles = {owners.get(i.key) for i in record.idents}
+        if len(profiles) > 1 or None in profiles:
+            needed.update(p for p in profiles if p is not None)
+    return needed
 
 
 def records_from_rows(rows: Iterable[Mapping[str, Any]], rules: Rules) -> list[IdentityRecord]:
