@@ -7,14 +7,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import tessera.feeds.tasks  # noqa: F401 - registers the feed jobs on the default registry
 from tessera.config import Settings
-from tessera.demo.generator import DemoSize, generate_brand
-from tessera.demo.seed import seed_demo
+from tessera.demo.stock import seed_stock
 from tessera.feeds.service import FeedService
 from tessera.inventory.service import InventoryService
 from tessera.job.worker import Worker
 from tessera.models.feed import ListingFeedStatus
 from tessera.models.price import PriceBreach
 from tessera.pricing.service import PriceService
+from tests.support.factories import make_workspace
 
 
 def test_the_demo_stock_is_seeded_and_logged_feeds_push_it(
@@ -22,9 +22,9 @@ def test_the_demo_stock_is_seeded_and_logged_feeds_push_it(
 ) -> None:
     """Locations of every kind, the kit sellable from its components, every MFN and web
     listing pushed to the log adapter, FBA skipped, and OIL-30 and MASK-75 breaching parity."""
-    seeded = seed_demo(session, generate_brand(3, DemoSize.named("small")))
+    workspace_id = make_workspace(session, "demo-stock")
+    seed_stock(session, workspace_id)
     session.commit()
-    workspace_id = seeded.workspace_id
 
     Worker(session_factory, settings, run_periodic=False).run_until_idle()
 

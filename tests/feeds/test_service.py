@@ -318,3 +318,28 @@ def test_fba_and_a_log_feed(session: Session, channel_url: str, channel: Channel
     assert state_of(session, world, "amazon-fba").status is ListingFeedStatus.SKIPPED
     assert (pushed.result, pushed.quantity) == ("pushed", 15)
     assert amazon.is_enabled and channel.arrivals == []
+
+
+def test_reconcile_pushes_again_what_is_unsettled(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    world: World,
+    channel: ChannelState,
+) -> None:
+    """Never-pushed and failed listings are queued again; once all are pushed, none are."""
+    service = FeedService(session)
+    channel.fail_next("tiktok", 401, {"code": 105002, "message": "Invalid access token"})
+    service.push_listing(
+        world.workspace_id, world.feeds["tiktok_shop"], world.listings["tiktok-tee"]
+    )
+
+    first = service.reconcile(utcnow())
+    session.commit()
+    run_jobs(session_factory, settings)
+    second = FeedService(session).reconcile(utcnow())
+
+    assert first == 4  # web-tee, web-kit and amazon-tee never pushed; tiktok-tee failed
+    assert second == 0
+    assert state_of(session, world, "tiktok-tee").status is ListingFeedStatus.OK
+    assert channel.tiktok == {("1729", "9001", "wh-1"): 8}

@@ -220,3 +220,17 @@ class FeedRepository(RepositoryBase):
             .order_by(ChannelListing.variant_id, ChannelListing.channel, ListingFeedState.id)
         ).all()
         return [(str(v), str(c), ListingFeedStatus(s), comp, push) for v, c, s, comp, push in rows]
+
+    def unsettled(self, before: datetime, limit: int) -> Sequence[ListingFeedState]:
+        """States of enabled feeds whose channel may not hold what it should: never pushed,
+        failed, or retrying with the retry overdue since ``before`` (its job lost)."""
+        state = ListingFeedState
+        overdue = (state.status == ListingFeedStatus.RETRYING) & (state.next_attempt_at < before)
+        return self.session.scalars(
+            select(state)
+            .join(ChannelFeed, ChannelFeed.id == state.feed_id)
+            .where(ChannelFeed.is_enabled.is_(True))
+            .where(state.status.in_([ListingFeedStatus.NEVER, ListingFeedStatus.FAILED]) | overdue)
+            .order_by(state.id)
+            .limit(limit)
+        ).all()

@@ -47,6 +47,7 @@ from tessera.models.feed import ChannelFeed, ListingFeedState, ListingFeedStatus
 PUSH_JOB = "feed.push_requested"
 PUSH_PRIORITY = 20  # ahead of bulk work: a feed is only useful when it is fast
 STALE_RECHECK = timedelta(seconds=1)
+RECONCILE_GRACE = timedelta(minutes=5)
 ERROR_MAX_CHARS = 2000
 
 log = get_logger("tessera.feeds")
@@ -319,6 +320,16 @@ class FeedService:
         catalog = CatalogService(self.session)
         wanted = {catalog.variant_by_sku(workspace_id, sku).id for sku in skus}
         return [listing for listing in listings if listing.variant_id in wanted]
+
+    def reconcile(self, now: datetime, limit: int = 5000) -> int:
+        """Queue a push for listings left unsettled: never pushed, failed (a refusal that may
+        have been fixed since, a new token), or retrying with the retry job overdue by
+        ``RECONCILE_GRACE``. Returns how many; unchanged quantities still send nothing."""
+        queued = 0
+        for state in self.repository.unsettled(now - RECONCILE_GRACE, limit):
+            self._enqueue_push(state.workspace_id, state.feed_id, state.listing_id, now)
+            queued += 1
+        return queued
 
     def _queue(
         self, workspace_id: str, feed_id: str, listing_ids: Sequence[str], changed_at: datetime

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from tessera.feeds.service import PUSH_JOB, FeedService
-from tessera.job.registry import job_handler
+from tessera.job.registry import job_handler, periodic
 from tessera.kit.time import ensure_utc, utcnow
 
 
@@ -32,3 +32,9 @@ def push_listing(session: Session, payload: dict[str, Any]) -> None:
     FeedService(session).push_listing(
         payload["workspace_id"], payload["feed_id"], payload["listing_id"]
     )
+
+
+@periodic("feed.reconciled", every=timedelta(minutes=15), priority=150)
+def reconcile(session: Session, payload: dict[str, Any]) -> None:
+    """Every 15 minutes, push again what is unsettled: never pushed, failed, or overdue."""
+    FeedService(session).reconcile(datetime.fromisoformat(payload["slot"]))
