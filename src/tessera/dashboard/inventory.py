@@ -225,4 +225,4 @@ def inventory(request: Request, member: SignedIn, session: DbSession) -> Respons
         "failing_feeds": sum(1 for s in statuses if s.failing),
         "money": lambda amount, currency: str(Money(amount, currency)),
     }
-    return render(request, "inventory.html", context)
+    return render(request, "stock.html", context)
