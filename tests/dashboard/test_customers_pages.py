@@ -192,6 +192,8 @@ def test_a_marketer_records_consent_and_unmerges_with_csrf(
     assert count(session, Consent) == 1
     assert count(session, IdentityMerge, IdentityMerge.undone_at.is_not(None)) == 1
     assert count(session, Profile, Profile.status == "active") == 3
+    audit = session.scalars(select(AuditEntry).where(AuditEntry.action == "profile.unmerged")).one()
+    assert (audit.subject, audit.details["reason"]) == (merge_id, "shared tablet")
 
 
 def test_an_admin_exports_and_erases_after_typing_the_id(

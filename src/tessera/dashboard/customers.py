@@ -25,6 +25,7 @@ from tessera.kit.errors import InvalidInput, Problem
 from tessera.kit.money import Money
 from tessera.models.identity import ConsentStatus, ErasureMode
 from tessera.models.workspace import Role
+from tessera.workspace.service import WorkspaceService
 
 pages = APIRouter(route_class=DashboardRoute, include_in_schema=False)
 
@@ -169,11 +170,16 @@ def unmerge(
     """Undo a merge: both profiles come back, and the split is remembered as a rule; marketers
     and above. A merge of another workspace is not found."""
     member.require(Role.MARKETER)
+    why = reason.strip()[:500] or "undone in the dashboard"
     result = IdentityService(session).unmerge(
+        member.workspace.id, merge_id, actor=member.user.id, reason=why
+    )
+    WorkspaceService(session).record(
         member.workspace.id,
+        member.user.id,
+        "profile.unmerged",
         merge_id,
-        actor=member.user.id,
-        reason=reason.strip() or "undone in the dashboard",
+        {"reason": why, "profiles": list(result.profile_ids)},
     )
     ids = ", ".join(result.profile_ids)
     flash(request, f"Unmerged {merge_id}: the profiles are {ids} again.")
