@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
+from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -116,3 +119,55 @@ def test_the_page_needs_a_signed_in_member(client: TestClient) -> None:
 
     assert response.status_code in (302, 303)
     assert response.headers["location"].startswith("/login")
+
+
+@pytest.mark.browser
+def test_the_page_draws_its_charts_in_chromium(committed_database_url: str) -> None:
+    """Signed in, in headless Chromium, the Inventory page draws both charts with no script
+    or console error."""
+    from playwright.sync_api import ConsoleMessage, expect, sync_playwright
+
+    from tessera.db import make_engine, make_session_factory, session_scope
+    from tests.e2e.test_browser import CHROMIUM_ARGS
+    from tests.support.factories import PASSWORD, make_tenant
+    from tests.support.live import live_server
+
+    engine = make_engine(committed_database_url)
+    with session_scope(make_session_factory(engine)) as session:
+        tenant = make_tenant(session, "chromeco")
+        build_world(session, "http://127.0.0.1:9", workspace_id=tenant.workspace_id)
+        PriceService(session).set_price(
+            tenant.workspace_id, PriceIn(sku="TEE-M", channel="web", amount=2000, currency="USD")
+        )
+    engine.dispose()
+    problems: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type in ("error", "warning"):
+            problems.append(f"{message.type}: {message.text}")
+
+    with live_server(committed_database_url) as base, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1366, "height": 900})
+            page.on("console", on_console)
+            page.on("pageerror", lambda error: problems.append(f"pageerror: {error}"))
+            page.goto(base + "/login")
+            page.get_by_label("Email").fill(tenant.owner_email)
+            page.get_by_label("Password").fill(PASSWORD)
+            page.get_by_role("button", name="Sign in").click()
+            page.goto(base + "/inventory")
+
+            expect(page.get_by_role("heading", level=1)).to_have_text("Inventory")
+            for region in ("Sellable by location", "Feed lag"):
+                expect(page.get_by_role("region", name=region).locator("svg.marks")).to_be_visible()
+            expect(page.locator("#stock")).to_contain_text("TEE-M")
+            page.screenshot(
+                path=Path(tempfile.gettempdir()) / "tessera-inventory.png", full_page=True
+            )
+        finally:
+            browser.close()
+
+    assert problems == []

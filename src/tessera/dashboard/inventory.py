@@ -136,6 +136,7 @@ def lag_chart(statuses: Sequence[FeedStatus]) -> dict[str, Any]:
         for what, lag in (("newest push", status.last_lag_ms), ("largest", status.max_lag_ms)):
             if lag is not None:
                 values.append({"channel": status.feed.channel, "what": what, "seconds": lag / 1000})
+    x_scale: dict[str, Any] = {"nice": True} if values else {"domain": [0, 10]}
     return {
         "$schema": charts.SCHEMA,
         "description": "Feed lag per channel, from the stock change to the channel taking it",
@@ -147,7 +148,8 @@ def lag_chart(statuses: Sequence[FeedStatus]) -> dict[str, Any]:
         "encoding": {
             "y": {"field": "channel", "type": "nominal", "title": None},
             "yOffset": {"field": "what"},
-            "x": {"field": "seconds", "type": "quantitative", "title": "Seconds"},
+            "x": {"field": "seconds", "type": "quantitative", "title": "Seconds",
+                  "axis": {"format": ".1f"}, "scale": x_scale},
             "color": {"field": "what", "type": "nominal", "title": None,
                       "scale": {"domain": ["newest push", "largest"],
                                 "range": ["#2563eb", "#93c5fd"]},
@@ -223,6 +225,7 @@ def inventory(request: Request, member: SignedIn, session: DbSession) -> Respons
         "lag_chart": lag_chart(statuses),
         "units_sellable": sum(row.sellable for row in rows if not row.is_bundle),
         "failing_feeds": sum(1 for s in statuses if s.failing),
+        "lag_measured": any(s.last_lag_ms is not None for s in statuses),
         "money": lambda amount, currency: str(Money(amount, currency)),
     }
     return render(request, "stock.html", context)
