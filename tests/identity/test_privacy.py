@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from tessera.cli import app as cli_app
 from tessera.cli_support import CliContext
-from tessera.collect.service import CollectService
+from tessera.collect.service import CollectService, Sender
 from tessera.config import Settings
 from tessera.identity import schemas
 from tessera.identity.identifiers import sha256_hex
@@ -346,6 +346,26 @@ def test_an_order_resent_after_erasure_recreates_no_profile(session: Session, st
     ).all()
     assert events == []
     assert traces_left(session, ("u-ana", "web-ana", "app-ana", "loy-777")) == []
+
+
+def test_a_stitch_job_queued_before_erasure_recreates_nothing(
+    session: Session, story: Story
+) -> None:
+    """Ana's newest event is stored and its stitch job queued when the erasure comes: the job's
+    record of her is removed with everything else, so running it afterwards links nothing, while
+    Ben's record in the same job still stitches."""
+    CollectService(session).ingest(Sender(story.workspace_id, None), [
+        message("identify", "ana-late", 80, anonymous_id="tablet-1", traits={"email": ANA_EMAIL}),
+        message("identify", "ben-late", 80, anonymous_id="ben-phone", user_id="u-ben"),
+    ], "test")  # fmt: skip
+
+    PrivacyService(session).erase(story.workspace_id, story.ana, actor="usr_dpo")
+    ran = run_stitch_jobs(session)
+
+    assert ran == 1
+    assert traces_left(session, (*ANA_TRACES, "tablet-1")) == []
+    ben = IdentityService(session).find_profile(story.workspace_id, "anonymous_id", "ben-phone")
+    assert ben is not None and ben.id == story.ben
 
 
 def count_rows(session: Session, model: type[Base]) -> int:

@@ -127,6 +127,18 @@ def _mentions_deep(value: Any, personal: frozenset[str]) -> bool:
     return _mentions(value, personal)
 
 
+def _mentioning_refs(payload: Any, personal: frozenset[str]) -> list[str]:
+    """The ``ref`` (message id) of each record in a job payload that mentions the person."""
+    records = payload.get("records") if isinstance(payload, dict) else None
+    if not isinstance(records, list):
+        return []
+    return [
+        str(record["ref"])
+        for record in records
+        if isinstance(record, dict) and record.get("ref") and _mentions_deep(record, personal)
+    ]
+
+
 def without_mentions(value: Any, personal: frozenset[str]) -> Any:
     """A job payload without what mentions the person: list items (a stitch job's records)
     that mention them anywhere are dropped whole, as are strings that mention them."""
@@ -459,10 +471,19 @@ class PrivacyService:
         )
         counts: dict[str, Any] = {"profiles": len(pids), "identifiers": len(identifiers)}
 
+        # Stitch jobs not run yet hold records of events not linked yet: those events are the
+        # person's too. The jobs lose those records, so running them later links nothing.
+        jobs = repo.jobs_mentioning(workspace_id, values)
+        unlinked = sorted({ref for job in jobs for ref in _mentioning_refs(job.payload, personal)})
+        for job in jobs:
+            job.payload = without_mentions(job.payload or {}, personal)
+        counts["jobs_scrubbed"] = len(jobs)
+
         user_ids, anonymous_ids = person.user_ids, person.anonymous_ids
         order_ids = repo.order_ids(workspace_id, person.order_ids, person.values("email"))
         owned = or_(
             ProfileReadRepository.events_of(workspace_id, user_ids, anonymous_ids),
+            Event.message_id.in_(unlinked),
             *[Event.message_id.startswith(f"order:{oid}:", autoescape=True) for oid in order_ids],
         )
         owned_events = repo.events(Event.workspace_id == workspace_id, owned)
@@ -493,10 +514,6 @@ class PrivacyService:
                 event.payload = {**(event.payload or {}), "anonymousId": token}
             counts["events_of_others_rewritten"] = len(others)
 
-        jobs = repo.jobs_mentioning(workspace_id, values)
-        for job in jobs:
-            job.payload = without_mentions(job.payload or {}, personal)
-        counts["jobs_scrubbed"] = len(jobs)
         counts["quarantine"] = repo.delete_where(
             QuarantineEntry,
             QuarantineEntry.id.in_(repo.quarantine_mentioning(workspace_id, values)),
