@@ -13,7 +13,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 
 from tessera.db.base import RepositoryBase
 from tessera.db.statements import insert_ignoring_conflicts
@@ -94,6 +94,26 @@ class InventoryRepository(RepositoryBase):
             )
         self.session.flush()
 
+    def channel_locations_and_rule(
+        self, workspace_id: str, channel: str
+    ) -> tuple[list[tuple[int, Location]], RoutingRule | None]:
+        """The channel's ranked locations and its routing rule, in one query."""
+        rows = self.session.execute(
+            select(ChannelLocation.rank, Location, RoutingRule)
+            .join(Location, Location.id == ChannelLocation.location_id)
+            .outerjoin(
+                RoutingRule,
+                and_(
+                    RoutingRule.workspace_id == ChannelLocation.workspace_id,
+                    RoutingRule.channel == ChannelLocation.channel,
+                ),
+            )
+            .where(ChannelLocation.workspace_id == workspace_id, ChannelLocation.channel == channel)
+            .order_by(ChannelLocation.rank, Location.code)
+        ).all()
+        rule = rows[0][2] if rows else self.routing_rule(workspace_id, channel)
+        return [(int(r[0]), r[1]) for r in rows], rule
+
     def routing_rule(self, workspace_id: str, channel: str) -> RoutingRule | None:
         return self.session.scalar(
             select(RoutingRule).where(
@@ -128,6 +148,37 @@ class InventoryRepository(RepositoryBase):
             )
             .execution_options(populate_existing=True)
         ).all()
+
+    def availability(
+        self, workspace_id: str, pairs: Collection[Pair], now: datetime
+    ) -> dict[Pair, tuple[int, int]]:
+        """(available, units of holds that ran out but still count in reserved) per balance,
+        in one statement."""
+        if not pairs:
+            return {}
+        b, line = StockBalance, ReservationLine
+        expired = (
+            select(func.coalesce(func.sum(line.quantity), 0))
+            .where(
+                line.variant_id == b.variant_id,
+                line.location_id == b.location_id,
+                line.status == ReservationStatus.HELD,
+                line.expires_at <= now,
+            )
+            .correlate(b)
+            .scalar_subquery()
+        )
+        rows = self.session.execute(
+            select(
+                b.variant_id,
+                b.location_id,
+                b.on_hand - b.reserved - b.committed - b.damaged - b.safety,
+                expired,
+            ).where(
+                b.workspace_id == workspace_id, _pairs_clause(pairs, b.variant_id, b.location_id)
+            )
+        ).all()
+        return {(str(r[0]), str(r[1])): (int(r[2]), int(r[3])) for r in rows}
 
     def locked_balances(self, workspace_id: str, pairs: Collection[Pair]) -> Sequence[StockBalance]:
         """The balances, locked until the transaction ends, in (variant, location) order."""
@@ -259,6 +310,20 @@ class InventoryRepository(RepositoryBase):
             self.session, Reservation, [values], ("workspace_id", "idempotency_key"), "id"
         )
         return bool(inserted)
+
+    def forget_reservation(self, reservation_id: str, ledger_keys: Collection[str]) -> None:
+        """Delete a reservation written in this transaction whose UPDATE found the units gone
+        (instead of a savepoint around every reservation)."""
+        self.session.execute(
+            delete(StockLedgerEntry).where(
+                StockLedgerEntry.source_id == reservation_id,
+                StockLedgerEntry.idempotency_key.in_(ledger_keys),
+            )
+        )
+        self.session.execute(
+            delete(ReservationLine).where(ReservationLine.reservation_id == reservation_id)
+        )
+        self.session.execute(delete(Reservation).where(Reservation.id == reservation_id))
 
     def reservation(self, workspace_id: str, reservation_id: str) -> Reservation | None:
         return self.session.scalar(

@@ -46,7 +46,6 @@ from tessera.inventory.schemas import (
     ReservationIn,
 )
 from tessera.job.service import JobService
-from tessera.kit.errors import Problem
 from tessera.kit.ids import new_id
 from tessera.kit.pagination import Page, clamp_limit, decode_cursor, page_from
 from tessera.kit.time import utcnow
@@ -623,13 +622,13 @@ class InventoryService:
     def notify_availability_changed(
         self, workspace_id: str, variant_ids: Collection[str], now: datetime | None = None
     ) -> None:
-        """Enqueue one ``stock.availability_changed`` job for these variants and the bundles
-        made of them, in the caller's transaction (nothing when the set is empty)."""
+        """Enqueue one ``stock.availability_changed`` job naming these (stocked) variants, in
+        the caller's transaction; nothing when the set is empty. The consumer expands them to
+        the bundles made of them (one query there, not one per reservation here)."""
         if not variant_ids:
             return
-        bundles = self.catalog.bundles_containing(variant_ids)
         payload = {
-            "variant_ids": sorted({*variant_ids, *bundles}),
+            "variant_ids": sorted(variant_ids),
             "changed_at": (now or utcnow()).isoformat(),
         }
         JobService(self.session).enqueue_many(
@@ -653,9 +652,6 @@ class InventoryService:
         """
         now = now or utcnow()
         request = [{"sku": line.sku, "quantity": line.quantity} for line in data.lines]
-        existing = self.repository.reservation_by_key(workspace_id, data.idempotency_key)
-        if existing is not None:
-            return self._replayed(existing, request, data)
         variants = self.catalog.variants_by_sku(workspace_id, {line.sku for line in data.lines})
         for line in data.lines:
             if line.sku not in variants:
@@ -665,7 +661,11 @@ class InventoryService:
             candidates, rules, _destination_of(data.destination)
         )
         by_id = {v.id: v for v in variants.values()}
-        components = self.catalog.components([v.id for v in variants.values() if v.is_bundle])
+        components = (
+            self.catalog.components([v.id for v in variants.values() if v.is_bundle])
+            if any(v.is_bundle for v in variants.values())
+            else {}
+        )
         demand = component_demand(
             [(variants[line.sku].id, line.quantity) for line in data.lines], components
         )
@@ -680,42 +680,6 @@ class InventoryService:
             if variant.allows_backorder and variant.id in components:
                 backorderable |= {c.variant_id for c in components[variant.id]}
         pairs = {(v, c.location_id) for v in demand for c in candidates}
-        expired_changes, marked = self._expire_on(workspace_id, pairs, now)
-        try:
-            return self._reserve_planned(
-                workspace_id,
-                data,
-                request,
-                now,
-                candidates,
-                rules,
-                demand,
-                stocked,
-                backorderable,
-                pairs,
-                expired_changes,
-                marked,
-            )
-        except Problem:
-            if marked is not None:  # refused: the expired holds stay as they were
-                marked.rollback()
-            raise
-
-    def _reserve_planned(
-        self,
-        workspace_id: str,
-        data: ReservationIn,
-        request: list[dict[str, Any]],
-        now: datetime,
-        candidates: list[domain.Candidate],
-        rules: list[RoutingRuleName],
-        demand: dict[str, int],
-        stocked: dict[str, Variant],
-        backorderable: set[str],
-        pairs: set[Pair],
-        expired_changes: list[Change],
-        marked: SessionTransaction | None,
-    ) -> tuple[Reservation, list[ReservationLine]]:
         reservation_id = new_id("rsv")
         expires_at = now + timedelta(seconds=data.ttl_seconds)
         row = {
@@ -732,13 +696,14 @@ class InventoryService:
         }
         notified = False
         for attempt in range(RESERVE_ATTEMPTS):
-            availability = {
-                (b.variant_id, b.location_id): _available(b)
-                for b in self.repository.balances(workspace_id, pairs)
-            }
-            for change in expired_changes:  # released in this transaction, not yet applied
-                key = (change.variant_id, change.location_id)
-                availability[key] = availability.get(key, 0) - change.deltas["reserved"]
+            # One read: what each balance has available, and how much of its reserved is
+            # holds that ran out (free, logically, whether or not anyone released them).
+            snapshot = self.repository.availability(workspace_id, pairs, now)
+            expired_changes: list[Change] = []
+            marked: SessionTransaction | None = None
+            if any(expired for _, expired in snapshot.values()):
+                expired_changes, marked = self._expire_on(workspace_id, pairs, now)
+            availability = {pair: free + expired for pair, (free, expired) in snapshot.items()}
             plan = domain.plan_takes(
                 demand,
                 availability,
@@ -747,6 +712,11 @@ class InventoryService:
                 backorderable=backorderable,
             )
             if not plan.is_complete:
+                if marked is not None:  # refused: the expired holds stay as they were
+                    marked.rollback()
+                existing = self.repository.reservation_by_key(workspace_id, data.idempotency_key)
+                if existing is not None:  # a retry of a reservation that was made
+                    return self._replayed(existing, request, data)
                 raise _shortage(plan, stocked, availability, candidates)
             lines: list[dict[str, Any]] = [
                 {
@@ -775,31 +745,40 @@ class InventoryService:
                 )
                 for line in lines
             ]
+            # A single change without expired holds to release needs no savepoint: if its
+            # UPDATE finds the units gone, the rows written for it are deleted again.
+            savepoint = (
+                self.session.begin_nested() if marked is not None or len(changes) > 1 else None
+            )
+            if not self.repository.claim_reservation(row):  # the same key, concurrently
+                if savepoint is not None:
+                    savepoint.rollback()
+                if marked is not None:
+                    marked.rollback()
+                existing = self.repository.reservation_by_key(workspace_id, data.idempotency_key)
+                assert existing is not None
+                return self._replayed(existing, request, data)
             if not notified:  # before the counters are locked, so the locks are held briefly
                 self.notify_availability_changed(workspace_id, set(demand), now)
                 notified = True
-            savepoint = self.session.begin_nested()
+            self.repository.insert_reservation_lines(lines)
             try:
-                if not self.repository.claim_reservation(row):  # the same key, concurrently
-                    savepoint.rollback()
-                    existing = self.repository.reservation_by_key(
-                        workspace_id, data.idempotency_key
-                    )
-                    assert existing is not None
-                    if marked is not None:
-                        marked.rollback()
-                    return self._replayed(existing, request, data)
-                self.repository.insert_reservation_lines(lines)
                 self._apply(workspace_id, [*expired_changes, *changes], now)
             except _Refused:
-                savepoint.rollback()
+                if savepoint is not None:
+                    savepoint.rollback()
+                else:
+                    self.repository.forget_reservation(reservation_id, [c.key for c in changes])
+                if marked is not None:
+                    marked.rollback()
                 if attempt == RESERVE_ATTEMPTS - 1:
                     raise InsufficientStock(
                         "the stock was taken while this reservation was being made",
                         shortages=[],
                     ) from None
                 continue
-            savepoint.commit()
+            if savepoint is not None:
+                savepoint.commit()
             if marked is not None:
                 self.repository.expire_reservations(
                     {c.source_id for c in expired_changes if c.source_id}, now
@@ -831,13 +810,16 @@ class InventoryService:
                     f"{pickup_code} does not offer pickup", field="pickup_location"
                 )
             return [_candidate(1, store)], [RoutingRuleName.RANKED]
-        feeding = self.locations_for_channel(workspace_id, channel)
+        feeding, rule = self.repository.channel_locations_and_rule(workspace_id, channel)
         ranked = [
             _candidate(rank, loc)
             for rank, loc in feeding
             if loc.kind not in NOT_ROUTABLE and loc.is_active and loc.is_ship_enabled
         ]
-        names, ship_from_store = self.routing_rules(workspace_id, channel)
+        if rule is None:
+            names, ship_from_store = [r.value for r in domain.DEFAULT_RULES], False
+        else:
+            names, ship_from_store = list(rule.rules), rule.is_ship_from_store
         if not ship_from_store:  # stores ship only when the channel says so (or nothing else)
             stores = {loc.id for _, loc in feeding if loc.kind is LocationKind.STORE}
             ranked = [c for c in ranked if c.location_id not in stores] or ranked
