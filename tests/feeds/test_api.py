@@ -66,6 +66,7 @@ def test_a_feed_is_created_pushed_and_reported(
 
 def test_patching_buffers_pushes_again_and_push_queues(
     client: TestClient,
+    session: Session,
     session_factory: sessionmaker[Session],
     settings: Settings,
     tenant: Tenant,
@@ -89,6 +90,11 @@ def test_patching_buffers_pushes_again_and_push_queues(
     pushed = client.post(f"/v1/feeds/{feed_id}/push", json={"skus": ["TEE-M"]}, headers=tenant.auth)
 
     assert patched.status_code == 200 and patched.json()["buffers"]["safety_quantity"] == 3
+    audit = WorkspaceService(session).audit_log(tenant.workspace_id)
+    assert [(e.action, e.subject, e.actor) for e in audit if e.action.startswith("feed.")] == [
+        ("feed.updated", feed_id, tenant.admin_key_id),
+        ("feed.created", feed_id, tenant.admin_key_id),
+    ]
     assert [a.body["patches"][0]["value"][0]["quantity"] for a in channel.of("amazon")] == [10, 7]
     assert pushed.status_code == 202 and pushed.json() == {"feed_id": feed_id, "listings": 1}
 

@@ -52,7 +52,9 @@ def list_feeds(principal: Viewer, session: DbSession) -> FeedPage:
     summary="Add a channel's feed; its listings are pushed at once",
 )
 def create_feed(body: FeedIn, principal: Admin, session: DbSession) -> FeedOut:
-    return FeedOut.of(FeedService(session).create_feed(principal.workspace_id, body))
+    return FeedOut.of(
+        FeedService(session).create_feed(principal.workspace_id, body, principal.actor)
+    )
 
 
 @api.get("/feeds/{feed_id}", response_model=FeedStatusOut, summary="One feed and its status")
@@ -69,7 +71,8 @@ def get_feed(feed_id: str, principal: Viewer, session: DbSession) -> FeedStatusO
     summary="Change a feed; new buffers or switching it on pushes every listing again",
 )
 def update_feed(feed_id: str, body: FeedPatch, principal: Admin, session: DbSession) -> FeedOut:
-    return FeedOut.of(FeedService(session).update_feed(principal.workspace_id, feed_id, body))
+    service = FeedService(session)
+    return FeedOut.of(service.update_feed(principal.workspace_id, feed_id, body, principal.actor))
 
 
 @api.get(

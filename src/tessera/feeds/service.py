@@ -43,6 +43,7 @@ from tessera.kit.pagination import Page, clamp_limit, decode_cursor, page_from
 from tessera.kit.time import utcnow
 from tessera.models.catalog import ChannelListing, FulfillmentChannel
 from tessera.models.feed import ChannelFeed, ListingFeedState, ListingFeedStatus
+from tessera.workspace.service import WorkspaceService
 
 PUSH_JOB = "feed.push_requested"
 PUSH_PRIORITY = 20  # ahead of bulk work: a feed is only useful when it is fast
@@ -102,7 +103,7 @@ class FeedService:
 
     # Configuring feeds --------------------------------------------------------------------------
 
-    def create_feed(self, workspace_id: str, data: FeedIn) -> ChannelFeed:
+    def create_feed(self, workspace_id: str, data: FeedIn, actor: str = "system") -> ChannelFeed:
         """Add a channel's feed. Its listings are pushed at once (one job each).
 
         Refuses a second feed for the same channel (409) and an adapter without the settings
@@ -126,11 +127,17 @@ class FeedService:
         self._apply_buffers(feed, data.buffers)
         self.session.add(feed)
         self.session.flush()
+        WorkspaceService(self.session).record(
+            workspace_id, actor, "feed.created", feed.id,
+            {"channel": feed.channel, "adapter": feed.adapter.value},
+        )  # fmt: skip
         if feed.is_enabled:
             self.request_push(workspace_id, feed.id)
         return feed
 
-    def update_feed(self, workspace_id: str, feed_id: str, data: FeedPatch) -> ChannelFeed:
+    def update_feed(
+        self, workspace_id: str, feed_id: str, data: FeedPatch, actor: str = "system"
+    ) -> ChannelFeed:
         """Change a feed's name, settings, credentials, buffers or whether it runs.
 
         Every listing is pushed again when the buffers change or the feed is switched on, since
@@ -153,6 +160,10 @@ class FeedService:
         feed.credentials = credentials
         feed.updated_at = utcnow()
         self.session.flush()
+        changed = sorted(data.model_dump(exclude_none=True))
+        WorkspaceService(self.session).record(
+            workspace_id, actor, "feed.updated", feed.id, {"fields": ",".join(changed)}
+        )
         if repush and feed.is_enabled:
             self.request_push(workspace_id, feed.id)
         return feed
