@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -392,6 +392,7 @@ _json = st.recursive(
 )  # fmt: skip
 
 
+@settings(max_examples=50)
 @given(
     properties=st.dictionaries(st.text(max_size=8), _json, max_size=5),
     spots=st.lists(st.integers(min_value=0, max_value=20), min_size=1, max_size=4),
