@@ -266,22 +266,24 @@ def test_shopify_moved_by_itself_is_read_and_set_again(
 
 
 def test_ring_fenced_units_are_hidden_from_the_channels_that_share_the_stock(
-    session: Session, world: World, channel: ChannelState
+    session: Session,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    world: World,
+    channel: ChannelState,
 ) -> None:
-    """Amazon ring-fences 4 units: web (sharing the warehouse) shows 15 - 4 - 1 safety."""
-    service = FeedService(session)
-    service.update_feed(world.workspace_id, world.feeds["amazon"],
-                        FeedPatch(buffers=Buffers(percentage=50, ring_fenced=4)))  # fmt: skip
+    """Amazon ring-fences 4 units: web, sharing the warehouse, is pushed again and shows
+    15 - 4 - 1 safety; TikTok (warehouse only) shows 10 - 4 = 6 under its cap of 8."""
+    run_jobs(session_factory, settings)
+    fence = FeedPatch(buffers=Buffers(percentage=50, ring_fenced=4))
+    FeedService(session).update_feed(world.workspace_id, world.feeds["amazon"], fence)
+    session.commit()
 
-    outcome = service.push_listing(
-        world.workspace_id, world.feeds["web"], world.listings["web-tee"]
-    )
-    amazon = service.push_listing(
-        world.workspace_id, world.feeds["amazon"], world.listings["amazon-tee"]
-    )
+    run_jobs(session_factory, settings)
 
-    assert outcome.quantity == 10
-    assert amazon.quantity == 5
+    assert channel.shopify[(SHOPIFY_ITEM, SHOPIFY_LOCATION)] == 10
+    assert channel.tiktok == {("1729", "9001", "wh-1"): 6}
+    assert channel.amazon == {"TEE-M-MFN": 5}
 
 
 def test_feed_configuration_is_checked(session: Session, world: World, channel_url: str) -> None:

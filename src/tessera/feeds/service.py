@@ -133,6 +133,8 @@ class FeedService:
         )  # fmt: skip
         if feed.is_enabled:
             self.request_push(workspace_id, feed.id)
+            if feed.ring_fenced:
+                self._push_others(workspace_id, feed.id)
         return feed
 
     def update_feed(
@@ -141,9 +143,12 @@ class FeedService:
         """Change a feed's name, settings, credentials, buffers or whether it runs.
 
         Every listing is pushed again when the buffers change or the feed is switched on, since
-        either can change what the channel should show. Refuses what ``create_feed`` refuses.
+        either can change what the channel should show; when the units it ring-fences change
+        (or it is switched on or off with a fence), the other feeds are pushed again too.
+        Refuses what ``create_feed`` refuses.
         """
         feed = self.get_feed(workspace_id, feed_id)
+        fence_before = feed.ring_fenced if feed.is_enabled else 0
         settings = dict(feed.settings) if data.settings is None else dict(data.settings)
         credentials = dict(feed.credentials) if data.credentials is None else dict(data.credentials)
         self._check_configuration(feed.adapter, settings, credentials)
@@ -166,7 +171,15 @@ class FeedService:
         )
         if repush and feed.is_enabled:
             self.request_push(workspace_id, feed.id)
+        if (feed.ring_fenced if feed.is_enabled else 0) != fence_before:
+            self._push_others(workspace_id, feed.id)
         return feed
+
+    def _push_others(self, workspace_id: str, feed_id: str) -> None:
+        """Queue every other enabled feed: a ring-fence moved, so what they may show did too."""
+        for other in self.repository.feeds(workspace_id, enabled_only=True):
+            if other.id != feed_id:
+                self.request_push(workspace_id, other.id)
 
     def get_feed(self, workspace_id: str, feed_id: str) -> ChannelFeed:
         """One feed; another workspace's feed is not found."""
