@@ -3,14 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 
 from tessera.db.base import RepositoryBase
 from tessera.models.catalog import BundleComponent, ChannelListing, Product, Variant
 
+# Built once: the reservation path reads variants on every call, and building a statement
+# costs more CPU than running it.
+_FACTS_BY_SKU = select(Variant.id, Variant.sku, Variant.is_bundle, Variant.allows_backorder).where(
+    Variant.workspace_id == bindparam("w"), Variant.sku.in_(bindparam("keys", expanding=True))
+)
+_FACTS_BY_ID = select(Variant.id, Variant.sku, Variant.is_bundle, Variant.allows_backorder).where(
+    Variant.workspace_id == bindparam("w"), Variant.id.in_(bindparam("keys", expanding=True))
+)
+
 
 class CatalogRepository(RepositoryBase):
+    def variant_facts(
+        self, workspace_id: str, keys: Collection[str], by: str = "sku"
+    ) -> Sequence[Any]:
+        """(id, sku, is_bundle, allows_backorder) rows by SKU or by id, without ORM objects."""
+        if not keys:
+            return []
+        statement = _FACTS_BY_SKU if by == "sku" else _FACTS_BY_ID
+        return self.session.execute(statement, {"w": workspace_id, "keys": list(keys)}).all()
+
     def product(self, workspace_id: str, product_id: str) -> Product | None:
         return self.session.scalar(
             select(Product).where(Product.workspace_id == workspace_id, Product.id == product_id)

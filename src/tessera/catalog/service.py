@@ -31,6 +31,16 @@ from tessera.models.catalog import ChannelListing, Product, Variant
 
 
 @dataclass(frozen=True, slots=True)
+class VariantFacts:
+    """What stock needs to know of a variant, read without building ORM objects."""
+
+    id: str
+    sku: str
+    is_bundle: bool
+    allows_backorder: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Component:
     variant_id: str
     quantity: int
@@ -186,6 +196,20 @@ class CatalogService:
     def variants_by_sku(self, workspace_id: str, skus: Collection[str]) -> dict[str, Variant]:
         """Variants keyed by SKU; unknown SKUs are simply absent."""
         return {v.sku: v for v in self.repository.variants_by_sku(workspace_id, skus)}
+
+    def variant_facts_by_sku(
+        self, workspace_id: str, skus: Collection[str]
+    ) -> dict[str, VariantFacts]:
+        """Facts of the variants with these SKUs, keyed by SKU; unknown SKUs are absent."""
+        rows = self.repository.variant_facts(workspace_id, skus, by="sku")
+        return {str(r[1]): VariantFacts(str(r[0]), str(r[1]), bool(r[2]), bool(r[3])) for r in rows}
+
+    def variant_facts_by_id(
+        self, workspace_id: str, ids: Collection[str]
+    ) -> dict[str, VariantFacts]:
+        """Facts of these variants (of this workspace only), keyed by id."""
+        rows = self.repository.variant_facts(workspace_id, ids, by="id")
+        return {str(r[0]): VariantFacts(str(r[0]), str(r[1]), bool(r[2]), bool(r[3])) for r in rows}
 
     def variants_by_id(self, workspace_id: str, ids: Collection[str]) -> dict[str, Variant]:
         """Variants keyed by id, of this workspace only."""

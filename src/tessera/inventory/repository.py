@@ -13,7 +13,8 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from tessera.db.base import RepositoryBase
 from tessera.db.statements import insert_ignoring_conflicts
@@ -33,6 +34,83 @@ from tessera.models.stock import (
 
 COUNTERS = ("on_hand", "reserved", "committed", "incoming", "damaged", "safety")
 Pair = tuple[str, str]  # (variant_id, location_id)
+
+# Statements of the reservation path, built once: building a statement costs more CPU than
+# running it, and a hot SKU is only as fast as the Python around its one UPDATE.
+_B = StockBalance.__table__.c
+_EXPIRED_UNITS = (
+    select(func.coalesce(func.sum(ReservationLine.quantity), 0))
+    .where(
+        ReservationLine.variant_id == _B.variant_id,
+        ReservationLine.location_id == _B.location_id,
+        ReservationLine.status == ReservationStatus.HELD,
+        ReservationLine.expires_at <= bindparam("now"),
+    )
+    .correlate(StockBalance.__table__)
+    .scalar_subquery()
+)
+_AVAILABILITY = select(
+    _B.variant_id,
+    _B.location_id,
+    _B.on_hand - _B.reserved - _B.committed - _B.damaged - _B.safety,
+    _EXPIRED_UNITS,
+).where(
+    _B.workspace_id == bindparam("w"),
+    _B.variant_id.in_(bindparam("variants", expanding=True)),
+    _B.location_id.in_(bindparam("locations", expanding=True)),
+)
+_CANDIDATES = (
+    select(
+        ChannelLocation.rank,
+        Location.id,
+        Location.kind,
+        Location.is_active,
+        Location.is_ship_enabled,
+        Location.latitude,
+        Location.longitude,
+        Location.country,
+        RoutingRule.rules,
+        RoutingRule.is_ship_from_store,
+    )
+    .join(Location, Location.id == ChannelLocation.location_id)
+    .outerjoin(
+        RoutingRule,
+        and_(
+            RoutingRule.workspace_id == ChannelLocation.workspace_id,
+            RoutingRule.channel == ChannelLocation.channel,
+        ),
+    )
+    .where(
+        ChannelLocation.workspace_id == bindparam("w"), ChannelLocation.channel == bindparam("c")
+    )
+    .order_by(ChannelLocation.rank, Location.code)
+)
+_INSERT_LINES = ReservationLine.__table__.insert()  # type: ignore[attr-defined]
+_DELTA_STATEMENTS: dict[tuple[tuple[str, bool], ...], Any] = {}
+_INSERT_STATEMENTS: dict[tuple[str, str, str | None], Any] = {}
+
+
+def _delta_statement(signs: tuple[tuple[str, bool], ...]) -> Any:
+    """``UPDATE stock_balance SET c = c + :d_c ... WHERE <guards>`` for these counters (name,
+    is negative), cached. Guards: each decreased counter stays >= 0, and available >= :need."""
+    statement = _DELTA_STATEMENTS.get(signs)
+    if statement is None:
+        table: Any = StockBalance.__table__
+        c = table.c
+        values: dict[str, Any] = {"updated_at": bindparam("now")}
+        conditions = [
+            c.workspace_id == bindparam("w"),
+            c.variant_id == bindparam("v"),
+            c.location_id == bindparam("l"),
+            c.on_hand - c.reserved - c.committed - c.damaged - c.safety >= bindparam("need"),
+        ]
+        for name, negative in signs:
+            values[name] = c[name] + bindparam(f"d_{name}")
+            if negative:
+                conditions.append(c[name] >= bindparam(f"g_{name}"))
+        statement = update(table).where(*conditions).values(values)
+        _DELTA_STATEMENTS[signs] = statement
+    return statement
 
 
 def _pairs_clause(pairs: Collection[Pair], variant: Any, location: Any) -> Any:
@@ -150,35 +228,46 @@ class InventoryRepository(RepositoryBase):
         ).all()
 
     def availability(
-        self, workspace_id: str, pairs: Collection[Pair], now: datetime
+        self,
+        workspace_id: str,
+        variant_ids: Collection[str],
+        location_ids: Collection[str],
+        now: datetime,
     ) -> dict[Pair, tuple[int, int]]:
-        """(available, units of holds that ran out but still count in reserved) per balance,
-        in one statement."""
-        if not pairs:
+        """(available, units of holds that ran out but still count in reserved) for every
+        balance of these variants at these locations, in one statement."""
+        if not variant_ids or not location_ids:
             return {}
-        b, line = StockBalance, ReservationLine
-        expired = (
-            select(func.coalesce(func.sum(line.quantity), 0))
-            .where(
-                line.variant_id == b.variant_id,
-                line.location_id == b.location_id,
-                line.status == ReservationStatus.HELD,
-                line.expires_at <= now,
-            )
-            .correlate(b)
-            .scalar_subquery()
-        )
         rows = self.session.execute(
-            select(
-                b.variant_id,
-                b.location_id,
-                b.on_hand - b.reserved - b.committed - b.damaged - b.safety,
-                expired,
-            ).where(
-                b.workspace_id == workspace_id, _pairs_clause(pairs, b.variant_id, b.location_id)
-            )
-        ).all()
+            _AVAILABILITY,
+            {"w": workspace_id, "variants": list(variant_ids), "locations": list(location_ids),
+             "now": now},
+        ).all()  # fmt: skip
         return {(str(r[0]), str(r[1])): (int(r[2]), int(r[3])) for r in rows}
+
+    def channel_candidates(self, workspace_id: str, channel: str) -> Sequence[Any]:
+        """(rank, location id, kind, is_active, is_ship_enabled, latitude, longitude, country,
+        rule's rules, rule's is_ship_from_store) per location feeding the channel."""
+        return self.session.execute(_CANDIDATES, {"w": workspace_id, "c": channel}).all()
+
+    def _insert_ignoring(
+        self, model: Any, rows: Sequence[dict[str, Any]], conflict: tuple[str, ...], returning: str
+    ) -> list[Any]:
+        """``insert_ignoring_conflicts`` with the statement built once per dialect."""
+        if not rows:
+            return []
+        key = (self.dialect, model.__tablename__, returning)
+        statement = _INSERT_STATEMENTS.get(key)
+        if statement is None:
+            module: Any = postgresql if self.dialect == "postgresql" else sqlite
+            table = model.__table__
+            statement = (
+                module.insert(table)
+                .on_conflict_do_nothing(index_elements=list(conflict))
+                .returning(table.c[returning])
+            )
+            _INSERT_STATEMENTS[key] = statement
+        return [row[0] for row in self.session.execute(statement, list(rows))]
 
     def locked_balances(self, workspace_id: str, pairs: Collection[Pair]) -> Sequence[StockBalance]:
         """The balances, locked until the transaction ends, in (variant, location) order."""
@@ -222,14 +311,11 @@ class InventoryRepository(RepositoryBase):
 
     def insert_ledger(self, rows: Sequence[dict[str, Any]]) -> set[str]:
         """Insert ledger entries whose keys are new; returns the keys inserted."""
-        inserted = insert_ignoring_conflicts(
-            self.session,
-            StockLedgerEntry,
-            rows,
-            ("workspace_id", "idempotency_key"),
-            "idempotency_key",
+        return set(
+            self._insert_ignoring(
+                StockLedgerEntry, rows, ("workspace_id", "idempotency_key"), "idempotency_key"
+            )
         )
-        return set(inserted)
 
     def apply_delta(
         self,
@@ -242,24 +328,21 @@ class InventoryRepository(RepositoryBase):
     ) -> bool:
         """One conditional UPDATE: add ``deltas`` if no counter would go below zero and at
         least ``need_available`` units are available first. True if the row changed."""
-        table: Any = StockBalance.__table__
-        c = table.c
-        conditions = [
-            c.workspace_id == workspace_id,
-            c.variant_id == variant_id,
-            c.location_id == location_id,
-        ]
-        values: dict[str, Any] = {"updated_at": now}
-        for name, delta in deltas.items():
-            if delta:
-                values[name] = c[name] + delta
-                if delta < 0:
-                    conditions.append(c[name] >= -delta)
-        if need_available > 0:
-            conditions.append(
-                c.on_hand - c.reserved - c.committed - c.damaged - c.safety >= need_available
-            )
-        result = self.session.execute(update(table).where(*conditions).values(values))
+        changed = {name: delta for name, delta in deltas.items() if delta}
+        signs = tuple(sorted((name, delta < 0) for name, delta in changed.items()))
+        params: dict[str, Any] = {
+            "w": workspace_id,
+            "v": variant_id,
+            "l": location_id,
+            "now": now,
+            # no requirement: a bound no row can fail (available is never below this)
+            "need": need_available if need_available > 0 else -(2**31),
+        }
+        for name, delta in changed.items():
+            params[f"d_{name}"] = delta
+            if delta < 0:
+                params[f"g_{name}"] = -delta
+        result = self.session.execute(_delta_statement(signs), params)
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
     def set_counters(self, balance_id: str, values: Mapping[str, int], now: datetime) -> None:
@@ -306,10 +389,9 @@ class InventoryRepository(RepositoryBase):
     # Reservations -------------------------------------------------------------------------
 
     def claim_reservation(self, values: dict[str, Any]) -> bool:
-        inserted = insert_ignoring_conflicts(
-            self.session, Reservation, [values], ("workspace_id", "idempotency_key"), "id"
+        return bool(
+            self._insert_ignoring(Reservation, [values], ("workspace_id", "idempotency_key"), "id")
         )
-        return bool(inserted)
 
     def forget_reservation(self, reservation_id: str, ledger_keys: Collection[str]) -> None:
         """Delete a reservation written in this transaction whose UPDATE found the units gone
@@ -377,7 +459,7 @@ class InventoryRepository(RepositoryBase):
 
     def insert_reservation_lines(self, rows: Sequence[dict[str, Any]]) -> None:
         if rows:
-            self.session.execute(ReservationLine.__table__.insert(), list(rows))  # type: ignore[attr-defined]
+            self.session.execute(_INSERT_LINES, list(rows))
 
     def move_lines(
         self,

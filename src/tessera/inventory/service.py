@@ -17,7 +17,7 @@ as free, and every reservation first releases the expired holds on the balances 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy.orm import Session, SessionTransaction
 
 from tessera.catalog.errors import UnknownSku
-from tessera.catalog.service import CatalogService, component_demand
+from tessera.catalog.service import CatalogService, VariantFacts, component_demand
 from tessera.inventory import domain
 from tessera.inventory.domain import RoutingRuleName
 from tessera.inventory.errors import (
@@ -652,7 +652,9 @@ class InventoryService:
         """
         now = now or utcnow()
         request = [{"sku": line.sku, "quantity": line.quantity} for line in data.lines]
-        variants = self.catalog.variants_by_sku(workspace_id, {line.sku for line in data.lines})
+        variants = self.catalog.variant_facts_by_sku(
+            workspace_id, {line.sku for line in data.lines}
+        )
         for line in data.lines:
             if line.sku not in variants:
                 raise UnknownSku(f"no variant has SKU {line.sku!r}", field="lines", sku=line.sku)
@@ -672,7 +674,7 @@ class InventoryService:
         missing = set(demand) - set(by_id)
         stocked = {
             **by_id,
-            **(self.catalog.variants_by_id(workspace_id, missing) if missing else {}),
+            **(self.catalog.variant_facts_by_id(workspace_id, missing) if missing else {}),
         }
         backorderable = {v for v in demand if stocked[v].allows_backorder}
         # A bundle that allows backorder lets its components be backordered for it.
@@ -698,7 +700,9 @@ class InventoryService:
         for attempt in range(RESERVE_ATTEMPTS):
             # One read: what each balance has available, and how much of its reserved is
             # holds that ran out (free, logically, whether or not anyone released them).
-            snapshot = self.repository.availability(workspace_id, pairs, now)
+            snapshot = self.repository.availability(
+                workspace_id, list(demand), [c.location_id for c in candidates], now
+            )
             expired_changes: list[Change] = []
             marked: SessionTransaction | None = None
             if any(expired for _, expired in snapshot.values()):
@@ -810,18 +814,19 @@ class InventoryService:
                     f"{pickup_code} does not offer pickup", field="pickup_location"
                 )
             return [_candidate(1, store)], [RoutingRuleName.RANKED]
-        feeding, rule = self.repository.channel_locations_and_rule(workspace_id, channel)
+        rows = self.repository.channel_candidates(workspace_id, channel)
         ranked = [
-            _candidate(rank, loc)
-            for rank, loc in feeding
-            if loc.kind not in NOT_ROUTABLE and loc.is_active and loc.is_ship_enabled
+            domain.Candidate(str(r[1]), int(r[0]), r[5], r[6], r[7])
+            for r in rows
+            if r[2] not in NOT_ROUTABLE and r[3] and r[4]
         ]
+        rule = next((r for r in rows if r[8] is not None), None)
         if rule is None:
             names, ship_from_store = [r.value for r in domain.DEFAULT_RULES], False
         else:
-            names, ship_from_store = list(rule.rules), rule.is_ship_from_store
+            names, ship_from_store = list(rule[8]), bool(rule[9])
         if not ship_from_store:  # stores ship only when the channel says so (or nothing else)
-            stores = {loc.id for _, loc in feeding if loc.kind is LocationKind.STORE}
+            stores = {str(r[1]) for r in rows if r[2] is LocationKind.STORE}
             ranked = [c for c in ranked if c.location_id not in stores] or ranked
         return ranked, [RoutingRuleName(n) for n in names]
 
@@ -1525,7 +1530,7 @@ def logical_status(reservation: Reservation, now: datetime) -> ReservationStatus
 
 def _shortage(
     plan: domain.Plan,
-    variants: dict[str, Variant],
+    variants: Mapping[str, VariantFacts],
     availability: dict[Pair, int],
     candidates: Sequence[domain.Candidate],
 ) -> InsufficientStock:
