@@ -1,0 +1,351 @@
+"""Reservations per second and their p99 on PostgreSQL, on one hot SKU and spread over 10,000
+SKUs, next to the ceiling: bare conditional ``UPDATE ... WHERE qty >= n`` statements.
+
+A reservation is the whole use case through ``InventoryService.reserve`` in its own
+transaction, as the API runs it: the idempotency check, the catalog and the channel's
+locations, the expired holds on the touched balances, the plan, the reservation and its lines,
+the ledger entry, the ``stock.availability_changed`` job, and the conditional UPDATE whose row
+count decides, then the commit. The ceiling is what the server gives the deciding statement
+alone, ``UPDATE stock_balance SET reserved = reserved + 1 WHERE id = %s AND on_hand - reserved
+- committed - damaged - safety >= 1``, autocommitted, with the same driver, from the same
+processes and threads, on the same rows (one hot row; random rows of 10,000).
+
+Targets (issue 5): hot SKU at least 300 reservations/s with p99 under 50 ms; spread SKUs at
+least half the ceiling.
+
+``python -m bench.bench_stock [--processes 4] [--threads 4] [--seconds 8] [--skus 10000]``;
+``python -m bench`` calls ``main()``. Needs PostgreSQL: TESSERA_BENCH_DATABASE_URL, default a
+local ``tessera_bench``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import random
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import text
+
+from bench._database import bench_database_url
+from tessera.catalog.schemas import ProductIn, VariantIn
+from tessera.catalog.service import CatalogService
+from tessera.db.engine import make_engine, make_session_factory, session_scope
+from tessera.inventory.errors import InsufficientStock
+from tessera.inventory.schemas import (
+    ChannelLocationsIn,
+    LocationIn,
+    ReservationIn,
+    ReservationLineIn,
+)
+from tessera.inventory.service import InventoryService
+from tessera.kit.ids import new_id
+from tessera.kit.time import utcnow
+from tessera.models.stock import LedgerReason, LocationKind, StockBalance, StockLedgerEntry
+from tessera.workspace.service import WorkspaceService
+
+console = Console(width=140)
+HOT_UNITS = 10_000_000
+SPREAD_UNITS = 1_000_000
+VARIANTS_PER_PRODUCT = 500
+
+
+@dataclass(frozen=True)
+class Result:
+    what: str
+    shape: str
+    operations: int
+    refused: int
+    errors: int
+    seconds: float
+    latencies_ms: list[float]
+
+    @property
+    def rate(self) -> float:
+        return self.operations / self.seconds
+
+    def percentile(self, p: float) -> float:
+        ordered = sorted(self.latencies_ms)
+        if not ordered:
+            return float("nan")
+        return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+# Setup --------------------------------------------------------------------------------------
+
+
+def _setup(url: str, skus: int) -> tuple[str, list[str], list[str]]:
+    """A fresh workspace: HOT plus ``skus`` spread SKUs, one warehouse feeding web, stocked.
+
+    Opening stock is written in bulk as receive entries with their balances (the ledger sums
+    to the balances, as the service would leave it), so setting up 10,000 SKUs takes seconds.
+    Returns (workspace id, spread SKUs, balance ids of the spread SKUs).
+    """
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    stamp = new_id("bn")[-10:].lower()
+    names = [f"SKU-{stamp}-{n:05d}" for n in range(skus)]
+    with session_scope(factory) as session:
+        workspace_id = WorkspaceService(session).create_workspace("Bench", f"bench-{stamp}").id
+        catalog = CatalogService(session)
+        catalog.create_product(
+            workspace_id, ProductIn(handle="hot", title="Hot", variants=[VariantIn(sku="HOT")])
+        )
+        for start in range(0, skus, VARIANTS_PER_PRODUCT):
+            chunk = names[start : start + VARIANTS_PER_PRODUCT]
+            catalog.create_product(
+                workspace_id,
+                ProductIn(
+                    handle=f"p-{start}", title="Spread", variants=[VariantIn(sku=s) for s in chunk]
+                ),
+            )
+        inventory = InventoryService(session)
+        location = inventory.create_location(
+            workspace_id, LocationIn(code="wh", name="Warehouse", kind=LocationKind.WAREHOUSE)
+        )
+        inventory.set_channel_locations(workspace_id, "web", ChannelLocationsIn(locations=["wh"]))
+        variants = catalog.variants_by_sku(workspace_id, ["HOT", *names])
+    now = utcnow()
+    balances, entries = [], []
+    for sku, variant in variants.items():
+        units = HOT_UNITS if sku == "HOT" else SPREAD_UNITS
+        balances.append(
+            {"id": new_id("stb"), "workspace_id": workspace_id, "variant_id": variant.id,
+             "location_id": location.id, "on_hand": units, "reserved": 0, "committed": 0,
+             "incoming": 0, "damaged": 0, "safety": 0, "updated_at": now}
+        )  # fmt: skip
+        entries.append(
+            {"id": new_id("stl"), "workspace_id": workspace_id, "variant_id": variant.id,
+             "location_id": location.id, "reason": LedgerReason.RECEIVE, "on_hand_delta": units,
+             "reserved_delta": 0, "committed_delta": 0, "incoming_delta": 0, "damaged_delta": 0,
+             "safety_delta": 0, "source_type": "bench", "source_id": None,
+             "idempotency_key": f"bench-open:{variant.id}", "note": None, "created_at": now}
+        )  # fmt: skip
+    with engine.begin() as connection:
+        connection.execute(StockBalance.__table__.insert(), balances)  # type: ignore[attr-defined]
+        connection.execute(StockLedgerEntry.__table__.insert(), entries)  # type: ignore[attr-defined]
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("DELETE FROM job WHERE kind = 'stock.availability_changed'"))
+        connection.execute(text("VACUUM ANALYZE stock_balance"))
+        connection.execute(text("VACUUM ANALYZE reservation_line"))
+        ids = dict(
+            connection.execute(
+                text("SELECT variant_id, id FROM stock_balance WHERE workspace_id = :w"),
+                {"w": workspace_id},
+            ).all()
+        )
+    engine.dispose()
+    return workspace_id, names, [ids[variants[s].id] for s in names]
+
+
+# The two kinds of worker --------------------------------------------------------------------
+
+
+def _reserve_loop(
+    url: str,
+    workspace_id: str,
+    skus: list[str],
+    process: int,
+    threads: int,
+    start_at: float,
+    seconds: float,
+) -> dict[str, Any]:
+    """Reservations of one unit of a random SKU from ``skus`` until the time is up."""
+    engine = make_engine(url, pool_size=threads + 1)
+    factory = make_session_factory(engine)
+    latencies: list[float] = []
+    counts = {"held": 0, "refused": 0, "errors": 0}
+    first_error: list[str] = []
+    lock = threading.Lock()
+    stop_at = start_at + seconds
+
+    def run(thread: int) -> None:
+        rng = random.Random(process * 1000 + thread)
+        mine: list[float] = []
+        held = refused = errors = 0
+        n = 0
+        while time.time() < stop_at:
+            request = ReservationIn(
+                lines=[ReservationLineIn(sku=rng.choice(skus), quantity=1)],
+                idempotency_key=f"{process}-{thread}-{n}-{start_at}",
+                ttl_seconds=900,
+            )
+            n += 1
+            began = time.perf_counter()
+            try:
+                with session_scope(factory) as session:
+                    InventoryService(session).reserve(workspace_id, request)
+                held += 1
+                mine.append((time.perf_counter() - began) * 1000)
+            except InsufficientStock:
+                refused += 1
+            except Exception as exc:  # counted and the first one shown: the bench must finish
+                errors += 1
+                if not first_error:
+                    first_error.append(f"{type(exc).__name__}: {exc}"[:500])
+        with lock:
+            latencies.extend(mine)
+            counts["held"] += held
+            counts["refused"] += refused
+            counts["errors"] += errors
+
+    while time.time() < start_at:
+        time.sleep(0.002)
+    workers = [threading.Thread(target=run, args=(t,)) for t in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    engine.dispose()
+    return {**counts, "latencies": latencies, "first_error": first_error[:1]}
+
+
+def _update_loop(
+    url: str, balance_ids: list[str], process: int, threads: int, start_at: float, seconds: float
+) -> dict[str, Any]:
+    """Bare conditional UPDATEs on random rows of ``balance_ids`` until the time is up."""
+    engine = make_engine(url, pool_size=threads + 1)
+    latencies: list[float] = []
+    counts = {"held": 0, "refused": 0, "errors": 0}
+    lock = threading.Lock()
+    stop_at = start_at + seconds
+    statement = (
+        "UPDATE stock_balance SET reserved = reserved + 1 WHERE id = %s "
+        "AND on_hand - reserved - committed - damaged - safety >= 1"
+    )
+
+    def run(thread: int) -> None:
+        rng = random.Random(process * 1000 + thread)
+        raw = engine.raw_connection()
+        driver: Any = raw.driver_connection
+        driver.autocommit = True
+        mine: list[float] = []
+        held = refused = 0
+        try:
+            with driver.cursor() as cursor:
+                while time.time() < stop_at:
+                    began = time.perf_counter()
+                    cursor.execute(statement, (rng.choice(balance_ids),))
+                    if cursor.rowcount == 1:
+                        held += 1
+                        mine.append((time.perf_counter() - began) * 1000)
+                    else:
+                        refused += 1
+        finally:
+            raw.close()
+        with lock:
+            latencies.extend(mine)
+            counts["held"] += held
+            counts["refused"] += refused
+
+    while time.time() < start_at:
+        time.sleep(0.002)
+    workers = [threading.Thread(target=run, args=(t,)) for t in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    engine.dispose()
+    return {**counts, "latencies": latencies}
+
+
+def _warm(_: int) -> int:
+    """Imported and connected before the clock starts (a spawned process imports on its first
+    task, which takes seconds on a busy machine)."""
+    return len(InventoryService.__dict__)
+
+
+def _run(pool: Any, what: str, target: Any, args: tuple[Any, ...], processes: int, threads: int,
+         seconds: float) -> Result:  # fmt: skip
+    start_at = time.time() + 1.0
+    jobs = [(*args, p, threads, start_at, seconds) for p in range(processes)]
+    results = pool.starmap(target, jobs)
+    for error in {e for r in results for e in r.get("first_error", [])}:
+        console.print(f"[red]{what}: {error}[/red]", highlight=False)
+    return Result(
+        what,
+        f"{processes} x {threads}",
+        sum(r["held"] for r in results),
+        sum(r["refused"] for r in results),
+        sum(r["errors"] for r in results),
+        seconds,
+        [x for r in results for x in r["latencies"]],
+    )
+
+
+def report(results: list[Result], hot: Result, hot_ceiling: Result, spread: Result,
+           spread_ceiling: Result) -> None:  # fmt: skip
+    table = Table(title="Reservations on PostgreSQL")
+    for column in ("what", "processes x threads", "done", "refused", "errors", "per second",
+                   "p50 ms", "p99 ms"):  # fmt: skip
+        table.add_column(column, justify="left" if column == "what" else "right")
+    for r in results:
+        table.add_row(
+            r.what, r.shape, f"{r.operations:,}", str(r.refused), str(r.errors),
+            f"{r.rate:,.0f}", f"{r.percentile(50):.1f}", f"{r.percentile(99):.1f}",
+        )  # fmt: skip
+    console.print(table)
+    console.print(
+        f"hot SKU: {hot.rate:,.0f} reservations/s, p99 {hot.percentile(99):.1f} ms "
+        f"(target >= 300/s, p99 < 50 ms); {hot.rate / hot_ceiling.rate:.1%} of the hot-row ceiling"
+    )
+    console.print(
+        f"spread: {spread.rate:,.0f} reservations/s = {spread.rate / spread_ceiling.rate:.1%} of "
+        f"the ceiling's {spread_ceiling.rate:,.0f}/s (target >= 50%)"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--processes", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--skus", type=int, default=10_000)
+    options = parser.parse_args()
+    url = bench_database_url(console)
+    if url is None:
+        return 0
+    console.print(f"setting up {options.skus:,} SKUs and one hot SKU ...")
+    workspace_id, skus, balance_ids = _setup(url, options.skus)
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        hot_id = connection.execute(
+            text(
+                "SELECT b.id FROM stock_balance b JOIN variant v ON v.id = b.variant_id "
+                "WHERE v.workspace_id = :w AND v.sku = 'HOT'"
+            ),
+            {"w": workspace_id},
+        ).scalar_one()
+    engine.dispose()
+    p, t, s = options.processes, options.threads, options.seconds
+    with multiprocessing.get_context("spawn").Pool(p) as pool:
+        pool.map(_warm, range(p * 4))
+        hot = _run(
+            pool, "reserve, one hot SKU", _reserve_loop, (url, workspace_id, ["HOT"]), p, t, s
+        )
+        hot_ceiling = _run(
+            pool, "bare UPDATE ... WHERE qty >= 1, one row", _update_loop, (url, [hot_id]), p, t, s
+        )
+        spread = _run(
+            pool, f"reserve, {len(skus):,} SKUs", _reserve_loop, (url, workspace_id, skus), p, t, s
+        )
+        spread_ceiling = _run(
+            pool,
+            f"bare UPDATE ... WHERE qty >= 1, {len(skus):,} rows",
+            _update_loop,
+            (url, balance_ids),
+            p,
+            t,
+            s,
+        )
+    report([hot, hot_ceiling, spread, spread_ceiling], hot, hot_ceiling, spread, spread_ceiling)
+    return 1 if any(r.errors for r in (hot, spread)) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
