@@ -183,21 +183,28 @@ def test_a_429_waits_retry_after_and_pauses_the_feed(
     world: World,
     channel: ChannelState,
 ) -> None:
-    """Amazon's 429 with Retry-After: 1 is recorded on the listing, pauses the feed for a
-    second, and the retry a second later succeeds."""
-    channel.fail_next("amazon", 429, {"errors": [{"code": "QuotaExceeded"}]}, {"Retry-After": "1"})
+    """Amazon's 429 with Retry-After: 2 is recorded on the listing and pauses the feed: a
+    push before then sends nothing; the retry afterwards, through the worker, succeeds."""
+    channel.fail_next("amazon", 429, {"errors": [{"code": "QuotaExceeded"}]}, {"Retry-After": "2"})
     before = utcnow()
 
-    run_jobs(session_factory, settings)
+    limited = FeedService(session).push_listing(
+        world.workspace_id, world.feeds["amazon"], world.listings["amazon-tee"]
+    )
+    paused = FeedService(session).push_listing(
+        world.workspace_id, world.feeds["amazon"], world.listings["amazon-tee"]
+    )
+    session.commit()
 
     state = state_of(session, world, "amazon-tee")
+    assert (limited.result, paused.result) == ("failed", "paused")
     assert (state.status, state.failure_count) == (ListingFeedStatus.RETRYING, 1)
     assert state.last_error is not None and "429" in state.last_error
     assert state.next_attempt_at is not None
-    assert timedelta(seconds=1) <= state.next_attempt_at - before < timedelta(seconds=3)
+    assert timedelta(seconds=2) <= state.next_attempt_at - before < timedelta(seconds=4)
     feed = session.get(ChannelFeed, world.feeds["amazon"])
     assert feed is not None and feed.paused_until == state.next_attempt_at
-    assert channel.amazon == {}
+    assert [a.status for a in channel.of("amazon")] == [429]
 
     time.sleep(max(0.0, (state.next_attempt_at - utcnow()).total_seconds()) + 0.05)
     run_jobs(session_factory, settings)

@@ -8,9 +8,11 @@ the bench point a feed at a local server.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from tessera.integrations.amazon.listings import AmazonListingsClient
 from tessera.integrations.shopify.inventory import ShopifyInventoryClient
@@ -21,6 +23,7 @@ from tessera.models.catalog import ChannelListing
 from tessera.models.feed import ChannelFeed, FeedAdapter
 
 log = get_logger("tessera.feeds")
+T = TypeVar("T")
 
 DEFAULT_BASE_URLS = {
     FeedAdapter.AMAZON: "https://sellingpartnerapi-na.amazon.com",
@@ -59,6 +62,39 @@ def listing_problem(adapter: FeedAdapter, listing: ChannelListing) -> str | None
     return None
 
 
+class _Clients:
+    """The clients of the feeds this process pushed for, kept so their connections are reused
+    (a TLS handshake per push would cost more than the push). Keyed by everything a client is
+    built from, so a changed token or URL gets a new one; the oldest is closed past ``size``."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._clients: OrderedDict[tuple[str, ...], Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, ...], build: Callable[[], T]) -> T:
+        with self._lock:
+            client = self._clients.get(key)
+            if client is None:
+                client = build()
+                self._clients[key] = client
+                while len(self._clients) > self.size:
+                    _old_key, old = self._clients.popitem(last=False)
+                    old.close()
+            else:
+                self._clients.move_to_end(key)
+            return client
+
+    def close(self) -> None:
+        with self._lock:
+            for client in self._clients.values():
+                client.close()
+            self._clients.clear()
+
+
+clients = _Clients()
+
+
 @dataclass(frozen=True, slots=True)
 class Push:
     """One quantity to set on one listing, with what we believe the channel holds now."""
@@ -89,18 +125,21 @@ def _shopify(
 ) -> PushReceipt:
     item = listing.inventory_item_id or listing.external_id
     location = str(settings["location_id"])
-    with ShopifyInventoryClient(base_url, str(credentials["access_token"])) as client:
-        try:
-            return client.set_available(
-                item, location, push.quantity, push.believed, push.idempotency_key
-            )
-        except QuantityStale:
-            # Shopify moved the count itself (its own order, a person). We are the source of
-            # truth: read what it holds and set ours against that, once.
-            held = client.available(item, location)
-            return client.set_available(
-                item, location, push.quantity, held, push.idempotency_key + f"-from-{held}"
-            )
+    token = str(credentials["access_token"])
+    client = clients.get(
+        ("shopify", base_url, token), lambda: ShopifyInventoryClient(base_url, token)
+    )
+    try:
+        return client.set_available(
+            item, location, push.quantity, push.believed, push.idempotency_key
+        )
+    except QuantityStale:
+        # Shopify moved the count itself (its own order, a person). We are the source of
+        # truth: read what it holds and set ours against that, once.
+        held = client.available(item, location)
+        return client.set_available(
+            item, location, push.quantity, held, push.idempotency_key + f"-from-{held}"
+        )
 
 
 def _amazon(
@@ -113,10 +152,12 @@ def _amazon(
     marketplaces = settings["marketplace_ids"]
     if isinstance(marketplaces, str):
         marketplaces = [part.strip() for part in marketplaces.split(",") if part.strip()]
-    with AmazonListingsClient(
-        base_url, str(credentials["access_token"]), str(settings["seller_id"]), marketplaces
-    ) as client:
-        return client.set_quantity(listing.seller_sku or listing.external_id, push.quantity)
+    token, seller = str(credentials["access_token"]), str(settings["seller_id"])
+    client = clients.get(
+        ("amazon", base_url, token, seller, ",".join(marketplaces)),
+        lambda: AmazonListingsClient(base_url, token, seller, marketplaces),
+    )
+    return client.set_quantity(listing.seller_sku or listing.external_id, push.quantity)
 
 
 def _tiktok(
@@ -127,19 +168,19 @@ def _tiktok(
     push: Push,
 ) -> PushReceipt:
     assert listing.external_product_id is not None
-    with TikTokStockClient(
-        base_url,
+    parts = (
         str(settings["app_key"]),
         str(credentials["app_secret"]),
         str(credentials["access_token"]),
         str(settings["shop_cipher"]),
-    ) as client:
-        return client.update_inventory(
-            listing.external_product_id,
-            listing.external_id,
-            str(settings["warehouse_id"]),
-            push.quantity,
-        )
+    )
+    client = clients.get(("tiktok", base_url, *parts), lambda: TikTokStockClient(base_url, *parts))
+    return client.update_inventory(
+        listing.external_product_id,
+        listing.external_id,
+        str(settings["warehouse_id"]),
+        push.quantity,
+    )
 
 
 def _log(
