@@ -178,6 +178,9 @@ def test_a_marketer_records_consent_and_unmerges_with_csrf(
     wrong = marketer.post(f"/customers/{story.ana}/consents", data={
         "csrf_token": token, "identifier_id": email_id.group(1), "purpose": "marketing",
         "channel": "sms", "status": "granted"})  # fmt: skip
+    too_long = marketer.post(f"/customers/{story.ana}/consents", data={
+        "csrf_token": token, "identifier_id": email_id.group(1), "purpose": "marketing",
+        "channel": "email", "status": "granted", "source": "x" * 301})  # fmt: skip
     forged = marketer.post(f"/customers/{story.ana}/merges/{merge_id}/unmerge", data={})
     undone = marketer.post(
         f"/customers/{story.ana}/merges/{merge_id}/unmerge",
@@ -187,6 +190,7 @@ def test_a_marketer_records_consent_and_unmerges_with_csrf(
 
     assert recorded.status_code == 303
     assert "sms consent is given for an identifier of type phone" in wrong.text
+    assert too_long.status_code == 200 and "Consent not recorded: check source" in too_long.text
     assert forged.status_code == 403
     assert undone.status_code == 200 and undone.headers["hx-redirect"].startswith("/customers/cus_")
     assert count(session, Consent) == 1

@@ -7,6 +7,8 @@ import json
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -169,13 +171,16 @@ BAD_CONSENTS = [
     (json.dumps(CONSENT | {"purpose": "resale"}), 422, "invalid-input"),
     (json.dumps(CONSENT | {"identifier_value": "ben@example.com"}), 422, "invalid-input"),
     (json.dumps({k: v for k, v in CONSENT.items() if k != "source"}), 422, "invalid-input"),
+    (json.dumps(CONSENT | {"wording": "yes\u0000"}), 422, "invalid-input"),
+    (json.dumps(CONSENT | {"evidence": {"ip": ["\u0000"]}}), 422, "invalid-input"),
 ]
 
 
 def test_a_bad_consent_is_a_problem_and_stores_nothing(
     client: TestClient, session: Session, tenant: Tenant, story: Story
 ) -> None:
-    """Broken JSON, an unknown status, field or purpose, someone else's email, no source."""
+    """Broken JSON, an unknown status, field or purpose, someone else's email, no source, a NUL
+    character (which PostgreSQL cannot store) in the wording or the evidence."""
     headers = tenant.auth | {"Content-Type": "application/json"}
 
     answers = [
@@ -225,3 +230,24 @@ def test_workspace_a_never_sees_or_changes_workspace_bs_customers(
     echoed = [(p.path, a.text) for p, a in zip(probes, answers, strict=True)]
     assert [i for path, text in echoed for i in b_ids if i in text and i not in path] == []
     assert _rows_of(session, b.workspace_id) == before
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    q=st.text(max_size=40) | st.from_regex(r"[#+()0-9 .\-]{0,20}", fullmatch=True),
+    cursor=st.none() | st.text(max_size=30),
+)
+def test_no_query_or_cursor_makes_a_500(
+    client: TestClient, tenant: Tenant, story: Story, q: str, cursor: str | None
+) -> None:
+    """Whatever is typed into the search box or passed as a cursor: 200 or a 4xx problem."""
+    found = client.get("/v1/profiles", params={"q": q}, headers=tenant.auth)
+    params = {"cursor": cursor} if cursor is not None else {}
+    page = client.get(f"/v1/profiles/{story.ana}/timeline", params=params, headers=tenant.auth)
+
+    for response in (found, page):
+        assert response.status_code in (200, 400, 404, 422), response.text
+        if response.status_code != 200:
+            assert response.headers["content-type"] == PROBLEM

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
+from pydantic import ValidationError
 
 from tessera.dashboard.session import Member, SignedIn, flash
 from tessera.dashboard.web import DashboardRoute, is_htmx, render
@@ -134,16 +135,20 @@ def record_consent(
             raise InvalidInput(
                 "status must be granted, denied or withdrawn", field="status"
             ) from None
-        body = ConsentCreate(
-            identifier_type=chosen.type,
-            identifier_value=chosen.value,
-            purpose=purpose,
-            channel=channel,
-            status=answer,
-            source=source.strip() or "dashboard",
-            wording=wording[:2000],
-            recorded_at=None,
-        )
+        try:
+            body = ConsentCreate(
+                identifier_type=chosen.type,
+                identifier_value=chosen.value,
+                purpose=purpose,
+                channel=channel,
+                status=answer,
+                source=source.strip() or "dashboard",
+                wording=wording,
+                recorded_at=None,
+            )
+        except ValidationError as exc:
+            fields = ", ".join(str(e["loc"][-1]) for e in exc.errors())
+            raise InvalidInput(f"check {fields}", field=fields) from None
         consent = PrivacyService(session).record_consent(
             workspace_id, profile_id, body, actor=member.user.id
         )

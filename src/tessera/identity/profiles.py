@@ -106,7 +106,7 @@ def decode_position(cursor: str | None) -> Position | None:
         moment = datetime.fromisoformat(at)
     except ValueError:
         moment = None
-    if not sep or not key or moment is None or moment.tzinfo is None:
+    if not sep or not key or moment is None or moment.tzinfo is None or "\x00" in key:
         raise InvalidInput("cursor is not one this API returned", field="cursor")
     return Position(ensure_utc(moment), key)
 
@@ -485,6 +485,8 @@ class ProfileService:
             raise InvalidInput("type an email, phone, loyalty id, order number or name", field="q")
         if len(text) > QUERY_MAX:
             raise InvalidInput(f"q must be at most {QUERY_MAX} characters", field="q")
+        if "\x00" in text:
+            raise InvalidInput("q must not contain the NUL character", field="q")
         limit = clamp_limit(limit)
         hits: list[tuple[str, str]] = []  # (profile id, matched by), best first
         if text.startswith("cus_"):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tessera.models.identity import ConsentStatus, ErasureMode, ProfileStatus
 
@@ -116,6 +116,24 @@ class ConsentCreate(BaseModel):
         default=None, description="When the person said it; now when omitted"
     )
     evidence: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        """PostgreSQL stores no NUL character, in text or JSON: refuse it here, as a 422."""
+        if _has_nul(value):
+            raise ValueError("must not contain the NUL character")
+        return value
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 class Profile360(BaseModel):
