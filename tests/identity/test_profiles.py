@@ -311,3 +311,16 @@ def test_the_cli_searches_and_shows_a_profile(
     assert story.ana in out_search and "email" in out_search
     assert "Ana Silva" in out_show and "LOY-777" in out_show and "100.00 USD" in out_show
     assert "no profile cus_nope" in out_bad
+
+
+def test_each_identity_says_where_it_came_from(session: Session, story: Story) -> None:
+    """The channel of the record that first linked it: the web identify for her email, the app
+    for her app device, the TikTok Shop order for that order's identifier."""
+    view = ProfileService(session).view(story.workspace_id, story.ana, actor="t")
+
+    sources = {(i.type, i.value): i.source for i in view.identifiers}
+
+    assert sources[("email", "ana.silva@example.com")] == "web"
+    assert sources[("anonymous_id", "app-ana")] == "app"
+    assert sources[("order", story.order_ids[1])] == "tiktok_shop"
+    assert sources[("order", story.order_ids[0])] == "web"
