@@ -766,6 +766,7 @@ class InventoryService:
                 self.notify_availability_changed(workspace_id, set(demand), now)
                 notified = True
             self.repository.insert_reservation_lines(lines)
+            made = Reservation(**row), [ReservationLine(**line) for line in lines]
             try:
                 self._apply(workspace_id, [*expired_changes, *changes], now)
             except _Refused:
@@ -788,7 +789,7 @@ class InventoryService:
                     {c.source_id for c in expired_changes if c.source_id}, now
                 )
                 marked.commit()
-            return Reservation(**row), [ReservationLine(**line) for line in lines]
+            return made  # built before the UPDATE: after it, only the commit holds the row
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _replayed(
