@@ -31,6 +31,16 @@ from tessera.workspace.service import WorkspaceService
 pages = APIRouter(route_class=DashboardRoute, include_in_schema=False)
 
 SEARCH_LIMIT = 20
+# Identifiers a person gives consent for, most usual first (the form's default is the first).
+CONSENT_TYPES = (
+    "email",
+    "phone",
+    "push_token",
+    "device_id",
+    "user_id",
+    "loyalty_id",
+    "anonymous_id",
+)
 TIMELINE_LIMIT = 25
 
 
@@ -86,7 +96,10 @@ def customer(request: Request, member: SignedIn, session: DbSession, profile_id:
         "purposes": PURPOSES,
         "channels": CHANNELS,
         "statuses": [s.value for s in ConsentStatus],
-        "consent_identifiers": [i for i in view.identifiers if not i.type.endswith("_sha256")],
+        "consent_identifiers": sorted(
+            (i for i in view.identifiers if i.type in CONSENT_TYPES),
+            key=lambda i: (CONSENT_TYPES.index(i.type), i.value),
+        ),
         "money": _money,
     }
     return render(request, "customer.html", context)
