@@ -241,6 +241,26 @@ def test_a_split_pair_is_never_proposed(session: Session) -> None:
     assert merges_of(session, ws) == [] and reviews_of(session, ws) == []
 
 
+def test_a_key_shared_by_too_many_profiles_is_skipped(session: Session) -> None:
+    """A common name's block over the limit is skipped; the postcode key still finds her."""
+    ws = make_workspace(session, "common")
+    target = make_profile(session, ws, **ELIZABETH)
+    namesakes = [
+        make_profile(session, ws, first_name="Elizabeth", last_name="Okafor", zip=f"2000{n}")
+        for n in range(4)
+    ]
+    MatchService(session).refresh(ws, [target, *namesakes])
+    guest = fields_from_traits(LIZ_AT_THE_TILL)
+
+    small = MatchService(session, block_limit=3)
+    found, compared = small.score(ws, "cus_guest", guest, small.model(ws))
+    _, compared_all = MatchService(session).score(ws, "cus_guest", guest, small.model(ws))
+
+    assert compared == 1
+    assert [c.profile_id for c in found] == [target]
+    assert compared_all == 5
+
+
 def test_another_workspaces_profiles_are_never_candidates(session: Session) -> None:
     """The same person in another workspace is not a candidate."""
     ws, other = make_workspace(session, "mine"), make_workspace(session, "theirs")

@@ -9,7 +9,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, literal, or_, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
@@ -132,37 +132,54 @@ class MatchRepository(RepositoryBase):
         return self.session.get(MatchRecord, profile_id)
 
     def candidates(
-        self, workspace_id: str, profile_id: str, keys: BlockingKeys, limit: int
-    ) -> list[tuple[str, dict[str, Any]]]:
-        """Active profiles sharing at least one blocking key, as (profile id, fields).
+        self, workspace_id: str, profile_id: str, keys: BlockingKeys, block_limit: int
+    ) -> tuple[list[tuple[str, dict[str, Any]]], list[str]]:
+        """Active profiles sharing a blocking key, as (profile id, fields), and the keys skipped.
 
-        One statement; each key has its own index, so PostgreSQL answers it with a bitmap OR of
-        four index scans, and SQLite with its OR-by-union plan.
+        A key shared by more than ``block_limit`` profiles is skipped (a common name says little
+        and would cost the most; the other keys still find the person), as ``MatchIndex`` skips
+        large blocks. Two statements: the ids per key, each an index scan stopped at
+        ``block_limit + 1`` rows, in one UNION ALL; then the fields of the kept ids by key.
         """
-        conditions = [
-            column == value
-            for column, value in (
-                (MatchRecord.key_email, keys.email),
-                (MatchRecord.key_phone, keys.phone),
-                (MatchRecord.key_name, keys.name),
-                (MatchRecord.key_postcode, keys.postcode),
+        wanted = [
+            (name, column, value)
+            for name, column, value in (
+                ("email", MatchRecord.key_email, keys.email),
+                ("phone", MatchRecord.key_phone, keys.phone),
+                ("name", MatchRecord.key_name, keys.name),
+                ("postcode", MatchRecord.key_postcode, keys.postcode),
             )
             if value is not None
         ]
-        if not conditions:
-            return []
-        rows = self.session.execute(
-            select(MatchRecord.profile_id, MatchRecord.fields)
+        if not wanted:
+            return [], []
+        parts = [
+            select(literal(name).label("key"), MatchRecord.profile_id.label("profile_id"))
             .join(Profile, Profile.id == MatchRecord.profile_id)
             .where(
                 MatchRecord.workspace_id == workspace_id,
-                or_(*conditions),
+                column == value,
                 MatchRecord.profile_id != profile_id,
                 Profile.status == ProfileStatus.ACTIVE,
             )
-            .limit(limit)
+            .limit(block_limit + 1)
+            .subquery()
+            for name, column, value in wanted
+        ]
+        statement = union_all(*(select(part.c.key, part.c.profile_id) for part in parts))
+        by_key: dict[str, list[str]] = {}
+        for key, found in self.session.execute(statement):
+            by_key.setdefault(key, []).append(found)
+        skipped = sorted(k for k, ids in by_key.items() if len(ids) > block_limit)
+        kept = list(dict.fromkeys(i for k, ids in by_key.items() if k not in skipped for i in ids))
+        if not kept:
+            return [], skipped
+        rows = self.session.execute(
+            select(MatchRecord.profile_id, MatchRecord.fields).where(
+                MatchRecord.profile_id.in_(kept)
+            )
         )
-        return [(row[0], dict(row[1] or {})) for row in rows]
+        return [(row[0], dict(row[1] or {})) for row in rows], skipped
 
     def training_records(self, workspace_id: str, limit: int) -> list[tuple[str, dict[str, Any]]]:
         """Up to ``limit`` match records of active profiles, newest first."""

@@ -67,8 +67,9 @@ from tessera.models.identity import (
     ReviewStatus,
 )
 
-# Candidates fetched per profile at most: customer_settings() skips blocks over 1,000.
-CANDIDATE_LIMIT = 1_000
+# A blocking key shared by more profiles than this is skipped for the match (a common name
+# reaches thousands in a large brand and says little; the other keys still find the person).
+BLOCK_LIMIT = 200
 # Records a model is trained on at most (the newest profiles), and at least.
 TRAINING_LIMIT = 200_000
 TRAINING_MINIMUM = 50
@@ -157,8 +158,9 @@ def _model_cache_key(stored: dict[str, Any] | None, merge: float, review: float)
 class MatchService:
     """Keeps match records current, matches profiles, trains models, decides reviews."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, *, block_limit: int = BLOCK_LIMIT) -> None:
         self.session = session
+        self.block_limit = block_limit
         self.repository = MatchRepository(session)
         self.identity = IdentityService(session)
 
@@ -337,7 +339,9 @@ class MatchService:
     ) -> tuple[list[Candidate], int]:
         """The candidate profiles for these fields, best first, and how many were compared."""
         keys = blocking_keys(fields)
-        rows = self.repository.candidates(workspace_id, profile_id, keys, CANDIDATE_LIMIT)
+        rows, _skipped = self.repository.candidates(
+            workspace_id, profile_id, keys, self.block_limit
+        )
         if not rows:
             return [], 0
         table = RecordTable(
