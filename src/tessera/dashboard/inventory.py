@@ -219,6 +219,7 @@ def inventory(request: Request, member: SignedIn, session: DbSession) -> Respons
         "drift_rows": drift.drift[:DRIFT_ROWS],
         "statuses": statuses,
         "parity": parity,
+        "parity_rows": sorted(parity.rows, key=lambda r: (not r.breaches, r.sku, r.channel)),
         "parity_breaches": [row for row in parity.rows if row.breaches],
         "alerts": prices.alerts(workspace_id),
         "stock_chart": stock_chart(rows, locations),
