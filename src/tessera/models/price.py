@@ -88,9 +88,7 @@ class PricePolicy(Base):
     __tablename__ = "price_policy"
     __table_args__ = (
         UniqueConstraint("workspace_id"),
-        CheckConstraint(
-            "max_above_basis_points BETWEEN 0 AND 100000", name="allowance_in_range"
-        ),
+        CheckConstraint("max_above_basis_points BETWEEN 0 AND 100000", name="allowance_in_range"),
     )
 
     id: Mapped[str] = mapped_column(PrefixedId, primary_key=True, default=lambda: new_id("ppo"))
