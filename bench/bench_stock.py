@@ -152,12 +152,18 @@ def _reserve_loop(
     skus: list[str],
     process: int,
     threads: int,
-    start_at: float,
     seconds: float,
-) -> dict[str, Any]:
+    ready: Any,
+    start: Any,
+    results: Any,
+) -> None:
     """Reservations of one unit of a random SKU from ``skus`` until the time is up."""
     engine = make_engine(url, pool_size=threads + 1)
     factory = make_session_factory(engine)
+    _warm_connections(engine, threads)
+    ready.put(process)
+    start.wait()
+    start_at = time.time()
     latencies: list[float] = []
     counts = {"held": 0, "refused": 0, "errors": 0}
     first_error: list[str] = []
@@ -194,22 +200,31 @@ def _reserve_loop(
             counts["refused"] += refused
             counts["errors"] += errors
 
-    while time.time() < start_at:
-        time.sleep(0.002)
     workers = [threading.Thread(target=run, args=(t,)) for t in range(threads)]
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join()
     engine.dispose()
-    return {**counts, "latencies": latencies, "first_error": first_error[:1]}
+    results.put({**counts, "latencies": latencies, "first_error": first_error[:1]})
 
 
 def _update_loop(
-    url: str, balance_ids: list[str], process: int, threads: int, start_at: float, seconds: float
-) -> dict[str, Any]:
+    url: str,
+    balance_ids: list[str],
+    process: int,
+    threads: int,
+    seconds: float,
+    ready: Any,
+    start: Any,
+    results: Any,
+) -> None:
     """Bare conditional UPDATEs on random rows of ``balance_ids`` until the time is up."""
     engine = make_engine(url, pool_size=threads + 1)
+    _warm_connections(engine, threads)
+    ready.put(process)
+    start.wait()
+    start_at = time.time()
     latencies: list[float] = []
     counts = {"held": 0, "refused": 0, "errors": 0}
     lock = threading.Lock()
@@ -243,38 +258,50 @@ def _update_loop(
             counts["held"] += held
             counts["refused"] += refused
 
-    while time.time() < start_at:
-        time.sleep(0.002)
     workers = [threading.Thread(target=run, args=(t,)) for t in range(threads)]
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join()
     engine.dispose()
-    return {**counts, "latencies": latencies}
+    results.put({**counts, "latencies": latencies})
 
 
-def _warm(_: int) -> int:
-    """Imported and connected before the clock starts (a spawned process imports on its first
-    task, which takes seconds on a busy machine)."""
-    return len(InventoryService.__dict__)
+def _warm_connections(engine: Any, threads: int) -> None:
+    """Open the pool's connections before the clock starts."""
+    connections = [engine.connect() for _ in range(threads)]
+    for connection in connections:
+        connection.execute(text("SELECT 1"))
+        connection.close()
 
 
-def _run(pool: Any, what: str, target: Any, args: tuple[Any, ...], processes: int, threads: int,
+def _run(what: str, target: Any, args: tuple[Any, ...], processes: int, threads: int,
          seconds: float) -> Result:  # fmt: skip
-    start_at = time.time() + 1.0
-    jobs = [(*args, p, threads, start_at, seconds) for p in range(processes)]
-    results = pool.starmap(target, jobs)
-    for error in {e for r in results for e in r.get("first_error", [])}:
+    """Spawn the processes, let each import and connect, then start them all at once."""
+    context = multiprocessing.get_context("spawn")
+    ready, results, start = context.Queue(), context.Queue(), context.Event()
+    children = [
+        context.Process(target=target, args=(*args, p, threads, seconds, ready, start, results))
+        for p in range(processes)
+    ]
+    for child in children:
+        child.start()
+    for _ in children:
+        ready.get(timeout=300)
+    start.set()
+    collected = [results.get(timeout=seconds + 300) for _ in children]
+    for child in children:
+        child.join()
+    for error in {e for r in collected for e in r.get("first_error", [])}:
         console.print(f"[red]{what}: {error}[/red]", highlight=False)
     return Result(
         what,
         f"{processes} x {threads}",
-        sum(r["held"] for r in results),
-        sum(r["refused"] for r in results),
-        sum(r["errors"] for r in results),
+        sum(r["held"] for r in collected),
+        sum(r["refused"] for r in collected),
+        sum(r["errors"] for r in collected),
         seconds,
-        [x for r in results for x in r["latencies"]],
+        [x for r in collected for x in r["latencies"]],
     )
 
 
@@ -323,26 +350,20 @@ def main() -> int:
         ).scalar_one()
     engine.dispose()
     p, t, s = options.processes, options.threads, options.seconds
-    with multiprocessing.get_context("spawn").Pool(p) as pool:
-        pool.map(_warm, range(p * 4))
-        hot = _run(
-            pool, "reserve, one hot SKU", _reserve_loop, (url, workspace_id, ["HOT"]), p, t, s
-        )
-        hot_ceiling = _run(
-            pool, "bare UPDATE ... WHERE qty >= 1, one row", _update_loop, (url, [hot_id]), p, t, s
-        )
-        spread = _run(
-            pool, f"reserve, {len(skus):,} SKUs", _reserve_loop, (url, workspace_id, skus), p, t, s
-        )
-        spread_ceiling = _run(
-            pool,
-            f"bare UPDATE ... WHERE qty >= 1, {len(skus):,} rows",
-            _update_loop,
-            (url, balance_ids),
-            p,
-            t,
-            s,
-        )
+    # Each round spawns its processes and starts them together once all are connected.
+    hot = _run("reserve, one hot SKU", _reserve_loop, (url, workspace_id, ["HOT"]), p, t, s)
+    hot_ceiling = _run(
+        "bare UPDATE ... WHERE qty >= 1, one row", _update_loop, (url, [hot_id]), p, t, s
+    )
+    spread = _run(f"reserve, {len(skus):,} SKUs", _reserve_loop, (url, workspace_id, skus), p, t, s)
+    spread_ceiling = _run(
+        f"bare UPDATE ... WHERE qty >= 1, {len(skus):,} rows",
+        _update_loop,
+        (url, balance_ids),
+        p,
+        t,
+        s,
+    )
     report([hot, hot_ceiling, spread, spread_ceiling], hot, hot_ceiling, spread, spread_ceiling)
     return 1 if any(r.errors for r in (hot, spread)) else 0
 
