@@ -113,10 +113,16 @@ def test_bad_feeds_are_refused_with_problems_and_change_nothing(
                            headers=tenant.auth)  # fmt: skip
     missing = client.post("/v1/feeds", json={**good, "settings": {}}, headers=tenant.auth)
     adapter = client.post("/v1/feeds", json={**good, "adapter": "ebay"}, headers=tenant.auth)
+    scheme = client.post("/v1/feeds", json={**good, "settings": {**good["settings"],
+                         "base_url": "file:///etc/passwd"}}, headers=tenant.auth)  # fmt: skip
+    junk = client.post("/v1/feeds", json={**good, "settings": {**good["settings"],
+                       "marketplace_ids": 5}}, headers=tenant.auth)  # fmt: skip
     denied = client.post("/v1/feeds", json=good, headers={"Authorization": f"Bearer {viewer}"})
     unknown = client.get("/v1/feeds/fed_01ABCDEFGHJKMNPQRSTVWXYZ01", headers=tenant.auth)
 
     assert (negative.status_code, missing.status_code, adapter.status_code) == (422, 422, 422)
+    assert (scheme.status_code, junk.status_code) == (422, 422)
+    assert scheme.json()["detail"] == "settings.base_url must be an http(s) URL"
     assert negative.headers["content-type"] == "application/problem+json"
     assert missing.json()["type"].endswith("/invalid-feed")
     assert missing.json()["detail"] == (

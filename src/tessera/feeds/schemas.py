@@ -55,7 +55,7 @@ class FeedIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     adapter: FeedAdapter
     is_enabled: bool = True
-    settings: dict[str, Any] = Field(
+    settings: dict[str, str | list[str]] = Field(
         default_factory=dict,
         description=(
             "shopify: base_url, location_id · amazon: base_url, seller_id, marketplace_ids · "
@@ -74,7 +74,7 @@ class FeedPatch(BaseModel):
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     is_enabled: bool | None = None
-    settings: dict[str, Any] | None = None
+    settings: dict[str, str | list[str]] | None = None
     credentials: dict[str, str] | None = None
     buffers: Buffers | None = None
 

@@ -250,6 +250,11 @@ class FeedService:
     def _check_configuration(
         self, adapter: Any, settings: dict[str, Any], credentials: dict[str, Any]
     ) -> None:
+        base_url = settings.get("base_url")
+        if base_url is not None and (
+            not isinstance(base_url, str) or not base_url.startswith(("https://", "http://"))
+        ):
+            raise InvalidFeed("settings.base_url must be an http(s) URL", field="settings.base_url")
         missing = channels.missing_configuration(adapter, settings, credentials)
         if missing:
             raise InvalidFeed(
