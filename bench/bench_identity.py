@@ -1,8 +1,9 @@
 """Identify: stitching, incremental matching and identify-to-merged-profile, each next to a peer.
 
 On PostgreSQL (``TESSERA_BENCH_DATABASE_URL``, default
-``postgresql://postgres@127.0.0.1:5432/tessera_bench``, created and migrated if missing; skipped
-with a reason when none answers), in one run:
+``postgresql://postgres@127.0.0.1:5432/tessera_bench``; skipped with a reason when none
+answers), in a database of its own next to it (``tessera_bench_identity``, dropped and made
+afresh at each run), in one run:
 
 1. **Stitching** 1M events carrying 3M identifier links (each event: one of its person's three
    devices plus three of six other identifiers, so profiles form apart and later merge):
@@ -47,13 +48,15 @@ import httpx
 import numpy as np
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, make_url, select, text
+from sqlalchemy.exc import OperationalError
 
 import tessera
 from bench._database import bench_database_url
 from bench.bench_collect import Server
 from bench.eval_matching import _Queries, _row, _Tally, as_channel_record, synthetic_people
 from tessera.db.engine import make_engine, make_session_factory, session_scope
+from tessera.db.migrate import upgrade
 from tessera.identity.graph import plan_batch
 from tessera.identity.identifiers import Ident, IdentityRecord, Rules
 from tessera.identity.match_domain import MATCH_FIELDS, blocking_keys
@@ -79,6 +82,51 @@ class Row:
     figure: str
     target: str
     note: str = ""
+
+
+def _identity_url(url: str) -> str:
+    base = make_url(url)
+    return base.set(database=f"{base.database}_identity").render_as_string(hide_password=False)
+
+
+def _holding(urls: Sequence[str], workspace_id: str) -> str | None:
+    """The first of these databases that holds the workspace."""
+    for url in urls:
+        engine = make_engine(url)
+        try:
+            with engine.connect() as connection:
+                found = connection.execute(
+                    text("SELECT 1 FROM workspace WHERE id = :id"), {"id": workspace_id}
+                ).first()
+        except OperationalError:  # a database that does not exist holds nothing
+            found = None
+        finally:
+            engine.dispose()
+        if found is not None:
+            return url
+    return None
+
+
+def own_database(url: str) -> str:
+    """A database of its own next to the bench database (``<name>_identity``), made afresh.
+
+    The identity benchmarks leave match jobs for hundreds of thousands of profiles and run a
+    worker; in the shared bench database that worker would also run everyone else's backlog,
+    and their workers this one's.
+    """
+    base = make_url(url)
+    name = f"{base.database}_identity"
+    admin = make_engine(
+        base.set(database="postgres").render_as_string(hide_password=False),
+        isolation_level="AUTOCOMMIT",
+    )
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    own = base.set(database=name).render_as_string(hide_password=False)
+    upgrade(own)
+    return own
 
 
 def _workspace(url: str, slug: str) -> str:
@@ -223,10 +271,14 @@ def bench_stitch(url: str, events: int, batch: int, db_events: int) -> list[Row]
 # --------------------------------------------------------------------------- 2. matching
 
 
+def _profile_ids(workspace_id: str, count: int) -> list[str]:
+    return [f"cus_bench{workspace_id[-8:]}{n:09d}" for n in range(count)]
+
+
 def _insert_profiles(url: str, workspace_id: str, people: dict[str, list[str | None]]) -> list[str]:
     """Profiles with these traits and their match records, inserted in bulk."""
     count = len(people["first_name"])
-    ids = [f"cus_bench{workspace_id[-8:]}{n:09d}" for n in range(count)]
+    ids = _profile_ids(workspace_id, count)
     engine = make_engine(url)
     now = datetime.now(UTC)
     for start in range(0, count, INSERT_CHUNK):
@@ -284,24 +336,35 @@ def _with_duplicates(
     return columns, order[:count].tolist()
 
 
-def bench_match(url: str, profiles: int, queries: int, splink_queries: int) -> list[Row]:
+def bench_match(
+    url: str, profiles: int, queries: int, splink_queries: int, reuse: str | None
+) -> list[Row]:
     console.print(f"[dim]matching: {profiles:,} synthetic profiles into PostgreSQL...[/dim]")
     rng = np.random.default_rng(7)
     originals = int(profiles / 1.05)
     people = synthetic_people(originals, seed=1)
     stored, position = _with_duplicates(people, 0.05, rng)
-    workspace_id = _workspace(url, "match")
-    started = time.perf_counter()
-    stored_ids = _insert_profiles(url, workspace_id, stored)
-    load_seconds = time.perf_counter() - started
-    ids = [stored_ids[p] for p in position]  # the profile of each original person
-
     engine = make_engine(url)
     factory = make_session_factory(engine)
-    started = time.perf_counter()
-    with session_scope(factory) as session:
-        summary = MatchService(session).train(workspace_id)
-    train_seconds = time.perf_counter() - started
+    if reuse:  # the same profiles, loaded and trained by an earlier run (same seeds and size)
+        workspace_id = reuse
+        stored_ids = _profile_ids(workspace_id, len(stored["first_name"]))
+        with session_scope(factory) as session:
+            summary = MatchService(session).model_summary(workspace_id)
+        loaded = f"reused from an earlier run in {workspace_id}; model trained on "
+        loaded += f"{summary.records or 0:,}"
+    else:
+        workspace_id = _workspace(url, "match")
+        started = time.perf_counter()
+        stored_ids = _insert_profiles(url, workspace_id, stored)
+        load_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        with session_scope(factory) as session:
+            summary = MatchService(session).train(workspace_id)
+        train_seconds = time.perf_counter() - started
+        loaded = f"loaded in {load_seconds:.0f} s in {workspace_id}; model trained on "
+        loaded += f"{summary.records or 0:,} in {train_seconds:.0f} s"
+    ids = [stored_ids[p] for p in position]  # the profile of each original person
 
     strangers = synthetic_people(queries, seed=2)
     targets = rng.integers(0, originals, queries)
@@ -370,8 +433,7 @@ def bench_match(url: str, profiles: int, queries: int, splink_queries: int) -> l
             figure(sql_latencies),
             "< 50 ms p99",
             f"{queries:,} queries, {count:,} profiles, 5% of them unmatched channel duplicates "
-            f"(loaded in {load_seconds:.0f} s; "
-            f"model trained on {summary.records:,} in {train_seconds:.0f} s); "
+            f"({loaded}); "
             f"{np.mean(compared):.1f} candidates on average; {outcome(sql_tally)}",
         ),
         Row(
@@ -555,6 +617,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--profiles", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=1_000)
     parser.add_argument("--splink-queries", type=int, default=0)
+    parser.add_argument(
+        "--reuse-workspace", default=None, help="match against an earlier run's profiles"
+    )
     parser.add_argument("--trials", type=int, default=100)
     parser.add_argument("--poll", type=float, default=0.05, help="the worker's idle poll")
     parser.add_argument("--only", default="stitch,match,live")
@@ -567,9 +632,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             300,
             30,
         )
-    url = bench_database_url(console)
-    if url is None:
+    shared = bench_database_url(console)
+    if shared is None:
         return 0
+    if options.reuse_workspace:
+        found = _holding([_identity_url(shared), shared], options.reuse_workspace)
+        if found is None:
+            console.print(f"[red]no database holds {options.reuse_workspace}[/red]")
+            return 1
+        url = found
+    else:
+        url = own_database(shared)
     chosen = set(options.only.split(","))
     rows: list[Row] = []
     if "stitch" in chosen:
@@ -577,7 +650,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows.extend(bench_stitch(url, options.events, options.batch, db_events))
         console.print(_table(rows))
     if "match" in chosen:
-        rows.extend(bench_match(url, options.profiles, options.queries, options.splink_queries))
+        rows.extend(
+            bench_match(
+                url,
+                options.profiles,
+                options.queries,
+                options.splink_queries,
+                options.reuse_workspace,
+            )
+        )
         console.print(_table(rows[-3:]))
     if "live" in chosen:
         rows.extend(bench_live(url, options.trials, options.poll))

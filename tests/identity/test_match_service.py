@@ -464,3 +464,18 @@ def test_models_are_retrained_daily_when_missing_or_a_week_old(session: Session)
     match_tasks.train_model(session, {"workspace_id": small})  # too few: keeps the default
     assert MatchService(session).model_summary(untrained).source == "trained"
     assert MatchService(session).model_summary(small).source == "default"
+
+
+def test_a_long_job_continues_in_a_follow_up_per_workspace(session: Session) -> None:
+    """Past 500 ids the rest is enqueued, grouped by workspace, unknown ids dropped."""
+    ws = make_workspace(session, "long")
+    first = make_profile(session, ws, **ELIZABETH)
+    last = make_profile(session, ws, **LIZ_AT_THE_TILL)
+    payload = {"profile_ids": [first, *(f"cus_gone{n}" for n in range(499)), last, "cus_gone"]}
+
+    match_tasks.match_profiles(session, payload)
+
+    [follow_up] = session.scalars(select(Job).where(Job.kind == "identity.match")).all()
+    assert (follow_up.workspace_id, follow_up.payload) == (ws, {"profile_ids": [last]})
+    assert session.get(MatchRecord, first) is not None
+    assert session.get(MatchRecord, last) is None

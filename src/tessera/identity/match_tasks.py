@@ -49,8 +49,10 @@ def match_profiles(session: Session, payload: dict[str, Any]) -> None:
     service = MatchService(session)
     for workspace_id, ids in service.repository.workspaces_of(now).items():
         service.match(workspace_id, ids)
-    if rest:
-        JobService(session).enqueue("identity.match", {"profile_ids": rest})
+    for workspace_id, ids in service.repository.workspaces_of(rest).items():
+        JobService(session).enqueue(
+            "identity.match", {"profile_ids": ids}, workspace_id=workspace_id
+        )
 
 
 @job_handler("identity.model_trained")
