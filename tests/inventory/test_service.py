@@ -27,6 +27,7 @@ from tessera.inventory.service import AVAILABILITY_CHANGED, InventoryService
 from tessera.kit.time import utcnow
 from tessera.models.job import Job
 from tessera.models.stock import (
+    ReservationLine,
     ReservationStatus,
     StockBalance,
     StockLedgerEntry,
@@ -437,3 +438,41 @@ def test_verify_reports_drift_and_repair_sets_balances_back_to_the_ledger(
     assert repaired.repaired == 1
     assert counters(session, shop, "SERUM", "wh") == (5, 0, 0, 0, 0, 0)
     assert service.verify(shop.workspace_id).drift == []
+
+
+def test_fba_quantities_are_imported_once_per_report_and_never_changed_by_hand(
+    session: Session, shop: Shop, service: InventoryService
+) -> None:
+    """Amazon's report sets FBA on hand (twice the same report is once); a hand adjustment
+    at FBA is refused."""
+    service.import_quantity(shop.workspace_id, "SERUM", "fba", 40, "report-2026-11-25")
+    again = service.import_quantity(shop.workspace_id, "SERUM", "fba", 40, "report-2026-11-25")
+    service.import_quantity(shop.workspace_id, "SERUM", "fba", 35, "report-2026-11-26")
+
+    assert again is False
+    assert counters(session, shop, "SERUM", "fba") == (35, 0, 0, 0, 0, 0)
+    with pytest.raises(ReadOnlyLocation):
+        service.adjust(shop.workspace_id, "SERUM", "fba", -1)
+
+
+def test_the_sweeper_is_a_periodic_job_of_the_worker(
+    session: Session, shop: Shop, service: InventoryService
+) -> None:
+    """``stock.holds_expired`` is registered every 30 s with the worker's task modules, and
+    its handler releases what ran out."""
+    from tessera.inventory.tasks import release_expired_holds
+    from tessera.job.registry import import_handler_modules, registry
+    from tessera.worker import TASK_MODULES
+
+    import_handler_modules(TASK_MODULES)
+    service.receive(shop.workspace_id, "SERUM", "wh", 1)
+    reserve(service, shop, "r-1", ("SERUM", 1), ttl_seconds=1)
+    session.execute(
+        ReservationLine.__table__.update().values(expires_at=utcnow() - timedelta(seconds=1))  # type: ignore[attr-defined]
+    )
+
+    release_expired_holds(session, {"slot": utcnow().isoformat()})
+
+    spec = next(s for s in registry.periodic_specs() if s.name == "stock.holds_expired")
+    assert spec.every == timedelta(seconds=30)
+    assert counters(session, shop, "SERUM", "wh") == (1, 0, 0, 0, 0, 0)
