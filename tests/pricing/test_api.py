@@ -50,7 +50,8 @@ def test_prices_history_parity_and_alerts(client: TestClient, tenant: Tenant) ->
     parity = client.get("/v1/prices/parity", headers=tenant.auth).json()
     alerts = client.get("/v1/prices/alerts", headers=tenant.auth).json()
 
-    assert sale["price"]["lowest_prior_30_days"] == 2500
+    assert sale["price"]["lowest_prior_30_days"] == 2500 and sale["price"]["is_reduction"] is True
+    assert amazon["price"]["is_reduction"] is False
     assert policy.json() == {"site_channel": "web", "max_above_basis_points": 500}
     assert [(a["channel"], a["breach"], a["basis_points"]) for a in amazon["open_alerts"]] == [
         ("amazon", "above_site", 1005)

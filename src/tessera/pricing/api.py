@@ -30,9 +30,7 @@ api = router(prefix="/v1", tags=["prices"])
 
 def _out(service: PriceService, workspace_id: str, price: ChannelPrice) -> PriceOut:
     out = PriceOut.model_validate(price)
-    out.lowest_prior_30_days = service.lowest_prior(
-        workspace_id, price.sku, price.channel, price.effective_at
-    )
+    out.lowest_prior_30_days, out.is_reduction = service.omnibus(workspace_id, price)
     return out
 
 

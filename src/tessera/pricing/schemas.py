@@ -37,6 +37,10 @@ class PriceOut(BaseModel):
         default=None,
         description="EU Omnibus: the lowest price of the 30 days before this price took effect",
     )
+    is_reduction: bool = Field(
+        default=False,
+        description="Lower than the price before it: show lowest_prior_30_days beside it",
+    )
 
 
 class PricePage(BaseModel):

@@ -168,6 +168,16 @@ class PriceService:
         points = [domain.PricePoint(change.amount, change.effective_at) for change in history]
         return domain.lowest_prior(points, at)
 
+    def omnibus(self, workspace_id: str, price: ChannelPrice) -> tuple[int | None, bool]:
+        """(lowest price of the 30 days before ``price`` took effect, whether ``price`` is a
+        reduction on the price just before it). A shop shows the first next to a reduction."""
+        history = self.repository.history(workspace_id, price.sku, price.channel)
+        points = [domain.PricePoint(change.amount, change.effective_at) for change in history]
+        before = [p for p in points if p.effective_at < price.effective_at]
+        previous = domain.price_at(before, price.effective_at) if before else None
+        lowest = domain.lowest_prior(points, price.effective_at)
+        return lowest, previous is not None and price.amount < previous
+
     # Policy, floors and parity ------------------------------------------------------------------
 
     def policy(self, workspace_id: str) -> PricePolicy:
