@@ -158,12 +158,13 @@ def test_a_snapshot_older_than_the_newest_change_does_not_raise(
     first = service.push_listing(
         world.workspace_id, world.feeds["amazon"], world.listings["amazon-tee"]
     )
-    tee = InventoryService(session).catalog.variant_by_sku(world.workspace_id, "TEE-M")
-    service.on_stock_changed([tee.id], utcnow() + timedelta(minutes=1), world.workspace_id)
     InventoryService(session).adjust(world.workspace_id, "TEE-M", "main", 4, "more-1")
 
     raised = service.push_listing(
-        world.workspace_id, world.feeds["amazon"], world.listings["amazon-tee"]
+        world.workspace_id,
+        world.feeds["amazon"],
+        world.listings["amazon-tee"],
+        changed_at=utcnow() + timedelta(minutes=1),
     )
     InventoryService(session).adjust(world.workspace_id, "TEE-M", "main", -8, "less-1")
     lowered = service.push_listing(

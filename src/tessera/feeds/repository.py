@@ -11,7 +11,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import func, select, update
 
 from tessera.db.base import RepositoryBase
 from tessera.db.statements import insert_ignoring_conflicts
@@ -109,27 +109,6 @@ class FeedRepository(RepositoryBase):
             for listing_id in sorted(listing_ids)
         ]
         insert_ignoring_conflicts(self.session, ListingFeedState, rows, ("feed_id", "listing_id"))
-
-    def note_change(self, feed_id: str, listing_ids: Collection[str], changed_at: datetime) -> None:
-        """Remember a stock change: the newest change time, and the oldest one not yet pushed."""
-        if not listing_ids:
-            return
-        state = ListingFeedState
-        self.session.execute(
-            update(state)
-            .where(state.feed_id == feed_id, state.listing_id.in_(listing_ids))
-            .values(
-                newest_change_at=case(
-                    (
-                        (state.newest_change_at.is_(None)) | (state.newest_change_at < changed_at),
-                        changed_at,
-                    ),
-                    else_=state.newest_change_at,
-                ),
-                pending_since=func.coalesce(state.pending_since, changed_at),
-            )
-            .execution_options(synchronize_session=False)
-        )
 
     def locked_state(self, feed_id: str, listing_id: str) -> ListingFeedState | None:
         """The state row, locked until the transaction ends: pushes of one listing queue here,

@@ -365,12 +365,19 @@ class FeedService:
     ) -> int:
         if not listing_ids:
             return 0
+        # No UPDATE of the state rows here: a push holding one of them for its HTTP call would
+        # make this job (and every listing after it) wait. Each push job notes its change.
         self.repository.ensure_states(workspace_id, feed_id, listing_ids, utcnow())
-        self.repository.note_change(feed_id, listing_ids, changed_at)
+        when = changed_at.isoformat()
         return JobService(self.session).enqueue_many(
             PUSH_JOB,
             (
-                {"workspace_id": workspace_id, "feed_id": feed_id, "listing_id": listing_id}
+                {
+                    "workspace_id": workspace_id,
+                    "feed_id": feed_id,
+                    "listing_id": listing_id,
+                    "changed_at": when,
+                }
                 for listing_id in listing_ids
             ),
             workspace_id=workspace_id,
@@ -454,28 +461,43 @@ class FeedService:
 
     # Pushing -----------------------------------------------------------------------------------
 
-    def push_listing(self, workspace_id: str, feed_id: str, listing_id: str) -> PushOutcome:
+    def push_listing(
+        self,
+        workspace_id: str,
+        feed_id: str,
+        listing_id: str,
+        changed_at: datetime | None = None,
+    ) -> PushOutcome:
         """Compute one listing's quantity now and send it if the channel does not hold it.
 
-        Records on the listing's state what happened (quantity, time, lag, error) and, when the
-        push failed but may work later, queues the next attempt. Safe to run twice: the second
-        run finds the quantity unchanged and sends nothing.
+        ``changed_at`` is the stock change this push answers (the lag is measured from the
+        oldest change not yet pushed, and a snapshot older than the newest change never raises
+        the channel). Records on the listing's state what happened (quantity, time, lag,
+        error) and, when the push failed but may work later, queues the next attempt. Safe to
+        run twice: the second run finds the quantity unchanged and sends nothing.
         """
-        outcome = self._push_listing(workspace_id, feed_id, listing_id)
+        outcome = self._push_listing(workspace_id, feed_id, listing_id, changed_at)
         self.session.flush()
         return outcome
 
-    def _push_listing(self, workspace_id: str, feed_id: str, listing_id: str) -> PushOutcome:
+    def _push_listing(
+        self, workspace_id: str, feed_id: str, listing_id: str, changed_at: datetime | None
+    ) -> PushOutcome:
         feed = self.repository.feed(workspace_id, feed_id)
         if feed is None or not feed.is_enabled:
             return PushOutcome("disabled")
         now = utcnow()
         if feed.paused_until is not None and feed.paused_until > now:
-            self._enqueue_push(workspace_id, feed_id, listing_id, feed.paused_until)
+            self._enqueue_push(workspace_id, feed_id, listing_id, feed.paused_until, changed_at)
             return PushOutcome("paused")
         self.repository.ensure_states(workspace_id, feed_id, [listing_id], now)
         state = self.repository.locked_state(feed_id, listing_id)
         assert state is not None, "ensured a statement ago"
+        if changed_at is not None:
+            if state.newest_change_at is None or state.newest_change_at < changed_at:
+                state.newest_change_at = changed_at
+            if state.pending_since is None:
+                state.pending_since = changed_at
         listing = self.repository.listing(workspace_id, listing_id)
         if listing is None or not _is_pushable(listing) or listing.channel != feed.channel:
             state.status = ListingFeedStatus.SKIPPED
@@ -559,11 +581,19 @@ class FeedService:
         return PushOutcome("failed", quantity, state.last_error)
 
     def _enqueue_push(
-        self, workspace_id: str, feed_id: str, listing_id: str, run_at: datetime
+        self,
+        workspace_id: str,
+        feed_id: str,
+        listing_id: str,
+        run_at: datetime,
+        changed_at: datetime | None = None,
     ) -> None:
+        payload = {"workspace_id": workspace_id, "feed_id": feed_id, "listing_id": listing_id}
+        if changed_at is not None:
+            payload["changed_at"] = changed_at.isoformat()
         JobService(self.session).enqueue(
             PUSH_JOB,
-            {"workspace_id": workspace_id, "feed_id": feed_id, "listing_id": listing_id},
+            payload,
             workspace_id=workspace_id,
             run_at=run_at,
             priority=PUSH_PRIORITY,

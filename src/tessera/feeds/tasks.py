@@ -29,8 +29,12 @@ def on_availability_changed(session: Session, payload: dict[str, Any]) -> None:
 @job_handler(PUSH_JOB)
 def push_listing(session: Session, payload: dict[str, Any]) -> None:
     """Compute one listing's quantity from current balances and send it if it changed."""
+    raw = payload.get("changed_at")
     FeedService(session).push_listing(
-        payload["workspace_id"], payload["feed_id"], payload["listing_id"]
+        payload["workspace_id"],
+        payload["feed_id"],
+        payload["listing_id"],
+        ensure_utc(datetime.fromisoformat(raw)) if raw else None,
     )
 
 
