@@ -139,7 +139,8 @@ class MatchRepository(RepositoryBase):
         A key shared by more than ``block_limit`` profiles is skipped (a common name says little
         and would cost the most; the other keys still find the person), as ``MatchIndex`` skips
         large blocks. Two statements: the ids per key, each an index scan stopped at
-        ``block_limit + 1`` rows, in one UNION ALL; then the fields of the kept ids by key.
+        ``block_limit + 1`` rows, in one UNION ALL (records of merged profiles count here: a
+        block is judged by its size, cheaply); then the fields of the kept, active ones.
         """
         wanted = [
             (name, column, value)
@@ -155,12 +156,10 @@ class MatchRepository(RepositoryBase):
             return [], []
         parts = [
             select(literal(name).label("key"), MatchRecord.profile_id.label("profile_id"))
-            .join(Profile, Profile.id == MatchRecord.profile_id)
             .where(
                 MatchRecord.workspace_id == workspace_id,
                 column == value,
                 MatchRecord.profile_id != profile_id,
-                Profile.status == ProfileStatus.ACTIVE,
             )
             .limit(block_limit + 1)
             .subquery()
@@ -175,9 +174,9 @@ class MatchRepository(RepositoryBase):
         if not kept:
             return [], skipped
         rows = self.session.execute(
-            select(MatchRecord.profile_id, MatchRecord.fields).where(
-                MatchRecord.profile_id.in_(kept)
-            )
+            select(MatchRecord.profile_id, MatchRecord.fields)
+            .join(Profile, Profile.id == MatchRecord.profile_id)
+            .where(MatchRecord.profile_id.in_(kept), Profile.status == ProfileStatus.ACTIVE)
         )
         return [(row[0], dict(row[1] or {})) for row in rows], skipped
 
