@@ -110,6 +110,14 @@ class FeedRepository(RepositoryBase):
         ]
         insert_ignoring_conflicts(self.session, ListingFeedState, rows, ("feed_id", "listing_id"))
 
+    def state(self, feed_id: str, listing_id: str) -> ListingFeedState | None:
+        """The state row, read without a lock (for showing, never for deciding a push)."""
+        return self.session.scalar(
+            select(ListingFeedState).where(
+                ListingFeedState.feed_id == feed_id, ListingFeedState.listing_id == listing_id
+            )
+        )
+
     def locked_state(self, feed_id: str, listing_id: str) -> ListingFeedState | None:
         """The state row, locked until the transaction ends: pushes of one listing queue here,
         so a later push always reads balances after the earlier one committed."""

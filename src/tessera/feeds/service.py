@@ -450,7 +450,7 @@ class FeedService:
         for listing in CatalogService(self.session).listings_for(
             workspace_id, [variant.id], feed.channel
         ):
-            state = self.repository.locked_state(feed.id, listing.id)
+            state = self.repository.state(feed.id, listing.id)
             result.append(
                 (
                     self.availability(workspace_id, feed, listing),
