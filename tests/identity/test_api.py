@@ -233,7 +233,7 @@ def test_workspace_a_never_sees_or_changes_workspace_bs_customers(
 
 
 @settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
     q=st.text(max_size=40) | st.from_regex(r"[#+()0-9 .\-]{0,20}", fullmatch=True),
