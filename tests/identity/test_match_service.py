@@ -261,6 +261,27 @@ def test_a_key_shared_by_too_many_profiles_is_skipped(session: Session) -> None:
     assert compared_all == 5
 
 
+def test_after_a_merge_the_merged_profiles_split_rules_hold(session: Session) -> None:
+    """A new profile like two people a person split apart joins one and never the other."""
+    ws = make_workspace(session, "split-after")
+    first = make_profile(session, ws, email="eliz.okafor@gmail.com", **ELIZABETH)
+    second = make_profile(session, ws, email="e.okafor@gmail.com", minute=1, **FULL_TWIN)
+    split_apart(session, ws, first, second)
+    newcomer = make_profile(session, ws, email="eliz.okafr@gmail.com", minute=5, **FULL_TWIN)
+    service = MatchService(session)
+    service.refresh(ws, [first, second])
+
+    outcome = service.match(ws, [newcomer])
+
+    [done] = outcome.profiles
+    assert len(done.merged_with) == 1
+    [joined] = done.merged_with
+    assert joined in (first, second)
+    assert done.ruled_out == ((second,) if joined == first else (first,))
+    assert reviews_of(session, ws) == []
+    assert len(merges_of(session, ws)) == 1
+
+
 def test_another_workspaces_profiles_are_never_candidates(session: Session) -> None:
     """The same person in another workspace is not a candidate."""
     ws, other = make_workspace(session, "mine"), make_workspace(session, "theirs")

@@ -364,9 +364,8 @@ class MatchService:
     ) -> ProfileMatch:
         candidates, compared = self.score(workspace_id, profile_id, fields, model)
         wanted = [c for c in candidates if c.decision is not Decision.DISTINCT]
-        ruled_out = self.repository.ruled_out(
-            workspace_id, profile_id, [c.profile_id for c in wanted]
-        )
+        others = [c.profile_id for c in wanted]
+        ruled_out = self.repository.ruled_out(workspace_id, profile_id, others)
         merged: list[str] = []
         reviews: list[str] = []
         refused: list[str] = []
@@ -409,6 +408,8 @@ class MatchService:
                     continue
                 merged.append(other.id)
                 survivor_id = keep
+                # The merged profile holds the other's identifiers too: its split rules count.
+                ruled_out |= self.repository.ruled_out(workspace_id, survivor_id, others)
             else:
                 review_id = self._add_review(
                     workspace_id, survivor_id, candidate.profile_id, candidate, evidence, fields
