@@ -106,6 +106,10 @@ def test_accepting_merges_and_a_second_decision_is_a_conflict(
 
     assert accepted.status_code == 200
     assert accepted.json()["status"] == "merged"
+    guest_side, known_side = accepted.json()["sides"]
+    assert (guest_side["profile_id"], guest_side["status"]) == (guest, "merged")
+    assert guest_side["fields"]["first_name"] == "Liz"  # as kept with the review
+    assert (known_side["profile_id"], known_side["status"]) == (known, "active")
     assert accepted.json()["decided_by"].startswith("key_")
     assert again.status_code == 409
     assert again.json()["type"].endswith("/review-decided")

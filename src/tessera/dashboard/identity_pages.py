@@ -45,8 +45,9 @@ def reviews(
     service = MatchService(session)
     page = service.list_reviews(workspace_id, chosen, None, REVIEW_LIMIT)
     entries = []
+    sides = service.sides_of(workspace_id, page.items)
     for review in page.items:
-        left, right = service.review_sides(workspace_id, review)
+        left, right = sides[review.id]
         evidence = {item["field"]: item for item in (review.evidence or {}).get("fields", [])}
         rows = [
             {

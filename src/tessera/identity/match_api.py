@@ -154,8 +154,9 @@ def list_reviews(
     clamp_limit(limit)
     service = MatchService(session)
     page = service.list_reviews(principal.workspace_id, chosen, decode_cursor(cursor), limit)
+    sides = service.sides_of(principal.workspace_id, page.items)
     return ReviewPage(
-        items=[_review_out(service, principal.workspace_id, r) for r in page.items],
+        items=[ReviewOut.of(r, sides[r.id]) for r in page.items],
         next_cursor=page.next_cursor,
         counts=service.review_counts(principal.workspace_id),
     )

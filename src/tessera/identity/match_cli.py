@@ -58,8 +58,9 @@ def reviews(
         service = MatchService(session)
         page = service.list_reviews(ws.id, chosen, None, limit)
         table = Table("review", "status", "probability", "profile", "candidate", "evidence")
+        sides = service.sides_of(ws.id, page.items)
         for review in page.items:
-            left, right = service.review_sides(ws.id, review)
+            left, right = sides[review.id]
             agreeing = [
                 f"{f['field']}={f['level']}"
                 for f in (review.evidence or {}).get("fields", [])

@@ -128,6 +128,17 @@ class MatchRepository(RepositoryBase):
                 delete(MatchRecord).where(MatchRecord.profile_id.in_(list(profile_ids)))
             )
 
+    def match_records(self, profile_ids: Collection[str]) -> dict[str, dict[str, Any]]:
+        """The matched fields of these profiles, by profile id (those that have a record)."""
+        if not profile_ids:
+            return {}
+        rows = self.session.execute(
+            select(MatchRecord.profile_id, MatchRecord.fields).where(
+                MatchRecord.profile_id.in_(list(profile_ids))
+            )
+        )
+        return {row[0]: dict(row[1] or {}) for row in rows}
+
     def match_record(self, profile_id: str) -> MatchRecord | None:
         return self.session.get(MatchRecord, profile_id)
 

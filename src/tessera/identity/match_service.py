@@ -488,23 +488,38 @@ class MatchService:
         self, workspace_id: str, review: IdentityReview
     ) -> tuple[ReviewSide, ReviewSide]:
         """Both profiles of a review as they are now (their fields as matched)."""
-        sides = []
-        stored = (review.evidence or {}).get("sides", {})
-        for profile_id, name in (
-            (review.profile_id, "profile"),
-            (review.candidate_profile_id, "candidate"),
-        ):
-            profile = self.repository.profiles(workspace_id, [profile_id]).get(profile_id)
-            record = self.repository.match_record(profile_id)
-            fields = dict(record.fields) if record is not None else dict(stored.get(name) or {})
-            sides.append(
-                ReviewSide(
-                    profile_id=profile_id,
-                    fields={f: fields.get(f) for f in MATCH_FIELDS},
-                    status=profile.status.value if profile is not None else "gone",
+        return self.sides_of(workspace_id, [review])[review.id]
+
+    def sides_of(
+        self, workspace_id: str, reviews: Sequence[IdentityReview]
+    ) -> dict[str, tuple[ReviewSide, ReviewSide]]:
+        """Both sides of each review, in two statements for the lot.
+
+        A side merged away since has no match record; its fields are those kept with the
+        review when it was made.
+        """
+        ids = {p for r in reviews for p in (r.profile_id, r.candidate_profile_id)}
+        profiles = self.repository.profiles(workspace_id, ids)
+        records = self.repository.match_records(ids)
+        found: dict[str, tuple[ReviewSide, ReviewSide]] = {}
+        for review in reviews:
+            stored = (review.evidence or {}).get("sides", {})
+            sides = []
+            for profile_id, name in (
+                (review.profile_id, "profile"),
+                (review.candidate_profile_id, "candidate"),
+            ):
+                profile = profiles.get(profile_id)
+                fields = records.get(profile_id) or dict(stored.get(name) or {})
+                sides.append(
+                    ReviewSide(
+                        profile_id=profile_id,
+                        fields={f: fields.get(f) for f in MATCH_FIELDS},
+                        status=profile.status.value if profile is not None else "gone",
+                    )
                 )
-            )
-        return sides[0], sides[1]
+            found[review.id] = (sides[0], sides[1])
+        return found
 
     def accept(self, workspace_id: str, review_id: str, actor: str) -> IdentityReview:
         """A person says the two profiles are one: merge them, cause the review.
