@@ -10,15 +10,20 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tessera.collect.service import CollectService, Sender
+from tessera.identity import tasks
 from tessera.identity.identifiers import sha256_hex
+from tessera.identity.intake import STITCH_JOB
+from tessera.identity.privacy import PrivacyService
 from tessera.identity.service import IdentityService, MergeAlreadyUndone, MergeRefused
+from tessera.models.collect import Event
 from tessera.models.identity import (
     IdentityConflict,
     IdentityMerge,
     Profile,
     ProfileStatus,
 )
-from tessera.models.job import Job
+from tessera.models.job import Job, JobStatus
 from tests.identity.stitching import active_profiles, identify, partition, send
 from tests.support.factories import make_workspace
 
@@ -276,3 +281,30 @@ def test_unmerge_restores_exactly_what_was_there_before_the_merge(
     assert {p: m - added for p, m in after.items() if m - added} == before
     profiles = active_profiles(session, ws)
     assert {p: dict(profiles[p].traits) for p in before} == traits_before
+
+
+def test_a_stitch_that_read_its_records_before_an_erasure_links_nothing(
+    session: Session,
+) -> None:
+    """A worker holding a batch from before the erasure: the stitch drops the erased person's
+    record and the event it names, under the workspace lock."""
+    ws = make_workspace(session, "stitch-erased")
+    send(session, ws, [identify("m1", 0, anonymous_id="a1", email="gone@x.com")])
+    CollectService(session).ingest(
+        Sender(ws, None), [identify("m2", 1, anonymous_id="a2", email="gone@x.com")], "test"
+    )
+    job = session.scalars(
+        select(Job).where(
+            Job.workspace_id == ws, Job.kind == STITCH_JOB, Job.status == JobStatus.QUEUED
+        )
+    ).one()
+    payload = dict(job.payload)
+    session.delete(job)  # a worker already holds it
+    profile = IdentityService(session).find_profile(ws, "email", "gone@x.com")
+    assert profile is not None
+    PrivacyService(session).erase(ws, profile.id, actor="usr_dpo")
+
+    tasks.stitch(session, payload)
+
+    assert partition(session, ws) == {}
+    assert session.scalars(select(Event.message_id).where(Event.workspace_id == ws)).all() == []

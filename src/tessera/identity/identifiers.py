@@ -14,6 +14,7 @@ so a hashed identifier from one source meets the plain one from another.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -156,6 +157,12 @@ class IdentityRecord:
     idents: tuple[Ident, ...]
     traits: Mapping[str, Any] = field(default_factory=dict)
     channel: str | None = None
+
+
+def suppression_digest(salt: str, ident: Ident) -> str:
+    """The salted hash an erased identifier is remembered by (HMAC-SHA256 of ``type:value``)."""
+    message = f"{ident.type}:{ident.value}".encode()
+    return hmac.new(salt.encode(), message, hashlib.sha256).hexdigest()
 
 
 def sha256_hex(text: str) -> str:

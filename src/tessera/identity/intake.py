@@ -9,8 +9,6 @@ without collection waiting on it.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -30,9 +28,7 @@ _rules_cache: dict[str, tuple[float, Rules, str]] = {}
 
 def digest(salt: str, ident: Ident) -> str:
     """The salted hash an erased identifier is remembered by."""
-    return hmac.new(
-        salt.encode(), f"{ident.type}:{ident.value}".encode(), hashlib.sha256
-    ).hexdigest()
+    return ids.suppression_digest(salt, ident)
 
 
 class IdentityIntake:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from tessera.db.statements import insert_ignoring_conflicts
 from tessera.identity.graph import Edge, ProfileState, Tag
+from tessera.models.collect import Event
 from tessera.models.identity import (
     Identifier,
     IdentityConfig,
@@ -382,6 +383,13 @@ class IdentityRepository:
                 )
             }
         )
+
+    def delete_events(self, workspace_id: str, message_ids: Sequence[str]) -> None:
+        """Delete events by message id (an erased person's, accepted before the erasure)."""
+        for chunk in _chunks(sorted(set(message_ids))):
+            self.session.execute(
+                delete(Event).where(Event.workspace_id == workspace_id, Event.message_id.in_(chunk))
+            )
 
     def delete_profile(self, profile_id: str) -> None:
         self.session.execute(delete(Profile).where(Profile.id == profile_id))

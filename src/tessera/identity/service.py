@@ -181,6 +181,9 @@ class IdentityService:
             return result
         self.repository.lock_workspace(workspace_id)
         rules = self.rules(workspace_id)
+        records = self._without_erased(workspace_id, records)
+        if not records:
+            return result
         keys = ids.all_keys(records)
         known = self.repository.owners(workspace_id, keys)
         states = self.repository.profile_states(
@@ -270,6 +273,27 @@ class IdentityService:
         result.created = list(plan.new_profiles)
         self._fold_records(workspace_id, plan.record_profiles, plan.resolve, result, now)
         return result
+
+    def _without_erased(
+        self, workspace_id: str, records: Sequence[IdentityRecord]
+    ) -> Sequence[IdentityRecord]:
+        """Drop records of people erased since their events were accepted, and those events.
+
+        Ingest refuses an erased person's messages, but a batch can pass that check just before
+        an erasure commits; under the workspace lock this second check closes the gap.
+        """
+        if not self.repository.has_suppressions(workspace_id):
+            return records
+        salt = self.repository.config(workspace_id).salt
+        digests = {r.ref: {ids.suppression_digest(salt, i) for i in r.idents} for r in records}
+        erased = self.repository.suppressed(
+            workspace_id, {d for found in digests.values() for d in found}
+        )
+        if not erased:
+            return records
+        dropped = [r.ref for r in records if digests[r.ref] & erased]
+        self.repository.delete_events(workspace_id, dropped)
+        return [r for r in records if not digests[r.ref] & erased]
 
     def _fold_records(
         self,
