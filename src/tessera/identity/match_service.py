@@ -474,6 +474,7 @@ class MatchService:
         return page_from(rows, limit)
 
     def review_counts(self, workspace_id: str) -> dict[str, int]:
+        """How many reviews the workspace has in each status (every status, zeros included)."""
         counts = self.repository.review_counts(workspace_id)
         return {status.value: counts.get(status.value, 0) for status in ReviewStatus}
 
@@ -587,5 +588,6 @@ class MatchService:
         return page_from(rows, limit)
 
     def conflict_counts(self, workspace_id: str) -> dict[str, int]:
+        """How many conflicts the workspace has in each status (every status, zeros included)."""
         counts = self.repository.conflict_counts(workspace_id)
         return {status.value: counts.get(status.value, 0) for status in ConflictStatus}
