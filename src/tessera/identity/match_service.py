@@ -7,8 +7,9 @@ each profile the stitcher created or changed, ``MatchService.match``:
 
 1. refreshes its ``identity_match_record`` from its traits (and its email and phone
    identifiers), with four blocking keys that each have an index (see ``match_domain``);
-2. fetches the active profiles sharing any key in one indexed statement, so the work per
-   profile depends on its block, not on how many profiles the workspace holds;
+2. fetches the active profiles sharing a key through those indexes (a key shared by more
+   than 100 profiles is skipped, as a common name says little), so the work per profile
+   depends on its block, not on how many profiles the workspace holds;
 3. scores them with the workspace's model (``identity_config.match_model``, trained by
    ``train``; a default built from ``customer_settings()`` until then), the best-scoring first;
 4. drops pairs a person ruled out (a rejected review, a split rule from an unmerge);
