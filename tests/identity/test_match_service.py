@@ -16,6 +16,7 @@ from tessera.identity.match_service import (
     ReviewDecided,
     ReviewNotFound,
 )
+from tessera.identity.service import IdentityService
 from tessera.kit.errors import InvalidInput
 from tessera.models.identity import (
     IdentityConfig,
@@ -280,6 +281,24 @@ def test_after_a_merge_the_merged_profiles_split_rules_hold(session: Session) ->
     assert done.ruled_out == ((second,) if joined == first else (first,))
     assert reviews_of(session, ws) == []
     assert len(merges_of(session, ws)) == 1
+
+
+def test_a_profile_merged_away_is_not_proposed_from_its_old_record(session: Session) -> None:
+    """The stitcher's merges leave the absorbed profile's match record; it is never proposed."""
+    ws = make_workspace(session, "stale")
+    survivor = make_profile(session, ws, first_name="Noah", last_name="Chen", zip="78701")
+    absorbed = make_profile(session, ws, email="eliz.okafor@gmail.com", **ELIZABETH)
+    MatchService(session).refresh(ws, [absorbed])
+    IdentityService(session).merge_profiles(
+        ws, survivor, absorbed, cause_kind="manual", cause_ref="test"
+    )
+    guest = make_profile(session, ws, minute=5, **LIZ_AT_THE_TILL)
+
+    outcome = MatchService(session).match(ws, [guest])
+
+    assert session.get(MatchRecord, absorbed) is not None  # the old record is still there
+    assert outcome.profiles[0].compared == 1
+    assert reviews_of(session, ws) == []
 
 
 def test_another_workspaces_profiles_are_never_candidates(session: Session) -> None:

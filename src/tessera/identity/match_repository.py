@@ -145,13 +145,13 @@ class MatchRepository(RepositoryBase):
     def candidates(
         self, workspace_id: str, profile_id: str, keys: BlockingKeys, block_limit: int
     ) -> tuple[list[tuple[str, dict[str, Any]]], list[str]]:
-        """Active profiles sharing a blocking key, as (profile id, fields), and the keys skipped.
+        """Profiles sharing a blocking key, as (profile id, fields), and the keys skipped.
 
         A key shared by more than ``block_limit`` profiles is skipped (a common name says little
         and would cost the most; the other keys still find the person), as ``MatchIndex`` skips
-        large blocks. Two statements: the ids per key, each an index scan stopped at
-        ``block_limit + 1`` rows, in one UNION ALL (records of merged profiles count here: a
-        block is judged by its size, cheaply); then the fields of the kept, active ones.
+        large blocks. One statement: per key an index scan stopped at ``block_limit + 1`` rows,
+        in a UNION ALL. Records of profiles merged away may be among them (the stitcher's
+        merges do not remove them): the caller checks the few that score high.
         """
         wanted = [
             (name, column, value)
@@ -166,7 +166,11 @@ class MatchRepository(RepositoryBase):
         if not wanted:
             return [], []
         parts = [
-            select(literal(name).label("key"), MatchRecord.profile_id.label("profile_id"))
+            select(
+                literal(name).label("key"),
+                MatchRecord.profile_id.label("profile_id"),
+                MatchRecord.fields.label("fields"),
+            )
             .where(
                 MatchRecord.workspace_id == workspace_id,
                 column == value,
@@ -176,20 +180,33 @@ class MatchRepository(RepositoryBase):
             .subquery()
             for name, column, value in wanted
         ]
-        statement = union_all(*(select(part.c.key, part.c.profile_id) for part in parts))
-        by_key: dict[str, list[str]] = {}
-        for key, found in self.session.execute(statement):
-            by_key.setdefault(key, []).append(found)
-        skipped = sorted(k for k, ids in by_key.items() if len(ids) > block_limit)
-        kept = list(dict.fromkeys(i for k, ids in by_key.items() if k not in skipped for i in ids))
-        if not kept:
-            return [], skipped
-        rows = self.session.execute(
-            select(MatchRecord.profile_id, MatchRecord.fields)
-            .join(Profile, Profile.id == MatchRecord.profile_id)
-            .where(MatchRecord.profile_id.in_(kept), Profile.status == ProfileStatus.ACTIVE)
+        statement = union_all(
+            *(select(part.c.key, part.c.profile_id, part.c.fields) for part in parts)
         )
-        return [(row[0], dict(row[1] or {})) for row in rows], skipped
+        by_key: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+        for key, found, fields in self.session.execute(statement):
+            by_key.setdefault(key, []).append((found, fields))
+        skipped = sorted(k for k, rows in by_key.items() if len(rows) > block_limit)
+        kept: dict[str, dict[str, Any]] = {}
+        for key, rows in by_key.items():
+            if key not in skipped:
+                for found, fields in rows:
+                    kept.setdefault(found, dict(fields or {}))
+        return list(kept.items()), skipped
+
+    def active_among(self, workspace_id: str, profile_ids: Collection[str]) -> set[str]:
+        """Which of these profiles are active."""
+        if not profile_ids:
+            return set()
+        return set(
+            self.session.scalars(
+                select(Profile.id).where(
+                    Profile.workspace_id == workspace_id,
+                    Profile.id.in_(list(profile_ids)),
+                    Profile.status == ProfileStatus.ACTIVE,
+                )
+            )
+        )
 
     def training_records(self, workspace_id: str, limit: int) -> list[tuple[str, dict[str, Any]]]:
         """Up to ``limit`` match records of active profiles, newest first."""

@@ -72,6 +72,9 @@ from tessera.models.identity import (
 # reaches thousands in a large brand and says little; the other keys still find the person).
 # At 1M profiles, 100 instead of 200 cost 2 of 804 known people found (bench_identity).
 BLOCK_LIMIT = 100
+# Profiles scored with evidence per match, best first (evidence is the costly part; the rest
+# score lower and would be proposed after these, if at all).
+CANDIDATE_LIMIT = 20
 # Records a model is trained on at most (the newest profiles), and at least.
 TRAINING_LIMIT = 200_000
 TRAINING_MINIMUM = 50
@@ -339,7 +342,8 @@ class MatchService:
     def score(
         self, workspace_id: str, profile_id: str, fields: dict[str, str | None], model: MatchModel
     ) -> tuple[list[Candidate], int]:
-        """The candidate profiles for these fields, best first, and how many were compared."""
+        """The candidate profiles for these fields, best first (at most 20), and how many were
+        compared. Those at or above the review threshold are active profiles."""
         keys = blocking_keys(fields)
         rows, _skipped = self.repository.candidates(
             workspace_id, profile_id, keys, self.block_limit
@@ -351,8 +355,16 @@ class MatchService:
             {name: [values.get(name) for _, values in rows] for name in MATCH_FIELDS},
         )
         index = MatchIndex(model, table, [candidate_id for candidate_id, _ in rows])
-        result = index.match(Record(profile_id, fields), limit=len(rows))
-        return list(result.candidates), result.compared
+        result = index.match(Record(profile_id, fields), limit=CANDIDATE_LIMIT)
+        # Only pairs worth proposing are checked (records of profiles merged away linger until
+        # those are matched again); lower scores are returned as found, for the record.
+        proposed = [c.profile_id for c in result.candidates if c.decision is not Decision.DISTINCT]
+        active = self.repository.active_among(workspace_id, proposed)
+        return [
+            c
+            for c in result.candidates
+            if c.decision is Decision.DISTINCT or c.profile_id in active
+        ], result.compared
 
     def _match_one(
         self,
