@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from tessera.cli_support import CliContext
 from tessera.config import Settings
+from tessera.identity import match_tasks
 from tessera.identity.match_cli import identity_cli
 from tessera.identity.match_service import MatchService
 from tessera.models.identity import (
@@ -19,6 +20,7 @@ from tessera.models.identity import (
     IdentityReview,
     ReviewStatus,
 )
+from tessera.models.job import Job
 from tessera.models.workspace import ApiKeyKind, Role
 from tessera.workspace.service import WorkspaceService
 from tests.identity.matchdata import ELIZABETH, LIZ_AT_THE_TILL, make_profile, reviews_of
@@ -177,8 +179,8 @@ def test_the_model_is_the_default_until_trained(client: TestClient, session: Ses
     assert session.get(IdentityConfig, keyed.workspace_id) is None
 
 
-def test_training_through_the_api_stores_the_model(client: TestClient, session: Session) -> None:
-    """POST /v1/identity/model/train with 60 profiles: trained, then shown as trained."""
+def test_training_through_the_api_is_a_job(client: TestClient, session: Session) -> None:
+    """POST /v1/identity/model/train with 60 profiles: 202 and a job; once it ran, trained."""
     keyed = keyed_workspace(session, "trained", Role.ADMIN)
     firsts = ("Ava", "Noah", "Mia", "Zoe", "Ethan", "Isla")
     lasts = ("Chen", "Kim", "Rossi", "Silva", "Novak")
@@ -196,14 +198,22 @@ def test_training_through_the_api_stores_the_model(client: TestClient, session: 
     MatchService(session).refresh(keyed.workspace_id, ids)
     session.commit()
 
-    trained = client.post("/v1/identity/model/train", headers=keyed.headers)
-    shown = client.get("/v1/identity/model", headers=keyed.headers)
+    queued = client.post("/v1/identity/model/train", headers=keyed.headers)
+    before = client.get("/v1/identity/model", headers=keyed.headers).json()
+    session.expire_all()
+    job = session.get(Job, queued.json()["id"])
+    assert job is not None
+    match_tasks.train_model(session, job.payload)  # what the worker does
+    session.commit()
+    shown = client.get("/v1/identity/model", headers=keyed.headers).json()
 
-    assert trained.status_code == 200, trained.text
-    assert trained.json()["source"] == "trained"
-    assert trained.json()["records"] == 60
-    assert shown.json() == trained.json()
-    assert shown.json()["report"]["random_pairs"] > 0
+    assert queued.status_code == 202, queued.text
+    assert (queued.json()["kind"], queued.json()["status"]) == ("identity.model_trained", "queued")
+    assert job.payload == {"workspace_id": keyed.workspace_id}
+    assert before["source"] == "default"
+    assert (shown["source"], shown["records"]) == ("trained", 60)
+    assert shown["trained_at"] is not None
+    assert shown["report"]["random_pairs"] > 0
 
 
 def test_conflicts_are_listed_with_their_evidence(client: TestClient, session: Session) -> None:

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from tessera.http.auth import Admin, Marketer, Viewer
 from tessera.http.routing import DbSession, router
 from tessera.identity.match_service import MatchService, ModelSummary, ReviewSide
+from tessera.job.schemas import JobOut
 from tessera.kit.errors import InvalidInput
 from tessera.kit.pagination import clamp_limit, decode_cursor
 from tessera.models.identity import (
@@ -199,11 +200,13 @@ def get_model(principal: Viewer, session: DbSession) -> ModelOut:
 
 @api.post(
     "/model/train",
-    response_model=ModelOut,
-    summary="Train the match model on this workspace's profiles",
+    response_model=JobOut,
+    status_code=202,
+    summary="Queue a training of the match model on this workspace's profiles",
 )
-def train_model(principal: Admin, session: DbSession) -> ModelOut:
-    return ModelOut.of(MatchService(session).train(principal.workspace_id))
+def train_model(principal: Admin, session: DbSession) -> JobOut:
+    """202 with the job; GET /v1/identity/model shows the model once it ran."""
+    return JobOut.model_validate(MatchService(session).request_training(principal.workspace_id))
 
 
 @api.get(

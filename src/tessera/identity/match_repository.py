@@ -222,6 +222,14 @@ class MatchRepository(RepositoryBase):
         )
         return [(row[0], dict(row[1] or {})) for row in rows]
 
+    def count_records(self, workspace_id: str, up_to: int) -> int:
+        """How many match records the workspace holds, counting no further than ``up_to``."""
+        found = select(MatchRecord.profile_id).where(MatchRecord.workspace_id == workspace_id)
+        counted = self.session.scalar(
+            select(func.count()).select_from(found.limit(up_to).subquery())
+        )
+        return int(counted or 0)
+
     def workspaces_with_records(self, minimum: int) -> list[str]:
         """Workspaces holding at least ``minimum`` match records."""
         rows = self.session.execute(

@@ -56,6 +56,7 @@ from tessera.identity.matching import (
     train,
 )
 from tessera.identity.service import IdentityService, MergeRefused
+from tessera.job.service import JobService
 from tessera.kit.errors import Conflict, NotFound, Problem
 from tessera.kit.ids import new_id
 from tessera.kit.pagination import Page, page_from
@@ -67,6 +68,7 @@ from tessera.models.identity import (
     ProfileStatus,
     ReviewStatus,
 )
+from tessera.models.job import Job
 
 # A blocking key shared by more profiles than this is skipped for the match (a common name
 # reaches thousands in a large brand and says little; the other keys still find the person).
@@ -79,6 +81,7 @@ CANDIDATE_LIMIT = 20
 TRAINING_LIMIT = 200_000
 TRAINING_MINIMUM = 50
 DEFAULT_MODEL = "default"
+TRAIN_JOB = "identity.model_trained"
 
 
 class ReviewNotFound(NotFound):
@@ -280,6 +283,24 @@ class MatchService:
         self.repository.store_model(workspace_id, stored, now)
         self.session.expire(config)
         return self.model_summary(workspace_id)
+
+    def request_training(self, workspace_id: str) -> Job:
+        """Queue a training of the workspace's model (``identity.model_trained``) and return the
+        job: on a large brand it takes a minute or two, longer than a request should.
+
+        Refuses at once a workspace with fewer than 50 profiles to train on (409), as ``train``
+        would.
+        """
+        held = self.repository.count_records(workspace_id, TRAINING_MINIMUM)
+        if held < TRAINING_MINIMUM:
+            raise NotEnoughRecords(
+                f"the workspace has {held} profiles with names or contact details; "
+                f"training needs at least {TRAINING_MINIMUM}",
+                records=held,
+            )
+        return JobService(self.session).enqueue(
+            TRAIN_JOB, {"workspace_id": workspace_id}, workspace_id=workspace_id, priority=200
+        )
 
     # ----------------------------------------------------------------- match records
 

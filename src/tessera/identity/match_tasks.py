@@ -16,7 +16,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from tessera.identity.match_service import TRAINING_MINIMUM, MatchService, NotEnoughRecords
+from tessera.identity.match_service import (
+    TRAIN_JOB,
+    TRAINING_MINIMUM,
+    MatchService,
+    NotEnoughRecords,
+)
 from tessera.job.registry import job_handler, periodic
 from tessera.job.service import JobService
 from tessera.kit.errors import InvalidInput
@@ -55,7 +60,7 @@ def match_profiles(session: Session, payload: dict[str, Any]) -> None:
         )
 
 
-@job_handler("identity.model_trained")
+@job_handler(TRAIN_JOB)
 def train_model(session: Session, payload: dict[str, Any]) -> None:
     """Train one workspace's match model; a workspace with too few profiles keeps its model."""
     try:
@@ -76,9 +81,9 @@ def retrain_models(session: Session, payload: dict[str, Any]) -> None:
         if trained_at is not None and trained_at > slot - RETRAIN_AFTER:
             continue
         jobs.enqueue(
-            "identity.model_trained",
+            TRAIN_JOB,
             {"workspace_id": workspace_id},
             workspace_id=workspace_id,
             priority=200,
-            idempotency_key=f"identity.model_trained:{workspace_id}:{payload['slot']}",
+            idempotency_key=f"{TRAIN_JOB}:{workspace_id}:{payload['slot']}",
         )
