@@ -25,7 +25,7 @@ def test_the_fed_demo_becomes_omnichannel_profiles_without_a_wrong_merge(
     factory = make_session_factory(engine)
     with session_scope(factory) as session:
         seeded = seed_demo(session, generate_brand(3, DemoSize.named("small")))
-    data = generate_omnichannel(3, 40, utcnow())
+    data = generate_omnichannel(3, 30, utcnow())
     with live_server(committed_database_url) as base_url:
         feed_demo(base_url, seeded.tokens, data)
 
