@@ -49,7 +49,8 @@ def test_the_queue_shows_both_sides_and_the_evidence(
     assert page.status_code == 200
     text = page.text
     assert f'id="{review_id}"' in text
-    assert f"<code>{guest}</code>" in text and f"<code>{known}</code>" in text
+    assert f'<a href="/customers/{guest}"><code>{guest}</code></a>' in text
+    assert f'<a href="/customers/{known}"><code>{known}</code></a>' in text
     assert _row(text, "first_name")[:4] == ["First name", "Liz", "Elizabeth", "nickname"]
     assert _row(text, "postcode")[:4] == ["Postcode", "10012", "10012", "exact"]
     assert _row(text, "email")[:4] == ["Email", "—", "eliz.okafor@gmail.com", "missing"]
@@ -155,6 +156,9 @@ def test_conflicts_show_the_rule_identifier_and_evidence(
     assert page.status_code == 200
     assert "limit:user_id</h2>" in page.text
     assert "<code>device_id:shared-ipad-7</code>" in page.text
-    assert "<code>cus_first</code>, <code>cus_second</code>" in page.text
+    assert (
+        '<a href="/customers/cus_first"><code>cus_first</code></a>, '
+        '<a href="/customers/cus_second"><code>cus_second</code></a>'
+    ) in page.text
     assert "<dt>limit</dt><dd><code>1</code></dd>" in page.text
     assert "No resolved conflicts." in empty.text
