@@ -64,3 +64,107 @@ def attempt_reservations(
         worker.join()
     engine.dispose()
     return {"held": held, "refused": refused[0], "errors": errors}
+
+
+def mixed_operations(
+    url: str, workspace_id: str, process: int, threads: int, operations: int, start_at: float
+) -> list[str]:
+    """Reserve, confirm, release, transfer, receive, count and orders placed, shipped and
+    cancelled (each sent twice), all at once on two SKUs at two locations; returns every
+    failure other than the refusals the API answers with 409."""
+    import random
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    from tessera.inventory.errors import ReservationNotHeld
+    from tessera.models.order import OrderStatus
+    from tessera.orders.domain import CanonicalLine, CanonicalOrder
+    from tessera.orders.service import OrderService
+
+    engine = make_engine(url, pool_size=threads + 1)
+    factory = make_session_factory(engine)
+    errors: list[str] = []
+    lock = threading.Lock()
+
+    def order(
+        n: int, sku: str, status: OrderStatus, version: str, cancelled: bool = False
+    ) -> CanonicalOrder:
+        return CanonicalOrder(
+            platform="shopify", external_id=f"o-{process}-{n}", order_number=f"#{n}",
+            channel="web", status=status, currency="USD",
+            placed_at=datetime(2026, 11, 20, tzinfo=UTC), version=version,
+            lines=(CanonicalLine("l1", 1, 100, 100, sku=sku),), is_cancelled=cancelled,
+        )  # fmt: skip
+
+    def run(thread: int) -> None:
+        rng = random.Random(process * 100 + thread)
+        held: list[str] = []
+        for n in range(operations):
+            kind = rng.choice(
+                [
+                    "reserve",
+                    "reserve",
+                    "confirm",
+                    "release",
+                    "transfer",
+                    "receive",
+                    "count",
+                    "order",
+                ]
+            )
+            sku = rng.choice(["SERUM", "CREAM"])
+            try:
+                with session_scope(factory) as session:
+                    service = InventoryService(session)
+                    if kind == "reserve":
+                        basket = BASKETS[rng.randrange(len(BASKETS))]
+                        reservation, _ = service.reserve(
+                            workspace_id,
+                            ReservationIn(
+                                lines=[ReservationLineIn(sku=s, quantity=q) for s, q in basket],
+                                idempotency_key=f"m{process}-{thread}-{n}",
+                                ttl_seconds=rng.choice([1, 600]),
+                            ),
+                        )
+                        held.append(reservation.id)
+                    elif kind in ("confirm", "release") and held:
+                        target = held.pop(rng.randrange(len(held)))
+                        if kind == "confirm":
+                            service.confirm(workspace_id, target)
+                        else:
+                            service.release(workspace_id, target)
+                    elif kind == "transfer":
+                        source, target = rng.sample(["wh", "paris"], 2)
+                        service.transfer(workspace_id, sku, source, target, rng.randint(1, 3))
+                    elif kind == "receive":
+                        service.receive(workspace_id, sku, rng.choice(["wh", "paris"]), 2)
+                    elif kind == "count":
+                        service.count(workspace_id, sku, rng.choice(["wh", "paris"]), 6)
+                    elif kind == "order":
+                        placed = order(n, sku, OrderStatus.PLACED, "2026-11-20T10:00:00")
+                        later = "2026-11-21T10:00:00"
+                        final = rng.choice([
+                            replace(placed, status=OrderStatus.FULFILLED, version=later),
+                            replace(placed, is_cancelled=True, version=later),
+                            placed,
+                        ])  # fmt: skip
+                        OrderService(session).apply(workspace_id, placed)
+                if kind == "order":  # each delivery is its own transaction, as webhooks are
+                    for snapshot in (final, placed, final):
+                        with session_scope(factory) as session:
+                            OrderService(session).apply(workspace_id, snapshot)
+            except (InsufficientStock, ReservationNotHeld):
+                pass
+            except Exception as exc:
+                with lock:
+                    errors.append(f"{kind}: {type(exc).__name__}: {exc}"[:400])
+
+    while time.time() < start_at:
+        time.sleep(0.005)
+    workers = [threading.Thread(target=run, args=(t,)) for t in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    engine.dispose()
+    return errors

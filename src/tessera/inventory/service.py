@@ -772,6 +772,7 @@ class InventoryService:
             except _Refused:
                 if savepoint is not None:
                     savepoint.rollback()
+                    notified = False  # the job went with the savepoint
                 else:
                     self.repository.forget_reservation(reservation_id, [c.key for c in changes])
                 if marked is not None:

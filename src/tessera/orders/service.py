@@ -115,10 +115,10 @@ class OrderService:
             row.snapshot_status, row.is_cancelled, row.total, row.refunded_total
         )
         self.session.flush()
-        self._move_stock(workspace_id, row)
         if was_placeholder:  # refunds kept before the order came are announced with it now
             new_refunds = [r.external_id for r in self.repository.refunds(row.id)]
         self._emit_events(workspace_id, row, source_id, new_refunds)
+        self._move_stock(workspace_id, row)
         return ApplyResult(row.id, outcome, tuple(new_refunds), row.status)
 
     def attach_refund(
@@ -191,14 +191,18 @@ class OrderService:
             row.updated_at = now
         self.session.flush()
         if not placeholder:
-            self._move_stock(workspace_id, row)
             self._emit_events(workspace_id, row, source_id, new_refunds)
+            self._move_stock(workspace_id, row)
         outcome = Outcome.CREATED if created else Outcome.UNCHANGED
         return ApplyResult(row.id, outcome, tuple(new_refunds), row.status)
 
     def _move_stock(self, workspace_id: str, row: Order) -> None:
         """Let stock follow the order's stored state (under the order's row lock): commit on
-        first sight, return on cancellation or refund, leave on hand when fulfilled."""
+        first sight, return on cancellation or refund, leave on hand when fulfilled.
+
+        Called after the events, so an order's transaction takes the identity lock that
+        recording them takes before any stock row: every order transaction locks in that one
+        order, and a transaction holding stock rows never waits for the identity lock."""
         InventoryService(self.session).sync_order(
             workspace_id, row, self.repository.lines(row.id), self.repository.refunds(row.id)
         )
