@@ -1,6 +1,5 @@
-"""Test helpers for matching: profiles as the identity graph leaves them, with traits and
-identifiers, written as rows (matching reads these tables; how the graph fills them is the
-identity service's own tests' business)."""
+"""Test helpers for matching: profiles made by the identity service's stitching (each from
+one record with its traits and identifiers), split rules, and the reviews a workspace holds."""
 
 from __future__ import annotations
 
@@ -10,14 +9,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tessera.identity.identifiers import IdentityRecord, normalise
+from tessera.identity.service import IdentityService
 from tessera.kit.ids import new_id
 from tessera.models.identity import (
     Identifier,
     IdentityReview,
     IdentitySplit,
     IdentitySplitMember,
-    Profile,
-    ProfileStatus,
 )
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
@@ -33,46 +32,22 @@ def make_profile(
     minute: int = 0,
     **traits: Any,
 ) -> str:
-    """An active profile with these traits and an email/phone identifier when given."""
-    seen = T0 + timedelta(minutes=minute)
-    profile = Profile(
-        id=new_id("cus"),
-        workspace_id=workspace_id,
-        status=ProfileStatus.ACTIVE,
+    """A new profile made by the identity service's stitching, from one record carrying these
+    traits, a device of its own and the email, phone and user id when given."""
+    service = IdentityService(session)
+    rules = service.rules(workspace_id)
+    raw = [("anonymous_id", new_id("anon")), ("email", email), ("phone", phone)]
+    raw.append(("user_id", user_id))
+    idents = tuple(i for kind, value in raw if value for i in normalise(kind, value, rules))
+    record = IdentityRecord(
+        ref=new_id("msg"),
+        occurred_at=T0 + timedelta(minutes=minute),
+        idents=idents,
         traits={**traits, **({"email": email} if email else {})},
-        trait_stamps={k: seen.isoformat() for k in traits},
-        first_seen=seen,
-        last_seen=seen,
     )
-    session.add(profile)
-    session.flush()
-    for kind, raw in (("email", email), ("phone", phone), ("user_id", user_id)):
-        if raw:
-            session.add(
-                Identifier(
-                    workspace_id=workspace_id,
-                    type=kind,
-                    value=raw.lower(),
-                    raw=raw,
-                    profile_id=profile.id,
-                    origin_profile_id=profile.id,
-                    first_seen=seen,
-                    last_seen=seen,
-                )
-            )
-    anonymous = Identifier(
-        workspace_id=workspace_id,
-        type="anonymous_id",
-        value=new_id("anon"),
-        raw="anon",
-        profile_id=profile.id,
-        origin_profile_id=profile.id,
-        first_seen=seen,
-        last_seen=seen,
-    )
-    session.add(anonymous)
-    session.flush()
-    return profile.id
+    result = service.stitch(workspace_id, [record])
+    [profile_id] = result.created
+    return profile_id
 
 
 def split_apart(session: Session, workspace_id: str, left: str, right: str) -> str:
