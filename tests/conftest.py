@@ -139,3 +139,14 @@ def postgres_url(migrated_postgres: str | None) -> Iterator[str]:
     clean_tables(migrated_postgres)
     yield migrated_postgres
     clean_tables(migrated_postgres)
+
+
+@pytest.fixture(autouse=True)
+def _close_channel_clients() -> Iterator[None]:
+    """Feeds keep one HTTP client per channel configuration for the life of a process; each
+    test's local channel servers are new, so the clients that spoke to them are closed after
+    it rather than left for the interpreter to find at exit."""
+    yield
+    from tessera.feeds.channels import clients
+
+    clients.close()
