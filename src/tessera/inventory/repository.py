@@ -279,12 +279,22 @@ class InventoryRepository(RepositoryBase):
                 StockBalance.workspace_id == workspace_id,
                 _pairs_clause(pairs, StockBalance.variant_id, StockBalance.location_id),
             )
-            .order_by(StockBalance.variant_id, StockBalance.location_id)
+            .order_by(*self._lock_order())
             .execution_options(populate_existing=True)
         )
         if self.dialect == "postgresql":
             query = query.with_for_update()
         return self.session.scalars(query).all()
+
+    def _lock_order(self) -> tuple[Any, Any]:
+        """(variant, location) in code-point order, the order Python sorts changes in, whatever
+        the database's collation (en_US would order some ids differently)."""
+        if self.dialect == "postgresql":
+            return (
+                StockBalance.variant_id.collate("C"),
+                StockBalance.location_id.collate("C"),
+            )
+        return (StockBalance.variant_id, StockBalance.location_id)
 
     def balances_where(
         self,
@@ -298,7 +308,7 @@ class InventoryRepository(RepositoryBase):
             query = query.where(StockBalance.variant_id.in_(variant_ids))
         if location_ids is not None:
             query = query.where(StockBalance.location_id.in_(location_ids))
-        query = query.order_by(StockBalance.variant_id, StockBalance.location_id)
+        query = query.order_by(*self._lock_order())
         if locked and self.dialect == "postgresql":
             query = query.with_for_update()
         return self.session.scalars(query.execution_options(populate_existing=True)).all()
