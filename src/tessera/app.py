@@ -136,12 +136,19 @@ def _mount_health(app: FastAPI) -> None:
 
 
 def _mount_routers(app: FastAPI) -> None:
+    from tessera.catalog.api import api as catalog_api
     from tessera.collect.api import api as collect_api
     from tessera.collect.api import tracking
     from tessera.collect.connectors.api import api as connectors_api
     from tessera.dashboard.mount import mount_dashboard
+    from tessera.feeds.api import api as feeds_api
+    from tessera.identity.api import api as identity_api
+    from tessera.identity.match_api import api as identity_match_api
+    from tessera.identity.merge_api import api as identity_merge_api
+    from tessera.inventory.api import api as inventory_api
     from tessera.job.api import api as job_api
     from tessera.orders.api import api as orders_api
+    from tessera.pricing.api import api as pricing_api
     from tessera.workspace.api import api as workspace_api
 
     app.include_router(workspace_api)
@@ -150,6 +157,13 @@ def _mount_routers(app: FastAPI) -> None:
     app.include_router(collect_api)
     app.include_router(connectors_api)
     app.include_router(orders_api)
+    app.include_router(catalog_api)
+    app.include_router(inventory_api)
+    app.include_router(identity_match_api)
+    app.include_router(identity_api)
+    app.include_router(identity_merge_api)
+    app.include_router(feeds_api)
+    app.include_router(pricing_api)
     mount_dashboard(app)  # the session cookie, /static and the pages at /
 
 

@@ -6,11 +6,18 @@ import json
 
 import typer
 
+from tessera.catalog.cli import catalog_cli
 from tessera.cli_support import console, context, fail, friendly_errors
 from tessera.collect.cli import import_cli, quarantine_cli
 from tessera.config import ConfigError
+from tessera.feeds.cli import feeds_cli
+from tessera.identity.cli import consent_cli, profiles_cli
+from tessera.identity.match_cli import identity_cli
+from tessera.identity.merge_cli import merges_cli
+from tessera.inventory.cli import inventory_cli
 from tessera.job.cli import jobs_cli, worker_command
 from tessera.orders.cli import orders_cli
+from tessera.pricing.cli import prices_cli
 from tessera.workspace.cli import key_cli, user_cli, workspace_cli
 
 app = typer.Typer(
@@ -75,6 +82,14 @@ app.command("worker")(worker_command)
 app.add_typer(import_cli, name="import")
 app.add_typer(quarantine_cli, name="quarantine")
 app.add_typer(orders_cli, name="orders")
+app.add_typer(catalog_cli, name="catalog")
+app.add_typer(inventory_cli, name="inventory")
+app.add_typer(profiles_cli, name="profiles")
+app.add_typer(consent_cli, name="consent")
+app.add_typer(feeds_cli, name="feeds")
+app.add_typer(prices_cli, name="prices")
+app.add_typer(identity_cli, name="identity")
+app.add_typer(merges_cli, name="merges")
 
 
 def main() -> None:

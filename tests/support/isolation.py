@@ -158,3 +158,139 @@ def connector_and_order_probes(session: Session, b: Tenant) -> list[Probe]:
         Probe("/v1/orders", "GET", "/v1/orders", "only_own"),
         Probe("/v1/orders/{order_id}", "GET", f"/v1/orders/{order.order_id}", "not_found"),
     ]  # fmt: skip
+
+
+@probes
+def identity_merge_probes(session: Session, b: Tenant) -> list[Probe]:
+    from tessera.identity.service import IdentityService
+    from tests.identity.stitching import identify, send
+
+    send(session, b.workspace_id, [identify("b1", 0, anonymous_id="b-web", user_id="b-user")])
+    send(session, b.workspace_id, [identify("b2", 1, anonymous_id="b-app")])
+    service = IdentityService(session)
+    first = service.find_profile(b.workspace_id, "anonymous_id", "b-web")
+    second = service.find_profile(b.workspace_id, "anonymous_id", "b-app")
+    assert first is not None and second is not None
+    merge = service.merge_profiles(
+        b.workspace_id, first.id, second.id, cause_kind="manual", cause_ref="probe"
+    )
+    pair = [first.id, second.id]
+    return [
+        Probe("/v1/merges", "GET", "/v1/merges", "only_own"),
+        Probe("/v1/merges", "POST", "/v1/merges", "not_found", json={"profile_ids": pair}),
+        Probe("/v1/merges/{merge_id}/unmerge", "POST", f"/v1/merges/{merge.id}/unmerge",
+              "not_found", json={}),
+        Probe("/v1/identity/rules", "GET", "/v1/identity/rules", "only_own"),
+        Probe("/v1/identity/rules", "PUT", "/v1/identity/rules", "only_own",
+              json={"blocked_values": ["b-user"]}),
+    ]  # fmt: skip
+
+
+@probes
+def identity_match_probes(session: Session, b: Tenant) -> list[Probe]:
+    from tessera.identity.match_service import MatchService
+    from tessera.models.identity import IdentityConflict
+    from tests.identity.matchdata import ELIZABETH, LIZ_AT_THE_TILL, make_profile, reviews_of
+
+    known = make_profile(session, b.workspace_id, email="bravo.okafor@example.com", **ELIZABETH)
+    guest = make_profile(session, b.workspace_id, **LIZ_AT_THE_TILL)
+    service = MatchService(session)
+    service.refresh(b.workspace_id, [known])
+    service.match(b.workspace_id, [guest])
+    [review] = reviews_of(session, b.workspace_id)
+    session.add(
+        IdentityConflict(
+            workspace_id=b.workspace_id,
+            rule="limit:user_id",
+            profile_ids=[known, guest],
+            identifier_type="user_id",
+            identifier_value="bravo-user",
+            cause_ref="msg-bravo",
+        )
+    )
+    session.flush()
+    reviews = "/v1/identity/reviews"
+    return [
+        Probe(reviews, "GET", f"{reviews}?status=all", "only_own"),
+        Probe(f"{reviews}/{{review_id}}", "GET", f"{reviews}/{review.id}", "not_found"),
+        Probe(f"{reviews}/{{review_id}}/accept", "POST", f"{reviews}/{review.id}/accept",
+              "not_found"),
+        Probe(f"{reviews}/{{review_id}}/reject", "POST", f"{reviews}/{review.id}/reject",
+              "not_found"),
+        Probe("/v1/identity/model", "GET", "/v1/identity/model", "only_own"),
+        Probe("/v1/identity/model/train", "POST", "/v1/identity/model/train", "only_own"),
+        Probe("/v1/identity/conflicts", "GET", "/v1/identity/conflicts?status=all", "only_own"),
+    ]  # fmt: skip
+
+
+@probes
+def feed_and_price_probes(session: Session, b: Tenant) -> list[Probe]:
+    from tessera.catalog.schemas import ListingIn, ProductIn, VariantIn
+    from tessera.catalog.service import CatalogService
+    from tessera.feeds.schemas import FeedIn
+    from tessera.feeds.service import FeedService
+    from tessera.models.catalog import ListingPlatform
+    from tessera.models.feed import FeedAdapter
+    from tessera.pricing.schemas import FloorIn, PolicyIn, PriceIn
+    from tessera.pricing.service import PriceService
+
+    CatalogService(session).create_product(
+        b.workspace_id,
+        ProductIn(handle="bravo-tee", title="Bravo Tee", variants=[VariantIn(sku="BRAVO-TEE")]),
+    )
+    CatalogService(session).add_listing(
+        b.workspace_id,
+        ListingIn(
+            sku="BRAVO-TEE", channel="web", platform=ListingPlatform.SHOPIFY, external_id="b-301"
+        ),
+    )
+    feed = FeedService(session).create_feed(
+        b.workspace_id, FeedIn(channel="web", name="Bravo web", adapter=FeedAdapter.LOG)
+    )
+    prices = PriceService(session)
+    prices.set_policy(b.workspace_id, PolicyIn(site_channel="web", max_above_basis_points=100))
+    prices.set_floor(b.workspace_id, FloorIn(sku="BRAVO-TEE", amount=500, currency="USD"))
+    prices.set_price(
+        b.workspace_id, PriceIn(sku="BRAVO-TEE", channel="web", amount=1000, currency="USD")
+    )
+    prices.set_price(
+        b.workspace_id, PriceIn(sku="BRAVO-TEE", channel="amazon", amount=2000, currency="USD")
+    )
+    feed_path = f"/v1/feeds/{feed.id}"
+    return [
+        Probe("/v1/feeds", "GET", "/v1/feeds", "only_own"),
+        Probe("/v1/feeds", "POST", "/v1/feeds", "only_own",
+              json={"channel": "web", "name": "Alpha web", "adapter": "log"}),
+        Probe("/v1/feeds/{feed_id}", "GET", feed_path, "not_found"),
+        Probe("/v1/feeds/{feed_id}", "PATCH", feed_path, "not_found", json={"is_enabled": False}),
+        Probe("/v1/feeds/{feed_id}/listings", "GET", f"{feed_path}/listings", "not_found"),
+        Probe("/v1/feeds/{feed_id}/push", "POST", f"{feed_path}/push", "not_found", json={}),
+        Probe("/v1/feeds/{feed_id}/availability", "GET",
+              f"{feed_path}/availability?sku=BRAVO-TEE", "not_found"),
+        Probe("/v1/prices", "GET", "/v1/prices", "only_own"),
+        Probe("/v1/prices", "POST", "/v1/prices", "only_own",
+              json={"sku": "BRAVO-TEE", "channel": "web", "amount": 1, "currency": "USD"}),
+        Probe("/v1/prices/history", "GET", "/v1/prices/history?sku=BRAVO-TEE&channel=web",
+              "not_found"),
+        Probe("/v1/prices/parity", "GET", "/v1/prices/parity", "only_own"),
+        Probe("/v1/prices/alerts", "GET", "/v1/prices/alerts?include_resolved=true", "only_own"),
+        Probe("/v1/prices/policy", "GET", "/v1/prices/policy", "only_own"),
+        Probe("/v1/prices/policy", "PUT", "/v1/prices/policy", "only_own",
+              json={"site_channel": "web", "max_above_basis_points": 0}),
+        Probe("/v1/prices/floors", "PUT", "/v1/prices/floors", "only_own",
+              json={"sku": "BRAVO-TEE", "amount": 1, "currency": "USD"}),
+    ]  # fmt: skip
+
+
+@probes
+def customer_360_probes(session: Session, b: Tenant) -> list[Probe]:
+    from tests.identity.people import profile_probes
+
+    return profile_probes(session, b)
+
+
+@probes
+def stock_probes(session: Session, b: Tenant) -> list[Probe]:
+    from tests.inventory.probes import stock_probes as build
+
+    return build(session, b)

@@ -12,7 +12,15 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from tessera.config import Settings
-from tessera.dashboard import auth, identity_pages, pages, settings_pages, sources
+from tessera.dashboard import (
+    auth,
+    customers,
+    identity_pages,
+    inventory,
+    pages,
+    settings_pages,
+    sources,
+)
 from tessera.dashboard.session import SESSION_COOKIE, SESSION_MAX_AGE_SECONDS
 from tessera.dashboard.web import STATIC_DIR
 
@@ -54,9 +62,11 @@ def mount_dashboard(app: FastAPI) -> None:
     app.mount("/static", VersionedStaticFiles(directory=STATIC_DIR), name="static")
     for router in (
         auth.pages,
+        inventory.pages,
         pages.pages,
         sources.pages,
         settings_pages.pages,
         identity_pages.pages,
+        customers.pages,  # after identity_pages: /customers/reviews is not a customer id
     ):
         app.include_router(router)

@@ -1,6 +1,6 @@
-"""The overview and the capability pages (Sources, Customers, Inventory, Journeys, Creators,
-Analytics). Capabilities that are not built yet get an honest empty state: what will appear
-there and how data will get in, with no invented numbers."""
+"""The overview and the capability pages not built yet (Journeys, Creators, Analytics; Sources,
+Customers and Inventory have their own modules). Capabilities that are not built yet get an
+honest empty state: what will appear there and how data will get in, with no invented numbers."""
 
 from __future__ import annotations
 
@@ -70,16 +70,6 @@ def overview(request: Request, member: SignedIn, session: DbSession) -> Response
 
 def _capability(request: Request, member: Member, template: str) -> Response:
     return render(request, template, {"member": member})
-
-
-@pages.get("/customers")
-def customers(request: Request, member: SignedIn) -> Response:
-    return _capability(request, member, "customers.html")
-
-
-@pages.get("/inventory")
-def inventory(request: Request, member: SignedIn) -> Response:
-    return _capability(request, member, "inventory.html")
 
 
 @pages.get("/journeys")
