@@ -74,9 +74,13 @@ class Plan:
     parent: dict[str, str] = field(default_factory=dict)
 
     def resolve(self, profile_id: str) -> str:
-        while profile_id in self.parent:
-            profile_id = self.parent[profile_id]
-        return profile_id
+        """The profile ``profile_id`` became through this batch's merges (path-compressed)."""
+        root = profile_id
+        while root in self.parent:
+            root = self.parent[root]
+        while profile_id != root:  # point every step at the root, so chains stay short
+            self.parent[profile_id], profile_id = root, self.parent[profile_id]
+        return root
 
 
 def clash(a: set[Tag], b: set[Tag]) -> bool:
@@ -116,23 +120,26 @@ class Planner:
 
     def add(self, record: IdentityRecord) -> str | None:
         """Plan one record; returns its profile (None when every identifier was refused)."""
-        owners = {self.owner(i.key) for i in record.idents}
-        if len(owners) == 1 and None not in owners:  # all known, one profile: nothing to link
-            (known,) = owners
-            assert known is not None
-            self.plan.record_profiles.append((record, known))
-            return known
+        current_of = [self.owner(i.key) for i in record.idents]
+        first = current_of[0]
+        if first is not None and all(c == first for c in current_of):
+            self.plan.record_profiles.append((record, first))  # all known, one profile
+            return first
         group: str | None = None
         counts: Counter[str] = Counter()
         tags: set[Tag] = set()
         pending: list[Ident] = []
         anchor: Ident | None = None
-        for ident in record.idents:
-            current = self.owner(ident.key)
+        pending_keys: set[Key] = set()
+        for position, ident in enumerate(record.idents):
+            # Owners change within the record only through its own merges: resolve again.
+            current = current_of[position]
+            if current is not None:
+                current = self.plan.resolve(current)
             if current is not None and current == group:
                 continue
             if current is None:
-                if ident.key in {p.key for p in pending}:
+                if ident.key in pending_keys:
                     continue
                 limit = self.rules.limit(ident.type)
                 if limit is not None:  # only limited types are counted
@@ -142,6 +149,7 @@ class Planner:
                         continue
                     counts[ident.type] += 1
                 pending.append(ident)
+                pending_keys.add(ident.key)
                 if anchor is None:
                     anchor = ident
                 continue

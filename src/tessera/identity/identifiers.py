@@ -118,10 +118,11 @@ class Ident:
     type: str
     value: str
     raw: str = field(compare=False)
+    # (type, value), built once: the stitch planner looks it up several times per record.
+    key: tuple[str, str] = field(init=False, compare=False, repr=False)
 
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.type, self.value)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", (self.type, self.value))
 
 
 @dataclass(frozen=True)
