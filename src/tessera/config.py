@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     )
     job_max_attempts: int = Field(default=8, ge=1, le=100)
     job_lease_seconds: float = Field(default=30.0, gt=0)
-    worker_poll_seconds: float = Field(default=0.5, gt=0)
+    worker_poll_seconds: float = Field(default=0.1, gt=0)
     worker_batch_size: int = Field(default=20, ge=1, le=1000)
     job_modules: Annotated[tuple[str, ...], NoDecode] = Field(
         default=(), description="More modules the worker imports for job handlers, comma-separated"
