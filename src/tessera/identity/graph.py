@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from tessera.identity.identifiers import Ident, IdentityRecord, Rules
+from tessera.identity.identifiers import ANONYMOUS_ID, USER_ID, Ident, IdentityRecord, Rules
 
 Key = tuple[str, str]
 Tag = tuple[str, int]  # (split id, side)
@@ -207,7 +207,19 @@ class Planner:
             self.plan.new_identifiers[ident.key] = (ident, group, record.occurred_at)
             if ident is not anchor:
                 self.plan.links.append(Link(anchor.key, ident.key, record.ref, record.occurred_at))
-        self.plan.record_profiles.append((record, group))
+        self.plan.record_profiles.append((record, self._attributed(record, group)))
+        return group
+
+    def _attributed(self, record: IdentityRecord, group: str) -> str:
+        """Whose record this is, by the rule the timeline reads events with: the profile
+        holding its user id, else the one holding its anonymous id, else its group. When a
+        guard-rail split the record's identifiers, traits follow the event, not the email."""
+        for wanted in (USER_ID, ANONYMOUS_ID):
+            for ident in record.idents:
+                if ident.type == wanted:
+                    owner = self.owner(ident.key)
+                    if owner is not None:
+                        return owner
         return group
 
     def _conflict(

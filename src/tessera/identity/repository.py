@@ -8,7 +8,9 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, func, insert, select, text, update
+from sqlalchemy import String, Table, any_, bindparam, delete, func, select, text, update
+from sqlalchemy import cast as cast_
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from tessera.db.statements import insert_ignoring_conflicts
@@ -34,6 +36,11 @@ CHUNK = 500
 def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def _table(model: Any) -> Table:
+    """A model's table, for Core bulk inserts (no ORM bookkeeping per row)."""
+    return cast(Table, model.__table__)
 
 
 class IdentityRepository:
@@ -85,13 +92,20 @@ class IdentityRepository:
         for type_, value in keys:
             by_type.setdefault(type_, set()).add(value)
         found: dict[Key, tuple[str, str]] = {}
+        postgres = self.session.get_bind().dialect.name == "postgresql"
         for type_, wanted in sorted(by_type.items()):
-            for chunk in _chunks(sorted(wanted)):
+            # PostgreSQL takes one array parameter, so a chunk can be large and cheap to send.
+            for chunk in _chunks(sorted(wanted), 5000 if postgres else CHUNK):
+                matches = (
+                    Identifier.value == any_(cast_(list(chunk), ARRAY(String)))
+                    if postgres
+                    else Identifier.value.in_(chunk)
+                )
                 rows = self.session.execute(
                     select(Identifier.value, Identifier.id, Identifier.profile_id).where(
                         Identifier.workspace_id == workspace_id,
                         Identifier.type == type_,
-                        Identifier.value.in_(chunk),
+                        matches,
                     )
                 )
                 for value, id_, profile_id in rows:
@@ -284,11 +298,11 @@ class IdentityRepository:
     # -- writes ----------------------------------------------------------------------------
     def insert_profiles(self, rows: list[dict[str, Any]]) -> None:
         if rows:
-            self.session.execute(insert(Profile), rows)
+            self.session.connection().execute(_table(Profile).insert(), rows)
 
     def insert_identifiers(self, rows: list[dict[str, Any]]) -> None:
         if rows:
-            self.session.execute(insert(Identifier), rows)
+            self.session.connection().execute(_table(Identifier).insert(), rows)
 
     def insert_links(self, rows: list[dict[str, Any]]) -> None:
         if rows:
@@ -298,7 +312,7 @@ class IdentityRepository:
 
     def insert_conflicts(self, rows: list[dict[str, Any]]) -> None:
         if rows:
-            self.session.execute(insert(IdentityConflict), rows)
+            self.session.connection().execute(_table(IdentityConflict).insert(), rows)
 
     def add(self, row: Any) -> None:
         self.session.add(row)
@@ -342,7 +356,7 @@ class IdentityRepository:
         self.session.add(row)
         self.session.flush()
         if members:
-            self.session.execute(insert(IdentitySplitMember), members)
+            self.session.connection().execute(_table(IdentitySplitMember).insert(), members)
 
     def identifier_types(self, identifier_ids: Sequence[str]) -> dict[str, str]:
         result: dict[str, str] = {}

@@ -39,6 +39,7 @@ class Profile(Base):
     __table_args__ = (
         Index("ix_profile_workspace_status", "workspace_id", "status", "id"),
         Index("ix_profile_workspace_name", "workspace_id", "name_key"),
+        Index("ix_profile_merged_into", "merged_into_id"),
     )
 
     id: Mapped[str] = mapped_column(PrefixedId, primary_key=True, default=lambda: new_id("cus"))
