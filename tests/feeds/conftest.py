@@ -17,15 +17,7 @@ def channel_server() -> Iterator[tuple[str, ChannelState]]:
 
 @pytest.fixture
 def channel(channel_server: tuple[str, ChannelState]) -> ChannelState:
-    _base, state = channel_server
-    with state.lock:
-        state.shopify.clear()
-        state.amazon.clear()
-        state.tiktok.clear()
-        state.arrivals.clear()
-        state.scripted.clear()
-        state.idempotency.clear()
-    return state
+    return channel_server[1].reset()
 
 
 @pytest.fixture

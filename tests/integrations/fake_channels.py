@@ -63,6 +63,17 @@ class ChannelState:
     def __post_init__(self) -> None:
         self.arrived = threading.Condition(self.lock)
 
+    def reset(self) -> ChannelState:
+        """Forget every quantity, request and scripted answer (a fresh channel per test)."""
+        with self.lock:
+            self.shopify.clear()
+            self.amazon.clear()
+            self.tiktok.clear()
+            self.arrivals.clear()
+            self.scripted.clear()
+            self.idempotency.clear()
+        return self
+
     def fail_next(
         self, vendor: str, status: int, body: Any = None, headers: dict[str, str] | None = None
     ) -> None:

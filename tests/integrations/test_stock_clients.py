@@ -40,15 +40,7 @@ def server() -> Iterator[tuple[str, ChannelState]]:
 
 @pytest.fixture
 def state(server: tuple[str, ChannelState]) -> ChannelState:
-    _base, state = server
-    with state.lock:
-        state.shopify.clear()
-        state.amazon.clear()
-        state.tiktok.clear()
-        state.arrivals.clear()
-        state.scripted.clear()
-        state.idempotency.clear()
-    return state
+    return server[1].reset()
 
 
 @pytest.fixture
