@@ -31,6 +31,7 @@ from tessera.models.identity import (
 
 Key = tuple[str, str]
 CHUNK = 500
+ANALYZE_MIN_ROWS = 1000
 
 
 def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
@@ -59,6 +60,25 @@ class IdentityRepository:
                 text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 7))"),
                 {"key": f"identity:{workspace_id}"},
             )
+
+    def refresh_statistics(self, inserted: int) -> bool:
+        """ANALYZE the graph's tables when this transaction grew them by a tenth or more.
+
+        A bulk load grows the identifier table faster than autovacuum re-reads it; with stale
+        statistics PostgreSQL reads the value list as a filter instead of an index condition and
+        every lookup scans the workspace. Growth by a tenth (autovacuum's own default) keeps
+        this to a handful of ANALYZEs per tenfold growth. PostgreSQL only; returns whether it ran.
+        """
+        if inserted < ANALYZE_MIN_ROWS or self.session.get_bind().dialect.name != "postgresql":
+            return False
+        estimate = self.session.scalar(
+            text("SELECT reltuples FROM pg_class WHERE oid = 'identifier'::regclass")
+        )
+        if estimate is not None and estimate > 0 and inserted < 0.1 * float(estimate):
+            return False
+        for table in ("identifier", "identity_link", "profile"):
+            self.session.execute(text(f"ANALYZE {table}"))
+        return True
 
     # -- config ----------------------------------------------------------------------------
     def config(self, workspace_id: str) -> IdentityConfig:

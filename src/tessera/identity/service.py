@@ -231,6 +231,7 @@ class IdentityService:
                 }
             )
         self.repository.insert_identifiers(rows)
+        self.repository.refresh_statistics(len(rows))
         link_rows: dict[tuple[str, str], dict[str, Any]] = {}
         for link in plan.links:
             a, b = sorted((identifier_ids[link.a], identifier_ids[link.b]))
