@@ -63,6 +63,7 @@ def test_the_search_answers_as_you_type_and_without_javascript(
     assert page.status_code == 200
     assert 'hx-get="/customers/search"' in page.text
     assert 'hx-trigger="input changed delay:200ms, search"' in page.text
+    assert 'href="/customers/reviews"' in page.text and 'href="/customers/conflicts"' in page.text
     assert "<html" not in fragment.text
     assert f'<a href="/customers/{story.ana}"><strong>Ana Silva</strong></a>' in fragment.text
     assert '<span class="tag">email</span>' in fragment.text
