@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
+from unittest.mock import patch
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from ulid import ULID
 
 from tessera.kit.errors import InvalidInput
-from tessera.kit.ids import has_prefix, new_id
+from tessera.kit.ids import has_prefix, new_id, new_ids
 from tessera.kit.money import Money
 from tessera.kit.pagination import decode_cursor, encode_cursor
 
@@ -23,11 +26,39 @@ def test_ids_carry_their_prefix_and_sort_by_creation() -> None:
     assert not has_prefix(ids[0], "ord")
 
 
+@given(start=st.integers(min_value=0, max_value=2**79 - 1), count=st.integers(0, 40))
+def test_bulk_ids_are_ulids_counting_up_from_a_random_start(start: int, count: int) -> None:
+    """new_ids: valid ULIDs of this millisecond, consecutive from the random start (also
+    across the 2**20 boundary where the cached stem changes), sorted and unique."""
+    with patch("tessera.kit.ids.secrets.randbits", return_value=start):
+        before = int(time.time() * 1000)
+        ids = new_ids("idn", count)
+        after = int(time.time() * 1000)
+    assert len(ids) == count and ids == sorted(ids) and len(set(ids)) == count
+    for n, made in enumerate(ids):
+        assert has_prefix(made, "idn")
+        value = int(ULID.from_str(made.partition("_")[2]))
+        assert value & (2**80 - 1) == start + n
+        assert before <= value >> 80 <= after
+
+
+def test_bulk_ids_cross_the_cached_stem() -> None:
+    """A start just below a multiple of 2**20 carries into the cached first characters."""
+    start = 7 * 2**20 - 2
+    with patch("tessera.kit.ids.secrets.randbits", return_value=start):
+        ids = new_ids("cus", 4)
+    values = [int(ULID.from_str(i[4:])) & (2**80 - 1) for i in ids]
+    assert values == [start, start + 1, start + 2, start + 3]
+    assert ids[1][:-4] != ids[2][:-4]
+
+
 @pytest.mark.parametrize("prefix", ["", "C", "toolongprefix", "a1"])
 def test_a_bad_id_prefix_is_refused(prefix: str) -> None:
     """Prefixes are 2 to 6 lowercase letters."""
     with pytest.raises(ValueError, match="prefix"):
         new_id(prefix)
+    with pytest.raises(ValueError, match="prefix"):
+        new_ids(prefix, 1)
 
 
 @pytest.mark.parametrize(

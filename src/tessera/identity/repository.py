@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import enum
 import secrets
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import String, Table, any_, bindparam, delete, func, select, text, update
-from sqlalchemy import cast as cast_
-from sqlalchemy.dialects.postgresql import ARRAY
+from psycopg.rows import namedtuple_row
+from psycopg.types.json import Jsonb
+from sqlalchemy import Table, bindparam, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from tessera.db.statements import insert_ignoring_conflicts
+from tessera.db.types import JSONDocument
 from tessera.identity.graph import Edge, ProfileState, Tag
 from tessera.models.collect import Event
 from tessera.models.identity import (
@@ -37,6 +39,29 @@ ANALYZE_MIN_ROWS = 1000
 def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+# A batch's merges of existing profiles, as (absorbed, survivor) arrays (PostgreSQL).
+_MOVE_IDENTIFIERS = (
+    "UPDATE identifier SET profile_id = m.survivor "
+    "FROM unnest(%s::varchar[], %s::varchar[]) AS m(absorbed, survivor) "
+    "WHERE identifier.profile_id = m.absorbed"
+)
+_MARK_MERGED = (
+    "UPDATE profile SET status = %s, merged_into_id = m.survivor, updated_at = %s "
+    "FROM unnest(%s::varchar[], %s::varchar[]) AS m(absorbed, survivor) "
+    "WHERE profile.id = m.absorbed"
+)
+_REPOINT_MERGED = (
+    "UPDATE profile SET merged_into_id = m.survivor, updated_at = %s "
+    "FROM unnest(%s::varchar[], %s::varchar[]) AS m(absorbed, survivor) "
+    "WHERE profile.merged_into_id = m.absorbed"
+)
+
+
+def _plain(value: Any) -> Any:
+    """What COPY writes for a value: an enum member by its value."""
+    return value.value if isinstance(value, enum.Enum) else value
 
 
 def _table(model: Any) -> Table:
@@ -106,31 +131,57 @@ class IdentityRepository:
     def owners(self, workspace_id: str, keys: Iterable[Key]) -> dict[Key, tuple[str, str]]:
         """(type, value) -> (identifier id, profile id) for the keys the workspace knows.
 
-        One query per type and chunk, so each uses the (workspace, type, value) unique index.
+        One query per type (and chunk, on SQLite), so each uses the (workspace, type, value)
+        unique index. On PostgreSQL each type's values go as one array parameter through the
+        driver's own cursor: a bulk stitch asks for hundreds of thousands of keys, and rows
+        built by the ORM layer would cost more than the index probes.
         """
-        by_type: dict[str, set[str]] = {}
+        by_type: dict[str, list[str]] = {}
         for type_, value in keys:
-            by_type.setdefault(type_, set()).add(value)
+            by_type.setdefault(type_, []).append(value)
         found: dict[Key, tuple[str, str]] = {}
-        postgres = self.session.get_bind().dialect.name == "postgresql"
+        driver = self._driver()
         for type_, wanted in sorted(by_type.items()):
-            # PostgreSQL takes one array parameter, so a chunk can be large and cheap to send.
-            for chunk in _chunks(sorted(wanted), 5000 if postgres else CHUNK):
-                matches = (
-                    Identifier.value == any_(cast_(list(chunk), ARRAY(String)))
-                    if postgres
-                    else Identifier.value.in_(chunk)
-                )
+            if driver is not None:
+                with driver.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT value, id, profile_id FROM identifier WHERE workspace_id = %s "
+                        "AND type = %s AND value = ANY(%s::varchar[])",
+                        (workspace_id, type_, wanted),
+                    )
+                    for value, id_, profile_id in cursor.fetchall():
+                        found[(type_, value)] = (id_, profile_id)
+                continue
+            for chunk in _chunks(sorted(set(wanted))):
                 rows = self.session.execute(
                     select(Identifier.value, Identifier.id, Identifier.profile_id).where(
                         Identifier.workspace_id == workspace_id,
                         Identifier.type == type_,
-                        matches,
+                        Identifier.value.in_(chunk),
                     )
                 )
                 for value, id_, profile_id in rows:
                     found[(type_, value)] = (id_, profile_id)
         return found
+
+    def _driver(self) -> Any | None:
+        """The psycopg connection under this session's transaction, on PostgreSQL; else None."""
+        if self.session.get_bind().dialect.name != "postgresql":
+            return None
+        self.session.flush()
+        return self.session.connection().connection.driver_connection
+
+    def member_ids(self, profile_ids: Iterable[str]) -> dict[str, list[str]]:
+        """Each profile's identifier ids, in id order (one query per chunk)."""
+        result: dict[str, list[str]] = {p: [] for p in profile_ids}
+        for chunk in _chunks(sorted(result), 5000):
+            for profile_id, identifier_id in self.session.execute(
+                select(Identifier.profile_id, Identifier.id)
+                .where(Identifier.profile_id.in_(chunk))
+                .order_by(Identifier.id)
+            ):
+                result[profile_id].append(identifier_id)
+        return result
 
     def profile_states(
         self, profile_ids: Iterable[str], types: Sequence[str] | None = None
@@ -186,6 +237,17 @@ class IdentityRepository:
     def profile_summaries(self, ids: Iterable[str]) -> dict[str, Any]:
         """id -> (traits, trait_stamps, first_seen, last_seen) rows, without ORM objects."""
         result: dict[str, Any] = {}
+        driver = self._driver()
+        if driver is not None:
+            with driver.cursor(row_factory=namedtuple_row) as cursor:
+                cursor.execute(
+                    "SELECT id, traits, trait_stamps, first_seen, last_seen FROM profile "
+                    "WHERE id = ANY(%s::varchar[])",
+                    (sorted(set(ids)),),
+                )
+                for found in cursor.fetchall():
+                    result[found.id] = found
+            return result
         for chunk in _chunks(sorted(set(ids))):
             for row in self.session.execute(
                 select(
@@ -202,6 +264,32 @@ class IdentityRepository:
     def update_summaries(self, changes: list[dict[str, Any]]) -> None:
         """Write folded traits and times, many profiles in one executemany."""
         if not changes:
+            return
+        driver = self._driver()
+        if driver is not None:
+            columns = ("traits", "trait_stamps", "name_key", "first_seen", "last_seen")
+            with driver.cursor() as cursor:
+                cursor.execute(
+                    "UPDATE profile SET traits = v.traits, trait_stamps = v.trait_stamps, "
+                    "name_key = v.name_key, first_seen = v.first_seen, "
+                    "last_seen = v.last_seen, updated_at = %s "
+                    "FROM unnest(%s::varchar[], %s::jsonb[], %s::jsonb[], %s::varchar[], "
+                    "%s::timestamptz[], %s::timestamptz[]) "
+                    "AS v(id, traits, trait_stamps, name_key, first_seen, last_seen) "
+                    "WHERE profile.id = v.id",
+                    (
+                        changes[0]["updated_at"],
+                        [c["profile_id"] for c in changes],
+                        *(
+                            [
+                                Jsonb(c[name]) if name in ("traits", "trait_stamps") else c[name]
+                                for c in changes
+                            ]
+                            for name in columns
+                        ),
+                    ),
+                )
+            self.session.expire_all()
             return
         self.session.flush()
         table = cast(Table, Profile.__table__)
@@ -333,6 +421,51 @@ class IdentityRepository:
     def insert_conflicts(self, rows: list[dict[str, Any]]) -> None:
         if rows:
             self.session.connection().execute(_table(IdentityConflict).insert(), rows)
+
+    def copy_rows(self, model: Any, rows: list[dict[str, Any]]) -> None:
+        """Insert many new rows: COPY on PostgreSQL (no per-row statement at all), one
+        executemany elsewhere. Every row has the same keys; JSON columns take Python values."""
+        if not rows:
+            return
+        driver = self._driver()
+        if driver is None:
+            self.session.connection().execute(_table(model).insert(), rows)
+            return
+        table = _table(model)
+        columns = list(rows[0])
+        json_columns = {n for n in columns if isinstance(table.c[n].type, JSONDocument)}
+        with (
+            driver.cursor() as cursor,
+            cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(
+                    [Jsonb(row[n]) if n in json_columns else _plain(row[n]) for n in columns]
+                )
+
+    def merge_profiles_into(self, survivors: Mapping[str, str], now: datetime) -> None:
+        """Existing profiles merged by a batch: each absorbed one (key) into its final survivor
+        (value): its identifiers move, it is marked merged, and profiles merged into it before
+        now point at the survivor. Three statements on PostgreSQL, whatever the count."""
+        if not survivors:
+            return
+        driver = self._driver()
+        if driver is None:
+            for absorbed, survivor in sorted(survivors.items()):
+                self.move_identifiers(absorbed, survivor)
+                self.mark_merged(absorbed, survivor, now)
+            return
+        pairs = sorted(survivors.items())
+        arrays = ([a for a, _ in pairs], [s for _, s in pairs])
+        with driver.cursor() as cursor:
+            cursor.execute(_MOVE_IDENTIFIERS, arrays)
+            cursor.execute(_MARK_MERGED, (ProfileStatus.MERGED.value, now, *arrays))
+            cursor.execute(_REPOINT_MERGED, (now, *arrays))
+        self.session.expire_all()
+
+    def insert_merges(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            self.session.connection().execute(_table(IdentityMerge).insert(), rows)
 
     def add(self, row: Any) -> None:
         self.session.add(row)

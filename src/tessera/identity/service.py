@@ -19,16 +19,17 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from tessera.identity import identifiers as ids
-from tessera.identity.graph import Merge, plan_batch, replay
+from tessera.identity.graph import Key, Merge, Plan, plan_batch, replay
 from tessera.identity.identifiers import Ident, IdentityRecord, Rules
 from tessera.identity.repository import IdentityRepository
 from tessera.job.service import JobService
 from tessera.kit.errors import InvalidInput, Problem
-from tessera.kit.ids import new_id
+from tessera.kit.ids import new_id, new_ids
 from tessera.kit.time import utcnow
 from tessera.models.collect import Event
 from tessera.models.identity import (
     Identifier,
+    IdentityLink,
     IdentityMerge,
     IdentitySplit,
     Profile,
@@ -88,6 +89,31 @@ class StitchResult:
     created: list[str] = field(default_factory=list)
     merges: list[str] = field(default_factory=list)
     conflicts: int = 0
+
+
+@dataclass
+class _Summary:
+    """A profile's traits and times while a batch is planned and written."""
+
+    traits: dict[str, Any]
+    stamps: dict[str, Any]
+    first_seen: datetime | None
+    last_seen: datetime | None
+    is_new: bool = False
+
+    def copy(self) -> _Summary:
+        return _Summary(dict(self.traits), dict(self.stamps), self.first_seen, self.last_seen)
+
+    def absorb(self, other: _Summary) -> None:
+        """Take a merged profile's traits (newest stamp wins) and widen the seen times."""
+        for key, value in other.traits.items():
+            fold_traits(self.traits, self.stamps, {key: value}, str(other.stamps.get(key, "")))
+        for at in (other.first_seen, other.last_seen):
+            if at is not None:
+                if self.first_seen is None or at < self.first_seen:
+                    self.first_seen = at
+                if self.last_seen is None or at > self.last_seen:
+                    self.last_seen = at
 
 
 @dataclass(frozen=True)
@@ -198,65 +224,159 @@ class IdentityService:
             lambda: new_id("cus"),
         )
         now = utcnow()
-        self.repository.insert_profiles(
-            [
+        self._write_plan(workspace_id, plan, {k: i for k, (i, _) in known.items()}, result, now)
+        return result
+
+    def _write_plan(
+        self,
+        workspace_id: str,
+        plan: Plan,
+        identifier_ids: dict[Key, str],
+        result: StitchResult,
+        now: datetime,
+    ) -> None:
+        """Write a batch's plan in a fixed number of statements, however large the batch.
+
+        The merges are played in memory first, in the planned order (who held which
+        identifiers at each merge, whose traits and times the survivor took), so new profiles
+        and identifiers are written once in their final state (COPY on PostgreSQL) and the
+        existing ones change in one statement per kind of change.
+        """
+        new_profiles = set(plan.new_profiles)
+        for key, made in zip(
+            plan.new_identifiers, new_ids("idn", len(plan.new_identifiers)), strict=True
+        ):
+            identifier_ids[key] = made
+        # Who holds which identifiers, and each profile's summary, as the merges play out.
+        merging = {p for m in plan.merges for p in (m.survivor, m.absorbed)}
+        members = self.repository.member_ids(merging - new_profiles)
+        for key, (_, origin, _) in plan.new_identifiers.items():
+            if origin in merging:
+                members.setdefault(origin, []).append(identifier_ids[key])
+        record_groups: dict[str, list[IdentityRecord]] = {}
+        for record, profile_id in plan.record_profiles:
+            record_groups.setdefault(plan.resolve(profile_id), []).append(record)
+        existing = (merging | set(record_groups)) - new_profiles
+        summaries: dict[str, _Summary] = {
+            row.id: _Summary(
+                dict(row.traits or {}), dict(row.trait_stamps or {}), row.first_seen, row.last_seen
+            )
+            for row in self.repository.profile_summaries(existing).values()
+        }
+        before = {p: summary.copy() for p, summary in summaries.items()}
+        for p in new_profiles:
+            summaries[p] = _Summary({}, {}, None, None, is_new=True)
+        merge_ids = new_ids("mrg", len(plan.merges))
+        link_rows: dict[tuple[str, str], dict[str, Any]] = {}
+        fresh_links: list[dict[str, Any]] = []
+        for link, link_id in zip(plan.links, new_ids("lnk", len(plan.links)), strict=True):
+            a, b = sorted((identifier_ids[link.a], identifier_ids[link.b]))
+            if (a, b) in link_rows:
+                continue
+            row = {
+                "id": link_id,
+                "workspace_id": workspace_id,
+                "identifier_id": a,
+                "other_identifier_id": b,
+                "cause_kind": "event",
+                "cause_ref": link.ref[:200],
+                "occurred_at": link.occurred_at,
+                "created_at": now,
+            }
+            link_rows[(a, b)] = row
+            if link.a in plan.new_identifiers or link.b in plan.new_identifiers:
+                fresh_links.append(row)  # a new identifier's link cannot exist yet
+        merge_rows: list[dict[str, Any]] = []
+        for merge, merge_id in zip(plan.merges, merge_ids, strict=True):
+            survivor_ids = sorted(members.get(merge.survivor, []))
+            absorbed_ids = sorted(members.pop(merge.absorbed, []))
+            members[merge.survivor] = survivor_ids + absorbed_ids
+            summaries[merge.survivor].absorb(summaries[merge.absorbed])
+            pair = tuple(sorted((identifier_ids[merge.link[0]], identifier_ids[merge.link[1]])))
+            link_row = link_rows.get(pair)  # type: ignore[arg-type]
+            merge_rows.append(
+                {
+                    "id": merge_id,
+                    "workspace_id": workspace_id,
+                    "survivor_profile_id": merge.survivor,
+                    "absorbed_profile_id": merge.absorbed,
+                    "cause_kind": "event",
+                    "cause_ref": merge.ref[:200],
+                    "evidence": merge.evidence,
+                    "link_ids": [link_row["id"]] if link_row else [],
+                    "survivor_identifier_ids": survivor_ids,
+                    "absorbed_identifier_ids": absorbed_ids,
+                    "actor": None,
+                    "created_at": now,
+                    "undone_at": None,
+                    "undone_by": None,
+                }
+            )
+        to_match = self._fold_records(record_groups, summaries, result)
+        # Writes: new rows whole, then the changes to existing ones.
+        absorbed = {m.absorbed: plan.resolve(m.absorbed) for m in plan.merges}
+        profile_rows = []
+        for p in plan.new_profiles:
+            summary = summaries[p]
+            profile_rows.append(
                 {
                     "id": p,
                     "workspace_id": workspace_id,
-                    "status": ProfileStatus.ACTIVE,
-                    "traits": {},
-                    "trait_stamps": {},
+                    "status": ProfileStatus.MERGED if p in absorbed else ProfileStatus.ACTIVE,
+                    "merged_into_id": absorbed.get(p),
+                    "traits": summary.traits,
+                    "trait_stamps": summary.stamps,
+                    "name_key": ids.name_key(summary.traits),
+                    "first_seen": summary.first_seen,
+                    "last_seen": summary.last_seen,
                     "created_at": now,
                     "updated_at": now,
                 }
-                for p in plan.new_profiles
-            ]
-        )
-        identifier_ids = {k: i for k, (i, _) in known.items()}
-        rows = []
-        for key, (ident, profile_id, seen) in plan.new_identifiers.items():
-            identifier_ids[key] = new_id("idn")
-            rows.append(
+            )
+        self.repository.copy_rows(Profile, profile_rows)
+        self.repository.copy_rows(
+            Identifier,
+            [
                 {
                     "id": identifier_ids[key],
                     "workspace_id": workspace_id,
                     "type": ident.type,
                     "value": ident.value,
                     "raw": ident.raw,
-                    "profile_id": profile_id,
-                    "origin_profile_id": profile_id,
+                    "profile_id": plan.resolve(origin),
+                    "origin_profile_id": origin,
                     "source": None,
                     "first_seen": seen,
                     "last_seen": seen,
                 }
-            )
-        self.repository.insert_identifiers(rows)
-        self.repository.refresh_statistics(len(rows))
-        link_rows: dict[tuple[str, str], dict[str, Any]] = {}
-        for link in plan.links:
-            a, b = sorted((identifier_ids[link.a], identifier_ids[link.b]))
-            link_rows.setdefault(
-                (a, b),
+                for key, (ident, origin, seen) in plan.new_identifiers.items()
+            ],
+        )
+        self.repository.refresh_statistics(len(plan.new_identifiers))
+        self.repository.copy_rows(IdentityLink, fresh_links)
+        fresh = {id(row) for row in fresh_links}
+        self.repository.insert_links([r for r in link_rows.values() if id(r) not in fresh])
+        older = {a: s for a, s in absorbed.items() if a not in new_profiles}
+        self.repository.merge_profiles_into(older, now)
+        self.repository.insert_merges(merge_rows)
+        JobService(self.session).enqueue_many(
+            "customer.merged",
+            [
                 {
-                    "id": new_id("lnk"),
-                    "workspace_id": workspace_id,
-                    "identifier_id": a,
-                    "other_identifier_id": b,
+                    "merge_id": row["id"],
+                    "survivor_profile_id": row["survivor_profile_id"],
+                    "absorbed_profile_id": row["absorbed_profile_id"],
                     "cause_kind": "event",
-                    "cause_ref": link.ref[:200],
-                    "occurred_at": link.occurred_at,
-                    "created_at": now,
-                },
-            )
-        self.repository.insert_links(list(link_rows.values()))
-        for merge in plan.merges:
-            a, b = sorted((identifier_ids[merge.link[0]], identifier_ids[merge.link[1]]))
-            link_id = link_rows[(a, b)]["id"] if (a, b) in link_rows else None
-            result.merges.append(self._apply_merge(workspace_id, merge, link_id, now))
+                }
+                for row in merge_rows
+            ],
+            workspace_id=workspace_id,
+        )
+        result.merges.extend(merge_ids)
         self.repository.insert_conflicts(
             [
                 {
-                    "id": new_id("cfl"),
+                    "id": conflict_id,
                     "workspace_id": workspace_id,
                     "rule": c.rule,
                     "profile_ids": [plan.resolve(p) for p in c.profile_ids],
@@ -267,13 +387,32 @@ class IdentityService:
                     "status": "open",
                     "created_at": now,
                 }
-                for c in plan.conflicts
+                for c, conflict_id in zip(
+                    plan.conflicts, new_ids("cfl", len(plan.conflicts)), strict=True
+                )
             ]
         )
         result.conflicts = len(plan.conflicts)
         result.created = list(plan.new_profiles)
-        self._fold_records(workspace_id, plan.record_profiles, plan.resolve, result, now)
-        return result
+        self.repository.update_summaries(
+            [
+                {
+                    "profile_id": p,
+                    "traits": summaries[p].traits,
+                    "trait_stamps": summaries[p].stamps,
+                    "name_key": ids.name_key(summaries[p].traits),
+                    "first_seen": summaries[p].first_seen,
+                    "last_seen": summaries[p].last_seen,
+                    "updated_at": now,
+                }
+                for p in sorted(before)
+                if summaries[p] != before[p]
+            ]
+        )
+        if to_match:
+            JobService(self.session).enqueue(
+                "identity.match", {"profile_ids": sorted(to_match)}, workspace_id=workspace_id
+            )
 
     def _without_erased(
         self, workspace_id: str, records: Sequence[IdentityRecord]
@@ -298,64 +437,34 @@ class IdentityService:
 
     def _fold_records(
         self,
-        workspace_id: str,
-        record_profiles: Sequence[tuple[IdentityRecord, str]],
-        resolve: Callable[[str], str],
+        record_groups: Mapping[str, Sequence[IdentityRecord]],
+        summaries: Mapping[str, _Summary],
         result: StitchResult,
-        now: datetime,
-    ) -> None:
-        """Fold each record's traits and times into its profile; one UPDATE per changed one."""
-        by_profile: dict[str, list[IdentityRecord]] = {}
-        for record, profile_id in record_profiles:
-            by_profile.setdefault(resolve(profile_id), []).append(record)
-        current = self.repository.profile_summaries(by_profile)
-        changes: list[dict[str, Any]] = []
+    ) -> list[str]:
+        """Fold each record's traits and times into its profile's summary (in memory);
+        returns the profiles to match again (new ones, and those whose matching traits moved).
+        """
         to_match: list[str] = []
-        created = set(result.created)
-        for profile_id, records in by_profile.items():
-            summary = current.get(profile_id)
+        for profile_id, records in record_groups.items():
+            summary = summaries.get(profile_id)
             if summary is None:
                 continue
-            traits = dict(summary.traits or {})
-            stamps = dict(summary.trait_stamps or {})
             changed_match = False
             for record in records:
                 if record.traits and fold_traits(
-                    traits, stamps, record.traits, _stamp(record.occurred_at)
+                    summary.traits, summary.stamps, record.traits, _stamp(record.occurred_at)
                 ):
                     changed_match = changed_match or bool(MATCH_TRAITS.intersection(record.traits))
             first = min(r.occurred_at for r in records)
             last = max(r.occurred_at for r in records)
-            first_seen = summary.first_seen
-            if first_seen is None or first < first_seen:
-                first_seen = first
-            last_seen = summary.last_seen
-            if last_seen is None or last - last_seen >= SEEN_RESOLUTION:
-                last_seen = last
-            if (
-                traits != summary.traits
-                or first_seen != summary.first_seen
-                or last_seen != summary.last_seen
-            ):
-                changes.append(
-                    {
-                        "profile_id": profile_id,
-                        "traits": traits,
-                        "trait_stamps": stamps,
-                        "name_key": ids.name_key(traits),
-                        "first_seen": first_seen,
-                        "last_seen": last_seen,
-                        "updated_at": now,
-                    }
-                )
+            if summary.first_seen is None or first < summary.first_seen:
+                summary.first_seen = first
+            if summary.last_seen is None or last - summary.last_seen >= SEEN_RESOLUTION:
+                summary.last_seen = last
             result.profiles.add(profile_id)
-            if changed_match or profile_id in created:
+            if changed_match or summary.is_new:
                 to_match.append(profile_id)
-        self.repository.update_summaries(changes)
-        if to_match:
-            JobService(self.session).enqueue(
-                "identity.match", {"profile_ids": sorted(to_match)}, workspace_id=workspace_id
-            )
+        return to_match
 
     def _apply_merge(
         self, workspace_id: str, merge: Merge, link_id: str | None, now: datetime, **extra: Any

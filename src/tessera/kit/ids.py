@@ -6,7 +6,10 @@ pagination can page on the id alone. The prefix tells a human what kind of thing
 
 from __future__ import annotations
 
+import base64
 import re
+import secrets
+import time
 
 from ulid import ULID
 
@@ -18,6 +21,44 @@ def new_id(prefix: str) -> str:
     if not _PREFIX.match(prefix):
         raise ValueError(f"id prefix must be 2-6 lowercase letters, got {prefix!r}")
     return f"{prefix}_{ULID()}"
+
+
+_CROCKFORD = bytes.maketrans(
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", b"0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+)
+
+
+def new_ids(prefix: str, count: int) -> list[str]:
+    """``count`` new ids at once, in ascending order, for bulk writes.
+
+    The same ULID layout as ``new_id`` (48 bits of milliseconds, then 80 bits), several times
+    cheaper per id: one timestamp and one random start for the lot, then consecutive values,
+    so they sort in the order they were made (as ``new_id``'s do within a process).
+    """
+    if not _PREFIX.match(prefix):
+        raise ValueError(f"id prefix must be 2-6 lowercase letters, got {prefix!r}")
+    # 48 bits of time as 10 characters: the top 50 of 56 bits, two leading zero bits first.
+    head = _encode((int(time.time() * 1000) << 6).to_bytes(7, "big"))[:10]
+    start = secrets.randbits(79)  # room below 2**80 for the increments
+    ids: list[str] = []
+    high = -1
+    stem = ""
+    pair = _PAIRS
+    for value in range(start, start + count):
+        if value >> 20 != high:  # the first 12 of the 16 characters change rarely
+            high = value >> 20
+            stem = f"{prefix}_{head}{_encode((high << 4).to_bytes(8, 'big'))[:12]}"
+        ids.append(stem + pair[(value >> 10) & 1023] + pair[value & 1023])
+    return ids
+
+
+def _encode(data: bytes) -> str:
+    """Crockford base 32 of ``data``, most significant bits first (RFC 4648 bit order)."""
+    return base64.b32encode(data).translate(_CROCKFORD).decode()
+
+
+# Every 10-bit value as its two characters.
+_PAIRS = [_encode((n << 6).to_bytes(2, "big"))[:2] for n in range(1024)]
 
 
 def has_prefix(value: str, prefix: str) -> bool:
