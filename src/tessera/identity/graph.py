@@ -31,7 +31,7 @@ Tag = tuple[str, int]  # (split id, side)
 class ProfileState:
     """What the planner needs to know about one existing profile."""
 
-    counts: Counter[str] = field(default_factory=Counter)
+    counts: dict[str, int] = field(default_factory=dict)
     tags: set[Tag] = field(default_factory=set)
 
 
@@ -88,7 +88,7 @@ def clash(a: set[Tag], b: set[Tag]) -> bool:
     return any((split, 1 - side) in b for split, side in a)
 
 
-def breaks_limit(counts: Counter[str], rules: Rules) -> str | None:
+def breaks_limit(counts: Mapping[str, int], rules: Rules) -> str | None:
     for type_, count in counts.items():
         limit = rules.limit(type_)
         if limit is not None and count > limit:
@@ -97,7 +97,11 @@ def breaks_limit(counts: Counter[str], rules: Rules) -> str | None:
 
 
 class Planner:
-    """Plans one batch of records against the known state; keeps its own view as it goes."""
+    """Plans one batch of records against the known state; keeps its own view as it goes.
+
+    The hot path of bulk stitching (a million records at a time), so per-type counts are
+    plain dicts of the limited types only, and a profile's state is written once per record.
+    """
 
     def __init__(
         self,
@@ -107,9 +111,11 @@ class Planner:
         new_profile_id: Callable[[], str],
     ) -> None:
         self.rules = rules
+        self.limits: dict[str, int] = {t: n for t, n in rules.limits.items() if n is not None}
         self.owners: dict[Key, str] = dict(owners)
         self.profiles: dict[str, ProfileState] = {
-            k: ProfileState(Counter(v.counts), set(v.tags)) for k, v in profiles.items()
+            k: ProfileState({t: c for t, c in v.counts.items() if t in self.limits}, set(v.tags))
+            for k, v in profiles.items()
         }
         self.new_profile_id = new_profile_id
         self.plan = Plan()
@@ -120,13 +126,22 @@ class Planner:
 
     def add(self, record: IdentityRecord) -> str | None:
         """Plan one record; returns its profile (None when every identifier was refused)."""
-        current_of = [self.owner(i.key) for i in record.idents]
+        plan = self.plan
+        parent = plan.parent
+        owners = self.owners
+        current_of: list[str | None] = []
+        for ident in record.idents:
+            profile = owners.get(ident.key)
+            if profile is not None and profile in parent:
+                profile = plan.resolve(profile)
+            current_of.append(profile)
         first = current_of[0]
         if first is not None and all(c == first for c in current_of):
-            self.plan.record_profiles.append((record, first))  # all known, one profile
+            plan.record_profiles.append((record, first))  # all known, one profile
             return first
+        limits = self.limits
         group: str | None = None
-        counts: Counter[str] = Counter()
+        counts: dict[str, int] = {}
         tags: set[Tag] = set()
         pending: list[Ident] = []
         anchor: Ident | None = None
@@ -134,42 +149,48 @@ class Planner:
         for position, ident in enumerate(record.idents):
             # Owners change within the record only through its own merges: resolve again.
             current = current_of[position]
-            if current is not None:
-                current = self.plan.resolve(current)
+            if current is not None and current in parent:
+                current = plan.resolve(current)
             if current is not None and current == group:
                 continue
             if current is None:
                 if ident.key in pending_keys:
                     continue
-                limit = self.rules.limit(ident.type)
+                limit = limits.get(ident.type)
                 if limit is not None:  # only limited types are counted
-                    if counts[ident.type] + 1 > limit:
+                    if counts.get(ident.type, 0) + 1 > limit:
                         rule = f"limit:{ident.type}"
                         self._conflict(rule, ident, group, None, record, anchor)
                         continue
-                    counts[ident.type] += 1
+                    counts[ident.type] = counts.get(ident.type, 0) + 1
                 pending.append(ident)
                 pending_keys.add(ident.key)
                 if anchor is None:
                     anchor = ident
                 continue
-            state = self.profiles.setdefault(current, ProfileState())
-            merged = counts + state.counts
-            broken = breaks_limit(merged, self.rules)
-            if broken or clash(tags, state.tags):
+            state = self.profiles.get(current)
+            if state is None:
+                state = self.profiles[current] = ProfileState()
+            merged = dict(counts)
+            broken = None
+            for type_, count in state.counts.items():
+                total = merged[type_] = merged.get(type_, 0) + count
+                if broken is None and total > limits[type_]:
+                    broken = type_
+            if broken is None:  # the record's own counts can break a limit only here
+                broken = next((t for t, c in merged.items() if c > limits[t]), None)
+            if broken or (tags and state.tags and clash(tags, state.tags)):
                 rule = f"limit:{broken}" if broken else "split"
                 self._conflict(rule, ident, group, current, record, anchor)
                 continue
             if group is None:
                 group = current
                 if anchor is not None:  # new identifiers came first: tie them to this profile
-                    self.plan.links.append(
-                        Link(anchor.key, ident.key, record.ref, record.occurred_at)
-                    )
+                    plan.links.append(Link(anchor.key, ident.key, record.ref, record.occurred_at))
             else:
-                survivor, absorbed = sorted((group, current))
+                survivor, absorbed = (group, current) if group < current else (current, group)
                 assert anchor is not None
-                self.plan.merges.append(
+                plan.merges.append(
                     Merge(
                         survivor=survivor,
                         absorbed=absorbed,
@@ -183,37 +204,38 @@ class Planner:
                         link=(anchor.key, ident.key),
                     )
                 )
-                self.plan.links.append(Link(anchor.key, ident.key, record.ref, record.occurred_at))
-                self.plan.parent[absorbed] = survivor
+                plan.links.append(Link(anchor.key, ident.key, record.ref, record.occurred_at))
+                parent[absorbed] = survivor
                 self.profiles.pop(absorbed, None)
                 group = survivor
             counts = merged
-            tags = tags | state.tags
-            self.profiles[group] = ProfileState(Counter(counts), set(tags))
+            if state.tags:
+                tags = tags | state.tags
             if anchor is None:
                 anchor = ident
         if group is None and not pending:
             return None
         if group is None:
             group = self.new_profile_id()
-            self.plan.new_profiles.append(group)
-            self.profiles[group] = ProfileState()
-        state = self.profiles[group]
-        state.counts = Counter(counts)
-        state.tags = set(tags)
+            plan.new_profiles.append(group)
+        self.profiles[group] = ProfileState(counts, tags)
         assert anchor is not None
+        seen = record.occurred_at
+        new_identifiers = plan.new_identifiers
         for ident in pending:
-            self.owners[ident.key] = group
-            self.plan.new_identifiers[ident.key] = (ident, group, record.occurred_at)
+            owners[ident.key] = group
+            new_identifiers[ident.key] = (ident, group, seen)
             if ident is not anchor:
-                self.plan.links.append(Link(anchor.key, ident.key, record.ref, record.occurred_at))
-        self.plan.record_profiles.append((record, self._attributed(record, group)))
+                plan.links.append(Link(anchor.key, ident.key, record.ref, seen))
+        plan.record_profiles.append((record, self._attributed(record, group)))
         return group
 
     def _attributed(self, record: IdentityRecord, group: str) -> str:
         """Whose record this is, by the rule the timeline reads events with: the profile
         holding its user id, else the one holding its anonymous id, else its group. When a
         guard-rail split the record's identifiers, traits follow the event, not the email."""
+        if not self.plan.conflicts or self.plan.conflicts[-1].ref != record.ref:
+            return group  # nothing of this record was refused: all of it is in the group
         for wanted in (USER_ID, ANONYMOUS_ID):
             for ident in record.idents:
                 if ident.type == wanted:

@@ -541,7 +541,7 @@ class IdentityService:
             raise MergeRefused("these are already one profile")
         survivor, absorbed = sorted((first.id, second.id))
         states = self.repository.profile_states([survivor, absorbed])
-        merged = states[survivor].counts + states[absorbed].counts
+        merged = Counter(states[survivor].counts) + Counter(states[absorbed].counts)
         from tessera.identity.graph import breaks_limit, clash
 
         broken = breaks_limit(merged, self.rules(workspace_id))
