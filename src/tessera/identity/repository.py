@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import secrets
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -57,11 +56,6 @@ _REPOINT_MERGED = (
     "FROM unnest(%s::varchar[], %s::varchar[]) AS m(absorbed, survivor) "
     "WHERE profile.merged_into_id = m.absorbed"
 )
-
-
-def _plain(value: Any) -> Any:
-    """What COPY writes for a value: an enum member by its value."""
-    return value.value if isinstance(value, enum.Enum) else value
 
 
 def _table(model: Any) -> Table:
@@ -422,26 +416,34 @@ class IdentityRepository:
         if rows:
             self.session.connection().execute(_table(IdentityConflict).insert(), rows)
 
-    def copy_rows(self, model: Any, rows: list[dict[str, Any]]) -> None:
-        """Insert many new rows: COPY on PostgreSQL (no per-row statement at all), one
-        executemany elsewhere. Every row has the same keys; JSON columns take Python values."""
+    def copy_rows(self, model: Any, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """Insert many new rows given as tuples in ``columns`` order: COPY on PostgreSQL (no
+        per-row statement at all), one executemany elsewhere. Enums go as their values; JSON
+        columns take Python values."""
         if not rows:
             return
+        table = _table(model)
         driver = self._driver()
         if driver is None:
-            self.session.connection().execute(_table(model).insert(), rows)
+            self.session.connection().execute(
+                table.insert(), [dict(zip(columns, row, strict=True)) for row in rows]
+            )
             return
-        table = _table(model)
-        columns = list(rows[0])
-        json_columns = {n for n in columns if isinstance(table.c[n].type, JSONDocument)}
+        json_at = [n for n, c in enumerate(columns) if isinstance(table.c[c].type, JSONDocument)]
         with (
             driver.cursor() as cursor,
             cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy,
         ):
+            write = copy.write_row
+            if not json_at:
+                for row in rows:
+                    write(row)
+                return
             for row in rows:
-                copy.write_row(
-                    [Jsonb(row[n]) if n in json_columns else _plain(row[n]) for n in columns]
-                )
+                values = list(row)
+                for n in json_at:
+                    values[n] = Jsonb(values[n])
+                write(values)
 
     def merge_profiles_into(self, survivors: Mapping[str, str], now: datetime) -> None:
         """Existing profiles merged by a batch: each absorbed one (key) into its final survivor

@@ -91,6 +91,21 @@ class StitchResult:
     conflicts: int = 0
 
 
+# Column orders of the rows a stitch writes by COPY.
+PROFILE_COLUMNS = (
+    "id", "workspace_id", "status", "merged_into_id", "traits", "trait_stamps", "name_key",
+    "first_seen", "last_seen", "created_at", "updated_at",
+)  # fmt: skip
+IDENTIFIER_COLUMNS = (
+    "id", "workspace_id", "type", "value", "raw", "profile_id", "origin_profile_id",
+    "first_seen", "last_seen",
+)  # fmt: skip
+LINK_COLUMNS = (
+    "id", "workspace_id", "identifier_id", "other_identifier_id", "cause_kind", "cause_ref",
+    "occurred_at", "created_at",
+)  # fmt: skip
+
+
 @dataclass
 class _Summary:
     """A profile's traits and times while a batch is planned and written."""
@@ -315,45 +330,51 @@ class IdentityService:
         to_match = self._fold_records(record_groups, summaries, result)
         # Writes: new rows whole, then the changes to existing ones.
         absorbed = {m.absorbed: plan.resolve(m.absorbed) for m in plan.merges}
-        profile_rows = []
-        for p in plan.new_profiles:
-            summary = summaries[p]
-            profile_rows.append(
-                {
-                    "id": p,
-                    "workspace_id": workspace_id,
-                    "status": ProfileStatus.MERGED if p in absorbed else ProfileStatus.ACTIVE,
-                    "merged_into_id": absorbed.get(p),
-                    "traits": summary.traits,
-                    "trait_stamps": summary.stamps,
-                    "name_key": ids.name_key(summary.traits),
-                    "first_seen": summary.first_seen,
-                    "last_seen": summary.last_seen,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-            )
-        self.repository.copy_rows(Profile, profile_rows)
+        active, merged = ProfileStatus.ACTIVE.value, ProfileStatus.MERGED.value
+        self.repository.copy_rows(
+            Profile,
+            PROFILE_COLUMNS,
+            [
+                (
+                    p,
+                    workspace_id,
+                    merged if p in absorbed else active,
+                    absorbed.get(p),
+                    summary.traits,
+                    summary.stamps,
+                    ids.name_key(summary.traits),
+                    summary.first_seen,
+                    summary.last_seen,
+                    now,
+                    now,
+                )
+                for p in plan.new_profiles
+                for summary in (summaries[p],)
+            ],
+        )
+        resolve = plan.resolve
         self.repository.copy_rows(
             Identifier,
+            IDENTIFIER_COLUMNS,
             [
-                {
-                    "id": identifier_ids[key],
-                    "workspace_id": workspace_id,
-                    "type": ident.type,
-                    "value": ident.value,
-                    "raw": ident.raw,
-                    "profile_id": plan.resolve(origin),
-                    "origin_profile_id": origin,
-                    "source": None,
-                    "first_seen": seen,
-                    "last_seen": seen,
-                }
+                (
+                    identifier_ids[key],
+                    workspace_id,
+                    ident.type,
+                    ident.value,
+                    ident.raw,
+                    resolve(origin),
+                    origin,
+                    seen,
+                    seen,
+                )
                 for key, (ident, origin, seen) in plan.new_identifiers.items()
             ],
         )
         self.repository.refresh_statistics(len(plan.new_identifiers))
-        self.repository.copy_rows(IdentityLink, fresh_links)
+        self.repository.copy_rows(
+            IdentityLink, LINK_COLUMNS, [tuple(row.values()) for row in fresh_links]
+        )
         fresh = {id(row) for row in fresh_links}
         self.repository.insert_links([r for r in link_rows.values() if id(r) not in fresh])
         older = {a: s for a, s in absorbed.items() if a not in new_profiles}
