@@ -18,6 +18,7 @@ from tessera.identity.privacy import PrivacyService
 from tessera.identity.service import IdentityService, MergeAlreadyUndone, MergeRefused
 from tessera.models.collect import Event
 from tessera.models.identity import (
+    Identifier,
     IdentityConflict,
     IdentityMerge,
     Profile,
@@ -308,3 +309,23 @@ def test_a_stitch_that_read_its_records_before_an_erasure_links_nothing(
 
     assert partition(session, ws) == {}
     assert session.scalars(select(Event.message_id).where(Event.workspace_id == ws)).all() == []
+
+
+def test_values_with_control_characters_survive_the_bulk_write(session: Session) -> None:
+    """Identifiers and traits are written by COPY on PostgreSQL: a backslash, tab, newline or
+    quote in a raw value, a trait or a message id comes back exactly as it was sent."""
+    ws = make_workspace(session, "stitch-escapes")
+    awkward = 'dev\\1\t"x"\nend\r'
+    send(
+        session,
+        ws,
+        [identify("m\t1\\", 0, anonymous_id=awkward, user_id="u\\2", first_name="A\tB\\n")],
+    )
+
+    ((profile_id, members),) = partition(session, ws).items()
+    assert members == {("anonymous_id", awkward.strip()), ("user_id", "u\\2")}
+    raws = session.scalars(select(Identifier.raw).where(Identifier.workspace_id == ws)).all()
+    assert awkward.strip() in raws
+    profile = session.get(Profile, profile_id)
+    assert profile is not None and profile.traits["first_name"] == "A\tB\\n"
+    assert profile.first_seen is not None and profile.last_seen == profile.first_seen

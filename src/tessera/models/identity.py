@@ -60,7 +60,13 @@ class Profile(Base):
 
 
 class Identifier(Base):
-    """One typed, normalised identifier (an email, a phone in E.164, a device id...)."""
+    """One typed, normalised identifier (an email, a phone in E.164, a device id...).
+
+    No foreign keys here or on ``identity_link`` (ADR 0010): a bulk stitch writes millions of
+    rows, and a key check per row per reference doubled its cost. The stitcher is the only
+    writer (under the workspace lock) and writes a profile before its identifiers; erasure
+    deletes links, identifiers and profiles explicitly.
+    """
 
     __tablename__ = "identifier"
     __table_args__ = (
@@ -69,11 +75,11 @@ class Identifier(Base):
     )
 
     id: Mapped[str] = mapped_column(PrefixedId, primary_key=True, default=lambda: new_id("idn"))
-    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    workspace_id: Mapped[str] = mapped_column(String(40))
     type: Mapped[str] = mapped_column(String(60))
     value: Mapped[str] = mapped_column(String(320))
     raw: Mapped[str] = mapped_column(String(500))
-    profile_id: Mapped[str] = mapped_column(ForeignKey("profile.id", ondelete="CASCADE"))
+    profile_id: Mapped[str] = mapped_column(String(40))
     # The profile this identifier started in: replays after an unmerge give ids back by it.
     origin_profile_id: Mapped[str] = mapped_column(String(40))
     source: Mapped[str | None] = mapped_column(String(200), nullable=True)  # channel or origin
@@ -88,15 +94,12 @@ class IdentityLink(Base):
     __table_args__ = (
         UniqueConstraint("identifier_id", "other_identifier_id"),
         Index("ix_identity_link_other", "other_identifier_id"),
-        Index("ix_identity_link_workspace", "workspace_id", "id"),
     )
 
     id: Mapped[str] = mapped_column(PrefixedId, primary_key=True, default=lambda: new_id("lnk"))
-    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
-    identifier_id: Mapped[str] = mapped_column(ForeignKey("identifier.id", ondelete="CASCADE"))
-    other_identifier_id: Mapped[str] = mapped_column(
-        ForeignKey("identifier.id", ondelete="CASCADE")
-    )
+    workspace_id: Mapped[str] = mapped_column(String(40))
+    identifier_id: Mapped[str] = mapped_column(String(40))
+    other_identifier_id: Mapped[str] = mapped_column(String(40))
     cause_kind: Mapped[str] = mapped_column(String(20))  # event | match | manual
     cause_ref: Mapped[str] = mapped_column(String(200))  # message id, review id, user id
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
