@@ -280,6 +280,55 @@ class IdentityRepository:
                 result[row.id] = row
         return result
 
+    def profile_times(self, ids: Iterable[str]) -> dict[str, tuple[Any, Any]]:
+        """id -> (first_seen, last_seen), for profiles whose traits do not change."""
+        wanted = sorted(set(ids))
+        driver = self._driver()
+        if driver is not None:
+            with driver.cursor() as cursor:
+                cursor.execute(
+                    "SELECT id, first_seen, last_seen FROM profile WHERE id = ANY(%s::varchar[])",
+                    (wanted,),
+                )
+                return {id_: (first, last) for id_, first, last in cursor.fetchall()}
+        result: dict[str, tuple[Any, Any]] = {}
+        for chunk in _chunks(wanted):
+            for id_, first_seen, last_seen in self.session.execute(
+                select(Profile.id, Profile.first_seen, Profile.last_seen).where(
+                    Profile.id.in_(chunk)
+                )
+            ):
+                result[id_] = (first_seen, last_seen)
+        return result
+
+    def update_times(self, changes: Sequence[tuple[str, Any, Any]], now: datetime) -> None:
+        """Set (profile id, first_seen, last_seen) for many profiles; one statement."""
+        if not changes:
+            return
+        driver = self._driver()
+        if driver is not None:
+            with driver.cursor() as cursor:
+                cursor.execute(
+                    "UPDATE profile SET first_seen = v.first_seen, last_seen = v.last_seen, "
+                    "updated_at = %s FROM unnest(%s::varchar[], %s::timestamptz[], "
+                    "%s::timestamptz[]) AS v(id, first_seen, last_seen) WHERE profile.id = v.id",
+                    (now, *(list(column) for column in zip(*changes, strict=True))),
+                )
+            self.session.expire_all()
+            return
+        table = cast(Table, Profile.__table__)
+        self.session.connection().execute(
+            update(table)
+            .where(table.c.id == bindparam("profile_id"))
+            .values(
+                first_seen=bindparam("first_seen"),
+                last_seen=bindparam("last_seen"),
+                updated_at=now,
+            ),
+            [{"profile_id": p, "first_seen": f, "last_seen": la} for p, f, la in changes],
+        )
+        self.session.expire_all()
+
     def update_summaries(self, changes: list[dict[str, Any]]) -> None:
         """Write folded traits and times, many profiles in one executemany."""
         if not changes:

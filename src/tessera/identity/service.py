@@ -115,9 +115,17 @@ class _Summary:
     first_seen: datetime | None
     last_seen: datetime | None
     is_new: bool = False
+    times_only: bool = False  # traits not read: only the times may change
 
     def copy(self) -> _Summary:
-        return _Summary(dict(self.traits), dict(self.stamps), self.first_seen, self.last_seen)
+        return _Summary(
+            dict(self.traits),
+            dict(self.stamps),
+            self.first_seen,
+            self.last_seen,
+            self.is_new,
+            self.times_only,
+        )
 
     def absorb(self, other: _Summary) -> None:
         """Take a merged profile's traits (newest stamp wins) and widen the seen times."""
@@ -272,12 +280,20 @@ class IdentityService:
         for record, profile_id in plan.record_profiles:
             record_groups.setdefault(plan.resolve(profile_id), []).append(record)
         existing = (merging | set(record_groups)) - new_profiles
+        # Profiles only seen again (no traits arrive, no merge) need their times alone.
+        with_traits = merging | {
+            p for p, records in record_groups.items() if any(r.traits for r in records)
+        }
         summaries: dict[str, _Summary] = {
             row.id: _Summary(
                 dict(row.traits or {}), dict(row.trait_stamps or {}), row.first_seen, row.last_seen
             )
-            for row in self.repository.profile_summaries(existing).values()
+            for row in self.repository.profile_summaries(existing & with_traits).values()
         }
+        for p, (first_seen, last_seen) in self.repository.profile_times(
+            existing - with_traits
+        ).items():
+            summaries[p] = _Summary({}, {}, first_seen, last_seen, times_only=True)
         before = {p: summary.copy() for p, summary in summaries.items()}
         for p in new_profiles:
             summaries[p] = _Summary({}, {}, None, None, is_new=True)
@@ -415,6 +431,7 @@ class IdentityService:
         )
         result.conflicts = len(plan.conflicts)
         result.created = list(plan.new_profiles)
+        changed = [p for p in sorted(before) if summaries[p] != before[p]]
         self.repository.update_summaries(
             [
                 {
@@ -426,9 +443,17 @@ class IdentityService:
                     "last_seen": summaries[p].last_seen,
                     "updated_at": now,
                 }
-                for p in sorted(before)
-                if summaries[p] != before[p]
+                for p in changed
+                if not summaries[p].times_only
             ]
+        )
+        self.repository.update_times(
+            [
+                (p, summaries[p].first_seen, summaries[p].last_seen)
+                for p in changed
+                if summaries[p].times_only
+            ],
+            now,
         )
         if to_match:
             JobService(self.session).enqueue(
