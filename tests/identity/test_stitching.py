@@ -315,7 +315,7 @@ def test_values_with_control_characters_survive_the_bulk_write(session: Session)
     """Identifiers and traits are written by COPY on PostgreSQL: a backslash, tab, newline or
     quote in a raw value, a trait or a message id comes back exactly as it was sent."""
     ws = make_workspace(session, "stitch-escapes")
-    awkward = 'dev\\1\t"x"\nend\r'
+    awkward = 'dev\\1\t"x",{y}\nend\r'
     send(
         session,
         ws,
@@ -329,3 +329,8 @@ def test_values_with_control_characters_survive_the_bulk_write(session: Session)
     profile = session.get(Profile, profile_id)
     assert profile is not None and profile.traits["first_name"] == "A\tB\\n"
     assert profile.first_seen is not None and profile.last_seen == profile.first_seen
+
+    # Looked up again (by an array of values on PostgreSQL): found, so joined, not duplicated.
+    send(session, ws, [identify("m2", 3600, anonymous_id=awkward, email="e@x.com")])
+    ((again, members),) = partition(session, ws).items()
+    assert again == profile_id and ("email", "e@x.com") in members

@@ -40,6 +40,26 @@ def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
         yield items[start : start + size]
 
 
+def _array(values: Iterable[Any]) -> str:
+    """A PostgreSQL array literal of strings or times (NULL for None), for a ``%s::type[]``
+    parameter: built by one join, where the driver adapts a list value by value (a bulk
+    stitch sends arrays of hundreds of thousands)."""
+    return (
+        "{"
+        + ",".join(
+            "NULL"
+            if v is None
+            else '"'
+            + (v.isoformat() if isinstance(v, datetime) else str(v))
+            .replace("\\", "\\\\")
+            .replace('"', '\\"')
+            + '"'
+            for v in values
+        )
+        + "}"
+    )
+
+
 # A batch's merges of existing profiles, as (absorbed, survivor) arrays (PostgreSQL).
 _MOVE_IDENTIFIERS = (
     "UPDATE identifier SET profile_id = m.survivor "
@@ -141,7 +161,7 @@ class IdentityRepository:
                     cursor.execute(
                         "SELECT value, id, profile_id FROM identifier WHERE workspace_id = %s "
                         "AND type = %s AND value = ANY(%s::varchar[])",
-                        (workspace_id, type_, wanted),
+                        (workspace_id, type_, _array(wanted)),
                     )
                     for value, id_, profile_id in cursor.fetchall():
                         found[(type_, value)] = (id_, profile_id)
@@ -186,13 +206,13 @@ class IdentityRepository:
         driver = self._driver()
         if driver is not None and ids:
             with driver.cursor() as cursor:
-                wanted = None if types is None else sorted(types)
+                wanted = None if types is None else _array(sorted(types))
                 cursor.execute(
                     "SELECT profile_id, type, count(*) FROM identifier "
                     "WHERE profile_id = ANY(%s::varchar[]) "
                     "AND (%s::varchar[] IS NULL OR type = ANY(%s::varchar[])) "
                     "GROUP BY profile_id, type",
-                    (ids, wanted, wanted),
+                    (_array(ids), wanted, wanted),
                 )
                 for profile_id, type_, count in cursor.fetchall():
                     states[profile_id].counts[type_] = count
@@ -203,7 +223,7 @@ class IdentityRepository:
                         "SELECT i.profile_id, m.split_id, m.side FROM identity_split_member m "
                         "JOIN identifier i ON i.id = m.identifier_id "
                         "WHERE i.profile_id = ANY(%s::varchar[])",
-                        (ids,),
+                        (_array(ids),),
                     )
                     for profile_id, split_id, side in cursor.fetchall():
                         states[profile_id].tags.add((split_id, side))
@@ -262,7 +282,7 @@ class IdentityRepository:
                 cursor.execute(
                     "SELECT id, traits, trait_stamps, first_seen, last_seen FROM profile "
                     "WHERE id = ANY(%s::varchar[])",
-                    (sorted(set(ids)),),
+                    (_array(sorted(set(ids))),),
                 )
                 for found in cursor.fetchall():
                     result[found.id] = found
@@ -288,7 +308,7 @@ class IdentityRepository:
             with driver.cursor() as cursor:
                 cursor.execute(
                     "SELECT id, first_seen, last_seen FROM profile WHERE id = ANY(%s::varchar[])",
-                    (wanted,),
+                    (_array(wanted),),
                 )
                 return {id_: (first, last) for id_, first, last in cursor.fetchall()}
         result: dict[str, tuple[Any, Any]] = {}
@@ -312,7 +332,7 @@ class IdentityRepository:
                     "UPDATE profile SET first_seen = v.first_seen, last_seen = v.last_seen, "
                     "updated_at = %s FROM unnest(%s::varchar[], %s::timestamptz[], "
                     "%s::timestamptz[]) AS v(id, first_seen, last_seen) WHERE profile.id = v.id",
-                    (now, *(list(column) for column in zip(*changes, strict=True))),
+                    (now, *(_array(column) for column in zip(*changes, strict=True))),
                 )
             self.session.expire_all()
             return
@@ -532,7 +552,7 @@ class IdentityRepository:
                 self.mark_merged(absorbed, survivor, now)
             return
         pairs = sorted(survivors.items())
-        arrays = ([a for a, _ in pairs], [s for _, s in pairs])
+        arrays = (_array(a for a, _ in pairs), _array(s for _, s in pairs))
         with driver.cursor() as cursor:
             cursor.execute(_MOVE_IDENTIFIERS, arrays)
             cursor.execute(_MARK_MERGED, (ProfileStatus.MERGED.value, now, *arrays))
