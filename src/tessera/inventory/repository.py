@@ -5,6 +5,14 @@ below zero, enough available for what is taken) and whose row count decides. Row
 read before they are changed (counts, receipts) are locked with ``locked_balances`` first,
 always in (variant_id, location_id) order, the same order every writer uses, so two writers
 never wait on each other in a cycle.
+
+One statement reaches past the domain's own tables: ``reserve_at_first_location``, the
+PostgreSQL fast path of a reservation, reads ``variant`` (the catalog's SKUs) and inserts the
+``stock.availability_changed`` row into ``job``. It is the whole reservation in one round trip
+(a hot SKU is serialised on its balance row, and every statement of the general path is client
+CPU on a CPU-bound server), so it cannot go through the catalog's and the job system's
+services; it writes exactly the rows ``JobService.enqueue_many`` would and reads only what
+``CatalogService.variant_facts_by_sku`` would. See ADR 0011.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from tessera.db.base import RepositoryBase
+from tessera.db.engine import dumps_json
 from tessera.db.statements import insert_ignoring_conflicts
 from tessera.kit.ids import new_id
 from tessera.models.stock import (
@@ -86,6 +95,116 @@ _CANDIDATES = (
     .order_by(ChannelLocation.rank, Location.code)
 )
 _INSERT_LINES = ReservationLine.__table__.insert()  # type: ignore[attr-defined]
+
+# The PostgreSQL fast path of a reservation, in one statement (ADR 0011). ``lines`` reads, from
+# the statement's snapshot, each requested SKU's plain variant and its balance at the channel's
+# first eligible location, with enough available and no expired hold still counted there; only
+# when every SKU has such a row is the reservation inserted (ON CONFLICT: a used key inserts
+# nothing). Then the balances are locked in (variant, location) code-point order, the order of
+# every writer, and the guard is checked again on the locked rows; only when every row passes
+# are they updated, and only the UPDATE's RETURNING rows insert the lines, the ledger entries
+# and the job. So the statement either takes everything or changes no counter: the one thing
+# it can leave behind is the reservation row, when a concurrent take beat the snapshot, and the
+# caller deletes it. Sub-statements of a WITH all run, whatever reads them: each INSERT and the
+# UPDATE are gated on the rows of the step before, never on the outer SELECT.
+_RESERVE_AT_FIRST_LOCATION = """
+WITH want AS (
+    {want}
+), target AS (
+    SELECT l.id AS location_id
+    FROM channel_location cl
+    JOIN location l ON l.id = cl.location_id
+    LEFT JOIN routing_rule r ON r.workspace_id = cl.workspace_id AND r.channel = cl.channel
+    WHERE cl.workspace_id = %(w)s AND cl.channel = %(channel)s
+      AND l.kind NOT IN ('fba', 'retail') AND l.is_active AND l.is_ship_enabled
+      AND NOT (%(market)s AND coalesce(r.rules @> '["keep_within_market"]', false))
+      AND NOT (%(coordinates)s AND coalesce(r.rules @> '["closest"]', false))
+    ORDER BY l.kind = 'store' AND NOT coalesce(r.is_ship_from_store, false),
+             cl.rank, l.id COLLATE "C"
+    LIMIT 1
+), lines AS (
+    SELECT want.quantity, want.line_id, want.ledger_id, b.variant_id, b.id AS balance_id
+    FROM want
+    CROSS JOIN target
+    CROSS JOIN LATERAL (
+        SELECT b.id, b.variant_id
+        FROM variant v
+        JOIN stock_balance b ON b.variant_id = v.id AND b.location_id = target.location_id
+        WHERE v.workspace_id = %(w)s AND v.sku = want.sku AND NOT v.is_bundle
+          AND b.on_hand - b.reserved - b.committed - b.damaged - b.safety >= want.quantity
+          AND NOT EXISTS (
+              SELECT 1 FROM reservation_line x
+              WHERE x.variant_id = b.variant_id AND x.location_id = b.location_id
+                AND x.status = 'held' AND x.expires_at <= %(now)s)
+        LIMIT 1
+    ) b
+), claimed AS (
+    INSERT INTO reservation (id, workspace_id, channel, status, idempotency_key, order_ref,
+                             request, expires_at, created_at, updated_at)
+    SELECT %(id)s, %(w)s, %(channel)s, 'held', %(key)s, %(order_ref)s, %(request)s::jsonb,
+           %(expires_at)s, %(now)s, %(now)s
+    WHERE (SELECT count(*) FROM lines) = %(n)s
+    ON CONFLICT (workspace_id, idempotency_key) DO NOTHING
+    RETURNING id
+), locked AS (
+    SELECT b.id, lines.variant_id, lines.quantity, lines.line_id, lines.ledger_id
+    FROM stock_balance b
+    JOIN lines ON b.id = lines.balance_id
+    WHERE EXISTS (SELECT 1 FROM claimed)
+      AND b.on_hand - b.reserved - b.committed - b.damaged - b.safety >= lines.quantity
+    ORDER BY b.variant_id COLLATE "C", b.location_id COLLATE "C"
+    FOR UPDATE OF b
+), taken AS (
+    UPDATE stock_balance b
+    SET reserved = b.reserved + locked.quantity, updated_at = %(now)s
+    FROM locked
+    WHERE b.id = locked.id AND (SELECT count(*) FROM locked) = %(n)s
+    RETURNING locked.variant_id, locked.quantity, locked.line_id, locked.ledger_id
+), held AS (
+    INSERT INTO reservation_line (id, workspace_id, reservation_id, variant_id, location_id,
+                                  quantity, is_backorder, status, expires_at)
+    SELECT line_id, %(w)s, %(id)s, variant_id, (SELECT location_id FROM target), quantity,
+           false, 'held', %(expires_at)s
+    FROM taken
+), entered AS (
+    INSERT INTO stock_ledger_entry (id, workspace_id, variant_id, location_id, reason,
+                                    on_hand_delta, reserved_delta, committed_delta,
+                                    incoming_delta, damaged_delta, safety_delta, source_type,
+                                    source_id, idempotency_key, note, created_at)
+    SELECT ledger_id, %(w)s, variant_id, (SELECT location_id FROM target), 'reserve',
+           0, quantity, 0, 0, 0, 0, 'reservation', %(id)s, line_id || ':reserve', NULL, %(now)s
+    FROM taken
+), queued AS (
+    INSERT INTO job (id, workspace_id, kind, payload, status, priority, run_at, attempts,
+                     max_attempts, created_at)
+    SELECT %(job_id)s, %(w)s, %(job_kind)s,
+           jsonb_build_object(
+               'variant_ids', jsonb_agg(variant_id ORDER BY variant_id COLLATE "C"),
+               'changed_at', %(changed_at)s::text),
+           'queued', %(job_priority)s, %(now)s, 0, %(job_max_attempts)s, %(now)s
+    FROM taken
+    HAVING count(*) > 0
+)
+SELECT (SELECT count(*) FROM claimed),
+       (SELECT location_id FROM target),
+       (SELECT array_agg(line_id ORDER BY line_id) FROM taken),
+       (SELECT array_agg(variant_id ORDER BY line_id) FROM taken)
+"""
+# One line, without the indentation: psycopg caches its parse of statements up to 4 KiB only.
+# A single line (the usual request) binds scalars: the plan PostgreSQL caches for a prepared
+# statement is then as cheap as the one it would make for the values, so it is planned once per
+# connection. ``unnest`` of arrays is estimated at 10 rows in a cached plan, so several lines
+# are planned for their values each time (about a millisecond of the server's CPU).
+_RESERVE_ONE_LINE, _RESERVE_LINES = (
+    " ".join(_RESERVE_AT_FIRST_LOCATION.replace("{want}", want).split())
+    for want in (
+        "SELECT %(sku)s::text AS sku, %(quantity)s::int AS quantity,"
+        " %(line_id)s::text AS line_id, %(ledger_id)s::text AS ledger_id",
+        "SELECT sku, quantity, line_id, ledger_id FROM unnest(%(skus)s::text[],"
+        " %(quantities)s::int[], %(line_ids)s::text[], %(ledger_ids)s::text[])"
+        " AS w(sku, quantity, line_id, ledger_id)",
+    )
+)
 _DELTA_STATEMENTS: dict[tuple[tuple[str, bool], ...], Any] = {}
 _INSERT_STATEMENTS: dict[tuple[str, str, str | None], Any] = {}
 
@@ -397,6 +516,37 @@ class InventoryRepository(RepositoryBase):
         return self.session.scalars(query.order_by(StockLedgerEntry.id.desc()).limit(limit)).all()
 
     # Reservations -------------------------------------------------------------------------
+
+    def reserve_at_first_location(
+        self, values: Mapping[str, Any]
+    ) -> tuple[str, dict[str, str]] | None:
+        """PostgreSQL only: the whole reservation in one statement, when every line is a plain
+        variant with enough available and no expired hold at the channel's first eligible
+        location (``_RESERVE_AT_FIRST_LOCATION``). Returns that location and {line id: variant
+        id} of the lines held there, or None when nothing was taken (an unknown SKU, a bundle,
+        too little, an expired hold to release first, a used key, routing that needs the
+        destination): then nothing is left behind and the caller takes the general path."""
+        self.session.flush()  # the driver's cursor does not autoflush as a query would
+        driver: Any = self.session.connection().connection.driver_connection
+        with driver.cursor() as cursor:
+            params = {**values, "request": dumps_json(values["request"])}
+            if len(values["skus"]) == 1:
+                statement = _RESERVE_ONE_LINE
+                params.update(
+                    sku=values["skus"][0],
+                    quantity=values["quantities"][0],
+                    line_id=values["line_ids"][0],
+                    ledger_id=values["ledger_ids"][0],
+                )
+            else:
+                statement = _RESERVE_LINES
+            cursor.execute(statement, params)
+            claimed, location_id, line_ids, variant_ids = cursor.fetchone()
+            if line_ids:
+                return location_id, dict(zip(line_ids, variant_ids, strict=True))
+            if claimed:  # a concurrent take beat the snapshot: the row alone was written
+                cursor.execute("DELETE FROM reservation WHERE id = %(id)s", values)
+        return None
 
     def claim_reservation(self, values: dict[str, Any]) -> bool:
         return bool(

@@ -20,9 +20,10 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy import inspect
+from sqlalchemy.orm import Session, SessionTransaction, configure_mappers
 
 from tessera.catalog.errors import UnknownSku
 from tessera.catalog.service import CatalogService, VariantFacts, component_demand
@@ -45,6 +46,7 @@ from tessera.inventory.schemas import (
     LocationIn,
     ReservationIn,
 )
+from tessera.job.domain import DEFAULT_PRIORITY as JOB_PRIORITY
 from tessera.job.service import JobService
 from tessera.kit.ids import new_id
 from tessera.kit.pagination import Page, clamp_limit, decode_cursor, page_from
@@ -69,6 +71,7 @@ NOT_ROUTABLE = {LocationKind.FBA, LocationKind.RETAIL}
 RESERVE_ATTEMPTS = 3
 # Counters that change what a channel may sell (incoming does not).
 SELLABLE_COUNTERS = ("on_hand", "reserved", "committed", "damaged", "safety")
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -649,8 +652,93 @@ class InventoryService:
         unknown SKU (404), an unknown or non-pickup store, and more than is available
         (409 insufficient-stock, with what is short); then nothing is held. The same
         idempotency key again returns the first reservation; with a different request, 409.
+
+        On PostgreSQL the common case (plain variants all available at the channel's first
+        location, no pickup, no expired hold there to release, routing that does not depend
+        on the destination) is one statement (``_reserve_at_first_location``); anything else,
+        and every refusal, takes the general path, which plans from a snapshot.
         """
         now = now or utcnow()
+        if data.pickup_location is None and self.repository.dialect == "postgresql":
+            made = self._reserve_at_first_location(workspace_id, data, now)
+            if made is not None:
+                return made
+        return self._reserve_planned(workspace_id, data, now)
+
+    def _reserve_at_first_location(
+        self, workspace_id: str, data: ReservationIn, now: datetime
+    ) -> tuple[Reservation, list[ReservationLine]] | None:
+        """The reservation in one statement, or None (nothing written) for the general path.
+
+        Gives what the general path gives in this case: with enough of every variant at the
+        first location, ``plan_takes`` takes it all there (fewest shipments or not), without
+        backorder, and releases no hold on the balances it touches (there is none).
+        """
+        units: dict[str, int] = {}
+        for line in data.lines:  # lines naming one SKU add up, as component demand does
+            units[line.sku] = units.get(line.sku, 0) + line.quantity
+        skus = list(units)
+        reservation_id = new_id("rsv")
+        expires_at = now + timedelta(seconds=data.ttl_seconds)
+        request = [{"sku": line.sku, "quantity": line.quantity} for line in data.lines]
+        # Built before the statement: after it, the balance rows stay locked until the commit.
+        reservation = _transient(
+            Reservation,
+            id=reservation_id, workspace_id=workspace_id, channel=data.channel,
+            status=ReservationStatus.HELD, idempotency_key=data.idempotency_key,
+            order_ref=data.order_ref, request=request, expires_at=expires_at, created_at=now,
+            updated_at=now,
+        )  # fmt: skip
+        held: dict[str, ReservationLine] = {}
+        for sku in skus:
+            line_id = new_id("rsl")
+            held[line_id] = _transient(
+                ReservationLine,
+                id=line_id, workspace_id=workspace_id, reservation_id=reservation_id,
+                quantity=units[sku], is_backorder=False, status=ReservationStatus.HELD,
+                expires_at=expires_at,
+            )  # fmt: skip
+        destination = data.destination
+        taken = self.repository.reserve_at_first_location(
+            {
+                "w": workspace_id,
+                "channel": data.channel,
+                "market": bool(destination and destination.country),
+                "coordinates": bool(
+                    destination
+                    and destination.latitude is not None
+                    and destination.longitude is not None
+                ),
+                "skus": skus,
+                "quantities": list(units.values()),
+                "line_ids": list(held),
+                "ledger_ids": [new_id("stl") for _ in skus],
+                "n": len(skus),
+                "id": reservation_id,
+                "key": data.idempotency_key,
+                "order_ref": data.order_ref,
+                "request": request,
+                "expires_at": expires_at,
+                "now": now,
+                "job_id": new_id("job"),
+                "job_kind": AVAILABILITY_CHANGED,
+                "job_priority": JOB_PRIORITY,
+                "job_max_attempts": JobService(self.session).default_max_attempts,
+                "changed_at": now.isoformat(),
+            }
+        )
+        if taken is None:
+            return None
+        location_id, variant_of = taken
+        for line_id, held_line in held.items():
+            held_line.__dict__.update(variant_id=variant_of[line_id], location_id=location_id)
+        return reservation, sorted(held.values(), key=lambda held_line: held_line.variant_id)
+
+    def _reserve_planned(
+        self, workspace_id: str, data: ReservationIn, now: datetime
+    ) -> tuple[Reservation, list[ReservationLine]]:
+        """The general path: read, plan in ``domain.plan_takes``, write, then the guarded
+        UPDATEs; three attempts when a concurrent take beats the snapshot."""
         request = [{"sku": line.sku, "quantity": line.quantity} for line in data.lines]
         variants = self.catalog.variant_facts_by_sku(
             workspace_id, {line.sku for line in data.lines}
@@ -1476,6 +1564,18 @@ def _available(balance: StockBalance) -> int:
     return domain.available(
         balance.on_hand, balance.reserved, balance.committed, balance.damaged, balance.safety
     )
+
+
+def _transient(model: type[_T], **values: Any) -> _T:
+    """A transient ORM object holding ``values`` as if loaded (no change history), made without
+    the mapped constructor: a twentieth of its cost. For what a use case returns and never adds
+    to the session (the fast path's reservation: its rows are written by one statement)."""
+    mapper = inspect(model)
+    if not mapper.configured:  # the constructor would have configured the mappers first
+        configure_mappers()
+    instance: _T = mapper.class_manager.new_instance()
+    instance.__dict__.update(values)
+    return instance
 
 
 def _positive(quantity: int) -> None:

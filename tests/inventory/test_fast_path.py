@@ -1,0 +1,266 @@
+"""The common reservation is one statement on PostgreSQL: every line a plain variant with enough
+at the channel's first location. It holds, writes its lines, ledger entries and job exactly as
+the general path would, and when it cannot take everything it leaves nothing behind and the
+general path decides (on SQLite, the only path). Each test says which path PostgreSQL took."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from tessera.db.engine import make_engine, make_session_factory, session_scope
+from tessera.inventory.errors import InsufficientStock
+from tessera.inventory.repository import InventoryRepository
+from tessera.inventory.schemas import ReservationIn, ReservationLineIn
+from tessera.inventory.service import InventoryService
+from tessera.kit.time import utcnow
+from tessera.models.stock import (
+    Reservation,
+    ReservationStatus,
+    StockLedgerEntry,
+)
+from tests.inventory.stock import Shop, make_shop
+from tests.inventory.test_service import counters, jobs, ledger_count, reserve
+
+
+@pytest.fixture
+def shop(session: Session) -> Shop:
+    return make_shop(session)
+
+
+@pytest.fixture
+def service(session: Session) -> InventoryService:
+    return InventoryService(session)
+
+
+@pytest.fixture
+def one_statement(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Whether each reservation's one statement took it (False: it passed to the general
+    path). Observed, not replaced: the real statement runs. Stays empty on SQLite."""
+    taken: list[bool] = []
+    real = InventoryRepository.reserve_at_first_location
+
+    def observed(self: InventoryRepository, values: Any) -> Any:
+        result = real(self, values)
+        taken.append(result is not None)
+        return result
+
+    monkeypatch.setattr(InventoryRepository, "reserve_at_first_location", observed)
+    return taken
+
+
+def on_postgres(session: Session, *taken: bool) -> list[bool]:
+    """What ``one_statement`` records: ``taken`` on PostgreSQL, nothing on SQLite."""
+    return list(taken) if session.get_bind().dialect.name == "postgresql" else []
+
+
+def reservation_count(session: Session, shop: Shop) -> int:
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(Reservation)
+            .where(Reservation.workspace_id == shop.workspace_id)
+        )
+        or 0
+    )
+
+
+def test_a_plain_reservation_holds_at_the_first_location_with_its_ledger_and_job(
+    session: Session, shop: Shop, service: InventoryService, one_statement: list[bool]
+) -> None:
+    """SERUM, CREAM and SERUM again, all at the warehouse: one line per variant there, one
+    reserve entry each, one job naming both, and the ledger still sums to the balances."""
+    service.receive(shop.workspace_id, "SERUM", "wh", 5)
+    service.receive(shop.workspace_id, "CREAM", "wh", 5)
+    jobs_before = len(jobs(session, shop))
+
+    reservation_id, held = reserve(
+        service, shop, "r-1", ("SERUM", 1), ("CREAM", 1), ("SERUM", 1), order_ref="shopify:1"
+    )
+
+    assert one_statement == on_postgres(session, True)
+    assert held == [("CREAM", "wh", 1), ("SERUM", "wh", 2)]
+    assert counters(session, shop, "SERUM", "wh") == (5, 2, 0, 0, 0, 0)
+    assert counters(session, shop, "CREAM", "wh") == (5, 1, 0, 0, 0, 0)
+    stored, lines = service.get_reservation(shop.workspace_id, reservation_id)
+    assert (stored.status, stored.order_ref, stored.request) == (
+        ReservationStatus.HELD,
+        "shopify:1",
+        [{"sku": "SERUM", "quantity": 1}, {"sku": "CREAM", "quantity": 1},
+         {"sku": "SERUM", "quantity": 1}],
+    )  # fmt: skip
+    assert sorted((line.variant_id, line.quantity, line.status) for line in lines) == sorted(
+        [(shop.variants["SERUM"], 2, ReservationStatus.HELD),
+         (shop.variants["CREAM"], 1, ReservationStatus.HELD)]
+    )  # fmt: skip
+    entries = session.execute(
+        select(
+            StockLedgerEntry.variant_id,
+            StockLedgerEntry.reason,
+            StockLedgerEntry.reserved_delta,
+            StockLedgerEntry.idempotency_key,
+        ).where(StockLedgerEntry.source_id == reservation_id)
+    ).all()
+    by_line = {line.variant_id: line.id for line in lines}
+    assert sorted(tuple(e) for e in entries) == sorted(
+        (v, "reserve", q, f"{by_line[v]}:reserve")
+        for v, q in ((shop.variants["SERUM"], 2), (shop.variants["CREAM"], 1))
+    )
+    payloads = jobs(session, shop)[jobs_before:]
+    assert [p["variant_ids"] for p in payloads] == [
+        sorted([shop.variants["SERUM"], shop.variants["CREAM"]])
+    ]
+    assert service.verify(shop.workspace_id).drift == []
+
+
+def test_a_request_the_first_location_cannot_hold_is_routed_or_refused_as_before(
+    session: Session, shop: Shop, service: InventoryService, one_statement: list[bool]
+) -> None:
+    """Two SERUM at the warehouse and one in Paris: three are split across both by the general
+    path; four are refused with the same 409 as ever, and the refusal changes nothing."""
+    service.receive(shop.workspace_id, "SERUM", "wh", 2)
+    service.receive(shop.workspace_id, "SERUM", "paris", 1)
+    _, split = reserve(service, shop, "r-1", ("SERUM", 3))
+    service.receive(shop.workspace_id, "SERUM", "wh", 1)
+    before = (
+        counters(session, shop, "SERUM", "wh"),
+        counters(session, shop, "SERUM", "paris"),
+        ledger_count(session, shop),
+        reservation_count(session, shop),
+        len(jobs(session, shop)),
+    )
+
+    with pytest.raises(InsufficientStock) as refused:
+        reserve(service, shop, "r-2", ("SERUM", 2))
+
+    assert split == [("SERUM", "paris", 1), ("SERUM", "wh", 2)]
+    assert one_statement == on_postgres(session, False, False)
+    assert refused.value.status == 409
+    assert refused.value.extensions["shortages"] == [{"sku": "SERUM", "missing": 1, "available": 1}]
+    assert (
+        counters(session, shop, "SERUM", "wh"),
+        counters(session, shop, "SERUM", "paris"),
+        ledger_count(session, shop),
+        reservation_count(session, shop),
+        len(jobs(session, shop)),
+    ) == before
+
+
+def test_bundles_used_keys_and_expired_holds_take_the_general_path(
+    session: Session, shop: Shop, service: InventoryService, one_statement: list[bool]
+) -> None:
+    """A KIT is its components; a key already used returns its reservation; a hold that ran out
+    on the balance is released first: the general path does each, with the same outcome."""
+    service.receive(shop.workspace_id, "SERUM", "wh", 5)
+    service.receive(shop.workspace_id, "CREAM", "wh", 5)
+    first, _ = reserve(service, shop, "r-1", ("SERUM", 1), ttl_seconds=60)
+
+    _, kit = reserve(service, shop, "r-2", ("KIT", 1))
+    again, _ = reserve(service, shop, "r-1", ("SERUM", 1), ttl_seconds=60)
+    later = utcnow() + timedelta(seconds=61)
+    _, after_expiry = service.reserve(
+        shop.workspace_id,
+        ReservationIn(lines=[ReservationLineIn(sku="SERUM", quantity=1)], idempotency_key="r-3"),
+        now=later,
+    )
+
+    assert one_statement == on_postgres(session, True, False, False, False)
+    assert kit == [("CREAM", "wh", 2), ("SERUM", "wh", 1)]
+    assert again == first
+    assert [line.quantity for line in after_expiry] == [1]
+    assert service.get_reservation(shop.workspace_id, first)[0].status is ReservationStatus.EXPIRED
+    assert counters(session, shop, "SERUM", "wh") == (5, 2, 0, 0, 0, 0)
+    assert service.verify(shop.workspace_id, now=later).drift == []
+
+
+@pytest.fixture
+def committed(postgres_url: str) -> Iterator[Any]:
+    engine = make_engine(postgres_url)
+    yield make_session_factory(engine), engine
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [((("SERUM", 1),), (("SERUM", 1),)), ((("CREAM", 1),), (("SERUM", 1), ("CREAM", 1)))],
+    ids=["one line", "two lines, the second gone"],
+)
+def test_a_take_that_beats_the_snapshot_leaves_nothing_behind(
+    committed: Any,
+    one_statement: list[bool],
+    first: tuple[tuple[str, int], ...],
+    second: tuple[tuple[str, int], ...],
+) -> None:
+    """One SERUM and one CREAM. A holds the last unit of its SKU, uncommitted; B's statement
+    reads the old snapshot, claims its reservation and waits for A's row. When A commits, B
+    finds the unit gone, changes no counter (not even SERUM's, beside it), deletes its
+    reservation and is refused by the general path. PostgreSQL only: it is about locks."""
+    factory, engine = committed
+    with session_scope(factory) as session:
+        shop = make_shop(session, "race")
+        setup = InventoryService(session)
+        setup.receive(shop.workspace_id, "SERUM", "wh", 1)
+        setup.receive(shop.workspace_id, "CREAM", "wh", 1)
+    a = factory()
+    reserve(InventoryService(a), shop, "a", *first)
+    outcome: list[str] = []
+
+    def b() -> None:
+        try:
+            with session_scope(factory) as session:
+                reserve(InventoryService(session), shop, "b", *second)
+            outcome.append("held")
+        except InsufficientStock:
+            outcome.append("refused")
+
+    thread = threading.Thread(target=b)
+    thread.start()
+    _wait_for_a_lock_wait(engine)
+    a.commit()
+    a.close()
+    thread.join(timeout=30)
+
+    with Session(engine) as session:
+        service = InventoryService(session)
+        keys = session.scalars(
+            select(Reservation.idempotency_key).where(Reservation.workspace_id == shop.workspace_id)
+        ).all()
+        serum = counters(session, shop, "SERUM", "wh")
+        cream = counters(session, shop, "CREAM", "wh")
+        drift = service.verify(shop.workspace_id).drift
+        job_count = len(jobs(session, shop))
+    assert one_statement == [True, False]
+    assert outcome == ["refused"]
+    assert keys == ["a"]
+    assert (serum, cream) == (
+        ((1, 1, 0, 0, 0, 0), (1, 0, 0, 0, 0, 0))
+        if first == (("SERUM", 1),)
+        else ((1, 0, 0, 0, 0, 0), (1, 1, 0, 0, 0, 0))
+    )
+    assert drift == []
+    assert job_count == 3  # two receipts and A's reservation
+
+
+def _wait_for_a_lock_wait(engine: Any) -> None:
+    """Until some session of this database waits for a row lock (B, on A's balance)."""
+    deadline = time.monotonic() + 20
+    with engine.connect() as connection:
+        while time.monotonic() < deadline:
+            waiting = connection.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock'"
+                )
+            ).scalar_one()
+            if waiting:
+                return
+            connection.rollback()
+            time.sleep(0.01)
+    raise AssertionError("B never waited for A's lock")
