@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+BENCH_STAMP := $(VENV)/.bench-installed-stamp
 
 .PHONY: setup demo test lint format bench serve worker chromium clean
 
@@ -11,6 +12,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	@touch $(BENCH_STAMP)
 
 setup: $(STAMP) chromium ## create .venv, install Tessera and the test tools, Chromium for browser tests
 
@@ -32,7 +37,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix src tests bench
 	$(BIN)/ruff format src tests bench
 
-bench: $(STAMP) ## benchmarks next to their peers; needs TESSERA_BENCH_DATABASE_URL (PostgreSQL)
+bench: $(BENCH_STAMP) ## benchmarks next to their peers (installs the peers); needs PostgreSQL
 	$(BIN)/python -m bench
 
 serve: $(STAMP)

@@ -11,17 +11,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tessera.collect.service import CollectService, IngestResult, Sender
-from tessera.identity import tasks
-from tessera.identity.intake import STITCH_JOB
 from tessera.identity.service import IdentityService
-from tessera.models.job import Job, JobStatus
 from tessera.models.order import OrderStatus
 from tessera.orders.domain import CanonicalCustomer, CanonicalLine, CanonicalOrder
 from tessera.orders.service import OrderService
+from tests.identity.stitching import run_stitch_jobs
 from tests.support.factories import Tenant
 from tests.support.isolation import Probe
 
@@ -33,24 +30,6 @@ ANA_PHONE_E164 = "+14155550134"
 
 def at(minutes: int) -> datetime:
     return T0 + timedelta(minutes=minutes)
-
-
-def run_stitch_jobs(session: Session) -> int:
-    """Run every queued stitch job, as the worker would; returns how many ran."""
-    ran = 0
-    while True:
-        jobs = session.scalars(
-            select(Job)
-            .where(Job.kind == STITCH_JOB, Job.status == JobStatus.QUEUED)
-            .order_by(Job.id)
-        ).all()
-        if not jobs:
-            return ran
-        for job in jobs:
-            tasks.stitch(session, job.payload)
-            job.status = JobStatus.SUCCEEDED
-            ran += 1
-        session.flush()
 
 
 def send(session: Session, workspace_id: str, messages: Sequence[dict[str, Any]]) -> IngestResult:

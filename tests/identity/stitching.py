@@ -30,12 +30,18 @@ def send(session: Session, workspace_id: str, messages: Sequence[dict[str, Any]]
 
 
 def run_stitch_jobs(session: Session) -> int:
+    """Run the queued stitch jobs as the worker would (each one claimed before it runs, and
+    the batches it takes with it done); returns how many jobs were done."""
     jobs = session.scalars(
         select(Job).where(Job.kind == STITCH_JOB, Job.status == JobStatus.QUEUED).order_by(Job.id)
     ).all()
     for job in jobs:
+        session.refresh(job)
+        if job.status is not JobStatus.QUEUED:  # done by an earlier job with its own
+            continue
+        job.status = JobStatus.SUCCEEDED  # the worker's claim: no longer queued
+        session.flush()
         tasks.stitch(session, job.payload)
-        job.status = JobStatus.SUCCEEDED
     session.flush()
     return len(jobs)
 

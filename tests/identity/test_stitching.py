@@ -8,14 +8,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from tessera.collect.service import CollectService, Sender
+from tessera.config import Settings
 from tessera.identity import tasks
 from tessera.identity.identifiers import sha256_hex
 from tessera.identity.intake import STITCH_JOB
 from tessera.identity.privacy import PrivacyService
 from tessera.identity.service import IdentityService, MergeAlreadyUndone, MergeRefused
+from tessera.job.worker import Worker
 from tessera.models.collect import Event
 from tessera.models.identity import (
     Identifier,
@@ -334,3 +336,46 @@ def test_values_with_control_characters_survive_the_bulk_write(session: Session)
     send(session, ws, [identify("m2", 3600, anonymous_id=awkward, email="e@x.com")])
     ((again, members),) = partition(session, ws).items()
     assert again == profile_id and ("email", "e@x.com") in members
+
+
+def test_a_stitch_job_drains_its_workspaces_queued_batches_with_it(
+    session_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    """A backlog of stitch batches (an import, a burst) is done in one pass: the job the worker
+    runs takes its workspace's queued stitch jobs with it, in their order, and marks them done
+    in its own transaction. Another workspace's batch waits for its own run."""
+    with session_factory() as session:
+        ws = make_workspace(session, "stitch-drain")
+        other = make_workspace(session, "stitch-drain-other")
+        collect = CollectService(session)
+        collect.ingest(Sender(ws, None), [identify("d1", 0, anonymous_id="a1", user_id="u1")], "t")
+        collect.ingest(Sender(ws, None), [identify("d2", 1, anonymous_id="a2", user_id="u1")], "t")
+        collect.ingest(Sender(ws, None), [identify("d3", 2, anonymous_id="a3", email="x@y.z")], "t")
+        collect.ingest(Sender(other, None), [identify("o1", 3, anonymous_id="b1")], "t")
+        session.commit()
+    one_at_a_time = settings.model_copy(update={"worker_batch_size": 1})
+
+    ran = Worker(session_factory, one_at_a_time, run_periodic=False).run_until_idle(max_jobs=1)
+
+    assert [e.kind for e in ran] == [STITCH_JOB]
+    with session_factory() as session:
+        statuses = dict(
+            session.execute(
+                select(Job.workspace_id, func.count())
+                .where(Job.kind == STITCH_JOB, Job.status == JobStatus.SUCCEEDED)
+                .group_by(Job.workspace_id)
+            ).all()
+        )
+        assert statuses == {ws: 3}
+        assert set(partition(session, ws).values()) == {
+            frozenset(
+                {("anonymous_id", "a3"), ("email", "x@y.z"), ("email_sha256", sha256_hex("x@y.z"))}
+            ),
+            frozenset({("anonymous_id", "a1"), ("anonymous_id", "a2"), ("user_id", "u1")}),
+        }
+        assert partition(session, other) == {}
+
+    Worker(session_factory, one_at_a_time, run_periodic=False).run_until_idle()
+
+    with session_factory() as session:
+        assert list(partition(session, other).values()) == [{("anonymous_id", "b1")}]

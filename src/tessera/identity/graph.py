@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from tessera.identity.identifiers import ANONYMOUS_ID, USER_ID, Ident, IdentityRecord, Rules
 
@@ -54,8 +54,10 @@ class Conflict:
     evidence: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class Link:
+class Link(NamedTuple):
+    """Evidence planned: ``a`` and ``b`` came together in record ``ref``. A tuple, not a
+    frozen dataclass: a bulk stitch plans millions and a tuple is five times cheaper to make."""
+
     a: Key
     b: Key
     ref: str

@@ -220,6 +220,40 @@ class JobRepository(RepositoryBase):
             for row in rows
         ]
 
+    def take_queued(
+        self, kind: str, workspace_id: str, now: datetime, limit: int
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """Mark up to ``limit`` due queued jobs of ``kind`` in the workspace succeeded, in the
+        caller's transaction, and return (id, payload) in the order they would have run.
+        Jobs another worker is claiming are skipped (``SKIP LOCKED`` on PostgreSQL)."""
+        due = (
+            select(Job.id)
+            .where(
+                _is(JobStatus.QUEUED),
+                Job.kind == kind,
+                Job.workspace_id == workspace_id,
+                Job.run_at <= now,
+            )
+            .order_by(Job.priority, Job.run_at, Job.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        rows = self.session.execute(
+            update(Job)
+            .where(Job.id.in_(due.scalar_subquery()))
+            .values(
+                status=JobStatus.SUCCEEDED,
+                attempts=Job.attempts + 1,
+                started_at=now,
+                finished_at=now,
+                locked_until=None,
+            )
+            .returning(Job.id, Job.payload, Job.priority, Job.run_at),
+            execution_options=_NO_SYNC,
+        ).all()
+        rows = sorted(rows, key=lambda row: (row.priority, row.run_at, row.id))
+        return [(row.id, dict(row.payload or {})) for row in rows]
+
     def extend_leases(self, job_ids: Sequence[str], worker: str, locked_until: datetime) -> int:
         """Renew ``worker``'s leases on these jobs; rows being written right now are skipped.
 

@@ -290,6 +290,15 @@ class JobService:
         """
         return self.repository.claim(worker, now, now + lease, limit)
 
+    def take_queued(
+        self, kind: str, workspace_id: str, limit: int, now: datetime | None = None
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """For a handler that does the work of queued jobs together with its own (a backlog of
+        stitch batches drained in one pass): up to ``limit`` due queued jobs of ``kind`` in the
+        workspace, marked succeeded in the caller's transaction, as (id, payload) in run order.
+        If that transaction rolls back they are queued again, untouched."""
+        return self.repository.take_queued(kind, workspace_id, now or utcnow(), limit)
+
     def renew_leases(
         self, worker: str, job_ids: Sequence[str], lease: timedelta, now: datetime
     ) -> int:
