@@ -239,12 +239,14 @@ class IdentityService:
             _profiles_needing_state(records, {k: p for k, (_, p) in known.items()}),
             types=[t for t, limit in rules.limits.items() if limit is not None],
         )
+        # At most one new profile per record: their ids made at once, in ascending order.
+        profile_ids = iter(new_ids("cus", len(records)))
         plan = plan_batch(
             records,
             rules,
             {k: p for k, (_, p) in known.items()},
             states,
-            lambda: new_id("cus"),
+            profile_ids.__next__,
         )
         now = utcnow()
         self._write_plan(workspace_id, plan, {k: i for k, (i, _) in known.items()}, result, now)
