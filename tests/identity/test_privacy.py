@@ -329,10 +329,12 @@ def test_a_replay_of_the_erased_persons_events_stores_nothing_and_recreates_nobo
     assert traces_left(session, (*ANA_TRACES[:3], "web-fresh", "kiosk-1")) == []
 
 
-def test_an_order_resent_after_erasure_recreates_no_profile(session: Session, story: Story) -> None:
-    """A connector re-sending Ana's order after erasure: its derived events are dropped by
-    ingestion, so no profile, identifier or event of hers comes back (ADR 0013: the order row
-    itself does, until the orders service checks suppression)."""
+def test_an_order_resent_after_erasure_keeps_the_sale_and_nothing_personal(
+    session: Session, story: Story
+) -> None:
+    """A connector re-sending Ana's order after erasure: the order row comes back for its
+    stock and revenue, without her email, phone or name, and no event, identifier or profile
+    of hers is made (ADR 0013)."""
     PrivacyService(session).erase(story.workspace_id, story.ana, actor="usr_dpo")
     profiles_before = count_rows(session, Profile)
 
@@ -345,7 +347,10 @@ def test_an_order_resent_after_erasure_recreates_no_profile(session: Session, st
         select(Event.message_id).where(Event.message_id.startswith(f"order:{result.order_id}:"))
     ).all()
     assert events == []
-    assert traces_left(session, ("u-ana", "web-ana", "app-ana", "loy-777")) == []
+    row = session.get(Order, result.order_id)
+    assert row is not None and row.total == 7600
+    assert (row.customer, row.customer_email, row.customer_phone) == ({}, None, None)
+    assert traces_left(session) == []
 
 
 def test_a_stitch_job_queued_before_erasure_recreates_nothing(

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from tessera.collect.service import CollectService, IngestResult, Sender
+from tessera.identity.intake import IdentityIntake
 from tessera.inventory.service import InventoryService
 from tessera.kit.money import Money
 from tessera.kit.pagination import Page, clamp_limit, decode_cursor, page_from
@@ -117,7 +118,13 @@ class OrderService:
         self.session.flush()
         if was_placeholder:  # refunds kept before the order came are announced with it now
             new_refunds = [r.external_id for r in self.repository.refunds(row.id)]
-        self._emit_events(workspace_id, row, source_id, new_refunds)
+        if self._of_erased_person(workspace_id, row):
+            # An erased person's order sent again (a replayed webhook): the sale still counts
+            # and still moves stock, but nothing personal is kept and no event names anyone.
+            row.customer, row.customer_email, row.customer_phone = {}, None, None
+            self.session.flush()
+        else:
+            self._emit_events(workspace_id, row, source_id, new_refunds)
         self._move_stock(workspace_id, row)
         return ApplyResult(row.id, outcome, tuple(new_refunds), row.status)
 
@@ -243,6 +250,14 @@ class OrderService:
                 row["quantity"] += line.quantity
                 row["total"] += line.total
         return list(merged.values())
+
+    def _of_erased_person(self, workspace_id: str, row: Order) -> bool:
+        """Whether the order's customer carries an identifier of someone erased (ADR 0013):
+        the same check ingestion makes on the events the order would emit."""
+        if not (row.customer or row.customer_email or row.customer_phone):
+            return False
+        message = self._order_message(row, [], "Order Completed", f"order:{row.id}:completed")
+        return bool(IdentityIntake(self.session).suppressed_indexes(workspace_id, [message]))
 
     def _emit_events(
         self, workspace_id: str, row: Order, source_id: str | None, new_refunds: Sequence[str]
