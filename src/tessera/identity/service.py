@@ -300,33 +300,30 @@ class IdentityService:
         for p in new_profiles:
             summaries[p] = _Summary({}, {}, None, None, is_new=True)
         merge_ids = new_ids("mrg", len(plan.merges))
-        link_rows: dict[tuple[str, str], dict[str, Any]] = {}
-        fresh_links: list[dict[str, Any]] = []
+        # Links as tuples in LINK_COLUMNS order; a pair once (the first record that joined it).
+        link_rows: dict[tuple[str, str], tuple[Any, ...]] = {}
+        fresh_links: list[tuple[Any, ...]] = []  # a new identifier's link cannot exist yet
+        older_links: list[tuple[Any, ...]] = []
+        new_identifiers = plan.new_identifiers
         for link, link_id in zip(plan.links, new_ids("lnk", len(plan.links)), strict=True):
-            a, b = sorted((identifier_ids[link.a], identifier_ids[link.b]))
-            if (a, b) in link_rows:
+            a, b = identifier_ids[link.a], identifier_ids[link.b]
+            pair = (a, b) if a < b else (b, a)
+            if pair in link_rows:
                 continue
-            row = {
-                "id": link_id,
-                "workspace_id": workspace_id,
-                "identifier_id": a,
-                "other_identifier_id": b,
-                "cause_kind": "event",
-                "cause_ref": link.ref[:200],
-                "occurred_at": link.occurred_at,
-                "created_at": now,
-            }
-            link_rows[(a, b)] = row
-            if link.a in plan.new_identifiers or link.b in plan.new_identifiers:
-                fresh_links.append(row)  # a new identifier's link cannot exist yet
+            row = (link_id, workspace_id, *pair, "event", link.ref[:200], link.occurred_at, now)
+            link_rows[pair] = row
+            if link.a in new_identifiers or link.b in new_identifiers:
+                fresh_links.append(row)
+            else:
+                older_links.append(row)
         merge_rows: list[dict[str, Any]] = []
         for merge, merge_id in zip(plan.merges, merge_ids, strict=True):
             survivor_ids = sorted(members.get(merge.survivor, []))
             absorbed_ids = sorted(members.pop(merge.absorbed, []))
             members[merge.survivor] = survivor_ids + absorbed_ids
             summaries[merge.survivor].absorb(summaries[merge.absorbed])
-            pair = tuple(sorted((identifier_ids[merge.link[0]], identifier_ids[merge.link[1]])))
-            link_row = link_rows.get(pair)  # type: ignore[arg-type]
+            a, b = identifier_ids[merge.link[0]], identifier_ids[merge.link[1]]
+            link_row = link_rows.get((a, b) if a < b else (b, a))
             merge_rows.append(
                 {
                     "id": merge_id,
@@ -336,7 +333,7 @@ class IdentityService:
                     "cause_kind": "event",
                     "cause_ref": merge.ref[:200],
                     "evidence": merge.evidence,
-                    "link_ids": [link_row["id"]] if link_row else [],
+                    "link_ids": [link_row[0]] if link_row else [],
                     "survivor_identifier_ids": survivor_ids,
                     "absorbed_identifier_ids": absorbed_ids,
                     "actor": None,
@@ -390,11 +387,8 @@ class IdentityService:
             ],
         )
         self.repository.refresh_statistics(len(plan.new_identifiers))
-        self.repository.copy_rows(
-            IdentityLink, LINK_COLUMNS, [tuple(row.values()) for row in fresh_links]
-        )
-        fresh = {id(row) for row in fresh_links}
-        self.repository.insert_links([r for r in link_rows.values() if id(r) not in fresh])
+        self.repository.copy_rows(IdentityLink, LINK_COLUMNS, fresh_links)
+        self.repository.insert_links([dict(zip(LINK_COLUMNS, r, strict=True)) for r in older_links])
         older = {a: s for a, s in absorbed.items() if a not in new_profiles}
         self.repository.merge_profiles_into(older, now)
         self.repository.insert_merges(merge_rows)
