@@ -7,7 +7,8 @@ afresh at each run), in one run:
 
 1. **Stitching** 1M events carrying 3M identifier links (each event: one of its person's three
    devices plus three of six other identifiers, so profiles form apart and later merge):
-   ``IdentityService.stitch`` in batches of 20,000 records, one transaction each, next to
+   ``IdentityService.stitch`` in batches of 50,000 records (what a stitch job takes at once from
+   a backlog: 500 SDK batches of 100), one transaction each, next to
    networkx connected components over the same 3M edges, and the in-memory planning step alone
    (``graph.plan_batch`` over all records, no database). The number of active profiles must
    equal networkx's number of components.
@@ -70,7 +71,7 @@ from tessera.workspace.service import WorkspaceService
 console = Console(width=None if sys.stdout.isatty() else 180)
 ROOT = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 10, 1, tzinfo=UTC)
-STITCH_BATCH = 20_000
+STITCH_BATCH = 50_000  # what a stitch job drains at once from a backlog (tasks.COALESCE_JOBS)
 INSERT_CHUNK = 10_000
 SPLINK_P99_MS = 1_100.0  # bench.eval_matching, 1M profiles (docs/adr/0009)
 

@@ -12,8 +12,9 @@ from tessera.job.registry import job_handler
 from tessera.job.service import JobService
 
 # A stitch job also does the workspace's queued stitch jobs, up to this many: a backlog (an
-# import, a burst) drains in large batches, where one stitch's cost is mostly per batch.
-COALESCE_JOBS = 100
+# import, a burst) drains in large batches (500 SDK batches of 100 events: 50,000 records),
+# where a stitch's cost is mostly per batch and per row written, not per job.
+COALESCE_JOBS = 500
 
 
 @job_handler(STITCH_JOB)
