@@ -100,13 +100,16 @@ _INSERT_LINES = ReservationLine.__table__.insert()  # type: ignore[attr-defined]
 # the statement's snapshot, each requested SKU's plain variant and its balance at the channel's
 # first eligible location, with enough available and no expired hold still counted there; only
 # when every SKU has such a row is the reservation inserted (ON CONFLICT: a used key inserts
-# nothing). Then the balances are locked in (variant, location) code-point order, the order of
-# every writer, and the guard is checked again on the locked rows; only when every row passes
+# nothing). Then the balances are locked (FOR NO KEY UPDATE, the lock an UPDATE takes) in
+# (variant, location) code-point order, the order of every writer, and the guard is checked
+# again on the locked rows, as they are after any writer ahead; only when every row passes
 # are they updated, and only the UPDATE's RETURNING rows insert the lines, the ledger entries
 # and the job. So the statement either takes everything or changes no counter: the one thing
 # it can leave behind is the reservation row, when a concurrent take beat the snapshot, and the
-# caller deletes it. Sub-statements of a WITH all run, whatever reads them: each INSERT and the
-# UPDATE are gated on the rows of the step before, never on the outer SELECT.
+# caller deletes it. That row comes before the lock, as in the general path, so two requests
+# with one key, one on each path, wait for each other in one order and never deadlock.
+# Sub-statements of a WITH all run, whatever reads them: each INSERT and the UPDATE are gated on
+# the rows of the step before, never on the outer SELECT.
 _RESERVE_AT_FIRST_LOCATION = """
 WITH want AS (
     {want}
@@ -153,7 +156,7 @@ WITH want AS (
     WHERE EXISTS (SELECT 1 FROM claimed)
       AND b.on_hand - b.reserved - b.committed - b.damaged - b.safety >= lines.quantity
     ORDER BY b.variant_id COLLATE "C", b.location_id COLLATE "C"
-    FOR UPDATE OF b
+    FOR NO KEY UPDATE OF b
 ), taken AS (
     UPDATE stock_balance b
     SET reserved = b.reserved + locked.quantity, updated_at = %(now)s
