@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, func, or_, select, update
@@ -194,20 +195,26 @@ SELECT (SELECT count(*) FROM claimed),
        (SELECT array_agg(variant_id ORDER BY line_id) FROM taken)
 """
 # One line, without the indentation: psycopg caches its parse of statements up to 4 KiB only.
-# A single line (the usual request) binds scalars: the plan PostgreSQL caches for a prepared
-# statement is then as cheap as the one it would make for the values, so it is planned once per
-# connection. ``unnest`` of arrays is estimated at 10 rows in a cached plan, so several lines
-# are planned for their values each time (about a millisecond of the server's CPU).
-_RESERVE_ONE_LINE, _RESERVE_LINES = (
-    " ".join(_RESERVE_AT_FIRST_LOCATION.replace("{want}", want).split())
-    for want in (
-        "SELECT %(sku)s::text AS sku, %(quantity)s::int AS quantity,"
-        " %(line_id)s::text AS line_id, %(ledger_id)s::text AS ledger_id",
-        "SELECT sku, quantity, line_id, ledger_id FROM unnest(%(skus)s::text[],"
-        " %(quantities)s::int[], %(line_ids)s::text[], %(ledger_ids)s::text[])"
-        " AS w(sku, quantity, line_id, ledger_id)",
+_RESERVE_TEMPLATE = " ".join(_RESERVE_AT_FIRST_LOCATION.split())
+
+
+@lru_cache(maxsize=64)
+def _reserve_statement(lines: int) -> str:
+    """The fast path for ``lines`` SKUs. The arrays are read at the positions of a VALUES list
+    of that length, so the plan PostgreSQL caches for the prepared statement knows how many
+    rows there are and costs no more than one made for the values: it is planned once per
+    connection and line count. (``unnest`` would be estimated at 10 rows in a cached plan, so
+    each execution would be planned again, about a millisecond of the server's CPU.)"""
+    positions = ", ".join(f"({n})" for n in range(1, lines + 1))  # integers only
+    want = (
+        "SELECT a.skus[k.n] AS sku, a.quantities[k.n] AS quantity, a.line_ids[k.n] AS line_id,"  # noqa: S608
+        " a.ledger_ids[k.n] AS ledger_id FROM (SELECT %(skus)s::text[] AS skus,"
+        " %(quantities)s::int[] AS quantities, %(line_ids)s::text[] AS line_ids,"
+        f" %(ledger_ids)s::text[] AS ledger_ids) a CROSS JOIN (VALUES {positions}) AS k(n)"
     )
-)
+    return _RESERVE_TEMPLATE.replace("{want}", want)
+
+
 _DELTA_STATEMENTS: dict[tuple[tuple[str, bool], ...], Any] = {}
 _INSERT_STATEMENTS: dict[tuple[str, str, str | None], Any] = {}
 
@@ -532,18 +539,10 @@ class InventoryRepository(RepositoryBase):
         self.session.flush()  # the driver's cursor does not autoflush as a query would
         driver: Any = self.session.connection().connection.driver_connection
         with driver.cursor() as cursor:
-            params = {**values, "request": dumps_json(values["request"])}
-            if len(values["skus"]) == 1:
-                statement = _RESERVE_ONE_LINE
-                params.update(
-                    sku=values["skus"][0],
-                    quantity=values["quantities"][0],
-                    line_id=values["line_ids"][0],
-                    ledger_id=values["ledger_ids"][0],
-                )
-            else:
-                statement = _RESERVE_LINES
-            cursor.execute(statement, params)
+            cursor.execute(
+                _reserve_statement(len(values["skus"])),
+                {**values, "request": dumps_json(values["request"])},
+            )
             claimed, location_id, line_ids, variant_ids = cursor.fetchone()
             if line_ids:
                 return location_id, dict(zip(line_ids, variant_ids, strict=True))
