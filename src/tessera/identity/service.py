@@ -305,14 +305,16 @@ class IdentityService:
         fresh_links: list[tuple[Any, ...]] = []  # a new identifier's link cannot exist yet
         older_links: list[tuple[Any, ...]] = []
         new_identifiers = plan.new_identifiers
-        for link, link_id in zip(plan.links, new_ids("lnk", len(plan.links)), strict=True):
-            a, b = identifier_ids[link.a], identifier_ids[link.b]
+        for (key_a, key_b, ref, at), link_id in zip(
+            plan.links, new_ids("lnk", len(plan.links)), strict=True
+        ):
+            a, b = identifier_ids[key_a], identifier_ids[key_b]
             pair = (a, b) if a < b else (b, a)
             if pair in link_rows:
                 continue
-            row = (link_id, workspace_id, *pair, "event", link.ref[:200], link.occurred_at, now)
+            row = (link_id, workspace_id, *pair, "event", ref[:200], at, now)
             link_rows[pair] = row
-            if link.a in new_identifiers or link.b in new_identifiers:
+            if key_a in new_identifiers or key_b in new_identifiers:
                 fresh_links.append(row)
             else:
                 older_links.append(row)
