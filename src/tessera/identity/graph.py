@@ -110,10 +110,8 @@ class Planner:
         self.rules = rules
         self.limits: dict[str, int] = {t: n for t, n in rules.limits.items() if n is not None}
         self.owners: dict[Key, str] = dict(owners)
-        self.profiles: dict[str, ProfileState] = {
-            k: ProfileState({t: c for t, c in v.counts.items() if t in self.limits}, set(v.tags))
-            for k, v in profiles.items()
-        }
+        # Shared, not copied: a state is replaced, never changed in place, as records join.
+        self.profiles: dict[str, ProfileState] = dict(profiles)
         self.new_profile_id = new_profile_id
         self.plan = Plan()
 
@@ -170,8 +168,11 @@ class Planner:
             merged = dict(counts)
             broken = None
             for type_, count in state.counts.items():
+                limit = limits.get(type_)
+                if limit is None:  # counted by the caller, not limited here
+                    continue
                 total = merged[type_] = merged.get(type_, 0) + count
-                if broken is None and total > limits[type_]:
+                if broken is None and total > limit:
                     broken = type_
             if broken is None:  # the record's own counts can break a limit only here
                 broken = next((t for t, c in merged.items() if c > limits[t]), None)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
@@ -211,9 +211,11 @@ class IdentityRepository:
     ) -> dict[str, ProfileState]:
         """Each profile's identifier counts (of ``types``, or all) and split tags."""
         ids = sorted(set(profile_ids))
-        states = {p: ProfileState() for p in ids}
         driver = self._driver()
         if driver is not None and ids:
+            # Only profiles with counted identifiers get a state: the planner starts the
+            # others empty (a bulk stitch asks about a hundred thousand at a time).
+            states: dict[str, ProfileState] = defaultdict(ProfileState)
             with driver.cursor() as cursor:
                 wanted = None if types is None else _array(sorted(types))
                 cursor.execute(
@@ -236,7 +238,8 @@ class IdentityRepository:
                     )
                     for profile_id, split_id, side in cursor.fetchall():
                         states[profile_id].tags.add((split_id, side))
-            return states
+            return dict(states)
+        states = {p: ProfileState() for p in ids}
         for chunk in _chunks(ids):
             counting = (
                 select(Identifier.profile_id, Identifier.type, func.count())

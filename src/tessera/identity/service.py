@@ -19,7 +19,16 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from tessera.identity import identifiers as ids
-from tessera.identity.graph import Key, Merge, Plan, plan_batch, replay
+from tessera.identity.graph import (
+    Key,
+    Merge,
+    Plan,
+    ProfileState,
+    breaks_limit,
+    clash,
+    plan_batch,
+    replay,
+)
 from tessera.identity.identifiers import Ident, IdentityRecord, Rules
 from tessera.identity.repository import IdentityRepository
 from tessera.job.service import JobService
@@ -585,13 +594,13 @@ class IdentityService:
             raise MergeRefused("these are already one profile")
         survivor, absorbed = sorted((first.id, second.id))
         states = self.repository.profile_states([survivor, absorbed])
-        merged = Counter(states[survivor].counts) + Counter(states[absorbed].counts)
-        from tessera.identity.graph import breaks_limit, clash
-
+        first_state = states.get(survivor, ProfileState())
+        second_state = states.get(absorbed, ProfileState())
+        merged = Counter(first_state.counts) + Counter(second_state.counts)
         broken = breaks_limit(merged, self.rules(workspace_id))
         if broken:
             raise MergeRefused(f"the merged profile would hold more than the limit of {broken}")
-        if clash(states[survivor].tags, states[absorbed].tags):
+        if clash(first_state.tags, second_state.tags):
             raise MergeRefused("a person split these profiles; undo that split rule first")
         a = self.repository.identifier_ids_of(survivor)
         b = self.repository.identifier_ids_of(absorbed)
