@@ -126,6 +126,16 @@ class _Summary:
     is_new: bool = False
     times_only: bool = False  # traits not read: only the times may change
 
+    @classmethod
+    def of(cls, profile: Any) -> _Summary:
+        """A profile row's (or summary row's) traits and times, copied."""
+        return cls(
+            dict(profile.traits or {}),
+            dict(profile.trait_stamps or {}),
+            profile.first_seen,
+            profile.last_seen,
+        )
+
     def copy(self) -> _Summary:
         return _Summary(
             dict(self.traits),
@@ -296,9 +306,7 @@ class IdentityService:
             p for p, records in record_groups.items() if any(r.traits for r in records)
         }
         summaries: dict[str, _Summary] = {
-            row.id: _Summary(
-                dict(row.traits or {}), dict(row.trait_stamps or {}), row.first_seen, row.last_seen
-            )
+            row.id: _Summary.of(row)
             for row in self.repository.profile_summaries(existing & with_traits).values()
         }
         for p, (first_seen, last_seen) in self.repository.profile_times(
@@ -528,19 +536,11 @@ class IdentityService:
         self.repository.mark_merged(merge.absorbed, merge.survivor, now)
         rows = self.repository.profiles([merge.survivor, merge.absorbed])
         survivor, absorbed = rows[merge.survivor], rows[merge.absorbed]
-        traits = dict(survivor.traits or {})
-        stamps = dict(survivor.trait_stamps or {})
-        for key, value in (absorbed.traits or {}).items():
-            stamp = str((absorbed.trait_stamps or {}).get(key, ""))
-            fold_traits(traits, stamps, {key: value}, stamp)
-        survivor.traits, survivor.trait_stamps = traits, stamps
-        survivor.name_key = ids.name_key(traits)
-        for at in (absorbed.first_seen, absorbed.last_seen):
-            if at is not None:
-                if survivor.first_seen is None or at < survivor.first_seen:
-                    survivor.first_seen = at
-                if survivor.last_seen is None or at > survivor.last_seen:
-                    survivor.last_seen = at
+        summary = _Summary.of(survivor)
+        summary.absorb(_Summary.of(absorbed))
+        survivor.traits, survivor.trait_stamps = summary.traits, summary.stamps
+        survivor.name_key = ids.name_key(summary.traits)
+        survivor.first_seen, survivor.last_seen = summary.first_seen, summary.last_seen
         survivor.updated_at = now
         row = IdentityMerge(
             id=new_id("mrg"),
