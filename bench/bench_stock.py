@@ -28,7 +28,8 @@ import multiprocessing
 import random
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from rich.console import Console
@@ -149,6 +150,55 @@ def _setup(url: str, skus: int) -> tuple[str, list[str], list[str]]:
 # The two kinds of worker --------------------------------------------------------------------
 
 
+@dataclass
+class _Tally:
+    """One thread's count: what succeeded (and how long each took), what was refused."""
+
+    held: int = 0
+    refused: int = 0
+    errors: int = 0
+    latencies: list[float] = field(default_factory=list)
+    first_error: str | None = None
+
+
+def _clocked(
+    engine: Any,
+    process: int,
+    threads: int,
+    seconds: float,
+    ready: Any,
+    start: Any,
+    results: Any,
+    run: Callable[[int, float, float, _Tally], None],
+) -> None:
+    """The frame every round shares: connect, say ready, wait for the start, run ``run(thread,
+    start_at, stop_at, tally)`` in each thread until the time is up, then report the sums."""
+    _warm_connections(engine, threads)
+    ready.put(process)
+    start.wait()
+    start_at = time.time()
+    tallies = [_Tally() for _ in range(threads)]
+    workers = [
+        threading.Thread(target=run, args=(t, start_at, start_at + seconds, tallies[t]))
+        for t in range(threads)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    engine.dispose()
+    errors = [t.first_error for t in tallies if t.first_error]
+    results.put(
+        {
+            "held": sum(t.held for t in tallies),
+            "refused": sum(t.refused for t in tallies),
+            "errors": sum(t.errors for t in tallies),
+            "latencies": [x for t in tallies for x in t.latencies],
+            "first_error": errors[:1],
+        }
+    )
+
+
 def _reserve_loop(
     url: str,
     workspace_id: str,
@@ -163,20 +213,9 @@ def _reserve_loop(
     """Reservations of one unit of a random SKU from ``skus`` until the time is up."""
     engine = make_engine(url, pool_size=threads + 1)
     factory = make_session_factory(engine)
-    _warm_connections(engine, threads)
-    ready.put(process)
-    start.wait()
-    start_at = time.time()
-    latencies: list[float] = []
-    counts = {"held": 0, "refused": 0, "errors": 0}
-    first_error: list[str] = []
-    lock = threading.Lock()
-    stop_at = start_at + seconds
 
-    def run(thread: int) -> None:
+    def run(thread: int, start_at: float, stop_at: float, tally: _Tally) -> None:
         rng = random.Random(process * 1000 + thread)
-        mine: list[float] = []
-        held = refused = errors = 0
         n = 0
         while time.time() < stop_at:
             request = ReservationIn(
@@ -189,27 +228,15 @@ def _reserve_loop(
             try:
                 with session_scope(factory) as session:
                     InventoryService(session).reserve(workspace_id, request)
-                held += 1
-                mine.append((time.perf_counter() - began) * 1000)
+                tally.held += 1
+                tally.latencies.append((time.perf_counter() - began) * 1000)
             except InsufficientStock:
-                refused += 1
+                tally.refused += 1
             except Exception as exc:  # counted and the first one shown: the bench must finish
-                errors += 1
-                if not first_error:
-                    first_error.append(f"{type(exc).__name__}: {exc}"[:500])
-        with lock:
-            latencies.extend(mine)
-            counts["held"] += held
-            counts["refused"] += refused
-            counts["errors"] += errors
+                tally.errors += 1
+                tally.first_error = tally.first_error or f"{type(exc).__name__}: {exc}"[:500]
 
-    workers = [threading.Thread(target=run, args=(t,)) for t in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    engine.dispose()
-    results.put({**counts, "latencies": latencies, "first_error": first_error[:1]})
+    _clocked(engine, process, threads, seconds, ready, start, results, run)
 
 
 def _update_loop(
@@ -224,50 +251,30 @@ def _update_loop(
 ) -> None:
     """Bare conditional UPDATEs on random rows of ``balance_ids`` until the time is up."""
     engine = make_engine(url, pool_size=threads + 1)
-    _warm_connections(engine, threads)
-    ready.put(process)
-    start.wait()
-    start_at = time.time()
-    latencies: list[float] = []
-    counts = {"held": 0, "refused": 0, "errors": 0}
-    lock = threading.Lock()
-    stop_at = start_at + seconds
     statement = (
         "UPDATE stock_balance SET reserved = reserved + 1 WHERE id = %s "
         "AND on_hand - reserved - committed - damaged - safety >= 1"
     )
 
-    def run(thread: int) -> None:
+    def run(thread: int, start_at: float, stop_at: float, tally: _Tally) -> None:
         rng = random.Random(process * 1000 + thread)
         raw = engine.raw_connection()
         driver: Any = raw.driver_connection
         driver.autocommit = True
-        mine: list[float] = []
-        held = refused = 0
         try:
             with driver.cursor() as cursor:
                 while time.time() < stop_at:
                     began = time.perf_counter()
                     cursor.execute(statement, (rng.choice(balance_ids),))
                     if cursor.rowcount == 1:
-                        held += 1
-                        mine.append((time.perf_counter() - began) * 1000)
+                        tally.held += 1
+                        tally.latencies.append((time.perf_counter() - began) * 1000)
                     else:
-                        refused += 1
+                        tally.refused += 1
         finally:
             raw.close()
-        with lock:
-            latencies.extend(mine)
-            counts["held"] += held
-            counts["refused"] += refused
 
-    workers = [threading.Thread(target=run, args=(t,)) for t in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    engine.dispose()
-    results.put({**counts, "latencies": latencies})
+    _clocked(engine, process, threads, seconds, ready, start, results, run)
 
 
 def _empty_transaction_loop(
@@ -283,33 +290,16 @@ def _empty_transaction_loop(
     session scope, the pool's pre-ping, BEGIN, COMMIT): what any use case pays before its work."""
     engine = make_engine(url, pool_size=threads + 1)
     factory = make_session_factory(engine)
-    _warm_connections(engine, threads)
-    ready.put(process)
-    start.wait()
-    start_at = time.time()
-    latencies: list[float] = []
-    counts = {"held": 0, "refused": 0, "errors": 0}
-    lock = threading.Lock()
-    stop_at = start_at + seconds
 
-    def run(thread: int) -> None:
-        mine: list[float] = []
+    def run(thread: int, start_at: float, stop_at: float, tally: _Tally) -> None:
         while time.time() < stop_at:
             began = time.perf_counter()
             with session_scope(factory) as session:
                 session.execute(text("SELECT 1"))
-            mine.append((time.perf_counter() - began) * 1000)
-        with lock:
-            latencies.extend(mine)
-            counts["held"] += len(mine)
+            tally.held += 1
+            tally.latencies.append((time.perf_counter() - began) * 1000)
 
-    workers = [threading.Thread(target=run, args=(t,)) for t in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    engine.dispose()
-    results.put({**counts, "latencies": latencies})
+    _clocked(engine, process, threads, seconds, ready, start, results, run)
 
 
 def _warm_connections(engine: Any, threads: int) -> None:
