@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
+from psycopg import sql
 from psycopg.rows import namedtuple_row
 from psycopg.types.json import Jsonb
 from sqlalchemy import Table, bindparam, delete, func, select, text, update
@@ -67,6 +68,16 @@ def _array(values: Iterable[Any]) -> str:
         )
         + "}"
     )
+
+
+# The array type each profile column is sent as by ``update_profiles`` (PostgreSQL).
+_PROFILE_ARRAYS = {
+    "traits": "jsonb",
+    "trait_stamps": "jsonb",
+    "name_key": "varchar",
+    "first_seen": "timestamptz",
+    "last_seen": "timestamptz",
+}
 
 
 # A batch's merges of existing profiles, as (absorbed, survivor) arrays (PostgreSQL).
@@ -333,62 +344,36 @@ class IdentityRepository:
                 result[id_] = (first_seen, last_seen)
         return result
 
-    def update_times(self, changes: Sequence[tuple[str, Any, Any]], now: datetime) -> None:
-        """Set (profile id, first_seen, last_seen) for many profiles; one statement."""
+    def update_profiles(
+        self, columns: Sequence[str], changes: Sequence[Mapping[str, Any]], now: datetime
+    ) -> None:
+        """Set ``columns`` (and ``updated_at``) on many profiles, each change naming its
+        ``profile_id``: one ``UPDATE ... FROM unnest(...)`` on PostgreSQL, one executemany
+        elsewhere."""
         if not changes:
             return
         driver = self._driver()
         if driver is not None:
+            statement = sql.SQL(
+                "UPDATE profile SET {sets}, updated_at = %s FROM unnest(%s::varchar[], {arrays}) "
+                "AS v(id, {names}) WHERE profile.id = v.id"
+            ).format(
+                sets=sql.SQL(", ").join(
+                    sql.SQL("{0} = v.{0}").format(sql.Identifier(c)) for c in columns
+                ),
+                arrays=sql.SQL(", ").join(
+                    sql.SQL("%s::{}[]").format(sql.SQL(_PROFILE_ARRAYS[c])) for c in columns
+                ),
+                names=sql.SQL(", ").join(sql.Identifier(c) for c in columns),
+            )
+            arrays = [
+                [Jsonb(c[name]) for c in changes]  # JSON documents go as a list of values
+                if _PROFILE_ARRAYS[name] == "jsonb"
+                else _array(c[name] for c in changes)
+                for name in columns
+            ]
             with driver.cursor() as cursor:
-                cursor.execute(
-                    "UPDATE profile SET first_seen = v.first_seen, last_seen = v.last_seen, "
-                    "updated_at = %s FROM unnest(%s::varchar[], %s::timestamptz[], "
-                    "%s::timestamptz[]) AS v(id, first_seen, last_seen) WHERE profile.id = v.id",
-                    (now, *(_array(column) for column in zip(*changes, strict=True))),
-                )
-            self.session.expire_all()
-            return
-        table = cast(Table, Profile.__table__)
-        self.session.connection().execute(
-            update(table)
-            .where(table.c.id == bindparam("profile_id"))
-            .values(
-                first_seen=bindparam("first_seen"),
-                last_seen=bindparam("last_seen"),
-                updated_at=now,
-            ),
-            [{"profile_id": p, "first_seen": f, "last_seen": la} for p, f, la in changes],
-        )
-        self.session.expire_all()
-
-    def update_summaries(self, changes: list[dict[str, Any]]) -> None:
-        """Write folded traits and times, many profiles in one executemany."""
-        if not changes:
-            return
-        driver = self._driver()
-        if driver is not None:
-            columns = ("traits", "trait_stamps", "name_key", "first_seen", "last_seen")
-            with driver.cursor() as cursor:
-                cursor.execute(
-                    "UPDATE profile SET traits = v.traits, trait_stamps = v.trait_stamps, "
-                    "name_key = v.name_key, first_seen = v.first_seen, "
-                    "last_seen = v.last_seen, updated_at = %s "
-                    "FROM unnest(%s::varchar[], %s::jsonb[], %s::jsonb[], %s::varchar[], "
-                    "%s::timestamptz[], %s::timestamptz[]) "
-                    "AS v(id, traits, trait_stamps, name_key, first_seen, last_seen) "
-                    "WHERE profile.id = v.id",
-                    (
-                        changes[0]["updated_at"],
-                        [c["profile_id"] for c in changes],
-                        *(
-                            [
-                                Jsonb(c[name]) if name in ("traits", "trait_stamps") else c[name]
-                                for c in changes
-                            ]
-                            for name in columns
-                        ),
-                    ),
-                )
+                cursor.execute(statement, (now, _array(c["profile_id"] for c in changes), *arrays))
             self.session.expire_all()
             return
         self.session.flush()
@@ -396,15 +381,8 @@ class IdentityRepository:
         self.session.connection().execute(
             update(table)
             .where(table.c.id == bindparam("profile_id"))
-            .values(
-                traits=bindparam("traits"),
-                trait_stamps=bindparam("trait_stamps"),
-                name_key=bindparam("name_key"),
-                first_seen=bindparam("first_seen"),
-                last_seen=bindparam("last_seen"),
-                updated_at=bindparam("updated_at"),
-            ),
-            changes,
+            .values({**{c: bindparam(c) for c in columns}, "updated_at": now}),
+            [{"profile_id": c["profile_id"], **{n: c[n] for n in columns}} for c in changes],
         )
         self.session.expire_all()
 

@@ -109,6 +109,7 @@ IDENTIFIER_COLUMNS = (
     "id", "workspace_id", "type", "value", "raw", "profile_id", "origin_profile_id",
     "first_seen", "last_seen",
 )  # fmt: skip
+SUMMARY_COLUMNS = ("traits", "trait_stamps", "name_key", "first_seen", "last_seen")
 LINK_COLUMNS = (
     "id", "workspace_id", "identifier_id", "other_identifier_id", "cause_kind", "cause_ref",
     "occurred_at", "created_at",
@@ -447,7 +448,8 @@ class IdentityService:
         result.conflicts = len(plan.conflicts)
         result.created = list(plan.new_profiles)
         changed = [p for p in sorted(before) if summaries[p] != before[p]]
-        self.repository.update_summaries(
+        self.repository.update_profiles(
+            SUMMARY_COLUMNS,
             [
                 {
                     "profile_id": p,
@@ -456,15 +458,20 @@ class IdentityService:
                     "name_key": ids.name_key(summaries[p].traits),
                     "first_seen": summaries[p].first_seen,
                     "last_seen": summaries[p].last_seen,
-                    "updated_at": now,
                 }
                 for p in changed
                 if not summaries[p].times_only
-            ]
+            ],
+            now,
         )
-        self.repository.update_times(
+        self.repository.update_profiles(
+            ("first_seen", "last_seen"),
             [
-                (p, summaries[p].first_seen, summaries[p].last_seen)
+                {
+                    "profile_id": p,
+                    "first_seen": summaries[p].first_seen,
+                    "last_seen": summaries[p].last_seen,
+                }
                 for p in changed
                 if summaries[p].times_only
             ],
