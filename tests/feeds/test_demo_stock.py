@@ -13,6 +13,7 @@ from tessera.inventory.service import InventoryService
 from tessera.job.worker import Worker
 from tessera.models.feed import ListingFeedStatus
 from tessera.models.price import PriceBreach
+from tessera.models.stock import ReservationStatus
 from tessera.pricing.service import PriceService
 from tests.support.factories import make_workspace
 
@@ -21,7 +22,8 @@ def test_the_demo_stock_is_seeded_and_logged_feeds_push_it(
     session: Session, session_factory: sessionmaker[Session], settings: Settings
 ) -> None:
     """Locations of every kind, the kit sellable from its components, every MFN and web
-    listing pushed to the log adapter, FBA skipped, and OIL-30 and MASK-75 breaching parity."""
+    listing pushed to the log adapter, FBA skipped, OIL-30 and MASK-75 breaching parity, and
+    three checkouts held (the pickup one at the SoHo store only)."""
     workspace_id = make_workspace(session, "demo-stock")
     seed_stock(session, workspace_id)
     session.commit()
@@ -43,6 +45,11 @@ def test_the_demo_stock_is_seeded_and_logged_feeds_push_it(
     assert statuses["amazon"].by_status[ListingFeedStatus.OK] == 12
     assert statuses["amazon"].by_status[ListingFeedStatus.SKIPPED] == 4  # the FBA offers
     assert statuses["tiktok_shop"].failing == 0
+    page, lines = inventory.list_reservations(workspace_id, status=ReservationStatus.HELD)
+    assert sorted(r.channel for r in page.items) == ["tiktok_shop", "web", "web"]
+    soho = inventory.location_by_code(workspace_id, "soho")
+    pickup = [r for r in page.items if r.idempotency_key == "demo-checkout-1"]
+    assert [line.location_id for line in lines[pickup[0].id]] == [soho.id]
     parity = PriceService(session).parity(workspace_id)
     assert sorted((r.sku, r.channel, r.breaches) for r in parity.rows if r.breaches) == [
         ("MASK-75", "tiktok_shop", [PriceBreach.BELOW_FLOOR]),

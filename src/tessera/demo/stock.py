@@ -3,7 +3,8 @@
 partner's shelves; which locations feed which channel; listings on Shopify, Amazon (MFN and
 FBA) and TikTok Shop; a feed per channel with buffers, on the ``log`` adapter (the demo talks
 to no marketplace: each push is a log line and a row on the Inventory page); and prices with a
-month of history, a floor and two parity breaches to look at.
+month of history, a floor and two parity breaches to look at; and three checkouts holding
+stock (one of them a pickup in a store).
 
 The demo's orders, sent afterwards through the real API, then move this stock.
 """
@@ -19,7 +20,12 @@ from tessera.catalog.service import CatalogService
 from tessera.demo.omnichannel import CATALOG, RETAIL_PARTNER, STORES
 from tessera.feeds.schemas import Buffers, FeedIn
 from tessera.feeds.service import FeedService
-from tessera.inventory.schemas import ChannelLocationsIn, LocationIn
+from tessera.inventory.schemas import (
+    ChannelLocationsIn,
+    LocationIn,
+    ReservationIn,
+    ReservationLineIn,
+)
 from tessera.inventory.service import InventoryService
 from tessera.kit.time import utcnow
 from tessera.models.catalog import FulfillmentChannel, ListingPlatform
@@ -132,6 +138,26 @@ def seed_stock(session: Session, workspace_id: str) -> None:
         feeds.create_feed(workspace_id, FeedIn(
             channel=channel, name=name, adapter=FeedAdapter.LOG, buffers=buffers))  # fmt: skip
     _seed_prices(session, workspace_id)
+    _seed_checkouts(inventory, workspace_id)
+
+
+# Checkouts in progress when the demo opens: held for 45 minutes, then released by the sweeper.
+CHECKOUTS = (
+    ("web", None, (("KIT-RITUAL", 1), ("LIP-01", 1))),
+    ("web", "soho", (("SERUM-30", 1),)),  # buy online, pick up in SoHo
+    ("tiktok_shop", None, (("SPF-50", 2),)),
+)
+
+
+def _seed_checkouts(inventory: InventoryService, workspace_id: str) -> None:
+    """Open holds for the Inventory page's reservations: a web cart with the kit, a BOPIS
+    hold at a store, a TikTok Shop checkout."""
+    for number, (channel, pickup, lines) in enumerate(CHECKOUTS):
+        inventory.reserve(workspace_id, ReservationIn(
+            channel=channel, pickup_location=pickup, ttl_seconds=45 * 60,
+            idempotency_key=f"demo-checkout-{number}",
+            lines=[ReservationLineIn(sku=sku, quantity=q) for sku, q in lines],
+        ))  # fmt: skip
 
 
 def _seed_prices(session: Session, workspace_id: str) -> None:
