@@ -12,7 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import Engine, text
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, configure_mappers, sessionmaker
 
 import tessera
 from tessera.config import Settings, get_settings
@@ -39,6 +39,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # At start-up rather than in the first request that builds a model (ADR 0011).
+        configure_mappers()
         yield
         if owned_engine is not None:  # close pooled connections when the server stops
             owned_engine.dispose()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import subprocess
+import sys
 
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
@@ -204,3 +206,24 @@ def test_an_admin_key_cannot_mint_an_owner_key_or_owner_member(
     assert (key.status_code, member.status_code) == (403, 403)
     assert key.json()["type"].endswith("/role-too-low")
     assert client.get("/v1/api-keys", headers=tenant.auth).json()["items"] == before
+
+
+def test_the_server_configures_the_orm_mappers_at_start_up_not_in_a_request() -> None:
+    """A fresh process: importing and building the app leaves the mappers unconfigured (the
+    first use case to build a model would pay for it, a few hundred ms); starting it does."""
+    script = (
+        "from fastapi.testclient import TestClient\n"
+        "from sqlalchemy import inspect\n"
+        "from tessera.app import create_app\n"
+        "from tessera.config import Settings\n"
+        "from tessera.models.stock import Reservation\n"
+        "app = create_app(Settings(database_url='sqlite:///:memory:'))\n"
+        "before = inspect(Reservation).configured\n"
+        "with TestClient(app):\n"
+        "    print(before, inspect(Reservation).configured)\n"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
+    )
+
+    assert shown.stdout.split() == ["False", "True"]
