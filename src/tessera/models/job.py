@@ -10,7 +10,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, SmallInteger, String, Text, text
+from sqlalchemy import Index, Integer, SmallInteger, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tessera.db.base import Base
@@ -56,9 +56,9 @@ class Job(Base):
     )
 
     id: Mapped[str] = mapped_column(PrefixedId, primary_key=True, default=lambda: new_id("job"))
-    workspace_id: Mapped[str | None] = mapped_column(
-        ForeignKey("workspace.id", ondelete="CASCADE"), nullable=True
-    )
+    # No foreign key (ADR 0011): every use case writes its jobs, and a key check locks the
+    # workspace's row KEY SHARE in every one of its concurrent transactions.
+    workspace_id: Mapped[str | None] = mapped_column(PrefixedId, nullable=True)
     kind: Mapped[str] = mapped_column(String(100))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
     status: Mapped[JobStatus] = mapped_column(StrEnumColumn(JobStatus), default=JobStatus.QUEUED)

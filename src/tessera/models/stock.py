@@ -173,9 +173,9 @@ class StockLedgerEntry(Base):
     )
 
     id: Mapped[str] = mapped_column(PrefixedId, primary_key=True, default=lambda: new_id("stl"))
-    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
-    variant_id: Mapped[str] = mapped_column(ForeignKey("variant.id", ondelete="CASCADE"))
-    location_id: Mapped[str] = mapped_column(ForeignKey("location.id", ondelete="CASCADE"))
+    workspace_id: Mapped[str] = mapped_column(PrefixedId)  # no foreign keys: ADR 0011
+    variant_id: Mapped[str] = mapped_column(PrefixedId)
+    location_id: Mapped[str] = mapped_column(PrefixedId)
     reason: Mapped[LedgerReason] = mapped_column(StrEnumColumn(LedgerReason))
     on_hand_delta: Mapped[int] = mapped_column(Integer, default=0)
     reserved_delta: Mapped[int] = mapped_column(Integer, default=0)
@@ -201,7 +201,7 @@ class Reservation(Base):
     )
 
     id: Mapped[str] = mapped_column(PrefixedId, primary_key=True, default=lambda: new_id("rsv"))
-    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    workspace_id: Mapped[str] = mapped_column(PrefixedId)  # no foreign keys: ADR 0011
     channel: Mapped[str] = mapped_column(String(80))
     status: Mapped[ReservationStatus] = mapped_column(StrEnumColumn(ReservationStatus))
     idempotency_key: Mapped[str] = mapped_column(String(200))
@@ -237,10 +237,10 @@ class ReservationLine(Base):
     )
 
     id: Mapped[str] = mapped_column(PrefixedId, primary_key=True, default=lambda: new_id("rsl"))
-    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
-    reservation_id: Mapped[str] = mapped_column(ForeignKey("reservation.id", ondelete="CASCADE"))
-    variant_id: Mapped[str] = mapped_column(ForeignKey("variant.id", ondelete="CASCADE"))
-    location_id: Mapped[str] = mapped_column(ForeignKey("location.id", ondelete="CASCADE"))
+    workspace_id: Mapped[str] = mapped_column(PrefixedId)  # no foreign keys: ADR 0011
+    reservation_id: Mapped[str] = mapped_column(PrefixedId)
+    variant_id: Mapped[str] = mapped_column(PrefixedId)
+    location_id: Mapped[str] = mapped_column(PrefixedId)
     quantity: Mapped[int] = mapped_column(Integer)
     is_backorder: Mapped[bool] = mapped_column(default=False)
     status: Mapped[ReservationStatus] = mapped_column(StrEnumColumn(ReservationStatus))
