@@ -1,4 +1,5 @@
-"""Workspaces (one per brand), users, memberships with roles, API keys and the audit log."""
+"""Workspaces (one per brand), users, memberships with roles, API keys, the audit log and the
+counters that throttle dashboard sign-in attempts."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tessera.db.base import Base
@@ -98,3 +99,21 @@ class AuditEntry(Base):
     subject: Mapped[str] = mapped_column(String(80))
     details: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LoginAttempt(Base):
+    """Recent sign-in attempts against one key: an account (``account:`` and the SHA-256 of the
+    normalised email) or a client address (``address:`` and the IP, an IPv6 address's /64).
+
+    One row per key, a fixed window from the first attempt counted in it; ``attempt_count`` is
+    the attempts counted in that window (an attempt that signs in takes its own back). It is
+    ``blocked_until``, set when the count reaches the limit, that refuses attempts. Rows
+    whose window and block are both over are pruned (ADR 0016).
+    """
+
+    __tablename__ = "login_attempt"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    window_started_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    attempt_count: Mapped[int] = mapped_column(Integer)
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
