@@ -1,4 +1,11 @@
-"""``/``, ``/login``, ``/logout`` and the workspace switcher."""
+"""``/``, ``/login``, ``/logout`` and the workspace switcher.
+
+``POST /login`` is throttled per account and per client address (ADR 0016): the attempt is
+counted in a short transaction of its own, committed before the password is checked, so the
+rollback of a refused login (ADR 0001) cannot erase it. The client address is what the server
+was told: behind a reverse proxy, uvicorn must trust the proxy's ``X-Forwarded-For``
+(``FORWARDED_ALLOW_IPS``), or every visitor shares the proxy's address and its limit.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +13,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
+from sqlalchemy.orm import Session, sessionmaker
 
 from tessera.dashboard.errors import NotAMember
 from tessera.dashboard.session import (
@@ -16,10 +24,14 @@ from tessera.dashboard.session import (
     start_session,
 )
 from tessera.dashboard.web import DashboardRoute, render
+from tessera.db.engine import session_scope
 from tessera.http.routing import DbSession
 from tessera.kit.logging import get_logger
+from tessera.kit.time import utcnow
 from tessera.workspace.errors import InvalidLogin
 from tessera.workspace.service import WorkspaceService
+from tessera.workspace.throttle_domain import TooManyLoginAttempts
+from tessera.workspace.throttle_service import Admission, LoginThrottle
 
 pages = APIRouter(route_class=DashboardRoute, include_in_schema=False)
 log = get_logger("tessera.dashboard")
@@ -56,16 +68,41 @@ def login(
     password: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "",
 ) -> Response:
-    """Sign in with email and password; a wrong pair re-shows the form with one vague error."""
+    """Sign in with email and password; a wrong pair re-shows the form with one vague error.
+
+    Refused with 429 and ``Retry-After``, without checking the password, while the account
+    or the client address is blocked after too many attempts (ADR 0016).
+    """
+    try:
+        admission = _admit(request, email)
+    except TooManyLoginAttempts as refusal:
+        log.warning("dashboard_login_throttled", scope=refusal.scope, wait=refusal.retry_after)
+        context = {"email": email, "error": refusal.detail, "next": safe_next(next)}
+        return render(
+            request, "login.html", context, status=refusal.status, headers=refusal.headers
+        )
+    throttle = LoginThrottle(session)
     try:
         user = WorkspaceService(session).authenticate_password(email, password)
     except InvalidLogin:
         log.info("dashboard_login_failed")
+        # The audit entry of a blocked account is the record of this refusal: keep it.
+        if throttle.failed(admission):
+            request.state.commit_on_error = True
         context = {"email": email, "error": "Email or password is wrong.", "next": safe_next(next)}
         return render(request, "login.html", context, status=401)
+    throttle.succeeded(admission)
     start_session(request, user.id)
     log.info("dashboard_login", user_id=user.id)
     return RedirectResponse(safe_next(next) or HOME, status_code=303)
+
+
+def _admit(request: Request, email: str) -> Admission:
+    """Count this attempt in its own transaction, committed now (before the request's)."""
+    factory: sessionmaker[Session] = request.app.state.session_factory
+    address = request.client.host if request.client else None
+    with session_scope(factory) as own:
+        return LoginThrottle(own).admit(email, address, utcnow())
 
 
 @pages.post("/logout")
