@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tessera.config import ConfigError, load_settings
+from tessera.kit.secrets import SecretUnreadable
 
 
 def test_defaults_to_a_sqlite_file_under_var(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -66,3 +67,41 @@ def test_masked_settings_hide_secrets_and_passwords() -> None:
     assert shown["secret_key"] == "********"
     assert shown["database_url"] == "postgresql+psycopg://app:********@db/tessera"
     assert "hunter2" not in repr(shown) and "s3cr3t" not in repr(shown)
+
+
+def test_previous_secret_keys_are_read_comma_separated_and_masked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """TESSERA_PREVIOUS_SECRET_KEYS lists former keys; config show prints only their count."""
+    monkeypatch.setenv("TESSERA_SECRET_KEY", "current-key-0123456789")
+    monkeypatch.setenv("TESSERA_PREVIOUS_SECRET_KEYS", " older-key-0123 , old-key-4567 ,")
+
+    settings = load_settings()
+    shown = settings.masked()
+
+    assert [key.get_secret_value() for key in settings.previous_secret_keys] == [
+        "older-key-0123", "old-key-4567",
+    ]  # fmt: skip
+    assert shown["previous_secret_keys"] == ["********", "********"]
+    assert "older-key" not in repr(shown) and "old-key" not in repr(shown)
+    assert load_settings(previous_secret_keys="").previous_secret_keys == ()
+
+
+def test_the_keyring_seals_with_the_secret_key_and_opens_with_previous_ones() -> None:
+    """A value sealed under an old key opens once that key is listed as previous; the new
+    settings seal under the new key, which the old settings cannot open."""
+    old = load_settings(secret_key="old-secret-key-0123456789")
+    new = load_settings(
+        secret_key="new-secret-key-0123456789", previous_secret_keys="old-secret-key-0123456789"
+    )
+    sealed = old.keyring().seal({"access_token": "shpat_1"})
+
+    opened = new.keyring().open(sealed, "the token")
+    resealed = new.keyring().seal(opened)
+
+    assert opened == {"access_token": "shpat_1"}
+    assert load_settings(secret_key="new-secret-key-0123456789").keyring().open(
+        resealed, "the token"
+    ) == {"access_token": "shpat_1"}
+    with pytest.raises(SecretUnreadable):
+        old.keyring().open(resealed, "the token")

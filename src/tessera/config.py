@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from tessera.kit.secrets import Keyring
+
 DEV_SECRET = "dev-insecure-change-me"  # noqa: S105 - refused in production by a validator
 
 
@@ -31,7 +33,18 @@ class Settings(BaseSettings):
     )
     secret_key: SecretStr = Field(
         default=SecretStr(DEV_SECRET),
-        description="Signs dashboard sessions and CSRF tokens; set a long random value",
+        description=(
+            "Signs dashboard sessions and CSRF tokens, and (through a key derived from it) "
+            "seals channel credentials and connector secrets in the database; set a long "
+            "random value"
+        ),
+    )
+    previous_secret_keys: Annotated[tuple[SecretStr, ...], NoDecode] = Field(
+        default=(),
+        description=(
+            "Former secret keys, comma-separated: secrets sealed under them can still be read "
+            "after TESSERA_SECRET_KEY changes (writes always use the current key)"
+        ),
     )
     environment: Literal["development", "test", "production"] = "development"
     host: str = "127.0.0.1"
@@ -49,7 +62,7 @@ class Settings(BaseSettings):
         default=(), description="More modules the worker imports for job handlers, comma-separated"
     )
 
-    @field_validator("job_modules", mode="before")
+    @field_validator("job_modules", "previous_secret_keys", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -87,6 +100,14 @@ class Settings(BaseSettings):
             return None
         return Path(raw)
 
+    def keyring(self) -> Keyring:
+        """What seals stored secrets: the key derived from ``secret_key`` seals and opens, the
+        ones derived from ``previous_secret_keys`` only open."""
+        return _keyring(
+            self.secret_key.get_secret_value(),
+            tuple(key.get_secret_value() for key in self.previous_secret_keys),
+        )
+
     def masked(self) -> dict[str, Any]:
         """The effective settings with secrets and passwords hidden, for ``tessera config show``."""
         shown: dict[str, Any] = {}
@@ -94,11 +115,19 @@ class Settings(BaseSettings):
             value = getattr(self, name)
             if isinstance(value, SecretStr):
                 shown[name] = "********"
+            elif isinstance(value, tuple) and any(isinstance(item, SecretStr) for item in value):
+                shown[name] = ["********"] * len(value)
             elif name == "database_url":
                 shown[name] = _mask_url_password(value)
             else:
                 shown[name] = value
         return shown
+
+
+@lru_cache(maxsize=8)
+def _keyring(current: str, previous: tuple[str, ...]) -> Keyring:
+    """One keyring per set of keys (deriving a key costs an HKDF per key, per use otherwise)."""
+    return Keyring(current, previous)
 
 
 def _mask_url_password(url: str) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, DateTime, Dialect, Enum, Integer, String, TypeDecorator
 from sqlalchemy.dialects.postgresql import JSONB
 
+from tessera.kit.secrets import is_sealed, is_secret_name
 from tessera.kit.time import ensure_utc
 
 
@@ -41,6 +42,44 @@ class JSONDocument(TypeDecorator[Any]):
         if dialect.name == "postgresql":
             return dialect.type_descriptor(JSONB())
         return dialect.type_descriptor(JSON())
+
+
+class SealedJSON(JSONDocument):
+    """A JSON document kept sealed (``tessera.kit.secrets``): ``{}`` when there is nothing to
+    keep, else ``{"sealed": token}``. Anything else is refused before it reaches the database,
+    through the ORM and Core inserts alike, so a plaintext secret cannot be stored by mistake.
+
+    The type seals nothing itself: it sees a value and a dialect, not the settings holding the
+    key nor the row a failure should name. The services seal and open with a ``Keyring``.
+    """
+
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None or value == {} or is_sealed(value):
+            return value
+        raise ValueError("this column keeps sealed values only; seal it with Keyring.seal")
+
+
+class JSONWithSealedSecrets(JSONDocument):
+    """A JSON object of settings whose secrets (names ending in ``secret``, ``token``,
+    ``password`` or ``_key``) must be sealed; the rest stays readable (a shop's domain).
+    Refuses a plaintext secret the way ``SealedJSON`` refuses plaintext."""
+
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if isinstance(value, dict):
+            plain = sorted(
+                str(name)
+                for name, item in value.items()
+                if is_secret_name(str(name)) and item is not None and not is_sealed(item)
+            )
+            if plain:
+                raise ValueError(
+                    f"{', '.join(plain)} must be sealed before it is stored (Keyring.seal)"
+                )
+        return value
 
 
 # Money is stored as two columns: an amount in minor units and a currency code.
