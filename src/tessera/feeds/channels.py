@@ -1,9 +1,10 @@
 """From a feed and a listing to one request by the right client.
 
 A feed's ``settings`` name where and what (base URL, Shopify location, Amazon seller and
-marketplaces, TikTok app key, shop cipher and warehouse); its ``credentials`` hold tokens. Base
-URLs default to the vendors' production hosts and are settable per feed, which is how tests and
-the bench point a feed at a local server.
+marketplaces, TikTok app key, shop cipher and warehouse); its ``credentials`` hold tokens, kept
+sealed in the database and opened by the feed service just before a push. Base URLs default
+to the vendors' production hosts and are settable per feed, which is how tests and the bench
+point a feed at a local server.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from tessera.integrations.shopify.inventory import ShopifyInventoryClient
 from tessera.integrations.stock_push import PushReceipt, QuantityStale, Rejected
 from tessera.integrations.tiktok.stock import TikTokStockClient
 from tessera.kit.logging import get_logger
+from tessera.kit.secrets import SecretUnreadable
 from tessera.models.catalog import ChannelListing
 from tessera.models.feed import ChannelFeed, FeedAdapter
 
@@ -44,14 +46,27 @@ REQUIRED_CREDENTIALS: dict[FeedAdapter, tuple[str, ...]] = {
 }
 
 
+class CredentialsUnreadable(Rejected):
+    """The feed's stored credentials cannot be opened (a wrong ``TESSERA_SECRET_KEY``, an
+    altered value): nothing is sent, and sending again will not help until that is fixed."""
+
+    @classmethod
+    def of(cls, error: SecretUnreadable) -> CredentialsUnreadable:
+        return cls(error.detail)
+
+
 def missing_configuration(
-    adapter: FeedAdapter, settings: dict[str, Any], credentials: dict[str, Any]
+    adapter: FeedAdapter, settings: dict[str, Any], credentials: dict[str, Any] | None
 ) -> list[str]:
-    """The settings and credentials ``adapter`` needs that are absent or empty."""
+    """The settings and credentials ``adapter`` needs that are absent or empty (credentials
+    are not looked at when None: kept as they were, they were checked when they were set)."""
     missing = [f"settings.{name}" for name in REQUIRED_SETTINGS[adapter] if not settings.get(name)]
-    missing += [
-        f"credentials.{name}" for name in REQUIRED_CREDENTIALS[adapter] if not credentials.get(name)
-    ]
+    if credentials is not None:
+        missing += [
+            f"credentials.{name}"
+            for name in REQUIRED_CREDENTIALS[adapter]
+            if not credentials.get(name)
+        ]
     return missing
 
 
@@ -104,10 +119,12 @@ class Push:
     idempotency_key: str
 
 
-def send(feed: ChannelFeed, listing: ChannelListing, push: Push) -> PushReceipt:
-    """Send ``push`` through the feed's adapter; raises the clients' PushFailed subclasses."""
+def send(
+    feed: ChannelFeed, credentials: dict[str, Any], listing: ChannelListing, push: Push
+) -> PushReceipt:
+    """Send ``push`` through the feed's adapter with its opened ``credentials``; raises the
+    clients' PushFailed subclasses."""
     settings = dict(feed.settings or {})
-    credentials = dict(feed.credentials or {})
     base_url = str(settings.get("base_url") or DEFAULT_BASE_URLS.get(feed.adapter, ""))
     problem = listing_problem(feed.adapter, listing)
     if problem:

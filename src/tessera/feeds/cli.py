@@ -1,11 +1,13 @@
-"""``tessera feeds``: each channel feed's status, and pushing from the terminal."""
+"""``tessera feeds``: each channel feed's status, pushing from the terminal, and sealing every
+feed's credentials again under the current key after the secret key changed."""
 
 from __future__ import annotations
 
 import typer
+from rich.markup import escape
 from rich.table import Column, Table
 
-from tessera.cli_support import console, context, friendly_errors
+from tessera.cli_support import console, context, error_console, friendly_errors
 from tessera.feeds.errors import FeedNotFound
 from tessera.feeds.service import FeedService
 from tessera.workspace.service import WorkspaceService
@@ -69,8 +71,29 @@ def feeds_push(
     if not now:
         return
     results: dict[str, int] = {}
+    errors: dict[str, int] = {}
     for listing_id in listing_ids:
         with cli.session() as session:
             outcome = FeedService(session).push_listing(workspace_id, feed_id, listing_id)
         results[outcome.result] = results.get(outcome.result, 0) + 1
+        if outcome.error:
+            errors[outcome.error] = errors.get(outcome.error, 0) + 1
     console.print(", ".join(f"{n} {result}" for result, n in sorted(results.items())) or "none")
+    for error, n in sorted(errors.items()):
+        error_console.print(
+            f"[red]failed ({n}):[/red] {escape(error)}", highlight=False, soft_wrap=True
+        )
+
+
+@feeds_cli.command("reseal")
+@friendly_errors
+def feeds_reseal(ctx: typer.Context) -> None:
+    """Seal every feed's credentials again under TESSERA_SECRET_KEY, in every workspace.
+
+    After the secret key changed (the old one in TESSERA_PREVIOUS_SECRET_KEYS), run this and
+    `tessera connectors reseal`; then the old key can be removed. Changes nothing if any
+    feed's credentials cannot be opened, and says which.
+    """
+    with context(ctx).session() as session:
+        count = FeedService(session).reseal_credentials()
+    console.print(f"sealed the credentials of {count} feed(s) under the current key")

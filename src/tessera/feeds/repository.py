@@ -43,6 +43,15 @@ class FeedRepository(RepositoryBase):
             query = query.where(ChannelFeed.is_enabled.is_(True))
         return self.session.scalars(query.order_by(ChannelFeed.channel)).all()
 
+    def locked_feeds_of_every_workspace(self) -> Sequence[ChannelFeed]:
+        """Every feed, in id order, locked until the transaction ends (PostgreSQL; SQLite's
+        transactions hold its one write lock): for rewriting what a concurrent change of the
+        same feed would otherwise overwrite."""
+        query = select(ChannelFeed).order_by(ChannelFeed.id)
+        if self.dialect == "postgresql":
+            query = query.with_for_update()
+        return self.session.scalars(query.execution_options(populate_existing=True)).all()
+
     def pause_feed(self, feed_id: str, until: datetime) -> None:
         """Move ``paused_until`` later, never earlier (two workers hit by 429s agree)."""
         self.session.execute(

@@ -17,6 +17,13 @@ How a stock change reaches a channel:
    ``Retry-After`` for a 429 (and the whole feed pauses until then), with the job system's
    exponential backoff otherwise, up to 8 attempts; a refusal (bad token, unknown item) is not
    retried until the next stock change. FBA listings are Amazon's stock and never pushed.
+
+A feed's credentials are sealed (``tessera.kit.secrets``) when they are set and opened only to
+push. The keyring is the one passed in, else the process settings' (``get_settings()``, as the
+job service reads its attempts): a job handler is given no settings, and every process of a
+deployment seals and opens with the same ``TESSERA_SECRET_KEY``. Credentials no key opens fail
+the push like a refusal, with the error on the listing naming the feed, and are pushed again
+by the reconciliation once the key is fixed.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from tessera.catalog.service import CatalogService
+from tessera.config import get_settings
 from tessera.feeds import channels, domain
 from tessera.feeds.domain import BufferRule, PushDecision
 from tessera.feeds.errors import DuplicateFeed, FeedNotFound, InvalidFeed
@@ -40,6 +48,7 @@ from tessera.inventory.service import InventoryService
 from tessera.job.service import JobService
 from tessera.kit.logging import get_logger
 from tessera.kit.pagination import Page, clamp_limit, decode_cursor, page_from
+from tessera.kit.secrets import Keyring, SecretUnreadable
 from tessera.kit.time import utcnow
 from tessera.models.catalog import ChannelListing, FulfillmentChannel
 from tessera.models.feed import ChannelFeed, ListingFeedState, ListingFeedStatus
@@ -96,10 +105,47 @@ class PushOutcome:
 
 
 class FeedService:
-    def __init__(self, session: Session, rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        session: Session,
+        rng: random.Random | None = None,
+        keyring: Keyring | None = None,
+    ) -> None:
         self.session = session
         self.repository = FeedRepository(session)
         self.rng = rng or random.Random()
+        self._keyring = keyring
+
+    @property
+    def keyring(self) -> Keyring:
+        """Seals and opens credentials: the keyring given, else the process settings'."""
+        if self._keyring is None:
+            self._keyring = get_settings().keyring()
+        return self._keyring
+
+    def credentials(self, feed: ChannelFeed) -> dict[str, Any]:
+        """The feed's credentials, opened. Refuses (``SecretUnreadable``, 500, naming the feed)
+        credentials that no configured key opens or that were altered in the database."""
+        if not feed.credentials:
+            return {}
+        opened = self.keyring.open(feed.credentials, _credentials_of(feed))
+        return dict(opened) if isinstance(opened, dict) else {}
+
+    def reseal_credentials(self) -> int:
+        """Seal every feed's credentials (of every workspace) again under the current key, so
+        a previous secret key can be dropped; returns how many feeds. Refuses (500, naming the
+        feed) credentials no configured key opens, and the caller's scope then keeps nothing.
+        """
+        count = 0
+        for feed in self.repository.locked_feeds_of_every_workspace():
+            if feed.credentials:
+                feed.credentials = self.keyring.reseal(feed.credentials, _credentials_of(feed))
+                count += 1
+        self.session.flush()
+        return count
+
+    def _sealed(self, credentials: dict[str, str]) -> dict[str, Any]:
+        return self.keyring.seal(dict(credentials)) if credentials else {}
 
     # Configuring feeds --------------------------------------------------------------------------
 
@@ -107,7 +153,7 @@ class FeedService:
         """Add a channel's feed. Its listings are pushed at once (one job each).
 
         Refuses a second feed for the same channel (409) and an adapter without the settings
-        and credentials it needs (422, naming them).
+        and credentials it needs (422, naming them). The credentials are stored sealed.
         """
         self._check_configuration(data.adapter, data.settings, data.credentials)
         if self.repository.feed_by_channel(workspace_id, data.channel) is not None:
@@ -120,7 +166,7 @@ class FeedService:
             adapter=data.adapter,
             is_enabled=data.is_enabled,
             settings=dict(data.settings),
-            credentials=dict(data.credentials),
+            credentials=self._sealed(data.credentials),
             created_at=now,
             updated_at=now,
         )
@@ -145,12 +191,14 @@ class FeedService:
         Every listing is pushed again when the buffers change or the feed is switched on, since
         either can change what the channel should show; when the units it ring-fences change
         (or it is switched on or off with a fence), the other feeds are pushed again too.
-        Refuses what ``create_feed`` refuses.
+        New credentials are sealed under the current key; without them the stored ones are
+        left as they are (never opened here, so a feed whose credentials no key opens can
+        still be switched off or given new ones). Refuses what ``create_feed`` refuses.
         """
         feed = self.get_feed(workspace_id, feed_id)
         fence_before = feed.ring_fenced if feed.is_enabled else 0
         settings = dict(feed.settings) if data.settings is None else dict(data.settings)
-        credentials = dict(feed.credentials) if data.credentials is None else dict(data.credentials)
+        credentials = None if data.credentials is None else dict(data.credentials)
         self._check_configuration(feed.adapter, settings, credentials)
         repush = False
         if data.name is not None:
@@ -162,7 +210,8 @@ class FeedService:
             self._apply_buffers(feed, data.buffers)
             repush = True
         feed.settings = settings
-        feed.credentials = credentials
+        if credentials is not None:
+            feed.credentials = self._sealed(credentials)
         feed.updated_at = utcnow()
         self.session.flush()
         changed = sorted(data.model_dump(exclude_none=True))
@@ -248,7 +297,7 @@ class FeedService:
         return page, listings, {vid: variant.sku for vid, variant in variants.items()}
 
     def _check_configuration(
-        self, adapter: Any, settings: dict[str, Any], credentials: dict[str, Any]
+        self, adapter: Any, settings: dict[str, Any], credentials: dict[str, Any] | None
     ) -> None:
         base_url = settings.get("base_url")
         if base_url is not None and (
@@ -523,7 +572,12 @@ class FeedService:
             idempotency_key=f"tessera-{state.id}-{state.push_count + 1}-{quantity}",
         )
         try:
-            receipt = channels.send(feed, listing, push)
+            credentials = self.credentials(feed)
+        except SecretUnreadable as error:  # logged by _failed, with the feed and listing
+            unreadable = channels.CredentialsUnreadable.of(error)
+            return self._failed(workspace_id, feed, state, quantity, unreadable)
+        try:
+            receipt = channels.send(feed, credentials, listing, push)
         except PushFailed as failure:
             return self._failed(workspace_id, feed, state, quantity, failure)
         pushed_at = utcnow()
@@ -598,6 +652,10 @@ class FeedService:
             run_at=run_at,
             priority=PUSH_PRIORITY,
         )
+
+
+def _credentials_of(feed: ChannelFeed) -> str:
+    return f"the credentials of feed {feed.id} ({feed.channel})"
 
 
 def _is_pushable(listing: ChannelListing) -> bool:

@@ -17,7 +17,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tessera.db.base import Base
-from tessera.db.types import JSONDocument, PrefixedId, StrEnumColumn, UTCDateTime
+from tessera.db.types import JSONDocument, PrefixedId, SealedJSON, StrEnumColumn, UTCDateTime
 from tessera.kit.ids import new_id
 from tessera.kit.time import utcnow
 
@@ -61,8 +61,9 @@ class ChannelFeed(Base):
     # base_url, location_id (Shopify), seller_id and marketplace_ids (Amazon), app_key,
     # shop_cipher and warehouse_id (TikTok Shop): what the adapter needs besides secrets
     settings: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
-    # access tokens and app secrets; never returned by the API
-    credentials: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
+    # access tokens and app secrets, sealed ({"sealed": token}, or {} for none): opened only to
+    # push (FeedService.credentials), never returned by the API
+    credentials: Mapped[dict[str, Any]] = mapped_column(SealedJSON, default=dict)
     safety_quantity: Mapped[int] = mapped_column(Integer, default=0)
     percentage: Mapped[int] = mapped_column(Integer, default=100)
     percentage_floor: Mapped[int] = mapped_column(Integer, default=0)
