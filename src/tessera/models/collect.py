@@ -15,7 +15,13 @@ from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, Uni
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tessera.db.base import Base
-from tessera.db.types import JSONDocument, PrefixedId, StrEnumColumn, UTCDateTime
+from tessera.db.types import (
+    JSONDocument,
+    JSONWithSealedSecrets,
+    PrefixedId,
+    StrEnumColumn,
+    UTCDateTime,
+)
 from tessera.kit.ids import new_id
 from tessera.kit.time import utcnow
 
@@ -79,8 +85,9 @@ class Source(Base):
     api_key_id: Mapped[str | None] = mapped_column(
         ForeignKey("api_key.id", ondelete="SET NULL"), nullable=True, unique=True
     )
-    # Connector settings, e.g. {"shop_domain": ..., "webhook_secret": ...} for Shopify.
-    settings: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
+    # Connector settings, e.g. {"shop_domain": ..., "webhook_secret": {"sealed": ...}} for
+    # Shopify: secrets (names ending in secret, token, password, _key) are kept sealed.
+    settings: Mapped[dict[str, Any]] = mapped_column(JSONWithSealedSecrets, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 

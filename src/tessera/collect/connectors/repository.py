@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -20,6 +20,15 @@ class ConnectorRepository(RepositoryBase):
     def source_by_id(self, source_id: str) -> Source | None:
         """Any workspace's source: a webhook URL names the source, the signature proves it."""
         return self.session.get(Source, source_id)
+
+    def locked_sources_of_every_workspace(self) -> Sequence[Source]:
+        """Every source, in id order, locked until the transaction ends (PostgreSQL; SQLite's
+        transactions hold its one write lock): for rewriting their settings without losing a
+        secret rotated meanwhile."""
+        query = select(Source).order_by(Source.id)
+        if self.dialect == "postgresql":
+            query = query.with_for_update()
+        return self.session.scalars(query.execution_options(populate_existing=True)).all()
 
     # Import runs ------------------------------------------------------------------------------
 

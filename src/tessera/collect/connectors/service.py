@@ -12,6 +12,11 @@ deliveries that could not be tied to a workspace (unknown source, bad signature)
 A verified webhook's refusals are kept in the source's workspace. An unverified one is kept
 unattributed: anyone can post to a webhook URL, and an unverified body must not be able to
 write into a brand's workspace.
+
+A source's secrets (the webhook secret) are stored sealed (``tessera.kit.secrets``) and opened
+to verify a delivery, with the keyring passed in or else the process settings' (as the feeds
+do). A secret no configured key opens is the server's fault, not the sender's: the delivery is
+answered 500 naming the source (Shopify retries it), and nothing is quarantined.
 """
 
 from __future__ import annotations
@@ -38,12 +43,15 @@ from tessera.collect.connectors.records import Record, grouped
 from tessera.collect.connectors.repository import ConnectorRepository
 from tessera.collect.errors import MalformedPayload
 from tessera.collect.service import CollectService, Sender, replayer
+from tessera.config import get_settings
 from tessera.integrations.amazon.order_report import REQUIRED_COLUMNS as REQUIRED_AMAZON_COLUMNS
 from tessera.integrations.retail.sell_through import REQUIRED_COLUMNS as REQUIRED_RETAIL_COLUMNS
 from tessera.integrations.retail.sell_through import normalise_column
 from tessera.integrations.shopify import webhooks
 from tessera.integrations.shopify.payloads import TOPICS
 from tessera.kit.errors import InvalidInput
+from tessera.kit.logging import get_logger
+from tessera.kit.secrets import Keyring, SecretUnreadable, is_sealed
 from tessera.kit.time import utcnow
 from tessera.models.collect import QuarantineEntry, Source, SourceKind
 from tessera.orders.domain import CanonicalOrder
@@ -52,6 +60,7 @@ from tessera.workspace.service import WorkspaceService
 
 _SHOP_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]{0,60}\.myshopify\.com$")
 MIN_SECRET_LENGTH = 16
+log = get_logger("tessera.collect")
 SCATTERED = (
     "the rows of this order are not next to each other in the file; "
     "sort the file so each order's rows are together"
@@ -161,12 +170,32 @@ def _counts(tally: Tally, result: ApplyResult, records: int) -> None:
 
 
 class ConnectorService:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, keyring: Keyring | None = None) -> None:
         self.session = session
         self.repository = ConnectorRepository(session)
         self.collect = CollectService(session)
         self.orders = OrderService(session)
         self._refs: dict[str, dict[str, str]] = {}
+        self._keyring = keyring
+
+    @property
+    def keyring(self) -> Keyring:
+        """Seals and opens source secrets: the keyring given, else the process settings'."""
+        if self._keyring is None:
+            self._keyring = get_settings().keyring()
+        return self._keyring
+
+    def secret(self, source: Source, name: str) -> str | None:
+        """The source's setting ``name`` (a secret), opened; None when it has none. Refuses
+        (``SecretUnreadable``, 500, naming the source) a secret no configured key opens."""
+        sealed = (source.settings or {}).get(name)
+        if sealed is None:
+            return None
+        try:
+            return str(self.keyring.open(sealed, _secret_of(source, name)))
+        except SecretUnreadable as error:
+            log.error("source_secret_unreadable", source_id=source.id, error=error.detail)
+            raise
 
     def channel_refs(self, workspace_id: str) -> dict[str, str]:
         """External reference (POS location id, partner name) → channel key, read once."""
@@ -192,7 +221,8 @@ class ConnectorService:
 
         Refuses a domain that is not ``<shop>.myshopify.com`` (webhooks name that domain), a
         secret shorter than 16 characters, and a default channel the workspace does not have.
-        The secret is kept in the source's settings to verify signatures; no API returns it.
+        The secret is kept sealed in the source's settings to verify signatures; no API
+        returns it.
         """
         domain = shop_domain.strip().lower()
         if not _SHOP_DOMAIN.match(domain):
@@ -208,7 +238,7 @@ class ConnectorService:
         if default_channel is not None:
             self.collect.require_channel(workspace_id, default_channel)
         existing = self.collect.repository.source_named(workspace_id, SourceKind.SHOPIFY, domain)
-        settings = {"shop_domain": domain, "webhook_secret": secret}
+        settings = {"shop_domain": domain, "webhook_secret": self.keyring.seal(secret)}
         source = self.collect.connector_source(
             workspace_id, SourceKind.SHOPIFY, domain, default_channel, settings
         )
@@ -224,6 +254,23 @@ class ConnectorService:
             {"kind": "shopify", "shop_domain": domain},
         )
         return source, existing is None
+
+    def reseal_secrets(self) -> int:
+        """Seal every source's secrets (of every workspace) again under the current key, so a
+        previous secret key can be dropped; returns how many sources. Refuses (500, naming the
+        source) a secret no configured key opens, and the caller's scope then keeps nothing.
+        """
+        count = 0
+        for source in self.repository.locked_sources_of_every_workspace():
+            settings = dict(source.settings or {})
+            sealed = [name for name, value in settings.items() if is_sealed(value)]
+            for name in sealed:
+                settings[name] = self.keyring.reseal(settings[name], _secret_of(source, name))
+            if sealed:
+                source.settings = settings
+                count += 1
+        self.session.flush()
+        return count
 
     def source_for(self, workspace_id: str, spec: FormatSpec, name: str | None = None) -> Source:
         """The source a file or upload of this format is recorded under (made on first use)."""
@@ -250,7 +297,9 @@ class ConnectorService:
         JSON (400) or not a valid order or refund (422, naming the field). A delivery whose
         ``X-Shopify-Webhook-Id`` was seen before is a duplicate and changes nothing, so
         Shopify's retries are harmless; a refused delivery is recorded too, and its retries
-        are answered as duplicates, since the quarantine already holds it.
+        are answered as duplicates, since the quarantine already holds it. A stored secret no
+        configured key opens is a 500 naming the source, with nothing kept: the fault is the
+        server's, and Shopify's retries succeed once the key is fixed.
         """
         source = self.repository.source_by_id(source_id)
         if source is None or source.kind is not SourceKind.SHOPIFY:
@@ -258,7 +307,7 @@ class ConnectorService:
             entry = self.collect.quarantine(None, origin, reason, body, "source_id", "request")
             raise UnknownSource(reason, field="source_id", quarantine_id=entry.id)
         signature = headers.get(webhooks.HMAC_HEADER)
-        secret = str((source.settings or {}).get("webhook_secret") or "")
+        secret = self.secret(source, "webhook_secret") or ""
         if not webhooks.is_authentic(secret, body, signature):
             reason = (
                 "the X-Shopify-Hmac-Sha256 header is missing"
@@ -470,6 +519,10 @@ class ConnectorService:
                     Rejected(good[item.index].where, item.reason, item.field, item.quarantine_id)
                 )
         return tally
+
+
+def _secret_of(source: Source, name: str) -> str:
+    return f"the {name} of source {source.id} ({source.kind.value} {source.name})"
 
 
 def _rows(data: Sequence[Any]) -> list[dict[str, str]]:
