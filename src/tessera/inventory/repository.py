@@ -778,6 +778,17 @@ class InventoryRepository(RepositoryBase):
             )
         )
 
+    def extend_routing_decision(
+        self, order_id: str, allocations: list[dict[str, Any]], reasons: Sequence[str]
+    ) -> None:
+        """An edited order's decision: its allocations as they are now, and why they changed."""
+        decision = self.session.scalar(
+            select(RoutingDecision).where(RoutingDecision.order_id == order_id)
+        )
+        if decision is not None:
+            decision.allocations = allocations
+            decision.reasons = [*decision.reasons, *reasons]
+
     def claim_routing_decision(self, values: dict[str, Any]) -> bool:
         inserted = insert_ignoring_conflicts(
             self.session, RoutingDecision, [values], ("order_id",), "id"

@@ -1165,6 +1165,12 @@ class InventoryService:
         line_units = {line.line_key: line.quantity for line in lines}
         is_shipped = order.snapshot_status is OrderStatus.FULFILLED
         is_cancelled = order.is_cancelled or order.snapshot_status is OrderStatus.CANCELLED
+        owed = self._owed_units(workspace_id, lines, refunded)
+        if not is_cancelled and allocations:
+            edited = self._follow_edits(workspace_id, order, lines, owed, allocations, now)
+            if edited:
+                method, reasons = method or "edit", reasons + edited
+                allocations = list(self.repository.allocations(order.id))
         changes: list[Change] = []
         per_line_variant: dict[tuple[str, str], list[OrderAllocation]] = defaultdict(list)
         for allocation in allocations:
@@ -1175,12 +1181,17 @@ class InventoryService:
                 workspace_id, {(a.variant_id, a.location_id) for a in allocations}
             )
         }
-        for (line_key, _variant), group in per_line_variant.items():
-            units = line_units.get(line_key) or 0
-            per_unit = sum(a.quantity for a in group) // units if units else 1
-            shares = domain.distribute(
-                refunded.get(line_key, 0) * max(per_unit, 1), [a.quantity for a in group]
-            )
+        for (line_key, variant), group in per_line_variant.items():
+            allocated = sum(a.quantity for a in group)
+            if (line_key, variant) in owed or line_key not in line_units:
+                # Units no longer owed (refunded, or the line cut or removed by an edit):
+                # cancelled while open, returned once shipped.
+                released = max(0, allocated - owed.get((line_key, variant), 0))
+            else:  # a SKU no longer in the catalog: its refunds, per unit as allocated
+                units = line_units[line_key]
+                per_unit = max(allocated // units if units else 1, 1)
+                released = refunded.get(line_key, 0) * per_unit
+            shares = domain.distribute(released, [a.quantity for a in group])
             for allocation, refunded_units in zip(group, shares, strict=True):
                 changes.extend(
                     self._allocation_changes(
@@ -1197,6 +1208,121 @@ class InventoryService:
             ) from None
         self._notify(workspace_id, applied, now)
         return OrderStockResult(method or "update", len(applied), tuple(reasons))
+
+    def _owed_units(
+        self, workspace_id: str, lines: Sequence[OrderLine], refunded: Mapping[str, int]
+    ) -> dict[tuple[str, str], int]:
+        """Units per (line, stocked variant) the order still owes: each line's quantity less its
+        refunded units, bundles as their components. Lines whose SKU is unknown are left out."""
+        skus = {line.sku for line in lines if line.sku}
+        if not skus:
+            return {}
+        variants = self.catalog.variants_by_sku(workspace_id, skus)
+        known = [line for line in lines if line.sku in variants]
+        components = self.catalog.components([variants[str(line.sku)].id for line in known])
+        owed: dict[tuple[str, str], int] = {}
+        for line in known:
+            units = max(0, line.quantity - refunded.get(line.line_key, 0))
+            demand = component_demand([(variants[str(line.sku)].id, units)], components)
+            for variant_id, quantity in demand.items():
+                owed[(line.line_key, variant_id)] = quantity
+        return owed
+
+    def _follow_edits(
+        self,
+        workspace_id: str,
+        order: Order,
+        lines: Sequence[OrderLine],
+        owed: Mapping[tuple[str, str], int],
+        allocations: Sequence[OrderAllocation],
+        now: datetime,
+    ) -> list[str]:
+        """Take the units an edit added to an allocated order; returns why (empty: no edit).
+
+        A line that grew takes its extra units where it was allocated (one parcel): committed,
+        or sold off the shelf for a store's sale; a line the edit added is routed like a new
+        order. Units an edit removed are released by the caller with the refunds. Allocations
+        only grow and each ledger key carries the allocation's new quantity, so the same
+        snapshot again finds nothing owed and moves nothing.
+        """
+        groups: dict[tuple[str, str], list[OrderAllocation]] = defaultdict(list)
+        for allocation in allocations:
+            groups[(allocation.line_key, allocation.variant_id)].append(allocation)
+        sold = (order.fulfillment or "").lower() in ("in_store", "retail")
+        grown: list[tuple[OrderAllocation, int]] = []
+        for (line_key, variant), group in sorted(groups.items()):
+            want = owed.get((line_key, variant))
+            if want is None:
+                continue
+            allocated = sum(a.quantity for a in group)
+            gone = sum(a.cancelled + a.returned for a in group)
+            # After the caller releases max(0, allocated - want), this many are still live:
+            live = allocated - max(gone, allocated - want)
+            if want > live:
+                grown.append((group[0], want - live))
+        on_hand: dict[Pair, int] = {}
+        if grown and sold:
+            on_hand = {
+                (b.variant_id, b.location_id): b.on_hand
+                for b in self.repository.locked_balances(
+                    workspace_id, {(a.variant_id, a.location_id) for a, _ in grown}
+                )
+            }
+        changes: list[Change] = []
+        reasons: list[str] = []
+        for first, extra in grown:
+            first.quantity += extra
+            v, loc = first.variant_id, first.location_id
+            key = f"order:{order.id}:{first.line_key}:{v}:{loc}"
+            if sold:  # off the shelf at once, as the sale itself was (_write_allocations)
+                first.fulfilled += extra
+                units = min(extra, on_hand.get((v, loc), 0))
+                on_hand[(v, loc)] = on_hand.get((v, loc), 0) - units
+                change = Change(
+                    v, loc, LedgerReason.SALE, f"{key}:sold:{first.quantity}", "order",
+                    order.id, {"on_hand": -units},
+                    note="added by an order edit"
+                    + ("" if units == extra else f"; {extra - units} sold beyond on hand"),
+                )  # fmt: skip
+            else:
+                change = Change(
+                    v, loc, LedgerReason.COMMIT, f"{key}:committed:{first.quantity}", "order",
+                    order.id, {"committed": extra}, note="added by an order edit",
+                )  # fmt: skip
+            changes.append(change)
+            reasons.append(
+                f"line {first.line_key}: {extra} more added by an edit, at the same location"
+            )
+        allocated_lines = {line_key for line_key, _ in groups}
+        added = [
+            line
+            for line in lines
+            if line.line_key not in allocated_lines
+            and any(k == line.line_key and q > 0 for (k, _), q in owed.items())
+        ]
+        if changes:
+            self.session.flush()
+            self._notify(workspace_id, self._apply(workspace_id, changes, now), now)
+        if added:
+            _, routed = self._allocate(workspace_id, order, added, now)
+            reasons += [f"lines added by an edit ({', '.join(a.line_key for a in added)})"]
+            reasons += routed
+        if reasons:
+            self.repository.extend_routing_decision(
+                order.id,
+                [
+                    {
+                        "line_key": a.line_key,
+                        "variant_id": a.variant_id,
+                        "location_id": a.location_id,
+                        "quantity": a.quantity,
+                        "is_backorder": a.is_backorder,
+                    }
+                    for a in self.repository.allocations(order.id)
+                ],
+                reasons,
+            )
+        return reasons
 
     def _allocation_changes(
         self,
