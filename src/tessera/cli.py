@@ -9,6 +9,7 @@ import typer
 from tessera.catalog.cli import catalog_cli
 from tessera.cli_support import console, context, fail, friendly_errors
 from tessera.collect.cli import import_cli, quarantine_cli
+from tessera.collect.connectors.cli import connectors_cli
 from tessera.config import ConfigError
 from tessera.feeds.cli import feeds_cli
 from tessera.identity.cli import consent_cli, profiles_cli
@@ -81,6 +82,7 @@ app.add_typer(jobs_cli, name="jobs")
 app.command("worker")(worker_command)
 app.add_typer(import_cli, name="import")
 app.add_typer(quarantine_cli, name="quarantine")
+app.add_typer(connectors_cli, name="connectors")
 app.add_typer(orders_cli, name="orders")
 app.add_typer(catalog_cli, name="catalog")
 app.add_typer(inventory_cli, name="inventory")

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
+from tessera.cli import app
 from tessera.cli_support import CliContext
-from tessera.collect.connectors.cli import connectors_cli
 from tessera.collect.connectors.service import ConnectorService
 from tessera.config import Settings
 from tessera.db.types import JSONDocument
@@ -157,11 +157,11 @@ def test_reseal_names_the_source_it_cannot_open_then_reseals_every_source(
     runner = CliRunner()
     context = CliContext(settings=settings, session_factory=session_factory)
 
-    refused = runner.invoke(connectors_cli, ["reseal"], obj=context)
+    refused = runner.invoke(app, ["connectors", "reseal"], obj=context)
     unchanged = raw_settings(session, kept)
     again = client.post("/v1/connectors/shopify", headers=keyed.headers,
                         json={"shop_domain": SHOP, "webhook_secret": SECRET})  # fmt: skip
-    resealed = runner.invoke(connectors_cli, ["reseal"], obj=context)
+    resealed = runner.invoke(app, ["connectors", "reseal"], obj=context)
     response = deliver(client, kept, "orders/create", CREATE, "wh-1", shop="kept.myshopify.com")
 
     assert refused.exit_code == 1
