@@ -54,6 +54,14 @@ class Settings(BaseSettings):
     collect_max_inflight: int = Field(
         default=64, ge=0, description="Collection requests one process handles at once; then 429"
     )
+    login_account_limit: int = Field(
+        default=5, ge=1, description="Sign-in attempts per account within the window; then 429"
+    )
+    login_address_limit: int = Field(
+        default=20, ge=1, description="Sign-in attempts per client address within the window"
+    )
+    login_window_seconds: int = Field(default=900, gt=0)
+    login_lockout_seconds: int = Field(default=900, gt=0)
     job_max_attempts: int = Field(default=8, ge=1, le=100)
     job_lease_seconds: float = Field(default=30.0, gt=0)
     worker_poll_seconds: float = Field(default=0.1, gt=0)

@@ -10,8 +10,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from tessera.app import create_app
+from tessera.config import Settings
 from tessera.models.workspace import AuditEntry, LoginAttempt, Role
 from tessera.workspace.service import WorkspaceService
 from tessera.workspace.throttle_domain import account_key
@@ -232,3 +234,19 @@ def test_blocking_an_unknown_email_writes_no_audit_entry(
 
     assert statuses == [401] * 5 + [429]
     assert entries.all() == []
+
+
+def test_the_limits_come_from_the_servers_settings(
+    settings: Settings, session_factory: sessionmaker[Session], tenant: Tenant
+) -> None:
+    """TESSERA_LOGIN_ACCOUNT_LIMIT=2 and a 60-second lockout: the third attempt is refused,
+    and the wait shown is the configured one."""
+    strict = settings.model_copy(update={"login_account_limit": 2, "login_lockout_seconds": 60})
+    app = create_app(strict, session_factory=session_factory)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        failures = fail(client, tenant.owner_email, 2)
+        refused = sign_in(client, tenant.owner_email)
+
+    assert failures == [401, 401]
+    assert refused.status_code == 429
+    assert refused.headers["retry-after"] == "60"

@@ -9,12 +9,14 @@ was told: behind a reverse proxy, uvicorn must trust the proxy's ``X-Forwarded-F
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session, sessionmaker
 
+from tessera.config import Settings
 from tessera.dashboard.errors import NotAMember
 from tessera.dashboard.session import (
     SignedIn,
@@ -30,7 +32,7 @@ from tessera.kit.logging import get_logger
 from tessera.kit.time import utcnow
 from tessera.workspace.errors import InvalidLogin
 from tessera.workspace.service import WorkspaceService
-from tessera.workspace.throttle_domain import TooManyLoginAttempts
+from tessera.workspace.throttle_domain import ThrottlePolicy, TooManyLoginAttempts
 from tessera.workspace.throttle_service import Admission, LoginThrottle
 
 pages = APIRouter(route_class=DashboardRoute, include_in_schema=False)
@@ -81,7 +83,7 @@ def login(
         return render(
             request, "login.html", context, status=refusal.status, headers=refusal.headers
         )
-    throttle = LoginThrottle(session)
+    throttle = LoginThrottle(session, _policy(request))
     try:
         user = WorkspaceService(session).authenticate_password(email, password)
     except InvalidLogin:
@@ -102,7 +104,18 @@ def _admit(request: Request, email: str) -> Admission:
     factory: sessionmaker[Session] = request.app.state.session_factory
     address = request.client.host if request.client else None
     with session_scope(factory) as own:
-        return LoginThrottle(own).admit(email, address, utcnow())
+        return LoginThrottle(own, _policy(request)).admit(email, address, utcnow())
+
+
+def _policy(request: Request) -> ThrottlePolicy:
+    """The limits of the server's settings (TESSERA_LOGIN_*)."""
+    settings: Settings = request.app.state.settings
+    return ThrottlePolicy(
+        account_limit=settings.login_account_limit,
+        address_limit=settings.login_address_limit,
+        window=timedelta(seconds=settings.login_window_seconds),
+        lockout=timedelta(seconds=settings.login_lockout_seconds),
+    )
 
 
 @pages.post("/logout")

@@ -7,8 +7,8 @@ a password or an API token. The cookie is signed, not encrypted, so it holds not
 Every request re-reads the user and their memberships (two queries), so a removed member loses
 access at their next click even though the cookie is still valid. What a cookie session cannot
 do: signing out everywhere at once, or ending a stolen cookie before it expires (that needs a
-server-side session table; it is not built yet). Failed logins are not rate-limited yet either;
-that belongs in front of ``POST /login`` once there is a shared counter store.
+server-side session table; it is not built yet). Failed logins are throttled per account and
+per address in ``auth.py`` (ADR 0016).
 
 CSRF: each session gets a random token. Every unsafe request must send it back, either as the
 ``csrf_token`` form field or the ``X-CSRF-Token`` header (which HTMX adds from ``hx-headers`` on
