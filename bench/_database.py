@@ -49,3 +49,23 @@ def bench_database_url(console: Console) -> str | None:
     rendered = url.render_as_string(hide_password=False)
     upgrade(rendered)
     return rendered
+
+
+# The server settings a figure depends on most: how much of the data stays in the server's own
+# cache, and how often a bulk write forces a checkpoint. Debian's defaults are 128MB and 1GB.
+SHOWN_SETTINGS = ("server_version", "shared_buffers", "max_wal_size", "synchronous_commit")
+
+
+def server_settings(url: str) -> str:
+    """``name=value, ...`` of ``SHOWN_SETTINGS`` on the server at ``url``, to print with a
+    benchmark's figures."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            shown = [
+                f"{name}={connection.execute(text(f'SHOW {name}')).scalar_one()}"
+                for name in SHOWN_SETTINGS
+            ]
+    finally:
+        engine.dispose()
+    return ", ".join(shown)

@@ -53,7 +53,7 @@ from sqlalchemy import func, insert, make_url, select, text
 from sqlalchemy.exc import OperationalError
 
 import tessera
-from bench._database import bench_database_url
+from bench._database import bench_database_url, server_settings
 from bench.bench_collect import Server
 from bench.eval_matching import _Queries, _row, _Tally, as_channel_record, synthetic_people
 from tessera.db.engine import make_engine, make_session_factory, session_scope
@@ -665,7 +665,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         console.print(_table(rows[-3:]))
     if "live" in chosen:
         rows.extend(bench_live(url, options.trials, options.poll))
-    console.print(f"load average: {os.getloadavg()[0]:.2f}")
+    console.print(f"load average: {os.getloadavg()[0]:.2f}; PostgreSQL: {server_settings(url)}")
     console.print(_table(rows))
     return 0
 

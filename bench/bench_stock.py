@@ -44,7 +44,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import text
 
-from bench._database import bench_database_url
+from bench._database import bench_database_url, server_settings
 from tessera.catalog.schemas import ProductIn, VariantIn
 from tessera.catalog.service import CatalogService
 from tessera.db.engine import make_engine, make_session_factory, session_scope
@@ -465,6 +465,7 @@ def main() -> int:
         [hot, paced, hot_ceiling, spread, spread_ceiling, empty],
         hot, paced, hot_ceiling, spread, spread_ceiling, empty,
     )  # fmt: skip
+    console.print(f"PostgreSQL: {server_settings(url)}")
     return 1 if any(r.errors for r in (hot, paced, spread)) else 0
 
 

@@ -9,18 +9,16 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
-from typer.testing import CliRunner
 
 import tessera.feeds.tasks  # noqa: F401 - registers the feed jobs on the default registry
-from tessera.cli_support import CliContext
 from tessera.config import Settings
 from tessera.db.types import JSONDocument
-from tessera.feeds.cli import feeds_cli
 from tessera.feeds.schemas import FeedPatch
 from tessera.feeds.service import FeedService
 from tessera.job.worker import Worker
 from tessera.kit.secrets import SEALED, Keyring, SecretUnreadable
 from tessera.models.feed import ListingFeedStatus
+from tests.feeds.test_cli import invoke
 from tests.feeds.test_service import state_of
 from tests.feeds.world import SHOPIFY_ITEM, SHOPIFY_LOCATION, build_world, feed_in
 from tests.integrations.fake_channels import (
@@ -59,13 +57,6 @@ def tamper(session: Session, feed_id: str) -> None:
 
 def run_jobs(session_factory: sessionmaker[Session], settings: Settings) -> None:
     Worker(session_factory, settings, run_periodic=False).run_until_idle()
-
-
-def invoke(settings: Settings, factory: sessionmaker[Session], *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(
-        feeds_cli, list(args), obj=CliContext(settings=settings, session_factory=factory)
-    )
-    return result.exit_code, result.output
 
 
 def test_credentials_are_stored_sealed_and_the_channels_still_accept_them(
