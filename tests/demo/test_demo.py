@@ -23,6 +23,7 @@ from tessera.demo.seed import DEMO_LOGIN_EMAIL, DEMO_PASSWORD, seed_demo
 from tessera.kit.time import utcnow
 from tessera.models.collect import Event
 from tessera.models.order import Order
+from tessera.models.stock import RoutingDecision
 from tessera.models.workspace import ApiKeyKind, Role
 from tessera.workspace.service import WorkspaceService
 from tests.support.live import live_server
@@ -148,7 +149,18 @@ def test_feeding_the_demo_goes_through_the_api_and_stores_each_record_once(
         orders = session.scalar(
             select(func.count()).where(Order.workspace_id == seeded.workspace_id)
         )
+        decisions = session.scalars(
+            select(RoutingDecision.reasons).where(
+                RoutingDecision.workspace_id == seeded.workspace_id
+            )
+        ).all()
     engine.dispose()
+    first_lines = {order["id"]: len(order["line_items"]) for order in data.shopify_orders}
+    edits = [
+        payload
+        for topic, payload in data.shopify_followups
+        if topic == "orders/updated" and len(payload["line_items"]) > first_lines[payload["id"]]
+    ]
     expected_orders = (
         len(data.shopify_orders) + len(data.tiktok_orders) + len(data.square_orders)
         + len({row["amazon-order-id"] for row in data.amazon_rows})
@@ -161,6 +173,9 @@ def test_feeding_the_demo_goes_through_the_api_and_stores_each_record_once(
     assert (second.accepted, second.duplicates) == (0, data.event_count - data.expected_rejections)
     assert (first.orders.rejected, second.orders.rejected, second.orders.accepted) == (0, 0, 0)
     assert orders == expected_orders
+    # Orders edited to add an item: the added line was routed, and the decision says so.
+    assert edits
+    assert sum(any("added by an edit" in r for r in reasons) for reasons in decisions) == len(edits)
     assert channels == {
         "web": sum(len(b["batch"]) for b in data.web_batches),
         "app": sum(len(b["batch"]) for b in data.app_batches) - data.expected_rejections,

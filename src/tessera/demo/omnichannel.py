@@ -244,7 +244,8 @@ def _store_kiosk(rng: random.Random, result: Omnichannel, until: datetime) -> No
 
 
 def _shopify_followups(rng: random.Random, result: Omnichannel) -> None:
-    """Some web orders are fulfilled a day later, a few are refunded in part or cancelled."""
+    """Some web orders are fulfilled a day later, a few are refunded in part, cancelled, or
+    edited to add an item."""
     for order in result.shopify_orders:
         if order["source_name"] != "web":
             continue
@@ -275,6 +276,35 @@ def _shopify_followups(rng: random.Random, result: Omnichannel) -> None:
                 ],
             }  # fmt: skip
             result.shopify_followups.append(("refunds/create", refund))
+        elif roll < 0.70:  # the customer asked support to add an item before it shipped
+            result.shopify_followups.append(("orders/updated", _edited(order, created)))
+
+
+def _edited(order: dict[str, Any], created: datetime) -> dict[str, Any]:
+    """The order after an edit two hours later that added one unit of another product."""
+    ordered = {line["sku"] for line in order["line_items"]}
+    product = next(
+        p for n in range(len(CATALOG)) for p in (CATALOG[(order["id"] + n) % len(CATALOG)],)
+        if p.sku not in ordered
+    )  # fmt: skip
+    added = {
+        "id": order["id"] * 10 + len(order["line_items"]),
+        "variant_id": 44_000_000_000 + CATALOG.index(product),
+        "product_id": 8_800_000_000 + CATALOG.index(product),
+        "sku": product.sku,
+        "title": product.name,
+        "quantity": 1,
+        "price": _money(product.price),
+    }
+    cents = round(float(order["total_price"]) * 100) + product.price
+    subtotal = round(float(order["subtotal_price"]) * 100) + product.price
+    return {
+        **order,
+        "line_items": [*order["line_items"], added],
+        "subtotal_price": _money(subtotal),
+        "total_price": _money(cents),
+        "updated_at": (created + timedelta(hours=2)).isoformat(),
+    }
 
 
 def _pick_products(rng: random.Random, count: int) -> list[Product]:
