@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tessera.config import ConfigError, Settings, get_settings
 from tessera.db.engine import make_engine, make_session_factory, session_scope
+from tessera.db.errors import DATABASE_ERRORS, transient_reason
 from tessera.kit.errors import Problem
 
 console = Console()
@@ -72,6 +73,14 @@ def friendly_errors(func: F) -> F:
             raise fail(f"{exc.detail}{suffix}") from None
         except ConfigError as exc:
             raise fail(str(exc), code=2) from None
+        except DATABASE_ERRORS as exc:
+            reason = transient_reason(exc)
+            if reason is None:
+                raise
+            raise fail(
+                f"the database stopped this command because of {reason} with other work; "
+                "nothing of its last transaction was kept: run it again"
+            ) from None
 
     return wrapper  # type: ignore[return-value]
 

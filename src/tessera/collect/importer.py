@@ -22,6 +22,8 @@ from __future__ import annotations
 import enum
 import hashlib
 import math
+import random
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, ExitStack
@@ -52,11 +54,13 @@ from tessera.collect.connectors.service import (
     Tally,
     layout,
 )
+from tessera.db.errors import DATABASE_ERRORS, transient_reason
 from tessera.kit.time import ensure_utc, utcnow
 from tessera.workspace.service import WorkspaceService
 
 FINGERPRINT_BYTES = 1024 * 1024
 EVENT_CHUNK = 1000
+CHUNK_ATTEMPTS = 3  # a chunk stopped by a deadlock is applied again, this many times in all
 ORDER_CHUNK = 200
 MAX_REASONS = 50  # distinct rejection reasons a run remembers; the rest count as "other"
 OTHER_REASONS = "(other reasons)"
@@ -373,7 +377,34 @@ class FileImporter:
         return rows
 
     def _flush(self, state: _RunState, chunk: list[tuple[list[Record], bool]], final: bool) -> None:
-        """Apply one chunk and move the run past it, in one transaction."""
+        """Apply one chunk and move the run past it, in one transaction. A chunk the database
+        stopped for a deadlock with concurrent work (checkouts locking the same balances) is
+        applied again, up to ``CHUNK_ATTEMPTS`` times: nothing of it was kept."""
+        for attempt in range(1, CHUNK_ATTEMPTS + 1):
+            try:
+                position, offset, counts, reasons, tally = self._apply_chunk(state, chunk, final)
+                break
+            except DATABASE_ERRORS as exc:
+                if transient_reason(exc) is None or attempt == CHUNK_ATTEMPTS:
+                    raise
+                time.sleep(random.uniform(0.05, 0.2) * attempt)  # jitter, not security
+        state.position, state.byte_offset = position, offset
+        state.status = "completed" if final else "running"
+        for name, value in counts.items():
+            state.counts[name] += value
+        state.reasons = reasons
+        if self.on_rejected:
+            for item in tally.rejected:
+                self.on_rejected(item)
+        if self.on_progress:
+            done = offset if self.unit == "bytes" else position
+            self.on_progress(ImportProgress(done, max(self.total, done), self.unit, **state.counts))
+
+    def _apply_chunk(
+        self, state: _RunState, chunk: list[tuple[list[Record], bool]], final: bool
+    ) -> tuple[int, int, dict[str, int], dict[str, int], Tally]:
+        """One transaction: the chunk's records applied and the run moved past them; returns
+        (line, byte offset, counts, refusal reasons, tally)."""
         with self.unit_of_work() as session:
             service = ConnectorService(session)
             source = service.collect.repository.source(self.workspace_id, state.source_id)
@@ -418,17 +449,7 @@ class FileImporter:
                 )
             if tally.received:
                 service.collect.repository.touch_source(source.id, utcnow())
-        state.position, state.byte_offset = position, offset
-        state.status = "completed" if final else "running"
-        for name, value in counts.items():
-            state.counts[name] += value
-        state.reasons = reasons
-        if self.on_rejected:
-            for item in tally.rejected:
-                self.on_rejected(item)
-        if self.on_progress:
-            done = offset if self.unit == "bytes" else position
-            self.on_progress(ImportProgress(done, max(self.total, done), self.unit, **state.counts))
+        return position, offset, counts, reasons, tally
 
     def _keep_file_error(self, exc: UnreadableFile, source_id: str) -> None:
         with self.unit_of_work() as session, self.path.open("rb") as stream:

@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from tessera.db.errors import DATABASE_ERRORS, transient_reason
 from tessera.kit.errors import PROBLEM_BASE, Problem
 from tessera.kit.logging import get_logger
 
@@ -75,6 +76,23 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(request, exc.status_code, body, dict(exc.headers or {}) or None)
 
 
+async def _on_database(request: Request, exc: Exception) -> JSONResponse:
+    """A deadlock or a lock wait the database gave up on: 503 and try again (nothing of the
+    request was kept; ADR 0001 rolled it back). Any other database error is unexpected."""
+    reason = transient_reason(exc)
+    if reason is None:
+        return await _on_unexpected(request, exc)
+    log.warning("database_busy", path=request.url.path, reason=reason)
+    body = {
+        "type": PROBLEM_BASE + "database-busy",
+        "title": "Busy, try again",
+        "status": 503,
+        "detail": f"The database stopped this request because of {reason} with another one; "
+        "nothing was changed. Send it again.",
+    }
+    return problem_response(request, 503, body, {"Retry-After": "1"})
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled_error", path=request.url.path)
     body = {
@@ -90,4 +108,6 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Problem, _on_problem)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)
+    for error in DATABASE_ERRORS:
+        app.add_exception_handler(error, _on_database)
     app.add_exception_handler(Exception, _on_unexpected)
