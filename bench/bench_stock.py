@@ -232,6 +232,16 @@ def _reserve_loop(
     engine = make_engine(url, pool_size=threads + 1)
     factory = make_session_factory(engine)
 
+    def one_unit(sku: str, key: str) -> ReservationIn:
+        return ReservationIn(
+            lines=[ReservationLineIn(sku=sku, quantity=1)], idempotency_key=key, ttl_seconds=900
+        )
+
+    def reserve(request: ReservationIn) -> None:
+        """The use case as the API runs it: its own transaction."""
+        with session_scope(factory) as session:
+            InventoryService(session).reserve(workspace_id, request)
+
     def run(thread: int, start_at: float, stop_at: float, tally: _Tally) -> None:
         rng = random.Random(process * 1000 + thread)
         n = 0
@@ -241,16 +251,11 @@ def _reserve_loop(
         while (due if due is not None else time.time()) < stop_at:
             if due is not None:
                 time.sleep(max(0.0, due - time.time()))
-            request = ReservationIn(
-                lines=[ReservationLineIn(sku=rng.choice(skus), quantity=1)],
-                idempotency_key=f"{process}-{thread}-{n}-{start_at}",
-                ttl_seconds=900,
-            )
+            request = one_unit(rng.choice(skus), f"{process}-{thread}-{n}-{start_at}")
             n += 1
             arrived = time.time() if due is None else due
             try:
-                with session_scope(factory) as session:
-                    InventoryService(session).reserve(workspace_id, request)
+                reserve(request)
                 tally.held += 1
                 tally.latencies.append((time.time() - arrived) * 1000)
             except InsufficientStock:
@@ -265,15 +270,7 @@ def _reserve_loop(
         # Each thread's connection once the pool hands it out again; a key of its own, and
         # the SKUs the round uses, so the warm-up takes the same path as the timed requests.
         for n in range(WARM_UP):
-            with session_scope(factory) as session:
-                InventoryService(session).reserve(
-                    workspace_id,
-                    ReservationIn(
-                        lines=[ReservationLineIn(sku=skus[n % len(skus)], quantity=1)],
-                        idempotency_key=f"warm-{process}-{thread}-{n}-{time.time()}",
-                        ttl_seconds=900,
-                    ),
-                )
+            reserve(one_unit(skus[n % len(skus)], f"warm-{process}-{thread}-{n}-{time.time()}"))
 
     _clocked(engine, process, threads, seconds, ready, start, results, run, warm)
 

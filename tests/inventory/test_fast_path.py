@@ -31,16 +31,6 @@ from tests.inventory.test_service import counters, jobs, ledger_count, reserve
 
 
 @pytest.fixture
-def shop(session: Session) -> Shop:
-    return make_shop(session)
-
-
-@pytest.fixture
-def service(session: Session) -> InventoryService:
-    return InventoryService(session)
-
-
-@pytest.fixture
 def one_statement(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     """Whether each reservation's one statement took it (False: it passed to the general
     path). Observed, not replaced: the real statement runs. Stays empty on SQLite."""

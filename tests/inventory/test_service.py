@@ -91,16 +91,6 @@ def reserve(
     )
 
 
-@pytest.fixture
-def shop(session: Session) -> Shop:
-    return make_shop(session)
-
-
-@pytest.fixture
-def service(session: Session) -> InventoryService:
-    return InventoryService(session)
-
-
 def test_receiving_adds_on_hand_and_uses_up_incoming(
     session: Session, shop: Shop, service: InventoryService
 ) -> None:

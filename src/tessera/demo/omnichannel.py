@@ -283,10 +283,8 @@ def _shopify_followups(rng: random.Random, result: Omnichannel) -> None:
 def _edited(order: dict[str, Any], created: datetime) -> dict[str, Any]:
     """The order after an edit two hours later that added one unit of another product."""
     ordered = {line["sku"] for line in order["line_items"]}
-    product = next(
-        p for n in range(len(CATALOG)) for p in (CATALOG[(order["id"] + n) % len(CATALOG)],)
-        if p.sku not in ordered
-    )  # fmt: skip
+    start = order["id"] % len(CATALOG)
+    product = next(p for p in CATALOG[start:] + CATALOG[:start] if p.sku not in ordered)
     added = {
         "id": order["id"] * 10 + len(order["line_items"]),
         "variant_id": 44_000_000_000 + CATALOG.index(product),

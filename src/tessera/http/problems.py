@@ -78,10 +78,11 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
 
 async def _on_database(request: Request, exc: Exception) -> JSONResponse:
     """A deadlock or a lock wait the database gave up on: 503 and try again (nothing of the
-    request was kept; ADR 0001 rolled it back). Any other database error is unexpected."""
+    request was kept; ADR 0001 rolled it back). Any other database error goes on, as every
+    unexpected error does, to the server's 500 handler (``_on_unexpected``)."""
     reason = transient_reason(exc)
     if reason is None:
-        return await _on_unexpected(request, exc)
+        raise exc
     log.warning("database_busy", path=request.url.path, reason=reason)
     body = {
         "type": PROBLEM_BASE + "database-busy",

@@ -1294,12 +1294,8 @@ class InventoryService:
                 f"line {first.line_key}: {extra} more added by an edit, at the same location"
             )
         allocated_lines = {line_key for line_key, _ in groups}
-        added = [
-            line
-            for line in lines
-            if line.line_key not in allocated_lines
-            and any(k == line.line_key and q > 0 for (k, _), q in owed.items())
-        ]
+        owing = {line_key for (line_key, _), units in owed.items() if units > 0}
+        added = [line for line in lines if line.line_key in owing - allocated_lines]
         if changes:
             self.session.flush()
             self._notify(workspace_id, self._apply(workspace_id, changes, now), now)
