@@ -11,7 +11,8 @@ afresh at each run), in one run:
    a backlog: 500 SDK batches of 100), one transaction each, next to
    networkx connected components over the same 3M edges, and the in-memory planning step alone
    (``graph.plan_batch`` over all records, no database). The number of active profiles must
-   equal networkx's number of components.
+   equal networkx's number of components. The stitch pauses Python's cyclic garbage collector
+   while it works (``kit.memory``), so networkx runs with it paused too: the same footing.
 2. **Incremental matching** of one new record (a POS guest, a marketplace order, a loyalty
    sign-up, 80% of them an existing customer) against 1M profiles, p50/p99:
    ``MatchService.score`` (candidates by the four indexed blocking keys in one SQL statement,
@@ -64,6 +65,7 @@ from tessera.identity.match_domain import MATCH_FIELDS, blocking_keys
 from tessera.identity.match_service import MatchService
 from tessera.identity.matching import MatchIndex, Record, RecordTable
 from tessera.identity.service import IdentityService
+from tessera.kit.memory import collector_paused
 from tessera.models.identity import MatchRecord, Profile, ProfileStatus
 from tessera.models.workspace import ApiKeyKind, Role
 from tessera.workspace.service import WorkspaceService
@@ -187,9 +189,10 @@ def _components(records: Sequence[IdentityRecord]) -> tuple[int, float]:
     import networkx as nx
 
     started = time.perf_counter()
-    graph = nx.Graph()
-    graph.add_edges_from(_edges(records))
-    components = nx.number_connected_components(graph)
+    with collector_paused():  # as the stitch runs: kit/memory.py
+        graph = nx.Graph()
+        graph.add_edges_from(_edges(records))
+        components = nx.number_connected_components(graph)
     return components, time.perf_counter() - started
 
 

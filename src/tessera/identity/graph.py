@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from tessera.identity.identifiers import ANONYMOUS_ID, USER_ID, Ident, IdentityRecord, Rules
+from tessera.kit.memory import collector_paused
 
 Key = tuple[str, str]
 Tag = tuple[str, int]  # (split id, side)
@@ -280,8 +281,9 @@ def plan_batch(
 ) -> Plan:
     """Plan a batch of records in order; see the module docstring for the rule."""
     planner = Planner(rules, owners, profiles, new_profile_id)
-    for record in records:
-        planner.add(record)
+    with collector_paused():  # a plan is millions of small containers: kit/memory.py
+        for record in records:
+            planner.add(record)
     return planner.plan
 
 

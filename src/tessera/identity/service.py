@@ -34,6 +34,7 @@ from tessera.identity.repository import IdentityRepository
 from tessera.job.service import JobService
 from tessera.kit.errors import InvalidInput, Problem
 from tessera.kit.ids import new_id, new_ids
+from tessera.kit.memory import collector_paused
 from tessera.kit.time import utcnow
 from tessera.models.collect import Event
 from tessera.models.identity import (
@@ -245,9 +246,13 @@ class IdentityService:
         Safe to run twice on the same records (the second run finds everything linked) and
         concurrently (the workspace lock serialises graph writes).
         """
-        result = StitchResult()
         if not records:
-            return result
+            return StitchResult()
+        with collector_paused():  # millions of short-lived containers: kit/memory.py
+            return self._stitch(workspace_id, records)
+
+    def _stitch(self, workspace_id: str, records: Sequence[IdentityRecord]) -> StitchResult:
+        result = StitchResult()
         self.repository.lock_workspace(workspace_id)
         rules = self.rules(workspace_id)
         records = self._without_erased(workspace_id, records)

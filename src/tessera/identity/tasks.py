@@ -10,6 +10,7 @@ from tessera.identity.intake import STITCH_JOB
 from tessera.identity.service import SUBSCRIBERS, IdentityService, record_from_json
 from tessera.job.registry import job_handler
 from tessera.job.service import JobService
+from tessera.kit.memory import collector_paused
 
 # A stitch job also does the workspace's queued stitch jobs, up to this many: a backlog (an
 # import, a burst) drains in large batches (500 SDK batches of 100 events: 50,000 records),
@@ -22,10 +23,11 @@ def stitch(session: Session, payload: dict[str, Any]) -> None:
     """Link the identifiers of a batch of stored events, and of the workspace's queued stitch
     batches with it, in their order; safe to run twice."""
     workspace_id = payload["workspace_id"]
-    records = [record_from_json(r) for r in payload["records"]]
-    for _, queued in JobService(session).take_queued(STITCH_JOB, workspace_id, COALESCE_JOBS):
-        records.extend(record_from_json(r) for r in queued["records"])
-    IdentityService(session).stitch(workspace_id, records)
+    with collector_paused():  # tens of thousands of records read at once: kit/memory.py
+        records = [record_from_json(r) for r in payload["records"]]
+        for _, queued in JobService(session).take_queued(STITCH_JOB, workspace_id, COALESCE_JOBS):
+            records.extend(record_from_json(r) for r in queued["records"])
+        IdentityService(session).stitch(workspace_id, records)
 
 
 @job_handler("customer.merged")
