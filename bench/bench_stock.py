@@ -1,17 +1,19 @@
 """Reservations per second and their p99 on PostgreSQL, on one hot SKU and spread over 10,000
 SKUs, next to the ceiling: bare conditional ``UPDATE ... WHERE qty >= n`` statements.
 
-A reservation is the whole use case through ``InventoryService.reserve`` in its own
-transaction, as the API runs it: the idempotency check, the catalog and the channel's
-locations, the expired holds on the touched balances, the plan, the reservation and its lines,
-the ledger entry, the ``stock.availability_changed`` job, and the conditional UPDATE whose row
-count decides, then the commit (on PostgreSQL all of it is one statement when every line is a
-plain variant in stock at the channel's first location, as here: ADR 0011). The ceiling is what
-the server gives the deciding statement alone, ``UPDATE stock_balance SET reserved = reserved +
-1 WHERE id = %s AND on_hand - reserved - committed - damaged - safety >= 1``, autocommitted,
-with the same driver, from the same processes and threads, on the same rows (one hot row;
-random rows of 10,000). For reference, not as a target, the last round times transactions that
-only ``SELECT 1``: the session scope, pool pre-ping, BEGIN and COMMIT every use case pays.
+A reservation is the whole use case through ``InventoryService.reserve_in_own_transaction``
+inside a ``session_scope``, the entry point the API's ``POST /v1/reservations`` calls: the
+idempotency check, the catalog and the channel's locations, the expired holds on the touched
+balances, the plan, the reservation and its lines, the ledger entry, the
+``stock.availability_changed`` job, and the conditional UPDATE whose row count decides, then
+the commit (on PostgreSQL all of it is one statement when every line is a plain variant in
+stock at the channel's first location, as here, run alone and autocommitted: ADR 0011, 0018).
+The ceiling is what the server gives the deciding statement alone, ``UPDATE stock_balance SET
+reserved = reserved + 1 WHERE id = %s AND on_hand - reserved - committed - damaged - safety >=
+1``, autocommitted, with the same driver, from the same processes and threads, on the same
+rows (one hot row; random rows of 10,000). For reference, not as a target, the last round times
+transactions that only ``SELECT 1``: the session scope, pool pre-ping, BEGIN and COMMIT that a
+use case run in the session pays (the reservation run alone pays none of them).
 
 Targets (issue 5): hot SKU at least 300 reservations/s with p99 under 50 ms; spread SKUs at
 least half the ceiling.
@@ -238,9 +240,9 @@ def _reserve_loop(
         )
 
     def reserve(request: ReservationIn) -> None:
-        """The use case as the API runs it: its own transaction."""
+        """The use case as the API runs it: the entry point of POST /v1/reservations."""
         with session_scope(factory) as session:
-            InventoryService(session).reserve(workspace_id, request)
+            InventoryService(session).reserve_in_own_transaction(workspace_id, request)
 
     def run(thread: int, start_at: float, stop_at: float, tally: _Tally) -> None:
         rng = random.Random(process * 1000 + thread)

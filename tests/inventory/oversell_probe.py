@@ -1,6 +1,7 @@
 """The worker side of the oversell proof: one process, several threads, each making
-reservation attempts in their own transactions. Lives in its own module so ``spawn`` can
-import it."""
+reservation attempts in their own transactions, half of them through the API's entry point
+(``reserve_in_own_transaction``: on PostgreSQL the one statement alone, autocommitted). Lives
+in its own module so ``spawn`` can import it."""
 
 from __future__ import annotations
 
@@ -44,7 +45,11 @@ def attempt_reservations(
             )
             try:
                 with session_scope(factory) as session:
-                    reservation, _ = InventoryService(session).reserve(workspace_id, request)
+                    service = InventoryService(session)
+                    # Half as the API makes them (the one statement alone, autocommitted, on
+                    # PostgreSQL), half inside the caller's transaction: both at once.
+                    reserve = service.reserve_in_own_transaction if n % 2 else service.reserve
+                    reservation, _ = reserve(workspace_id, request)
                     reservation_id = reservation.id
                 with lock:
                     held.append(reservation_id)
@@ -118,7 +123,8 @@ def mixed_operations(
                     service = InventoryService(session)
                     if kind == "reserve":
                         basket = BASKETS[rng.randrange(len(BASKETS))]
-                        reservation, _ = service.reserve(
+                        reserve = service.reserve_in_own_transaction if n % 2 else service.reserve
+                        reservation, _ = reserve(
                             workspace_id,
                             ReservationIn(
                                 lines=[ReservationLineIn(sku=s, quantity=q) for s, q in basket],

@@ -312,7 +312,9 @@ def _reservation_out(reservation: Reservation, lines: Sequence[ReservationLine])
 def create_reservation(
     body: ReservationIn, principal: Marketer, session: DbSession
 ) -> ReservationOut:
-    reservation, lines = InventoryService(session).reserve(principal.workspace_id, body)
+    reservation, lines = InventoryService(session).reserve_in_own_transaction(
+        principal.workspace_id, body
+    )
     return _reservation_out(reservation, lines)
 
 

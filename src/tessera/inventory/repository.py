@@ -17,13 +17,28 @@ services; it writes exactly the rows ``JobService.enqueue_many`` would and reads
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import and_, bindparam, delete, func, or_, select, update
+import psycopg
+from sqlalchemy import (
+    Engine,
+    and_,
+    bindparam,
+    create_engine,
+    delete,
+    event,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.pool import QueuePool
 
 from tessera.db.base import RepositoryBase
 from tessera.db.engine import dumps_json
@@ -110,7 +125,10 @@ _INSERT_LINES = ReservationLine.__table__.insert()  # type: ignore[attr-defined]
 # caller deletes it. That row comes before the lock, as in the general path, so two requests
 # with one key, one on each path, wait for each other in one order and never deadlock.
 # Sub-statements of a WITH all run, whatever reads them: each INSERT and the UPDATE are gated on
-# the rows of the step before, never on the outer SELECT.
+# the rows of the step before, never on the outer SELECT. Run autocommitted (``alone``), the
+# statement is its own transaction and the reservation row would be committed with nothing
+# held: there it raises instead (``tessera_decline_statement``, migration 0014, SQLSTATE
+# ``DECLINED_SQLSTATE``), which rolls back everything it wrote, and the caller falls back.
 _RESERVE_AT_FIRST_LOCATION = """
 WITH want AS (
     {want}
@@ -192,7 +210,9 @@ WITH want AS (
 SELECT (SELECT count(*) FROM claimed),
        (SELECT location_id FROM target),
        (SELECT array_agg(line_id ORDER BY line_id) FROM taken),
-       (SELECT array_agg(variant_id ORDER BY line_id) FROM taken)
+       (SELECT array_agg(variant_id ORDER BY line_id) FROM taken),
+       (SELECT tessera_decline_statement('a concurrent take beat the snapshot')
+        WHERE %(alone)s AND EXISTS (SELECT 1 FROM claimed) AND NOT EXISTS (SELECT 1 FROM taken))
 """
 # One line, without the indentation: psycopg caches its parse of statements up to 4 KiB only.
 _RESERVE_TEMPLATE = " ".join(_RESERVE_AT_FIRST_LOCATION.split())
@@ -213,6 +233,75 @@ def _reserve_statement(lines: int) -> str:
         f" %(ledger_ids)s::text[] AS ledger_ids) a CROSS JOIN (VALUES {positions}) AS k(n)"
     )
     return _RESERVE_TEMPLATE.replace("{want}", want)
+
+
+# What ``tessera_decline_statement`` raises: the one statement changed nothing.
+DECLINED_SQLSTATE = "TS001"
+# Companions of the application's engines for statements that are their own transaction.
+_ALONE_ENGINES: WeakKeyDictionary[Engine, Engine] = WeakKeyDictionary()
+_ALONE_ENGINES_LOCK = threading.Lock()
+
+
+def _alone_engine(engine: Engine) -> Engine:
+    """The companion of ``engine`` for statements run alone: the same server and pool size,
+    connections in autocommit, prepared statements from their first use, and no pre-ping (a
+    round trip per checkout, the price of a whole statement here): a connection found dropped
+    is replaced and the statement sent again once (``reserve_alone``). Disposed with
+    ``engine``. Its connections are held only while one statement runs and never while
+    waiting for another connection, so a request holding one of ``engine``'s connections
+    cannot starve it."""
+    alone = _ALONE_ENGINES.get(engine)
+    if alone is not None:
+        return alone
+    with _ALONE_ENGINES_LOCK:
+        alone = _ALONE_ENGINES.get(engine)
+        if alone is None:
+            size = engine.pool.size() if isinstance(engine.pool, QueuePool) else 5
+            alone = create_engine(
+                engine.url,
+                isolation_level="AUTOCOMMIT",
+                pool_size=size,
+                max_overflow=2 * size,
+                pool_pre_ping=False,
+                pool_reset_on_return=None,
+                connect_args={"prepare_threshold": 0},
+            )
+            _ALONE_ENGINES[engine] = alone
+            event.listen(engine, "engine_disposed", lambda _: alone.dispose())
+    return alone
+
+
+def reserve_alone(engine: Engine, values: Mapping[str, Any]) -> tuple[str, dict[str, str]] | None:
+    """PostgreSQL only: ``InventoryRepository.reserve_at_first_location`` as its own
+    transaction, on an autocommitting connection of ``engine``'s companion: one round trip,
+    and the balance rows are locked only while the statement runs. Same result; when it
+    declines nothing at all was written (the statement raises rather than leave its
+    reservation row). A connection found dropped is replaced and the statement sent again,
+    once: it carries its ids and idempotency key, so if the first one did commit, the second
+    finds the key used and declines, and the general path answers with that reservation."""
+    statement = _reserve_statement(len(values["skus"]))
+    params = {**values, "request": dumps_json(values["request"]), "alone": True}
+    alone = _alone_engine(engine)
+    for attempt in (1, 2):
+        connection = alone.raw_connection()
+        driver: Any = connection.driver_connection
+        try:
+            with driver.cursor() as cursor:
+                cursor.execute(statement, params)
+                _claimed, location_id, line_ids, variant_ids, _ = cursor.fetchone()
+        except psycopg.Error as exc:
+            if exc.sqlstate == DECLINED_SQLSTATE:
+                return None
+            if attempt == 1 and (driver.closed or driver.broken):
+                connection.invalidate()
+                continue
+            raise
+        finally:
+            connection.close()
+        if line_ids:
+            return location_id, dict(zip(line_ids, variant_ids, strict=True))
+        return None
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 _DELTA_STATEMENTS: dict[tuple[tuple[str, bool], ...], Any] = {}
@@ -541,9 +630,9 @@ class InventoryRepository(RepositoryBase):
         with driver.cursor() as cursor:
             cursor.execute(
                 _reserve_statement(len(values["skus"])),
-                {**values, "request": dumps_json(values["request"])},
+                {**values, "request": dumps_json(values["request"]), "alone": False},
             )
-            claimed, location_id, line_ids, variant_ids = cursor.fetchone()
+            claimed, location_id, line_ids, variant_ids, _ = cursor.fetchone()
             if line_ids:
                 return location_id, dict(zip(line_ids, variant_ids, strict=True))
             if claimed:  # a concurrent take beat the snapshot: the row alone was written

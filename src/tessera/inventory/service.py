@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import inspect
+from sqlalchemy import Engine, inspect
 from sqlalchemy.orm import Session, SessionTransaction, configure_mappers
 
 from tessera.catalog.errors import UnknownSku
@@ -39,7 +39,7 @@ from tessera.inventory.errors import (
     ReservationNotFound,
     ReservationNotHeld,
 )
-from tessera.inventory.repository import COUNTERS, InventoryRepository, Pair
+from tessera.inventory.repository import COUNTERS, InventoryRepository, Pair, reserve_alone
 from tessera.inventory.schemas import (
     ChannelLocationsIn,
     DestinationIn,
@@ -665,6 +665,35 @@ class InventoryService:
                 return made
         return self._reserve_planned(workspace_id, data, now)
 
+    def reserve_in_own_transaction(
+        self, workspace_id: str, data: ReservationIn, now: datetime | None = None
+    ) -> tuple[Reservation, list[ReservationLine]]:
+        """``reserve`` for a caller whose transaction holds nothing the reservation must commit
+        or roll back with: the API's ``POST /v1/reservations`` and the bench, which answer as
+        soon as it is made. Refuses what ``reserve`` refuses, and answers the same.
+
+        On PostgreSQL, when the session is bound to an engine (not to a connection whose
+        transaction the reservation must join, as in the tests), the common case's one
+        statement runs alone on an autocommitting connection (``repository.reserve_alone``):
+        a single statement is its own transaction, as atomic as any, and it saves the
+        session's BEGIN, COMMIT, pre-ping and client work, and holds the balance rows only
+        while it runs. When it declines, it has written nothing, and the general path runs in
+        the caller's session. Anywhere else, this is ``reserve``.
+        """
+        now = now or utcnow()
+        bind = self.session.get_bind()
+        if (
+            data.pickup_location is None
+            and isinstance(bind, Engine)
+            and bind.dialect.name == "postgresql"
+        ):
+            values, reservation, held = self._one_statement(workspace_id, data, now)
+            taken = reserve_alone(bind, values)
+            if taken is not None:
+                return _held_at(taken, reservation, held)
+            return self._reserve_planned(workspace_id, data, now)
+        return self.reserve(workspace_id, data, now)
+
     def _reserve_at_first_location(
         self, workspace_id: str, data: ReservationIn, now: datetime
     ) -> tuple[Reservation, list[ReservationLine]] | None:
@@ -674,6 +703,17 @@ class InventoryService:
         first location, ``plan_takes`` takes it all there (fewest shipments or not), without
         backorder, and releases no hold on the balances it touches (there is none).
         """
+        values, reservation, held = self._one_statement(workspace_id, data, now)
+        taken = self.repository.reserve_at_first_location(values)
+        if taken is None:
+            return None
+        return _held_at(taken, reservation, held)
+
+    def _one_statement(
+        self, workspace_id: str, data: ReservationIn, now: datetime
+    ) -> tuple[dict[str, Any], Reservation, dict[str, ReservationLine]]:
+        """The one statement's values, and the reservation and lines it makes, built before
+        it runs: after it, the balance rows stay locked until the commit."""
         units: dict[str, int] = {}
         for line in data.lines:  # lines naming one SKU add up, as component demand does
             units[line.sku] = units.get(line.sku, 0) + line.quantity
@@ -681,7 +721,6 @@ class InventoryService:
         reservation_id = new_id("rsv")
         expires_at = now + timedelta(seconds=data.ttl_seconds)
         request = [{"sku": line.sku, "quantity": line.quantity} for line in data.lines]
-        # Built before the statement: after it, the balance rows stay locked until the commit.
         reservation = _transient(
             Reservation,
             id=reservation_id, workspace_id=workspace_id, channel=data.channel,
@@ -699,40 +738,33 @@ class InventoryService:
                 expires_at=expires_at,
             )  # fmt: skip
         destination = data.destination
-        taken = self.repository.reserve_at_first_location(
-            {
-                "w": workspace_id,
-                "channel": data.channel,
-                "market": bool(destination and destination.country),
-                "coordinates": bool(
-                    destination
-                    and destination.latitude is not None
-                    and destination.longitude is not None
-                ),
-                "skus": skus,
-                "quantities": list(units.values()),
-                "line_ids": list(held),
-                "ledger_ids": [new_id("stl") for _ in skus],
-                "n": len(skus),
-                "id": reservation_id,
-                "key": data.idempotency_key,
-                "order_ref": data.order_ref,
-                "request": request,
-                "expires_at": expires_at,
-                "now": now,
-                "job_id": new_id("job"),
-                "job_kind": AVAILABILITY_CHANGED,
-                "job_priority": JOB_PRIORITY,
-                "job_max_attempts": JobService(self.session).default_max_attempts,
-                "changed_at": now.isoformat(),
-            }
-        )
-        if taken is None:
-            return None
-        location_id, variant_of = taken
-        for line_id, held_line in held.items():
-            held_line.__dict__.update(variant_id=variant_of[line_id], location_id=location_id)
-        return reservation, sorted(held.values(), key=lambda held_line: held_line.variant_id)
+        values = {
+            "w": workspace_id,
+            "channel": data.channel,
+            "market": bool(destination and destination.country),
+            "coordinates": bool(
+                destination
+                and destination.latitude is not None
+                and destination.longitude is not None
+            ),
+            "skus": skus,
+            "quantities": list(units.values()),
+            "line_ids": list(held),
+            "ledger_ids": [new_id("stl") for _ in skus],
+            "n": len(skus),
+            "id": reservation_id,
+            "key": data.idempotency_key,
+            "order_ref": data.order_ref,
+            "request": request,
+            "expires_at": expires_at,
+            "now": now,
+            "job_id": new_id("job"),
+            "job_kind": AVAILABILITY_CHANGED,
+            "job_priority": JOB_PRIORITY,
+            "job_max_attempts": JobService(self.session).default_max_attempts,
+            "changed_at": now.isoformat(),
+        }
+        return values, reservation, held
 
     def _reserve_planned(
         self, workspace_id: str, data: ReservationIn, now: datetime
@@ -1698,6 +1730,16 @@ def _transient(model: type[_T], **values: Any) -> _T:
     instance: _T = mapper.class_manager.new_instance()
     instance.__dict__.update(values)
     return instance
+
+
+def _held_at(
+    taken: tuple[str, dict[str, str]], reservation: Reservation, held: dict[str, ReservationLine]
+) -> tuple[Reservation, list[ReservationLine]]:
+    """The one statement's reservation: its lines at the location it chose, by variant."""
+    location_id, variant_of = taken
+    for line_id, line in held.items():
+        line.__dict__.update(variant_id=variant_of[line_id], location_id=location_id)
+    return reservation, sorted(held.values(), key=lambda line: line.variant_id)
 
 
 def _positive(quantity: int) -> None:

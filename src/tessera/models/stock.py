@@ -197,7 +197,15 @@ class Reservation(Base):
     __table_args__ = (
         UniqueConstraint("workspace_id", "idempotency_key"),
         Index("ix_reservation_workspace_id", "workspace_id", "id"),
-        Index("ix_reservation_order_ref", "workspace_id", "order_ref"),
+        # Only reservations that name their order are found by it (ADR 0018): the rest, most
+        # checkouts, write no entry here.
+        Index(
+            "ix_reservation_order_ref",
+            "workspace_id",
+            "order_ref",
+            postgresql_where=text("order_ref IS NOT NULL"),
+            sqlite_where=text("order_ref IS NOT NULL"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(PrefixedId, primary_key=True, default=lambda: new_id("rsv"))
