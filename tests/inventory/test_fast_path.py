@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from tessera.db.engine import make_engine, make_session_factory, session_scope
@@ -254,3 +255,69 @@ def _wait_for_a_lock_wait(engine: Any) -> None:
             connection.rollback()
             time.sleep(0.01)
     raise AssertionError("B never waited for A's lock")
+
+
+def test_a_declined_statement_releases_its_locks_before_the_general_path(
+    committed: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One SERUM at the first location (wh) and one at Paris. A holds wh's, uncommitted; B's
+    statement reads the old snapshot, locks wh's balance, finds the unit gone when A commits and
+    declines. B's general path then holds Paris's unit; by then B must hold no lock on wh's
+    balance, or it would lock Paris after wh, out of the one order in which an order's
+    allocation locks both, and the two could deadlock. PostgreSQL only: it is about locks."""
+    factory, engine = committed
+    with session_scope(factory) as session:
+        shop = make_shop(session, "declined")
+        setup = InventoryService(session)
+        setup.receive(shop.workspace_id, "SERUM", "wh", 1)
+        setup.receive(shop.workspace_id, "SERUM", "paris", 1)
+        wh_balance = session.scalar(
+            text(
+                "SELECT id FROM stock_balance WHERE workspace_id = :w AND variant_id = :v "
+                "AND location_id = :l"
+            ),
+            {"w": shop.workspace_id, "v": shop.variants["SERUM"], "l": shop.locations["wh"]},
+        )
+    free_when_planning: list[bool] = []
+    real = InventoryService._reserve_planned
+
+    def observed(self: InventoryService, *args: Any, **kwargs: Any) -> Any:
+        with engine.connect() as probe:
+            try:
+                probe.execute(
+                    text("SELECT id FROM stock_balance WHERE id = :id FOR UPDATE NOWAIT"),
+                    {"id": wh_balance},
+                )
+                free_when_planning.append(True)
+            except OperationalError:  # LockNotAvailable: B still holds it
+                free_when_planning.append(False)
+            probe.rollback()
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(InventoryService, "_reserve_planned", observed)
+    a = factory()
+    assert reserve(InventoryService(a), shop, "a", ("SERUM", 1))[1] == [("SERUM", "wh", 1)]
+    held: list[list[tuple[str, str, int]]] = []
+
+    def b() -> None:
+        with session_scope(factory) as session:
+            held.append(reserve(InventoryService(session), shop, "b", ("SERUM", 1))[1])
+
+    thread = threading.Thread(target=b)
+    thread.start()
+    _wait_for_a_lock_wait(engine)
+    a.commit()
+    a.close()
+    thread.join(timeout=30)
+
+    with Session(engine) as session:
+        drift = InventoryService(session).verify(shop.workspace_id).drift
+        keys = session.scalars(
+            select(Reservation.idempotency_key)
+            .where(Reservation.workspace_id == shop.workspace_id)
+            .order_by(Reservation.idempotency_key)
+        ).all()
+    assert held == [[("SERUM", "paris", 1)]]
+    assert free_when_planning == [True]
+    assert keys == ["a", "b"]
+    assert drift == []

@@ -121,9 +121,11 @@ _INSERT_LINES = ReservationLine.__table__.insert()  # type: ignore[attr-defined]
 # again on the locked rows, as they are after any writer ahead; only when every row passes
 # are they updated, and only the UPDATE's RETURNING rows insert the lines, the ledger entries
 # and the job. So the statement either takes everything or changes no counter: the one thing
-# it can leave behind is the reservation row, when a concurrent take beat the snapshot, and the
-# caller deletes it. That row comes before the lock, as in the general path, so two requests
-# with one key, one on each path, wait for each other in one order and never deadlock.
+# it can leave behind is the reservation row and the locks it took, when a concurrent take beat
+# the snapshot: in a transaction the caller runs it in a savepoint and rolls that back, so the
+# general path that follows locks every balance in the one order. That row comes before the
+# lock, as in the general path, so two requests with one key, one on each path, wait for each
+# other in one order and never deadlock.
 # Sub-statements of a WITH all run, whatever reads them: each INSERT and the UPDATE are gated on
 # the rows of the step before, never on the outer SELECT. Run autocommitted (``alone``), the
 # statement is its own transaction and the reservation row would be committed with nothing
@@ -624,7 +626,9 @@ class InventoryRepository(RepositoryBase):
         location (``_RESERVE_AT_FIRST_LOCATION``). Returns that location and {line id: variant
         id} of the lines held there, or None when nothing was taken (an unknown SKU, a bundle,
         too little, an expired hold to release first, a used key, routing that needs the
-        destination): then nothing is left behind and the caller takes the general path."""
+        destination). When a concurrent take beat its snapshot, it has written its reservation
+        row and locked the balances before declining: the caller runs it in a savepoint and
+        rolls that back, then takes the general path."""
         self.session.flush()  # the driver's cursor does not autoflush as a query would
         driver: Any = self.session.connection().connection.driver_connection
         with driver.cursor() as cursor:
@@ -632,11 +636,9 @@ class InventoryRepository(RepositoryBase):
                 _reserve_statement(len(values["skus"])),
                 {**values, "request": dumps_json(values["request"]), "alone": False},
             )
-            claimed, location_id, line_ids, variant_ids, _ = cursor.fetchone()
-            if line_ids:
-                return location_id, dict(zip(line_ids, variant_ids, strict=True))
-            if claimed:  # a concurrent take beat the snapshot: the row alone was written
-                cursor.execute("DELETE FROM reservation WHERE id = %(id)s", values)
+            _claimed, location_id, line_ids, variant_ids, _ = cursor.fetchone()
+        if line_ids:
+            return location_id, dict(zip(line_ids, variant_ids, strict=True))
         return None
 
     def claim_reservation(self, values: dict[str, Any]) -> bool:

@@ -704,9 +704,17 @@ class InventoryService:
         backorder, and releases no hold on the balances it touches (there is none).
         """
         values, reservation, held = self._one_statement(workspace_id, data, now)
+        # In a savepoint: when a concurrent take beats its snapshot, the statement has locked
+        # the first location's balances before declining. Rolled back to the savepoint, those
+        # locks go with the reservation row it claimed; kept, the general path would lock the
+        # other locations after them, out of the one order, and could deadlock with a writer
+        # that locks them all in order (an order's allocation).
+        savepoint = self.session.begin_nested()
         taken = self.repository.reserve_at_first_location(values)
         if taken is None:
+            savepoint.rollback()
             return None
+        savepoint.commit()
         return _held_at(taken, reservation, held)
 
     def _one_statement(
