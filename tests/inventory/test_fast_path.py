@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -211,12 +211,7 @@ def test_a_take_that_beats_the_snapshot_leaves_nothing_behind(
         except InsufficientStock:
             outcome.append("refused")
 
-    thread = threading.Thread(target=b)
-    thread.start()
-    _wait_for_a_lock_wait(engine)
-    a.commit()
-    a.close()
-    thread.join(timeout=30)
+    behind(a, b, engine)
 
     with Session(engine) as session:
         service = InventoryService(session)
@@ -237,6 +232,17 @@ def test_a_take_that_beats_the_snapshot_leaves_nothing_behind(
     )
     assert drift == []
     assert job_count == 3  # two receipts and A's reservation
+
+
+def behind(a: Session, b: Callable[[], None], engine: Any) -> None:
+    """Run ``b`` in a thread until it waits for a row lock of ``a``'s transaction, then commit
+    ``a`` and let ``b`` finish."""
+    thread = threading.Thread(target=b)
+    thread.start()
+    _wait_for_a_lock_wait(engine)
+    a.commit()
+    a.close()
+    thread.join(timeout=30)
 
 
 def _wait_for_a_lock_wait(engine: Any) -> None:
@@ -303,12 +309,7 @@ def test_a_declined_statement_releases_its_locks_before_the_general_path(
         with session_scope(factory) as session:
             held.append(reserve(InventoryService(session), shop, "b", ("SERUM", 1))[1])
 
-    thread = threading.Thread(target=b)
-    thread.start()
-    _wait_for_a_lock_wait(engine)
-    a.commit()
-    a.close()
-    thread.join(timeout=30)
+    behind(a, b, engine)
 
     with Session(engine) as session:
         drift = InventoryService(session).verify(shop.workspace_id).drift

@@ -24,7 +24,7 @@ from tessera.inventory.schemas import ReservationIn, ReservationLineIn
 from tessera.inventory.service import InventoryService
 from tessera.models.stock import Reservation, ReservationLine, StockLedgerEntry
 from tests.inventory.stock import Shop, make_shop
-from tests.inventory.test_fast_path import _wait_for_a_lock_wait
+from tests.inventory.test_fast_path import behind
 from tests.inventory.test_service import counters, jobs, reserve
 
 
@@ -179,12 +179,7 @@ def test_a_take_that_beats_the_snapshot_leaves_no_reservation_behind(
         except InsufficientStock:
             outcome.append("refused")
 
-    thread = threading.Thread(target=b)
-    thread.start()
-    _wait_for_a_lock_wait(engine)
-    a.commit()
-    a.close()
-    thread.join(timeout=30)
+    behind(a, b, engine)
 
     with Session(engine) as session:
         keys = session.scalars(
