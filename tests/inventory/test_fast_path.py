@@ -17,14 +17,21 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from tessera.db.engine import make_engine, make_session_factory, session_scope
+from tessera.inventory.domain import RoutingRuleName
 from tessera.inventory.errors import InsufficientStock
 from tessera.inventory.repository import InventoryRepository
-from tessera.inventory.schemas import ReservationIn, ReservationLineIn
+from tessera.inventory.schemas import (
+    ChannelLocationsIn,
+    DestinationIn,
+    ReservationIn,
+    ReservationLineIn,
+)
 from tessera.inventory.service import InventoryService
 from tessera.kit.time import utcnow
 from tessera.models.stock import (
     Reservation,
     ReservationStatus,
+    StockBalance,
     StockLedgerEntry,
 )
 from tests.inventory.stock import Shop, make_shop
@@ -288,16 +295,7 @@ def test_a_declined_statement_releases_its_locks_before_the_general_path(
     real = InventoryService._reserve_planned
 
     def observed(self: InventoryService, *args: Any, **kwargs: Any) -> Any:
-        with engine.connect() as probe:
-            try:
-                probe.execute(
-                    text("SELECT id FROM stock_balance WHERE id = :id FOR UPDATE NOWAIT"),
-                    {"id": wh_balance},
-                )
-                free_when_planning.append(True)
-            except OperationalError:  # LockNotAvailable: B still holds it
-                free_when_planning.append(False)
-            probe.rollback()
+        free_when_planning.append(_lockable(engine, wh_balance))
         return real(self, *args, **kwargs)
 
     monkeypatch.setattr(InventoryService, "_reserve_planned", observed)
@@ -322,3 +320,73 @@ def test_a_declined_statement_releases_its_locks_before_the_general_path(
     assert free_when_planning == [True]
     assert keys == ["a", "b"]
     assert drift == []
+
+
+def test_a_refused_attempt_releases_its_locks_before_the_next(
+    committed: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The general path's retry. Web routes to the closest location, so B's request with a
+    destination near the warehouse takes the general path at once. One SERUM at wh, one at
+    Paris; A holds wh's, uncommitted. B plans wh from its snapshot, its UPDATE waits for A's
+    row, finds the unit gone when A commits and is refused; PostgreSQL keeps that newer row
+    version locked by B. B's second attempt takes Paris, and by then B must hold no lock on
+    wh's balance, or it would lock Paris after wh, out of the one order. PostgreSQL only."""
+    factory, engine = committed
+    with session_scope(factory) as session:
+        shop = make_shop(session, "retried")
+        setup = InventoryService(session)
+        setup.set_channel_locations(
+            shop.workspace_id,
+            "web",
+            ChannelLocationsIn(locations=["wh", "paris"], rules=[RoutingRuleName.CLOSEST]),
+        )
+        setup.receive(shop.workspace_id, "SERUM", "wh", 1)
+        setup.receive(shop.workspace_id, "SERUM", "paris", 1)
+        wh_balance = session.scalar(
+            select(StockBalance.id).where(
+                StockBalance.workspace_id == shop.workspace_id,
+                StockBalance.variant_id == shop.variants["SERUM"],
+                StockBalance.location_id == shop.locations["wh"],
+            )
+        )
+    free_at_each_attempt: list[bool] = []
+    real = InventoryRepository.availability
+
+    def observed(self: InventoryRepository, *args: Any, **kwargs: Any) -> Any:
+        free_at_each_attempt.append(_lockable(engine, wh_balance))
+        return real(self, *args, **kwargs)
+
+    a = factory()
+    assert reserve(InventoryService(a), shop, "a", ("SERUM", 1))[1] == [("SERUM", "wh", 1)]
+    monkeypatch.setattr(InventoryRepository, "availability", observed)
+    held: list[list[tuple[str, str, int]]] = []
+
+    def b() -> None:
+        near_wh = DestinationIn(country="GB", latitude=52.4, longitude=-1.9)
+        with session_scope(factory) as session:
+            held.append(
+                reserve(InventoryService(session), shop, "b", ("SERUM", 1), destination=near_wh)[1]
+            )
+
+    behind(a, b, engine)
+
+    with Session(engine) as session:
+        drift = InventoryService(session).verify(shop.workspace_id).drift
+    assert held == [[("SERUM", "paris", 1)]]
+    assert free_at_each_attempt == [False, True]  # A's lock at first; none of B's after
+    assert drift == []
+
+
+def _lockable(engine: Any, balance_id: str | None) -> bool:
+    """Whether another connection can lock this balance at once (no one holds it)."""
+    with engine.connect() as probe:
+        try:
+            probe.execute(
+                text("SELECT id FROM stock_balance WHERE id = :id FOR UPDATE NOWAIT"),
+                {"id": balance_id},
+            )
+            return True
+        except OperationalError:  # LockNotAvailable
+            return False
+        finally:
+            probe.rollback()

@@ -30,7 +30,6 @@ from sqlalchemy import (
     and_,
     bindparam,
     create_engine,
-    delete,
     event,
     func,
     or_,
@@ -645,20 +644,6 @@ class InventoryRepository(RepositoryBase):
         return bool(
             self._insert_ignoring(Reservation, [values], ("workspace_id", "idempotency_key"), "id")
         )
-
-    def forget_reservation(self, reservation_id: str, ledger_keys: Collection[str]) -> None:
-        """Delete a reservation written in this transaction whose UPDATE found the units gone
-        (instead of a savepoint around every reservation)."""
-        self.session.execute(
-            delete(StockLedgerEntry).where(
-                StockLedgerEntry.source_id == reservation_id,
-                StockLedgerEntry.idempotency_key.in_(ledger_keys),
-            )
-        )
-        self.session.execute(
-            delete(ReservationLine).where(ReservationLine.reservation_id == reservation_id)
-        )
-        self.session.execute(delete(Reservation).where(Reservation.id == reservation_id))
 
     def reservation(self, workspace_id: str, reservation_id: str) -> Reservation | None:
         return self.session.scalar(

@@ -877,14 +877,14 @@ class InventoryService:
                 )
                 for line in lines
             ]
-            # A single change without expired holds to release needs no savepoint: if its
-            # UPDATE finds the units gone, the rows written for it are deleted again.
-            savepoint = (
-                self.session.begin_nested() if marked is not None or len(changes) > 1 else None
-            )
+            # Always in a savepoint. A guarded UPDATE that waited for a concurrent writer and
+            # then found the units gone keeps that balance locked (PostgreSQL locks the newer
+            # version before checking it again); the next attempt, taking another location,
+            # would lock it after this one, out of the one order, and could deadlock with a
+            # writer that locks both in order. Rolled back, the lock goes with the rows.
+            savepoint = self.session.begin_nested()
             if not self.repository.claim_reservation(row):  # the same key, concurrently
-                if savepoint is not None:
-                    savepoint.rollback()
+                savepoint.rollback()
                 if marked is not None:
                     marked.rollback()
                 existing = self.repository.reservation_by_key(workspace_id, data.idempotency_key)
@@ -898,11 +898,8 @@ class InventoryService:
             try:
                 self._apply(workspace_id, [*expired_changes, *changes], now)
             except _Refused:
-                if savepoint is not None:
-                    savepoint.rollback()
-                    notified = False  # the job went with the savepoint
-                else:
-                    self.repository.forget_reservation(reservation_id, [c.key for c in changes])
+                savepoint.rollback()
+                notified = False  # the job went with the savepoint
                 if marked is not None:
                     marked.rollback()
                 if attempt == RESERVE_ATTEMPTS - 1:
@@ -911,8 +908,7 @@ class InventoryService:
                         shortages=[],
                     ) from None
                 continue
-            if savepoint is not None:
-                savepoint.commit()
+            savepoint.commit()
             if marked is not None:
                 self.repository.expire_reservations(
                     {c.source_id for c in expired_changes if c.source_id}, now
