@@ -198,8 +198,9 @@ def test_a_take_that_beats_the_snapshot_leaves_nothing_behind(
 ) -> None:
     """One SERUM and one CREAM. A holds the last unit of its SKU, uncommitted; B's statement
     reads the old snapshot, claims its reservation and waits for A's row. When A commits, B
-    finds the unit gone, changes no counter (not even SERUM's, beside it), deletes its
-    reservation and is refused by the general path. PostgreSQL only: it is about locks."""
+    finds the unit gone, changes no counter (not even SERUM's, beside it), takes its
+    reservation row back (its savepoint) and is refused by the general path. PostgreSQL only:
+    it is about locks."""
     factory, engine = committed
     with session_scope(factory) as session:
         shop = make_shop(session, "race")
@@ -284,13 +285,7 @@ def test_a_declined_statement_releases_its_locks_before_the_general_path(
         setup = InventoryService(session)
         setup.receive(shop.workspace_id, "SERUM", "wh", 1)
         setup.receive(shop.workspace_id, "SERUM", "paris", 1)
-        wh_balance = session.scalar(
-            text(
-                "SELECT id FROM stock_balance WHERE workspace_id = :w AND variant_id = :v "
-                "AND location_id = :l"
-            ),
-            {"w": shop.workspace_id, "v": shop.variants["SERUM"], "l": shop.locations["wh"]},
-        )
+        wh_balance = _balance_id(session, shop, "SERUM", "wh")
     free_when_planning: list[bool] = []
     real = InventoryService._reserve_planned
 
@@ -342,13 +337,7 @@ def test_a_refused_attempt_releases_its_locks_before_the_next(
         )
         setup.receive(shop.workspace_id, "SERUM", "wh", 1)
         setup.receive(shop.workspace_id, "SERUM", "paris", 1)
-        wh_balance = session.scalar(
-            select(StockBalance.id).where(
-                StockBalance.workspace_id == shop.workspace_id,
-                StockBalance.variant_id == shop.variants["SERUM"],
-                StockBalance.location_id == shop.locations["wh"],
-            )
-        )
+        wh_balance = _balance_id(session, shop, "SERUM", "wh")
     free_at_each_attempt: list[bool] = []
     real = InventoryRepository.availability
 
@@ -375,6 +364,16 @@ def test_a_refused_attempt_releases_its_locks_before_the_next(
     assert held == [[("SERUM", "paris", 1)]]
     assert free_at_each_attempt == [False, True]  # A's lock at first; none of B's after
     assert drift == []
+
+
+def _balance_id(session: Session, shop: Shop, sku: str, code: str) -> str | None:
+    return session.scalar(
+        select(StockBalance.id).where(
+            StockBalance.workspace_id == shop.workspace_id,
+            StockBalance.variant_id == shop.variants[sku],
+            StockBalance.location_id == shop.locations[code],
+        )
+    )
 
 
 def _lockable(engine: Any, balance_id: str | None) -> bool:
