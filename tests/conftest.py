@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, make_url, text
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from tessera.app import create_app
@@ -19,6 +19,7 @@ from tessera.config import Settings, load_settings
 from tessera.db.engine import make_engine
 from tessera.db.migrate import upgrade
 from tessera.models import Base
+from tests.support.databases import fresh_postgres
 
 POSTGRES_URL = os.environ.get("TESSERA_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
@@ -34,21 +35,9 @@ def migrated_postgres() -> Iterator[str | None]:
     if not POSTGRES_URL:
         yield None
         return
-    base = make_url(load_settings(database_url=POSTGRES_URL).database_url)
-    name = f"{base.database}_{os.getpid()}"
-    admin = make_engine(
-        base.set(database="postgres").render_as_string(hide_password=False),
-        isolation_level="AUTOCOMMIT",
-    )
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = base.set(database=name).render_as_string(hide_password=False)
-    upgrade(url)
-    yield url
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_postgres(POSTGRES_URL) as url:
+        upgrade(url)
+        yield url
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

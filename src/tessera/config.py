@@ -165,3 +165,16 @@ def load_settings(**overrides: Any) -> Settings:
 def get_settings() -> Settings:
     """The process-wide settings, read once."""
     return load_settings()
+
+
+class HoldsKeyring:
+    """For a service that seals or opens stored secrets: ``keyring`` is the one it was given,
+    else the process settings' (read when first needed, so making the service reads none)."""
+
+    _keyring: Keyring | None = None
+
+    @property
+    def keyring(self) -> Keyring:
+        if self._keyring is None:
+            self._keyring = get_settings().keyring()
+        return self._keyring

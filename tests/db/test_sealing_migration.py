@@ -13,13 +13,13 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, make_url
+from sqlalchemy import Engine
 
-from tessera.config import load_settings
 from tessera.db.engine import make_engine
 from tessera.db.migrate import alembic_config, current_revision
 from tessera.db.types import JSONDocument, UTCDateTime
 from tessera.kit.secrets import SEALED, Keyring, SecretUnreadable
+from tests.support.databases import fresh_postgres
 
 POSTGRES_URL = os.environ.get("TESSERA_TEST_DATABASE_URL")
 KEY = "migration-secret-key-0123456789abcdef"
@@ -57,19 +57,9 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'sealing.db'}"
         return
-    base = make_url(load_settings(database_url=POSTGRES_URL).database_url)
-    name = f"{base.database}_{os.getpid()}_sealing"
-    admin = make_engine(
-        base.set(database="postgres").render_as_string(hide_password=False),
-        isolation_level="AUTOCOMMIT",
-    )
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield base.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    assert POSTGRES_URL
+    with fresh_postgres(POSTGRES_URL, "_sealing") as url:
+        yield url
 
 
 def migrations(url: str, keyring: Keyring) -> Config:

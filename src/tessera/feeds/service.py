@@ -37,7 +37,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from tessera.catalog.service import CatalogService
-from tessera.config import get_settings
+from tessera.config import HoldsKeyring
 from tessera.feeds import channels, domain
 from tessera.feeds.domain import BufferRule, PushDecision
 from tessera.feeds.errors import DuplicateFeed, FeedNotFound, InvalidFeed
@@ -104,7 +104,7 @@ class PushOutcome:
     error: str | None = None
 
 
-class FeedService:
+class FeedService(HoldsKeyring):
     def __init__(
         self,
         session: Session,
@@ -115,13 +115,6 @@ class FeedService:
         self.repository = FeedRepository(session)
         self.rng = rng or random.Random()
         self._keyring = keyring
-
-    @property
-    def keyring(self) -> Keyring:
-        """Seals and opens credentials: the keyring given, else the process settings'."""
-        if self._keyring is None:
-            self._keyring = get_settings().keyring()
-        return self._keyring
 
     def credentials(self, feed: ChannelFeed) -> dict[str, Any]:
         """The feed's credentials, opened. Refuses (``SecretUnreadable``, 500, naming the feed)

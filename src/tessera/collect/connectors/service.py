@@ -43,7 +43,7 @@ from tessera.collect.connectors.records import Record, grouped
 from tessera.collect.connectors.repository import ConnectorRepository
 from tessera.collect.errors import MalformedPayload
 from tessera.collect.service import CollectService, Sender, replayer
-from tessera.config import get_settings
+from tessera.config import HoldsKeyring
 from tessera.integrations.amazon.order_report import REQUIRED_COLUMNS as REQUIRED_AMAZON_COLUMNS
 from tessera.integrations.retail.sell_through import REQUIRED_COLUMNS as REQUIRED_RETAIL_COLUMNS
 from tessera.integrations.retail.sell_through import normalise_column
@@ -169,7 +169,7 @@ def _counts(tally: Tally, result: ApplyResult, records: int) -> None:
     tally.order_ids.append(result.order_id)
 
 
-class ConnectorService:
+class ConnectorService(HoldsKeyring):
     def __init__(self, session: Session, keyring: Keyring | None = None) -> None:
         self.session = session
         self.repository = ConnectorRepository(session)
@@ -177,13 +177,6 @@ class ConnectorService:
         self.orders = OrderService(session)
         self._refs: dict[str, dict[str, str]] = {}
         self._keyring = keyring
-
-    @property
-    def keyring(self) -> Keyring:
-        """Seals and opens source secrets: the keyring given, else the process settings'."""
-        if self._keyring is None:
-            self._keyring = get_settings().keyring()
-        return self._keyring
 
     def secret(self, source: Source, name: str) -> str | None:
         """The source's setting ``name`` (a secret), opened; None when it has none. Refuses
