@@ -44,6 +44,9 @@ class Merge:
     occurred_at: datetime
     evidence: dict[str, Any]
     link: tuple[Key, Key]
+    # How many new identifiers the batch had made when this merge was planned: the sides of
+    # the merge are what each profile held then, not what it held at the end of the batch.
+    after: int = 0
 
 
 @dataclass(frozen=True)
@@ -55,15 +58,18 @@ class Conflict:
     evidence: dict[str, Any]
 
 
-# Evidence planned: (a, b, record ref, when): ``a`` and ``b`` came together in that record.
-# A plain tuple: a bulk stitch plans millions, and even a named tuple costs a Python call.
-Link = tuple[Key, Key, str, datetime]
+# Evidence planned: (a, b, record ref, when, brings): ``a`` and ``b`` came together in that
+# record, and ``brings`` is the one of them the link brought in (new to the graph), or None when
+# both were known (a merge). A plain tuple: a bulk stitch plans millions, and even a named tuple
+# costs a Python call.
+Link = tuple[Key, Key, str, datetime, Key | None]
 
 
 @dataclass
 class Plan:
     new_profiles: list[str] = field(default_factory=list)
-    new_identifiers: dict[Key, tuple[Ident, str, datetime]] = field(default_factory=dict)
+    # New identifier -> (identifier, profile it started in, first seen, record that brought it)
+    new_identifiers: dict[Key, tuple[Ident, str, datetime, str]] = field(default_factory=dict)
     merges: list[Merge] = field(default_factory=list)
     links: list[Link] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
@@ -184,7 +190,9 @@ class Planner:
             if group is None:
                 group = current
                 if anchor is not None:  # new identifiers came first: tie them to this profile
-                    plan.links.append((anchor.key, ident.key, record.ref, record.occurred_at))
+                    plan.links.append(
+                        (anchor.key, ident.key, record.ref, record.occurred_at, anchor.key)
+                    )
             else:
                 survivor, absorbed = (group, current) if group < current else (current, group)
                 assert anchor is not None
@@ -200,9 +208,10 @@ class Planner:
                             "channel": record.channel,
                         },
                         link=(anchor.key, ident.key),
+                        after=len(plan.new_identifiers),
                     )
                 )
-                plan.links.append((anchor.key, ident.key, record.ref, record.occurred_at))
+                plan.links.append((anchor.key, ident.key, record.ref, record.occurred_at, None))
                 parent[absorbed] = survivor
                 self.profiles.pop(absorbed, None)
                 group = survivor
@@ -218,13 +227,13 @@ class Planner:
             plan.new_profiles.append(group)
         self.profiles[group] = ProfileState(counts, tags)
         assert anchor is not None
-        seen = record.occurred_at
+        seen, ref = record.occurred_at, record.ref
         new_identifiers = plan.new_identifiers
         for ident in pending:
             owners[ident.key] = group
-            new_identifiers[ident.key] = (ident, group, seen)
+            new_identifiers[ident.key] = (ident, group, seen, ref)
             if ident is not anchor:
-                plan.links.append((anchor.key, ident.key, record.ref, seen))
+                plan.links.append((anchor.key, ident.key, ref, seen, ident.key))
         plan.record_profiles.append((record, self._attributed(record, group)))
         return group
 

@@ -257,6 +257,28 @@ class PrivacyRepository(RepositoryBase):
             if value in wanted_values or wanted_profiles.intersection(pids or [])
         )
 
+    def forget_joins(self, workspace_id: str, identifier_ids: Sequence[str]) -> int:
+        """The links kept on identifier rows (ADR 0010) that name these identifiers: those on
+        their own rows go when the rows are deleted; those on other people's rows (joined
+        through one of them, then split off) are cleared here. Returns how many."""
+        if not identifier_ids:
+            return 0
+        own = self.session.scalar(
+            select(func.count())
+            .select_from(Identifier)
+            .where(Identifier.id.in_(identifier_ids), Identifier.joined_via_id.is_not(None))
+        )
+        others = self.session.execute(
+            update(Identifier)
+            .where(
+                Identifier.workspace_id == workspace_id,
+                Identifier.joined_via_id.in_(identifier_ids),
+                Identifier.id.not_in(identifier_ids),
+            )
+            .values(joined_via_id=None, joined_ref=None)
+        )
+        return int(own or 0) + int(getattr(others, "rowcount", 0) or 0)
+
     def delete_where(self, model: type[Base], *where: ColumnElement[bool]) -> int:
         table: Any = model.__table__
         result = self.session.execute(delete(table).where(*where))
@@ -527,7 +549,7 @@ class PrivacyService:
                 IdentityLink.identifier_id.in_(identifier_ids),
                 IdentityLink.other_identifier_id.in_(identifier_ids),
             ),
-        )
+        ) + repo.forget_joins(workspace_id, identifier_ids)
         merges = self.profiles.repository.merges(workspace_id, pids)
         merge_ids = [m.id for m in merges]
         split_ids = self.session.scalars(

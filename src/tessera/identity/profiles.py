@@ -360,9 +360,18 @@ class ProfileReadRepository(RepositoryBase):
         ).all()
 
     def first_links(self, identifier_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
-        """identifier id -> (cause kind, cause ref) of the oldest link that names it."""
+        """identifier id -> (cause kind, cause ref) of the record that brought it in, kept on
+        its row since migration 0015; for older rows, of the oldest link that names it."""
         if not identifier_ids:
             return {}
+        brought = {
+            str(identifier_id): ("event", str(ref))
+            for identifier_id, ref in self.session.execute(
+                select(Identifier.id, Identifier.joined_ref).where(
+                    Identifier.id.in_(identifier_ids), Identifier.joined_ref.is_not(None)
+                )
+            )
+        }
         rows = self.session.execute(
             select(
                 IdentityLink.identifier_id,
@@ -381,7 +390,7 @@ class ProfileReadRepository(RepositoryBase):
         found: dict[str, tuple[str, str]] = {}
         for a, b, kind, ref in rows:  # oldest last, so it wins
             found[str(a)] = found[str(b)] = (str(kind), str(ref))
-        return found
+        return found | brought
 
     def channels_of_messages(self, workspace_id: str, message_ids: Sequence[str]) -> dict[str, str]:
         if not message_ids:

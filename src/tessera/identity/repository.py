@@ -41,6 +41,12 @@ def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
         yield items[start : start + size]
 
 
+def _ordinal(prefixed_id: str) -> str:
+    """A prefixed id without its prefix: ids made by one ``new_ids`` call, whatever their
+    prefixes, sort in the order they were made."""
+    return prefixed_id.partition("_")[2]
+
+
 def _copy_type(column_type: Any) -> str:
     """The PostgreSQL type a binary COPY sends a column's values as."""
     name = str(column_type.compile(dialect=postgresql.dialect())).lower()  # type: ignore[no-untyped-call]
@@ -436,6 +442,13 @@ class IdentityRepository:
         return list(found.values())
 
     def links_among(self, identifier_ids: Sequence[str]) -> list[Edge]:
+        """The links between these identifiers, in the order they were made.
+
+        A link is kept on the identifier it brought in (``joined_via_id``) or as an
+        ``identity_link`` row; both take their ids from one ascending sequence per batch
+        (``IdentityService._place_links``), so ordering by the id past its prefix is the
+        order they were planned in.
+        """
         ids = set(identifier_ids)
         edges: dict[str, Edge] = {}
         for chunk in _chunks(sorted(ids)):
@@ -445,7 +458,14 @@ class IdentityRepository:
                 ).where(IdentityLink.identifier_id.in_(chunk))
             ):
                 if a in ids and b in ids:
-                    edges[link_id] = Edge(a, b)
+                    edges[_ordinal(link_id)] = Edge(a, b)
+            for identifier_id, via in self.session.execute(
+                select(Identifier.id, Identifier.joined_via_id).where(
+                    Identifier.id.in_(chunk), Identifier.joined_via_id.is_not(None)
+                )
+            ):
+                if via in ids:
+                    edges[_ordinal(identifier_id)] = Edge(via, identifier_id)
         return [edges[k] for k in sorted(edges)]
 
     def split_tags(self, identifier_ids: Sequence[str]) -> dict[str, set[Tag]]:

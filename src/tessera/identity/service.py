@@ -9,6 +9,7 @@ system's (ADR 0010).
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -108,7 +109,7 @@ PROFILE_COLUMNS = (
 )  # fmt: skip
 IDENTIFIER_COLUMNS = (
     "id", "workspace_id", "type", "value", "raw", "profile_id", "origin_profile_id",
-    "first_seen", "last_seen",
+    "first_seen", "last_seen", "joined_via_id", "joined_ref",
 )  # fmt: skip
 SUMMARY_COLUMNS = ("traits", "trait_stamps", "name_key", "first_seen", "last_seen")
 LINK_COLUMNS = (
@@ -293,16 +294,14 @@ class IdentityService:
         existing ones change in one statement per kind of change.
         """
         new_profiles = set(plan.new_profiles)
-        for key, made in zip(
-            plan.new_identifiers, new_ids("idn", len(plan.new_identifiers)), strict=True
-        ):
-            identifier_ids[key] = made
+        new_identifiers = plan.new_identifiers
+        joined, link_rows = self._place_links(workspace_id, plan, identifier_ids, now)
         # Who holds which identifiers, and each profile's summary, as the merges play out.
         merging = {p for m in plan.merges for p in (m.survivor, m.absorbed)}
         members = self.repository.member_ids(merging - new_profiles)
-        for key, (_, origin, _) in plan.new_identifiers.items():
-            if origin in merging:
-                members.setdefault(origin, []).append(identifier_ids[key])
+        # New identifiers join their profile's side of a merge only if made before it.
+        made = iter(new_identifiers.items())
+        taken = 0
         record_groups: dict[str, list[IdentityRecord]] = {}
         for record, profile_id in plan.record_profiles:
             record_groups.setdefault(plan.resolve(profile_id), []).append(record)
@@ -323,32 +322,18 @@ class IdentityService:
         for p in new_profiles:
             summaries[p] = _Summary({}, {}, None, None, is_new=True)
         merge_ids = new_ids("mrg", len(plan.merges))
-        # Links as tuples in LINK_COLUMNS order; a pair once (the first record that joined it).
-        link_rows: dict[tuple[str, str], tuple[Any, ...]] = {}
-        fresh_links: list[tuple[Any, ...]] = []  # a new identifier's link cannot exist yet
-        older_links: list[tuple[Any, ...]] = []
-        new_identifiers = plan.new_identifiers
-        for (key_a, key_b, ref, at), link_id in zip(
-            plan.links, new_ids("lnk", len(plan.links)), strict=True
-        ):
-            a, b = identifier_ids[key_a], identifier_ids[key_b]
-            pair = (a, b) if a < b else (b, a)
-            if pair in link_rows:
-                continue
-            row = (link_id, workspace_id, *pair, "event", ref[:200], at, now)
-            link_rows[pair] = row
-            if key_a in new_identifiers or key_b in new_identifiers:
-                fresh_links.append(row)
-            else:
-                older_links.append(row)
         merge_rows: list[dict[str, Any]] = []
         for merge, merge_id in zip(plan.merges, merge_ids, strict=True):
+            for key, (_, origin, _, _) in itertools.islice(made, merge.after - taken):
+                if origin in merging:
+                    members.setdefault(origin, []).append(identifier_ids[key])
+            taken = max(taken, merge.after)
             survivor_ids = sorted(members.get(merge.survivor, []))
             absorbed_ids = sorted(members.pop(merge.absorbed, []))
             members[merge.survivor] = survivor_ids + absorbed_ids
             summaries[merge.survivor].absorb(summaries[merge.absorbed])
             a, b = identifier_ids[merge.link[0]], identifier_ids[merge.link[1]]
-            link_row = link_rows.get((a, b) if a < b else (b, a))
+            link_id = link_rows.get((a, b) if a < b else (b, a), (None,))[0]
             merge_rows.append(
                 {
                     "id": merge_id,
@@ -358,7 +343,7 @@ class IdentityService:
                     "cause_kind": "event",
                     "cause_ref": merge.ref[:200],
                     "evidence": merge.evidence,
-                    "link_ids": [link_row[0]] if link_row else [],
+                    "link_ids": [link_id] if link_id else [],
                     "survivor_identifier_ids": survivor_ids,
                     "absorbed_identifier_ids": absorbed_ids,
                     "actor": None,
@@ -407,13 +392,18 @@ class IdentityService:
                     origin,
                     seen,
                     seen,
+                    *joined[key],
                 )
-                for key, (ident, origin, seen) in plan.new_identifiers.items()
+                for key, (ident, origin, seen, _) in new_identifiers.items()
             ],
         )
-        self.repository.refresh_statistics(len(plan.new_identifiers))
-        self.repository.copy_rows(IdentityLink, LINK_COLUMNS, fresh_links)
-        self.repository.insert_links([dict(zip(LINK_COLUMNS, r, strict=True)) for r in older_links])
+        self.repository.refresh_statistics(len(new_identifiers))
+        # Rows naming a new identifier cannot exist yet; the others may (a replay).
+        fresh = [r for r in link_rows.values() if r[-1]]
+        self.repository.copy_rows(IdentityLink, LINK_COLUMNS, [r[:-1] for r in fresh])
+        self.repository.insert_links(
+            [dict(zip(LINK_COLUMNS, r[:-1], strict=True)) for r in link_rows.values() if not r[-1]]
+        )
         older = {a: s for a, s in absorbed.items() if a not in new_profiles}
         self.repository.merge_profiles_into(older, now)
         self.repository.insert_merges(merge_rows)
@@ -486,6 +476,47 @@ class IdentityService:
             JobService(self.session).enqueue(
                 "identity.match", {"profile_ids": sorted(to_match)}, workspace_id=workspace_id
             )
+
+    @staticmethod
+    def _place_links(
+        workspace_id: str, plan: Plan, identifier_ids: dict[Key, str], now: datetime
+    ) -> tuple[dict[Key, tuple[str | None, str]], dict[tuple[str, str], tuple[Any, ...]]]:
+        """Give the batch's new identifiers their ids, and place each planned link.
+
+        The link that brought a new identifier in is kept on the identifier's own row:
+        returned as ``(joined_via_id, joined_ref)`` by new identifier (a profile's first has no
+        link, only the record that made it). Every other link (a merge) is an ``identity_link``
+        row, returned by pair as a tuple in LINK_COLUMNS order plus whether it names a new
+        identifier; a pair once (the first record that joined it). Identifier and link ids are
+        drawn from one ascending sequence in the plan's order, so a replay that takes links in
+        id order (``links_among``) meets them as they were planned, wherever they are kept.
+        """
+        new_identifiers = plan.new_identifiers
+        drawn = iter(new_ids("idn", len(new_identifiers) + len(plan.links)))
+        joined: dict[Key, tuple[Key | None, str]] = {}
+        merges: list[tuple[str, Key, Key, str, datetime]] = []
+        for key_a, key_b, ref, at, brings in plan.links:
+            if brings is None:
+                merges.append(("lnk" + next(drawn)[3:], key_a, key_b, ref, at))
+            else:
+                identifier_ids[brings] = next(drawn)
+                joined[brings] = (key_a if brings == key_b else key_b, ref[:200])
+        for key, (_, _, _, ref) in new_identifiers.items():
+            if key not in joined:  # a profile's first identifier
+                identifier_ids[key] = next(drawn)
+                joined[key] = (None, ref[:200])
+        link_rows: dict[tuple[str, str], tuple[Any, ...]] = {}
+        for link_id, key_a, key_b, ref, at in merges:
+            a, b = identifier_ids[key_a], identifier_ids[key_b]
+            pair = (a, b) if a < b else (b, a)
+            if pair not in link_rows:
+                fresh = key_a in new_identifiers or key_b in new_identifiers
+                link_rows[pair] = (link_id, workspace_id, *pair, "event", ref[:200], at, now, fresh)
+        placed = {
+            key: (None if via is None else identifier_ids[via], ref)
+            for key, (via, ref) in joined.items()
+        }
+        return placed, link_rows
 
     def _without_erased(
         self, workspace_id: str, records: Sequence[IdentityRecord]

@@ -1,7 +1,9 @@
 """Identify: profiles, identifiers and the evidence that joins them.
 
 A profile is a connected group of identifiers. ``identifier.profile_id`` is the current answer;
-``identity_link`` rows are the evidence (which record joined which two identifiers), and
+the links are the evidence (which record joined which two identifiers): the one that brought an
+identifier in is kept on its own row (``joined_via_id``, ``joined_ref``), later ones are
+``identity_link`` rows; and
 ``identity_merge`` rows remember every merge with its cause and both sides, so a merge can be
 undone by replaying the evidence without it (ADR 0010). Events and orders are never rewritten:
 they belong to a profile through their identifiers.
@@ -85,6 +87,12 @@ class Identifier(Base):
     source: Mapped[str | None] = mapped_column(String(200), nullable=True)  # channel or origin
     first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The link that brought this identifier in, kept here rather than as an ``identity_link``
+    # row (ADR 0010): the identifier it joined through (none for a profile's first) and the
+    # record that carried both, at ``first_seen``. Rows stitched before migration 0015 have
+    # neither; their links are ``identity_link`` rows.
+    joined_via_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    joined_ref: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
 
 class IdentityLink(Base):
