@@ -114,17 +114,30 @@ class IdentityRepository:
         self.session = session
 
     # -- serialisation ---------------------------------------------------------------------
-    def lock_workspace(self, workspace_id: str) -> None:
-        """Serialise identity-graph writes per workspace until the transaction ends.
+    def lock_workspace(self, workspace_id: str) -> int:
+        """Serialise identity-graph writes per workspace until the transaction ends, and move
+        the workspace's graph clock on; returns the clock's new value.
 
         PostgreSQL: a transaction-level advisory lock. SQLite already has one writer
-        (transactions begin IMMEDIATE), so nothing more is needed there.
+        (transactions begin IMMEDIATE), so nothing more is needed there. Every graph writer
+        comes through here, so a process that remembers the clock it committed knows whether
+        anyone else has written the graph since (``graph_memory``).
         """
         if self.session.get_bind().dialect.name == "postgresql":
             self.session.execute(
                 text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 7))"),
                 {"key": f"identity:{workspace_id}"},
             )
+        return int(
+            self.session.execute(
+                text(
+                    "INSERT INTO identity_graph_clock (workspace_id, version) VALUES (:ws, 1) "
+                    "ON CONFLICT (workspace_id) DO UPDATE "
+                    "SET version = identity_graph_clock.version + 1 RETURNING version"
+                ),
+                {"ws": workspace_id},
+            ).scalar_one()
+        )
 
     def refresh_statistics(self, inserted: int) -> bool:
         """ANALYZE the graph's tables when this transaction grew them by a tenth or more.

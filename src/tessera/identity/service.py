@@ -19,15 +19,16 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from tessera.identity import graph_memory
 from tessera.identity import identifiers as ids
 from tessera.identity.graph import (
     Key,
     Merge,
     Plan,
+    Planner,
     ProfileState,
     breaks_limit,
     clash,
-    plan_batch,
     replay,
 )
 from tessera.identity.identifiers import Ident, IdentityRecord, Rules
@@ -100,6 +101,10 @@ class StitchResult:
     created: list[str] = field(default_factory=list)
     merges: list[str] = field(default_factory=list)
     conflicts: int = 0
+    # Keys looked up in the database and profiles whose state was read there: the rest came
+    # from what this process's previous stitch left (``graph_memory``).
+    looked_up: int = 0
+    states_read: int = 0
 
 
 # Column orders of the rows a stitch writes by COPY.
@@ -254,28 +259,50 @@ class IdentityService:
 
     def _stitch(self, workspace_id: str, records: Sequence[IdentityRecord]) -> StitchResult:
         result = StitchResult()
-        self.repository.lock_workspace(workspace_id)
+        version = self.repository.lock_workspace(workspace_id)
         rules = self.rules(workspace_id)
         records = self._without_erased(workspace_id, records)
         if not records:
             return result
+        # What this process's last stitch left, if nobody has written the graph since.
+        memory = graph_memory.take(self.session, workspace_id, version, rules)
+        if memory is None:
+            memory = graph_memory.GraphMemory(version, rules)
+        memory.version = version
+        remembered = memory.owners
         keys = ids.all_keys(records)
-        known = self.repository.owners(workspace_id, keys)
-        states = self.repository.profile_states(
-            _profiles_needing_state(records, {k: p for k, (_, p) in known.items()}),
-            types=[t for t, limit in rules.limits.items() if limit is not None],
+        unknown = [k for k in keys if k not in remembered]
+        result.looked_up = len(unknown)
+        found = self.repository.owners(workspace_id, unknown)
+        remembered.update(found)
+        resolve = memory.resolve
+        owners = {k: resolve(remembered[k][1]) for k in keys if k in remembered}
+        needed = _profiles_needing_state(records, owners)
+        states = {p: memory.states[p] for p in needed if p in memory.states}
+        states.update(
+            self.repository.profile_states(
+                needed - states.keys(),
+                types=[t for t, limit in rules.limits.items() if limit is not None],
+            )
         )
+        result.states_read = len(needed) - len(memory.states.keys() & needed)
         # At most one new profile per record: their ids made at once, in ascending order.
         profile_ids = iter(new_ids("cus", len(records)))
-        plan = plan_batch(
-            records,
-            rules,
-            {k: p for k, (_, p) in known.items()},
-            states,
-            profile_ids.__next__,
-        )
+        planner = Planner(rules, owners, states, profile_ids.__next__)
+        for record in records:
+            planner.add(record)
+        plan = planner.plan
         now = utcnow()
-        self._write_plan(workspace_id, plan, {k: i for k, (i, _) in known.items()}, result, now)
+        identifier_ids = {k: remembered[k][0] for k in owners}
+        self._write_plan(workspace_id, plan, identifier_ids, result, now)
+        # Remember the graph as this transaction leaves it, for the next stitch here.
+        for key, (_, origin, _, _) in plan.new_identifiers.items():
+            remembered[key] = (identifier_ids[key], origin)
+        memory.parent.update(plan.parent)
+        memory.states.update(planner.profiles)
+        for absorbed in plan.parent:
+            memory.states.pop(absorbed, None)
+        graph_memory.keep(self.session, workspace_id, memory)
         return result
 
     def _write_plan(

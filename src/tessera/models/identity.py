@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Float,
     ForeignKey,
     Index,
@@ -93,6 +94,19 @@ class Identifier(Base):
     # neither; their links are ``identity_link`` rows.
     joined_via_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
     joined_ref: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+class IdentityGraphClock(Base):
+    """How many times a workspace's identity graph has been locked for writing: every writer
+    moves it on in its own transaction, so a process that remembers the value it committed
+    knows whether anyone else has written since (``identity.graph_memory``, ADR 0010)."""
+
+    __tablename__ = "identity_graph_clock"
+
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspace.id", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(BigInteger)
 
 
 class IdentityLink(Base):

@@ -1,0 +1,120 @@
+"""A stitch starts from what its process's previous stitch left, only while that is still true."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from tessera.db.engine import make_engine, make_session_factory, session_scope
+from tessera.identity import graph_memory
+from tessera.identity.identifiers import Ident, IdentityRecord, all_keys
+from tessera.identity.service import IdentityService, StitchResult
+from tessera.models.identity import Identifier
+from tessera.workspace.service import WorkspaceService
+from tests.identity.stitching import T0
+
+
+@pytest.fixture
+def factory(committed_database_url: str) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(committed_database_url)
+    graph_memory.forget_all()
+    yield make_session_factory(engine)
+    graph_memory.forget_all()
+    engine.dispose()
+
+
+def _workspace(factory: sessionmaker[Session], slug: str) -> str:
+    with session_scope(factory) as session:
+        return WorkspaceService(session).create_workspace(slug.title(), slug).id
+
+
+def _records(seed: int, count: int, people: int = 40) -> list[IdentityRecord]:
+    """Records of ``people`` people over a few devices, emails and phones each; some shared
+    devices, so limits refuse some links and conflicts arise."""
+    rng = random.Random(seed)
+    records = []
+    for n in range(count):
+        p = rng.randrange(people)
+        device = f"dev-{p}-{rng.randrange(3)}" if rng.random() > 0.1 else "dev-shared"
+        idents = [Ident("anonymous_id", device, device)]
+        for type_, value in rng.sample(
+            [
+                ("user_id", f"u{p}"),
+                ("email", f"p{p}@x.com"),
+                ("email", f"p{p}.{rng.randrange(7)}@y.com"),
+                ("phone", f"+1212555{p:04d}"),
+            ],
+            rng.randrange(1, 3),
+        ):
+            idents.append(Ident(type_, value, value))
+        records.append(IdentityRecord(f"r{seed}-{n}", T0, tuple(idents)))
+    return records
+
+
+def _stitch(factory: sessionmaker[Session], ws: str, records: list[IdentityRecord]) -> StitchResult:
+    with session_scope(factory) as session:
+        return IdentityService(session).stitch(ws, records)
+
+
+def _partition(factory: sessionmaker[Session], ws: str) -> set[frozenset[tuple[str, str]]]:
+    groups: dict[str, set[tuple[str, str]]] = {}
+    with session_scope(factory) as session:
+        for type_, value, profile in session.execute(
+            select(Identifier.type, Identifier.value, Identifier.profile_id).where(
+                Identifier.workspace_id == ws
+            )
+        ):
+            groups.setdefault(profile, set()).add((type_, value))
+    return {frozenset(g) for g in groups.values()}
+
+
+def test_batches_stitched_from_memory_make_the_profiles_a_fresh_process_makes(
+    factory: sessionmaker[Session],
+) -> None:
+    remembering, fresh = _workspace(factory, "remembering"), _workspace(factory, "fresh")
+    batches = [_records(seed, 60) for seed in range(8)]
+    for batch in batches:
+        keys = set(all_keys(batch))
+        stored = set().union(*_partition(factory, remembering))
+        result = _stitch(factory, remembering, batch)
+        # Only keys this process never met were looked up (refused ones are met again).
+        assert result.looked_up == len(keys - stored)
+        graph_memory.forget(fresh)  # as a new process would
+        assert _stitch(factory, fresh, batch).looked_up == len(keys)
+    assert _partition(factory, remembering) == _partition(factory, fresh)
+
+
+def test_another_writer_or_a_rollback_makes_the_next_stitch_read_everything(
+    factory: sessionmaker[Session],
+) -> None:
+    ws = _workspace(factory, "invalidated")
+    first, second = _records(1, 50), _records(2, 50)
+    _stitch(factory, ws, first)
+    assert _stitch(factory, ws, first).looked_up == 0  # all remembered
+
+    # Another transaction locks the graph (any writer does): the memory is no longer true.
+    with session_scope(factory) as session:
+        IdentityService(session).repository.lock_workspace(ws)
+    assert _stitch(factory, ws, first).looked_up == len(set(all_keys(first)))
+
+    # A stitch that rolls back leaves nothing remembered, though its process planned it.
+    with pytest.raises(RuntimeError), session_scope(factory) as session:
+        IdentityService(session).stitch(ws, second)
+        raise RuntimeError("the job failed after the stitch")
+    result = _stitch(factory, ws, second)
+    assert result.looked_up == len(set(all_keys(second)))
+    assert _partition(factory, ws) == _partition_of_fresh(factory, first + second)
+
+
+def _partition_of_fresh(
+    factory: sessionmaker[Session], records: list[IdentityRecord]
+) -> set[frozenset[tuple[str, str]]]:
+    ws = _workspace(factory, f"fresh-{len(records)}")
+    for start in range(0, len(records), 50):
+        graph_memory.forget(ws)
+        _stitch(factory, ws, records[start : start + 50])
+    return _partition(factory, ws)
