@@ -118,3 +118,21 @@ def _partition_of_fresh(
         graph_memory.forget(ws)
         _stitch(factory, ws, records[start : start + 50])
     return _partition(factory, ws)
+
+
+def test_a_process_keeps_its_most_recent_memories_within_its_key_budget(
+    factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = _workspace(factory, "older"), _workspace(factory, "newer")
+    records = _records(3, 40)
+    _stitch(factory, first, records)
+    _stitch(factory, second, records)
+    assert _stitch(factory, first, records).looked_up == 0  # both fit the default budget
+    assert _stitch(factory, second, records).looked_up == 0
+
+    # A budget that holds one workspace's keys: the less recently stitched one is dropped.
+    monkeypatch.setattr(graph_memory, "MAX_KEYS", len(set(all_keys(records))))
+    _stitch(factory, first, records)
+    _stitch(factory, second, records)
+    assert _stitch(factory, second, records).looked_up == 0
+    assert _stitch(factory, first, records).looked_up > 0

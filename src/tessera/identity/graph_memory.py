@@ -27,8 +27,9 @@ from sqlalchemy.orm import Session
 from tessera.identity.graph import Key, ProfileState
 from tessera.identity.identifiers import Rules
 
-# A memory grows with the keys a process has seen; past this many it is not kept (about 400
-# bytes a key, so about 1.2 GB at most per worker).
+# A memory grows with the keys a process has seen. A process keeps at most this many keys over
+# all its workspaces' memories (about 400 bytes a key: about 1.2 GB), the least recently
+# stitched workspaces' memories dropped first.
 MAX_KEYS = 3_000_000
 
 _INFO = "tessera.identity.graph_memory"
@@ -79,14 +80,19 @@ def keep(session: Session, workspace_id: str, memory: GraphMemory) -> None:
         pending = session.info[_INFO] = {}
         event.listen(session, "after_commit", _committed)
         event.listen(session, "after_rollback", _rolled_back)
-    if len(memory.owners) <= MAX_KEYS:
-        pending[(_place(session), workspace_id)] = memory
+    pending[(_place(session), workspace_id)] = memory
 
 
 def _committed(session: Session) -> None:
     pending: dict[tuple[str, str], Any] = session.info.get(_INFO, {})
     with _guard:
-        _kept.update(pending)
+        for place, memory in pending.items():
+            _kept.pop(place, None)
+            _kept[place] = memory  # the most recent last
+        total = sum(len(m.owners) for m in _kept.values())
+        while total > MAX_KEYS:
+            oldest = next(iter(_kept))
+            total -= len(_kept.pop(oldest).owners)
     pending.clear()
 
 
