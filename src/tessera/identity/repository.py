@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import secrets
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, cast
 
@@ -71,6 +73,31 @@ def _array(values: Iterable[Any]) -> str:
             .replace('"', '\\"')
             + '"'
             for v in values
+        )
+        + "}"
+    )
+
+
+def _copy(driver: Any, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Binary COPY of ``rows`` into ``table`` on a psycopg connection."""
+    with (
+        driver.cursor() as cursor,
+        cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)") as copy,
+    ):
+        # The binary format: psycopg adapts a row four times faster than in text.
+        copy.set_types([_copy_type(table.c[c].type) for c in columns])
+        write = copy.write_row
+        for row in rows:
+            write(row)
+
+
+def _plain_array(values: Iterable[str | datetime | None]) -> str:
+    """``_array`` for values that never need quoting (prefixed ids, times): one join, with
+    no escaping per value (a bulk stitch sends arrays of tens of thousands per statement)."""
+    return (
+        "{"
+        + ",".join(
+            "NULL" if v is None else v.isoformat() if isinstance(v, datetime) else v for v in values
         )
         + "}"
     )
@@ -253,7 +280,7 @@ class IdentityRepository:
                     "WHERE profile_id = ANY(%s::varchar[]) "
                     "AND (%s::varchar[] IS NULL OR type = ANY(%s::varchar[])) "
                     "GROUP BY profile_id, type",
-                    (_array(ids), wanted, wanted),
+                    (_plain_array(ids), wanted, wanted),
                 )
                 for profile_id, type_, count in cursor.fetchall():
                     states[profile_id].counts[type_] = count
@@ -264,7 +291,7 @@ class IdentityRepository:
                         "SELECT i.profile_id, m.split_id, m.side FROM identity_split_member m "
                         "JOIN identifier i ON i.id = m.identifier_id "
                         "WHERE i.profile_id = ANY(%s::varchar[])",
-                        (_array(ids),),
+                        (_plain_array(ids),),
                     )
                     for profile_id, split_id, side in cursor.fetchall():
                         states[profile_id].tags.add((split_id, side))
@@ -324,7 +351,7 @@ class IdentityRepository:
                 cursor.execute(
                     "SELECT id, traits, trait_stamps, first_seen, last_seen FROM profile "
                     "WHERE id = ANY(%s::varchar[])",
-                    (_array(sorted(set(ids))),),
+                    (_plain_array(sorted(set(ids))),),
                 )
                 for found in cursor.fetchall():
                     result[found.id] = found
@@ -350,7 +377,7 @@ class IdentityRepository:
             with driver.cursor() as cursor:
                 cursor.execute(
                     "SELECT id, first_seen, last_seen FROM profile WHERE id = ANY(%s::varchar[])",
-                    (_array(wanted),),
+                    (_plain_array(wanted),),
                 )
                 return {id_: (first, last) for id_, first, last in cursor.fetchall()}
         result: dict[str, tuple[Any, Any]] = {}
@@ -388,11 +415,15 @@ class IdentityRepository:
             arrays = [
                 [Jsonb(c[name]) for c in changes]  # JSON documents go as a list of values
                 if _PROFILE_ARRAYS[name] == "jsonb"
+                else _plain_array(c[name] for c in changes)
+                if _PROFILE_ARRAYS[name] == "timestamptz"
                 else _array(c[name] for c in changes)
                 for name in columns
             ]
             with driver.cursor() as cursor:
-                cursor.execute(statement, (now, _array(c["profile_id"] for c in changes), *arrays))
+                cursor.execute(
+                    statement, (now, _plain_array(c["profile_id"] for c in changes), *arrays)
+                )
             self.session.expire_all()
             return
         self.session.flush()
@@ -546,17 +577,29 @@ class IdentityRepository:
                 table.insert(), [dict(zip(columns, row, strict=True)) for row in rows]
             )
             return
-        with (
-            driver.cursor() as cursor,
-            cursor.copy(
-                f"COPY {table.name} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
-            ) as copy,
-        ):
-            # The binary format: psycopg adapts a row four times faster than in text.
-            copy.set_types([_copy_type(table.c[c].type) for c in columns])
-            write = copy.write_row
-            for row in rows:
-                write(row)
+        _copy(driver, table, columns, rows)
+
+    @contextmanager
+    def copying_aside(
+        self, model: Any, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> Iterator[None]:
+        """``copy_rows`` sent from another thread while the ``with`` block runs, so the server
+        inserts while the caller goes on in Python (PostgreSQL; elsewhere it copies first).
+        The block must not use the session: the connection is the copy's until the block
+        ends, when the copy is waited for and its error, if any, raised."""
+        driver = self._driver() if rows else None
+        if driver is None:
+            self.copy_rows(model, columns, rows)
+            yield
+            return
+        with ThreadPoolExecutor(1, thread_name_prefix="tessera-copy") as pool:
+            copying = pool.submit(_copy, driver, _table(model), columns, rows)
+            try:
+                yield
+            finally:
+                failed = copying.exception()  # waits: the connection must be free again
+        if failed is not None:
+            raise failed
 
     def merge_profiles_into(self, survivors: Mapping[str, str], now: datetime) -> None:
         """Existing profiles merged by a batch: each absorbed one (key) into its final survivor
@@ -571,7 +614,7 @@ class IdentityRepository:
                 self.mark_merged(absorbed, survivor, now)
             return
         pairs = sorted(survivors.items())
-        arrays = (_array(a for a, _ in pairs), _array(s for _, s in pairs))
+        arrays = (_plain_array(a for a, _ in pairs), _plain_array(s for _, s in pairs))
         with driver.cursor() as cursor:
             cursor.execute(_MOVE_IDENTIFIERS, arrays)
             cursor.execute(_MARK_MERGED, (ProfileStatus.MERGED.value, now, *arrays))

@@ -275,8 +275,13 @@ class IdentityService:
         result.looked_up = len(unknown)
         found = self.repository.owners(workspace_id, unknown)
         remembered.update(found)
-        resolve = memory.resolve
-        owners = {k: resolve(remembered[k][1]) for k in keys if k in remembered}
+        resolve, merged = memory.resolve, memory.parent
+        owners = {
+            k: p if p not in merged else resolve(p)
+            for k in keys
+            if (held := remembered.get(k)) is not None
+            for p in (held[1],)
+        }
         needed = _profiles_needing_state(records, owners)
         states = {p: memory.states[p] for p in needed if p in memory.states}
         states.update(
@@ -345,48 +350,63 @@ class IdentityService:
             existing - with_traits
         ).items():
             summaries[p] = _Summary({}, {}, first_seen, last_seen, times_only=True)
-        before = {p: summary.copy() for p, summary in summaries.items()}
-        for p in new_profiles:
-            summaries[p] = _Summary({}, {}, None, None, is_new=True)
-        merge_ids = new_ids("mrg", len(plan.merges))
-        merge_rows: list[dict[str, Any]] = []
-        for merge, merge_id in zip(plan.merges, merge_ids, strict=True):
-            for key, (_, origin, _, _) in itertools.islice(made, merge.after - taken):
-                if origin in merging:
-                    members.setdefault(origin, []).append(identifier_ids[key])
-            taken = max(taken, merge.after)
-            survivor_ids = sorted(members.get(merge.survivor, []))
-            absorbed_ids = sorted(members.pop(merge.absorbed, []))
-            members[merge.survivor] = survivor_ids + absorbed_ids
-            summaries[merge.survivor].absorb(summaries[merge.absorbed])
-            a, b = identifier_ids[merge.link[0]], identifier_ids[merge.link[1]]
-            link_id = link_rows.get((a, b) if a < b else (b, a), (None,))[0]
-            merge_rows.append(
-                {
-                    "id": merge_id,
-                    "workspace_id": workspace_id,
-                    "survivor_profile_id": merge.survivor,
-                    "absorbed_profile_id": merge.absorbed,
-                    "cause_kind": "event",
-                    "cause_ref": merge.ref[:200],
-                    "evidence": merge.evidence,
-                    "link_ids": [link_id] if link_id else [],
-                    "survivor_identifier_ids": survivor_ids,
-                    "absorbed_identifier_ids": absorbed_ids,
-                    "actor": None,
-                    "created_at": now,
-                    "undone_at": None,
-                    "undone_by": None,
-                }
+        # The new identifiers go to the server now, from another thread, while the merges and
+        # the records' traits are played out in Python below (PostgreSQL; ADR 0010).
+        resolve = plan.resolve
+        identifier_rows = [
+            (
+                identifier_ids[key],
+                workspace_id,
+                ident.type,
+                ident.value,
+                ident.raw,
+                resolve(origin),
+                origin,
+                seen,
+                seen,
+                *joined[key],
             )
-        to_match = self._fold_records(record_groups, summaries, result)
-        # Writes: new rows whole, then the changes to existing ones.
-        absorbed = {m.absorbed: plan.resolve(m.absorbed) for m in plan.merges}
-        active, merged = ProfileStatus.ACTIVE.value, ProfileStatus.MERGED.value
-        self.repository.copy_rows(
-            Profile,
-            PROFILE_COLUMNS,
-            [
+            for key, (ident, origin, seen, _) in new_identifiers.items()
+        ]
+        with self.repository.copying_aside(Identifier, IDENTIFIER_COLUMNS, identifier_rows):
+            before = {p: summary.copy() for p, summary in summaries.items()}
+            for p in new_profiles:
+                summaries[p] = _Summary({}, {}, None, None, is_new=True)
+            merge_ids = new_ids("mrg", len(plan.merges))
+            merge_rows: list[dict[str, Any]] = []
+            for merge, merge_id in zip(plan.merges, merge_ids, strict=True):
+                for key, (_, origin, _, _) in itertools.islice(made, merge.after - taken):
+                    if origin in merging:
+                        members.setdefault(origin, []).append(identifier_ids[key])
+                taken = max(taken, merge.after)
+                survivor_ids = sorted(members.get(merge.survivor, []))
+                absorbed_ids = sorted(members.pop(merge.absorbed, []))
+                members[merge.survivor] = survivor_ids + absorbed_ids
+                summaries[merge.survivor].absorb(summaries[merge.absorbed])
+                a, b = identifier_ids[merge.link[0]], identifier_ids[merge.link[1]]
+                link_id = link_rows.get((a, b) if a < b else (b, a), (None,))[0]
+                merge_rows.append(
+                    {
+                        "id": merge_id,
+                        "workspace_id": workspace_id,
+                        "survivor_profile_id": merge.survivor,
+                        "absorbed_profile_id": merge.absorbed,
+                        "cause_kind": "event",
+                        "cause_ref": merge.ref[:200],
+                        "evidence": merge.evidence,
+                        "link_ids": [link_id] if link_id else [],
+                        "survivor_identifier_ids": survivor_ids,
+                        "absorbed_identifier_ids": absorbed_ids,
+                        "actor": None,
+                        "created_at": now,
+                        "undone_at": None,
+                        "undone_by": None,
+                    }
+                )
+            to_match = self._fold_records(record_groups, summaries, result)
+            absorbed = {m.absorbed: plan.resolve(m.absorbed) for m in plan.merges}
+            active, merged = ProfileStatus.ACTIVE.value, ProfileStatus.MERGED.value
+            profile_rows = [
                 (
                     p,
                     workspace_id,
@@ -402,28 +422,9 @@ class IdentityService:
                 )
                 for p in plan.new_profiles
                 for summary in (summaries[p],)
-            ],
-        )
-        resolve = plan.resolve
-        self.repository.copy_rows(
-            Identifier,
-            IDENTIFIER_COLUMNS,
-            [
-                (
-                    identifier_ids[key],
-                    workspace_id,
-                    ident.type,
-                    ident.value,
-                    ident.raw,
-                    resolve(origin),
-                    origin,
-                    seen,
-                    seen,
-                    *joined[key],
-                )
-                for key, (ident, origin, seen, _) in new_identifiers.items()
-            ],
-        )
+            ]
+        # The rest of the writes: new profiles whole, then the changes to existing rows.
+        self.repository.copy_rows(Profile, PROFILE_COLUMNS, profile_rows)
         self.repository.refresh_statistics(len(new_identifiers))
         # Rows naming a new identifier cannot exist yet; the others may (a replay).
         fresh = [r for r in link_rows.values() if r[-1]]
@@ -930,10 +931,13 @@ def _profiles_needing_state(
     counts and split tags need not be read.
     """
     needed: set[str] = set()
+    get = owners.get
     for record in records:
-        profiles = {owners.get(i.key) for i in record.idents}
-        if len(profiles) > 1 or None in profiles:
-            needed.update(p for p in profiles if p is not None)
+        profiles = [get(i.key) for i in record.idents]
+        first = profiles[0]
+        if first is not None and profiles.count(first) == len(profiles):
+            continue  # the common case, all in one profile: no set per record
+        needed.update(p for p in profiles if p is not None)
     return needed
 
 
