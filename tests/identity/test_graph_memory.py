@@ -76,6 +76,9 @@ def test_batches_stitched_from_memory_make_the_profiles_a_fresh_process_makes(
     factory: sessionmaker[Session],
 ) -> None:
     remembering, fresh = _workspace(factory, "remembering"), _workspace(factory, "fresh")
+    for ws in (remembering, fresh):  # a graph written before: no memory here is complete
+        with session_scope(factory) as session:
+            IdentityService(session).repository.lock_workspace(ws)
     batches = [_records(seed, 60) for seed in range(8)]
     for batch in batches:
         keys = set(all_keys(batch))
@@ -86,6 +89,25 @@ def test_batches_stitched_from_memory_make_the_profiles_a_fresh_process_makes(
         graph_memory.forget(fresh)  # as a new process would
         assert _stitch(factory, fresh, batch).looked_up == len(keys)
     assert _partition(factory, remembering) == _partition(factory, fresh)
+
+
+def test_a_memory_begun_with_the_workspace_looks_nothing_up(
+    factory: sessionmaker[Session],
+) -> None:
+    """A workspace nobody has stitched: its first stitch here holds every identifier it will
+    ever have, so while nobody else writes, no key is looked up at all."""
+    new, fresh = _workspace(factory, "new"), _workspace(factory, "fresh-ws")
+    batches = [_records(seed, 60) for seed in range(6)]
+    for batch in batches:
+        assert _stitch(factory, new, batch).looked_up == 0
+        graph_memory.forget(fresh)
+        _stitch(factory, fresh, batch)
+    assert _partition(factory, new) == _partition(factory, fresh)
+    # Another writer: the memory is dropped, and the next one is not complete.
+    with session_scope(factory) as session:
+        IdentityService(session).repository.lock_workspace(new)
+    batch = batches[0]
+    assert _stitch(factory, new, batch).looked_up == len(set(all_keys(batch)))
 
 
 def test_another_writer_or_a_rollback_makes_the_next_stitch_read_everything(

@@ -12,7 +12,9 @@ workspace lock (``IdentityRepository.lock_workspace``), which also moves the wor
 clock on by one in the same transaction. A memory is valid for the stitch that finds the clock
 exactly one past the value its own stitch committed; otherwise it is dropped. A memory is kept
 only once its transaction commits (a rollback takes the clock back too, so nothing uncommitted
-can be believed), and never for other rules. ADR 0010.
+can be believed), and never for other rules. A memory begun at the clock's first value (no
+graph writer had ever committed in the workspace, so it held no identifier) is complete: while
+it stays valid, a key it does not hold is new, and is not looked up at all. ADR 0010.
 """
 
 from __future__ import annotations
@@ -42,6 +44,9 @@ class GraphMemory:
     owners: dict[Key, tuple[str, str]] = field(default_factory=dict)  # key -> (id, profile)
     parent: dict[str, str] = field(default_factory=dict)  # merged profile -> survivor
     states: dict[str, ProfileState] = field(default_factory=dict)
+    # Started with the workspace's graph (its clock's first value): every identifier it holds
+    # is in ``owners``, so a key not there is new without asking the database.
+    complete: bool = False
 
     def resolve(self, profile_id: str) -> str:
         """The profile ``profile_id`` became through the merges this memory has seen."""

@@ -266,12 +266,12 @@ class IdentityService:
             return result
         # What this process's last stitch left, if nobody has written the graph since.
         memory = graph_memory.take(self.session, workspace_id, version, rules)
-        if memory is None:
-            memory = graph_memory.GraphMemory(version, rules)
+        if memory is None:  # the clock's first value: no identifier was ever stored here
+            memory = graph_memory.GraphMemory(version, rules, complete=version == 1)
         memory.version = version
         remembered = memory.owners
         keys = ids.all_keys(records)
-        unknown = [k for k in keys if k not in remembered]
+        unknown = [] if memory.complete else [k for k in keys if k not in remembered]
         result.looked_up = len(unknown)
         found = self.repository.owners(workspace_id, unknown)
         remembered.update(found)

@@ -7,7 +7,8 @@ identifiers already known, stay rows (ADR 0010). Existing rows keep their links 
 
 ``identity_graph_clock`` counts, per workspace, the transactions that locked its graph for
 writing, so a stitch can tell whether what its process remembers of the graph is still true
-(``identity.graph_memory``).
+(``identity.graph_memory``); existing workspaces start at 1, so only a workspace made since
+(whose graph nobody has written) ever sees the clock's first value.
 
 Revision ID: 0015
 Revises: 0014
@@ -38,6 +39,11 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("workspace_id", name=op.f("pk_identity_graph_clock")),
+    )
+    # Workspaces that exist already may hold identifiers: their clock starts past its first
+    # value, which only a workspace whose graph was never written has.
+    op.execute(
+        "INSERT INTO identity_graph_clock (workspace_id, version) SELECT id, 1 FROM workspace"
     )
 
 
