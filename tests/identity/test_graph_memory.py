@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -13,7 +14,7 @@ from tessera.db.engine import make_engine, make_session_factory, session_scope
 from tessera.identity import graph_memory
 from tessera.identity.identifiers import Ident, IdentityRecord, all_keys
 from tessera.identity.service import IdentityService, StitchResult
-from tessera.models.identity import Identifier
+from tessera.models.identity import Identifier, Profile
 from tessera.workspace.service import WorkspaceService
 from tests.identity.stitching import T0
 
@@ -51,7 +52,8 @@ def _records(seed: int, count: int, people: int = 40) -> list[IdentityRecord]:
             rng.randrange(1, 3),
         ):
             idents.append(Ident(type_, value, value))
-        records.append(IdentityRecord(f"r{seed}-{n}", T0, tuple(idents)))
+        at = T0 + timedelta(hours=rng.randrange(2000))  # out of order, as arrivals are
+        records.append(IdentityRecord(f"r{seed}-{n}", at, tuple(idents)))
     return records
 
 
@@ -61,6 +63,11 @@ def _stitch(factory: sessionmaker[Session], ws: str, records: list[IdentityRecor
 
 
 def _partition(factory: sessionmaker[Session], ws: str) -> set[frozenset[tuple[str, str]]]:
+    return set(_profiles(factory, ws))
+
+
+def _profiles(factory: sessionmaker[Session], ws: str) -> dict[frozenset[tuple[str, str]], tuple]:
+    """Each profile's identifiers, with its first and last seen times."""
     groups: dict[str, set[tuple[str, str]]] = {}
     with session_scope(factory) as session:
         for type_, value, profile in session.execute(
@@ -69,7 +76,11 @@ def _partition(factory: sessionmaker[Session], ws: str) -> set[frozenset[tuple[s
             )
         ):
             groups.setdefault(profile, set()).add((type_, value))
-    return {frozenset(g) for g in groups.values()}
+        times = {
+            p.id: (p.first_seen, p.last_seen)
+            for p in session.scalars(select(Profile).where(Profile.id.in_(groups)))
+        }
+    return {frozenset(g): times[p] for p, g in groups.items()}
 
 
 def test_batches_stitched_from_memory_make_the_profiles_a_fresh_process_makes(
@@ -88,7 +99,7 @@ def test_batches_stitched_from_memory_make_the_profiles_a_fresh_process_makes(
         assert result.looked_up == len(keys - stored)
         graph_memory.forget(fresh)  # as a new process would
         assert _stitch(factory, fresh, batch).looked_up == len(keys)
-    assert _partition(factory, remembering) == _partition(factory, fresh)
+    assert _profiles(factory, remembering) == _profiles(factory, fresh)
 
 
 def test_a_memory_begun_with_the_workspace_looks_nothing_up(
@@ -102,7 +113,7 @@ def test_a_memory_begun_with_the_workspace_looks_nothing_up(
         assert _stitch(factory, new, batch).looked_up == 0
         graph_memory.forget(fresh)
         _stitch(factory, fresh, batch)
-    assert _partition(factory, new) == _partition(factory, fresh)
+    assert _profiles(factory, new) == _profiles(factory, fresh)
     # Another writer: the memory is dropped, and the next one is not complete.
     with session_scope(factory) as session:
         IdentityService(session).repository.lock_workspace(new)
@@ -155,6 +166,8 @@ def test_a_process_keeps_its_most_recent_memories_within_its_key_budget(
     # A budget that holds one workspace's keys: the less recently stitched one is dropped.
     monkeypatch.setattr(graph_memory, "MAX_KEYS", len(set(all_keys(records))))
     _stitch(factory, first, records)
-    _stitch(factory, second, records)
-    assert _stitch(factory, second, records).looked_up == 0
-    assert _stitch(factory, first, records).looked_up > 0
+    _stitch(factory, second, records)  # its memory was dropped for first's: begun again
+    keys = set(all_keys(records))
+    refused = keys - set().union(*_partition(factory, second))  # met again, never held
+    assert _stitch(factory, second, records).looked_up == len(refused)
+    assert _stitch(factory, first, records).looked_up == len(keys)

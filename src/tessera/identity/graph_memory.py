@@ -4,8 +4,8 @@ A backlog (an import, a burst) reaches one worker as stitch after stitch of the 
 workspace. Each one used to look up every key its records carry and read the counts of every
 profile they touch, though the previous stitch, in the same process, had just written or read
 most of them. This memory keeps, per workspace, each key's identifier and profile, the merges
-(absorbed -> survivor) and the profiles' planning states, as they stood when that stitch
-committed.
+(absorbed -> survivor), the profiles' planning states and their first and last seen times, as
+they stood when that stitch committed.
 
 It is only used when nothing else has written the graph since: every graph writer takes the
 workspace lock (``IdentityRepository.lock_workspace``), which also moves the workspace's graph
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import event
@@ -44,6 +45,8 @@ class GraphMemory:
     owners: dict[Key, tuple[str, str]] = field(default_factory=dict)  # key -> (id, profile)
     parent: dict[str, str] = field(default_factory=dict)  # merged profile -> survivor
     states: dict[str, ProfileState] = field(default_factory=dict)
+    # profile -> (first seen, last seen), as written
+    times: dict[str, tuple[datetime | None, datetime | None]] = field(default_factory=dict)
     # Started with the workspace's graph (its clock's first value): every identifier it holds
     # is in ``owners``, so a key not there is new without asking the database.
     complete: bool = False

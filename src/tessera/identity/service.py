@@ -299,7 +299,7 @@ class IdentityService:
         plan = planner.plan
         now = utcnow()
         identifier_ids = {k: remembered[k][0] for k in owners}
-        self._write_plan(workspace_id, plan, identifier_ids, result, now)
+        self._write_plan(workspace_id, plan, identifier_ids, result, now, memory.times)
         # Remember the graph as this transaction leaves it, for the next stitch here.
         for key, (_, origin, _, _) in plan.new_identifiers.items():
             remembered[key] = (identifier_ids[key], origin)
@@ -317,6 +317,7 @@ class IdentityService:
         identifier_ids: dict[Key, str],
         result: StitchResult,
         now: datetime,
+        times: dict[str, tuple[datetime | None, datetime | None]],
     ) -> None:
         """Write a batch's plan in a fixed number of statements, however large the batch.
 
@@ -346,9 +347,11 @@ class IdentityService:
             row.id: _Summary.of(row)
             for row in self.repository.profile_summaries(existing & with_traits).values()
         }
-        for p, (first_seen, last_seen) in self.repository.profile_times(
-            existing - with_traits
-        ).items():
+        # ``times``: each profile's first and last seen as the graph memory knows them.
+        only_times = existing - with_traits
+        known = {p: times[p] for p in only_times if p in times}
+        known.update(self.repository.profile_times(only_times - known.keys()))
+        for p, (first_seen, last_seen) in known.items():
             summaries[p] = _Summary({}, {}, first_seen, last_seen, times_only=True)
         # The new identifiers go to the server now, from another thread, while the merges and
         # the records' traits are played out in Python below (PostgreSQL; ADR 0010).
@@ -504,6 +507,10 @@ class IdentityService:
             JobService(self.session).enqueue(
                 "identity.match", {"profile_ids": sorted(to_match)}, workspace_id=workspace_id
             )
+        for p, summary in summaries.items():
+            times[p] = (summary.first_seen, summary.last_seen)
+        for p in absorbed:
+            times.pop(p, None)
 
     @staticmethod
     def _place_links(
