@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, cast
@@ -134,6 +134,42 @@ _REPOINT_MERGED = (
 def _table(model: Any) -> Table:
     """A model's table, for Core bulk inserts (no ORM bookkeeping per row)."""
     return cast(Table, model.__table__)
+
+
+def _update_profiles(
+    driver: Any, columns: Sequence[str], changes: Sequence[Mapping[str, Any]], now: datetime
+) -> None:
+    """``IdentityRepository.update_profiles`` on a psycopg connection: one statement."""
+    statement = sql.SQL(
+        "UPDATE profile SET {sets}, updated_at = %s FROM unnest(%s::varchar[], {arrays}) "
+        "AS v(id, {names}) WHERE profile.id = v.id"
+    ).format(
+        sets=sql.SQL(", ").join(sql.SQL("{0} = v.{0}").format(sql.Identifier(c)) for c in columns),
+        arrays=sql.SQL(", ").join(
+            sql.SQL("%s::{}[]").format(sql.SQL(_PROFILE_ARRAYS[c])) for c in columns
+        ),
+        names=sql.SQL(", ").join(sql.Identifier(c) for c in columns),
+    )
+    arrays = [
+        [Jsonb(c[name]) for c in changes]  # JSON documents go as a list of values
+        if _PROFILE_ARRAYS[name] == "jsonb"
+        else _plain_array(c[name] for c in changes)
+        if _PROFILE_ARRAYS[name] == "timestamptz"
+        else _array(c[name] for c in changes)
+        for name in columns
+    ]
+    with driver.cursor() as cursor:
+        cursor.execute(statement, (now, _plain_array(c["profile_id"] for c in changes), *arrays))
+
+
+def _merge_into(driver: Any, survivors: Mapping[str, str], now: datetime) -> None:
+    """``IdentityRepository.merge_profiles_into`` on a psycopg connection."""
+    pairs = sorted(survivors.items())
+    arrays = (_plain_array(a for a, _ in pairs), _plain_array(s for _, s in pairs))
+    with driver.cursor() as cursor:
+        cursor.execute(_MOVE_IDENTIFIERS, arrays)
+        cursor.execute(_MARK_MERGED, (ProfileStatus.MERGED.value, now, *arrays))
+        cursor.execute(_REPOINT_MERGED, (now, *arrays))
 
 
 class IdentityRepository:
@@ -400,30 +436,7 @@ class IdentityRepository:
             return
         driver = self._driver()
         if driver is not None:
-            statement = sql.SQL(
-                "UPDATE profile SET {sets}, updated_at = %s FROM unnest(%s::varchar[], {arrays}) "
-                "AS v(id, {names}) WHERE profile.id = v.id"
-            ).format(
-                sets=sql.SQL(", ").join(
-                    sql.SQL("{0} = v.{0}").format(sql.Identifier(c)) for c in columns
-                ),
-                arrays=sql.SQL(", ").join(
-                    sql.SQL("%s::{}[]").format(sql.SQL(_PROFILE_ARRAYS[c])) for c in columns
-                ),
-                names=sql.SQL(", ").join(sql.Identifier(c) for c in columns),
-            )
-            arrays = [
-                [Jsonb(c[name]) for c in changes]  # JSON documents go as a list of values
-                if _PROFILE_ARRAYS[name] == "jsonb"
-                else _plain_array(c[name] for c in changes)
-                if _PROFILE_ARRAYS[name] == "timestamptz"
-                else _array(c[name] for c in changes)
-                for name in columns
-            ]
-            with driver.cursor() as cursor:
-                cursor.execute(
-                    statement, (now, _plain_array(c["profile_id"] for c in changes), *arrays)
-                )
+            _update_profiles(driver, columns, changes, now)
             self.session.expire_all()
             return
         self.session.flush()
@@ -580,24 +593,23 @@ class IdentityRepository:
         _copy(driver, table, columns, rows)
 
     @contextmanager
-    def copying_aside(
-        self, model: Any, columns: Sequence[str], rows: Sequence[Sequence[Any]]
-    ) -> Iterator[None]:
-        """``copy_rows`` sent from another thread while the ``with`` block runs, so the server
-        inserts while the caller goes on in Python (PostgreSQL; elsewhere it copies first).
-        The block must not use the session: the connection is the copy's until the block
-        ends, when the copy is waited for and its error, if any, raised."""
-        driver = self._driver() if rows else None
+    def writing_aside(self) -> Iterator[AsideWrites]:
+        """Bulk writes sent in order from another thread while the ``with`` block goes on
+        in Python, so the server works while the caller lays out the next statement
+        (PostgreSQL; elsewhere each runs at once). The block must not use the session: the
+        connection is the writes' until the block ends, when they are waited for and the
+        first error, if any, raised."""
+        driver = self._driver()
         if driver is None:
-            self.copy_rows(model, columns, rows)
-            yield
+            yield AsideWrites(self, None, None)
             return
-        with ThreadPoolExecutor(1, thread_name_prefix="tessera-copy") as pool:
-            copying = pool.submit(_copy, driver, _table(model), columns, rows)
+        with ThreadPoolExecutor(1, thread_name_prefix="tessera-writes") as pool:
+            writes = AsideWrites(self, driver, pool)
             try:
-                yield
+                yield writes
             finally:
-                failed = copying.exception()  # waits: the connection must be free again
+                failed = writes.wait()  # the connection must be free again, error or not
+        self.session.expire_all()
         if failed is not None:
             raise failed
 
@@ -613,12 +625,7 @@ class IdentityRepository:
                 self.move_identifiers(absorbed, survivor)
                 self.mark_merged(absorbed, survivor, now)
             return
-        pairs = sorted(survivors.items())
-        arrays = (_plain_array(a for a, _ in pairs), _plain_array(s for _, s in pairs))
-        with driver.cursor() as cursor:
-            cursor.execute(_MOVE_IDENTIFIERS, arrays)
-            cursor.execute(_MARK_MERGED, (ProfileStatus.MERGED.value, now, *arrays))
-            cursor.execute(_REPOINT_MERGED, (now, *arrays))
+        _merge_into(driver, survivors, now)
         self.session.expire_all()
 
     def insert_merges(self, rows: list[dict[str, Any]]) -> None:
@@ -718,3 +725,42 @@ class IdentityRepository:
 
     def delete_profile(self, profile_id: str) -> None:
         self.session.execute(delete(Profile).where(Profile.id == profile_id))
+
+
+class AsideWrites:
+    """The writes of ``IdentityRepository.writing_aside``: each call is queued for the
+    writer thread (run at once when there is none)."""
+
+    def __init__(
+        self, repository: IdentityRepository, driver: Any, pool: ThreadPoolExecutor | None
+    ) -> None:
+        self.repository, self.driver, self.pool = repository, driver, pool
+        self.pending: list[Future[None]] = []
+
+    def copy_rows(self, model: Any, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        if self.pool is None:
+            self.repository.copy_rows(model, columns, rows)
+        elif rows:
+            self.pending.append(self.pool.submit(_copy, self.driver, _table(model), columns, rows))
+
+    def update_profiles(
+        self, columns: Sequence[str], changes: Sequence[Mapping[str, Any]], now: datetime
+    ) -> None:
+        if self.pool is None:
+            self.repository.update_profiles(columns, changes, now)
+        elif changes:
+            self.pending.append(
+                self.pool.submit(_update_profiles, self.driver, columns, changes, now)
+            )
+
+    def merge_profiles_into(self, survivors: Mapping[str, str], now: datetime) -> None:
+        if self.pool is None:
+            self.repository.merge_profiles_into(survivors, now)
+        elif survivors:
+            self.pending.append(self.pool.submit(_merge_into, self.driver, survivors, now))
+
+    def wait(self) -> BaseException | None:
+        """Wait for every queued write; the first error, if any (those after it fail too:
+        the transaction is aborted)."""
+        errors = [f.exception() for f in self.pending]
+        return next((e for e in errors if e is not None), None)

@@ -353,25 +353,29 @@ class IdentityService:
         known.update(self.repository.profile_times(only_times - known.keys()))
         for p, (first_seen, last_seen) in known.items():
             summaries[p] = _Summary({}, {}, first_seen, last_seen, times_only=True)
-        # The new identifiers go to the server now, from another thread, while the merges and
-        # the records' traits are played out in Python below (PostgreSQL; ADR 0010).
+        # The bulk writes go to the server from another thread, each as soon as its rows are
+        # laid out, while the next is laid out here (PostgreSQL; ADR 0010).
         resolve = plan.resolve
-        identifier_rows = [
-            (
-                identifier_ids[key],
-                workspace_id,
-                ident.type,
-                ident.value,
-                ident.raw,
-                resolve(origin),
-                origin,
-                seen,
-                seen,
-                *joined[key],
+        with self.repository.writing_aside() as aside:
+            aside.copy_rows(
+                Identifier,
+                IDENTIFIER_COLUMNS,
+                [
+                    (
+                        identifier_ids[key],
+                        workspace_id,
+                        ident.type,
+                        ident.value,
+                        ident.raw,
+                        resolve(origin),
+                        origin,
+                        seen,
+                        seen,
+                        *joined[key],
+                    )
+                    for key, (ident, origin, seen, _) in new_identifiers.items()
+                ],
             )
-            for key, (ident, origin, seen, _) in new_identifiers.items()
-        ]
-        with self.repository.copying_aside(Identifier, IDENTIFIER_COLUMNS, identifier_rows):
             before = {p: summary.copy() for p, summary in summaries.items()}
             for p in new_profiles:
                 summaries[p] = _Summary({}, {}, None, None, is_new=True)
@@ -407,36 +411,88 @@ class IdentityService:
                     }
                 )
             to_match = self._fold_records(record_groups, summaries, result)
-            absorbed = {m.absorbed: plan.resolve(m.absorbed) for m in plan.merges}
+            absorbed = {m.absorbed: resolve(m.absorbed) for m in plan.merges}
             active, merged = ProfileStatus.ACTIVE.value, ProfileStatus.MERGED.value
-            profile_rows = [
-                (
-                    p,
-                    workspace_id,
-                    merged if p in absorbed else active,
-                    absorbed.get(p),
-                    summary.traits,
-                    summary.stamps,
-                    ids.name_key(summary.traits),
-                    summary.first_seen,
-                    summary.last_seen,
-                    now,
-                    now,
+            aside.copy_rows(
+                Profile,
+                PROFILE_COLUMNS,
+                [
+                    (
+                        p,
+                        workspace_id,
+                        merged if p in absorbed else active,
+                        absorbed.get(p),
+                        summary.traits,
+                        summary.stamps,
+                        ids.name_key(summary.traits),
+                        summary.first_seen,
+                        summary.last_seen,
+                        now,
+                        now,
+                    )
+                    for p in plan.new_profiles
+                    for summary in (summaries[p],)
+                ],
+            )
+            # Rows naming a new identifier cannot exist yet; the others may (a replay).
+            aside.copy_rows(
+                IdentityLink, LINK_COLUMNS, [r[:-1] for r in link_rows.values() if r[-1]]
+            )
+            aside.merge_profiles_into(
+                {a: s for a, s in absorbed.items() if a not in new_profiles}, now
+            )
+            changed = [p for p in sorted(before) if summaries[p] != before[p]]
+            aside.update_profiles(
+                SUMMARY_COLUMNS,
+                [
+                    {
+                        "profile_id": p,
+                        "traits": summaries[p].traits,
+                        "trait_stamps": summaries[p].stamps,
+                        "name_key": ids.name_key(summaries[p].traits),
+                        "first_seen": summaries[p].first_seen,
+                        "last_seen": summaries[p].last_seen,
+                    }
+                    for p in changed
+                    if not summaries[p].times_only
+                ],
+                now,
+            )
+            aside.update_profiles(
+                ("first_seen", "last_seen"),
+                [
+                    {
+                        "profile_id": p,
+                        "first_seen": summaries[p].first_seen,
+                        "last_seen": summaries[p].last_seen,
+                    }
+                    for p in changed
+                    if summaries[p].times_only
+                ],
+                now,
+            )
+            conflict_rows = [
+                {
+                    "id": conflict_id,
+                    "workspace_id": workspace_id,
+                    "rule": c.rule,
+                    "profile_ids": [resolve(p) for p in c.profile_ids],
+                    "identifier_type": c.ident.type,
+                    "identifier_value": c.ident.value,
+                    "cause_ref": c.ref[:200],
+                    "evidence": c.evidence,
+                    "status": "open",
+                    "created_at": now,
+                }
+                for c, conflict_id in zip(
+                    plan.conflicts, new_ids("cfl", len(plan.conflicts)), strict=True
                 )
-                for p in plan.new_profiles
-                for summary in (summaries[p],)
             ]
-        # The rest of the writes: new profiles whole, then the changes to existing rows.
-        self.repository.copy_rows(Profile, PROFILE_COLUMNS, profile_rows)
+        # The rest through the session: few rows, and some may exist already.
         self.repository.refresh_statistics(len(new_identifiers))
-        # Rows naming a new identifier cannot exist yet; the others may (a replay).
-        fresh = [r for r in link_rows.values() if r[-1]]
-        self.repository.copy_rows(IdentityLink, LINK_COLUMNS, [r[:-1] for r in fresh])
         self.repository.insert_links(
             [dict(zip(LINK_COLUMNS, r[:-1], strict=True)) for r in link_rows.values() if not r[-1]]
         )
-        older = {a: s for a, s in absorbed.items() if a not in new_profiles}
-        self.repository.merge_profiles_into(older, now)
         self.repository.insert_merges(merge_rows)
         JobService(self.session).enqueue_many(
             "customer.merged",
@@ -452,57 +508,9 @@ class IdentityService:
             workspace_id=workspace_id,
         )
         result.merges.extend(merge_ids)
-        self.repository.insert_conflicts(
-            [
-                {
-                    "id": conflict_id,
-                    "workspace_id": workspace_id,
-                    "rule": c.rule,
-                    "profile_ids": [plan.resolve(p) for p in c.profile_ids],
-                    "identifier_type": c.ident.type,
-                    "identifier_value": c.ident.value,
-                    "cause_ref": c.ref[:200],
-                    "evidence": c.evidence,
-                    "status": "open",
-                    "created_at": now,
-                }
-                for c, conflict_id in zip(
-                    plan.conflicts, new_ids("cfl", len(plan.conflicts)), strict=True
-                )
-            ]
-        )
+        self.repository.insert_conflicts(conflict_rows)
         result.conflicts = len(plan.conflicts)
         result.created = list(plan.new_profiles)
-        changed = [p for p in sorted(before) if summaries[p] != before[p]]
-        self.repository.update_profiles(
-            SUMMARY_COLUMNS,
-            [
-                {
-                    "profile_id": p,
-                    "traits": summaries[p].traits,
-                    "trait_stamps": summaries[p].stamps,
-                    "name_key": ids.name_key(summaries[p].traits),
-                    "first_seen": summaries[p].first_seen,
-                    "last_seen": summaries[p].last_seen,
-                }
-                for p in changed
-                if not summaries[p].times_only
-            ],
-            now,
-        )
-        self.repository.update_profiles(
-            ("first_seen", "last_seen"),
-            [
-                {
-                    "profile_id": p,
-                    "first_seen": summaries[p].first_seen,
-                    "last_seen": summaries[p].last_seen,
-                }
-                for p in changed
-                if summaries[p].times_only
-            ],
-            now,
-        )
         if to_match:
             JobService(self.session).enqueue(
                 "identity.match", {"profile_ids": sorted(to_match)}, workspace_id=workspace_id

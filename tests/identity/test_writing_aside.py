@@ -1,4 +1,5 @@
-"""A copy sent from another thread while the stitch goes on: its error still reaches the caller."""
+"""Writes sent from another thread while the stitch goes on: they land, and an error reaches the
+caller."""
 
 from __future__ import annotations
 
@@ -32,16 +33,18 @@ def _row(workspace_id: str, n: int, value: str) -> tuple[object, ...]:
     )
 
 
-def test_the_block_runs_while_the_rows_are_copied_and_both_land(session: Session) -> None:
+def test_the_block_runs_while_the_rows_are_copied_and_all_land(session: Session) -> None:
     ws = make_workspace(session, "aside-ok")
     repository = IdentityRepository(session)
     ran = []
-    with repository.copying_aside(Identifier, IDENTIFIER_COLUMNS, [_row(ws, 1, "a@x.com")]):
+    with repository.writing_aside() as aside:
+        aside.copy_rows(Identifier, IDENTIFIER_COLUMNS, [_row(ws, 1, "a@x.com")])
+        aside.copy_rows(Identifier, IDENTIFIER_COLUMNS, [_row(ws, 2, "b@x.com")])
         ran.append(True)
     count = session.scalar(
         select(func.count()).select_from(Identifier).where(Identifier.workspace_id == ws)
     )
-    assert ran == [True] and count == 1
+    assert ran == [True] and count == 2
 
 
 def test_a_failed_copy_raises_when_the_block_ends(session: Session) -> None:
@@ -51,10 +54,11 @@ def test_a_failed_copy_raises_when_the_block_ends(session: Session) -> None:
     ran = []
     with (
         pytest.raises((psycopg.errors.UniqueViolation, IntegrityError)) as raised,
-        repository.copying_aside(Identifier, IDENTIFIER_COLUMNS, rows),
+        repository.writing_aside() as aside,
     ):
+        aside.copy_rows(Identifier, IDENTIFIER_COLUMNS, rows)
         ran.append(True)
     assert "unique" in str(raised.value).lower()
-    # PostgreSQL copies from another thread while the block runs; SQLite copies first.
+    # PostgreSQL copies from another thread while the block runs; SQLite copies at once.
     on_postgres = session.get_bind().dialect.name == "postgresql"
     assert ran == ([True] if on_postgres else [])
