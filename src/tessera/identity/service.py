@@ -299,14 +299,18 @@ class IdentityService:
         plan = planner.plan
         now = utcnow()
         identifier_ids = {k: remembered[k][0] for k in owners}
-        self._write_plan(workspace_id, plan, identifier_ids, result, now, memory.times)
-        # Remember the graph as this transaction leaves it, for the next stitch here.
-        for key, (_, origin, _, _) in plan.new_identifiers.items():
-            remembered[key] = (identifier_ids[key], origin)
-        memory.parent.update(plan.parent)
-        memory.states.update(planner.profiles)
-        for absorbed in plan.parent:
-            memory.states.pop(absorbed, None)
+
+        def remember() -> None:
+            """The graph as this transaction leaves it, for the next stitch here (run while
+            the writes are on the server; kept only if the transaction commits)."""
+            for key, (_, origin, _, _) in plan.new_identifiers.items():
+                remembered[key] = (identifier_ids[key], origin)
+            memory.parent.update(plan.parent)
+            memory.states.update(planner.profiles)
+            for absorbed in plan.parent:
+                memory.states.pop(absorbed, None)
+
+        self._write_plan(workspace_id, plan, identifier_ids, result, now, memory.times, remember)
         graph_memory.keep(self.session, workspace_id, memory)
         return result
 
@@ -318,6 +322,7 @@ class IdentityService:
         result: StitchResult,
         now: datetime,
         times: dict[str, tuple[datetime | None, datetime | None]],
+        remember: Callable[[], None],
     ) -> None:
         """Write a batch's plan in a fixed number of statements, however large the batch.
 
@@ -471,6 +476,12 @@ class IdentityService:
                 ],
                 now,
             )
+            # What the graph memory keeps of this batch, while the writes finish.
+            for p, summary in summaries.items():
+                times[p] = (summary.first_seen, summary.last_seen)
+            for p in absorbed:
+                times.pop(p, None)
+            remember()
             conflict_rows = [
                 {
                     "id": conflict_id,
@@ -515,10 +526,6 @@ class IdentityService:
             JobService(self.session).enqueue(
                 "identity.match", {"profile_ids": sorted(to_match)}, workspace_id=workspace_id
             )
-        for p, summary in summaries.items():
-            times[p] = (summary.first_seen, summary.last_seen)
-        for p in absorbed:
-            times.pop(p, None)
 
     @staticmethod
     def _place_links(
