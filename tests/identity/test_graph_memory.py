@@ -11,10 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tessera.db.engine import make_engine, make_session_factory, session_scope
-from tessera.identity import graph_memory
+from tessera.identity import graph_memory, service
 from tessera.identity.identifiers import Ident, IdentityRecord, all_keys
 from tessera.identity.service import IdentityService, StitchResult
-from tessera.models.identity import Identifier, Profile
+from tessera.models.identity import Identifier, Profile, ProfileStatus
 from tessera.workspace.service import WorkspaceService
 from tests.identity.stitching import T0
 
@@ -171,3 +171,27 @@ def test_a_process_keeps_its_most_recent_memories_within_its_key_budget(
     refused = keys - set().union(*_partition(factory, second))  # met again, never held
     assert _stitch(factory, second, records).looked_up == len(refused)
     assert _stitch(factory, first, records).looked_up == len(keys)
+
+
+def test_a_batch_handed_to_the_writer_in_pieces_makes_what_one_piece_makes(
+    factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Planning hands new identifiers to the writer every PLAN_CHUNK records, in the profile
+    they started in; merges later in the batch move them. The result must not depend on it."""
+    whole, pieces = _workspace(factory, "whole"), _workspace(factory, "pieces")
+    batches = [_records(seed, 120, people=15) for seed in range(4)]  # many merges, conflicts
+    for batch in batches:
+        _stitch(factory, whole, batch)
+    monkeypatch.setattr(service, "PLAN_CHUNK", 7)
+    merges = 0
+    for batch in batches:
+        merges += len(_stitch(factory, pieces, batch).merges)
+    assert merges > 0
+    assert _profiles(factory, pieces) == _profiles(factory, whole)
+    with session_scope(factory) as session:
+        held = {
+            i.profile_id
+            for i in session.scalars(select(Identifier).where(Identifier.workspace_id == pieces))
+        }
+        statuses = {p.status for p in session.scalars(select(Profile).where(Profile.id.in_(held)))}
+    assert statuses == {ProfileStatus.ACTIVE}  # no identifier left on an absorbed profile

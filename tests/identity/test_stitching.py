@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tessera.collect.service import CollectService, Sender
 from tessera.config import Settings
-from tessera.identity import tasks
+from tessera.identity import service, tasks
 from tessera.identity.identifiers import sha256_hex
 from tessera.identity.intake import STITCH_JOB
 from tessera.identity.privacy import PrivacyService
@@ -243,14 +243,19 @@ RECORDS = st.lists(st.tuples(POOL, USERS, EMAILS, NAMES), min_size=1, max_size=1
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
+@pytest.mark.parametrize("chunk", [3, service.PLAN_CHUNK])
 @given(history=RECORDS, anon=POOL, email=st.sampled_from([f"e{i}@x.com" for i in range(4)]))
 def test_unmerge_restores_exactly_what_was_there_before_the_merge(
     session: Session,
+    monkeypatch: pytest.MonkeyPatch,
+    chunk: int,
     history: list[tuple[str, str | None, str | None, str | None]],
     anon: str,
     email: str,
 ) -> None:
-    """Property: history, then a record joining two profiles, then unmerge == history alone."""
+    """Property: history, then a record joining two profiles, then unmerge == history alone;
+    whether a batch is planned in one piece or handed to the writer a few records at a time."""
+    monkeypatch.setattr(service, "PLAN_CHUNK", chunk)
     ws = make_workspace(session, f"prop-{next(_SLUGS)}")
     messages = []
     for n, (device, user, address, name) in enumerate(history):

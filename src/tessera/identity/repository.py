@@ -597,8 +597,8 @@ class IdentityRepository:
         """Bulk writes sent in order from another thread while the ``with`` block goes on
         in Python, so the server works while the caller lays out the next statement
         (PostgreSQL; elsewhere each runs at once). The block must not use the session: the
-        connection is the writes' until the block ends, when they are waited for and the
-        first error, if any, raised."""
+        connection is the writes' until the block ends (or ``drain``), when they are waited for
+        and the first error, if any, raised."""
         driver = self._driver()
         if driver is None:
             yield AsideWrites(self, None, None)
@@ -758,6 +758,14 @@ class AsideWrites:
             self.repository.merge_profiles_into(survivors, now)
         elif survivors:
             self.pending.append(self.pool.submit(_merge_into, self.driver, survivors, now))
+
+    def drain(self) -> None:
+        """Wait for every write queued so far, so the caller may use the session again until
+        it queues the next; raises the first error."""
+        failed = self.wait()
+        self.pending.clear()
+        if failed is not None:
+            raise failed
 
     def wait(self) -> BaseException | None:
         """Wait for every queued write; the first error, if any (those after it fail too:

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -32,10 +32,10 @@ from tessera.identity.graph import (
     replay,
 )
 from tessera.identity.identifiers import Ident, IdentityRecord, Rules
-from tessera.identity.repository import IdentityRepository
+from tessera.identity.repository import AsideWrites, IdentityRepository
 from tessera.job.service import JobService
 from tessera.kit.errors import InvalidInput, Problem
-from tessera.kit.ids import new_id, new_ids
+from tessera.kit.ids import id_stream, new_id, new_ids
 from tessera.kit.memory import collector_paused
 from tessera.kit.time import utcnow
 from tessera.models.collect import Event
@@ -204,6 +204,84 @@ def fold_traits(
     return changed
 
 
+class _Rest(NamedTuple):
+    merge_ids: list[str]
+    merge_rows: list[dict[str, Any]]
+    conflict_rows: list[dict[str, Any]]
+    to_match: list[str]
+
+
+# Records planned between two hand-overs of new identifiers to the writer thread: the server
+# inserts one lot while the next is planned.
+PLAN_CHUNK = 10_000
+
+
+class _Placement:
+    """Ids and places for a batch's new identifiers and links, handed out as it is planned.
+
+    The link that brought a new identifier in is kept on the identifier's own row, as
+    ``joined[key] = (joined_via_id, joined_ref)`` (a profile's first identifier has no link,
+    only the record that made it). Every other link (a merge) is an ``identity_link`` row, kept
+    by pair in ``link_rows`` as a tuple in LINK_COLUMNS order plus whether it names a new
+    identifier; a pair once (the first record that joined it). Identifier and link ids are
+    drawn from one ascending stream in the plan's order, so a replay that takes links in id
+    order (``links_among``) meets them as they were planned, wherever they are kept.
+    """
+
+    def __init__(
+        self, workspace_id: str, plan: Plan, identifier_ids: dict[Key, str], now: datetime
+    ) -> None:
+        self.workspace_id, self.plan, self.identifier_ids, self.now = (
+            workspace_id,
+            plan,
+            identifier_ids,
+            now,
+        )
+        self.drawn = id_stream("idn")
+        self.joined: dict[Key, tuple[str | None, str]] = {}
+        self.link_rows: dict[tuple[str, str], tuple[Any, ...]] = {}
+        self.links_placed = 0
+        self.identifiers_placed = 0
+
+    def place(self) -> list[Key]:
+        """Place what was planned since the last call; returns the new identifiers placed."""
+        plan, identifier_ids, drawn = self.plan, self.identifier_ids, self.drawn
+        new_identifiers = plan.new_identifiers
+        vias: dict[Key, tuple[Key | None, str]] = {}
+        merges: list[tuple[str, Key, Key, str, datetime]] = []
+        for key_a, key_b, ref, at, brings in plan.links[self.links_placed :]:
+            if brings is None:
+                merges.append(("lnk" + next(drawn)[3:], key_a, key_b, ref, at))
+            else:
+                identifier_ids[brings] = next(drawn)
+                vias[brings] = (key_a if brings == key_b else key_b, ref[:200])
+        self.links_placed = len(plan.links)
+        placed = list(itertools.islice(new_identifiers, self.identifiers_placed, None))
+        self.identifiers_placed = len(new_identifiers)
+        for key in placed:
+            if key not in vias:  # a profile's first identifier
+                identifier_ids[key] = next(drawn)
+                vias[key] = (None, new_identifiers[key][3][:200])
+        for key, (via, ref) in vias.items():
+            self.joined[key] = (None if via is None else identifier_ids[via], ref)
+        for link_id, key_a, key_b, ref, at in merges:
+            a, b = identifier_ids[key_a], identifier_ids[key_b]
+            pair = (a, b) if a < b else (b, a)
+            if pair not in self.link_rows:
+                fresh = key_a in new_identifiers or key_b in new_identifiers
+                self.link_rows[pair] = (
+                    link_id,
+                    self.workspace_id,
+                    *pair,
+                    "event",
+                    ref[:200],
+                    at,
+                    self.now,
+                    fresh,
+                )
+        return placed
+
+
 class IdentityService:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -294,11 +372,10 @@ class IdentityService:
         # At most one new profile per record: their ids made at once, in ascending order.
         profile_ids = iter(new_ids("cus", len(records)))
         planner = Planner(rules, owners, states, profile_ids.__next__)
-        for record in records:
-            planner.add(record)
         plan = planner.plan
         now = utcnow()
         identifier_ids = {k: remembered[k][0] for k in owners}
+        placement = _Placement(workspace_id, plan, identifier_ids, now)
 
         def remember() -> None:
             """The graph as this transaction leaves it, for the next stitch here (run while
@@ -310,7 +387,40 @@ class IdentityService:
             for absorbed in plan.parent:
                 memory.states.pop(absorbed, None)
 
-        self._write_plan(workspace_id, plan, identifier_ids, result, now, memory.times, remember)
+        # The bulk writes go to the server from another thread, each as soon as its rows are
+        # laid out, while the next is planned or laid out here (PostgreSQL; ADR 0010).
+        with self.repository.writing_aside() as aside:
+            for start in range(0, len(records), PLAN_CHUNK):
+                for record in records[start : start + PLAN_CHUNK]:
+                    planner.add(record)
+                # New identifiers go in the profile they started in; a later merge in the
+                # batch moves them with the rest of the absorbed profile's (merge_profiles_into).
+                joined, new_identifiers = placement.joined, plan.new_identifiers
+                aside.copy_rows(
+                    Identifier,
+                    IDENTIFIER_COLUMNS,
+                    [
+                        (
+                            identifier_ids[key],
+                            workspace_id,
+                            ident.type,
+                            ident.value,
+                            ident.raw,
+                            origin,
+                            origin,
+                            seen,
+                            seen,
+                            *joined[key],
+                        )
+                        for key in placement.place()
+                        for ident, origin, seen, _ in (new_identifiers[key],)
+                    ],
+                )
+            aside.drain()  # the reads that lay out the rest use the connection
+            rest = self._write_plan(
+                workspace_id, plan, placement, result, now, memory.times, remember, aside
+            )
+        self._write_rest(workspace_id, plan, placement, result, rest)
         graph_memory.keep(self.session, workspace_id, memory)
         return result
 
@@ -318,25 +428,31 @@ class IdentityService:
         self,
         workspace_id: str,
         plan: Plan,
-        identifier_ids: dict[Key, str],
+        placement: _Placement,
         result: StitchResult,
         now: datetime,
         times: dict[str, tuple[datetime | None, datetime | None]],
         remember: Callable[[], None],
-    ) -> None:
-        """Write a batch's plan in a fixed number of statements, however large the batch.
+        aside: AsideWrites,
+    ) -> _Rest:
+        """Write a batch's plan in a fixed number of statements, however large the batch
+        (the new identifiers were handed to ``aside`` as they were planned).
 
         The merges are played in memory first, in the planned order (who held which
         identifiers at each merge, whose traits and times the survivor took), so new profiles
-        and identifiers are written once in their final state (COPY on PostgreSQL) and the
-        existing ones change in one statement per kind of change.
+        are written once in their final state (COPY on PostgreSQL) and the existing rows
+        change in one statement per kind of change. Returns what goes through the session
+        once ``aside`` is done (``_write_rest``).
         """
         new_profiles = set(plan.new_profiles)
         new_identifiers = plan.new_identifiers
-        joined, link_rows = self._place_links(workspace_id, plan, identifier_ids, now)
+        identifier_ids, link_rows = placement.identifier_ids, placement.link_rows
         # Who holds which identifiers, and each profile's summary, as the merges play out.
         merging = {p for m in plan.merges for p in (m.survivor, m.absorbed)}
         members = self.repository.member_ids(merging - new_profiles)
+        if members:  # what they held before this batch: its new identifiers are stored already
+            made_here = {identifier_ids[k] for k in new_identifiers}
+            members = {p: [i for i in held if i not in made_here] for p, held in members.items()}
         # New identifiers join their profile's side of a merge only if made before it.
         made = iter(new_identifiers.items())
         taken = 0
@@ -358,149 +474,137 @@ class IdentityService:
         known.update(self.repository.profile_times(only_times - known.keys()))
         for p, (first_seen, last_seen) in known.items():
             summaries[p] = _Summary({}, {}, first_seen, last_seen, times_only=True)
-        # The bulk writes go to the server from another thread, each as soon as its rows are
-        # laid out, while the next is laid out here (PostgreSQL; ADR 0010).
         resolve = plan.resolve
-        with self.repository.writing_aside() as aside:
-            aside.copy_rows(
-                Identifier,
-                IDENTIFIER_COLUMNS,
-                [
-                    (
-                        identifier_ids[key],
-                        workspace_id,
-                        ident.type,
-                        ident.value,
-                        ident.raw,
-                        resolve(origin),
-                        origin,
-                        seen,
-                        seen,
-                        *joined[key],
-                    )
-                    for key, (ident, origin, seen, _) in new_identifiers.items()
-                ],
-            )
-            before = {p: summary.copy() for p, summary in summaries.items()}
-            for p in new_profiles:
-                summaries[p] = _Summary({}, {}, None, None, is_new=True)
-            merge_ids = new_ids("mrg", len(plan.merges))
-            merge_rows: list[dict[str, Any]] = []
-            for merge, merge_id in zip(plan.merges, merge_ids, strict=True):
-                for key, (_, origin, _, _) in itertools.islice(made, merge.after - taken):
-                    if origin in merging:
-                        members.setdefault(origin, []).append(identifier_ids[key])
-                taken = max(taken, merge.after)
-                survivor_ids = sorted(members.get(merge.survivor, []))
-                absorbed_ids = sorted(members.pop(merge.absorbed, []))
-                members[merge.survivor] = survivor_ids + absorbed_ids
-                summaries[merge.survivor].absorb(summaries[merge.absorbed])
-                a, b = identifier_ids[merge.link[0]], identifier_ids[merge.link[1]]
-                link_id = link_rows.get((a, b) if a < b else (b, a), (None,))[0]
-                merge_rows.append(
-                    {
-                        "id": merge_id,
-                        "workspace_id": workspace_id,
-                        "survivor_profile_id": merge.survivor,
-                        "absorbed_profile_id": merge.absorbed,
-                        "cause_kind": "event",
-                        "cause_ref": merge.ref[:200],
-                        "evidence": merge.evidence,
-                        "link_ids": [link_id] if link_id else [],
-                        "survivor_identifier_ids": survivor_ids,
-                        "absorbed_identifier_ids": absorbed_ids,
-                        "actor": None,
-                        "created_at": now,
-                        "undone_at": None,
-                        "undone_by": None,
-                    }
-                )
-            to_match = self._fold_records(record_groups, summaries, result)
-            absorbed = {m.absorbed: resolve(m.absorbed) for m in plan.merges}
-            active, merged = ProfileStatus.ACTIVE.value, ProfileStatus.MERGED.value
-            aside.copy_rows(
-                Profile,
-                PROFILE_COLUMNS,
-                [
-                    (
-                        p,
-                        workspace_id,
-                        merged if p in absorbed else active,
-                        absorbed.get(p),
-                        summary.traits,
-                        summary.stamps,
-                        ids.name_key(summary.traits),
-                        summary.first_seen,
-                        summary.last_seen,
-                        now,
-                        now,
-                    )
-                    for p in plan.new_profiles
-                    for summary in (summaries[p],)
-                ],
-            )
-            # Rows naming a new identifier cannot exist yet; the others may (a replay).
-            aside.copy_rows(
-                IdentityLink, LINK_COLUMNS, [r[:-1] for r in link_rows.values() if r[-1]]
-            )
-            aside.merge_profiles_into(
-                {a: s for a, s in absorbed.items() if a not in new_profiles}, now
-            )
-            changed = [p for p in sorted(before) if summaries[p] != before[p]]
-            aside.update_profiles(
-                SUMMARY_COLUMNS,
-                [
-                    {
-                        "profile_id": p,
-                        "traits": summaries[p].traits,
-                        "trait_stamps": summaries[p].stamps,
-                        "name_key": ids.name_key(summaries[p].traits),
-                        "first_seen": summaries[p].first_seen,
-                        "last_seen": summaries[p].last_seen,
-                    }
-                    for p in changed
-                    if not summaries[p].times_only
-                ],
-                now,
-            )
-            aside.update_profiles(
-                ("first_seen", "last_seen"),
-                [
-                    {
-                        "profile_id": p,
-                        "first_seen": summaries[p].first_seen,
-                        "last_seen": summaries[p].last_seen,
-                    }
-                    for p in changed
-                    if summaries[p].times_only
-                ],
-                now,
-            )
-            # What the graph memory keeps of this batch, while the writes finish.
-            for p, summary in summaries.items():
-                times[p] = (summary.first_seen, summary.last_seen)
-            for p in absorbed:
-                times.pop(p, None)
-            remember()
-            conflict_rows = [
+        before = {p: summary.copy() for p, summary in summaries.items()}
+        for p in new_profiles:
+            summaries[p] = _Summary({}, {}, None, None, is_new=True)
+        merge_ids = new_ids("mrg", len(plan.merges))
+        merge_rows: list[dict[str, Any]] = []
+        for merge, merge_id in zip(plan.merges, merge_ids, strict=True):
+            for key, (_, origin, _, _) in itertools.islice(made, merge.after - taken):
+                if origin in merging:
+                    members.setdefault(origin, []).append(identifier_ids[key])
+            taken = max(taken, merge.after)
+            survivor_ids = sorted(members.get(merge.survivor, []))
+            absorbed_ids = sorted(members.pop(merge.absorbed, []))
+            members[merge.survivor] = survivor_ids + absorbed_ids
+            summaries[merge.survivor].absorb(summaries[merge.absorbed])
+            a, b = identifier_ids[merge.link[0]], identifier_ids[merge.link[1]]
+            link_id = link_rows.get((a, b) if a < b else (b, a), (None,))[0]
+            merge_rows.append(
                 {
-                    "id": conflict_id,
+                    "id": merge_id,
                     "workspace_id": workspace_id,
-                    "rule": c.rule,
-                    "profile_ids": [resolve(p) for p in c.profile_ids],
-                    "identifier_type": c.ident.type,
-                    "identifier_value": c.ident.value,
-                    "cause_ref": c.ref[:200],
-                    "evidence": c.evidence,
-                    "status": "open",
+                    "survivor_profile_id": merge.survivor,
+                    "absorbed_profile_id": merge.absorbed,
+                    "cause_kind": "event",
+                    "cause_ref": merge.ref[:200],
+                    "evidence": merge.evidence,
+                    "link_ids": [link_id] if link_id else [],
+                    "survivor_identifier_ids": survivor_ids,
+                    "absorbed_identifier_ids": absorbed_ids,
+                    "actor": None,
                     "created_at": now,
+                    "undone_at": None,
+                    "undone_by": None,
                 }
-                for c, conflict_id in zip(
-                    plan.conflicts, new_ids("cfl", len(plan.conflicts)), strict=True
+            )
+        to_match = self._fold_records(record_groups, summaries, result)
+        absorbed = {m.absorbed: resolve(m.absorbed) for m in plan.merges}
+        active, merged = ProfileStatus.ACTIVE.value, ProfileStatus.MERGED.value
+        aside.copy_rows(
+            Profile,
+            PROFILE_COLUMNS,
+            [
+                (
+                    p,
+                    workspace_id,
+                    merged if p in absorbed else active,
+                    absorbed.get(p),
+                    summary.traits,
+                    summary.stamps,
+                    ids.name_key(summary.traits),
+                    summary.first_seen,
+                    summary.last_seen,
+                    now,
+                    now,
                 )
-            ]
-        # The rest through the session: few rows, and some may exist already.
-        self.repository.refresh_statistics(len(new_identifiers))
+                for p in plan.new_profiles
+                for summary in (summaries[p],)
+            ],
+        )
+        # Rows naming a new identifier cannot exist yet; the others may (a replay).
+        aside.copy_rows(IdentityLink, LINK_COLUMNS, [r[:-1] for r in link_rows.values() if r[-1]])
+        # Every absorbed profile: new identifiers were written in the profile they started in.
+        aside.merge_profiles_into(absorbed, now)
+        changed = [p for p in sorted(before) if summaries[p] != before[p]]
+        aside.update_profiles(
+            SUMMARY_COLUMNS,
+            [
+                {
+                    "profile_id": p,
+                    "traits": summaries[p].traits,
+                    "trait_stamps": summaries[p].stamps,
+                    "name_key": ids.name_key(summaries[p].traits),
+                    "first_seen": summaries[p].first_seen,
+                    "last_seen": summaries[p].last_seen,
+                }
+                for p in changed
+                if not summaries[p].times_only
+            ],
+            now,
+        )
+        aside.update_profiles(
+            ("first_seen", "last_seen"),
+            [
+                {
+                    "profile_id": p,
+                    "first_seen": summaries[p].first_seen,
+                    "last_seen": summaries[p].last_seen,
+                }
+                for p in changed
+                if summaries[p].times_only
+            ],
+            now,
+        )
+        # What the graph memory keeps of this batch, while the writes finish.
+        for p, summary in summaries.items():
+            times[p] = (summary.first_seen, summary.last_seen)
+        for p in absorbed:
+            times.pop(p, None)
+        remember()
+        conflict_rows = [
+            {
+                "id": conflict_id,
+                "workspace_id": workspace_id,
+                "rule": c.rule,
+                "profile_ids": [resolve(p) for p in c.profile_ids],
+                "identifier_type": c.ident.type,
+                "identifier_value": c.ident.value,
+                "cause_ref": c.ref[:200],
+                "evidence": c.evidence,
+                "status": "open",
+                "created_at": now,
+            }
+            for c, conflict_id in zip(
+                plan.conflicts, new_ids("cfl", len(plan.conflicts)), strict=True
+            )
+        ]
+        return _Rest(merge_ids, merge_rows, conflict_rows, to_match)
+
+    def _write_rest(
+        self,
+        workspace_id: str,
+        plan: Plan,
+        placement: _Placement,
+        result: StitchResult,
+        rest: _Rest,
+    ) -> None:
+        """The rest of a batch, through the session once the bulk writes are done: few rows,
+        and some may exist already."""
+        merge_ids, merge_rows, conflict_rows, to_match = rest
+        self.repository.refresh_statistics(len(plan.new_identifiers))
+        link_rows = placement.link_rows
         self.repository.insert_links(
             [dict(zip(LINK_COLUMNS, r[:-1], strict=True)) for r in link_rows.values() if not r[-1]]
         )
@@ -526,47 +630,6 @@ class IdentityService:
             JobService(self.session).enqueue(
                 "identity.match", {"profile_ids": sorted(to_match)}, workspace_id=workspace_id
             )
-
-    @staticmethod
-    def _place_links(
-        workspace_id: str, plan: Plan, identifier_ids: dict[Key, str], now: datetime
-    ) -> tuple[dict[Key, tuple[str | None, str]], dict[tuple[str, str], tuple[Any, ...]]]:
-        """Give the batch's new identifiers their ids, and place each planned link.
-
-        The link that brought a new identifier in is kept on the identifier's own row:
-        returned as ``(joined_via_id, joined_ref)`` by new identifier (a profile's first has no
-        link, only the record that made it). Every other link (a merge) is an ``identity_link``
-        row, returned by pair as a tuple in LINK_COLUMNS order plus whether it names a new
-        identifier; a pair once (the first record that joined it). Identifier and link ids are
-        drawn from one ascending sequence in the plan's order, so a replay that takes links in
-        id order (``links_among``) meets them as they were planned, wherever they are kept.
-        """
-        new_identifiers = plan.new_identifiers
-        drawn = iter(new_ids("idn", len(new_identifiers) + len(plan.links)))
-        joined: dict[Key, tuple[Key | None, str]] = {}
-        merges: list[tuple[str, Key, Key, str, datetime]] = []
-        for key_a, key_b, ref, at, brings in plan.links:
-            if brings is None:
-                merges.append(("lnk" + next(drawn)[3:], key_a, key_b, ref, at))
-            else:
-                identifier_ids[brings] = next(drawn)
-                joined[brings] = (key_a if brings == key_b else key_b, ref[:200])
-        for key, (_, _, _, ref) in new_identifiers.items():
-            if key not in joined:  # a profile's first identifier
-                identifier_ids[key] = next(drawn)
-                joined[key] = (None, ref[:200])
-        link_rows: dict[tuple[str, str], tuple[Any, ...]] = {}
-        for link_id, key_a, key_b, ref, at in merges:
-            a, b = identifier_ids[key_a], identifier_ids[key_b]
-            pair = (a, b) if a < b else (b, a)
-            if pair not in link_rows:
-                fresh = key_a in new_identifiers or key_b in new_identifiers
-                link_rows[pair] = (link_id, workspace_id, *pair, "event", ref[:200], at, now, fresh)
-        placed = {
-            key: (None if via is None else identifier_ids[via], ref)
-            for key, (via, ref) in joined.items()
-        }
-        return placed, link_rows
 
     def _without_erased(
         self, workspace_id: str, records: Sequence[IdentityRecord]

@@ -7,9 +7,11 @@ pagination can page on the id alone. The prefix tells a human what kind of thing
 from __future__ import annotations
 
 import base64
+import itertools
 import re
 import secrets
 import time
+from collections.abc import Iterator
 
 from ulid import ULID
 
@@ -35,21 +37,30 @@ def new_ids(prefix: str, count: int) -> list[str]:
     cheaper per id: one timestamp and one random start for the lot, then consecutive values,
     so they sort in the order they were made (as ``new_id``'s do within a process).
     """
+    return list(itertools.islice(id_stream(prefix), count))
+
+
+def id_stream(prefix: str) -> Iterator[str]:
+    """``new_ids`` drawn one at a time, as many as wanted: ascending, from one timestamp and
+    one random start."""
     if not _PREFIX.match(prefix):
         raise ValueError(f"id prefix must be 2-6 lowercase letters, got {prefix!r}")
+    return _stream(prefix)
+
+
+def _stream(prefix: str) -> Iterator[str]:
     # 48 bits of time as 10 characters: the top 50 of 56 bits, two leading zero bits first.
     head = _encode((int(time.time() * 1000) << 6).to_bytes(7, "big"))[:10]
-    start = secrets.randbits(79)  # room below 2**80 for the increments
-    ids: list[str] = []
+    value = secrets.randbits(79)  # room below 2**80 for the increments
     high = -1
     stem = ""
     pair = _PAIRS
-    for value in range(start, start + count):
+    while True:
         if value >> 20 != high:  # the first 12 of the 16 characters change rarely
             high = value >> 20
             stem = f"{prefix}_{head}{_encode((high << 4).to_bytes(8, 'big'))[:12]}"
-        ids.append(stem + pair[(value >> 10) & 1023] + pair[value & 1023])
-    return ids
+        yield stem + pair[(value >> 10) & 1023] + pair[value & 1023]
+        value += 1
 
 
 def _encode(data: bytes) -> str:
