@@ -204,6 +204,18 @@ def fold_traits(
     return changed
 
 
+class _IdentifierIds(dict[Key, str]):
+    """Identifier ids by key: the batch's new ones as they are drawn, any other from the graph
+    memory (read only when asked: a link names a few known identifiers, not all of them)."""
+
+    def __init__(self, remembered: Mapping[Key, tuple[str, str]]) -> None:
+        super().__init__()
+        self.remembered = remembered
+
+    def __missing__(self, key: Key) -> str:
+        return self.remembered[key][0]
+
+
 class _Rest(NamedTuple):
     merge_ids: list[str]
     merge_rows: list[dict[str, Any]]
@@ -374,14 +386,14 @@ class IdentityService:
         planner = Planner(rules, owners, states, profile_ids.__next__)
         plan = planner.plan
         now = utcnow()
-        identifier_ids = {k: remembered[k][0] for k in owners}
+        identifier_ids = _IdentifierIds(remembered)
         placement = _Placement(workspace_id, plan, identifier_ids, now)
+        made: list[tuple[Key, tuple[str, str]]] = []  # the batch's new identifiers, as written
 
         def remember() -> None:
             """The graph as this transaction leaves it, for the next stitch here (run while
             the writes are on the server; kept only if the transaction commits)."""
-            for key, (_, origin, _, _) in plan.new_identifiers.items():
-                remembered[key] = (identifier_ids[key], origin)
+            remembered.update(made)
             memory.parent.update(plan.parent)
             memory.states.update(planner.profiles)
             for absorbed in plan.parent:
@@ -396,12 +408,14 @@ class IdentityService:
                 # New identifiers go in the profile they started in; a later merge in the
                 # batch moves them with the rest of the absorbed profile's (merge_profiles_into).
                 joined, new_identifiers = placement.joined, plan.new_identifiers
-                aside.copy_rows(
-                    Identifier,
-                    IDENTIFIER_COLUMNS,
-                    [
+                rows = []
+                for key in placement.place():
+                    ident, origin, seen, _ = new_identifiers[key]
+                    made_id = identifier_ids[key]
+                    made.append((key, (made_id, origin)))
+                    rows.append(
                         (
-                            identifier_ids[key],
+                            made_id,
                             workspace_id,
                             ident.type,
                             ident.value,
@@ -412,10 +426,8 @@ class IdentityService:
                             seen,
                             *joined[key],
                         )
-                        for key in placement.place()
-                        for ident, origin, seen, _ in (new_identifiers[key],)
-                    ],
-                )
+                    )
+                aside.copy_rows(Identifier, IDENTIFIER_COLUMNS, rows)
             aside.drain()  # the reads that lay out the rest use the connection
             rest = self._write_plan(
                 workspace_id, plan, placement, result, now, memory.times, remember, aside
