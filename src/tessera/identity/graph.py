@@ -113,12 +113,16 @@ class Planner:
         owners: Mapping[Key, str],
         profiles: Mapping[str, ProfileState],
         new_profile_id: Callable[[], str],
+        *,
+        shared: bool = False,
     ) -> None:
         self.rules = rules
         self.limits: dict[str, int] = {t: n for t, n in rules.limits.items() if n is not None}
-        self.owners: dict[Key, str] = dict(owners)
-        # Shared, not copied: a state is replaced, never changed in place, as records join.
-        self.profiles: dict[str, ProfileState] = dict(profiles)
+        # ``shared``: the caller made both dicts for this planner, which adds to them as it
+        # goes (a bulk stitch passes hundreds of thousands of entries); else they are copied.
+        self.owners = owners if shared and isinstance(owners, dict) else dict(owners)
+        # A state is replaced, never changed in place, as records join.
+        self.profiles = profiles if shared and isinstance(profiles, dict) else dict(profiles)
         self.new_profile_id = new_profile_id
         self.plan = Plan()
 

@@ -372,18 +372,21 @@ class IdentityService:
             if (held := remembered.get(k)) is not None
             for p in (held[1],)
         }
-        needed = _profiles_needing_state(records, owners)
-        states = {p: memory.states[p] for p in needed if p in memory.states}
-        states.update(
-            self.repository.profile_states(
-                needed - states.keys(),
-                types=[t for t, limit in rules.limits.items() if limit is not None],
+        if memory.complete:  # it made every profile here, and keeps each one's state
+            states = memory.states
+        else:
+            needed = _profiles_needing_state(records, owners)
+            states = {p: memory.states[p] for p in needed if p in memory.states}
+            states.update(
+                self.repository.profile_states(
+                    needed - states.keys(),
+                    types=[t for t, limit in rules.limits.items() if limit is not None],
+                )
             )
-        )
-        result.states_read = len(needed) - len(memory.states.keys() & needed)
+            result.states_read = len(needed) - len(memory.states.keys() & needed)
         # At most one new profile per record: their ids made at once, in ascending order.
         profile_ids = iter(new_ids("cus", len(records)))
-        planner = Planner(rules, owners, states, profile_ids.__next__)
+        planner = Planner(rules, owners, states, profile_ids.__next__, shared=True)
         plan = planner.plan
         now = utcnow()
         identifier_ids = _IdentifierIds(remembered)
