@@ -10,8 +10,12 @@ afresh at each run), in one run:
    ``IdentityService.stitch`` in batches of 50,000 records (what a stitch job takes at once from
    a backlog: 500 SDK batches of 100), one transaction each, next to
    networkx connected components over the same 3M edges, and the in-memory planning step alone
-   (``graph.plan_batch`` over all records, no database). The number of active profiles must
-   equal networkx's number of components. The stitch pauses Python's cyclic garbage collector
+   (``graph.plan_batch`` over all records, no database). The stitch runs three times, as the
+   graph memory (``identity.graph_memory``) can stand: one worker stitching a new workspace
+   (the target's row: its memory holds every identifier, so no key is looked up), a workspace
+   another writer came to first (keys the worker has not met are looked up), and a new process
+   for every batch (no memory at all). The number of active profiles must equal networkx's
+   number of components in each. The stitch pauses Python's cyclic garbage collector
    while it works (``kit.memory``), so networkx runs with it paused too: the same footing.
 2. **Incremental matching** of one new record (a POS guest, a marketplace order, a loyalty
    sign-up, 80% of them an existing customer) against 1M profiles, p50/p99:
@@ -59,6 +63,7 @@ from bench.bench_collect import Server
 from bench.eval_matching import _Queries, _row, _Tally, as_channel_record, synthetic_people
 from tessera.db.engine import make_engine, make_session_factory, session_scope
 from tessera.db.migrate import upgrade
+from tessera.identity import graph_memory
 from tessera.identity.graph import plan_batch
 from tessera.identity.identifiers import Ident, IdentityRecord, Rules
 from tessera.identity.match_domain import MATCH_FIELDS, blocking_keys
@@ -210,30 +215,10 @@ def bench_stitch(url: str, events: int, batch: int, db_events: int) -> list[Row]
     merges_planned = len(plan.merges)
     del plan
 
-    workspace_id = _workspace(url, "stitch")
-    engine = make_engine(url)
-    factory = make_session_factory(engine)
     db_records = records[: min(db_events, events)]
     db_components = components if len(db_records) == events else _components(db_records)[0]
-    console.print(
-        f"[dim]stitching: {len(db_records):,} events through IdentityService.stitch...[/dim]"
-    )
-    started = time.perf_counter()
-    merges = 0
-    for start in range(0, len(db_records), batch):
-        with session_scope(factory) as session:
-            result = IdentityService(session).stitch(
-                workspace_id, db_records[start : start + batch]
-            )
-            merges += len(result.merges)
-    db_seconds = time.perf_counter() - started
-    with session_scope(factory) as session:
-        profiles = session.scalar(
-            select(func.count())
-            .select_from(Profile)
-            .where(Profile.workspace_id == workspace_id, Profile.status == ProfileStatus.ACTIVE)
-        )
-    engine.dispose()
+    runs = {mode: _stitch_in_database(url, db_records, batch, mode) for mode in STITCH_MODES}
+    db_seconds, profiles, merges, _ = runs["new"]
     same = "same" if profiles == db_components else "DIFFERENT"
     shape = f"{events:,} events, {links:,} links"
     db_links = sum(len(r.idents) - 1 for r in db_records)
@@ -244,15 +229,28 @@ def bench_stitch(url: str, events: int, batch: int, db_events: int) -> list[Row]
         else f"; only the first {len(db_records):,} events ({db_links:,} links) were stitched "
         f"in the database: {events:,} at this rate would take {events / rate:,.0f} s"
     )
+    others = [
+        Row(
+            "stitch",
+            f"IdentityService.stitch (PostgreSQL), {STITCH_MODES[mode]}",
+            f"{seconds:.1f} s ({len(db_records) / seconds:,.0f} events/s)",
+            "",
+            f"{count:,} profiles ({'same' if count == db_components else 'DIFFERENT'} as "
+            f"networkx); {looked:,} keys looked up in the database",
+        )
+        for mode, (seconds, count, _, looked) in runs.items()
+        if mode != "new"
+    ]
     return [
         Row(
             "stitch",
-            "IdentityService.stitch (PostgreSQL)",
+            f"IdentityService.stitch (PostgreSQL), {STITCH_MODES['new']}",
             f"{db_seconds:.1f} s ({rate:,.0f} events/s)",
             "< 60 s for 1M",
             f"batches of {batch:,}; {profiles:,} profiles ({same} as networkx on those events), "
-            f"{merges:,} merges{partial}",
+            f"{merges:,} merges; {runs['new'][3]:,} keys looked up in the database{partial}",
         ),
+        *others,
         Row(
             "stitch",
             "graph.plan_batch (in memory, no database)",
@@ -270,6 +268,50 @@ def bench_stitch(url: str, events: int, batch: int, db_events: int) -> list[Row]
             f"{shape}; {components:,} components; no guard-rails, nothing stored",
         ),
     ]
+
+
+# How the graph memory (identity.graph_memory) stands as each run starts.
+STITCH_MODES = {
+    "new": "one worker, a new workspace",
+    "history": "one worker, a workspace written before (memory not complete)",
+    "forgotten": "a new process for every batch (no graph memory)",
+}
+
+
+def _stitch_in_database(
+    url: str, records: Sequence[IdentityRecord], batch: int, mode: str
+) -> tuple[float, int, int, int]:
+    """Stitch ``records`` in batches into a workspace of their own; returns the seconds, the
+    active profiles, the merges and the keys looked up in the database."""
+    workspace_id = _workspace(url, f"stitch-{mode}")
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    if mode != "new":  # another writer came first: the clock is past its first value
+        with session_scope(factory) as session:
+            IdentityService(session).repository.lock_workspace(workspace_id)
+    console.print(
+        f"[dim]stitching: {len(records):,} events through IdentityService.stitch, "
+        f"{STITCH_MODES[mode]}...[/dim]"
+    )
+    merges = looked_up = 0
+    started = time.perf_counter()
+    for start in range(0, len(records), batch):
+        if mode == "forgotten":
+            graph_memory.forget(workspace_id)
+        with session_scope(factory) as session:
+            result = IdentityService(session).stitch(workspace_id, records[start : start + batch])
+            merges += len(result.merges)
+            looked_up += result.looked_up
+    seconds = time.perf_counter() - started
+    graph_memory.forget(workspace_id)
+    with session_scope(factory) as session:
+        profiles = session.scalar(
+            select(func.count())
+            .select_from(Profile)
+            .where(Profile.workspace_id == workspace_id, Profile.status == ProfileStatus.ACTIVE)
+        )
+    engine.dispose()
+    return seconds, int(profiles or 0), merges, looked_up
 
 
 # --------------------------------------------------------------------------- 2. matching
