@@ -101,10 +101,9 @@ class StitchResult:
     created: list[str] = field(default_factory=list)
     merges: list[str] = field(default_factory=list)
     conflicts: int = 0
-    # Keys looked up in the database and profiles whose state was read there: the rest came
-    # from what this process's previous stitch left (``graph_memory``).
+    # Keys looked up in the database: the others came from what this process's previous
+    # stitch left (``graph_memory``).
     looked_up: int = 0
-    states_read: int = 0
 
 
 # Column orders of the rows a stitch writes by COPY.
@@ -383,7 +382,6 @@ class IdentityService:
                     types=[t for t, limit in rules.limits.items() if limit is not None],
                 )
             )
-            result.states_read = len(needed) - len(memory.states.keys() & needed)
         # At most one new profile per record: their ids made at once, in ascending order.
         profile_ids = iter(new_ids("cus", len(records)))
         planner = Planner(rules, owners, states, profile_ids.__next__, shared=True)
