@@ -44,8 +44,8 @@ def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
 
 
 def _ordinal(prefixed_id: str) -> str:
-    """A prefixed id without its prefix: ids made by one ``new_ids`` call, whatever their
-    prefixes, sort in the order they were made."""
+    """A prefixed id without its prefix: ids drawn from one ``id_stream``, whatever prefixes
+    they are given, sort in the order they were drawn."""
     return prefixed_id.partition("_")[2]
 
 
@@ -511,9 +511,9 @@ class IdentityRepository:
         """The links between these identifiers, in the order they were made.
 
         A link is kept on the identifier it brought in (``joined_via_id``) or as an
-        ``identity_link`` row; both take their ids from one ascending sequence per batch
-        (``IdentityService._place_links``), so ordering by the id past its prefix is the
-        order they were planned in.
+        ``identity_link`` row; both take their ids from one ascending stream per batch
+        (``service._Placement``), so ordering by the id past its prefix is the order they
+        were planned in.
         """
         ids = set(identifier_ids)
         edges: dict[str, Edge] = {}
