@@ -61,6 +61,7 @@ import tessera
 from bench._database import bench_database_url, server_settings
 from bench.bench_collect import Server
 from bench.eval_matching import _Queries, _row, _Tally, as_channel_record, synthetic_people
+from tessera.db.admin import recreate_database
 from tessera.db.engine import make_engine, make_session_factory, session_scope
 from tessera.db.migrate import upgrade
 from tessera.identity import graph_memory
@@ -122,17 +123,7 @@ def own_database(url: str) -> str:
     worker; in the shared bench database that worker would also run everyone else's backlog,
     and their workers this one's.
     """
-    base = make_url(url)
-    name = f"{base.database}_identity"
-    admin = make_engine(
-        base.set(database="postgres").render_as_string(hide_password=False),
-        isolation_level="AUTOCOMMIT",
-    )
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    own = base.set(database=name).render_as_string(hide_password=False)
+    own = recreate_database(url, f"{make_url(url).database}_identity")
     upgrade(own)
     return own
 

@@ -242,12 +242,10 @@ class _Placement:
     def __init__(
         self, workspace_id: str, plan: Plan, identifier_ids: dict[Key, str], now: datetime
     ) -> None:
-        self.workspace_id, self.plan, self.identifier_ids, self.now = (
-            workspace_id,
-            plan,
-            identifier_ids,
-            now,
-        )
+        self.workspace_id = workspace_id
+        self.plan = plan
+        self.identifier_ids = identifier_ids
+        self.now = now
         self.drawn = id_stream("idn")
         self.joined: dict[Key, tuple[str | None, str]] = {}
         self.link_rows: dict[tuple[str, str], tuple[Any, ...]] = {}
@@ -467,7 +465,7 @@ class IdentityService:
             made_here = {identifier_ids[k] for k in new_identifiers}
             members = {p: [i for i in held if i not in made_here] for p, held in members.items()}
         # New identifiers join their profile's side of a merge only if made before it.
-        made = iter(new_identifiers.items())
+        in_plan_order = iter(new_identifiers.items())
         taken = 0
         record_groups: dict[str, list[IdentityRecord]] = {}
         for record, profile_id in plan.record_profiles:
@@ -494,7 +492,7 @@ class IdentityService:
         merge_ids = new_ids("mrg", len(plan.merges))
         merge_rows: list[dict[str, Any]] = []
         for merge, merge_id in zip(plan.merges, merge_ids, strict=True):
-            for key, (_, origin, _, _) in itertools.islice(made, merge.after - taken):
+            for key, (_, origin, _, _) in itertools.islice(in_plan_order, merge.after - taken):
                 if origin in merging:
                     members.setdefault(origin, []).append(identifier_ids[key])
             taken = max(taken, merge.after)
