@@ -21,6 +21,7 @@ from tessera.db.migrate import is_up_to_date
 from tessera.http.problems import install_problem_handlers
 from tessera.kit.ids import new_id
 from tessera.kit.logging import configure_logging, get_logger
+from tessera.kit.time import Clock, utcnow
 
 log = get_logger("tessera.http")
 
@@ -29,8 +30,10 @@ def create_app(
     settings: Settings | None = None,
     session_factory: sessionmaker[Session] | None = None,
     engine: Engine | None = None,
+    clock: Clock = utcnow,
 ) -> FastAPI:
-    """Build the app. Tests pass their own session factory; production builds one from settings."""
+    """Build the app. Tests pass their own session factory (and a clock they can hold still);
+    production builds one from settings and reads the system clock."""
     settings = settings or get_settings()
     owned_engine: Engine | None = None
     if session_factory is None:
@@ -56,6 +59,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.session_factory = session_factory
+    app.state.clock = clock
     app.state.engine = session_factory.kw.get("bind") or engine
     install_problem_handlers(app)
     app.middleware("http")(_request_context)
@@ -143,13 +147,13 @@ def _mount_routers(app: FastAPI) -> None:
     from tessera.collect.api import tracking
     from tessera.collect.connectors.api import api as connectors_api
     from tessera.dashboard.mount import mount_dashboard
-    from tessera.feeds.api import api as feeds_api
+    from tessera.feed.api import api as feeds_api
     from tessera.identity.api import api as identity_api
     from tessera.identity.match_api import api as identity_match_api
     from tessera.identity.merge_api import api as identity_merge_api
     from tessera.inventory.api import api as inventory_api
     from tessera.job.api import api as job_api
-    from tessera.orders.api import api as orders_api
+    from tessera.order.api import api as orders_api
     from tessera.pricing.api import api as pricing_api
     from tessera.workspace.api import api as workspace_api
 

@@ -18,8 +18,21 @@ from tessera.db.engine import make_engine, make_session_factory, session_scope
 from tessera.db.errors import DATABASE_ERRORS, transient_reason
 from tessera.kit.errors import Problem
 
-console = Console()
-error_console = Console(stderr=True)
+
+def console() -> Console:
+    """Standard output, as wide as the terminal (or ``COLUMNS``) when the command runs.
+
+    Made per command, not at import: a console made at import keeps the width of whatever
+    terminal imported the module, so a table's columns would change with it.
+    """
+    return Console()
+
+
+def error_console() -> Console:
+    """Standard error, made per command like ``console``."""
+    return Console(stderr=True)
+
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -56,7 +69,7 @@ def context(ctx: typer.Context) -> CliContext:
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
-    error_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    error_console().print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 

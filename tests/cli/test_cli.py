@@ -6,20 +6,11 @@ import subprocess
 import sys
 
 from sqlalchemy.orm import Session, sessionmaker
-from typer.testing import CliRunner
 
-from tessera.cli import app
-from tessera.cli_support import CliContext
 from tessera.config import Settings
 from tessera.models.workspace import Role
 from tessera.workspace.service import WorkspaceService
-
-
-def invoke(settings: Settings, factory: sessionmaker[Session], *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(
-        app, list(args), obj=CliContext(settings=settings, session_factory=factory)
-    )
-    return result.exit_code, result.output
+from tests.support.cli import invoke
 
 
 def test_workspace_user_and_key_commands_work_together(

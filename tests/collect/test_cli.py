@@ -14,27 +14,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
-from typer.testing import CliRunner
 
-from tessera.cli import app
-from tessera.cli_support import CliContext
 from tessera.config import Settings
 from tessera.db import make_engine, make_session_factory
 from tessera.models.collect import Event, ImportRun, QuarantineEntry, QuarantineStatus
 from tessera.models.order import Order
 from tests.collect.test_importer import write_events
+from tests.support.cli import invoke
 from tests.support.connectors import fixture_json, fixture_path
 from tests.support.factories import make_workspace
-
-
-def invoke(settings: Settings, factory: sessionmaker[Session], *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(
-        app,
-        list(args),
-        obj=CliContext(settings=settings, session_factory=factory),
-        env={"COLUMNS": "200"},
-    )
-    return result.exit_code, result.output
 
 
 def summary_rows(output: str) -> dict[str, int]:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import socket
 import subprocess
 import sys
-import time
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,8 +23,8 @@ from tessera.demo.omnichannel import generate_omnichannel
 from tessera.demo.seed import DEMO_LOGIN_EMAIL, DEMO_PASSWORD, seed_demo
 from tessera.kit.time import utcnow
 from tessera.models.collect import Event
+from tessera.models.inventory import RoutingDecision
 from tessera.models.order import Order
-from tessera.models.stock import RoutingDecision
 from tessera.models.workspace import ApiKeyKind, Role
 from tessera.workspace.service import WorkspaceService
 from tests.support.live import live_server
@@ -84,28 +85,54 @@ def test_tessera_demo_serves_the_dashboard_and_stops_cleanly_on_ctrl_c(tmp_path:
         stderr=subprocess.STDOUT,
         text=True,
     )
+    lines: queue.Queue[str | None] = queue.Queue()
+    reader = threading.Thread(target=_read_lines, args=(demo, lines), daemon=True)
+    reader.start()
     try:
-        ready = None
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and demo.poll() is None:
-            try:
-                ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        login = httpx.get(f"http://127.0.0.1:{port}/login", timeout=5)
+        # Ctrl-C only once the demo says it is running: its login panel is printed last.
+        before = _lines_until(lines, DEMO_PASSWORD)
+        ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=30)
+        login = httpx.get(f"http://127.0.0.1:{port}/login", timeout=30)
 
         demo.send_signal(signal.SIGINT)
-        output, _ = demo.communicate(timeout=30)
+        demo.wait(timeout=60)
+        reader.join(timeout=10)
     finally:
         if demo.poll() is None:
             demo.kill()
+        demo.wait()
+    output = before + _lines_until(lines, None)
+    assert demo.stdout is not None
+    demo.stdout.close()
 
-    assert ready is not None and ready.status_code == 200
+    assert ready.status_code == 200
     assert login.status_code == 200
     assert demo.returncode == 0
     assert DEMO_LOGIN_EMAIL in output and DEMO_PASSWORD in output
     assert "stopped" in output
+
+
+def _read_lines(process: subprocess.Popen[str], lines: queue.Queue[str | None]) -> None:
+    """Every line the process prints, then None when its output closes."""
+    assert process.stdout is not None
+    for line in process.stdout:
+        lines.put(line)
+    lines.put(None)
+
+
+def _lines_until(lines: queue.Queue[str | None], marker: str | None) -> str:
+    """What was printed up to and including the first line holding ``marker`` (or up to the
+    end of the output when ``marker`` is None). Fails when the output ends first, or when
+    nothing at all is printed for five minutes (the demo is stuck)."""
+    seen: list[str] = []
+    while True:
+        line = lines.get(timeout=300)
+        if line is None:
+            assert marker is None, f"the demo exited before printing {marker!r}:\n{''.join(seen)}"
+            return "".join(seen)
+        seen.append(line)
+        if marker is not None and marker in line:
+            return "".join(seen)
 
 
 def test_the_shoppers_overlap_across_channels_like_real_data() -> None:

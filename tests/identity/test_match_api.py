@@ -6,12 +6,9 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from typer.testing import CliRunner
 
-from tessera.cli_support import CliContext
 from tessera.config import Settings
 from tessera.identity import match_tasks
-from tessera.identity.match_cli import identity_cli
 from tessera.identity.match_service import MatchService
 from tessera.models.identity import (
     IdentityConfig,
@@ -24,6 +21,7 @@ from tessera.models.job import Job
 from tessera.models.workspace import ApiKeyKind, Role
 from tessera.workspace.service import WorkspaceService
 from tests.identity.matchdata import ELIZABETH, LIZ_AT_THE_TILL, make_profile, reviews_of
+from tests.support.cli import invoke as run_cli
 from tests.support.connectors import Keyed, keyed_workspace
 
 
@@ -248,13 +246,8 @@ def test_conflicts_are_listed_with_their_evidence(client: TestClient, session: S
 
 
 def _cli(settings: Settings, factory: sessionmaker[Session], *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(
-        identity_cli,
-        list(args),
-        obj=CliContext(settings=settings, session_factory=factory),
-        env={"COLUMNS": "300"},
-    )
-    return result.exit_code, result.output
+    """``tessera identity ARGS``."""
+    return run_cli(settings, factory, "identity", *args)
 
 
 def test_the_cli_lists_reviews_and_conflicts_and_refuses_to_train_on_too_little(

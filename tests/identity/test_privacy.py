@@ -13,10 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
-from typer.testing import CliRunner
 
-from tessera.cli import app as cli_app
-from tessera.cli_support import CliContext
 from tessera.collect.service import CollectService, Sender
 from tessera.config import Settings
 from tessera.identity import schemas
@@ -40,7 +37,7 @@ from tessera.models.identity import (
 )
 from tessera.models.order import Order
 from tessera.models.workspace import AuditEntry
-from tessera.orders.service import OrderService
+from tessera.order.service import OrderService
 from tests.identity.people import (
     ANA_EMAIL,
     ANA_PHONE,
@@ -52,6 +49,7 @@ from tests.identity.people import (
     run_stitch_jobs,
     send,
 )
+from tests.support.cli import invoke
 from tests.support.factories import Tenant, make_tenant, make_workspace
 
 # Everything that says who Ana is, in the forms it may be stored in.
@@ -444,13 +442,6 @@ def test_a_stitch_job_keeps_the_records_of_others() -> None:
 # CLI ---------------------------------------------------------------------------------------
 
 
-def _cli(settings: Settings, factory: sessionmaker[Session], *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(
-        cli_app, list(args), obj=CliContext(settings=settings, session_factory=factory)
-    )
-    return result.exit_code, result.output
-
-
 def test_the_cli_records_consent_exports_and_erases(
     settings: Settings, session_factory: sessionmaker[Session]
 ) -> None:
@@ -460,20 +451,20 @@ def test_the_cli_records_consent_exports_and_erases(
         story = ana_and_ben(session, make_workspace(session, "cli"))
         session.commit()
 
-    code_consent, out_consent = _cli(
+    code_consent, out_consent = invoke(
         settings, session_factory, "consent", "record", story.ana, "-w", "cli",
         "--identifier", "email:ana.silva@example.com", "--purpose", "marketing",
         "--channel", "email", "--status", "granted", "--source", "store:soho",
     )  # fmt: skip
-    code_bad, out_bad = _cli(
+    code_bad, out_bad = invoke(
         settings, session_factory, "consent", "record", story.ana, "-w", "cli",
         "--identifier", "ana", "--purpose", "marketing", "--channel", "email",
         "--status", "granted", "--source", "store:soho",
     )  # fmt: skip
-    code_export, out_export = _cli(
+    code_export, out_export = invoke(
         settings, session_factory, "profiles", "export", story.ana, "-w", "cli"
     )
-    code_erase, out_erase = _cli(
+    code_erase, out_erase = invoke(
         settings, session_factory, "profiles", "erase", story.ana, "-w", "cli",
         "--anonymise", "--yes",
     )  # fmt: skip

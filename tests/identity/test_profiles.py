@@ -7,10 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from typer.testing import CliRunner
 
-from tessera.cli import app as cli_app
-from tessera.cli_support import CliContext
 from tessera.config import Settings
 from tessera.identity import schemas
 from tessera.identity.privacy import PrivacyService
@@ -21,6 +18,7 @@ from tessera.kit.pagination import encode_cursor
 from tessera.models.identity import ConsentStatus
 from tessera.models.workspace import AuditEntry
 from tests.identity.people import ANA_PHONE_E164, Story, ana_and_ben, at, message, send
+from tests.support.cli import invoke
 from tests.support.factories import make_workspace
 
 
@@ -284,13 +282,6 @@ def test_events_of_an_anonymous_id_with_another_persons_user_id_stay_theirs(
 # CLI ---------------------------------------------------------------------------------------
 
 
-def _cli(settings: Settings, factory: sessionmaker[Session], *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(
-        cli_app, list(args), obj=CliContext(settings=settings, session_factory=factory)
-    )
-    return result.exit_code, result.output
-
-
 def test_the_cli_searches_and_shows_a_profile(
     settings: Settings, session_factory: sessionmaker[Session]
 ) -> None:
@@ -299,13 +290,15 @@ def test_the_cli_searches_and_shows_a_profile(
         story = ana_and_ben(session, make_workspace(session, "cli"))
         session.commit()
 
-    code_search, out_search = _cli(
+    code_search, out_search = invoke(
         settings, session_factory, "profiles", "search", "ana.silva@example.com", "-w", "cli"
     )
-    code_show, out_show = _cli(
+    code_show, out_show = invoke(
         settings, session_factory, "profiles", "show", story.ana, "-w", "cli"
     )
-    code_bad, out_bad = _cli(settings, session_factory, "profiles", "show", "cus_nope", "-w", "cli")
+    code_bad, out_bad = invoke(
+        settings, session_factory, "profiles", "show", "cus_nope", "-w", "cli"
+    )
 
     assert (code_search, code_show, code_bad) == (0, 0, 1)
     assert story.ana in out_search and "email" in out_search

@@ -10,16 +10,15 @@ import pytest
 from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session, sessionmaker
 from typer import Typer
-from typer.testing import CliRunner
 
 from tessera.catalog.cli import catalog_cli
-from tessera.cli_support import CliContext
 from tessera.config import Settings
 from tessera.db import make_engine, make_session_factory
 from tessera.inventory.cli import inventory_cli
 from tessera.inventory.schemas import LocationIn
 from tessera.inventory.service import InventoryService
-from tessera.models.stock import LocationKind, StockBalance
+from tessera.models.inventory import LocationKind, StockBalance
+from tests.support.cli import invoke as run_cli
 from tests.support.factories import make_workspace
 
 CATALOG = Path(__file__).parents[1] / "catalog" / "fixtures" / "products.json"
@@ -43,13 +42,8 @@ def committed(committed_database_url: str) -> Iterator[tuple[Engine, sessionmake
 def invoke(
     settings: Settings, factory: sessionmaker[Session], cli: Typer, *args: str
 ) -> tuple[int, str]:
-    result = CliRunner().invoke(
-        cli,
-        list(args),
-        obj=CliContext(settings=settings, session_factory=factory),
-        env={"COLUMNS": "200"},
-    )
-    return result.exit_code, result.output
+    """Run one of ``cli``'s commands."""
+    return run_cli(settings, factory, *args, cli=cli)
 
 
 def test_import_move_count_show_and_verify_from_the_terminal(

@@ -5,24 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
-from typer.testing import CliRunner
 
-from tessera.cli import app
-from tessera.cli_support import CliContext
 from tessera.config import Settings
 from tessera.job.service import JobService
 from tessera.kit.time import utcnow
 from tessera.models.job import Job
+from tests.support.cli import invoke
 from tests.support.factories import make_tenant
 
 LEASE = timedelta(seconds=30)
-
-
-def invoke(settings: Settings, factory: sessionmaker[Session], *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(
-        app, list(args), obj=CliContext(settings=settings, session_factory=factory)
-    )
-    return result.exit_code, result.output
 
 
 def dead_job(session: Session, workspace_id: str | None = None) -> Job:

@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 from sqlalchemy.orm import Session, sessionmaker
-from typer.testing import CliRunner
 
 from tessera.catalog.schemas import ProductIn, VariantIn
 from tessera.catalog.service import CatalogService
-from tessera.cli_support import CliContext
 from tessera.config import Settings
-from tessera.pricing.cli import prices_cli
+from tests.support.cli import invoke as run_cli
 from tests.support.factories import make_workspace
 
 
 def invoke(settings: Settings, factory: sessionmaker[Session], *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(
-        prices_cli, list(args), obj=CliContext(settings=settings, session_factory=factory)
-    )
-    return result.exit_code, result.output
+    """``tessera prices ARGS``."""
+    return run_cli(settings, factory, "prices", *args)
 
 
 def test_set_then_report(

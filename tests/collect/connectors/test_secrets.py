@@ -10,10 +10,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
-from typer.testing import CliRunner
 
-from tessera.cli import app
-from tessera.cli_support import CliContext
 from tessera.collect.connectors.service import ConnectorService
 from tessera.config import Settings
 from tessera.db.types import JSONDocument
@@ -21,6 +18,7 @@ from tessera.integrations.shopify import webhooks
 from tessera.kit.secrets import SEALED, Keyring, SecretUnreadable
 from tessera.models.collect import QuarantineEntry, WebhookReceipt
 from tessera.models.order import Order
+from tests.support.cli import invoke
 from tests.support.connectors import SECRET, deliver, fixture_json, keyed_workspace, register_shop
 
 OLD = "old-secret-key-for-shops-0123456789"
@@ -154,22 +152,19 @@ def test_reseal_names_the_source_it_cannot_open_then_reseals_every_source(
     ).register_shopify(keyed.workspace_id, SHOP, SECRET)
     session.commit()
     kept_before = raw_settings(session, kept)
-    runner = CliRunner()
-    context = CliContext(settings=settings, session_factory=session_factory)
-
-    refused = runner.invoke(app, ["connectors", "reseal"], obj=context)
+    refused = invoke(settings, session_factory, "connectors", "reseal")
     unchanged = raw_settings(session, kept)
     again = client.post("/v1/connectors/shopify", headers=keyed.headers,
                         json={"shop_domain": SHOP, "webhook_secret": SECRET})  # fmt: skip
-    resealed = runner.invoke(app, ["connectors", "reseal"], obj=context)
+    resealed = invoke(settings, session_factory, "connectors", "reseal")
     response = deliver(client, kept, "orders/create", CREATE, "wh-1", shop="kept.myshopify.com")
 
-    assert refused.exit_code == 1
-    assert refused.output.startswith(
+    assert refused[0] == 1
+    assert refused[1].startswith(
         f"error: the webhook_secret of source {lost.id} (shopify {SHOP}) cannot be decrypted"
     )
     assert (unchanged, again.status_code) == (kept_before, 200)
-    assert (resealed.exit_code, resealed.output) == (
+    assert (resealed[0], resealed[1]) == (
         0, "sealed the secrets of 2 source(s) under the current key\n",
     )  # fmt: skip
     assert raw_settings(session, kept) != kept_before
