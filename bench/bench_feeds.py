@@ -44,8 +44,8 @@ from bench._database import bench_database_url
 from tessera.catalog.schemas import ListingIn, ProductIn, VariantIn
 from tessera.catalog.service import CatalogService
 from tessera.db.engine import make_engine, make_session_factory, session_scope
-from tessera.feeds.schemas import FeedIn
-from tessera.feeds.service import FeedService
+from tessera.feed.schemas import FeedIn
+from tessera.feed.service import FeedService
 from tessera.inventory.schemas import (
     ChannelLocationsIn,
     LocationIn,
@@ -55,7 +55,7 @@ from tessera.inventory.schemas import (
 from tessera.inventory.service import InventoryService
 from tessera.models.catalog import FulfillmentChannel, ListingPlatform
 from tessera.models.feed import FeedAdapter
-from tessera.models.stock import LocationKind
+from tessera.models.inventory import LocationKind
 from tessera.workspace.service import WorkspaceService
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         connection.execute(text("DELETE FROM job"))
         connection.execute(text("DELETE FROM workspace WHERE slug LIKE 'feed-bench-%'"))
     env = {**os.environ, "TESSERA_DATABASE_URL": url, "TESSERA_LOG_LEVEL": "WARNING",
-           "TESSERA_JOB_MODULES": "tessera.feeds.tasks", "PYTHONPATH": str(ROOT)}  # fmt: skip
+           "TESSERA_JOB_MODULES": "tessera.feed.tasks", "PYTHONPATH": str(ROOT)}  # fmt: skip
     command = [sys.executable, "-m", "tessera", "worker", "--concurrency", str(options.concurrency)]
     with fake_channels() as (base_url, state):
         workspace_id = _seed(factory, base_url, options.skus)

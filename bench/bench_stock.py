@@ -60,7 +60,7 @@ from tessera.inventory.schemas import (
 from tessera.inventory.service import InventoryService
 from tessera.kit.ids import new_id
 from tessera.kit.time import utcnow
-from tessera.models.stock import LedgerReason, LocationKind, StockBalance, StockLedgerEntry
+from tessera.models.inventory import LedgerReason, LocationKind, StockBalance, StockLedgerEntry
 from tessera.workspace.service import WorkspaceService
 
 console = Console(width=140)

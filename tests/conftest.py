@@ -136,6 +136,6 @@ def _close_channel_clients() -> Iterator[None]:
     test's local channel servers are new, so the clients that spoke to them are closed after
     it rather than left for the interpreter to find at exit."""
     yield
-    from tessera.feeds.channels import clients
+    from tessera.feed.channels import clients
 
     clients.close()

@@ -11,14 +11,15 @@ from tessera.cli_support import console, context, fail, friendly_errors
 from tessera.collect.cli import import_cli, quarantine_cli
 from tessera.collect.connectors.cli import connectors_cli
 from tessera.config import ConfigError
-from tessera.feeds.cli import feeds_cli
+from tessera.feed.cli import feeds_cli
 from tessera.identity.cli import consent_cli, profiles_cli
 from tessera.identity.match_cli import identity_cli
 from tessera.identity.merge_cli import merges_cli
 from tessera.inventory.cli import inventory_cli
-from tessera.job.cli import jobs_cli, worker_command
-from tessera.orders.cli import orders_cli
+from tessera.job.cli import jobs_cli
+from tessera.order.cli import orders_cli
 from tessera.pricing.cli import prices_cli
+from tessera.worker import worker_command
 from tessera.workspace.cli import key_cli, user_cli, workspace_cli
 
 app = typer.Typer(
@@ -34,7 +35,7 @@ db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
 @friendly_errors
 def config_show(ctx: typer.Context) -> None:
     """Print the effective settings, secrets masked."""
-    console.print_json(json.dumps(context(ctx).get_settings().masked(), default=str))
+    console().print_json(json.dumps(context(ctx).get_settings().masked(), default=str))
 
 
 @db_cli.command("upgrade")
@@ -45,7 +46,7 @@ def db_upgrade(ctx: typer.Context, revision: str = typer.Argument("head")) -> No
 
     settings = context(ctx).get_settings()
     upgrade(settings.database_url, revision)
-    console.print(f"database is at {revision}")
+    console().print(f"database is at {revision}")
 
 
 @app.command("serve")
@@ -123,4 +124,4 @@ def demo(
     except ValueError as exc:
         raise fail(f"--size: {exc}") from None
     options = DemoOptions(seed=seed, size=size, host=host, port=port, fresh=fresh, serve=serve)
-    raise typer.Exit(run(context(ctx).get_settings(), options, console))
+    raise typer.Exit(run(context(ctx).get_settings(), options, console()))

@@ -9,18 +9,28 @@ in-process.
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
+from types import FrameType
+
+import typer
 from sqlalchemy.orm import Session, sessionmaker
 
+from tessera.cli_support import context, friendly_errors
 from tessera.config import Settings, get_settings
 from tessera.db.engine import make_engine, make_session_factory
 from tessera.job.registry import import_handler_modules
-from tessera.job.worker import Worker
+from tessera.job.runner import Worker
+from tessera.kit.logging import configure_logging, get_logger
+
+log = get_logger("tessera.worker")
 
 # Each domain with background work adds its tasks module here.
 TASK_MODULES: tuple[str, ...] = (
     "tessera.job.tasks",
     "tessera.inventory.tasks",
-    "tessera.feeds.tasks",
+    "tessera.feed.tasks",
     "tessera.identity.tasks",
     "tessera.identity.match_tasks",
 )
@@ -47,3 +57,37 @@ def build_worker(
         shutdown_grace=shutdown_grace,
         name=name,
     )
+
+
+@friendly_errors
+def worker_command(
+    ctx: typer.Context,
+    concurrency: int = typer.Option(
+        4, min=1, max=32, help="Jobs run at once (threads); SQLite always runs one"
+    ),
+    grace: float = typer.Option(
+        25.0, min=0, help="Seconds running jobs get to finish after SIGTERM or Ctrl-C"
+    ),
+) -> None:
+    """Run background jobs and timers until SIGTERM or Ctrl-C (a second one exits at once)."""
+    cli = context(ctx)
+    settings = cli.get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    worker = build_worker(
+        settings, cli.session_factory, concurrency=concurrency, shutdown_grace=grace
+    )
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        if stop.is_set():
+            log.warning("worker_forced_exit", signal=signal.Signals(signum).name)
+            os._exit(1)
+        log.info("worker_stopping", signal=signal.Signals(signum).name)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        worker.run(stop)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -11,14 +11,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-import tessera.feeds.tasks  # noqa: F401 - registers the feed jobs on the default registry
+import tessera.feed.tasks  # noqa: F401 - registers the feed jobs on the default registry
 from tessera.config import Settings
 from tessera.inventory.schemas import ReservationIn, ReservationLineIn
 from tessera.inventory.service import InventoryService
-from tessera.job.worker import Worker
+from tessera.job.runner import Worker
 from tessera.pricing.schemas import PolicyIn, PriceIn
 from tessera.pricing.service import PriceService
-from tests.feeds.world import build_world
+from tests.feed.world import build_world
 from tests.integrations.fake_channels import fake_channels
 from tests.support.factories import Tenant
 

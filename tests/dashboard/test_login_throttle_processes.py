@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from tessera.db.engine import make_engine, make_session_factory, session_scope
 from tessera.models.workspace import LoginAttempt
-from tessera.workspace.throttle_domain import account_key
+from tessera.workspace.throttle.domain import account_key
 from tests.dashboard.login_probe import attempt_logins
 from tests.support.factories import make_tenant
 

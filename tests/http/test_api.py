@@ -216,7 +216,7 @@ def test_the_server_configures_the_orm_mappers_at_start_up_not_in_a_request() ->
         "from sqlalchemy import inspect\n"
         "from tessera.app import create_app\n"
         "from tessera.config import Settings\n"
-        "from tessera.models.stock import Reservation\n"
+        "from tessera.models.inventory import Reservation\n"
         "app = create_app(Settings(database_url='sqlite:///:memory:'))\n"
         "before = inspect(Reservation).configured\n"
         "with TestClient(app):\n"

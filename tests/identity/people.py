@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from tessera.collect.service import CollectService, IngestResult, Sender
 from tessera.identity.service import IdentityService
 from tessera.models.order import OrderStatus
-from tessera.orders.domain import CanonicalCustomer, CanonicalLine, CanonicalOrder
-from tessera.orders.service import OrderService
+from tessera.order.domain import CanonicalCustomer, CanonicalLine, CanonicalOrder
+from tessera.order.service import OrderService
 from tests.identity.stitching import run_stitch_jobs
 from tests.support.factories import Tenant
 from tests.support.isolation import Probe

@@ -17,7 +17,7 @@ from tessera.identity.identifiers import sha256_hex
 from tessera.identity.intake import STITCH_JOB
 from tessera.identity.privacy import PrivacyService
 from tessera.identity.service import IdentityService, MergeAlreadyUndone, MergeRefused
-from tessera.job.worker import Worker
+from tessera.job.runner import Worker
 from tessera.models.collect import Event
 from tessera.models.identity import (
     Identifier,

@@ -83,8 +83,8 @@ def mixed_operations(
 
     from tessera.inventory.errors import ReservationNotHeld
     from tessera.models.order import OrderStatus
-    from tessera.orders.domain import CanonicalLine, CanonicalOrder
-    from tessera.orders.service import OrderService
+    from tessera.order.domain import CanonicalLine, CanonicalOrder
+    from tessera.order.service import OrderService
 
     engine = make_engine(url, pool_size=threads + 1)
     factory = make_session_factory(engine)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from tessera.inventory.schemas import ReservationIn, ReservationLineIn
 from tessera.inventory.service import InventoryService
-from tessera.orders.service import OrderService
+from tessera.order.service import OrderService
 from tests.inventory.stock import make_shop_in
 from tests.inventory.test_orders import PLACED
 from tests.support.factories import Tenant

@@ -11,7 +11,7 @@ from tessera.catalog.service import CatalogService
 from tessera.inventory.domain import RoutingRuleName
 from tessera.inventory.schemas import ChannelLocationsIn, LocationIn
 from tessera.inventory.service import InventoryService
-from tessera.models.stock import LocationKind
+from tessera.models.inventory import LocationKind
 from tests.support.factories import make_workspace
 
 

@@ -28,8 +28,8 @@ from tessera.cli_support import CliContext
 from tessera.collect.importer import FileImporter
 from tessera.db.engine import make_engine, make_session_factory, session_scope
 from tessera.inventory.service import InventoryService
+from tessera.models.inventory import Reservation, StockBalance
 from tessera.models.order import Order
-from tessera.models.stock import Reservation, StockBalance
 from tests.inventory.stock import make_shop_in
 from tests.support.factories import make_tenant
 from tests.support.live import live_server

@@ -28,7 +28,7 @@ from tessera.inventory.schemas import (
 )
 from tessera.inventory.service import InventoryService
 from tessera.kit.time import utcnow
-from tessera.models.stock import (
+from tessera.models.inventory import (
     Reservation,
     ReservationStatus,
     StockBalance,

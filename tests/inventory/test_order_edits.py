@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from tessera.inventory.service import InventoryService
 from tessera.models.order import OrderStatus
-from tessera.orders.domain import CanonicalLine, CanonicalOrder
+from tessera.order.domain import CanonicalLine, CanonicalOrder
 from tests.inventory.stock import Shop, make_shop
 from tests.inventory.test_orders import PLACED, apply, ledger_rows
 from tests.inventory.test_service import counters

@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 
 from tessera.inventory.schemas import ChannelLocationsIn, ReservationIn, ReservationLineIn
 from tessera.inventory.service import InventoryService
+from tessera.models.inventory import ReservationStatus, StockLedgerEntry
 from tessera.models.order import OrderStatus
-from tessera.models.stock import ReservationStatus, StockLedgerEntry
-from tessera.orders.domain import CanonicalCustomer, CanonicalLine, CanonicalOrder, CanonicalRefund
-from tessera.orders.service import OrderService
+from tessera.order.domain import CanonicalCustomer, CanonicalLine, CanonicalOrder, CanonicalRefund
+from tessera.order.service import OrderService
 from tests.inventory.stock import Shop, make_shop
 from tests.inventory.test_service import counters
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from tessera.db.engine import make_engine, make_session_factory, session_scope
 from tessera.inventory.service import InventoryService
-from tessera.models.stock import Reservation, ReservationStatus, StockBalance, StockLedgerEntry
+from tessera.models.inventory import Reservation, ReservationStatus, StockBalance, StockLedgerEntry
 from tests.inventory.oversell_probe import attempt_reservations, mixed_operations
 from tests.inventory.stock import Shop, make_shop
 

@@ -22,7 +22,7 @@ from tessera.inventory.errors import IdempotencyKeyReused, InsufficientStock
 from tessera.inventory.repository import _alone_engine
 from tessera.inventory.schemas import ReservationIn, ReservationLineIn
 from tessera.inventory.service import InventoryService
-from tessera.models.stock import Reservation, ReservationLine, StockLedgerEntry
+from tessera.models.inventory import Reservation, ReservationLine, StockLedgerEntry
 from tests.inventory.stock import Shop, make_shop
 from tests.inventory.test_fast_path import behind
 from tests.inventory.test_service import counters, jobs, reserve

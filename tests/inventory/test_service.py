@@ -25,13 +25,13 @@ from tessera.inventory.schemas import (
 )
 from tessera.inventory.service import AVAILABILITY_CHANGED, InventoryService
 from tessera.kit.time import utcnow
-from tessera.models.job import Job
-from tessera.models.stock import (
+from tessera.models.inventory import (
     ReservationLine,
     ReservationStatus,
     StockBalance,
     StockLedgerEntry,
 )
+from tessera.models.job import Job
 from tests.inventory.stock import Shop, make_shop
 
 

@@ -25,7 +25,7 @@ from tessera.inventory.errors import InsufficientStock, ReservationNotHeld
 from tessera.inventory.schemas import ChannelLocationsIn, ReservationIn, ReservationLineIn
 from tessera.inventory.service import InventoryService
 from tessera.kit.time import utcnow
-from tessera.models.stock import StockBalance
+from tessera.models.inventory import StockBalance
 from tests.inventory.stock import make_shop
 
 SKUS = ("SERUM", "CREAM")

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tessera.config import Settings
 from tessera.job.registry import Registry
-from tessera.job.worker import Worker
+from tessera.job.runner import Worker
 
 # In the future, so jobs enqueued "now" by handlers (real time) are due on the test clock.
 START = datetime(2031, 1, 15, 12, 0, 0, tzinfo=UTC)

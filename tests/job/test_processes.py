@@ -23,8 +23,8 @@ from sqlalchemy import Engine, text
 from tessera.config import load_settings
 from tessera.db.engine import make_engine, make_session_factory, session_scope
 from tessera.job.registry import Registry
+from tessera.job.runner import Worker
 from tessera.job.service import JobService
-from tessera.job.worker import Worker
 from tests.job.probes import create_probe_table, recorded
 
 ROOT = Path(__file__).resolve().parents[2]

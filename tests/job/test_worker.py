@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tessera.job.registry import Registry
+from tessera.job.runner import Execution, JobOutcome
 from tessera.job.service import JobService
 from tessera.job.tasks import prune_succeeded_jobs
-from tessera.job.worker import Execution, JobOutcome
 from tessera.models.job import Job, JobStatus
 from tests.job.conftest import Clock, MakeWorker
 
@@ -134,7 +134,7 @@ def test_a_job_of_a_kind_this_worker_cannot_handle_fails_and_says_so(
     assert stored.status == "queued"
     assert stored.last_error is not None
     assert stored.last_error.startswith(
-        "tessera.job.worker.NoHandler: no handler for 'catalog.synced' is registered"
+        "tessera.job.runner.NoHandler: no handler for 'catalog.synced' is registered"
     )
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from tessera.catalog.schemas import ProductIn, VariantIn
 from tessera.catalog.service import CatalogService
 from tessera.kit.time import utcnow
-from tessera.models.price import PriceChange
+from tessera.models.pricing import PriceChange
 from tests.support.factories import Tenant, make_tenant
 
 

@@ -12,7 +12,7 @@ from tessera.catalog.errors import UnknownSku
 from tessera.catalog.schemas import ProductIn, VariantIn
 from tessera.catalog.service import CatalogService
 from tessera.kit.time import utcnow
-from tessera.models.price import PriceAlert, PriceBreach, PriceChange
+from tessera.models.pricing import PriceAlert, PriceBreach, PriceChange
 from tessera.pricing.errors import InvalidPrice
 from tessera.pricing.schemas import FloorIn, PolicyIn, PriceIn
 from tessera.pricing.service import PriceService

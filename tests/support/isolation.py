@@ -133,8 +133,8 @@ def job_probes(session: Session, b: Tenant) -> list[Probe]:
 @probes
 def connector_and_order_probes(session: Session, b: Tenant) -> list[Probe]:
     from tessera.collect.connectors.service import ConnectorService
-    from tessera.orders.service import OrderService
-    from tests.orders.test_service import PLACED
+    from tessera.order.service import OrderService
+    from tests.order.test_service import PLACED
 
     source, _created = ConnectorService(session).register_shopify(
         b.workspace_id, "bravo.myshopify.com", "bravo-webhook-secret-0123456789"
@@ -227,8 +227,8 @@ def identity_match_probes(session: Session, b: Tenant) -> list[Probe]:
 def feed_and_price_probes(session: Session, b: Tenant) -> list[Probe]:
     from tessera.catalog.schemas import ListingIn, ProductIn, VariantIn
     from tessera.catalog.service import CatalogService
-    from tessera.feeds.schemas import FeedIn
-    from tessera.feeds.service import FeedService
+    from tessera.feed.schemas import FeedIn
+    from tessera.feed.service import FeedService
     from tessera.models.catalog import ListingPlatform
     from tessera.models.feed import FeedAdapter
     from tessera.pricing.schemas import FloorIn, PolicyIn, PriceIn

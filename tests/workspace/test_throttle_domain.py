@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tessera.workspace.throttle_domain import (
+from tessera.workspace.throttle.domain import (
     DEFAULT_POLICY,
     ThrottlePolicy,
     account_key,

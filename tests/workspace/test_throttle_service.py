@@ -9,14 +9,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tessera.models.workspace import AuditEntry, LoginAttempt
-from tessera.workspace.throttle_domain import (
+from tessera.workspace.throttle.domain import (
     ThrottlePolicy,
     TooManyLoginAttempts,
     account_key,
     address_key,
 )
-from tessera.workspace.throttle_repository import ThrottleRepository
-from tessera.workspace.throttle_service import Admission, LoginThrottle
+from tessera.workspace.throttle.repository import ThrottleRepository
+from tessera.workspace.throttle.service import Admission, LoginThrottle
 from tests.support.factories import make_tenant
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

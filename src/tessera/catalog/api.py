@@ -18,9 +18,9 @@ from tessera.catalog.schemas import (
     VariantPage,
 )
 from tessera.catalog.service import CatalogService
-from tessera.http.auth import Marketer, Viewer
 from tessera.http.routing import DbSession, router
 from tessera.models.catalog import Product, Variant
+from tessera.workspace.auth import Marketer, Viewer
 
 api = router(prefix="/v1", tags=["catalog"])
 

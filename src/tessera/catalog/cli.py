@@ -37,13 +37,13 @@ def catalog_import(
             if format == "csv"
             else service.import_shopify(ws.id, text, channel)
         )
-    console.print(
+    console().print(
         f"products: {summary.products_created} created, {summary.products_updated} updated; "
         f"variants: {summary.variants_created} created, {summary.variants_updated} updated; "
         f"listings: {summary.listings}; refused: {len(summary.errors)}"
     )
     for error in summary.errors:
-        console.print(f"  [yellow]refused[/yellow] {error}", highlight=False)
+        console().print(f"  [yellow]refused[/yellow] {error}", highlight=False)
 
 
 @catalog_cli.command("variants")
@@ -66,4 +66,4 @@ def catalog_variants(
                 "yes" if v.allows_backorder else "",
                 v.id,
             )
-        console.print(table)
+        console().print(table)

@@ -47,11 +47,11 @@ from tessera.collect.schemas import (
     SourceUpdate,
 )
 from tessera.collect.service import CollectService, IngestResult, Sender
-from tessera.http.auth import Admin, Marketer, Viewer
 from tessera.http.routing import DbSession, router
 from tessera.kit.errors import NotFound, Problem
 from tessera.kit.time import utcnow
 from tessera.models.collect import QuarantineStatus
+from tessera.workspace.auth import Admin, Marketer, Viewer
 from tessera.workspace.errors import InvalidApiKey
 
 api = router(prefix="/v1", tags=["collect"])

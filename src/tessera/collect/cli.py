@@ -108,7 +108,7 @@ def _run_import(
             progress.update(task, visible=True, total=size)
         if start.resumed_after_line is not None:
             unit = "row" if is_parquet else "line"
-            console.print(
+            console().print(
                 f"resuming {file.name} after {unit} {start.resumed_after_line}: "
                 f"{start.received_before} records were imported before"
             )
@@ -118,7 +118,7 @@ def _run_import(
         shown += 1
         if shown <= SHOWN_REJECTIONS:
             field = f" (field: {item.field})" if item.field else ""
-            error_console.print(
+            error_console().print(
                 f"{file.name} {item.where}: {item.reason}{field}", highlight=False, soft_wrap=True
             )
 
@@ -129,7 +129,7 @@ def _run_import(
         if file.suffix.lower() not in (".parquet", ".pq")
         else MofNCompleteColumn(),
         TimeRemainingColumn(),
-        console=console,
+        console=console(),
         disable=not is_interactive(),
     )
 
@@ -159,7 +159,7 @@ def _run_import(
         field = exc.extensions.get("field")
         raise fail(f"{exc.detail}{f' (field: {field})' if field else ''}{kept}") from None
     if shown > SHOWN_REJECTIONS:
-        error_console.print(
+        error_console().print(
             f"... and {shown - SHOWN_REJECTIONS} more refused; see `tessera quarantine list`"
         )
     _print_summary(report)
@@ -169,19 +169,19 @@ def _run_import(
 
 def _print_summary(report: ImportReport) -> None:
     if report.already_complete:
-        console.print(
+        console().print(
             f"{report.file_name} was imported completely before (run {report.run_id}); "
             "nothing to do. Use --restart to read it again."
         )
     table = Table("records", "count", title=f"{report.kind} from {report.file_name}")
     for name in ("received", "accepted", "duplicates", "rejected"):
         table.add_row(name, str(getattr(report, name)))
-    console.print(table)
+    console().print(table)
     if report.reasons:
         reasons = Table("rejected because", "records", title="top reasons")
         for reason, count in report.reasons[:5]:
             reasons.add_row(reason, str(count))
-        console.print(reasons)
+        console().print(reasons)
 
 
 # Quarantine ---------------------------------------------------------------------------------
@@ -212,7 +212,7 @@ def quarantine_list(
                 entry.status.value,
                 entry.id,
             )
-        console.print(table)
+        console().print(table)
 
 
 def _status(value: str) -> QuarantineStatus:
@@ -245,7 +245,7 @@ def quarantine_replay(
     with context(ctx).session() as session:
         ws = WorkspaceService(session).find_workspace(workspace)
         entry = CollectService(session).replay(ws.id, entry_id, fixed, actor="cli")
-        console.print(f"replayed {entry.id}: {entry.resolution}")
+        console().print(f"replayed {entry.id}: {entry.resolution}")
 
 
 @quarantine_cli.command("discard")
@@ -260,4 +260,4 @@ def quarantine_discard(
     with context(ctx).session() as session:
         ws = WorkspaceService(session).find_workspace(workspace)
         entry = CollectService(session).discard(ws.id, entry_id, why, actor="cli")
-        console.print(f"discarded {entry.id}")
+        console().print(f"discarded {entry.id}")

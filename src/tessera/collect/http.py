@@ -13,8 +13,8 @@ from fastapi import Request
 
 from tessera.collect.domain import MAX_BATCH_BYTES, MAX_EVENT_BYTES
 from tessera.collect.errors import MalformedPayload, Overloaded, PayloadTooLarge
-from tessera.http.auth import token_from_request
 from tessera.kit.errors import Problem
+from tessera.workspace.auth import token_from_request
 
 
 class InflightLimiter:

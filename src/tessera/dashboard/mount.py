@@ -12,15 +12,15 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from tessera.config import Settings
-from tessera.dashboard import (
-    auth,
+from tessera.dashboard.pages import (
     customers,
-    identity_pages,
-    inventory,
-    pages,
-    settings_pages,
+    login,
+    overview,
+    reviews,
     sources,
+    stock,
 )
+from tessera.dashboard.pages import settings as settings_pages
 from tessera.dashboard.session import SESSION_COOKIE, SESSION_MAX_AGE_SECONDS
 from tessera.dashboard.web import STATIC_DIR
 
@@ -61,12 +61,12 @@ def mount_dashboard(app: FastAPI) -> None:
     )
     app.mount("/static", VersionedStaticFiles(directory=STATIC_DIR), name="static")
     for router in (
-        auth.pages,
-        inventory.pages,
-        pages.pages,
+        login.pages,
+        stock.pages,
+        overview.pages,
         sources.pages,
         settings_pages.pages,
-        identity_pages.pages,
-        customers.pages,  # after identity_pages: /customers/reviews is not a customer id
+        reviews.pages,
+        customers.pages,  # after reviews: /customers/reviews is not a customer id
     ):
         app.include_router(router)

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from tessera.catalog.schemas import ComponentIn, ListingIn, ProductIn, VariantIn
 from tessera.catalog.service import CatalogService
 from tessera.demo.omnichannel import CATALOG, RETAIL_PARTNER, STORES
-from tessera.feeds.schemas import Buffers, FeedIn
-from tessera.feeds.service import FeedService
+from tessera.feed.schemas import Buffers, FeedIn
+from tessera.feed.service import FeedService
 from tessera.inventory.schemas import (
     ChannelLocationsIn,
     LocationIn,
@@ -30,7 +30,7 @@ from tessera.inventory.service import InventoryService
 from tessera.kit.time import utcnow
 from tessera.models.catalog import FulfillmentChannel, ListingPlatform
 from tessera.models.feed import FeedAdapter
-from tessera.models.stock import LocationKind
+from tessera.models.inventory import LocationKind
 from tessera.pricing.schemas import FloorIn, PolicyIn, PriceIn
 from tessera.pricing.service import PriceService
 

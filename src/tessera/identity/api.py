@@ -18,7 +18,6 @@ from typing import Any
 from fastapi import Query, Response, status
 from fastapi.responses import JSONResponse
 
-from tessera.http.auth import Admin, Marketer, Viewer
 from tessera.http.routing import DbSession, router
 from tessera.identity.privacy import PrivacyService
 from tessera.identity.profiles import SEARCH_LIMIT, ProfileService
@@ -32,6 +31,7 @@ from tessera.identity.schemas import (
     ProfileSearchResult,
     TimelinePage,
 )
+from tessera.workspace.auth import Admin, Marketer, Viewer
 
 api = router(prefix="/v1", tags=["profiles"])
 

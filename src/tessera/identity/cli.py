@@ -49,7 +49,7 @@ def profiles_search(
                 hit.last_seen.isoformat(timespec="minutes") if hit.last_seen else "",
                 hit.id,
             )
-        console.print(table if hits else "no customer matches")
+        console().print(table if hits else "no customer matches")
 
 
 @profiles_cli.command("show")
@@ -63,12 +63,12 @@ def profiles_show(
     with context(ctx).session() as session:
         ws = WorkspaceService(session).find_workspace(workspace)
         view = ProfileService(session).view(ws.id, profile_id, actor=ACTOR)
-        console.print(f"[bold]{view.name or view.id}[/bold] {view.id}", highlight=False)
+        console().print(f"[bold]{view.name or view.id}[/bold] {view.id}", highlight=False)
         if view.requested_id != view.id:
-            console.print(f"({view.requested_id} was merged into this profile)")
+            console().print(f"({view.requested_id} was merged into this profile)")
         computed = view.computed
         revenue = ", ".join(str(Money(m.amount, m.currency)) for m in computed.revenue) or "none"
-        console.print(
+        console().print(
             f"channels: {', '.join(computed.channels) or 'none'} · events: "
             f"{computed.event_count} · orders: {computed.order_count} · revenue: {revenue}",
             highlight=False,
@@ -76,13 +76,13 @@ def profiles_show(
         traits = Table("trait", "value")
         for key, value in sorted(view.traits.items()):
             traits.add_row(key, json.dumps(value) if not isinstance(value, str) else value)
-        console.print(traits)
+        console().print(traits)
         identities = Table("type", "value", "raw", "first seen")
         for ident in view.identifiers:
             identities.add_row(
                 ident.type, ident.value, ident.raw, ident.first_seen.isoformat(timespec="minutes")
             )
-        console.print(identities)
+        console().print(identities)
         if view.consents:
             consents = Table("purpose", "channel", "status", "identifier", "recorded", "source")
             for consent in view.consents:
@@ -94,10 +94,10 @@ def profiles_show(
                     consent.recorded_at.isoformat(timespec="minutes"),
                     consent.source,
                 )
-            console.print(consents)
+            console().print(consents)
         for merge in view.merges:
             state = f" (undone {merge.undone_at:%Y-%m-%d})" if merge.undone_at else ""
-            console.print(
+            console().print(
                 f"merge {merge.id}: {merge.absorbed_profile_id} into "
                 f"{merge.survivor_profile_id} by {merge.cause_kind} {merge.cause_ref}{state}",
                 highlight=False,
@@ -137,7 +137,7 @@ def profiles_erase(
         ws = WorkspaceService(session).find_workspace(workspace)
         erasure = PrivacyService(session).erase(ws.id, profile_id, mode, actor=ACTOR)
         counts = ", ".join(f"{k} {v}" for k, v in sorted(erasure.counts.items()))
-        console.print(f"erased {erasure.profile_id} ({mode.value}) as {erasure.id}: {counts}")
+        console().print(f"erased {erasure.profile_id} ({mode.value}) as {erasure.id}: {counts}")
 
 
 @consent_cli.command("record")
@@ -173,7 +173,7 @@ def consent_record(
     with context(ctx).session() as session:
         ws = WorkspaceService(session).find_workspace(workspace)
         consent = PrivacyService(session).record_consent(ws.id, profile_id, body, actor=ACTOR)
-        console.print(
+        console().print(
             f"recorded {consent.status.value} for {consent.purpose} by {consent.channel} "
             f"on {consent.identifier_type} {consent.identifier_value} ({consent.id})",
             highlight=False,

@@ -12,7 +12,6 @@ from typing import Any
 from fastapi import Query
 from pydantic import BaseModel
 
-from tessera.http.auth import Admin, Marketer, Viewer
 from tessera.http.routing import DbSession, router
 from tessera.identity.match_service import MatchService, ModelSummary, ReviewSide
 from tessera.job.schemas import JobOut
@@ -24,6 +23,7 @@ from tessera.models.identity import (
     IdentityReview,
     ReviewStatus,
 )
+from tessera.workspace.auth import Admin, Marketer, Viewer
 
 api = router(prefix="/v1/identity", tags=["identity"])
 

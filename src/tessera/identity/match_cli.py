@@ -26,7 +26,7 @@ def train(ctx: typer.Context, workspace: str = WORKSPACE) -> None:
     with context(ctx).session() as session:
         ws = WorkspaceService(session).find_workspace(workspace)
         summary = MatchService(session).train(ws.id)
-        console.print(
+        console().print(
             f"trained on {summary.records:,} profiles; prior {summary.prior:.3g}; "
             f"merge at p>={summary.merge_threshold:g}, review at p>={summary.review_threshold:g}"
         )
@@ -40,7 +40,7 @@ def train(ctx: typer.Context, workspace: str = WORKSPACE) -> None:
                     f"{level['u']:.6f}",
                     f"{level['weight']:+.2f}",
                 )
-        console.print(table)
+        console().print(table)
 
 
 @identity_cli.command("reviews")
@@ -74,9 +74,9 @@ def reviews(
                 _describe(right.profile_id, right.fields),
                 ", ".join(agreeing),
             )
-        console.print(table)
+        console().print(table)
         counts = service.review_counts(ws.id)
-        console.print(", ".join(f"{k}: {v}" for k, v in counts.items()))
+        console().print(", ".join(f"{k}: {v}" for k, v in counts.items()))
 
 
 @identity_cli.command("conflicts")
@@ -103,9 +103,9 @@ def conflicts(
                 " ".join(conflict.profile_ids or []),
                 conflict.cause_ref,
             )
-        console.print(table)
+        console().print(table)
         counts = service.conflict_counts(ws.id)
-        console.print(", ".join(f"{k}: {v}" for k, v in counts.items()))
+        console().print(", ".join(f"{k}: {v}" for k, v in counts.items()))
 
 
 def _status(value: str, kind: type[S]) -> S | None:

@@ -9,10 +9,10 @@ from fastapi import Query
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from tessera.http.auth import Admin, Marketer, Viewer
 from tessera.http.routing import DbSession, router
 from tessera.identity.service import IdentityService
 from tessera.models.identity import IdentityMerge
+from tessera.workspace.auth import Admin, Marketer, Viewer
 from tessera.workspace.service import WorkspaceService
 
 api = router(prefix="/v1", tags=["identity"])

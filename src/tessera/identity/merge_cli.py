@@ -44,7 +44,7 @@ def merges_list(
                 row.undone_at.isoformat(timespec="seconds") if row.undone_at else "",
                 row.id,
             )
-        console.print(table)
+        console().print(table)
 
 
 @merges_cli.command("merge")
@@ -63,7 +63,9 @@ def merges_merge(
             ws.id, first, second, cause_kind="manual", cause_ref="cli", evidence={"reason": reason}
         )
         WorkspaceService(session).record(ws.id, "cli", "profile.merged", row.id, {"reason": reason})
-        console.print(f"merged {row.absorbed_profile_id} into {row.survivor_profile_id} ({row.id})")
+        console().print(
+            f"merged {row.absorbed_profile_id} into {row.survivor_profile_id} ({row.id})"
+        )
 
 
 @merges_cli.command("unmerge")
@@ -81,4 +83,4 @@ def merges_unmerge(
         WorkspaceService(session).record(
             ws.id, "cli", "profile.unmerged", merge_id, {"profiles": list(result.profile_ids)}
         )
-        console.print(f"undid {merge_id}: profiles {', '.join(result.profile_ids)}")
+        console().print(f"undid {merge_id}: profiles {', '.join(result.profile_ids)}")

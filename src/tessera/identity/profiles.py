@@ -46,7 +46,7 @@ from tessera.models.identity import (
 )
 from tessera.models.order import Order, OrderStatus
 from tessera.models.workspace import Workspace
-from tessera.orders.service import OrderService
+from tessera.order.service import OrderService
 from tessera.workspace.service import WorkspaceService
 
 SEARCH_LIMIT = 20

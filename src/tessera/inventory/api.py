@@ -14,7 +14,6 @@ from fastapi import Query
 from pydantic import BaseModel, Field
 
 from tessera.catalog.service import CatalogService
-from tessera.http.auth import Admin, Marketer, Viewer
 from tessera.http.routing import DbSession, router
 from tessera.inventory.errors import InvalidStockInput
 from tessera.inventory.schemas import (
@@ -44,7 +43,8 @@ from tessera.inventory.schemas import (
 )
 from tessera.inventory.service import InventoryService, logical_status
 from tessera.kit.time import utcnow
-from tessera.models.stock import Reservation, ReservationLine, ReservationStatus
+from tessera.models.inventory import Reservation, ReservationLine, ReservationStatus
+from tessera.workspace.auth import Admin, Marketer, Viewer
 from tessera.workspace.domain import Principal
 
 api = router(prefix="/v1", tags=["inventory"])
@@ -409,7 +409,7 @@ def verify(principal: Viewer, session: DbSession, body: VerifyIn | None = None) 
     summary="Where an order's stock came from, and why",
 )
 def order_routing(order_id: str, principal: Viewer, session: DbSession) -> RoutingOut:
-    from tessera.orders.errors import OrderNotFound
+    from tessera.order.errors import OrderNotFound
 
     decision = InventoryService(session).routing_decision(principal.workspace_id, order_id)
     if decision is None:

@@ -32,12 +32,12 @@ def inventory_verify(
             ids = service.workspaces_with_stock()
         for workspace_id in ids:
             report = service.verify(workspace_id, repair=repair)
-            console.print(
+            console().print(
                 f"{workspace_id}: {report.balances_checked} balances checked, "
                 f"{len(report.drift)} drifted, {report.repaired} repaired"
             )
             for d in report.drift:
-                console.print(
+                console().print(
                     f"  {d.variant_id} @ {d.location_id} {d.counter}: balance {d.balance}, "
                     f"{d.source} says {d.expected}",
                     highlight=False,
@@ -71,10 +71,10 @@ def inventory_show(ctx: typer.Context, sku: str, workspace: str = WORKSPACE) -> 
         ids = [variant.id]
         components = CatalogService(session).components(ids)
         if components:
-            console.print(f"{sku} is a bundle; sellable from its components:")
+            console().print(f"{sku} is a bundle; sellable from its components:")
             sellable = service.sellable_by_location(ws.id, ids, list(codes))
             for location_id, code in sorted(codes.items(), key=lambda x: x[1]):
-                console.print(f"  {code}: {sellable[(variant.id, location_id)]}")
+                console().print(f"  {code}: {sellable[(variant.id, location_id)]}")
             return
         for balance, free in service.balances(ws.id, ids):
             table.add_row(
@@ -92,7 +92,7 @@ def inventory_show(ctx: typer.Context, sku: str, workspace: str = WORKSPACE) -> 
                 ),
                 str(free),
             )
-        console.print(table)
+        console().print(table)
 
 
 @inventory_cli.command("adjust")
@@ -110,7 +110,7 @@ def inventory_adjust(
     with context(ctx).session() as session:
         ws = WorkspaceService(session).find_workspace(workspace)
         applied = InventoryService(session).adjust(ws.id, sku, location, delta, key, note)
-    console.print("adjusted" if applied else "already applied (same key)")
+    console().print("adjusted" if applied else "already applied (same key)")
 
 
 @inventory_cli.command("receive")
@@ -127,7 +127,7 @@ def inventory_receive(
     with context(ctx).session() as session:
         ws = WorkspaceService(session).find_workspace(workspace)
         applied = InventoryService(session).receive(ws.id, sku, location, quantity, key)
-    console.print("received" if applied else "already applied (same key)")
+    console().print("received" if applied else "already applied (same key)")
 
 
 @inventory_cli.command("count")
@@ -144,7 +144,7 @@ def inventory_count(
     with context(ctx).session() as session:
         ws = WorkspaceService(session).find_workspace(workspace)
         applied = InventoryService(session).count(ws.id, sku, location, counted, key)
-    console.print("counted" if applied else "already applied (same key)")
+    console().print("counted" if applied else "already applied (same key)")
 
 
 @inventory_cli.command("transfer")
@@ -164,4 +164,4 @@ def inventory_transfer(
         applied = InventoryService(session).transfer(
             ws.id, sku, from_location, to_location, quantity, key
         )
-    console.print("transferred" if applied else "already applied (same key)")
+    console().print("transferred" if applied else "already applied (same key)")

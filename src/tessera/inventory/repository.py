@@ -43,7 +43,7 @@ from tessera.db.base import RepositoryBase
 from tessera.db.engine import dumps_json
 from tessera.db.statements import insert_ignoring_conflicts
 from tessera.kit.ids import new_id
-from tessera.models.stock import (
+from tessera.models.inventory import (
     ChannelLocation,
     Location,
     OrderAllocation,

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from tessera.inventory.domain import RoutingRuleName
-from tessera.models.stock import LedgerReason, LocationKind, ReservationStatus
+from tessera.models.inventory import LedgerReason, LocationKind, ReservationStatus
 
 CHANNEL_PATTERN = r"^[a-z][a-z0-9_]*(:[a-z0-9][a-z0-9_\-]*)?$"
 CODE_PATTERN = r"^[a-z0-9][a-z0-9_\-]{0,79}$"

@@ -52,8 +52,7 @@ from tessera.kit.ids import new_id
 from tessera.kit.pagination import Page, clamp_limit, decode_cursor, page_from
 from tessera.kit.time import utcnow
 from tessera.models.catalog import Variant
-from tessera.models.order import Order, OrderLine, OrderRefund, OrderStatus
-from tessera.models.stock import (
+from tessera.models.inventory import (
     LedgerReason,
     Location,
     LocationKind,
@@ -64,6 +63,7 @@ from tessera.models.stock import (
     StockBalance,
     StockLedgerEntry,
 )
+from tessera.models.order import Order, OrderLine, OrderRefund, OrderStatus
 
 AVAILABILITY_CHANGED = "stock.availability_changed"
 # Kinds whose stock we never reserve or ship from: Amazon's, and a partner's shelf.
@@ -164,7 +164,7 @@ class InventoryService:
         ids = [self.location_by_code(workspace_id, code).id for code in data.locations]
         self.repository.replace_channel_locations(workspace_id, channel, ids)
         if data.rules is not None or data.is_ship_from_store:
-            from tessera.models.stock import RoutingRule
+            from tessera.models.inventory import RoutingRule
 
             rule = self.repository.routing_rule(workspace_id, channel)
             if rule is None:

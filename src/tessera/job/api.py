@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from fastapi import Query
 
-from tessera.http.auth import Admin, Viewer
 from tessera.http.routing import AppSettings, DbSession, router
 from tessera.job.schemas import JobOut, JobPage
 from tessera.job.service import JobService
 from tessera.models.job import JobStatus
+from tessera.workspace.auth import Admin, Viewer
 
 api = router(prefix="/v1", tags=["jobs"])
 

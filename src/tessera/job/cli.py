@@ -1,14 +1,9 @@
-"""``tessera worker`` and ``tessera jobs list|retry|cancel``.
+"""``tessera jobs list|retry|cancel``.
 
 The CLI is the operator's view: it sees every workspace's jobs and the system jobs.
 """
 
 from __future__ import annotations
-
-import os
-import signal
-import threading
-from types import FrameType
 
 import typer
 from rich.console import Console
@@ -16,48 +11,10 @@ from rich.table import Table
 
 from tessera.cli_support import console, context, friendly_errors
 from tessera.job.service import JobService
-from tessera.kit.logging import configure_logging, get_logger
 from tessera.models.job import Job, JobStatus
 from tessera.workspace.service import WorkspaceService
 
 jobs_cli = typer.Typer(help="Background jobs: list, retry, cancel.", no_args_is_help=True)
-log = get_logger("tessera.worker")
-
-
-@friendly_errors
-def worker_command(
-    ctx: typer.Context,
-    concurrency: int = typer.Option(
-        4, min=1, max=32, help="Jobs run at once (threads); SQLite always runs one"
-    ),
-    grace: float = typer.Option(
-        25.0, min=0, help="Seconds running jobs get to finish after SIGTERM or Ctrl-C"
-    ),
-) -> None:
-    """Run background jobs and timers until SIGTERM or Ctrl-C (a second one exits at once)."""
-    from tessera.worker import build_worker
-
-    cli = context(ctx)
-    settings = cli.get_settings()
-    configure_logging(settings.log_level, settings.log_json)
-    worker = build_worker(
-        settings, cli.session_factory, concurrency=concurrency, shutdown_grace=grace
-    )
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        if stop.is_set():
-            log.warning("worker_forced_exit", signal=signal.Signals(signum).name)
-            os._exit(1)
-        log.info("worker_stopping", signal=signal.Signals(signum).name)
-        stop.set()
-
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        worker.run(stop)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 @jobs_cli.command("list")
@@ -95,9 +52,10 @@ def jobs_list(
                 _first_line(job.last_error),
             )
         # Piped output keeps each job on one whole line, for grep and scripts.
-        (console if console.is_terminal else Console(width=200)).print(table)
+        out = console()
+        (out if out.is_terminal else Console(width=200)).print(table)
         if page.next_cursor:
-            console.print(f"showing the newest {limit}; use --limit or --status to see others")
+            console().print(f"showing the newest {limit}; use --limit or --status to see others")
 
 
 @jobs_cli.command("retry")
@@ -106,7 +64,7 @@ def jobs_retry(ctx: typer.Context, job_id: str = typer.Argument(...)) -> None:
     """Queue a dead or cancelled job again, due now; it keeps its attempt count."""
     with context(ctx).session() as session:
         job = JobService(session, context(ctx).get_settings()).retry(job_id, actor="cli")
-        console.print(_summary(job, "queued again"))
+        console().print(_summary(job, "queued again"))
 
 
 @jobs_cli.command("cancel")
@@ -115,7 +73,7 @@ def jobs_cancel(ctx: typer.Context, job_id: str = typer.Argument(...)) -> None:
     """Cancel a queued job (a running job cannot be cancelled)."""
     with context(ctx).session() as session:
         job = JobService(session, context(ctx).get_settings()).cancel(job_id, actor="cli")
-        console.print(_summary(job, "cancelled"))
+        console().print(_summary(job, "cancelled"))
 
 
 def _summary(job: Job, verb: str) -> str:

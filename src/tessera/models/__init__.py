@@ -42,17 +42,7 @@ from tessera.models.identity import (
     ReviewStatus,
     Suppression,
 )
-from tessera.models.job import Job, JobStatus, PeriodicRun
-from tessera.models.order import Order, OrderLine, OrderRefund, OrderStatus
-from tessera.models.price import (
-    ChannelPrice,
-    PriceAlert,
-    PriceBreach,
-    PriceChange,
-    PriceFloor,
-    PricePolicy,
-)
-from tessera.models.stock import (
+from tessera.models.inventory import (
     ChannelLocation,
     LedgerReason,
     Location,
@@ -65,6 +55,16 @@ from tessera.models.stock import (
     RoutingRule,
     StockBalance,
     StockLedgerEntry,
+)
+from tessera.models.job import Job, JobStatus, PeriodicRun
+from tessera.models.order import Order, OrderLine, OrderRefund, OrderStatus
+from tessera.models.pricing import (
+    ChannelPrice,
+    PriceAlert,
+    PriceBreach,
+    PriceChange,
+    PriceFloor,
+    PricePolicy,
 )
 from tessera.models.workspace import (
     ApiKey,

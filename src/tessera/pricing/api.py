@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from fastapi import Query
 
-from tessera.http.auth import Marketer, Viewer
 from tessera.http.routing import DbSession, router
-from tessera.models.price import ChannelPrice
+from tessera.models.pricing import ChannelPrice
 from tessera.pricing.schemas import (
     AlertOut,
     AlertPage,
@@ -24,6 +23,7 @@ from tessera.pricing.schemas import (
     PriceSet,
 )
 from tessera.pricing.service import PriceService
+from tessera.workspace.auth import Marketer, Viewer
 
 api = router(prefix="/v1", tags=["prices"])
 

@@ -41,13 +41,13 @@ def prices_set(
         )
         current, alerts = service.set_price(ws.id, data, actor="cli")
         prior = service.lowest_prior(ws.id, sku, channel, current.effective_at)
-        console.print(
+        console().print(
             f"{sku} on {channel}: {Money(current.amount, current.currency)}"
             + (f" (lowest of the prior 30 days: {Money(prior, current.currency)})" if prior else "")
         )
         for alert in alerts:
             reference = Money(alert.reference_amount, alert.currency)
-            console.print(
+            console().print(
                 f"[red]parity alert[/red] {alert.channel} {alert.breach.value}: "
                 f"{Money(alert.amount, alert.currency)} vs {reference}"
             )
@@ -79,8 +79,8 @@ def prices_report(
                 str(Money(row.floor, row.currency)) if row.floor is not None else "",
                 ", ".join(b.value for b in row.breaches),
             )
-        console.print(table)
-        console.print(
+        console().print(table)
+        console().print(
             f"site channel {parity.site_channel}, allowed above it "
             f"{parity.max_above_basis_points / 100:.2f}%: {parity.breaches} breach(es)"
         )

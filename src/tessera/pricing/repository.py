@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 
 from tessera.db.base import RepositoryBase
 from tessera.db.statements import insert_ignoring_conflicts
-from tessera.models.price import (
+from tessera.models.pricing import (
     ChannelPrice,
     PriceAlert,
     PriceBreach,

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tessera.models.price import PriceBreach
+from tessera.models.pricing import PriceBreach
 
 CHANNEL_PATTERN = r"^[a-z][a-z0-9_]*(:[a-z0-9][a-z0-9_\-]*)?$"
 CURRENCY_PATTERN = r"^[A-Z]{3}$"

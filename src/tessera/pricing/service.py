@@ -20,7 +20,7 @@ from tessera.kit.ids import new_id
 from tessera.kit.logging import get_logger
 from tessera.kit.pagination import Page, clamp_limit, decode_cursor, page_from
 from tessera.kit.time import ensure_utc, utcnow
-from tessera.models.price import (
+from tessera.models.pricing import (
     ChannelPrice,
     PriceAlert,
     PriceBreach,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import Query, status
 
-from tessera.http.auth import Admin, Viewer
 from tessera.http.routing import DbSession, router
+from tessera.workspace.auth import Admin, Viewer
 from tessera.workspace.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,

@@ -26,7 +26,7 @@ def workspace_create(
     slug = slug or "-".join("".join(c if c.isalnum() else " " for c in name.lower()).split())
     with context(ctx).session() as session:
         workspace = WorkspaceService(session).create_workspace(name, slug, region)
-        console.print(f"created workspace [bold]{workspace.slug}[/bold] ({workspace.id})")
+        console().print(f"created workspace [bold]{workspace.slug}[/bold] ({workspace.id})")
 
 
 @workspace_cli.command("list")
@@ -41,7 +41,7 @@ def workspace_list(ctx: typer.Context) -> None:
         table = Table("id", "slug", "name", "created")
         for ws in session.scalars(select(Workspace).order_by(Workspace.slug)):
             table.add_row(ws.id, ws.slug, ws.name, ws.created_at.isoformat(timespec="seconds"))
-        console.print(table)
+        console().print(table)
 
 
 @user_cli.command("add")
@@ -63,7 +63,7 @@ def user_add(
         if password is None and service.repository.user_by_email(email.strip().lower()) is None:
             password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
         user = service.add_user(ws.id, email, role, password=password, name=name, actor="cli")
-        console.print(f"{user.email} is {role.value} of {ws.slug}")
+        console().print(f"{user.email} is {role.value} of {ws.slug}")
 
 
 @key_cli.command("create")
@@ -82,9 +82,9 @@ def key_create(
         service = WorkspaceService(session)
         ws = service.find_workspace(workspace)
         key, token = service.create_api_key(ws.id, kind, name, role, actor="cli")
-        console.print(f"created {kind.value} key {key.id} for {ws.slug}")
-        console.print("token (shown once, store it now):")
-        console.print(token, highlight=False, soft_wrap=True)
+        console().print(f"created {kind.value} key {key.id} for {ws.slug}")
+        console().print("token (shown once, store it now):")
+        console().print(token, highlight=False, soft_wrap=True)
 
 
 @key_cli.command("list")
@@ -115,7 +115,7 @@ def key_list(
             if page.next_cursor is None:
                 break
             cursor = page.next_cursor
-        console.print(table)
+        console().print(table)
 
 
 @key_cli.command("revoke")
@@ -130,4 +130,4 @@ def key_revoke(
         service = WorkspaceService(session)
         ws = service.find_workspace(workspace)
         key = service.revoke_api_key(ws.id, key_id, actor="cli")
-        console.print(f"revoked {key.id} ({key.name})")
+        console().print(f"revoked {key.id} ({key.name})")

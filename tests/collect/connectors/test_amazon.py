@@ -12,7 +12,7 @@ from tessera.collect.connectors.errors import InvalidRecord, UnreadableFile
 from tessera.collect.connectors.records import delimited_records, grouped, read_header
 from tessera.collect.connectors.service import SPECS, OrderFormat, layout
 from tessera.models.order import OrderStatus
-from tessera.orders.domain import CanonicalLine
+from tessera.order.domain import CanonicalLine
 from tests.support.connectors import fixture_bytes
 
 SPEC = SPECS[OrderFormat.AMAZON]

@@ -18,7 +18,7 @@ from tessera.collect.service import CollectService
 from tessera.models.collect import ChannelKind, Event, QuarantineEntry, Source, WebhookReceipt
 from tessera.models.order import Order, OrderStatus
 from tessera.models.workspace import Role
-from tessera.orders.service import OrderService
+from tessera.order.service import OrderService
 from tests.support.connectors import (
     SECRET,
     deliver,

@@ -9,7 +9,7 @@ import pytest
 from tessera.collect.connectors import square
 from tessera.collect.connectors.errors import InvalidRecord
 from tessera.models.order import OrderStatus
-from tessera.orders.domain import CanonicalRefund
+from tessera.order.domain import CanonicalRefund
 from tests.support.connectors import fixture_json
 
 

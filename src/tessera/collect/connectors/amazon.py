@@ -30,7 +30,7 @@ from tessera.integrations.amazon.order_report import (
     REQUIRED_COLUMNS,
 )
 from tessera.models.order import OrderStatus
-from tessera.orders.domain import CanonicalLine, CanonicalOrder
+from tessera.order.domain import CanonicalLine, CanonicalOrder
 
 PLATFORM = "amazon"
 ORDER_KEY = "amazon-order-id"

@@ -35,8 +35,8 @@ from tessera.collect.connectors.service import (
 )
 from tessera.collect.errors import MalformedPayload, PayloadTooLarge
 from tessera.collect.service import CollectService
-from tessera.http.auth import Admin, Marketer
 from tessera.http.routing import DbSession, router
+from tessera.workspace.auth import Admin, Marketer
 
 api = router(prefix="/v1/connectors", tags=["connectors"])
 WEBHOOK_LIMIT = 5 * 1024 * 1024

@@ -26,4 +26,4 @@ def connectors_reseal(ctx: typer.Context) -> None:
     """
     with context(ctx).session() as session:
         count = ConnectorService(session).reseal_secrets()
-    console.print(f"sealed the secrets of {count} source(s) under the current key")
+    console().print(f"sealed the secrets of {count} source(s) under the current key")

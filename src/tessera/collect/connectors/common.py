@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 from tessera.collect.connectors.errors import InvalidRecord
 from tessera.kit.money import Money
 from tessera.kit.time import ensure_utc
-from tessera.orders.domain import CanonicalCustomer, CanonicalOrder
+from tessera.order.domain import CanonicalCustomer, CanonicalOrder
 
 M = TypeVar("M", bound=BaseModel)
 _DECIMAL = re.compile(r"^-?\d+(\.\d+)?$")

@@ -20,7 +20,7 @@ from tessera.collect.connectors.common import checked, currency_code, money, slu
 from tessera.collect.connectors.errors import InvalidRecord
 from tessera.integrations.retail.sell_through import REQUIRED_COLUMNS
 from tessera.models.order import OrderStatus
-from tessera.orders.domain import CanonicalLine, CanonicalOrder
+from tessera.order.domain import CanonicalLine, CanonicalOrder
 
 PLATFORM = "retail"
 NO_CURRENCY = "XXX"

@@ -54,8 +54,8 @@ from tessera.kit.logging import get_logger
 from tessera.kit.secrets import Keyring, SecretUnreadable, is_sealed
 from tessera.kit.time import utcnow
 from tessera.models.collect import QuarantineEntry, Source, SourceKind
-from tessera.orders.domain import CanonicalOrder
-from tessera.orders.service import ApplyResult, OrderService, Outcome
+from tessera.order.domain import CanonicalOrder
+from tessera.order.service import ApplyResult, OrderService, Outcome
 from tessera.workspace.service import WorkspaceService
 
 _SHOP_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]{0,60}\.myshopify\.com$")

@@ -32,7 +32,7 @@ from tessera.integrations.shopify.payloads import (
 )
 from tessera.kit.time import ensure_utc
 from tessera.models.order import OrderStatus
-from tessera.orders.domain import (
+from tessera.order.domain import (
     CanonicalCustomer,
     CanonicalLine,
     CanonicalOrder,

@@ -26,7 +26,7 @@ from tessera.collect.connectors.shopify import unwrap
 from tessera.integrations.square.orders import SquareMoney, SquareOrder, SquareRecipient
 from tessera.kit.time import ensure_utc
 from tessera.models.order import OrderStatus
-from tessera.orders.domain import CanonicalLine, CanonicalOrder, CanonicalRefund, padded_version
+from tessera.order.domain import CanonicalLine, CanonicalOrder, CanonicalRefund, padded_version
 
 PLATFORM = "square"
 _STATE = {

@@ -21,7 +21,7 @@ from tessera.collect.connectors.common import (
 from tessera.collect.connectors.errors import InvalidRecord
 from tessera.integrations.tiktok.orders import TikTokAddress, TikTokOrder
 from tessera.models.order import OrderStatus
-from tessera.orders.domain import CanonicalLine, CanonicalOrder, padded_version
+from tessera.order.domain import CanonicalLine, CanonicalOrder, padded_version
 
 PLATFORM = "tiktok_shop"
 CHANNEL = "tiktok_shop"

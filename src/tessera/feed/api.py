@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import Query
 
-from tessera.feeds.schemas import (
+from tessera.feed.schemas import (
     AvailabilityOut,
     FeedIn,
     FeedOut,
@@ -16,10 +16,10 @@ from tessera.feeds.schemas import (
     PushQueued,
     PushRequest,
 )
-from tessera.feeds.service import FeedService, FeedStatus
-from tessera.http.auth import Admin, Marketer, Viewer
+from tessera.feed.service import FeedService, FeedStatus
 from tessera.http.routing import DbSession, router
 from tessera.models.feed import ListingFeedStatus
+from tessera.workspace.auth import Admin, Marketer, Viewer
 
 api = router(prefix="/v1", tags=["feeds"])
 

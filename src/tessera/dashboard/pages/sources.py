@@ -19,7 +19,7 @@ from tessera.kit.errors import InvalidInput, Problem
 from tessera.kit.time import utcnow
 from tessera.models.collect import QuarantineStatus
 from tessera.models.workspace import ApiKeyKind, Role
-from tessera.orders.service import OrderService
+from tessera.order.service import OrderService
 from tessera.workspace.service import WorkspaceService
 
 pages = APIRouter(route_class=DashboardRoute, include_in_schema=False)

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session, sessionmaker
 
-import tessera.feeds.tasks  # noqa: F401 - registers the feed jobs on the default registry
+import tessera.feed.tasks  # noqa: F401 - registers the feed jobs on the default registry
 from tessera.config import Settings
 from tessera.demo.stock import seed_stock
-from tessera.feeds.service import FeedService
+from tessera.feed.service import FeedService
 from tessera.inventory.service import InventoryService
-from tessera.job.worker import Worker
+from tessera.job.runner import Worker
 from tessera.models.feed import ListingFeedStatus
-from tessera.models.price import PriceBreach
-from tessera.models.stock import ReservationStatus
+from tessera.models.inventory import ReservationStatus
+from tessera.models.pricing import PriceBreach
 from tessera.pricing.service import PriceService
 from tests.support.factories import make_workspace
 

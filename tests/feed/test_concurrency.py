@@ -8,9 +8,9 @@ import threading
 import pytest
 
 from tessera.db.engine import make_engine, make_session_factory, session_scope
-from tessera.feeds.service import FeedService
+from tessera.feed.service import FeedService
 from tessera.inventory.service import InventoryService
-from tests.feeds.world import SHOPIFY_ITEM, SHOPIFY_LOCATION, build_world
+from tests.feed.world import SHOPIFY_ITEM, SHOPIFY_LOCATION, build_world
 from tests.integrations.fake_channels import ChannelState
 
 

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from tessera.kit.logging import get_logger
 from tessera.workspace.service import WorkspaceService
-from tessera.workspace.throttle_domain import (
+from tessera.workspace.throttle.domain import (
     DEFAULT_POLICY,
     PRUNE_BATCH,
     ThrottlePolicy,
@@ -33,7 +33,7 @@ from tessera.workspace.throttle_domain import (
     normalise_email,
     seconds_until,
 )
-from tessera.workspace.throttle_repository import ThrottleRepository
+from tessera.workspace.throttle.repository import ThrottleRepository
 
 log = get_logger("tessera.workspace")
 LOCKED_OUT = "user.locked_out"

@@ -29,11 +29,10 @@ from tessera.dashboard.web import DashboardRoute, render
 from tessera.db.engine import session_scope
 from tessera.http.routing import DbSession
 from tessera.kit.logging import get_logger
-from tessera.kit.time import utcnow
 from tessera.workspace.errors import InvalidLogin
 from tessera.workspace.service import WorkspaceService
-from tessera.workspace.throttle_domain import ThrottlePolicy, TooManyLoginAttempts
-from tessera.workspace.throttle_service import Admission, LoginThrottle
+from tessera.workspace.throttle.domain import ThrottlePolicy, TooManyLoginAttempts
+from tessera.workspace.throttle.service import Admission, LoginThrottle
 
 pages = APIRouter(route_class=DashboardRoute, include_in_schema=False)
 log = get_logger("tessera.dashboard")
@@ -104,7 +103,7 @@ def _admit(request: Request, email: str) -> Admission:
     factory: sessionmaker[Session] = request.app.state.session_factory
     address = request.client.host if request.client else None
     with session_scope(factory) as own:
-        return LoginThrottle(own, _policy(request)).admit(email, address, utcnow())
+        return LoginThrottle(own, _policy(request)).admit(email, address, request.app.state.clock())
 
 
 def _policy(request: Request) -> ThrottlePolicy:

@@ -10,17 +10,17 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-import tessera.feeds.tasks  # noqa: F401 - registers the feed jobs on the default registry
+import tessera.feed.tasks  # noqa: F401 - registers the feed jobs on the default registry
 from tessera.config import Settings
 from tessera.db.types import JSONDocument
-from tessera.feeds.schemas import FeedPatch
-from tessera.feeds.service import FeedService
-from tessera.job.worker import Worker
+from tessera.feed.schemas import FeedPatch
+from tessera.feed.service import FeedService
+from tessera.job.runner import Worker
 from tessera.kit.secrets import SEALED, Keyring, SecretUnreadable
 from tessera.models.feed import ListingFeedStatus
-from tests.feeds.test_cli import invoke
-from tests.feeds.test_service import state_of
-from tests.feeds.world import SHOPIFY_ITEM, SHOPIFY_LOCATION, build_world, feed_in
+from tests.feed.test_cli import invoke
+from tests.feed.test_service import state_of
+from tests.feed.world import SHOPIFY_ITEM, SHOPIFY_LOCATION, build_world, feed_in
 from tests.integrations.fake_channels import (
     AMAZON_TOKEN,
     SHOPIFY_TOKEN,

@@ -18,13 +18,13 @@ from tessera.catalog.service import CatalogService
 from tessera.dashboard import charts
 from tessera.dashboard.session import SignedIn
 from tessera.dashboard.web import DashboardRoute, render
-from tessera.feeds.service import FeedService, FeedStatus
+from tessera.feed.service import FeedService, FeedStatus
 from tessera.http.routing import DbSession
 from tessera.inventory.service import InventoryService
 from tessera.kit.money import Money
 from tessera.kit.time import utcnow
 from tessera.models.feed import ListingFeedStatus
-from tessera.models.stock import Location, LocationKind, ReservationStatus
+from tessera.models.inventory import Location, LocationKind, ReservationStatus
 from tessera.pricing.service import PriceService
 
 pages = APIRouter(route_class=DashboardRoute, include_in_schema=False)

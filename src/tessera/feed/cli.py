@@ -8,8 +8,8 @@ from rich.markup import escape
 from rich.table import Column, Table
 
 from tessera.cli_support import console, context, error_console, friendly_errors
-from tessera.feeds.errors import FeedNotFound
-from tessera.feeds.service import FeedService
+from tessera.feed.errors import FeedNotFound
+from tessera.feed.service import FeedService
 from tessera.workspace.service import WorkspaceService
 
 feeds_cli = typer.Typer(help="Channel availability feeds.", no_args_is_help=True)
@@ -40,7 +40,7 @@ def feeds_status(
                 "" if status.last_lag_ms is None else f"{status.last_lag_ms / 1000:.2f}",
                 (status.last_error or "")[:60],
             )
-        console.print(table)
+        console().print(table)
 
 
 @feeds_cli.command("push")
@@ -67,7 +67,7 @@ def feeds_push(
         queued = service.request_push(ws.id, feed.id, sku or None)
         listing_ids = service.pushable_listing_ids(ws.id, feed.id, sku or None)
         workspace_id, feed_id = ws.id, feed.id
-    console.print(f"queued {queued} listing push(es) on {channel}")
+    console().print(f"queued {queued} listing push(es) on {channel}")
     if not now:
         return
     results: dict[str, int] = {}
@@ -78,9 +78,9 @@ def feeds_push(
         results[outcome.result] = results.get(outcome.result, 0) + 1
         if outcome.error:
             errors[outcome.error] = errors.get(outcome.error, 0) + 1
-    console.print(", ".join(f"{n} {result}" for result, n in sorted(results.items())) or "none")
+    console().print(", ".join(f"{n} {result}" for result, n in sorted(results.items())) or "none")
     for error, n in sorted(errors.items()):
-        error_console.print(
+        error_console().print(
             f"[red]failed ({n}):[/red] {escape(error)}", highlight=False, soft_wrap=True
         )
 
@@ -96,4 +96,4 @@ def feeds_reseal(ctx: typer.Context) -> None:
     """
     with context(ctx).session() as session:
         count = FeedService(session).reseal_credentials()
-    console.print(f"sealed the credentials of {count} feed(s) under the current key")
+    console().print(f"sealed the credentials of {count} feed(s) under the current key")

@@ -14,14 +14,14 @@ from sqlalchemy.orm import Session
 
 from tessera.models.collect import Event
 from tessera.models.order import OrderStatus
-from tessera.orders.domain import (
+from tessera.order.domain import (
     CanonicalCustomer,
     CanonicalLine,
     CanonicalOrder,
     CanonicalRefund,
 )
-from tessera.orders.errors import InvalidOrder
-from tessera.orders.service import OrderService, Outcome
+from tessera.order.errors import InvalidOrder
+from tessera.order.service import OrderService, Outcome
 from tests.support.factories import make_tenant, make_workspace
 
 PLACED = CanonicalOrder(

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from tessera.models.order import Order, OrderLine, OrderRefund, OrderStatus
-from tessera.orders.domain import is_placeholder
+from tessera.order.domain import is_placeholder
 
 
 class OrderOut(BaseModel):

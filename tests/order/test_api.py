@@ -10,9 +10,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from tessera.models.workspace import Role
-from tessera.orders.domain import CanonicalRefund
-from tessera.orders.service import OrderService
-from tests.orders.test_service import PLACED
+from tessera.order.domain import CanonicalRefund
+from tessera.order.service import OrderService
+from tests.order.test_service import PLACED
 from tests.support.connectors import keyed_workspace
 
 

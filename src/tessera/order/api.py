@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import Query
 
-from tessera.http.auth import Viewer
 from tessera.http.routing import DbSession, router
-from tessera.orders.schemas import OrderDetail, OrderOut, OrderPage
-from tessera.orders.service import OrderService
+from tessera.order.schemas import OrderDetail, OrderOut, OrderPage
+from tessera.order.service import OrderService
+from tessera.workspace.auth import Viewer
 
 api = router(prefix="/v1", tags=["orders"])
 

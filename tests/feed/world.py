@@ -10,13 +10,13 @@ from sqlalchemy.orm import Session
 
 from tessera.catalog.schemas import ComponentIn, ListingIn, ProductIn, VariantIn
 from tessera.catalog.service import CatalogService
-from tessera.feeds.schemas import Buffers, FeedIn
-from tessera.feeds.service import FeedService
+from tessera.feed.schemas import Buffers, FeedIn
+from tessera.feed.service import FeedService
 from tessera.inventory.schemas import ChannelLocationsIn, LocationIn
 from tessera.inventory.service import InventoryService
 from tessera.models.catalog import FulfillmentChannel, ListingPlatform
 from tessera.models.feed import FeedAdapter
-from tessera.models.stock import LocationKind
+from tessera.models.inventory import LocationKind
 from tests.integrations.fake_channels import (
     AMAZON_TOKEN,
     SHOPIFY_TOKEN,

@@ -24,9 +24,9 @@ from tessera.kit.money import Money
 from tessera.kit.pagination import Page, clamp_limit, decode_cursor, page_from
 from tessera.kit.time import utcnow
 from tessera.models.order import Order, OrderLine, OrderRefund, OrderStatus
-from tessera.orders import domain
-from tessera.orders.errors import InvalidOrder, OrderNotFound
-from tessera.orders.repository import OrderRepository
+from tessera.order import domain
+from tessera.order.errors import InvalidOrder, OrderNotFound
+from tessera.order.repository import OrderRepository
 
 
 class Outcome(enum.StrEnum):

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from tessera.feeds.service import PUSH_JOB, FeedService
+from tessera.feed.service import PUSH_JOB, FeedService
 from tessera.job.registry import job_handler, periodic
 from tessera.kit.time import ensure_utc, utcnow
 

@@ -38,11 +38,11 @@ from sqlalchemy.orm import Session
 
 from tessera.catalog.service import CatalogService
 from tessera.config import HoldsKeyring
-from tessera.feeds import channels, domain
-from tessera.feeds.domain import BufferRule, PushDecision
-from tessera.feeds.errors import DuplicateFeed, FeedNotFound, InvalidFeed
-from tessera.feeds.repository import FeedRepository
-from tessera.feeds.schemas import Buffers, FeedIn, FeedPatch
+from tessera.feed import channels, domain
+from tessera.feed.domain import BufferRule, PushDecision
+from tessera.feed.errors import DuplicateFeed, FeedNotFound, InvalidFeed
+from tessera.feed.repository import FeedRepository
+from tessera.feed.schemas import Buffers, FeedIn, FeedPatch
 from tessera.integrations.stock_push import PushFailed, RateLimited
 from tessera.inventory.service import InventoryService
 from tessera.job.service import JobService
@@ -60,7 +60,7 @@ STALE_RECHECK = timedelta(seconds=1)
 RECONCILE_GRACE = timedelta(minutes=5)
 ERROR_MAX_CHARS = 2000
 
-log = get_logger("tessera.feeds")
+log = get_logger("tessera.feed")
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from tessera.http.routing import DbSession
 from tessera.job.service import JobService
 from tessera.kit.time import utcnow
 from tessera.models.workspace import ApiKeyKind
-from tessera.orders.service import OrderService
+from tessera.order.service import OrderService
 from tessera.workspace.service import WorkspaceService
 
 pages = APIRouter(route_class=DashboardRoute, include_in_schema=False)

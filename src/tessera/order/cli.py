@@ -7,7 +7,7 @@ from rich.table import Table
 
 from tessera.cli_support import console, context, friendly_errors
 from tessera.kit.money import Money
-from tessera.orders.service import OrderService
+from tessera.order.service import OrderService
 from tessera.workspace.service import WorkspaceService
 
 orders_cli = typer.Typer(help="Orders from every channel.", no_args_is_help=True)
@@ -39,4 +39,4 @@ def orders_list(
                 order.customer_email or "",
                 order.id,
             )
-        console.print(table)
+        console().print(table)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tessera.feeds.domain import (
+from tessera.feed.domain import (
     BufferRule,
     PushDecision,
     decide_push,

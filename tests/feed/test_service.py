@@ -11,18 +11,18 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-import tessera.feeds.tasks  # noqa: F401 - registers the feed jobs on the default registry
+import tessera.feed.tasks  # noqa: F401 - registers the feed jobs on the default registry
 from tessera.config import Settings
-from tessera.feeds.errors import DuplicateFeed, InvalidFeed
-from tessera.feeds.schemas import Buffers, FeedPatch
-from tessera.feeds.service import PUSH_JOB, FeedService
+from tessera.feed.errors import DuplicateFeed, InvalidFeed
+from tessera.feed.schemas import Buffers, FeedPatch
+from tessera.feed.service import PUSH_JOB, FeedService
 from tessera.inventory.schemas import ReservationIn, ReservationLineIn
 from tessera.inventory.service import InventoryService
-from tessera.job.worker import Worker
+from tessera.job.runner import Worker
 from tessera.kit.time import utcnow
 from tessera.models.feed import ChannelFeed, FeedAdapter, ListingFeedState, ListingFeedStatus
 from tessera.models.job import Job, JobStatus
-from tests.feeds.world import (
+from tests.feed.world import (
     SHOPIFY_ITEM,
     SHOPIFY_KIT,
     SHOPIFY_LOCATION,

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tessera.feeds.domain import BufferRule
+from tessera.feed.domain import BufferRule
 from tessera.models.feed import ChannelFeed, FeedAdapter, ListingFeedStatus
 
 CHANNEL_PATTERN = r"^[a-z][a-z0-9_]*(:[a-z0-9][a-z0-9_\-]*)?$"

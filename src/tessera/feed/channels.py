@@ -24,7 +24,7 @@ from tessera.kit.secrets import SecretUnreadable
 from tessera.models.catalog import ChannelListing
 from tessera.models.feed import ChannelFeed, FeedAdapter
 
-log = get_logger("tessera.feeds")
+log = get_logger("tessera.feed")
 T = TypeVar("T")
 
 DEFAULT_BASE_URLS = {

@@ -6,13 +6,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-import tessera.feeds.tasks  # noqa: F401 - registers the feed jobs on the default registry
+import tessera.feed.tasks  # noqa: F401 - registers the feed jobs on the default registry
 from tessera.config import Settings
-from tessera.feeds.service import FeedService
-from tessera.job.worker import Worker
+from tessera.feed.service import FeedService
+from tessera.job.runner import Worker
 from tessera.models.workspace import ApiKeyKind, Role
 from tessera.workspace.service import WorkspaceService
-from tests.feeds.world import World, build_world, feed_in
+from tests.feed.world import World, build_world, feed_in
 from tests.integrations.fake_channels import ChannelState
 from tests.support.factories import Tenant, make_tenant
 

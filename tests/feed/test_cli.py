@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 from sqlalchemy.orm import Session, sessionmaker
-from typer.testing import CliRunner
 
-from tessera.cli_support import CliContext
 from tessera.config import Settings
-from tessera.feeds.cli import feeds_cli
-from tests.feeds.world import build_world
+from tests.feed.world import build_world
 from tests.integrations.fake_channels import ChannelState
+from tests.support.cli import invoke as run_cli
 
 
 def invoke(settings: Settings, factory: sessionmaker[Session], *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(
-        feeds_cli, list(args), obj=CliContext(settings=settings, session_factory=factory)
-    )
-    return result.exit_code, result.output
+    """``tessera feeds ARGS``."""
+    return run_cli(settings, factory, "feeds", *args)
 
 
 def test_push_now_then_status(
