@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from tessera.db.engine import make_engine, make_session_factory, session_scope
-from tessera.feed.service import FeedService
+from tessera.feed.push import FeedPusher
 from tessera.inventory.service import InventoryService
 from tests.feed.world import SHOPIFY_ITEM, SHOPIFY_LOCATION, build_world
 from tests.integrations.fake_channels import ChannelState
@@ -31,7 +31,7 @@ def test_racing_pushes_never_raise_the_channel(
         for _ in range(8):
             try:
                 with session_scope(factory) as session:
-                    FeedService(session).push_listing(
+                    FeedPusher(session).push_listing(
                         world.workspace_id, world.feeds["web"], world.listings["web-tee"]
                     )
             except BaseException as exc:
@@ -51,7 +51,7 @@ def test_racing_pushes_never_raise_the_channel(
     for thread in threads:
         thread.join(timeout=60)
     with session_scope(factory) as session:
-        FeedService(session).push_listing(
+        FeedPusher(session).push_listing(
             world.workspace_id, world.feeds["web"], world.listings["web-tee"]
         )
     engine.dispose()

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 import tessera.feed.tasks  # noqa: F401 - registers the feed jobs on the default registry
 from tessera.config import Settings
 from tessera.db.types import JSONDocument
+from tessera.feed.push import FeedPusher
 from tessera.feed.schemas import FeedPatch
 from tessera.feed.service import FeedService
 from tessera.job.runner import Worker
@@ -94,11 +95,13 @@ def test_after_the_key_changes_the_old_key_listed_as_previous_still_opens_them(
     sealed_under_old = json.loads(raw_credentials(session, feed.id))
     listing_id = world.listings["amazon-tee"]
 
-    refused = FeedService(session, keyring=Keyring(NEW)).push_listing(
+    refused = FeedPusher(session, keyring=Keyring(NEW)).push_listing(
         world.workspace_id, feed.id, listing_id
     )
     rotated = FeedService(session, keyring=Keyring(NEW, previous=[OLD]))
-    pushed = rotated.push_listing(world.workspace_id, feed.id, listing_id)
+    pushed = FeedPusher(session, keyring=rotated.keyring).push_listing(
+        world.workspace_id, feed.id, listing_id
+    )
     rotated.update_feed(world.workspace_id, feed.id, FeedPatch(name="Amazon US"))
     unchanged = json.loads(raw_credentials(session, feed.id))
     rotated.update_feed(

@@ -13,9 +13,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import tessera.feed.tasks  # noqa: F401 - registers the feed jobs on the default registry
 from tessera.config import Settings
+from tessera.feed.domain import PUSH_JOB
 from tessera.feed.errors import DuplicateFeed, InvalidFeed
+from tessera.feed.push import FeedPusher
 from tessera.feed.schemas import Buffers, FeedPatch
-from tessera.feed.service import PUSH_JOB, FeedService
+from tessera.feed.service import FeedService
 from tessera.inventory.schemas import ReservationIn, ReservationLineIn
 from tessera.inventory.service import InventoryService
 from tessera.job.runner import Worker
@@ -141,7 +143,7 @@ def test_a_push_never_raises_from_a_snapshot_taken_before_an_order(
 
 
 def sellable_now(session: Session, world: World, name: str) -> int:
-    service = FeedService(session)
+    service = FeedPusher(session)
     state = state_of(session, world, name)
     feed = session.get(ChannelFeed, state.feed_id)
     listing = service.repository.listing(world.workspace_id, world.listings[name])
@@ -154,7 +156,7 @@ def test_a_snapshot_older_than_the_newest_change_does_not_raise(
 ) -> None:
     """With a change recorded after the snapshot (a clock ahead), a raise waits and is
     recomputed; a lowering is sent at once."""
-    service = FeedService(session)
+    service = FeedPusher(session)
     first = service.push_listing(
         world.workspace_id, world.feeds["amazon"], world.listings["amazon-tee"]
     )
@@ -189,10 +191,10 @@ def test_a_429_waits_retry_after_and_pauses_the_feed(
     channel.fail_next("amazon", 429, {"errors": [{"code": "QuotaExceeded"}]}, {"Retry-After": "2"})
     before = utcnow()
 
-    limited = FeedService(session).push_listing(
+    limited = FeedPusher(session).push_listing(
         world.workspace_id, world.feeds["amazon"], world.listings["amazon-tee"]
     )
-    paused = FeedService(session).push_listing(
+    paused = FeedPusher(session).push_listing(
         world.workspace_id, world.feeds["amazon"], world.listings["amazon-tee"]
     )
     session.commit()
@@ -221,7 +223,7 @@ def test_a_5xx_backs_off_like_a_job_and_a_refusal_is_not_retried(
     session: Session, world: World, channel: ChannelState
 ) -> None:
     """503: retrying with the job backoff (first ceiling 15 s); 401: failed, no retry queued."""
-    service = FeedService(session, rng=random.Random(4))
+    service = FeedPusher(session, rng=random.Random(4))
     channel.fail_next("amazon", 503, {"errors": [{"code": "InternalFailure"}]})
     channel.fail_next("tiktok", 401, {"code": 105002, "message": "Invalid access token"})
     before = utcnow()
@@ -254,7 +256,7 @@ def test_shopify_moved_by_itself_is_read_and_set_again(
 ) -> None:
     """When Shopify holds another count than we set (its own sale), the stale compare is
     answered by reading it and setting ours against it."""
-    service = FeedService(session)
+    service = FeedPusher(session)
     service.push_listing(world.workspace_id, world.feeds["web"], world.listings["web-tee"])
     channel.shopify[(SHOPIFY_ITEM, SHOPIFY_LOCATION)] = 12
     InventoryService(session).adjust(world.workspace_id, "TEE-M", "main", -2, "pos-1")
@@ -323,7 +325,7 @@ def test_fba_and_a_log_feed(session: Session, channel_url: str, channel: Channel
     )
     web = service.create_feed(world.workspace_id, log_in)
 
-    pushed = service.push_listing(world.workspace_id, web.id, world.listings["web-tee"])
+    pushed = FeedPusher(session).push_listing(world.workspace_id, web.id, world.listings["web-tee"])
 
     assert state_of(session, world, "amazon-fba").status is ListingFeedStatus.SKIPPED
     assert (pushed.result, pushed.quantity) == ("pushed", 15)
@@ -340,7 +342,7 @@ def test_reconcile_pushes_again_what_is_unsettled(
     """Never-pushed and failed listings are queued again; once all are pushed, none are."""
     service = FeedService(session)
     channel.fail_next("tiktok", 401, {"code": 105002, "message": "Invalid access token"})
-    service.push_listing(
+    FeedPusher(session).push_listing(
         world.workspace_id, world.feeds["tiktok_shop"], world.listings["tiktok-tee"]
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import Query
 
+from tessera.feed.push import FeedPusher
 from tessera.feed.schemas import (
     AvailabilityOut,
     FeedIn,
@@ -136,7 +137,7 @@ def push_feed(
 def feed_availability(
     feed_id: str, principal: Viewer, session: DbSession, sku: str = Query(max_length=120)
 ) -> list[AvailabilityOut]:
-    rows = FeedService(session).preview(principal.workspace_id, feed_id, sku)
+    rows = FeedPusher(session).preview(principal.workspace_id, feed_id, sku)
     return [
         AvailabilityOut(
             listing_id=availability.listing_id,

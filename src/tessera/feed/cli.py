@@ -9,6 +9,7 @@ from rich.table import Column, Table
 
 from tessera.cli_support import console, context, error_console, friendly_errors
 from tessera.feed.errors import FeedNotFound
+from tessera.feed.push import FeedPusher
 from tessera.feed.service import FeedService
 from tessera.workspace.service import WorkspaceService
 
@@ -74,7 +75,7 @@ def feeds_push(
     errors: dict[str, int] = {}
     for listing_id in listing_ids:
         with cli.session() as session:
-            outcome = FeedService(session).push_listing(workspace_id, feed_id, listing_id)
+            outcome = FeedPusher(session).push_listing(workspace_id, feed_id, listing_id)
         results[outcome.result] = results.get(outcome.result, 0) + 1
         if outcome.error:
             errors[outcome.error] = errors.get(outcome.error, 0) + 1

@@ -25,6 +25,9 @@ from datetime import datetime, timedelta
 
 from tessera.job.domain import backoff_delay
 
+PUSH_JOB = "feed.push_requested"
+PUSH_PRIORITY = 20  # ahead of bulk work: a feed is only useful when it is fast
+
 MAX_PUSH_ATTEMPTS = 8
 MAX_RETRY_AFTER = timedelta(minutes=15)
 DEFAULT_RATE_LIMIT_WAIT = timedelta(seconds=2)

@@ -1,22 +1,5 @@
-"""Use cases of channel feeds. Never commits: the caller's scope does.
-
-How a stock change reaches a channel:
-
-1. The inventory service enqueues ``stock.availability_changed`` ({"variant_ids", "changed_at"})
-   in the transaction that changed the stock, so the job exists if and only if the change does.
-2. ``on_stock_changed`` (a worker job) finds the listings of those variants, and of the bundles
-   made of them, on channels with an enabled feed; it remembers the change time on each
-   listing's state and enqueues one ``feed.push_requested`` job per listing.
-3. ``push_listing`` (a worker job per listing) locks the listing's state row, computes the
-   quantity *now* from current balances (never from a number carried in a job: a snapshot
-   taken before an order arrived would list units already sold, the Cin7 bug), applies the
-   feed's buffers, and sends it only if it differs from what the channel was last given.
-   A raise computed from a snapshot older than the newest stock change is refused and
-   recomputed. Shopify gets a compare-and-set against the quantity we last set.
-4. Failures are recorded on the listing (last error, count) and retried by a new job: after
-   ``Retry-After`` for a 429 (and the whole feed pauses until then), with the job system's
-   exponential backoff otherwise, up to 8 attempts; a refusal (bad token, unknown item) is not
-   retried until the next stock change. FBA listings are Amazon's stock and never pushed.
+"""Use cases of configuring channel feeds and reading their state. Never commits: the
+caller's scope does. How a stock change reaches a channel is ``tessera.feed.push``'s story.
 
 A feed's credentials are sealed (``tessera.kit.secrets``) when they are set and opened only to
 push. The keyring is the one passed in, else the process settings' (``get_settings()``, as the
@@ -39,41 +22,21 @@ from sqlalchemy.orm import Session
 from tessera.catalog.service import CatalogService
 from tessera.config import HoldsKeyring
 from tessera.feed import channels, domain
-from tessera.feed.domain import BufferRule, PushDecision
 from tessera.feed.errors import DuplicateFeed, FeedNotFound, InvalidFeed
 from tessera.feed.repository import FeedRepository
 from tessera.feed.schemas import Buffers, FeedIn, FeedPatch
-from tessera.integrations.stock_push import PushFailed, RateLimited
-from tessera.inventory.service import InventoryService
 from tessera.job.service import JobService
 from tessera.kit.logging import get_logger
 from tessera.kit.pagination import Page, clamp_limit, decode_cursor, page_from
-from tessera.kit.secrets import Keyring, SecretUnreadable
+from tessera.kit.secrets import Keyring
 from tessera.kit.time import utcnow
 from tessera.models.catalog import ChannelListing, FulfillmentChannel
 from tessera.models.feed import ChannelFeed, ListingFeedState, ListingFeedStatus
 from tessera.workspace.service import WorkspaceService
 
-PUSH_JOB = "feed.push_requested"
-PUSH_PRIORITY = 20  # ahead of bulk work: a feed is only useful when it is fast
-STALE_RECHECK = timedelta(seconds=1)
 RECONCILE_GRACE = timedelta(minutes=5)
-ERROR_MAX_CHARS = 2000
 
 log = get_logger("tessera.feed")
-
-
-@dataclass(frozen=True, slots=True)
-class Availability:
-    """What a channel may show for one listing, and the numbers it came from."""
-
-    listing_id: str
-    variant_id: str
-    channel: str
-    by_location: dict[str, int]
-    available: int
-    fenced_for_others: int
-    quantity: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,15 +56,6 @@ class FeedStatus:
     @property
     def failing(self) -> int:
         return self.by_status[ListingFeedStatus.RETRYING] + self.by_status[ListingFeedStatus.FAILED]
-
-
-@dataclass(frozen=True, slots=True)
-class PushOutcome:
-    """What one push job did: pushed, unchanged, stale, skipped, failed, paused or disabled."""
-
-    result: str
-    quantity: int | None = None
-    error: str | None = None
 
 
 class FeedService(HoldsKeyring):
@@ -353,7 +307,7 @@ class FeedService(HoldsKeyring):
         by_feed: dict[str, list[str]] = {}
         for listing in catalog.listings_for(workspace_id, affected):
             feed = feeds.get(listing.channel)
-            if feed is not None and _is_pushable(listing):
+            if feed is not None and is_pushable(listing):
                 by_feed.setdefault(feed.id, []).append(listing.id)
         return sum(
             self._queue(workspace_id, feed_id, listing_ids, changed_at)
@@ -371,8 +325,8 @@ class FeedService(HoldsKeyring):
         """
         feed = self.get_feed(workspace_id, feed_id)
         listings = self._listings_of(workspace_id, feed, skus)
-        self._mark_skipped(workspace_id, feed, [lst for lst in listings if not _is_pushable(lst)])
-        ids = [listing.id for listing in listings if _is_pushable(listing)]
+        self._mark_skipped(workspace_id, feed, [lst for lst in listings if not is_pushable(lst)])
+        ids = [listing.id for listing in listings if is_pushable(listing)]
         return self._queue(workspace_id, feed.id, ids, utcnow())
 
     def pushable_listing_ids(
@@ -380,7 +334,7 @@ class FeedService(HoldsKeyring):
     ) -> list[str]:
         """The listings ``request_push`` would queue, in id order."""
         feed = self.get_feed(workspace_id, feed_id)
-        return [lst.id for lst in self._listings_of(workspace_id, feed, skus) if _is_pushable(lst)]
+        return [lst.id for lst in self._listings_of(workspace_id, feed, skus) if is_pushable(lst)]
 
     def _listings_of(
         self, workspace_id: str, feed: ChannelFeed, skus: Collection[str] | None
@@ -398,7 +352,7 @@ class FeedService(HoldsKeyring):
         ``RECONCILE_GRACE``. Returns how many; unchanged quantities still send nothing."""
         queued = 0
         for state in self.repository.unsettled(now - RECONCILE_GRACE, limit):
-            self._enqueue_push(state.workspace_id, state.feed_id, state.listing_id, now)
+            self.enqueue_push(state.workspace_id, state.feed_id, state.listing_id, now)
             queued += 1
         return queued
 
@@ -412,7 +366,7 @@ class FeedService(HoldsKeyring):
         self.repository.ensure_states(workspace_id, feed_id, listing_ids, utcnow())
         when = changed_at.isoformat()
         return JobService(self.session).enqueue_many(
-            PUSH_JOB,
+            domain.PUSH_JOB,
             (
                 {
                     "workspace_id": workspace_id,
@@ -423,7 +377,7 @@ class FeedService(HoldsKeyring):
                 for listing_id in listing_ids
             ),
             workspace_id=workspace_id,
-            priority=PUSH_PRIORITY,
+            priority=domain.PUSH_PRIORITY,
         )
 
     def _mark_skipped(
@@ -438,196 +392,7 @@ class FeedService(HoldsKeyring):
             if state is not None:
                 state.status = ListingFeedStatus.SKIPPED
 
-    # Computing availability --------------------------------------------------------------------
-
-    def availability(
-        self, workspace_id: str, feed: ChannelFeed, listing: ChannelListing
-    ) -> Availability:
-        """The quantity ``feed`` should show for ``listing`` from the balances as they are now.
-
-        Sums what each location feeding the channel can sell of the variant (a bundle from its
-        components, as the inventory service computes it), takes out the units other channels
-        sharing those locations have ring-fenced, and applies the feed's buffers.
-        """
-        inventory = InventoryService(self.session)
-        locations_by_channel = {
-            channel: [location.id for _rank, location in ranked]
-            for channel, ranked in inventory.channel_feeds(workspace_id).items()
-        }
-        locations = locations_by_channel.get(feed.channel, [])
-        sellable = (
-            inventory.sellable_by_location(workspace_id, [listing.variant_id], locations)
-            if locations
-            else {}
-        )
-        by_location = {loc: max(0, sellable.get((listing.variant_id, loc), 0)) for loc in locations}
-        available = sum(by_location.values())
-        mine = set(locations)
-        fenced = sum(
-            other.ring_fenced
-            for other in self.repository.feeds(workspace_id, enabled_only=True)
-            if other.id != feed.id
-            and other.ring_fenced > 0
-            and mine & set(locations_by_channel.get(other.channel, []))
-        )
-        quantity = domain.sellable(available, _rule(feed), fenced)
-        return Availability(
-            listing_id=listing.id,
-            variant_id=listing.variant_id,
-            channel=feed.channel,
-            by_location=by_location,
-            available=available,
-            fenced_for_others=fenced,
-            quantity=quantity,
-        )
-
-    def preview(
-        self, workspace_id: str, feed_id: str, sku: str
-    ) -> list[tuple[Availability, int | None]]:
-        """What the feed would show now for each listing of ``sku`` on its channel, beside what
-        it last pushed. Refuses an unknown feed or SKU (404)."""
-        feed = self.get_feed(workspace_id, feed_id)
-        variant = CatalogService(self.session).variant_by_sku(workspace_id, sku)
-        result = []
-        for listing in CatalogService(self.session).listings_for(
-            workspace_id, [variant.id], feed.channel
-        ):
-            state = self.repository.state(feed.id, listing.id)
-            result.append(
-                (
-                    self.availability(workspace_id, feed, listing),
-                    state.last_pushed_quantity if state else None,
-                )
-            )
-        return result
-
-    # Pushing -----------------------------------------------------------------------------------
-
-    def push_listing(
-        self,
-        workspace_id: str,
-        feed_id: str,
-        listing_id: str,
-        changed_at: datetime | None = None,
-    ) -> PushOutcome:
-        """Compute one listing's quantity now and send it if the channel does not hold it.
-
-        ``changed_at`` is the stock change this push answers (the lag is measured from the
-        oldest change not yet pushed, and a snapshot older than the newest change never raises
-        the channel). Records on the listing's state what happened (quantity, time, lag,
-        error) and, when the push failed but may work later, queues the next attempt. Safe to
-        run twice: the second run finds the quantity unchanged and sends nothing.
-        """
-        outcome = self._push_listing(workspace_id, feed_id, listing_id, changed_at)
-        self.session.flush()
-        return outcome
-
-    def _push_listing(
-        self, workspace_id: str, feed_id: str, listing_id: str, changed_at: datetime | None
-    ) -> PushOutcome:
-        feed = self.repository.feed(workspace_id, feed_id)
-        if feed is None or not feed.is_enabled:
-            return PushOutcome("disabled")
-        now = utcnow()
-        if feed.paused_until is not None and feed.paused_until > now:
-            self._enqueue_push(workspace_id, feed_id, listing_id, feed.paused_until, changed_at)
-            return PushOutcome("paused")
-        self.repository.ensure_states(workspace_id, feed_id, [listing_id], now)
-        state = self.repository.locked_state(feed_id, listing_id)
-        assert state is not None, "ensured a statement ago"
-        if changed_at is not None:
-            if state.newest_change_at is None or state.newest_change_at < changed_at:
-                state.newest_change_at = changed_at
-            if state.pending_since is None:
-                state.pending_since = changed_at
-        listing = self.repository.listing(workspace_id, listing_id)
-        if listing is None or not _is_pushable(listing) or listing.channel != feed.channel:
-            state.status = ListingFeedStatus.SKIPPED
-            state.updated_at = now
-            return PushOutcome("skipped")
-        snapshot_at = utcnow()
-        quantity = self.availability(workspace_id, feed, listing).quantity
-        state.last_computed_quantity = quantity
-        state.last_snapshot_at = snapshot_at
-        state.updated_at = snapshot_at
-        decision = domain.decide_push(
-            quantity, snapshot_at, state.last_pushed_quantity, state.newest_change_at
-        )
-        if decision is PushDecision.UNCHANGED:
-            self._settled(state)
-            return PushOutcome("unchanged", quantity)
-        if decision is PushDecision.STALE:
-            self._enqueue_push(workspace_id, feed_id, listing_id, snapshot_at + STALE_RECHECK)
-            return PushOutcome("stale", quantity)
-        push = channels.Push(
-            quantity=quantity,
-            believed=state.last_pushed_quantity,
-            idempotency_key=f"tessera-{state.id}-{state.push_count + 1}-{quantity}",
-        )
-        try:
-            credentials = self.credentials(feed)
-        except SecretUnreadable as error:  # logged by _failed, with the feed and listing
-            unreadable = channels.CredentialsUnreadable.of(error)
-            return self._failed(workspace_id, feed, state, quantity, unreadable)
-        try:
-            receipt = channels.send(feed, credentials, listing, push)
-        except PushFailed as failure:
-            return self._failed(workspace_id, feed, state, quantity, failure)
-        pushed_at = utcnow()
-        state.last_lag_ms = domain.lag_milliseconds(state.pending_since, pushed_at)
-        state.last_pushed_quantity = quantity
-        state.last_pushed_at = pushed_at
-        state.push_count += 1
-        state.external_reference = receipt.reference
-        self._settled(state)
-        state.updated_at = pushed_at
-        return PushOutcome("pushed", quantity)
-
-    @staticmethod
-    def _settled(state: ListingFeedState) -> None:
-        state.status = ListingFeedStatus.OK
-        state.pending_since = None
-        state.failure_count = 0
-        state.next_attempt_at = None
-
-    def _failed(
-        self,
-        workspace_id: str,
-        feed: ChannelFeed,
-        state: ListingFeedState,
-        quantity: int,
-        failure: PushFailed,
-    ) -> PushOutcome:
-        now = utcnow()
-        state.failure_count += 1
-        state.last_error = f"{type(failure).__name__}: {failure}"[:ERROR_MAX_CHARS]
-        state.last_error_at = now
-        state.updated_at = now
-        rate_limited = isinstance(failure, RateLimited)
-        retry_after = failure.retry_after if isinstance(failure, RateLimited) else None
-        if failure.retryable and state.failure_count < domain.MAX_PUSH_ATTEMPTS:
-            delay = domain.retry_delay(
-                state.failure_count, self.rng.random(), retry_after, rate_limited
-            )
-            state.status = ListingFeedStatus.RETRYING
-            state.next_attempt_at = now + delay
-            if rate_limited:
-                self.repository.pause_feed(feed.id, now + delay)
-            self._enqueue_push(workspace_id, feed.id, state.listing_id, now + delay)
-        else:
-            state.status = ListingFeedStatus.FAILED
-            state.next_attempt_at = None
-        log.warning(
-            "feed_push_failed",
-            feed_id=feed.id,
-            listing_id=state.listing_id,
-            quantity=quantity,
-            error=state.last_error,
-            failures=state.failure_count,
-        )
-        return PushOutcome("failed", quantity, state.last_error)
-
-    def _enqueue_push(
+    def enqueue_push(
         self,
         workspace_id: str,
         feed_id: str,
@@ -635,15 +400,16 @@ class FeedService(HoldsKeyring):
         run_at: datetime,
         changed_at: datetime | None = None,
     ) -> None:
+        """Queue one push of one listing at ``run_at`` (a retry, a paused feed, a recheck)."""
         payload = {"workspace_id": workspace_id, "feed_id": feed_id, "listing_id": listing_id}
         if changed_at is not None:
             payload["changed_at"] = changed_at.isoformat()
         JobService(self.session).enqueue(
-            PUSH_JOB,
+            domain.PUSH_JOB,
             payload,
             workspace_id=workspace_id,
             run_at=run_at,
-            priority=PUSH_PRIORITY,
+            priority=domain.PUSH_PRIORITY,
         )
 
 
@@ -651,17 +417,6 @@ def _credentials_of(feed: ChannelFeed) -> str:
     return f"the credentials of feed {feed.id} ({feed.channel})"
 
 
-def _is_pushable(listing: ChannelListing) -> bool:
+def is_pushable(listing: ChannelListing) -> bool:
     """Active and not fulfilled by Amazon (FBA stock is Amazon's: read, never pushed)."""
     return listing.is_active and listing.fulfillment_channel is not FulfillmentChannel.AMAZON
-
-
-def _rule(feed: ChannelFeed) -> BufferRule:
-    return BufferRule(
-        safety_quantity=feed.safety_quantity,
-        percentage=feed.percentage,
-        percentage_floor=feed.percentage_floor,
-        maximum=feed.maximum,
-        zero_below=feed.zero_below,
-        ring_fenced=feed.ring_fenced,
-    )

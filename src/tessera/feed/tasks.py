@@ -7,7 +7,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from tessera.feed.service import PUSH_JOB, FeedService
+from tessera.feed.domain import PUSH_JOB
+from tessera.feed.push import FeedPusher
+from tessera.feed.service import FeedService
 from tessera.job.registry import job_handler, periodic
 from tessera.kit.time import ensure_utc, utcnow
 
@@ -30,7 +32,7 @@ def on_availability_changed(session: Session, payload: dict[str, Any]) -> None:
 def push_listing(session: Session, payload: dict[str, Any]) -> None:
     """Compute one listing's quantity from current balances and send it if it changed."""
     raw = payload.get("changed_at")
-    FeedService(session).push_listing(
+    FeedPusher(session).push_listing(
         payload["workspace_id"],
         payload["feed_id"],
         payload["listing_id"],

@@ -33,13 +33,9 @@ def workspace_create(
 @friendly_errors
 def workspace_list(ctx: typer.Context) -> None:
     """List workspaces."""
-    from sqlalchemy import select
-
-    from tessera.models.workspace import Workspace
-
     with context(ctx).session() as session:
         table = Table("id", "slug", "name", "created")
-        for ws in session.scalars(select(Workspace).order_by(Workspace.slug)):
+        for ws in WorkspaceService(session).list_workspaces():
             table.add_row(ws.id, ws.slug, ws.name, ws.created_at.isoformat(timespec="seconds"))
         console().print(table)
 

@@ -17,6 +17,9 @@ class WorkspaceRepository(RepositoryBase):
     def workspace(self, workspace_id: str) -> Workspace | None:
         return self.session.get(Workspace, workspace_id)
 
+    def workspaces(self) -> Sequence[Workspace]:
+        return self.session.scalars(select(Workspace).order_by(Workspace.slug)).all()
+
     def workspace_by_slug(self, slug: str) -> Workspace | None:
         return self.session.scalar(select(Workspace).where(Workspace.slug == slug))
 

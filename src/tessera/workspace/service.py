@@ -71,6 +71,10 @@ class WorkspaceService:
             raise WorkspaceNotFound(f"no workspace {workspace_id}")
         return workspace
 
+    def list_workspaces(self) -> Sequence[Workspace]:
+        """Every workspace on this installation, by slug: the operator's view (the CLI)."""
+        return self.repository.workspaces()
+
     def find_workspace(self, id_or_slug: str) -> Workspace:
         """A workspace by id or slug (the CLI accepts either)."""
         workspace = self.repository.workspace(id_or_slug) or self.repository.workspace_by_slug(
