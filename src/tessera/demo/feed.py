@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 from rich.progress import Progress, TaskID
 
-from tessera.demo.omnichannel import Omnichannel
+from tessera.demo.people import Omnichannel
 
 SHOP_DOMAIN = "saltwater-skin.myshopify.com"
 SHOPIFY_SECRET = "demo-shopify-webhook-secret"  # noqa: S105 - the local demo's own shop

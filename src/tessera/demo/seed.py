@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from tessera.collect.service import CollectService
 from tessera.demo.generator import DemoBrand
-from tessera.demo.omnichannel import RETAIL_PARTNER, STORES
+from tessera.demo.people import RETAIL_PARTNER, STORES
 from tessera.demo.stock import seed_stock
 from tessera.models.collect import ChannelKind
 from tessera.workspace.service import WorkspaceService

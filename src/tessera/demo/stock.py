@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from tessera.catalog.schemas import ComponentIn, ListingIn, ProductIn, VariantIn
 from tessera.catalog.service import CatalogService
-from tessera.demo.omnichannel import CATALOG, RETAIL_PARTNER, STORES
+from tessera.demo.people import CATALOG, RETAIL_PARTNER, STORES
 from tessera.feed.schemas import Buffers, FeedIn
 from tessera.feed.service import FeedService
 from tessera.inventory.schemas import (
