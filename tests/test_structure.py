@@ -8,11 +8,17 @@ only in repositories, and every module is small enough to hold in one's head.
 from __future__ import annotations
 
 import ast
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-SRC = Path(__file__).resolve().parents[1] / "src" / "tessera"
+ROOT = Path(__file__).resolve().parents[1]
+SRC = ROOT / "src" / "tessera"
+PYPROJECT = ROOT / "pyproject.toml"
 
 # Names that build SQL statements or expressions. Types (Session, Mapped, Engine) and errors
 # are not SQL and may be used anywhere.
@@ -113,3 +119,33 @@ def test_no_module_is_longer_than_a_person_can_hold() -> None:
     }
 
     assert long == {}
+
+
+def lint_imports(source_root: Path) -> subprocess.CompletedProcess[str]:
+    """Run ``make lint``'s import contracts on the package under ``source_root``."""
+    return subprocess.run(
+        [str(Path(sys.executable).with_name("lint-imports")), "--config", str(PYPROJECT)],
+        env={**os.environ, "PYTHONPATH": str(source_root), "COLUMNS": "300"},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+
+
+def test_the_import_contracts_hold_and_fail_on_an_edge_import(tmp_path: Path) -> None:
+    """The layers hold today; a low package importing the dashboard, or a service importing
+    FastAPI, breaks `make lint`."""
+    shutil.copytree(SRC, tmp_path / "tessera", ignore=shutil.ignore_patterns("__pycache__"))
+    kept = lint_imports(tmp_path)
+    with (tmp_path / "tessera" / "kit" / "money.py").open("a") as module:
+        module.write("\nimport tessera.dashboard.web  # noqa\n")
+    with (tmp_path / "tessera" / "catalog" / "service.py").open("a") as module:
+        module.write("\nimport fastapi  # noqa\n")
+
+    broken = lint_imports(tmp_path)
+
+    assert kept.returncode == 0, kept.stdout
+    assert broken.returncode != 0
+    assert "tessera.kit is not allowed to import tessera.dashboard" in broken.stdout
+    assert "tessera.catalog.service -> fastapi" in broken.stdout
