@@ -89,7 +89,9 @@ def make_shop_in(session: Session, workspace_id: str, backorder: bool = False) -
         ),
         LocationIn(code="fba", name="Amazon FBA", kind=LocationKind.FBA),
     ]
-    locations = {spec.code: location_service.create_location(workspace_id, spec).id for spec in specs}
+    locations = {
+        spec.code: location_service.create_location(workspace_id, spec).id for spec in specs
+    }
     location_service.set_channel_locations(
         workspace_id,
         "web",

@@ -300,7 +300,7 @@ class ReservationService:
         limit: int = 50,
         status: ReservationStatus | None = None,
     ) -> tuple[Page[Reservation], dict[str, list[ReservationLine]]]:
-        """Reservations, newest first, with their lines."""
+        """Reservations, newest first, with their lines; refuses a cursor not of ours (422)."""
         limit = clamp_limit(limit)
         rows = self.repository.reservations(workspace_id, decode_cursor(cursor), limit + 1, status)
         page = page_from(rows, limit)
@@ -388,13 +388,16 @@ class ReservationService:
     def fulfil_reservation(
         self, workspace_id: str, reservation_id: str, now: datetime | None = None
     ) -> tuple[Reservation, list[ReservationLine]]:
-        """A confirmed reservation shipped: its units leave committed and on hand."""
+        """A confirmed reservation shipped: its units leave committed and on hand. Fulfilling
+        twice is once; refuses a reservation that is not confirmed (409) and units no longer
+        on hand (409: count the shelf first)."""
         return self._close_confirmed(workspace_id, reservation_id, ReservationStatus.FULFILLED, now)
 
     def cancel_reservation(
         self, workspace_id: str, reservation_id: str, now: datetime | None = None
     ) -> tuple[Reservation, list[ReservationLine]]:
-        """A confirmed reservation's order was cancelled: committed units become available."""
+        """A confirmed reservation's order was cancelled: committed units become available.
+        Cancelling twice is once; refuses a reservation that is not confirmed (409)."""
         return self._close_confirmed(workspace_id, reservation_id, ReservationStatus.CANCELLED, now)
 
     def _close_confirmed(

@@ -53,7 +53,8 @@ class StockService:
         location_ids: Collection[str] | None = None,
         now: datetime | None = None,
     ) -> list[tuple[StockBalance, int]]:
-        """Balances with what is sellable from each (expired holds counted as free)."""
+        """Balances with what is sellable from each (expired holds counted as free). Refuses
+        nothing: an unknown variant or location simply has no balance."""
         now = now or utcnow()
         rows = self.repository.balances_where(workspace_id, variant_ids, location_ids)
         expired = ReservationRepository(self.session).expired_held_units(
@@ -105,7 +106,7 @@ class StockService:
         cursor: str | None = None,
         limit: int = 50,
     ) -> Page[StockLedgerEntry]:
-        """Ledger entries, newest first."""
+        """Ledger entries, newest first; refuses a cursor that is not one of ours (422)."""
         limit = clamp_limit(limit)
         rows = self.repository.ledger(
             workspace_id, variant_id, location_id, decode_cursor(cursor), limit + 1
@@ -151,7 +152,8 @@ class StockService:
         note: str | None = None,
         now: datetime | None = None,
     ) -> bool:
-        """Record units on their way (a purchase order): incoming grows, nothing sellable."""
+        """Record units on their way (a purchase order): incoming grows, nothing sellable.
+        Refuses what every operation here refuses (``_stocked``) and a quantity below 1."""
         variant, location = self._stocked(workspace_id, sku, location_code)
         _positive(quantity)
         change = Change(
@@ -177,7 +179,8 @@ class StockService:
         now: datetime | None = None,
     ) -> bool:
         """Goods in: on hand grows by ``quantity`` and incoming shrinks by as much of it as was
-        expected. The balance is locked while the split is decided."""
+        expected. The balance is locked while the split is decided. Refuses what every
+        operation here refuses (``_stocked``) and a quantity below 1."""
         variant, location = self._stocked(workspace_id, sku, location_code)
         _positive(quantity)
         now = now or utcnow()
@@ -205,7 +208,8 @@ class StockService:
         note: str | None = None,
         now: datetime | None = None,
     ) -> bool:
-        """A cycle count: on hand becomes ``counted``; the ledger keeps the difference."""
+        """A cycle count: on hand becomes ``counted``; the ledger keeps the difference.
+        Refuses a negative count (422) and what every operation here refuses (``_stocked``)."""
         if counted < 0:
             raise InvalidStockInput("a count cannot be negative", field="counted")
         variant, location = self._stocked(workspace_id, sku, location_code)
@@ -233,7 +237,8 @@ class StockService:
         idempotency_key: str | None = None,
         now: datetime | None = None,
     ) -> bool:
-        """Keep ``safety`` units back from every channel at this location."""
+        """Keep ``safety`` units back from every channel at this location. Refuses a negative
+        figure (422) and what every operation here refuses (``_stocked``)."""
         if safety < 0:
             raise InvalidStockInput("safety stock cannot be negative", field="safety")
         variant, location = self._stocked(workspace_id, sku, location_code)
@@ -335,7 +340,9 @@ class StockService:
         self, workspace_id: str, sku: str, location_code: str, quantity: int, as_of: str
     ) -> bool:
         """Set a read-only location's on hand from its owner's report (FBA fulfillable
-        quantity); ``as_of`` names the report so importing it twice changes nothing."""
+        quantity); ``as_of`` names the report so importing it twice changes nothing. Refuses
+        an unknown SKU or location (404), any location but FBA and a negative quantity (422):
+        only Amazon's stock is taken from a report."""
         variant = self.catalog.variant_by_sku(workspace_id, sku)
         location = LocationService(self.session).location_by_code(workspace_id, location_code)
         if location.kind is not LocationKind.FBA:
@@ -361,6 +368,9 @@ class StockService:
     def _stocked(
         self, workspace_id: str, sku: str, location_code: str, field_name: str = "location"
     ) -> tuple[Variant, Location]:
+        """The variant and location an operation changes. Refuses an unknown SKU or location
+        (404), a bundle (422: its stock is its components') and an FBA location (409:
+        Amazon's stock is imported, never changed by hand)."""
         variant = self.catalog.variant_by_sku(workspace_id, sku)
         if variant.is_bundle:
             raise InvalidStockInput(f"{sku} is a bundle: its stock is its components'", field="sku")

@@ -56,6 +56,8 @@ class VerifyService:
 
         Also reports, without repairing, reserved that differs from the held reservation
         lines and committed that differs from confirmed holds plus open order allocations.
+        Refuses nothing; a balance whose ledger sums would put a counter below zero is reported
+        but not repaired, since no balance may hold a negative count.
         """
         now = now or utcnow()
         sums = self.repository.ledger_sums(workspace_id)
