@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Engine
@@ -53,11 +54,26 @@ class ReservationService:
     def __init__(self, session: Session) -> None:
         self.session = session
         self.repository = ReservationRepository(session)
-        self.stock = StockRepository(session)
-        self.changes = StockLedger(session)
         self.fast_path = ReservationFastPath(session)
-        self.routing = RoutingService(session)
-        self.catalog = CatalogService(session)
+
+    # Made when first used: a checkout the fast path takes needs none of them, and it is only
+    # as fast as the Python around its one statement.
+
+    @cached_property
+    def stock(self) -> StockRepository:
+        return StockRepository(self.session)
+
+    @cached_property
+    def changes(self) -> StockLedger:
+        return StockLedger(self.session)
+
+    @cached_property
+    def routing(self) -> RoutingService:
+        return RoutingService(self.session)
+
+    @cached_property
+    def catalog(self) -> CatalogService:
+        return CatalogService(self.session)
 
     def reserve(
         self, workspace_id: str, data: ReservationIn, now: datetime | None = None
