@@ -52,7 +52,9 @@ from tessera.inventory.schemas import (
     ReservationIn,
     ReservationLineIn,
 )
-from tessera.inventory.service import InventoryService
+from tessera.inventory.service.locations import LocationService
+from tessera.inventory.service.reservations import ReservationService
+from tessera.inventory.service.stock import StockService
 from tessera.models.catalog import FulfillmentChannel, ListingPlatform
 from tessera.models.feed import FeedAdapter
 from tessera.models.inventory import LocationKind
@@ -73,15 +75,16 @@ def _seed(factory, base_url: str, skus: int) -> str:  # type: ignore[no-untyped-
         catalog = CatalogService(session)
         catalog.create_product(ws, ProductIn(handle="bench", title="Bench", variants=[
             VariantIn(sku=f"B-{n:04d}") for n in range(skus)]))  # fmt: skip
-        inventory = InventoryService(session)
-        inventory.create_location(
+        locations = LocationService(session)
+        stock = StockService(session)
+        locations.create_location(
             ws, LocationIn(code="main", name="Main", kind=LocationKind.WAREHOUSE)
         )
         for channel in ("web", "amazon"):
-            inventory.set_channel_locations(ws, channel, ChannelLocationsIn(locations=["main"]))
+            locations.set_channel_locations(ws, channel, ChannelLocationsIn(locations=["main"]))
         for n in range(skus):
             sku = f"B-{n:04d}"
-            inventory.adjust(ws, sku, "main", START_UNITS, idempotency_key=f"seed-{sku}")
+            stock.adjust(ws, sku, "main", START_UNITS, idempotency_key=f"seed-{sku}")
             catalog.add_listing(
                 ws,
                 ListingIn(
@@ -189,13 +192,12 @@ def main(argv: list[str] | None = None) -> int:
                 n = change % options.skus
                 sku = f"B-{n:04d}"
                 with session_scope(factory) as session:
-                    inventory = InventoryService(session)
+                    reservations = ReservationService(session)
+                    stock = StockService(session)
                     if change % 2:
-                        inventory.adjust(
-                            workspace_id, sku, "main", -1, idempotency_key=f"c-{change}"
-                        )
+                        stock.adjust(workspace_id, sku, "main", -1, idempotency_key=f"c-{change}")
                     else:
-                        inventory.reserve(workspace_id, ReservationIn(
+                        reservations.reserve(workspace_id, ReservationIn(
                             channel="web", lines=[ReservationLineIn(sku=sku, quantity=1)],
                             idempotency_key=f"r-{change}", ttl_seconds=3600))  # fmt: skip
                 committed = time.time()

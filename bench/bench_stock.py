@@ -1,7 +1,7 @@
 """Reservations per second and their p99 on PostgreSQL, on one hot SKU and spread over 10,000
 SKUs, next to the ceiling: bare conditional ``UPDATE ... WHERE qty >= n`` statements.
 
-A reservation is the whole use case through ``InventoryService.reserve_in_own_transaction``
+A reservation is the whole use case through ``ReservationService.reserve_in_own_transaction``
 inside a ``session_scope``, the entry point the API's ``POST /v1/reservations`` calls: the
 idempotency check, the catalog and the channel's locations, the expired holds on the touched
 balances, the plan, the reservation and its lines, the ledger entry, the
@@ -57,7 +57,8 @@ from tessera.inventory.schemas import (
     ReservationIn,
     ReservationLineIn,
 )
-from tessera.inventory.service import InventoryService
+from tessera.inventory.service.locations import LocationService
+from tessera.inventory.service.reservations import ReservationService
 from tessera.kit.ids import new_id
 from tessera.kit.time import utcnow
 from tessera.models.inventory import LedgerReason, LocationKind, StockBalance, StockLedgerEntry
@@ -119,11 +120,11 @@ def _setup(url: str, skus: int) -> tuple[str, list[str], list[str]]:
                     handle=f"p-{start}", title="Spread", variants=[VariantIn(sku=s) for s in chunk]
                 ),
             )
-        inventory = InventoryService(session)
-        location = inventory.create_location(
+        locations = LocationService(session)
+        location = locations.create_location(
             workspace_id, LocationIn(code="wh", name="Warehouse", kind=LocationKind.WAREHOUSE)
         )
-        inventory.set_channel_locations(workspace_id, "web", ChannelLocationsIn(locations=["wh"]))
+        locations.set_channel_locations(workspace_id, "web", ChannelLocationsIn(locations=["wh"]))
         variants = catalog.variants_by_sku(workspace_id, ["HOT", *names])
     now = utcnow()
     balances, entries = [], []
@@ -242,7 +243,7 @@ def _reserve_loop(
     def reserve(request: ReservationIn) -> None:
         """The use case as the API runs it: the entry point of POST /v1/reservations."""
         with session_scope(factory) as session:
-            InventoryService(session).reserve_in_own_transaction(workspace_id, request)
+            ReservationService(session).reserve_in_own_transaction(workspace_id, request)
 
     def run(thread: int, start_at: float, stop_at: float, tally: _Tally) -> None:
         rng = random.Random(process * 1000 + thread)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 import tessera.feed.tasks  # noqa: F401 - registers the feed jobs on the default registry
 from tessera.config import Settings
 from tessera.inventory.schemas import ReservationIn, ReservationLineIn
-from tessera.inventory.service import InventoryService
+from tessera.inventory.service.reservations import ReservationService
 from tessera.job.runner import Worker
 from tessera.pricing.schemas import PolicyIn, PriceIn
 from tessera.pricing.service import PriceService
@@ -49,7 +49,7 @@ def test_the_page_shows_stock_feeds_holds_and_parity(
         build_world(session, base_url, with_feeds=True, workspace_id=tenant.workspace_id)
         session.commit()
         Worker(session_factory, settings, run_periodic=False).run_until_idle()
-        InventoryService(session).reserve(tenant.workspace_id, ReservationIn(
+        ReservationService(session).reserve(tenant.workspace_id, ReservationIn(
             channel="web", lines=[ReservationLineIn(sku="CAP", quantity=1)], idempotency_key="h-1",
         ))  # fmt: skip
         prices = PriceService(session)

@@ -9,7 +9,7 @@ import pytest
 
 from tessera.db.engine import make_engine, make_session_factory, session_scope
 from tessera.feed.push import FeedPusher
-from tessera.inventory.service import InventoryService
+from tessera.inventory.service.stock import StockService
 from tests.feed.world import SHOPIFY_ITEM, SHOPIFY_LOCATION, build_world
 from tests.integrations.fake_channels import ChannelState
 
@@ -41,7 +41,7 @@ def test_racing_pushes_never_raise_the_channel(
         start.wait()
         for number in range(10):
             with session_scope(factory) as session:
-                InventoryService(session).adjust(
+                StockService(session).adjust(
                     world.workspace_id, "TEE-M", "main", -1, f"sale-{number}"
                 )
 

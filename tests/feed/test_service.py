@@ -19,7 +19,8 @@ from tessera.feed.push import FeedPusher
 from tessera.feed.schemas import Buffers, FeedPatch
 from tessera.feed.service import FeedService
 from tessera.inventory.schemas import ReservationIn, ReservationLineIn
-from tessera.inventory.service import InventoryService
+from tessera.inventory.service.reservations import ReservationService
+from tessera.inventory.service.stock import StockService
 from tessera.job.runner import Worker
 from tessera.kit.time import utcnow
 from tessera.models.feed import ChannelFeed, FeedAdapter, ListingFeedState, ListingFeedStatus
@@ -104,7 +105,7 @@ def test_only_a_changed_quantity_is_pushed_with_shopify_compare(
     run_jobs(session_factory, settings)
     assert len(channel.arrivals) == 4
 
-    InventoryService(session).adjust(world.workspace_id, "TEE-M", "main", -1, "sold-1")
+    StockService(session).adjust(world.workspace_id, "TEE-M", "main", -1, "sold-1")
     session.commit()
     run_jobs(session_factory, settings)
 
@@ -130,7 +131,7 @@ def test_a_push_never_raises_from_a_snapshot_taken_before_an_order(
     FeedService(session).request_push(world.workspace_id, world.feeds["amazon"])
     session.commit()
 
-    InventoryService(session).reserve(world.workspace_id, ReservationIn(
+    ReservationService(session).reserve(world.workspace_id, ReservationIn(
         channel="web", lines=[ReservationLineIn(sku="TEE-M", quantity=6)], idempotency_key="c-1",
     ))  # fmt: skip
     session.commit()
@@ -160,7 +161,7 @@ def test_a_snapshot_older_than_the_newest_change_does_not_raise(
     first = service.push_listing(
         world.workspace_id, world.feeds["amazon"], world.listings["amazon-tee"]
     )
-    InventoryService(session).adjust(world.workspace_id, "TEE-M", "main", 4, "more-1")
+    StockService(session).adjust(world.workspace_id, "TEE-M", "main", 4, "more-1")
 
     raised = service.push_listing(
         world.workspace_id,
@@ -168,7 +169,7 @@ def test_a_snapshot_older_than_the_newest_change_does_not_raise(
         world.listings["amazon-tee"],
         changed_at=utcnow() + timedelta(minutes=1),
     )
-    InventoryService(session).adjust(world.workspace_id, "TEE-M", "main", -8, "less-1")
+    StockService(session).adjust(world.workspace_id, "TEE-M", "main", -8, "less-1")
     lowered = service.push_listing(
         world.workspace_id, world.feeds["amazon"], world.listings["amazon-tee"]
     )
@@ -259,7 +260,7 @@ def test_shopify_moved_by_itself_is_read_and_set_again(
     service = FeedPusher(session)
     service.push_listing(world.workspace_id, world.feeds["web"], world.listings["web-tee"])
     channel.shopify[(SHOPIFY_ITEM, SHOPIFY_LOCATION)] = 12
-    InventoryService(session).adjust(world.workspace_id, "TEE-M", "main", -2, "pos-1")
+    StockService(session).adjust(world.workspace_id, "TEE-M", "main", -2, "pos-1")
 
     outcome = service.push_listing(
         world.workspace_id, world.feeds["web"], world.listings["web-tee"]

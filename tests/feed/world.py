@@ -13,7 +13,8 @@ from tessera.catalog.service import CatalogService
 from tessera.feed.schemas import Buffers, FeedIn
 from tessera.feed.service import FeedService
 from tessera.inventory.schemas import ChannelLocationsIn, LocationIn
-from tessera.inventory.service import InventoryService
+from tessera.inventory.service.locations import LocationService
+from tessera.inventory.service.stock import StockService
 from tessera.models.catalog import FulfillmentChannel, ListingPlatform
 from tessera.models.feed import FeedAdapter
 from tessera.models.inventory import LocationKind
@@ -78,20 +79,21 @@ def build_world(
         VariantIn(sku="KIT", components=[ComponentIn(sku="TEE-M", quantity=2),
                                          ComponentIn(sku="CAP", quantity=1)]),
     ]))  # fmt: skip
-    inventory = InventoryService(session)
+    locations = LocationService(session)
+    stock = StockService(session)
     for code, kind in (("main", LocationKind.WAREHOUSE), ("soho", LocationKind.STORE),
                        ("fba-us", LocationKind.FBA)):  # fmt: skip
-        inventory.create_location(workspace_id, LocationIn(code=code, name=code, kind=kind))
-    inventory.set_channel_locations(
+        locations.create_location(workspace_id, LocationIn(code=code, name=code, kind=kind))
+    locations.set_channel_locations(
         workspace_id, "web", ChannelLocationsIn(locations=["main", "soho"])
     )
-    inventory.set_channel_locations(workspace_id, "amazon", ChannelLocationsIn(locations=["main"]))
-    inventory.set_channel_locations(
+    locations.set_channel_locations(workspace_id, "amazon", ChannelLocationsIn(locations=["main"]))
+    locations.set_channel_locations(
         workspace_id, "tiktok_shop", ChannelLocationsIn(locations=["main"])
     )
-    inventory.adjust(workspace_id, "TEE-M", "main", 10, idempotency_key="seed-1")
-    inventory.adjust(workspace_id, "TEE-M", "soho", 5, idempotency_key="seed-2")
-    inventory.adjust(workspace_id, "CAP", "main", 3, idempotency_key="seed-3")
+    stock.adjust(workspace_id, "TEE-M", "main", 10, idempotency_key="seed-1")
+    stock.adjust(workspace_id, "TEE-M", "soho", 5, idempotency_key="seed-2")
+    stock.adjust(workspace_id, "CAP", "main", 3, idempotency_key="seed-3")
     specs = {
         "web-tee": ListingIn(sku="TEE-M", channel="web", platform=ListingPlatform.SHOPIFY,
                              external_id="301", inventory_item_id=SHOPIFY_ITEM),

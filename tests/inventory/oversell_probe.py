@@ -12,7 +12,8 @@ from typing import Any
 from tessera.db.engine import make_engine, make_session_factory, session_scope
 from tessera.inventory.errors import InsufficientStock
 from tessera.inventory.schemas import ReservationIn, ReservationLineIn
-from tessera.inventory.service import InventoryService
+from tessera.inventory.service.reservations import ReservationService
+from tessera.inventory.service.stock import StockService
 
 # Every attempt needs exactly one SERUM: alone, in a KIT (1 SERUM + 2 CREAM), or a KIT with a
 # CREAM beside it (demand summed per component: 1 SERUM + 3 CREAM).
@@ -45,10 +46,12 @@ def attempt_reservations(
             )
             try:
                 with session_scope(factory) as session:
-                    service = InventoryService(session)
                     # Half as the API makes them (the one statement alone, autocommitted, on
                     # PostgreSQL), half inside the caller's transaction: both at once.
-                    reserve = service.reserve_in_own_transaction if n % 2 else service.reserve
+                    reservations = ReservationService(session)
+                    reserve = (
+                        reservations.reserve_in_own_transaction if n % 2 else reservations.reserve
+                    )
                     reservation, _ = reserve(workspace_id, request)
                     reservation_id = reservation.id
                 with lock:
@@ -120,10 +123,15 @@ def mixed_operations(
             sku = rng.choice(["SERUM", "CREAM"])
             try:
                 with session_scope(factory) as session:
-                    service = InventoryService(session)
+                    reservations = ReservationService(session)
+                    stock = StockService(session)
                     if kind == "reserve":
                         basket = BASKETS[rng.randrange(len(BASKETS))]
-                        reserve = service.reserve_in_own_transaction if n % 2 else service.reserve
+                        reserve = (
+                            reservations.reserve_in_own_transaction
+                            if n % 2
+                            else reservations.reserve
+                        )
                         reservation, _ = reserve(
                             workspace_id,
                             ReservationIn(
@@ -136,16 +144,16 @@ def mixed_operations(
                     elif kind in ("confirm", "release") and held:
                         target = held.pop(rng.randrange(len(held)))
                         if kind == "confirm":
-                            service.confirm(workspace_id, target)
+                            reservations.confirm(workspace_id, target)
                         else:
-                            service.release(workspace_id, target)
+                            reservations.release(workspace_id, target)
                     elif kind == "transfer":
                         source, target = rng.sample(["wh", "paris"], 2)
-                        service.transfer(workspace_id, sku, source, target, rng.randint(1, 3))
+                        stock.transfer(workspace_id, sku, source, target, rng.randint(1, 3))
                     elif kind == "receive":
-                        service.receive(workspace_id, sku, rng.choice(["wh", "paris"]), 2)
+                        stock.receive(workspace_id, sku, rng.choice(["wh", "paris"]), 2)
                     elif kind == "count":
-                        service.count(workspace_id, sku, rng.choice(["wh", "paris"]), 6)
+                        stock.count(workspace_id, sku, rng.choice(["wh", "paris"]), 6)
                     elif kind == "order":
                         placed = order(n, sku, OrderStatus.PLACED, "2026-11-20T10:00:00")
                         later = "2026-11-21T10:00:00"

@@ -8,8 +8,10 @@ from dataclasses import replace
 
 from sqlalchemy.orm import Session
 
+from tessera.catalog.service import CatalogService
 from tessera.inventory.schemas import ReservationIn, ReservationLineIn
-from tessera.inventory.service import InventoryService
+from tessera.inventory.service.reservations import ReservationService
+from tessera.inventory.service.stock import StockService
 from tessera.order.service import OrderService
 from tests.inventory.stock import make_shop_in
 from tests.inventory.test_orders import PLACED
@@ -19,16 +21,19 @@ from tests.support.isolation import Probe
 
 def stock_probes(session: Session, b: Tenant) -> list[Probe]:
     shop = make_shop_in(session, b.workspace_id)
-    service = InventoryService(session)
-    service.receive(b.workspace_id, "SERUM", "wh", 5)
-    reservation, _ = service.reserve(
+    reservations = ReservationService(session)
+    stock = StockService(session)
+    stock.receive(b.workspace_id, "SERUM", "wh", 5)
+    reservation, _ = reservations.reserve(
         b.workspace_id,
         ReservationIn(lines=[ReservationLineIn(sku="SERUM", quantity=1)], idempotency_key="b-1"),
     )
     order = OrderService(session).apply(b.workspace_id, replace(PLACED, external_id="b-order"))
-    product_id = service.catalog.variants_by_id(b.workspace_id, [shop.variants["SERUM"]])[
-        shop.variants["SERUM"]
-    ].product_id
+    product_id = (
+        CatalogService(session)
+        .variants_by_id(b.workspace_id, [shop.variants["SERUM"]])[shop.variants["SERUM"]]
+        .product_id
+    )
     held = f"/v1/reservations/{reservation.id}"
     change = {"sku": "SERUM", "location": "wh"}
     return [

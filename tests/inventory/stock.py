@@ -10,7 +10,7 @@ from tessera.catalog.schemas import ComponentIn, ProductIn, VariantIn
 from tessera.catalog.service import CatalogService
 from tessera.inventory.domain import RoutingRuleName
 from tessera.inventory.schemas import ChannelLocationsIn, LocationIn
-from tessera.inventory.service import InventoryService
+from tessera.inventory.service.locations import LocationService
 from tessera.models.inventory import LocationKind
 from tests.support.factories import make_workspace
 
@@ -58,7 +58,7 @@ def make_shop_in(session: Session, workspace_id: str, backorder: bool = False) -
             ],
         ),
     )
-    inventory = InventoryService(session)
+    location_service = LocationService(session)
     specs = [
         LocationIn(
             code="wh",
@@ -89,8 +89,10 @@ def make_shop_in(session: Session, workspace_id: str, backorder: bool = False) -
         ),
         LocationIn(code="fba", name="Amazon FBA", kind=LocationKind.FBA),
     ]
-    locations = {spec.code: inventory.create_location(workspace_id, spec).id for spec in specs}
-    inventory.set_channel_locations(
+    locations = {
+        spec.code: location_service.create_location(workspace_id, spec).id for spec in specs
+    }
+    location_service.set_channel_locations(
         workspace_id,
         "web",
         ChannelLocationsIn(

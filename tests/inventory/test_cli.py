@@ -16,7 +16,7 @@ from tessera.config import Settings
 from tessera.db import make_engine, make_session_factory
 from tessera.inventory.cli import inventory_cli
 from tessera.inventory.schemas import LocationIn
-from tessera.inventory.service import InventoryService
+from tessera.inventory.service.locations import LocationService
 from tessera.models.inventory import LocationKind, StockBalance
 from tests.support.cli import invoke as run_cli
 from tests.support.factories import make_workspace
@@ -30,9 +30,9 @@ def committed(committed_database_url: str) -> Iterator[tuple[Engine, sessionmake
     factory = make_session_factory(engine)
     with factory.begin() as session:
         workspace_id = make_workspace(session, "cli")
-        service = InventoryService(session)
+        locations = LocationService(session)
         for code in ("wh", "soho"):
-            service.create_location(
+            locations.create_location(
                 workspace_id, LocationIn(code=code, name=code, kind=LocationKind.WAREHOUSE)
             )
     yield engine, factory

@@ -27,7 +27,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from tessera.cli_support import CliContext
 from tessera.collect.importer import FileImporter
 from tessera.db.engine import make_engine, make_session_factory, session_scope
-from tessera.inventory.service import InventoryService
+from tessera.inventory.service.stock import StockService
+from tessera.inventory.service.verify import VerifyService
 from tessera.models.inventory import Reservation, StockBalance
 from tessera.models.order import Order
 from tests.inventory.stock import make_shop_in
@@ -50,9 +51,9 @@ def _stocked(factory: sessionmaker[Session], slug: str) -> tuple[Any, dict[str, 
     with session_scope(factory) as session:
         tenant = make_tenant(session, slug)
         shop = make_shop_in(session, tenant.workspace_id)
-        inventory = InventoryService(session)
+        stock = StockService(session)
         for sku in ("SERUM", "CREAM"):
-            inventory.receive(tenant.workspace_id, sku, "wh", 10)
+            stock.receive(tenant.workspace_id, sku, "wh", 10)
         session.flush()
         balances = {
             sku: session.scalar(
@@ -175,5 +176,5 @@ def test_an_import_chunk_stopped_by_a_deadlock_is_applied_again_once(
             sku: session.scalar(select(StockBalance.committed).where(StockBalance.id == b))
             for sku, b in balances.items()
         }
-        drift = InventoryService(session).verify(tenant.workspace_id).drift
+        drift = VerifyService(session).verify(tenant.workspace_id).drift
     assert (orders, committed, drift) == (2, {"SERUM": 1, "CREAM": 1}, [])

@@ -19,14 +19,18 @@ from sqlalchemy.orm import Session
 from tessera.db.engine import make_engine, make_session_factory, session_scope
 from tessera.inventory.domain import RoutingRuleName
 from tessera.inventory.errors import InsufficientStock
-from tessera.inventory.repository import InventoryRepository
+from tessera.inventory.repository.fast_path import FastPathRepository
+from tessera.inventory.repository.stock import StockRepository
 from tessera.inventory.schemas import (
     ChannelLocationsIn,
     DestinationIn,
     ReservationIn,
     ReservationLineIn,
 )
-from tessera.inventory.service import InventoryService
+from tessera.inventory.service.locations import LocationService
+from tessera.inventory.service.reservations import ReservationService
+from tessera.inventory.service.stock import StockService
+from tessera.inventory.service.verify import VerifyService
 from tessera.kit.time import utcnow
 from tessera.models.inventory import (
     Reservation,
@@ -43,14 +47,14 @@ def one_statement(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     """Whether each reservation's one statement took it (False: it passed to the general
     path). Observed, not replaced: the real statement runs. Stays empty on SQLite."""
     taken: list[bool] = []
-    real = InventoryRepository.reserve_at_first_location
+    real = FastPathRepository.reserve_at_first_location
 
-    def observed(self: InventoryRepository, values: Any) -> Any:
+    def observed(self: FastPathRepository, values: Any) -> Any:
         result = real(self, values)
         taken.append(result is not None)
         return result
 
-    monkeypatch.setattr(InventoryRepository, "reserve_at_first_location", observed)
+    monkeypatch.setattr(FastPathRepository, "reserve_at_first_location", observed)
     return taken
 
 
@@ -71,23 +75,28 @@ def reservation_count(session: Session, shop: Shop) -> int:
 
 
 def test_a_plain_reservation_holds_at_the_first_location_with_its_ledger_and_job(
-    session: Session, shop: Shop, service: InventoryService, one_statement: list[bool]
+    session: Session,
+    shop: Shop,
+    reservations: ReservationService,
+    stock: StockService,
+    verifier: VerifyService,
+    one_statement: list[bool],
 ) -> None:
     """SERUM, CREAM and SERUM again, all at the warehouse: one line per variant there, one
     reserve entry each, one job naming both, and the ledger still sums to the balances."""
-    service.receive(shop.workspace_id, "SERUM", "wh", 5)
-    service.receive(shop.workspace_id, "CREAM", "wh", 5)
+    stock.receive(shop.workspace_id, "SERUM", "wh", 5)
+    stock.receive(shop.workspace_id, "CREAM", "wh", 5)
     jobs_before = len(jobs(session, shop))
 
     reservation_id, held = reserve(
-        service, shop, "r-1", ("SERUM", 1), ("CREAM", 1), ("SERUM", 1), order_ref="shopify:1"
+        reservations, shop, "r-1", ("SERUM", 1), ("CREAM", 1), ("SERUM", 1), order_ref="shopify:1"
     )
 
     assert one_statement == on_postgres(session, True)
     assert held == [("CREAM", "wh", 1), ("SERUM", "wh", 2)]
     assert counters(session, shop, "SERUM", "wh") == (5, 2, 0, 0, 0, 0)
     assert counters(session, shop, "CREAM", "wh") == (5, 1, 0, 0, 0, 0)
-    stored, lines = service.get_reservation(shop.workspace_id, reservation_id)
+    stored, lines = reservations.get_reservation(shop.workspace_id, reservation_id)
     assert (stored.status, stored.order_ref, stored.request) == (
         ReservationStatus.HELD,
         "shopify:1",
@@ -115,18 +124,22 @@ def test_a_plain_reservation_holds_at_the_first_location_with_its_ledger_and_job
     assert [p["variant_ids"] for p in payloads] == [
         sorted([shop.variants["SERUM"], shop.variants["CREAM"]])
     ]
-    assert service.verify(shop.workspace_id).drift == []
+    assert verifier.verify(shop.workspace_id).drift == []
 
 
 def test_a_request_the_first_location_cannot_hold_is_routed_or_refused_as_before(
-    session: Session, shop: Shop, service: InventoryService, one_statement: list[bool]
+    session: Session,
+    shop: Shop,
+    reservations: ReservationService,
+    stock: StockService,
+    one_statement: list[bool],
 ) -> None:
     """Two SERUM at the warehouse and one in Paris: three are split across both by the general
     path; four are refused with the same 409 as ever, and the refusal changes nothing."""
-    service.receive(shop.workspace_id, "SERUM", "wh", 2)
-    service.receive(shop.workspace_id, "SERUM", "paris", 1)
-    _, split = reserve(service, shop, "r-1", ("SERUM", 3))
-    service.receive(shop.workspace_id, "SERUM", "wh", 1)
+    stock.receive(shop.workspace_id, "SERUM", "wh", 2)
+    stock.receive(shop.workspace_id, "SERUM", "paris", 1)
+    _, split = reserve(reservations, shop, "r-1", ("SERUM", 3))
+    stock.receive(shop.workspace_id, "SERUM", "wh", 1)
     before = (
         counters(session, shop, "SERUM", "wh"),
         counters(session, shop, "SERUM", "paris"),
@@ -136,7 +149,7 @@ def test_a_request_the_first_location_cannot_hold_is_routed_or_refused_as_before
     )
 
     with pytest.raises(InsufficientStock) as refused:
-        reserve(service, shop, "r-2", ("SERUM", 2))
+        reserve(reservations, shop, "r-2", ("SERUM", 2))
 
     assert split == [("SERUM", "paris", 1), ("SERUM", "wh", 2)]
     assert one_statement == on_postgres(session, False, False)
@@ -152,18 +165,23 @@ def test_a_request_the_first_location_cannot_hold_is_routed_or_refused_as_before
 
 
 def test_bundles_used_keys_and_expired_holds_take_the_general_path(
-    session: Session, shop: Shop, service: InventoryService, one_statement: list[bool]
+    session: Session,
+    shop: Shop,
+    reservations: ReservationService,
+    stock: StockService,
+    verifier: VerifyService,
+    one_statement: list[bool],
 ) -> None:
     """A KIT is its components; a key already used returns its reservation; a hold that ran out
     on the balance is released first: the general path does each, with the same outcome."""
-    service.receive(shop.workspace_id, "SERUM", "wh", 5)
-    service.receive(shop.workspace_id, "CREAM", "wh", 5)
-    first, _ = reserve(service, shop, "r-1", ("SERUM", 1), ttl_seconds=60)
+    stock.receive(shop.workspace_id, "SERUM", "wh", 5)
+    stock.receive(shop.workspace_id, "CREAM", "wh", 5)
+    first, _ = reserve(reservations, shop, "r-1", ("SERUM", 1), ttl_seconds=60)
 
-    _, kit = reserve(service, shop, "r-2", ("KIT", 1))
-    again, _ = reserve(service, shop, "r-1", ("SERUM", 1), ttl_seconds=60)
+    _, kit = reserve(reservations, shop, "r-2", ("KIT", 1))
+    again, _ = reserve(reservations, shop, "r-1", ("SERUM", 1), ttl_seconds=60)
     later = utcnow() + timedelta(seconds=61)
-    _, after_expiry = service.reserve(
+    _, after_expiry = reservations.reserve(
         shop.workspace_id,
         ReservationIn(lines=[ReservationLineIn(sku="SERUM", quantity=1)], idempotency_key="r-3"),
         now=later,
@@ -173,9 +191,12 @@ def test_bundles_used_keys_and_expired_holds_take_the_general_path(
     assert kit == [("CREAM", "wh", 2), ("SERUM", "wh", 1)]
     assert again == first
     assert [line.quantity for line in after_expiry] == [1]
-    assert service.get_reservation(shop.workspace_id, first)[0].status is ReservationStatus.EXPIRED
+    assert (
+        reservations.get_reservation(shop.workspace_id, first)[0].status
+        is ReservationStatus.EXPIRED
+    )
     assert counters(session, shop, "SERUM", "wh") == (5, 2, 0, 0, 0, 0)
-    assert service.verify(shop.workspace_id, now=later).drift == []
+    assert verifier.verify(shop.workspace_id, now=later).drift == []
 
 
 @pytest.fixture
@@ -204,17 +225,17 @@ def test_a_take_that_beats_the_snapshot_leaves_nothing_behind(
     factory, engine = committed
     with session_scope(factory) as session:
         shop = make_shop(session, "race")
-        setup = InventoryService(session)
-        setup.receive(shop.workspace_id, "SERUM", "wh", 1)
-        setup.receive(shop.workspace_id, "CREAM", "wh", 1)
+        stock = StockService(session)
+        stock.receive(shop.workspace_id, "SERUM", "wh", 1)
+        stock.receive(shop.workspace_id, "CREAM", "wh", 1)
     a = factory()
-    reserve(InventoryService(a), shop, "a", *first)
+    reserve(ReservationService(a), shop, "a", *first)
     outcome: list[str] = []
 
     def b() -> None:
         try:
             with session_scope(factory) as session:
-                reserve(InventoryService(session), shop, "b", *second)
+                reserve(ReservationService(session), shop, "b", *second)
             outcome.append("held")
         except InsufficientStock:
             outcome.append("refused")
@@ -222,13 +243,13 @@ def test_a_take_that_beats_the_snapshot_leaves_nothing_behind(
     behind(a, b, engine)
 
     with Session(engine) as session:
-        service = InventoryService(session)
+        verifier = VerifyService(session)
         keys = session.scalars(
             select(Reservation.idempotency_key).where(Reservation.workspace_id == shop.workspace_id)
         ).all()
         serum = counters(session, shop, "SERUM", "wh")
         cream = counters(session, shop, "CREAM", "wh")
-        drift = service.verify(shop.workspace_id).drift
+        drift = verifier.verify(shop.workspace_id).drift
         job_count = len(jobs(session, shop))
     assert one_statement == [True, False]
     assert outcome == ["refused"]
@@ -282,30 +303,30 @@ def test_a_declined_statement_releases_its_locks_before_the_general_path(
     factory, engine = committed
     with session_scope(factory) as session:
         shop = make_shop(session, "declined")
-        setup = InventoryService(session)
-        setup.receive(shop.workspace_id, "SERUM", "wh", 1)
-        setup.receive(shop.workspace_id, "SERUM", "paris", 1)
+        stock = StockService(session)
+        stock.receive(shop.workspace_id, "SERUM", "wh", 1)
+        stock.receive(shop.workspace_id, "SERUM", "paris", 1)
         wh_balance = _balance_id(session, shop, "SERUM", "wh")
     free_when_planning: list[bool] = []
-    real = InventoryService._reserve_planned
+    real = ReservationService._reserve_planned
 
-    def observed(self: InventoryService, *args: Any, **kwargs: Any) -> Any:
+    def observed(self: ReservationService, *args: Any, **kwargs: Any) -> Any:
         free_when_planning.append(_lockable(engine, wh_balance))
         return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(InventoryService, "_reserve_planned", observed)
+    monkeypatch.setattr(ReservationService, "_reserve_planned", observed)
     a = factory()
-    assert reserve(InventoryService(a), shop, "a", ("SERUM", 1))[1] == [("SERUM", "wh", 1)]
+    assert reserve(ReservationService(a), shop, "a", ("SERUM", 1))[1] == [("SERUM", "wh", 1)]
     held: list[list[tuple[str, str, int]]] = []
 
     def b() -> None:
         with session_scope(factory) as session:
-            held.append(reserve(InventoryService(session), shop, "b", ("SERUM", 1))[1])
+            held.append(reserve(ReservationService(session), shop, "b", ("SERUM", 1))[1])
 
     behind(a, b, engine)
 
     with Session(engine) as session:
-        drift = InventoryService(session).verify(shop.workspace_id).drift
+        drift = VerifyService(session).verify(shop.workspace_id).drift
         keys = session.scalars(
             select(Reservation.idempotency_key)
             .where(Reservation.workspace_id == shop.workspace_id)
@@ -329,38 +350,41 @@ def test_a_refused_attempt_releases_its_locks_before_the_next(
     factory, engine = committed
     with session_scope(factory) as session:
         shop = make_shop(session, "retried")
-        setup = InventoryService(session)
-        setup.set_channel_locations(
+        locations = LocationService(session)
+        stock = StockService(session)
+        locations.set_channel_locations(
             shop.workspace_id,
             "web",
             ChannelLocationsIn(locations=["wh", "paris"], rules=[RoutingRuleName.CLOSEST]),
         )
-        setup.receive(shop.workspace_id, "SERUM", "wh", 1)
-        setup.receive(shop.workspace_id, "SERUM", "paris", 1)
+        stock.receive(shop.workspace_id, "SERUM", "wh", 1)
+        stock.receive(shop.workspace_id, "SERUM", "paris", 1)
         wh_balance = _balance_id(session, shop, "SERUM", "wh")
     free_at_each_attempt: list[bool] = []
-    real = InventoryRepository.availability
+    real = StockRepository.availability
 
-    def observed(self: InventoryRepository, *args: Any, **kwargs: Any) -> Any:
+    def observed(self: StockRepository, *args: Any, **kwargs: Any) -> Any:
         free_at_each_attempt.append(_lockable(engine, wh_balance))
         return real(self, *args, **kwargs)
 
     a = factory()
-    assert reserve(InventoryService(a), shop, "a", ("SERUM", 1))[1] == [("SERUM", "wh", 1)]
-    monkeypatch.setattr(InventoryRepository, "availability", observed)
+    assert reserve(ReservationService(a), shop, "a", ("SERUM", 1))[1] == [("SERUM", "wh", 1)]
+    monkeypatch.setattr(StockRepository, "availability", observed)
     held: list[list[tuple[str, str, int]]] = []
 
     def b() -> None:
         near_wh = DestinationIn(country="GB", latitude=52.4, longitude=-1.9)
         with session_scope(factory) as session:
             held.append(
-                reserve(InventoryService(session), shop, "b", ("SERUM", 1), destination=near_wh)[1]
+                reserve(ReservationService(session), shop, "b", ("SERUM", 1), destination=near_wh)[
+                    1
+                ]
             )
 
     behind(a, b, engine)
 
     with Session(engine) as session:
-        drift = InventoryService(session).verify(shop.workspace_id).drift
+        drift = VerifyService(session).verify(shop.workspace_id).drift
     assert held == [[("SERUM", "paris", 1)]]
     assert free_at_each_attempt == [False, True]  # A's lock at first; none of B's after
     assert drift == []

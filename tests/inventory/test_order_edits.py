@@ -15,7 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
-from tessera.inventory.service import InventoryService
+from tessera.inventory.service.routing import RoutingService
+from tessera.inventory.service.stock import StockService
+from tessera.inventory.service.verify import VerifyService
 from tessera.models.order import OrderStatus
 from tessera.order.domain import CanonicalLine, CanonicalOrder
 from tests.inventory.stock import Shop, make_shop
@@ -38,10 +40,10 @@ def edit(order: CanonicalOrder, n: int, *lines: tuple[str, str, int]) -> Canonic
 
 def stocked(session: Session, name: str) -> Shop:
     shop = make_shop(session, name)
-    service = InventoryService(session)
-    service.receive(shop.workspace_id, "SERUM", "wh", 10)
-    service.receive(shop.workspace_id, "CREAM", "wh", 10)
-    service.receive(shop.workspace_id, "SERUM", "soho", 4)
+    stock = StockService(session)
+    stock.receive(shop.workspace_id, "SERUM", "wh", 10)
+    stock.receive(shop.workspace_id, "CREAM", "wh", 10)
+    stock.receive(shop.workspace_id, "SERUM", "soho", 4)
     return shop
 
 
@@ -58,11 +60,11 @@ def test_a_line_that_grows_commits_its_extra_units_once(session: Session) -> Non
 
     assert counters(session, shop, "SERUM", "wh") == (10, 0, 3, 0, 0, 0)
     assert ledger_rows(session, shop) == entries
-    decision = InventoryService(session).routing_decision(shop.workspace_id, order_id)
+    decision = RoutingService(session).routing_decision(shop.workspace_id, order_id)
     assert decision is not None
     assert [a["quantity"] for a in decision["allocations"]] == [3]
     assert "line l1: 1 more added by an edit, at the same location" in decision["reasons"]
-    assert InventoryService(session).verify(shop.workspace_id).drift == []
+    assert VerifyService(session).verify(shop.workspace_id).drift == []
 
 
 def test_a_line_cut_or_removed_before_shipping_gives_its_units_back(session: Session) -> None:
@@ -75,7 +77,7 @@ def test_a_line_cut_or_removed_before_shipping_gives_its_units_back(session: Ses
 
     assert counters(session, shop, "SERUM", "wh") == (10, 0, 1, 0, 0, 0)
     assert counters(session, shop, "CREAM", "wh") == (10, 0, 0, 0, 0, 0)
-    assert InventoryService(session).verify(shop.workspace_id).drift == []
+    assert VerifyService(session).verify(shop.workspace_id).drift == []
 
 
 def test_a_line_added_by_an_edit_is_routed_and_shipped_with_the_rest(session: Session) -> None:
@@ -89,7 +91,7 @@ def test_a_line_added_by_an_edit_is_routed_and_shipped_with_the_rest(session: Se
     order_id = apply(session, shop, placed, added)
 
     assert counters(session, shop, "CREAM", "wh") == (10, 0, 1, 0, 0, 0)
-    decision = InventoryService(session).routing_decision(shop.workspace_id, order_id)
+    decision = RoutingService(session).routing_decision(shop.workspace_id, order_id)
     assert decision is not None
     assert sorted(a["line_key"] for a in decision["allocations"]) == ["l1", "l2"]
     assert "lines added by an edit (l2)" in decision["reasons"]
@@ -98,7 +100,7 @@ def test_a_line_added_by_an_edit_is_routed_and_shipped_with_the_rest(session: Se
 
     assert counters(session, shop, "SERUM", "wh") == (8, 0, 0, 0, 0, 0)
     assert counters(session, shop, "CREAM", "wh") == (9, 0, 0, 0, 0, 0)
-    assert InventoryService(session).verify(shop.workspace_id).drift == []
+    assert VerifyService(session).verify(shop.workspace_id).drift == []
 
 
 def test_a_bundle_line_edited_moves_its_components(session: Session) -> None:
@@ -115,7 +117,7 @@ def test_a_bundle_line_edited_moves_its_components(session: Session) -> None:
 
     assert counters(session, shop, "SERUM", "wh") == (10, 0, 2, 0, 0, 0)
     assert counters(session, shop, "CREAM", "wh") == (10, 0, 4, 0, 0, 0)
-    assert InventoryService(session).verify(shop.workspace_id).drift == []
+    assert VerifyService(session).verify(shop.workspace_id).drift == []
 
 
 def test_a_store_sale_edited_up_takes_more_off_that_shelf(session: Session) -> None:
@@ -166,4 +168,4 @@ def test_whatever_the_edits_stock_ends_as_the_last_version_says(
     else:
         assert counters(session, shop, "SERUM", "wh")[:3] == (10, 0, serum)
         assert counters(session, shop, "CREAM", "wh")[:3] == (10, 0, cream)
-    assert InventoryService(session).verify(shop.workspace_id).drift == []
+    assert VerifyService(session).verify(shop.workspace_id).drift == []

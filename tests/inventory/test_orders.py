@@ -12,7 +12,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tessera.inventory.schemas import ChannelLocationsIn, ReservationIn, ReservationLineIn
-from tessera.inventory.service import InventoryService
+from tessera.inventory.service.locations import LocationService
+from tessera.inventory.service.reservations import ReservationService
+from tessera.inventory.service.routing import RoutingService
+from tessera.inventory.service.stock import StockService
+from tessera.inventory.service.verify import VerifyService
 from tessera.models.inventory import ReservationStatus, StockLedgerEntry
 from tessera.models.order import OrderStatus
 from tessera.order.domain import CanonicalCustomer, CanonicalLine, CanonicalOrder, CanonicalRefund
@@ -42,10 +46,10 @@ CANCELLED = replace(PLACED, is_cancelled=True, version="2026-11-20T12:00:00+00:0
 @pytest.fixture
 def shop(session: Session) -> Shop:
     shop = make_shop(session, "orders")
-    service = InventoryService(session)
-    service.receive(shop.workspace_id, "SERUM", "wh", 10)
-    service.receive(shop.workspace_id, "CREAM", "wh", 10)
-    service.receive(shop.workspace_id, "SERUM", "soho", 4)
+    stock = StockService(session)
+    stock.receive(shop.workspace_id, "SERUM", "wh", 10)
+    stock.receive(shop.workspace_id, "CREAM", "wh", 10)
+    stock.receive(shop.workspace_id, "SERUM", "soho", 4)
     return shop
 
 
@@ -112,7 +116,7 @@ def test_the_final_stock_does_not_depend_on_the_order_snapshots_arrive_in(
     apply(session, shop, *arrival)
 
     assert counters(session, shop, "SERUM", "wh") == (9, 0, 0, 0, 0, 0)
-    assert InventoryService(session).verify(shop.workspace_id).drift == []
+    assert VerifyService(session).verify(shop.workspace_id).drift == []
 
 
 def test_a_pos_sale_takes_units_off_that_stores_shelf(session: Session, shop: Shop) -> None:
@@ -131,7 +135,7 @@ def test_a_pos_sale_takes_units_off_that_stores_shelf(session: Session, shop: Sh
 
     assert counters(session, shop, "SERUM", "soho") == (1, 0, 0, 0, 0, 0)
     assert counters(session, shop, "SERUM", "wh") == (10, 0, 0, 0, 0, 0)
-    decision = InventoryService(session).routing_decision(shop.workspace_id, order_id)
+    decision = RoutingService(session).routing_decision(shop.workspace_id, order_id)
     assert decision is not None and decision["method"] == "pos_sale"
 
 
@@ -156,7 +160,7 @@ def test_a_pickup_order_commits_the_pickup_stores_stock_only(session: Session, s
 
     assert counters(session, shop, "SERUM", "soho") == (4, 0, 2, 0, 0, 0)
     assert counters(session, shop, "SERUM", "wh") == (10, 0, 0, 0, 0, 0)
-    decision = InventoryService(session).routing_decision(shop.workspace_id, order_id)
+    decision = RoutingService(session).routing_decision(shop.workspace_id, order_id)
     assert decision is not None
     assert (decision["method"], decision["reasons"][0]) == (
         "pickup",
@@ -180,8 +184,9 @@ def test_an_order_takes_over_its_checkouts_hold_without_committing_twice(
     session: Session, shop: Shop
 ) -> None:
     """The checkout held 2 SERUM with order_ref shopify:5001; the order commits those 2."""
-    service = InventoryService(session)
-    held, _ = service.reserve(
+    reservations = ReservationService(session)
+    verifier = VerifyService(session)
+    held, _ = reservations.reserve(
         shop.workspace_id,
         ReservationIn(
             lines=[ReservationLineIn(sku="SERUM", quantity=2)],
@@ -194,9 +199,10 @@ def test_an_order_takes_over_its_checkouts_hold_without_committing_twice(
 
     assert counters(session, shop, "SERUM", "wh") == (10, 0, 2, 0, 0, 0)
     assert (
-        service.get_reservation(shop.workspace_id, held.id)[0].status is ReservationStatus.ORDERED
+        reservations.get_reservation(shop.workspace_id, held.id)[0].status
+        is ReservationStatus.ORDERED
     )
-    assert service.verify(shop.workspace_id).drift == []
+    assert verifier.verify(shop.workspace_id).drift == []
 
 
 def test_an_order_short_of_stock_is_committed_as_backorder_on_the_record(
@@ -207,7 +213,7 @@ def test_an_order_short_of_stock_is_committed_as_backorder_on_the_record(
     big = replace(
         PLACED, external_id="big-1", lines=(CanonicalLine("l1", 12, 100, 1200, sku="SERUM"),)
     )
-    InventoryService(session).set_channel_locations(
+    LocationService(session).set_channel_locations(
         shop.workspace_id,
         "web",
         ChannelLocationsIn(locations=["wh"]),
@@ -216,7 +222,7 @@ def test_an_order_short_of_stock_is_committed_as_backorder_on_the_record(
     order_id = apply(session, shop, big)
 
     assert counters(session, shop, "SERUM", "wh") == (10, 0, 12, 0, 0, 0)
-    decision = InventoryService(session).routing_decision(shop.workspace_id, order_id)
+    decision = RoutingService(session).routing_decision(shop.workspace_id, order_id)
     assert decision is not None
     assert [(a["quantity"], a["is_backorder"]) for a in decision["allocations"]] == [(12, True)]
     assert "backorder: 2 of" in " ".join(decision["reasons"])

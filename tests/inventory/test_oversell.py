@@ -15,7 +15,9 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from tessera.db.engine import make_engine, make_session_factory, session_scope
-from tessera.inventory.service import InventoryService
+from tessera.inventory.service.locations import LocationService
+from tessera.inventory.service.stock import StockService
+from tessera.inventory.service.verify import VerifyService
 from tessera.models.inventory import Reservation, ReservationStatus, StockBalance, StockLedgerEntry
 from tests.inventory.oversell_probe import attempt_reservations, mixed_operations
 from tests.inventory.stock import Shop, make_shop
@@ -44,9 +46,9 @@ def test_a_thousand_concurrent_reservations_hold_exactly_the_units_there_are(
     for units in (1, 10, 100):
         with session_scope(factory) as session:
             shop = make_shop(session, f"oversell-{units}")
-            service = InventoryService(session)
-            service.receive(shop.workspace_id, "SERUM", "wh", units)
-            service.receive(shop.workspace_id, "CREAM", "wh", 3 * units)
+            stock = StockService(session)
+            stock.receive(shop.workspace_id, "SERUM", "wh", units)
+            stock.receive(shop.workspace_id, "CREAM", "wh", 3 * units)
         start_at = time.time() + 0.5
         jobs = [
             (postgres_url, shop.workspace_id, p, THREADS, ATTEMPTS // PROCESSES, start_at)
@@ -88,7 +90,7 @@ def _check(
                 Reservation.status == ReservationStatus.HELD,
             )
         )
-        drift = InventoryService(session).verify(shop.workspace_id).drift
+        drift = VerifyService(session).verify(shop.workspace_id).drift
     return (
         len(held),
         refused,
@@ -108,15 +110,16 @@ def test_everything_at_once_never_deadlocks_nor_drifts(postgres_url: str, pool: 
     factory = make_session_factory(engine)
     with session_scope(factory) as session:
         shop = make_shop(session, "mixed")
-        service = InventoryService(session)
+        locations = LocationService(session)
+        stock = StockService(session)
         from tessera.inventory.schemas import ChannelLocationsIn
 
-        service.set_channel_locations(
+        locations.set_channel_locations(
             shop.workspace_id, "web", ChannelLocationsIn(locations=["wh", "paris"])
         )
         for sku in ("SERUM", "CREAM"):
             for code in ("wh", "paris"):
-                service.receive(shop.workspace_id, sku, code, 20)
+                stock.receive(shop.workspace_id, sku, code, 20)
     start_at = time.time() + 0.5
 
     errors = pool.starmap(
@@ -128,7 +131,7 @@ def test_everything_at_once_never_deadlocks_nor_drifts(postgres_url: str, pool: 
         balances = session.scalars(
             select(StockBalance).where(StockBalance.workspace_id == shop.workspace_id)
         ).all()
-        drift = InventoryService(session).verify(shop.workspace_id).drift
+        drift = VerifyService(session).verify(shop.workspace_id).drift
         reasons = set(
             session.scalars(
                 select(StockLedgerEntry.reason)

@@ -16,12 +16,14 @@ import pytest
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-import tessera.inventory.service as inventory_service
+import tessera.inventory.service.fast_path as fast_path
 from tessera.db.engine import make_engine, make_session_factory, session_scope
 from tessera.inventory.errors import IdempotencyKeyReused, InsufficientStock
-from tessera.inventory.repository import _alone_engine
+from tessera.inventory.repository.fast_path import _alone_engine
 from tessera.inventory.schemas import ReservationIn, ReservationLineIn
-from tessera.inventory.service import InventoryService
+from tessera.inventory.service.reservations import ReservationService
+from tessera.inventory.service.stock import StockService
+from tessera.inventory.service.verify import VerifyService
 from tessera.models.inventory import Reservation, ReservationLine, StockLedgerEntry
 from tests.inventory.stock import Shop, make_shop
 from tests.inventory.test_fast_path import behind
@@ -39,14 +41,14 @@ def alone(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     """Whether each statement run alone took its reservation (False: it declined and the
     general path decided). Observed, not replaced."""
     taken: list[bool] = []
-    real = inventory_service.reserve_alone
+    real = fast_path.reserve_alone
 
     def observed(engine: Engine, values: Any) -> Any:
         result = real(engine, values)
         taken.append(result is not None)
         return result
 
-    monkeypatch.setattr(inventory_service, "reserve_alone", observed)
+    monkeypatch.setattr(fast_path, "reserve_alone", observed)
     return taken
 
 
@@ -60,9 +62,9 @@ def committed(postgres_url: str) -> Iterator[tuple[sessionmaker[Session], Engine
 def _stocked(factory: sessionmaker[Session], slug: str, serum: int, cream: int) -> Shop:
     with session_scope(factory) as session:
         shop = make_shop(session, slug)
-        service = InventoryService(session)
-        service.receive(shop.workspace_id, "SERUM", "wh", serum)
-        service.receive(shop.workspace_id, "CREAM", "wh", cream)
+        stock = StockService(session)
+        stock.receive(shop.workspace_id, "SERUM", "wh", serum)
+        stock.receive(shop.workspace_id, "CREAM", "wh", cream)
     return shop
 
 
@@ -70,7 +72,7 @@ def _reserve_alone(
     factory: sessionmaker[Session], shop: Shop, key: str, *lines: tuple[str, int]
 ) -> tuple[str, list[tuple[str, str, int]]]:
     with session_scope(factory) as session:
-        reservation, held = InventoryService(session).reserve_in_own_transaction(
+        reservation, held = ReservationService(session).reserve_in_own_transaction(
             shop.workspace_id, request(key, *lines)
         )
     codes = {v: k for k, v in shop.locations.items()}
@@ -85,15 +87,18 @@ def test_in_a_callers_transaction_it_is_reserve(
 ) -> None:
     """A session bound to a connection's transaction (as here, SQLite or PostgreSQL) joins it:
     nothing runs alone, and what is held is rolled back with the rest."""
-    service = InventoryService(session)
-    service.receive(shop.workspace_id, "SERUM", "wh", 3)
+    reservations = ReservationService(session)
+    stock = StockService(session)
+    stock.receive(shop.workspace_id, "SERUM", "wh", 3)
 
-    made, held = service.reserve_in_own_transaction(shop.workspace_id, request("r-1", ("SERUM", 2)))
+    made, held = reservations.reserve_in_own_transaction(
+        shop.workspace_id, request("r-1", ("SERUM", 2))
+    )
 
     assert alone == []
     assert [(line.quantity, line.location_id) for line in held] == [(2, shop.locations["wh"])]
     assert counters(session, shop, "SERUM", "wh") == (3, 2, 0, 0, 0, 0)
-    assert service.get_reservation(shop.workspace_id, made.id)[0].id == made.id
+    assert reservations.get_reservation(shop.workspace_id, made.id)[0].id == made.id
 
 
 def test_alone_it_holds_what_the_statement_in_a_transaction_holds(
@@ -114,8 +119,9 @@ def test_alone_it_holds_what_the_statement_in_a_transaction_holds(
     assert held == again == [("CREAM", "wh", 1), ("SERUM", "wh", 2)]
     assert again_id == reservation_id
     with Session(engine) as session:
-        service = InventoryService(session)
-        stored, lines = service.get_reservation(shop.workspace_id, reservation_id)
+        reservations = ReservationService(session)
+        verifier = VerifyService(session)
+        stored, lines = reservations.get_reservation(shop.workspace_id, reservation_id)
         entries = session.scalars(
             select(StockLedgerEntry.idempotency_key).where(
                 StockLedgerEntry.source_id == reservation_id
@@ -131,7 +137,7 @@ def test_alone_it_holds_what_the_statement_in_a_transaction_holds(
         assert jobs(session, shop)[-1]["variant_ids"] == sorted(
             [shop.variants["SERUM"], shop.variants["CREAM"]]
         )
-        assert service.verify(shop.workspace_id).drift == []
+        assert verifier.verify(shop.workspace_id).drift == []
 
 
 def test_a_used_key_with_another_request_is_refused_and_changes_nothing(
@@ -169,7 +175,7 @@ def test_a_take_that_beats_the_snapshot_leaves_no_reservation_behind(
     factory, engine = committed
     shop = _stocked(factory, "alone-race", 1, 1)
     a = factory()
-    reserve(InventoryService(a), shop, "a", *first)
+    reserve(ReservationService(a), shop, "a", *first)
     outcome: list[str] = []
 
     def b() -> None:
@@ -190,7 +196,7 @@ def test_a_take_that_beats_the_snapshot_leaves_no_reservation_behind(
             .select_from(ReservationLine)
             .where(ReservationLine.workspace_id == shop.workspace_id)
         )
-        drift = InventoryService(session).verify(shop.workspace_id).drift
+        drift = VerifyService(session).verify(shop.workspace_id).drift
         job_count = len(jobs(session, shop))
     assert alone == [False]
     assert outcome == ["refused"]
@@ -226,7 +232,7 @@ def test_one_key_sent_by_many_requests_at_once_makes_one_reservation(
         )
         assert reservations == 1
         assert counters(session, shop, "SERUM", "wh") == (5, 1, 0, 0, 0, 0)
-        assert InventoryService(session).verify(shop.workspace_id).drift == []
+        assert VerifyService(session).verify(shop.workspace_id).drift == []
 
 
 def test_a_dropped_connection_is_replaced_and_the_reservation_made(

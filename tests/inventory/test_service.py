@@ -23,7 +23,11 @@ from tessera.inventory.schemas import (
     ReservationIn,
     ReservationLineIn,
 )
-from tessera.inventory.service import AVAILABILITY_CHANGED, InventoryService
+from tessera.inventory.service.ledger import AVAILABILITY_CHANGED
+from tessera.inventory.service.locations import LocationService
+from tessera.inventory.service.reservations import ReservationService
+from tessera.inventory.service.stock import StockService
+from tessera.inventory.service.verify import VerifyService
 from tessera.kit.time import utcnow
 from tessera.models.inventory import (
     ReservationLine,
@@ -74,9 +78,9 @@ def jobs(session: Session, shop: Shop) -> list[dict[str, object]]:
 
 
 def reserve(
-    service: InventoryService, shop: Shop, key: str, *lines: tuple[str, int], **extra: object
+    reservations: ReservationService, shop: Shop, key: str, *lines: tuple[str, int], **extra: object
 ) -> tuple[str, list[tuple[str, str, int]]]:
-    reservation, held = service.reserve(
+    reservation, held = reservations.reserve(
         shop.workspace_id,
         ReservationIn(
             lines=[ReservationLineIn(sku=s, quantity=q) for s, q in lines],
@@ -92,23 +96,23 @@ def reserve(
 
 
 def test_receiving_adds_on_hand_and_uses_up_incoming(
-    session: Session, shop: Shop, service: InventoryService
+    session: Session, shop: Shop, stock: StockService
 ) -> None:
     """Goods received count against what was expected; the ledger keeps both entries."""
-    service.expect(shop.workspace_id, "SERUM", "wh", 10, "po-1")
+    stock.expect(shop.workspace_id, "SERUM", "wh", 10, "po-1")
 
-    service.receive(shop.workspace_id, "SERUM", "wh", 6, "grn-1")
+    stock.receive(shop.workspace_id, "SERUM", "wh", 6, "grn-1")
 
     assert counters(session, shop, "SERUM", "wh") == (6, 0, 0, 4, 0, 0)
     assert ledger_count(session, shop) == 2
 
 
 def test_the_same_idempotency_key_applies_a_change_once(
-    session: Session, shop: Shop, service: InventoryService
+    session: Session, shop: Shop, stock: StockService
 ) -> None:
     """A retried adjustment with its key changes stock once."""
-    first = service.adjust(shop.workspace_id, "SERUM", "wh", 5, "adj-1")
-    second = service.adjust(shop.workspace_id, "SERUM", "wh", 5, "adj-1")
+    first = stock.adjust(shop.workspace_id, "SERUM", "wh", 5, "adj-1")
+    second = stock.adjust(shop.workspace_id, "SERUM", "wh", 5, "adj-1")
 
     assert (first, second) == (True, False)
     assert counters(session, shop, "SERUM", "wh") == (5, 0, 0, 0, 0, 0)
@@ -116,12 +120,12 @@ def test_the_same_idempotency_key_applies_a_change_once(
 
 
 def test_a_count_sets_on_hand_and_the_ledger_keeps_the_difference(
-    session: Session, shop: Shop, service: InventoryService
+    session: Session, shop: Shop, stock: StockService
 ) -> None:
     """Counting 3 where 8 were recorded writes -5."""
-    service.receive(shop.workspace_id, "SERUM", "wh", 8)
+    stock.receive(shop.workspace_id, "SERUM", "wh", 8)
 
-    service.count(shop.workspace_id, "SERUM", "wh", 3, "count-1")
+    stock.count(shop.workspace_id, "SERUM", "wh", 3, "count-1")
 
     assert counters(session, shop, "SERUM", "wh") == (3, 0, 0, 0, 0, 0)
     entry = session.scalar(
@@ -131,15 +135,15 @@ def test_a_count_sets_on_hand_and_the_ledger_keeps_the_difference(
 
 
 def test_a_transfer_moves_available_units_and_refuses_more(
-    session: Session, shop: Shop, service: InventoryService
+    session: Session, shop: Shop, stock: StockService
 ) -> None:
     """Four of five units move; then asking for two more than are left changes nothing."""
-    service.receive(shop.workspace_id, "SERUM", "wh", 5)
+    stock.receive(shop.workspace_id, "SERUM", "wh", 5)
 
-    service.transfer(shop.workspace_id, "SERUM", "wh", "soho", 4, "t-1")
+    stock.transfer(shop.workspace_id, "SERUM", "wh", "soho", 4, "t-1")
     before = ledger_count(session, shop)
     with pytest.raises(InsufficientStock):
-        service.transfer(shop.workspace_id, "SERUM", "wh", "soho", 2, "t-2")
+        stock.transfer(shop.workspace_id, "SERUM", "wh", "soho", 2, "t-2")
 
     assert counters(session, shop, "SERUM", "wh") == (1, 0, 0, 0, 0, 0)
     assert counters(session, shop, "SERUM", "soho") == (4, 0, 0, 0, 0, 0)
@@ -161,14 +165,14 @@ def test_a_transfer_moves_available_units_and_refuses_more(
     ],
 )
 def test_bad_input_is_refused_and_changes_nothing(
-    session: Session, shop: Shop, service: InventoryService, call: object, error: type
+    session: Session, shop: Shop, stock: StockService, call: object, error: type
 ) -> None:
     """Unknown SKU or location, negative quantities, FBA and bundles: refused, nothing moved."""
     before = ledger_count(session, shop)
     nested = session.begin_nested()
 
     with pytest.raises(error):
-        call(service, shop.workspace_id)  # type: ignore[operator]
+        call(stock, shop.workspace_id)  # type: ignore[operator]
     nested.rollback()
 
     assert ledger_count(session, shop) == before
@@ -176,30 +180,30 @@ def test_bad_input_is_refused_and_changes_nothing(
 
 
 def test_damage_holds_units_out_of_sale_and_a_write_off_removes_them(
-    session: Session, shop: Shop, service: InventoryService
+    session: Session, shop: Shop, stock: StockService
 ) -> None:
     """Damaged units stay on hand but are not available; written-off units leave on hand."""
-    service.receive(shop.workspace_id, "SERUM", "wh", 10)
+    stock.receive(shop.workspace_id, "SERUM", "wh", 10)
 
-    service.damage(shop.workspace_id, "SERUM", "wh", 2)
-    service.damage(shop.workspace_id, "SERUM", "wh", 3, write_off=True)
+    stock.damage(shop.workspace_id, "SERUM", "wh", 2)
+    stock.damage(shop.workspace_id, "SERUM", "wh", 3, write_off=True)
 
     assert counters(session, shop, "SERUM", "wh") == (7, 0, 0, 0, 2, 0)
-    sellable = service.sellable_by_location(
+    sellable = stock.sellable_by_location(
         shop.workspace_id, [shop.variants["SERUM"]], [shop.locations["wh"]]
     )
     assert sellable == {(shop.variants["SERUM"], shop.locations["wh"]): 5}
 
 
 def test_a_reservation_holds_bundle_components_summed_across_lines(
-    session: Session, shop: Shop, service: InventoryService
+    session: Session, shop: Shop, reservations: ReservationService, stock: StockService
 ) -> None:
     """A KIT (1 SERUM + 2 CREAM) and 1 SERUM need 2 SERUM: with 1 SERUM there is no hold."""
-    service.receive(shop.workspace_id, "SERUM", "wh", 1)
-    service.receive(shop.workspace_id, "CREAM", "wh", 5)
+    stock.receive(shop.workspace_id, "SERUM", "wh", 1)
+    stock.receive(shop.workspace_id, "CREAM", "wh", 5)
 
     with pytest.raises(InsufficientStock) as refused:
-        reserve(service, shop, "r-1", ("KIT", 1), ("SERUM", 1))
+        reserve(reservations, shop, "r-1", ("KIT", 1), ("SERUM", 1))
 
     assert refused.value.extensions["shortages"] == [{"sku": "SERUM", "missing": 1, "available": 1}]
     assert counters(session, shop, "SERUM", "wh") == (1, 0, 0, 0, 0, 0)
@@ -207,39 +211,43 @@ def test_a_reservation_holds_bundle_components_summed_across_lines(
 
 
 def test_a_reservation_splits_across_locations_when_one_is_short(
-    session: Session, shop: Shop, service: InventoryService
+    session: Session, shop: Shop, reservations: ReservationService, stock: StockService
 ) -> None:
     """Six SERUM: five from the first-ranked warehouse, one from Paris."""
-    service.receive(shop.workspace_id, "SERUM", "wh", 5)
-    service.receive(shop.workspace_id, "SERUM", "paris", 5)
+    stock.receive(shop.workspace_id, "SERUM", "wh", 5)
+    stock.receive(shop.workspace_id, "SERUM", "paris", 5)
 
-    _, held = reserve(service, shop, "r-1", ("SERUM", 6))
+    _, held = reserve(reservations, shop, "r-1", ("SERUM", 6))
 
     assert held == [("SERUM", "paris", 1), ("SERUM", "wh", 5)]  # sorted by SKU, location
     assert counters(session, shop, "SERUM", "wh") == (5, 5, 0, 0, 0, 0)
 
 
 def test_fewest_shipments_prefers_one_location_holding_everything(
-    session: Session, shop: Shop, service: InventoryService
+    session: Session, shop: Shop, reservations: ReservationService, stock: StockService
 ) -> None:
     """Paris holds both SKUs; the warehouse only one: Paris ships it all."""
-    service.receive(shop.workspace_id, "SERUM", "wh", 5)
-    service.receive(shop.workspace_id, "SERUM", "paris", 5)
-    service.receive(shop.workspace_id, "CREAM", "paris", 5)
+    stock.receive(shop.workspace_id, "SERUM", "wh", 5)
+    stock.receive(shop.workspace_id, "SERUM", "paris", 5)
+    stock.receive(shop.workspace_id, "CREAM", "paris", 5)
 
-    _, held = reserve(service, shop, "r-1", ("SERUM", 1), ("CREAM", 1))
+    _, held = reserve(reservations, shop, "r-1", ("SERUM", 1), ("CREAM", 1))
 
     assert held == [("CREAM", "paris", 1), ("SERUM", "paris", 1)]
 
 
 def test_closest_and_keep_within_market_pick_the_nearest_location_in_the_country(
-    session: Session, shop: Shop, service: InventoryService
+    session: Session,
+    shop: Shop,
+    locations: LocationService,
+    reservations: ReservationService,
+    stock: StockService,
 ) -> None:
     """A French destination near Paris: keep-within-market leaves Paris only."""
     from tessera.inventory.domain import RoutingRuleName
     from tessera.inventory.schemas import ChannelLocationsIn
 
-    service.set_channel_locations(
+    locations.set_channel_locations(
         shop.workspace_id,
         "web",
         ChannelLocationsIn(
@@ -247,11 +255,11 @@ def test_closest_and_keep_within_market_pick_the_nearest_location_in_the_country
             rules=[RoutingRuleName.KEEP_WITHIN_MARKET, RoutingRuleName.CLOSEST],
         ),
     )
-    service.receive(shop.workspace_id, "SERUM", "wh", 5)
-    service.receive(shop.workspace_id, "SERUM", "paris", 5)
+    stock.receive(shop.workspace_id, "SERUM", "wh", 5)
+    stock.receive(shop.workspace_id, "SERUM", "paris", 5)
 
     _, near_paris = reserve(
-        service, shop, "r-1", ("SERUM", 1),
+        reservations, shop, "r-1", ("SERUM", 1),
         destination=DestinationIn(latitude=48.8, longitude=2.3),
     )  # fmt: skip
 
@@ -259,47 +267,47 @@ def test_closest_and_keep_within_market_pick_the_nearest_location_in_the_country
 
 
 def test_bopis_holds_the_pickup_stores_stock_only(
-    session: Session, shop: Shop, service: InventoryService
+    session: Session, shop: Shop, reservations: ReservationService, stock: StockService
 ) -> None:
     """Soho has 1 SERUM: a pickup of 2 is refused even though the warehouse has plenty."""
-    service.receive(shop.workspace_id, "SERUM", "wh", 50)
-    service.receive(shop.workspace_id, "SERUM", "soho", 1)
+    stock.receive(shop.workspace_id, "SERUM", "wh", 50)
+    stock.receive(shop.workspace_id, "SERUM", "soho", 1)
 
     with pytest.raises(InsufficientStock):
-        reserve(service, shop, "r-1", ("SERUM", 2), pickup_location="soho")
-    _, held = reserve(service, shop, "r-2", ("SERUM", 1), pickup_location="soho")
+        reserve(reservations, shop, "r-1", ("SERUM", 2), pickup_location="soho")
+    _, held = reserve(reservations, shop, "r-2", ("SERUM", 1), pickup_location="soho")
 
     assert held == [("SERUM", "soho", 1)]
     with pytest.raises(InvalidStockInput):
-        reserve(service, shop, "r-3", ("SERUM", 1), pickup_location="wh")
+        reserve(reservations, shop, "r-3", ("SERUM", 1), pickup_location="wh")
 
 
 def test_backorder_holds_beyond_stock_only_where_the_variant_allows_it(session: Session) -> None:
     """SERUM allows backorder: 3 held with 1 on hand; CREAM does not: refused."""
     shop = make_shop(session, "backorder", backorder=True)
-    service = InventoryService(session)
-    service.receive(shop.workspace_id, "SERUM", "wh", 1)
+    stock = StockService(session)
+    stock.receive(shop.workspace_id, "SERUM", "wh", 1)
 
-    _, held = reserve(service, shop, "r-1", ("SERUM", 3))
+    _, held = reserve(ReservationService(session), shop, "r-1", ("SERUM", 3))
 
     assert held == [("SERUM", "wh", 3)]
     assert counters(session, shop, "SERUM", "wh") == (1, 3, 0, 0, 0, 0)
     with pytest.raises(InsufficientStock):
-        reserve(service, shop, "r-2", ("CREAM", 1))
+        reserve(ReservationService(session), shop, "r-2", ("CREAM", 1))
 
 
 def test_an_expired_hold_never_blocks_even_before_the_sweeper_runs(
-    session: Session, shop: Shop, service: InventoryService
+    session: Session, shop: Shop, reservations: ReservationService, stock: StockService
 ) -> None:
     """One unit held for 60 s; a minute later someone else gets it, and the first is expired."""
-    service.receive(shop.workspace_id, "SERUM", "wh", 1)
-    first, _ = reserve(service, shop, "r-1", ("SERUM", 1), ttl_seconds=60)
+    stock.receive(shop.workspace_id, "SERUM", "wh", 1)
+    first, _ = reserve(reservations, shop, "r-1", ("SERUM", 1), ttl_seconds=60)
     later = utcnow() + timedelta(seconds=61)
 
-    assert service.sellable_by_location(
+    assert stock.sellable_by_location(
         shop.workspace_id, [shop.variants["SERUM"]], [shop.locations["wh"]], now=later
     ) == {(shop.variants["SERUM"], shop.locations["wh"]): 1}
-    second, second_lines = service.reserve(
+    second, second_lines = reservations.reserve(
         shop.workspace_id,
         ReservationIn(lines=[ReservationLineIn(sku="SERUM", quantity=1)], idempotency_key="r-2"),
         now=later,
@@ -310,97 +318,106 @@ def test_an_expired_hold_never_blocks_even_before_the_sweeper_runs(
         ReservationStatus.HELD,
         [1],
     )
-    assert service.get_reservation(shop.workspace_id, first)[0].status is ReservationStatus.EXPIRED
+    assert (
+        reservations.get_reservation(shop.workspace_id, first)[0].status
+        is ReservationStatus.EXPIRED
+    )
     with pytest.raises(ReservationNotHeld):
-        service.confirm(shop.workspace_id, first, now=later)
+        reservations.confirm(shop.workspace_id, first, now=later)
 
 
 def test_the_sweeper_releases_expired_holds(
-    session: Session, shop: Shop, service: InventoryService
+    session: Session, shop: Shop, reservations: ReservationService, stock: StockService
 ) -> None:
     """Nobody reserves after the expiry; the sweeper gives the units back."""
-    service.receive(shop.workspace_id, "SERUM", "wh", 2)
-    held, _ = reserve(service, shop, "r-1", ("SERUM", 2), ttl_seconds=5)
+    stock.receive(shop.workspace_id, "SERUM", "wh", 2)
+    held, _ = reserve(reservations, shop, "r-1", ("SERUM", 2), ttl_seconds=5)
 
-    released = service.sweep_expired(now=utcnow() + timedelta(seconds=6))
+    released = reservations.sweep_expired(now=utcnow() + timedelta(seconds=6))
 
     assert released == 1
     assert counters(session, shop, "SERUM", "wh") == (2, 0, 0, 0, 0, 0)
-    assert service.get_reservation(shop.workspace_id, held)[0].status is ReservationStatus.EXPIRED
+    assert (
+        reservations.get_reservation(shop.workspace_id, held)[0].status is ReservationStatus.EXPIRED
+    )
 
 
 def test_confirm_commits_fulfil_ships_and_cancel_returns(
-    session: Session, shop: Shop, service: InventoryService
+    session: Session,
+    shop: Shop,
+    reservations: ReservationService,
+    stock: StockService,
+    verifier: VerifyService,
 ) -> None:
     """Held -> committed -> shipped off on hand; another confirmed then cancelled comes back."""
-    service.receive(shop.workspace_id, "SERUM", "wh", 5)
-    shipped, _ = reserve(service, shop, "r-1", ("SERUM", 2))
-    cancelled, _ = reserve(service, shop, "r-2", ("SERUM", 1))
+    stock.receive(shop.workspace_id, "SERUM", "wh", 5)
+    shipped, _ = reserve(reservations, shop, "r-1", ("SERUM", 2))
+    cancelled, _ = reserve(reservations, shop, "r-2", ("SERUM", 1))
 
-    service.confirm(shop.workspace_id, shipped)
-    service.confirm(shop.workspace_id, shipped)  # twice is once
+    reservations.confirm(shop.workspace_id, shipped)
+    reservations.confirm(shop.workspace_id, shipped)  # twice is once
     assert counters(session, shop, "SERUM", "wh") == (5, 1, 2, 0, 0, 0)
-    service.fulfil_reservation(shop.workspace_id, shipped)
-    service.confirm(shop.workspace_id, cancelled)
-    service.cancel_reservation(shop.workspace_id, cancelled)
+    reservations.fulfil_reservation(shop.workspace_id, shipped)
+    reservations.confirm(shop.workspace_id, cancelled)
+    reservations.cancel_reservation(shop.workspace_id, cancelled)
 
     assert counters(session, shop, "SERUM", "wh") == (3, 0, 0, 0, 0, 0)
-    assert service.verify(shop.workspace_id).drift == []
+    assert verifier.verify(shop.workspace_id).drift == []
 
 
 def test_release_gives_units_back_and_is_idempotent(
-    session: Session, shop: Shop, service: InventoryService
+    session: Session, shop: Shop, reservations: ReservationService, stock: StockService
 ) -> None:
     """Releasing twice releases once; a confirmed hold cannot be released."""
-    service.receive(shop.workspace_id, "SERUM", "wh", 3)
-    released, _ = reserve(service, shop, "r-1", ("SERUM", 2))
-    confirmed, _ = reserve(service, shop, "r-2", ("SERUM", 1))
-    service.confirm(shop.workspace_id, confirmed)
+    stock.receive(shop.workspace_id, "SERUM", "wh", 3)
+    released, _ = reserve(reservations, shop, "r-1", ("SERUM", 2))
+    confirmed, _ = reserve(reservations, shop, "r-2", ("SERUM", 1))
+    reservations.confirm(shop.workspace_id, confirmed)
 
-    service.release(shop.workspace_id, released)
-    service.release(shop.workspace_id, released)
+    reservations.release(shop.workspace_id, released)
+    reservations.release(shop.workspace_id, released)
 
     assert counters(session, shop, "SERUM", "wh") == (3, 0, 1, 0, 0, 0)
     with pytest.raises(ReservationNotHeld):
-        service.release(shop.workspace_id, confirmed)
+        reservations.release(shop.workspace_id, confirmed)
 
 
 def test_a_reservation_key_again_returns_the_first_and_refuses_a_different_request(
-    session: Session, shop: Shop, service: InventoryService
+    session: Session, shop: Shop, reservations: ReservationService, stock: StockService
 ) -> None:
     """The same key and lines hold once; the same key with other lines is a 409."""
-    service.receive(shop.workspace_id, "SERUM", "wh", 5)
-    first, _ = reserve(service, shop, "r-1", ("SERUM", 2))
+    stock.receive(shop.workspace_id, "SERUM", "wh", 5)
+    first, _ = reserve(reservations, shop, "r-1", ("SERUM", 2))
 
-    again, _ = reserve(service, shop, "r-1", ("SERUM", 2))
+    again, _ = reserve(reservations, shop, "r-1", ("SERUM", 2))
 
     assert again == first
     assert counters(session, shop, "SERUM", "wh") == (5, 2, 0, 0, 0, 0)
     with pytest.raises(IdempotencyKeyReused):
-        reserve(service, shop, "r-1", ("SERUM", 3))
+        reserve(reservations, shop, "r-1", ("SERUM", 3))
 
 
 def test_sellable_by_location_computes_bundles_from_components(
-    session: Session, shop: Shop, service: InventoryService
+    session: Session, shop: Shop, stock: StockService
 ) -> None:
     """KIT = 1 SERUM + 2 CREAM: 5 SERUM and 7 CREAM make 3 kits; nothing elsewhere."""
-    service.receive(shop.workspace_id, "SERUM", "wh", 5)
-    service.receive(shop.workspace_id, "CREAM", "wh", 7)
+    stock.receive(shop.workspace_id, "SERUM", "wh", 5)
+    stock.receive(shop.workspace_id, "CREAM", "wh", 7)
     wh, soho = shop.locations["wh"], shop.locations["soho"]
     kit = shop.variants["KIT"]
 
-    sellable = service.sellable_by_location(shop.workspace_id, [kit], [wh, soho])
+    sellable = stock.sellable_by_location(shop.workspace_id, [kit], [wh, soho])
 
     assert sellable == {(kit, wh): 3, (kit, soho): 0}
 
 
 def test_every_sellable_change_enqueues_one_availability_job(
-    session: Session, shop: Shop, service: InventoryService
+    session: Session, shop: Shop, stock: StockService
 ) -> None:
     """Receiving SERUM names SERUM (the consumer adds the KIT made of it); recording incoming
     names nothing, since nothing sellable changed."""
-    service.expect(shop.workspace_id, "SERUM", "wh", 10)
-    service.receive(shop.workspace_id, "SERUM", "wh", 4)
+    stock.expect(shop.workspace_id, "SERUM", "wh", 10)
+    stock.receive(shop.workspace_id, "SERUM", "wh", 4)
 
     payloads = jobs(session, shop)
 
@@ -409,44 +426,44 @@ def test_every_sellable_change_enqueues_one_availability_job(
 
 
 def test_verify_reports_drift_and_repair_sets_balances_back_to_the_ledger(
-    session: Session, shop: Shop, service: InventoryService
+    session: Session, shop: Shop, stock: StockService, verifier: VerifyService
 ) -> None:
     """A balance changed behind the ledger's back is found, then repaired."""
-    service.receive(shop.workspace_id, "SERUM", "wh", 5)
+    stock.receive(shop.workspace_id, "SERUM", "wh", 5)
     session.execute(
         StockBalance.__table__.update()  # type: ignore[attr-defined]
         .where(StockBalance.variant_id == shop.variants["SERUM"])
         .values(on_hand=9)
     )
 
-    report = service.verify(shop.workspace_id)
-    repaired = service.verify(shop.workspace_id, repair=True)
+    report = verifier.verify(shop.workspace_id)
+    repaired = verifier.verify(shop.workspace_id, repair=True)
 
     assert [(d.counter, d.balance, d.expected, d.source) for d in report.drift] == [
         ("on_hand", 9, 5, "ledger")
     ]
     assert repaired.repaired == 1
     assert counters(session, shop, "SERUM", "wh") == (5, 0, 0, 0, 0, 0)
-    assert service.verify(shop.workspace_id).drift == []
+    assert verifier.verify(shop.workspace_id).drift == []
 
 
 def test_fba_quantities_are_imported_once_per_report_and_never_changed_by_hand(
-    session: Session, shop: Shop, service: InventoryService
+    session: Session, shop: Shop, stock: StockService
 ) -> None:
     """Amazon's report sets FBA on hand (twice the same report is once); a hand adjustment
     at FBA is refused."""
-    service.import_quantity(shop.workspace_id, "SERUM", "fba", 40, "report-2026-11-25")
-    again = service.import_quantity(shop.workspace_id, "SERUM", "fba", 40, "report-2026-11-25")
-    service.import_quantity(shop.workspace_id, "SERUM", "fba", 35, "report-2026-11-26")
+    stock.import_quantity(shop.workspace_id, "SERUM", "fba", 40, "report-2026-11-25")
+    again = stock.import_quantity(shop.workspace_id, "SERUM", "fba", 40, "report-2026-11-25")
+    stock.import_quantity(shop.workspace_id, "SERUM", "fba", 35, "report-2026-11-26")
 
     assert again is False
     assert counters(session, shop, "SERUM", "fba") == (35, 0, 0, 0, 0, 0)
     with pytest.raises(ReadOnlyLocation):
-        service.adjust(shop.workspace_id, "SERUM", "fba", -1)
+        stock.adjust(shop.workspace_id, "SERUM", "fba", -1)
 
 
 def test_the_sweeper_is_a_periodic_job_of_the_worker(
-    session: Session, shop: Shop, service: InventoryService
+    session: Session, shop: Shop, reservations: ReservationService, stock: StockService
 ) -> None:
     """``stock.holds_expired`` is registered every 30 s with the worker's task modules, and
     its handler releases what ran out."""
@@ -455,8 +472,8 @@ def test_the_sweeper_is_a_periodic_job_of_the_worker(
     from tessera.worker import TASK_MODULES
 
     import_handler_modules(TASK_MODULES)
-    service.receive(shop.workspace_id, "SERUM", "wh", 1)
-    reserve(service, shop, "r-1", ("SERUM", 1), ttl_seconds=1)
+    stock.receive(shop.workspace_id, "SERUM", "wh", 1)
+    reserve(reservations, shop, "r-1", ("SERUM", 1), ttl_seconds=1)
     session.execute(
         ReservationLine.__table__.update().values(expires_at=utcnow() - timedelta(seconds=1))  # type: ignore[attr-defined]
     )

@@ -23,7 +23,10 @@ from sqlalchemy.orm import Session
 
 from tessera.inventory.errors import InsufficientStock, ReservationNotHeld
 from tessera.inventory.schemas import ChannelLocationsIn, ReservationIn, ReservationLineIn
-from tessera.inventory.service import InventoryService
+from tessera.inventory.service.locations import LocationService
+from tessera.inventory.service.reservations import ReservationService
+from tessera.inventory.service.stock import StockService
+from tessera.inventory.service.verify import VerifyService
 from tessera.kit.time import utcnow
 from tessera.models.inventory import StockBalance
 from tests.inventory.stock import make_shop
@@ -50,8 +53,11 @@ def test_stock_keeps_its_invariants_under_random_operations(session: Session) ->
             super().__init__()
             self.savepoint = session.begin_nested()
             self.shop = make_shop(session, f"machine-{next(_names)}")
-            self.service = InventoryService(session)
-            self.service.set_channel_locations(
+            self.locations = LocationService(session)
+            self.stock = StockService(session)
+            self.reserving = ReservationService(session)
+            self.verifier = VerifyService(session)
+            self.locations.set_channel_locations(
                 self.shop.workspace_id, "web", ChannelLocationsIn(locations=list(LOCATIONS))
             )
             self.clock: datetime = utcnow()
@@ -86,7 +92,7 @@ def test_stock_keeps_its_invariants_under_random_operations(session: Session) ->
             sku=st.sampled_from(SKUS), location=st.sampled_from(LOCATIONS), units=st.integers(1, 6)
         )
         def receive(self, sku: str, location: str, units: int) -> None:
-            self.service.receive(self.shop.workspace_id, sku, location, units, now=self.clock)
+            self.stock.receive(self.shop.workspace_id, sku, location, units, now=self.clock)
             self.on_hand[(sku, location)] += units
 
         @rule(
@@ -98,7 +104,7 @@ def test_stock_keeps_its_invariants_under_random_operations(session: Session) ->
             target = next(loc for loc in LOCATIONS if loc != source)
             expected = self.available(sku, source) >= units
             try:
-                self.service.transfer(
+                self.stock.transfer(
                     self.shop.workspace_id, sku, source, target, units, now=self.clock
                 )
                 moved = True
@@ -115,7 +121,7 @@ def test_stock_keeps_its_invariants_under_random_operations(session: Session) ->
             counted=st.integers(0, 8),
         )
         def count(self, sku: str, location: str, counted: int) -> None:
-            self.service.count(self.shop.workspace_id, sku, location, counted, now=self.clock)
+            self.stock.count(self.shop.workspace_id, sku, location, counted, now=self.clock)
             self.on_hand[(sku, location)] = counted
 
         @rule(target=reservations, basket=BASKETS, ttl=st.integers(5, 120))
@@ -136,7 +142,7 @@ def test_stock_keeps_its_invariants_under_random_operations(session: Session) ->
                 ttl_seconds=ttl,
             )
             try:
-                reservation, lines = self.service.reserve(
+                reservation, lines = self.reserving.reserve(
                     self.shop.workspace_id, request, now=self.clock
                 )
             except InsufficientStock:
@@ -159,7 +165,7 @@ def test_stock_keeps_its_invariants_under_random_operations(session: Session) ->
 
         @rule()
         def sweep(self) -> None:
-            self.service.sweep_expired(now=self.clock)
+            self.reserving.sweep_expired(now=self.clock)
 
         @rule(reservation=reservations)
         def confirm(self, reservation: str) -> None:
@@ -168,7 +174,7 @@ def test_stock_keeps_its_invariants_under_random_operations(session: Session) ->
             status, expires_at, lines = self.holds[reservation]
             expected = status == "confirmed" or (status == "held" and expires_at > self.clock)
             try:
-                self.service.confirm(self.shop.workspace_id, reservation, now=self.clock)
+                self.reserving.confirm(self.shop.workspace_id, reservation, now=self.clock)
                 confirmed = True
             except ReservationNotHeld:
                 confirmed = False
@@ -184,7 +190,7 @@ def test_stock_keeps_its_invariants_under_random_operations(session: Session) ->
                 return
             status, expires_at, lines = self.holds[reservation]
             try:
-                self.service.release(self.shop.workspace_id, reservation, now=self.clock)
+                self.reserving.release(self.shop.workspace_id, reservation, now=self.clock)
                 released = True
             except ReservationNotHeld:
                 released = False
@@ -200,14 +206,14 @@ def test_stock_keeps_its_invariants_under_random_operations(session: Session) ->
             status, expires_at, lines = self.holds[reservation]
             if status != "confirmed":
                 try:
-                    self.service.cancel_reservation(self.shop.workspace_id, reservation)
+                    self.reserving.cancel_reservation(self.shop.workspace_id, reservation)
                     raise AssertionError("only a confirmed reservation can be cancelled")
                 except ReservationNotHeld:
                     return
             if ship:
                 expected = all(self.on_hand[key] >= units for key, units in lines.items())
                 try:
-                    self.service.fulfil_reservation(
+                    self.reserving.fulfil_reservation(
                         self.shop.workspace_id, reservation, now=self.clock
                     )
                     shipped = True
@@ -219,7 +225,9 @@ def test_stock_keeps_its_invariants_under_random_operations(session: Session) ->
                 for key, units in lines.items():
                     self.on_hand[key] -= units
             else:
-                self.service.cancel_reservation(self.shop.workspace_id, reservation, now=self.clock)
+                self.reserving.cancel_reservation(
+                    self.shop.workspace_id, reservation, now=self.clock
+                )
             for key, units in lines.items():
                 self.committed[key] -= units
             self.holds[reservation] = ("closed", expires_at, lines)
@@ -239,13 +247,13 @@ def test_stock_keeps_its_invariants_under_random_operations(session: Session) ->
                 key = (skus[b.variant_id], codes[b.location_id])
                 assert min(b.on_hand, b.reserved, b.committed, b.incoming, b.damaged) >= 0
                 assert (b.on_hand, b.committed) == (self.on_hand[key], self.committed[key])
-            assert self.service.verify(self.shop.workspace_id, now=self.clock).drift == []
+            assert self.verifier.verify(self.shop.workspace_id, now=self.clock).drift == []
 
         @invariant()
         def sellable_is_what_the_model_says(self) -> None:
             ids = [self.shop.variants[s] for s in ("SERUM", "CREAM", "KIT")]
             locations = [self.shop.locations[loc] for loc in LOCATIONS]
-            sellable = self.service.sellable_by_location(
+            sellable = self.stock.sellable_by_location(
                 self.shop.workspace_id, ids, locations, now=self.clock
             )
             for loc in LOCATIONS:

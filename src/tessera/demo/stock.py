@@ -26,7 +26,9 @@ from tessera.inventory.schemas import (
     ReservationIn,
     ReservationLineIn,
 )
-from tessera.inventory.service import InventoryService
+from tessera.inventory.service.locations import LocationService
+from tessera.inventory.service.reservations import ReservationService
+from tessera.inventory.service.stock import StockService
 from tessera.kit.time import utcnow
 from tessera.models.catalog import FulfillmentChannel, ListingPlatform
 from tessera.models.feed import FeedAdapter
@@ -62,54 +64,53 @@ def seed_stock(session: Session, workspace_id: str) -> None:
             variants=[VariantIn(sku=product.sku, title=product.name, gtin=product.gtin,
                                 components=components if product.sku == KIT else [])],
         ))  # fmt: skip
-    inventory = InventoryService(session)
-    inventory.create_location(workspace_id, LocationIn(
+    locations = LocationService(session)
+    stock = StockService(session)
+    locations.create_location(workspace_id, LocationIn(
         code=WAREHOUSE, name="Newark warehouse", kind=LocationKind.WAREHOUSE, country="US",
         latitude=40.7357, longitude=-74.1724))  # fmt: skip
     for store in STORES:
         latitude, longitude = STORE_COORDINATES[store.key]
-        inventory.create_location(workspace_id, LocationIn(
+        locations.create_location(workspace_id, LocationIn(
             code=_code(store.key), name=store.name, kind=LocationKind.STORE, channel_key=store.key,
             external_refs=[str(store.shopify_location_id), store.square_location_id],
             is_pickup_enabled=True, country="US", latitude=latitude, longitude=longitude,
             opening_hours={day: ["10:00", "19:00"] for day in ("mon", "tue", "wed", "thu", "fri",
                                                                 "sat")},
         ))  # fmt: skip
-    inventory.create_location(workspace_id, LocationIn(
+    locations.create_location(workspace_id, LocationIn(
         code=FBA, name="Amazon FBA", kind=LocationKind.FBA, channel_key="amazon"))  # fmt: skip
-    inventory.create_location(workspace_id, LocationIn(
+    locations.create_location(workspace_id, LocationIn(
         code=RETAIL, name=f"{RETAIL_PARTNER} shelves", kind=LocationKind.RETAIL,
         channel_key=RETAIL_CHANNEL))  # fmt: skip
     stores = [_code(store.key) for store in STORES]
-    inventory.set_channel_locations(
+    locations.set_channel_locations(
         workspace_id, "web", ChannelLocationsIn(locations=[WAREHOUSE, *stores])
     )
     for channel in ("amazon", "tiktok_shop", "app"):
-        inventory.set_channel_locations(
+        locations.set_channel_locations(
             workspace_id, channel, ChannelLocationsIn(locations=[WAREHOUSE])
         )
     for store in STORES:
-        inventory.set_channel_locations(
+        locations.set_channel_locations(
             workspace_id, store.key, ChannelLocationsIn(locations=[_code(store.key)])
         )
-    inventory.set_channel_locations(
+    locations.set_channel_locations(
         workspace_id, RETAIL_CHANNEL, ChannelLocationsIn(locations=[RETAIL])
     )
     for index, product in enumerate(CATALOG):
         if product.sku == KIT:
             continue
-        inventory.receive(
+        stock.receive(
             workspace_id, product.sku, WAREHOUSE, 120 + 17 * index, f"demo-po-{product.sku}"
         )
         for number, code in enumerate(stores):
             units = 2 + (index * 7 + number * 5) % 19
-            inventory.receive(
-                workspace_id, product.sku, code, units, f"demo-in-{code}-{product.sku}"
-            )
-        inventory.receive(workspace_id, product.sku, RETAIL, 40, f"demo-ulta-{product.sku}")
+            stock.receive(workspace_id, product.sku, code, units, f"demo-in-{code}-{product.sku}")
+        stock.receive(workspace_id, product.sku, RETAIL, 40, f"demo-ulta-{product.sku}")
     as_of = utcnow().date().isoformat()
     for number, sku in enumerate(FBA_SKUS):
-        inventory.import_quantity(workspace_id, sku, FBA, 60 + 15 * number, f"fba-{as_of}")
+        stock.import_quantity(workspace_id, sku, FBA, 60 + 15 * number, f"fba-{as_of}")
     for index, product in enumerate(CATALOG):
         catalog.add_listing(workspace_id, ListingIn(
             sku=product.sku, channel="web", platform=ListingPlatform.SHOPIFY,
@@ -138,7 +139,7 @@ def seed_stock(session: Session, workspace_id: str) -> None:
         feeds.create_feed(workspace_id, FeedIn(
             channel=channel, name=name, adapter=FeedAdapter.LOG, buffers=buffers))  # fmt: skip
     _seed_prices(session, workspace_id)
-    _seed_checkouts(inventory, workspace_id)
+    _seed_checkouts(ReservationService(session), workspace_id)
 
 
 # Checkouts in progress when the demo opens: held for 45 minutes, then released by the sweeper.
@@ -149,11 +150,11 @@ CHECKOUTS = (
 )
 
 
-def _seed_checkouts(inventory: InventoryService, workspace_id: str) -> None:
+def _seed_checkouts(reservations: ReservationService, workspace_id: str) -> None:
     """Open holds for the Inventory page's reservations: a web cart with the kit, a BOPIS
     hold at a store, a TikTok Shop checkout."""
     for number, (channel, pickup, lines) in enumerate(CHECKOUTS):
-        inventory.reserve(workspace_id, ReservationIn(
+        reservations.reserve(workspace_id, ReservationIn(
             channel=channel, pickup_location=pickup, ttl_seconds=45 * 60,
             idempotency_key=f"demo-checkout-{number}",
             lines=[ReservationLineIn(sku=sku, quantity=q) for sku, q in lines],

@@ -34,7 +34,8 @@ from tessera.feed.domain import BufferRule, PushDecision
 from tessera.feed.repository import FeedRepository
 from tessera.feed.service import FeedService, is_pushable
 from tessera.integrations.stock_push import PushFailed, RateLimited
-from tessera.inventory.service import InventoryService
+from tessera.inventory.service.locations import LocationService
+from tessera.inventory.service.stock import StockService
 from tessera.kit.logging import get_logger
 from tessera.kit.secrets import Keyring, SecretUnreadable
 from tessera.kit.time import utcnow
@@ -94,14 +95,15 @@ class FeedPusher:
         components, as the inventory service computes it), takes out the units other channels
         sharing those locations have ring-fenced, and applies the feed's buffers.
         """
-        inventory = InventoryService(self.session)
         locations_by_channel = {
             channel: [location.id for _rank, location in ranked]
-            for channel, ranked in inventory.channel_feeds(workspace_id).items()
+            for channel, ranked in LocationService(self.session).channel_feeds(workspace_id).items()
         }
         locations = locations_by_channel.get(feed.channel, [])
         sellable = (
-            inventory.sellable_by_location(workspace_id, [listing.variant_id], locations)
+            StockService(self.session).sellable_by_location(
+                workspace_id, [listing.variant_id], locations
+            )
             if locations
             else {}
         )

@@ -41,7 +41,11 @@ from tessera.inventory.schemas import (
     TransferIn,
     VerifyOut,
 )
-from tessera.inventory.service import InventoryService, logical_status
+from tessera.inventory.service.locations import LocationService
+from tessera.inventory.service.reservations import ReservationService, logical_status
+from tessera.inventory.service.routing import RoutingService
+from tessera.inventory.service.stock import StockService
+from tessera.inventory.service.verify import VerifyService
 from tessera.kit.time import utcnow
 from tessera.models.inventory import Reservation, ReservationLine, ReservationStatus
 from tessera.workspace.auth import Admin, Marketer, Viewer
@@ -73,17 +77,17 @@ class RoutingOut(BaseModel):
 
 @api.get("/locations", response_model=LocationList, summary="Warehouses, stores, 3PLs, FBA, retail")
 def list_locations(principal: Viewer, session: DbSession) -> LocationList:
-    rows = InventoryService(session).locations(principal.workspace_id)
+    rows = LocationService(session).locations(principal.workspace_id)
     return LocationList(items=[LocationOut.model_validate(x) for x in rows])
 
 
 @api.post("/locations", response_model=LocationOut, status_code=201, summary="Add a location")
 def create_location(body: LocationIn, principal: Admin, session: DbSession) -> LocationOut:
-    location = InventoryService(session).create_location(principal.workspace_id, body)
+    location = LocationService(session).create_location(principal.workspace_id, body)
     return LocationOut.model_validate(location)
 
 
-def _channel_out(service: InventoryService, workspace_id: str, channel: str) -> ChannelLocationsOut:
+def _channel_out(service: LocationService, workspace_id: str, channel: str) -> ChannelLocationsOut:
     rules, ship_from_store = service.routing_rules(workspace_id, channel)
     return ChannelLocationsOut(
         channel=channel,
@@ -104,7 +108,7 @@ def _channel_out(service: InventoryService, workspace_id: str, channel: str) -> 
 def get_channel_locations(
     channel: str, principal: Viewer, session: DbSession
 ) -> ChannelLocationsOut:
-    return _channel_out(InventoryService(session), principal.workspace_id, channel)
+    return _channel_out(LocationService(session), principal.workspace_id, channel)
 
 
 @api.put(
@@ -122,9 +126,9 @@ def set_channel_locations(
         raise InvalidStockInput(
             "a channel key looks like web, amazon or store:soho", field="channel"
         )
-    service = InventoryService(session)
-    service.set_channel_locations(principal.workspace_id, channel, body)
-    return _channel_out(service, principal.workspace_id, channel)
+    locations = LocationService(session)
+    locations.set_channel_locations(principal.workspace_id, channel, body)
+    return _channel_out(locations, principal.workspace_id, channel)
 
 
 # Balances and stock changes -----------------------------------------------------------------
@@ -133,15 +137,16 @@ def set_channel_locations(
 def _balances(
     session: DbSession, principal: Principal, skus: Sequence[str], location_codes: Sequence[str]
 ) -> list[BalanceOut]:
-    service = InventoryService(session)
+    locations = LocationService(session)
+    stock = StockService(session)
     catalog = CatalogService(session)
     variant_ids = [catalog.variant_by_sku(principal.workspace_id, sku).id for sku in skus] or None
     location_ids = [
-        service.location_by_code(principal.workspace_id, code).id for code in location_codes
+        locations.location_by_code(principal.workspace_id, code).id for code in location_codes
     ] or None
-    rows = service.balances(principal.workspace_id, variant_ids, location_ids)
+    rows = stock.balances(principal.workspace_id, variant_ids, location_ids)
     variants = catalog.variants_by_id(principal.workspace_id, {b.variant_id for b, _ in rows})
-    codes = {loc.id: loc.code for loc in service.locations(principal.workspace_id)}
+    codes = {loc.id: loc.code for loc in locations.locations(principal.workspace_id)}
     return [
         BalanceOut(
             sku=variants[b.variant_id].sku,
@@ -183,14 +188,15 @@ def list_ledger(
     cursor: str | None = None,
     limit: int = Query(default=50, ge=1, le=200),
 ) -> LedgerPage:
-    service = InventoryService(session)
+    locations = LocationService(session)
+    stock = StockService(session)
     variant_id = (
         CatalogService(session).variant_by_sku(principal.workspace_id, sku).id if sku else None
     )
     location_id = (
-        service.location_by_code(principal.workspace_id, location).id if location else None
+        locations.location_by_code(principal.workspace_id, location).id if location else None
     )
-    page = service.ledger(principal.workspace_id, variant_id, location_id, cursor, limit)
+    page = stock.ledger(principal.workspace_id, variant_id, location_id, cursor, limit)
     return LedgerPage(
         items=[LedgerEntryOut.model_validate(x) for x in page.items], next_cursor=page.next_cursor
     )
@@ -204,7 +210,7 @@ def _changed(
 
 @api.post("/stock/adjust", response_model=StockChangeOut, summary="Add or remove units on hand")
 def adjust(body: AdjustIn, principal: Marketer, session: DbSession) -> StockChangeOut:
-    applied = InventoryService(session).adjust(
+    applied = StockService(session).adjust(
         principal.workspace_id, body.sku, body.location, body.delta, body.idempotency_key, body.note
     )
     return _changed(session, principal, applied, body.sku, [body.location])
@@ -212,7 +218,7 @@ def adjust(body: AdjustIn, principal: Marketer, session: DbSession) -> StockChan
 
 @api.post("/stock/incoming", response_model=StockChangeOut, summary="Units on their way")
 def incoming(body: QuantityIn, principal: Marketer, session: DbSession) -> StockChangeOut:
-    applied = InventoryService(session).expect(
+    applied = StockService(session).expect(
         principal.workspace_id,
         body.sku,
         body.location,
@@ -225,7 +231,7 @@ def incoming(body: QuantityIn, principal: Marketer, session: DbSession) -> Stock
 
 @api.post("/stock/receive", response_model=StockChangeOut, summary="Goods in, against incoming")
 def receive(body: QuantityIn, principal: Marketer, session: DbSession) -> StockChangeOut:
-    applied = InventoryService(session).receive(
+    applied = StockService(session).receive(
         principal.workspace_id,
         body.sku,
         body.location,
@@ -238,7 +244,7 @@ def receive(body: QuantityIn, principal: Marketer, session: DbSession) -> StockC
 
 @api.post("/stock/count", response_model=StockChangeOut, summary="A cycle count sets on hand")
 def count(body: CountIn, principal: Marketer, session: DbSession) -> StockChangeOut:
-    applied = InventoryService(session).count(
+    applied = StockService(session).count(
         principal.workspace_id,
         body.sku,
         body.location,
@@ -251,7 +257,7 @@ def count(body: CountIn, principal: Marketer, session: DbSession) -> StockChange
 
 @api.post("/stock/safety", response_model=StockChangeOut, summary="Units kept back from sale")
 def safety(body: SafetyIn, principal: Marketer, session: DbSession) -> StockChangeOut:
-    applied = InventoryService(session).set_safety(
+    applied = StockService(session).set_safety(
         principal.workspace_id, body.sku, body.location, body.safety, body.idempotency_key
     )
     return _changed(session, principal, applied, body.sku, [body.location])
@@ -259,7 +265,7 @@ def safety(body: SafetyIn, principal: Marketer, session: DbSession) -> StockChan
 
 @api.post("/stock/damage", response_model=StockChangeOut, summary="Damaged units, or a write-off")
 def damage(body: DamageIn, principal: Marketer, session: DbSession) -> StockChangeOut:
-    applied = InventoryService(session).damage(
+    applied = StockService(session).damage(
         principal.workspace_id,
         body.sku,
         body.location,
@@ -273,7 +279,7 @@ def damage(body: DamageIn, principal: Marketer, session: DbSession) -> StockChan
 
 @api.post("/stock/transfer", response_model=StockChangeOut, summary="Move units between locations")
 def transfer(body: TransferIn, principal: Marketer, session: DbSession) -> StockChangeOut:
-    applied = InventoryService(session).transfer(
+    applied = StockService(session).transfer(
         principal.workspace_id,
         body.sku,
         body.from_location,
@@ -312,7 +318,7 @@ def _reservation_out(reservation: Reservation, lines: Sequence[ReservationLine])
 def create_reservation(
     body: ReservationIn, principal: Marketer, session: DbSession
 ) -> ReservationOut:
-    reservation, lines = InventoryService(session).reserve_in_own_transaction(
+    reservation, lines = ReservationService(session).reserve_in_own_transaction(
         principal.workspace_id, body
     )
     return _reservation_out(reservation, lines)
@@ -326,7 +332,7 @@ def list_reservations(
     cursor: str | None = None,
     limit: int = Query(default=50, ge=1, le=200),
 ) -> ReservationPage:
-    page, lines = InventoryService(session).list_reservations(
+    page, lines = ReservationService(session).list_reservations(
         principal.workspace_id, cursor, limit, status
     )
     return ReservationPage(
@@ -338,7 +344,7 @@ def list_reservations(
 @api.get("/reservations/{reservation_id}", response_model=ReservationOut, summary="One reservation")
 def get_reservation(reservation_id: str, principal: Viewer, session: DbSession) -> ReservationOut:
     return _reservation_out(
-        *InventoryService(session).get_reservation(principal.workspace_id, reservation_id)
+        *ReservationService(session).get_reservation(principal.workspace_id, reservation_id)
     )
 
 
@@ -352,7 +358,7 @@ def confirm_reservation(
 ) -> ReservationOut:
     order_ref = body.order_ref if body else None
     return _reservation_out(
-        *InventoryService(session).confirm(principal.workspace_id, reservation_id, order_ref)
+        *ReservationService(session).confirm(principal.workspace_id, reservation_id, order_ref)
     )
 
 
@@ -365,7 +371,7 @@ def release_reservation(
     reservation_id: str, principal: Marketer, session: DbSession
 ) -> ReservationOut:
     return _reservation_out(
-        *InventoryService(session).release(principal.workspace_id, reservation_id)
+        *ReservationService(session).release(principal.workspace_id, reservation_id)
     )
 
 
@@ -385,7 +391,7 @@ def verify(principal: Viewer, session: DbSession, body: VerifyIn | None = None) 
 
         if not principal.allows(Role.ADMIN):
             raise RoleTooLow("repairing balances needs the admin role or higher")
-    report = InventoryService(session).verify(principal.workspace_id, repair=repair)
+    report = VerifyService(session).verify(principal.workspace_id, repair=repair)
     return VerifyOut(
         balances_checked=report.balances_checked,
         drift=[
@@ -411,7 +417,7 @@ def verify(principal: Viewer, session: DbSession, body: VerifyIn | None = None) 
 def order_routing(order_id: str, principal: Viewer, session: DbSession) -> RoutingOut:
     from tessera.order.errors import OrderNotFound
 
-    decision = InventoryService(session).routing_decision(principal.workspace_id, order_id)
+    decision = RoutingService(session).routing_decision(principal.workspace_id, order_id)
     if decision is None:
         raise OrderNotFound(f"no routing decision for order {order_id} in this workspace")
     return RoutingOut(**decision)

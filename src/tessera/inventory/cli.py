@@ -7,7 +7,9 @@ from rich.table import Table
 
 from tessera.catalog.service import CatalogService
 from tessera.cli_support import console, context, friendly_errors
-from tessera.inventory.service import InventoryService
+from tessera.inventory.service.locations import LocationService
+from tessera.inventory.service.stock import StockService
+from tessera.inventory.service.verify import VerifyService
 from tessera.workspace.service import WorkspaceService
 
 inventory_cli = typer.Typer(help="Stock per SKU and location.", no_args_is_help=True)
@@ -25,13 +27,13 @@ def inventory_verify(
     """Recompute every balance from the ledger and report drift; exit 1 if any is left."""
     left = 0
     with context(ctx).session() as session:
-        service = InventoryService(session)
+        verifier = VerifyService(session)
         if workspace:
             ids = [WorkspaceService(session).find_workspace(workspace).id]
         else:
-            ids = service.workspaces_with_stock()
+            ids = verifier.workspaces_with_stock()
         for workspace_id in ids:
-            report = service.verify(workspace_id, repair=repair)
+            report = verifier.verify(workspace_id, repair=repair)
             console().print(
                 f"{workspace_id}: {report.balances_checked} balances checked, "
                 f"{len(report.drift)} drifted, {report.repaired} repaired"
@@ -55,8 +57,8 @@ def inventory_show(ctx: typer.Context, sku: str, workspace: str = WORKSPACE) -> 
     with context(ctx).session() as session:
         ws = WorkspaceService(session).find_workspace(workspace)
         variant = CatalogService(session).variant_by_sku(ws.id, sku)
-        service = InventoryService(session)
-        codes = {loc.id: loc.code for loc in service.locations(ws.id)}
+        stock = StockService(session)
+        codes = {loc.id: loc.code for loc in LocationService(session).locations(ws.id)}
         table = Table(
             "location",
             "on hand",
@@ -72,11 +74,11 @@ def inventory_show(ctx: typer.Context, sku: str, workspace: str = WORKSPACE) -> 
         components = CatalogService(session).components(ids)
         if components:
             console().print(f"{sku} is a bundle; sellable from its components:")
-            sellable = service.sellable_by_location(ws.id, ids, list(codes))
+            sellable = stock.sellable_by_location(ws.id, ids, list(codes))
             for location_id, code in sorted(codes.items(), key=lambda x: x[1]):
                 console().print(f"  {code}: {sellable[(variant.id, location_id)]}")
             return
-        for balance, free in service.balances(ws.id, ids):
+        for balance, free in stock.balances(ws.id, ids):
             table.add_row(
                 codes.get(balance.location_id, balance.location_id),
                 *(
@@ -109,7 +111,7 @@ def inventory_adjust(
     """Add (or, negative, remove) units on hand."""
     with context(ctx).session() as session:
         ws = WorkspaceService(session).find_workspace(workspace)
-        applied = InventoryService(session).adjust(ws.id, sku, location, delta, key, note)
+        applied = StockService(session).adjust(ws.id, sku, location, delta, key, note)
     console().print("adjusted" if applied else "already applied (same key)")
 
 
@@ -126,7 +128,7 @@ def inventory_receive(
     """Goods in: on hand grows, incoming shrinks by what was expected."""
     with context(ctx).session() as session:
         ws = WorkspaceService(session).find_workspace(workspace)
-        applied = InventoryService(session).receive(ws.id, sku, location, quantity, key)
+        applied = StockService(session).receive(ws.id, sku, location, quantity, key)
     console().print("received" if applied else "already applied (same key)")
 
 
@@ -143,7 +145,7 @@ def inventory_count(
     """A cycle count: on hand becomes what was counted."""
     with context(ctx).session() as session:
         ws = WorkspaceService(session).find_workspace(workspace)
-        applied = InventoryService(session).count(ws.id, sku, location, counted, key)
+        applied = StockService(session).count(ws.id, sku, location, counted, key)
     console().print("counted" if applied else "already applied (same key)")
 
 
@@ -161,7 +163,7 @@ def inventory_transfer(
     """Move available units from one location to another."""
     with context(ctx).session() as session:
         ws = WorkspaceService(session).find_workspace(workspace)
-        applied = InventoryService(session).transfer(
+        applied = StockService(session).transfer(
             ws.id, sku, from_location, to_location, quantity, key
         )
     console().print("transferred" if applied else "already applied (same key)")

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from tessera.inventory.service import InventoryService
+from tessera.inventory.service.reservations import ReservationService
 from tessera.job.registry import periodic
 from tessera.job.service import JobService
 
@@ -24,6 +24,6 @@ def release_expired_holds(session: Session, payload: dict[str, Any]) -> None:
     """Release up to 500 expired holds; a full batch enqueues a follow-up at once. Safe to run
     twice or concurrently: each run claims different lines (SKIP LOCKED), and each release's
     ledger key is unique."""
-    released = InventoryService(session).sweep_expired(limit=SWEEP_BATCH)
+    released = ReservationService(session).sweep_expired(limit=SWEEP_BATCH)
     if released == SWEEP_BATCH:
         JobService(session).enqueue("stock.holds_expired", {"slot": payload["slot"]}, priority=50)

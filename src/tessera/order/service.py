@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from tessera.collect.service import CollectService, IngestResult, Sender
 from tessera.identity.intake import IdentityIntake
-from tessera.inventory.service import InventoryService
+from tessera.inventory.service.orders import OrderStockService
 from tessera.kit.money import Money
 from tessera.kit.pagination import Page, clamp_limit, decode_cursor, page_from
 from tessera.kit.time import utcnow
@@ -210,7 +210,7 @@ class OrderService:
         Called after the events, so an order's transaction takes the identity lock that
         recording them takes before any stock row: every order transaction locks in that one
         order, and a transaction holding stock rows never waits for the identity lock."""
-        InventoryService(self.session).sync_order(
+        OrderStockService(self.session).sync_order(
             workspace_id, row, self.repository.lines(row.id), self.repository.refunds(row.id)
         )
 

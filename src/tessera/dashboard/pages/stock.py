@@ -20,7 +20,10 @@ from tessera.dashboard.session import SignedIn
 from tessera.dashboard.web import DashboardRoute, render
 from tessera.feed.service import FeedService, FeedStatus
 from tessera.http.routing import DbSession
-from tessera.inventory.service import InventoryService
+from tessera.inventory.service.locations import LocationService
+from tessera.inventory.service.reservations import ReservationService
+from tessera.inventory.service.stock import StockService
+from tessera.inventory.service.verify import VerifyService
 from tessera.kit.money import Money
 from tessera.kit.time import utcnow
 from tessera.models.feed import ListingFeedStatus
@@ -169,9 +172,9 @@ def inventory(request: Request, member: SignedIn, session: DbSession) -> Respons
     """Stock, reservations, drift, feeds and price parity of the workspace."""
     workspace_id = member.workspace.id
     now = utcnow()
-    stock = InventoryService(session)
+    stock = StockService(session)
     catalog = CatalogService(session)
-    locations = list(stock.locations(workspace_id))
+    locations = list(LocationService(session).locations(workspace_id))
     variant_page = catalog.list_variants(workspace_id, limit=SKU_ROWS)
     variants = [(v.id, v.sku, v.is_bundle) for v in variant_page.items]
     variant_ids = [v[0] for v in variants]
@@ -191,7 +194,7 @@ def inventory(request: Request, member: SignedIn, session: DbSession) -> Respons
     )
     channels = sorted({channel for row in rows for channel in row.channels})
     statuses = feeds.statuses(workspace_id)
-    reservations, lines = stock.list_reservations(
+    reservations, lines = ReservationService(session).list_reservations(
         workspace_id, limit=RESERVATION_ROWS, status=ReservationStatus.HELD
     )
     sku_of = {v[0]: v[1] for v in variants}
@@ -200,7 +203,7 @@ def inventory(request: Request, member: SignedIn, session: DbSession) -> Respons
             workspace_id, {ln.variant_id for group in lines.values() for ln in group}
         ).items()}
     )  # fmt: skip
-    drift = stock.verify(workspace_id, repair=False, now=now)
+    drift = VerifyService(session).verify(workspace_id, repair=False, now=now)
     prices = PriceService(session)
     parity = prices.parity(workspace_id)
     context = {
