@@ -36,8 +36,9 @@ from typing import IO, Any
 import orjson
 from sqlalchemy.orm import Session
 
-from tessera.collect.connectors.errors import ImportInProgress, UnreadableFile
-from tessera.collect.connectors.records import (
+from tessera.connector.errors import ImportInProgress, UnreadableFile
+from tessera.connector.formats import SPECS, OrderFormat, layout
+from tessera.connector.records import (
     Record,
     Start,
     delimited_records,
@@ -46,14 +47,7 @@ from tessera.collect.connectors.records import (
     parquet_records,
     read_header,
 )
-from tessera.collect.connectors.service import (
-    SPECS,
-    ConnectorService,
-    OrderFormat,
-    Rejected,
-    Tally,
-    layout,
-)
+from tessera.connector.service import ConnectorService, Rejected, Tally
 from tessera.db.errors import DATABASE_ERRORS, transient_reason
 from tessera.kit.time import ensure_utc, utcnow
 from tessera.workspace.service import WorkspaceService
@@ -407,7 +401,7 @@ class FileImporter:
         (line, byte offset, counts, refusal reasons, tally)."""
         with self.unit_of_work() as session:
             service = ConnectorService(session)
-            source = service.collect.repository.source(self.workspace_id, state.source_id)
+            source = service.sources.source(self.workspace_id, state.source_id)
             assert source is not None
             tally = Tally()
             if self.spec is None:
@@ -448,13 +442,13 @@ class FileImporter:
                     field="file",
                 )
             if tally.received:
-                service.collect.repository.touch_source(source.id, utcnow())
+                service.sources.touch(source.id, utcnow())
         return position, offset, counts, reasons, tally
 
     def _keep_file_error(self, exc: UnreadableFile, source_id: str) -> None:
         with self.unit_of_work() as session, self.path.open("rb") as stream:
             head = stream.read(4096)
-            entry = ConnectorService(session).collect.quarantine(
+            entry = ConnectorService(session).quarantine.keep(
                 self.workspace_id,
                 self.path.name,
                 exc.detail,
