@@ -251,11 +251,11 @@ class CollectRepository(RepositoryBase):
         """Events per hour and channel whose timestamp is at or after ``since``."""
         hour = hour_number(self.session, Event.timestamp)
         rows = self.session.execute(
-            select(hour, Event.channel, func.count())
+            select(hour.label("hour"), Event.channel, func.count().label("events"))
             .where(Event.workspace_id == workspace_id, Event.timestamp >= since)
             .group_by(hour, Event.channel)
         ).all()
-        return [HourBucket(int(h), str(c), int(n)) for h, c, n in rows]
+        return [HourBucket(int(row.hour), str(row.channel), int(row.events)) for row in rows]
 
     def last_event_by_channel(self, workspace_id: str) -> dict[str, datetime]:
         rows = self.session.execute(

@@ -151,6 +151,17 @@ class _RunState:
     reasons: dict[str, int]
 
 
+@dataclass(frozen=True, slots=True)
+class _ChunkApplied:
+    """What one committed chunk did: where the run now stands, and what it counted."""
+
+    position: int  # the line (or Parquet row) after the chunk
+    byte_offset: int
+    counts: dict[str, int]
+    reasons: dict[str, int]  # the run's refusal reasons, this chunk's merged in
+    tally: Tally
+
+
 def _merge_reasons(stored: Mapping[str, int], new: Counter[str]) -> dict[str, int]:
     merged = dict(stored)
     for reason, count in new.items():
@@ -376,29 +387,28 @@ class FileImporter:
         applied again, up to ``CHUNK_ATTEMPTS`` times: nothing of it was kept."""
         for attempt in range(1, CHUNK_ATTEMPTS + 1):
             try:
-                position, offset, counts, reasons, tally = self._apply_chunk(state, chunk, final)
+                applied = self._apply_chunk(state, chunk, final)
                 break
             except DATABASE_ERRORS as exc:
                 if transient_reason(exc) is None or attempt == CHUNK_ATTEMPTS:
                     raise
                 time.sleep(random.uniform(0.05, 0.2) * attempt)  # jitter, not security
-        state.position, state.byte_offset = position, offset
+        state.position, state.byte_offset = applied.position, applied.byte_offset
         state.status = "completed" if final else "running"
-        for name, value in counts.items():
+        for name, value in applied.counts.items():
             state.counts[name] += value
-        state.reasons = reasons
+        state.reasons = applied.reasons
         if self.on_rejected:
-            for item in tally.rejected:
+            for item in applied.tally.rejected:
                 self.on_rejected(item)
         if self.on_progress:
-            done = offset if self.unit == "bytes" else position
+            done = applied.byte_offset if self.unit == "bytes" else applied.position
             self.on_progress(ImportProgress(done, max(self.total, done), self.unit, **state.counts))
 
     def _apply_chunk(
         self, state: _RunState, chunk: list[tuple[list[Record], bool]], final: bool
-    ) -> tuple[int, int, dict[str, int], dict[str, int], Tally]:
-        """One transaction: the chunk's records applied and the run moved past them; returns
-        (line, byte offset, counts, refusal reasons, tally)."""
+    ) -> _ChunkApplied:
+        """One transaction: the chunk's records applied and the run moved past them."""
         with self.unit_of_work() as session:
             service = ConnectorService(session)
             source = service.sources.source(self.workspace_id, state.source_id)
@@ -443,7 +453,7 @@ class FileImporter:
                 )
             if tally.received:
                 service.sources.touch(source.id, utcnow())
-        return position, offset, counts, reasons, tally
+        return _ChunkApplied(position, offset, counts, reasons, tally)
 
     def _keep_file_error(self, exc: UnreadableFile, source_id: str) -> None:
         with self.unit_of_work() as session, self.path.open("rb") as stream:
