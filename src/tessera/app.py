@@ -145,7 +145,8 @@ def _mount_routers(app: FastAPI) -> None:
     from tessera.catalog.api import api as catalog_api
     from tessera.collect.api import api as collect_api
     from tessera.collect.api import tracking
-    from tessera.collect.connectors.api import api as connectors_api
+    from tessera.connector.api import api as connectors_api
+    from tessera.connector.replay import register_replayers
     from tessera.dashboard.mount import mount_dashboard
     from tessera.feed.api import api as feeds_api
     from tessera.identity.api import api as identity_api
@@ -157,6 +158,7 @@ def _mount_routers(app: FastAPI) -> None:
     from tessera.pricing.api import api as pricing_api
     from tessera.workspace.api import api as workspace_api
 
+    register_replayers()  # the quarantine's replay (API and dashboard) applies connector records
     app.include_router(workspace_api)
     app.include_router(job_api)
     app.include_router(tracking)

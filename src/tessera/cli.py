@@ -8,9 +8,10 @@ import typer
 
 from tessera.catalog.cli import catalog_cli
 from tessera.cli_support import console, context, fail, friendly_errors
-from tessera.collect.cli import import_cli, quarantine_cli
-from tessera.collect.connectors.cli import connectors_cli
+from tessera.collect.cli import quarantine_cli
 from tessera.config import ConfigError
+from tessera.connector.cli import connectors_cli, import_cli
+from tessera.connector.replay import register_replayers
 from tessera.feed.cli import feeds_cli
 from tessera.identity.cli import consent_cli, profiles_cli
 from tessera.identity.match_cli import identity_cli
@@ -81,6 +82,7 @@ app.add_typer(user_cli, name="user")
 app.add_typer(key_cli, name="key")
 app.add_typer(jobs_cli, name="jobs")
 app.command("worker")(worker_command)
+register_replayers()  # `tessera quarantine replay` applies connector records too
 app.add_typer(import_cli, name="import")
 app.add_typer(quarantine_cli, name="quarantine")
 app.add_typer(connectors_cli, name="connectors")

@@ -13,7 +13,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from tessera.collect.service import CollectService, IngestResult, Sender
+from tessera.collect.domain import Sender
+from tessera.collect.service import CollectService, IngestResult
 from tessera.identity.service import IdentityService
 from tessera.models.order import OrderStatus
 from tessera.order.domain import CanonicalCustomer, CanonicalLine, CanonicalOrder

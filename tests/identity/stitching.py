@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tessera.collect.service import CollectService, IngestResult, Sender
+from tessera.collect.domain import Sender
+from tessera.collect.service import CollectService, IngestResult
 from tessera.identity import tasks
 from tessera.identity.intake import STITCH_JOB
 from tessera.models.identity import Identifier, Profile, ProfileStatus

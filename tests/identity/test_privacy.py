@@ -14,7 +14,9 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tessera.collect.service import CollectService, Sender
+from tessera.collect.domain import Sender
+from tessera.collect.quarantine import QuarantineService
+from tessera.collect.service import CollectService
 from tessera.config import Settings
 from tessera.identity import schemas
 from tessera.identity.identifiers import sha256_hex
@@ -194,11 +196,11 @@ def everything_of_ana(session: Session, story: Story) -> None:
     """Beyond the story: a consent, a quarantined message naming her, a guard-rail conflict
     over her profile and a review pairing her with Ben."""
     PrivacyService(session).record_consent(story.workspace_id, story.ana, consent(), actor="u")
-    CollectService(session).quarantine(
+    QuarantineService(session).keep(
         story.workspace_id, "POST /v1/track", "bad timestamp",
         {"userId": "u-ana", "traits": {"email": ANA_EMAIL}},
     )  # fmt: skip
-    CollectService(session).quarantine(
+    QuarantineService(session).keep(
         story.workspace_id, "POST /v1/track", "bad timestamp", {"userId": "u-ben"}
     )
     send(session, story.workspace_id, [

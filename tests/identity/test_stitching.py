@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tessera.collect.service import CollectService, Sender
+from tessera.collect.domain import Sender
+from tessera.collect.service import CollectService
 from tessera.config import Settings
 from tessera.identity import service, tasks
 from tessera.identity.identifiers import sha256_hex

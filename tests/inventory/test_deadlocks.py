@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tessera.cli_support import CliContext
-from tessera.collect.importer import FileImporter
+from tessera.connector.importer import FileImporter
 from tessera.db.engine import make_engine, make_session_factory, session_scope
 from tessera.inventory.service.stock import StockService
 from tessera.inventory.service.verify import VerifyService

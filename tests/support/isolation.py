@@ -66,7 +66,10 @@ def workspace_probes(session: Session, b: Tenant) -> list[Probe]:
 
 @probes
 def collect_probes(session: Session, b: Tenant) -> list[Probe]:
-    from tessera.collect.service import CollectService, Sender
+    from tessera.collect.domain import Sender
+    from tessera.collect.quarantine import QuarantineService
+    from tessera.collect.service import CollectService
+    from tessera.collect.sources import SourceService
     from tessera.models.collect import ChannelKind, SourceKind
 
     service = CollectService(session)
@@ -81,9 +84,10 @@ def collect_probes(session: Session, b: Tenant) -> list[Probe]:
     )
     event = service.list_events(b.workspace_id).items[0]
     entry_id = result.rejected[0].quarantine_id
-    other_entry = service.quarantine(b.workspace_id, "test", "bad", {"x": 1}).id
-    service.add_channel(b.workspace_id, ChannelKind.STORE, "Bravo Store", external_refs=["b-loc"])
-    source = service.connector_source(b.workspace_id, SourceKind.SHOPIFY, "bravo.myshopify.com")
+    other_entry = QuarantineService(session).keep(b.workspace_id, "test", "bad", {"x": 1}).id
+    sources = SourceService(session)
+    sources.add_channel(b.workspace_id, ChannelKind.STORE, "Bravo Store", external_refs=["b-loc"])
+    source = sources.connector_source(b.workspace_id, SourceKind.SHOPIFY, "bravo.myshopify.com")
     assert isinstance(sender, Sender)
     tracking = [
         Probe(f"/v1/{path}", "POST", f"/v1/{path}", "only_own",
@@ -132,11 +136,11 @@ def job_probes(session: Session, b: Tenant) -> list[Probe]:
 
 @probes
 def connector_and_order_probes(session: Session, b: Tenant) -> list[Probe]:
-    from tessera.collect.connectors.service import ConnectorService
+    from tessera.connector.webhooks import ShopifyService
     from tessera.order.service import OrderService
     from tests.order.test_service import PLACED
 
-    source, _created = ConnectorService(session).register_shopify(
+    source, _created = ShopifyService(session).register(
         b.workspace_id, "bravo.myshopify.com", "bravo-webhook-secret-0123456789"
     )
     order = OrderService(session).apply(b.workspace_id, PLACED, source.id)

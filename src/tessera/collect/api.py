@@ -33,6 +33,7 @@ from tessera.collect.http import (
     read_body,
     write_key_in_body,
 )
+from tessera.collect.quarantine import QuarantineService
 from tessera.collect.schemas import (
     ChannelCreate,
     ChannelOut,
@@ -46,7 +47,8 @@ from tessera.collect.schemas import (
     SourceOut,
     SourceUpdate,
 )
-from tessera.collect.service import CollectService, IngestResult, Sender
+from tessera.collect.service import CollectService, IngestResult
+from tessera.collect.sources import SourceService
 from tessera.http.routing import DbSession, router
 from tessera.kit.errors import NotFound, Problem
 from tessera.kit.time import utcnow
@@ -127,7 +129,7 @@ def _tracking_endpoint(path: str, message_type: str | None) -> Callable[..., Awa
     def _handle(session: Session, raw: RawRequest) -> Response:
         service = CollectService(session)
         if raw.refusal is not None:
-            service.quarantine(
+            service.quarantine.keep(
                 _sender_or_none(service, raw.token),
                 origin,
                 raw.refusal.detail,
@@ -139,7 +141,7 @@ def _tracking_endpoint(path: str, message_type: str | None) -> Callable[..., Awa
         try:
             document = parse_json(raw.body)
         except MalformedPayload as exc:
-            service.quarantine(
+            service.quarantine.keep(
                 _sender_or_none(service, raw.token), origin, exc.detail, raw.body, "body", "request"
             )
             raise
@@ -147,13 +149,13 @@ def _tracking_endpoint(path: str, message_type: str | None) -> Callable[..., Awa
         try:
             sender = service.sender_for_write_key(token)
         except Problem as exc:
-            service.quarantine(None, origin, exc.detail, raw.body, "writeKey", "request")
+            service.quarantine.keep(None, origin, exc.detail, raw.body, "writeKey", "request")
             raise
         received_at = utcnow()
         if is_batch:
             items = document.get("batch") if isinstance(document, dict) else None
             if not isinstance(items, list):
-                entry = service.quarantine(
+                entry = service.quarantine.keep(
                     sender.workspace_id, origin, "a batch needs a `batch` list", raw.body,
                     "batch", "request", sender.source_id,
                 )  # fmt: skip
@@ -242,7 +244,7 @@ def list_events(
 
 @api.get("/events/{event_id}", response_model=EventOut, summary="One stored event")
 def get_event(event_id: str, principal: Viewer, session: DbSession) -> EventOut:
-    event = CollectService(session).repository.event(principal.workspace_id, event_id)
+    event = CollectService(session).find_event(principal.workspace_id, event_id)
     if event is None:
         raise NotFound(f"no event {event_id} in this workspace")
     return EventOut.model_validate(event)
@@ -256,7 +258,7 @@ def list_quarantine(
     cursor: str | None = None,
     limit: int = Query(default=50, ge=1, le=200),
 ) -> QuarantinePage:
-    page = CollectService(session).list_quarantine(
+    page = QuarantineService(session).list_quarantine(
         principal.workspace_id, status_filter, cursor, limit
     )
     return QuarantinePage(
@@ -266,7 +268,7 @@ def list_quarantine(
 
 @api.get("/quarantine/{entry_id}", response_model=QuarantineOut, summary="One refused record")
 def get_quarantine_entry(entry_id: str, principal: Viewer, session: DbSession) -> QuarantineOut:
-    entry = CollectService(session).get_quarantine_entry(principal.workspace_id, entry_id)
+    entry = QuarantineService(session).get_quarantine_entry(principal.workspace_id, entry_id)
     return QuarantineOut.model_validate(entry)
 
 
@@ -278,7 +280,7 @@ def get_quarantine_entry(entry_id: str, principal: Viewer, session: DbSession) -
 def replay_quarantine_entry(
     entry_id: str, body: ReplayRequest, principal: Marketer, session: DbSession
 ) -> QuarantineOut:
-    entry = CollectService(session).replay(
+    entry = QuarantineService(session).replay(
         principal.workspace_id, entry_id, body.payload, actor=principal.actor
     )
     return QuarantineOut.model_validate(entry)
@@ -292,7 +294,7 @@ def replay_quarantine_entry(
 def discard_quarantine_entry(
     entry_id: str, body: DiscardRequest, principal: Marketer, session: DbSession
 ) -> QuarantineOut:
-    entry = CollectService(session).discard(
+    entry = QuarantineService(session).discard(
         principal.workspace_id, entry_id, body.why, actor=principal.actor
     )
     return QuarantineOut.model_validate(entry)
@@ -300,7 +302,7 @@ def discard_quarantine_entry(
 
 @api.get("/channels", response_model=list[ChannelOut], summary="The workspace's channels")
 def list_channels(principal: Viewer, session: DbSession) -> list[ChannelOut]:
-    channels = CollectService(session).list_channels(principal.workspace_id)
+    channels = SourceService(session).list_channels(principal.workspace_id)
     return [ChannelOut.model_validate(c) for c in channels]
 
 
@@ -311,7 +313,7 @@ def list_channels(principal: Viewer, session: DbSession) -> list[ChannelOut]:
     summary="Register a store, retail partner or other channel",
 )
 def create_channel(body: ChannelCreate, principal: Admin, session: DbSession) -> ChannelOut:
-    channel = CollectService(session).add_channel(
+    channel = SourceService(session).add_channel(
         principal.workspace_id, body.kind, body.name, body.key, body.external_refs
     )
     return ChannelOut.model_validate(channel)
@@ -321,7 +323,7 @@ def create_channel(body: ChannelCreate, principal: Admin, session: DbSession) ->
 def list_sources(principal: Viewer, session: DbSession) -> list[SourceOut]:
     return [
         SourceOut.model_validate(s)
-        for s in CollectService(session).list_sources(principal.workspace_id)
+        for s in SourceService(session).list_sources(principal.workspace_id)
     ]
 
 
@@ -329,15 +331,12 @@ def list_sources(principal: Viewer, session: DbSession) -> list[SourceOut]:
 def update_source(
     source_id: str, body: SourceUpdate, principal: Admin, session: DbSession
 ) -> SourceOut:
-    service = CollectService(session)
-    source = service.repository.source(principal.workspace_id, source_id)
+    source = SourceService(session).set_default_channel(
+        principal.workspace_id, source_id, body.default_channel
+    )
     if source is None:
         raise NotFound(f"no source {source_id} in this workspace")
-    if body.default_channel is not None:
-        service.require_channel(principal.workspace_id, body.default_channel)
-    source.default_channel = body.default_channel
-    session.flush()
     return SourceOut.model_validate(source)
 
 
-__all__ = ["Sender", "api", "tracking"]
+__all__ = ["api", "tracking"]

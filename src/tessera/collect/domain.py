@@ -53,6 +53,15 @@ MONEY_FIELDS = ("total", "subtotal", "revenue", "shipping", "tax", "discount", "
 
 
 @dataclass(frozen=True, slots=True)
+class Sender:
+    """Who sent a request: the workspace and the source behind a write key or connector."""
+
+    workspace_id: str
+    source_id: str | None
+    default_channel: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Rejection:
     """Why one message was refused, with the field at fault when there is one."""
 
@@ -309,3 +318,24 @@ def resolve_channel(
     if isinstance(context, dict) and isinstance(context.get("app"), dict) and "page" not in context:
         return "app"
     return "web"
+
+
+def event_row(
+    sender: Sender, clean: CleanMessage, known: Collection[str], received_at: datetime
+) -> dict[str, Any]:
+    """The ``event`` row of a clean message: its channel resolved, its sender recorded."""
+    return {
+        "workspace_id": sender.workspace_id,
+        "message_id": clean.message_id,
+        "type": clean.type,
+        "event": clean.event,
+        "user_id": clean.user_id,
+        "anonymous_id": clean.anonymous_id,
+        "channel": resolve_channel(clean.payload, known, sender.default_channel),
+        "source_id": sender.source_id,
+        "timestamp": clean.timestamp,
+        "original_timestamp": clean.original_timestamp,
+        "sent_at": clean.sent_at,
+        "received_at": received_at,
+        "payload": clean.payload,
+    }

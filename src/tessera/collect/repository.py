@@ -15,9 +15,9 @@ import json
 import os
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy import Table, TextClause, func, select, text, update
@@ -34,7 +34,6 @@ from tessera.models.collect import (
     QuarantineStatus,
     Source,
     SourceKind,
-    WebhookReceipt,
 )
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -98,8 +97,61 @@ _EVENT_TABLE: Table = Event.__table__  # type: ignore[assignment]
 _PG_INSERT_EVENTS = _insert_from_json(_EVENT_TABLE, ("workspace_id", "message_id"), "message_id")
 
 
+class HourBucket(NamedTuple):
+    """Events of one channel in one hour (the hour as hours since the epoch)."""
+
+    hour: int
+    channel: str
+    events: int
+
+
 class CollectRepository(RepositoryBase):
     # Channels and sources ---------------------------------------------------------------------
+
+    def add_channels_once(self, rows: Iterable[dict[str, Any]]) -> None:
+        """Insert channels, skipping keys the workspace has (concurrent first calls agree)."""
+        insert_ignoring_conflicts(self.session, Channel, list(rows), ("workspace_id", "key"))
+
+    def add_key_source_once(self, workspace_id: str, api_key_id: str, name: str) -> None:
+        """Insert the Segment source of a write key unless the key has one already."""
+        insert_ignoring_conflicts(
+            self.session,
+            Source,
+            [
+                {
+                    "workspace_id": workspace_id,
+                    "kind": SourceKind.SEGMENT,
+                    "name": name,
+                    "api_key_id": api_key_id,
+                    "settings": {},
+                }
+            ],
+            ("api_key_id",),
+        )
+
+    def add_source_once(
+        self,
+        workspace_id: str,
+        kind: SourceKind,
+        name: str,
+        default_channel: str | None,
+        settings: dict[str, Any],
+    ) -> None:
+        """Insert a named source unless the workspace has one of that kind and name."""
+        insert_ignoring_conflicts(
+            self.session,
+            Source,
+            [
+                {
+                    "workspace_id": workspace_id,
+                    "kind": kind,
+                    "name": name,
+                    "default_channel": default_channel,
+                    "settings": settings,
+                }
+            ],
+            ("workspace_id", "kind", "name"),
+        )
 
     def channels(self, workspace_id: str) -> Sequence[Channel]:
         return self.session.scalars(
@@ -118,6 +170,19 @@ class CollectRepository(RepositoryBase):
         return self.session.scalar(
             select(Source).where(Source.workspace_id == workspace_id, Source.id == source_id)
         )
+
+    def source_by_id(self, source_id: str) -> Source | None:
+        """Any workspace's source: a webhook URL names the source, the signature proves it."""
+        return self.session.get(Source, source_id)
+
+    def locked_sources_of_every_workspace(self) -> Sequence[Source]:
+        """Every source, in id order, locked until the transaction ends (PostgreSQL; SQLite's
+        transactions hold its one write lock): for rewriting their settings without losing a
+        secret rotated meanwhile."""
+        query = select(Source).order_by(Source.id)
+        if self.dialect == "postgresql":
+            query = query.with_for_update()
+        return self.session.scalars(query.execution_options(populate_existing=True)).all()
 
     def source_named(self, workspace_id: str, kind: SourceKind, name: str) -> Source | None:
         return self.session.scalar(
@@ -182,15 +247,15 @@ class CollectRepository(RepositoryBase):
         ).all()
         return {channel: count for channel, count in rows}
 
-    def events_per_hour(self, workspace_id: str, since: datetime) -> Sequence[tuple[int, str, int]]:
-        """(hours since epoch, channel, count) of events whose timestamp is at or after since."""
+    def events_per_hour(self, workspace_id: str, since: datetime) -> list[HourBucket]:
+        """Events per hour and channel whose timestamp is at or after ``since``."""
         hour = hour_number(self.session, Event.timestamp)
         rows = self.session.execute(
-            select(hour, Event.channel, func.count())
+            select(hour.label("hour"), Event.channel, func.count().label("events"))
             .where(Event.workspace_id == workspace_id, Event.timestamp >= since)
             .group_by(hour, Event.channel)
         ).all()
-        return [(int(h), str(c), int(n)) for h, c, n in rows]
+        return [HourBucket(int(row.hour), str(row.channel), int(row.events)) for row in rows]
 
     def last_event_by_channel(self, workspace_id: str) -> dict[str, datetime]:
         rows = self.session.execute(
@@ -265,28 +330,6 @@ class CollectRepository(RepositoryBase):
             .group_by(QuarantineEntry.status)
         ).all()
         return {str(status): count for status, count in rows}
-
-    # Webhook receipts -------------------------------------------------------------------------
-
-    def record_delivery(
-        self, workspace_id: str, source_id: str, delivery_id: str, topic: str
-    ) -> bool:
-        """Record a webhook delivery; False when this delivery id was seen before."""
-        inserted = insert_ignoring_conflicts(
-            self.session,
-            WebhookReceipt,
-            [
-                {
-                    "workspace_id": workspace_id,
-                    "source_id": source_id,
-                    "delivery_id": delivery_id,
-                    "topic": topic,
-                }
-            ],
-            ("source_id", "delivery_id"),
-            "id",
-        )
-        return bool(inserted)
 
 
 def ensure_utc_value(value: datetime | str) -> datetime:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from tessera.collect.service import CollectService
+from tessera.collect.sources import SourceService
 from tessera.demo.generator import DemoBrand
 from tessera.demo.people import RETAIL_PARTNER, STORES
 from tessera.demo.stock import seed_stock
@@ -55,16 +55,16 @@ def seed_demo(session: Session, brand: DemoBrand) -> SeedResult:
         )
         if spec.feeds:
             tokens[spec.feeds] = token
-    collect = CollectService(session)
+    sources = SourceService(session)
     for store in STORES:
-        collect.add_channel(
+        sources.add_channel(
             workspace.id,
             ChannelKind.STORE,
             store.name,
             key=store.key,
             external_refs=[str(store.shopify_location_id), store.square_location_id],
         )
-    collect.add_channel(
+    sources.add_channel(
         workspace.id, ChannelKind.RETAIL, RETAIL_PARTNER, external_refs=[RETAIL_PARTNER]
     )
     seed_stock(session, workspace.id)

@@ -1,4 +1,4 @@
 """Third parties' wire formats and clients: payload shapes and protocol details, no business rules.
 
-Connectors in ``tessera.collect.connectors`` turn these shapes into canonical orders.
+Connectors in ``tessera.connector`` turn these shapes into canonical orders.
 """

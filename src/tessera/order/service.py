@@ -17,7 +17,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from tessera.collect.service import CollectService, IngestResult, Sender
+from tessera.collect.domain import Sender
+from tessera.collect.service import CollectService, IngestResult
 from tessera.identity.intake import IdentityIntake
 from tessera.inventory.service.orders import OrderStockService
 from tessera.kit.money import Money

@@ -8,7 +8,8 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Request, Response
 
-from tessera.collect.service import CollectService
+from tessera.collect.quarantine import QuarantineService
+from tessera.collect.sources import SourceService
 from tessera.dashboard import charts
 from tessera.dashboard.session import Member, SignedIn
 from tessera.dashboard.web import DashboardRoute, render
@@ -43,15 +44,14 @@ def overview(request: Request, member: SignedIn, session: DbSession) -> Response
     )
     orders = OrderService(session)
     orders_by_channel = orders.counts_by_channel(workspace_id, first_day)
-    collect = CollectService(session)
-    events_by_channel = collect.source_activity(workspace_id, hours=24)
+    events_by_channel = SourceService(session).source_activity(workspace_id, hours=24)
     context = {
         "member": member,
         "events_24h": sum(events_by_channel.values()),
         "event_channels_24h": len(events_by_channel),
         "orders_30d": sum(orders_by_channel.values()),
         "orders_by_channel": sorted(orders_by_channel.items(), key=lambda item: -item[1]),
-        "open_quarantine": collect.repository.quarantine_counts(workspace_id).get("open", 0),
+        "open_quarantine": QuarantineService(session).counts(workspace_id).get("open", 0),
         "orders_chart": charts.per_day_by_channel(
             orders.per_day(workspace_id, first_day), first_day, ORDER_DAYS, "Orders"
         ),

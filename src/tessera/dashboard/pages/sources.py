@@ -10,7 +10,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
+from tessera.collect.quarantine import QuarantineService
 from tessera.collect.service import CollectService
+from tessera.collect.sources import SourceService
 from tessera.dashboard import charts
 from tessera.dashboard.session import SignedIn, flash
 from tessera.dashboard.web import DashboardRoute, render
@@ -35,7 +37,7 @@ def sources(request: Request, member: SignedIn, session: DbSession) -> Response:
     """Channels and sources with their volume, last event and open quarantine entries."""
     workspace_id = member.workspace.id
     now = utcnow()
-    activity = CollectService(session).activity(workspace_id, now, CHART_HOURS)
+    activity = SourceService(session).activity(workspace_id, now, CHART_HOURS)
     orders = OrderService(session)
     first_hour = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=CHART_HOURS - 1)
     order_hours = orders.per_hour(workspace_id, first_hour)
@@ -87,9 +89,9 @@ def quarantine(
         raise InvalidInput(
             "status must be open, replayed, discarded or all", field="status"
         ) from None
-    service = CollectService(session)
+    service = QuarantineService(session)
     entries = service.list_quarantine(member.workspace.id, chosen, limit=QUARANTINE_LIMIT).items
-    counts = service.repository.quarantine_counts(member.workspace.id)
+    counts = service.counts(member.workspace.id)
     context = {
         "member": member,
         "entries": [(entry, _pretty(entry.raw)) for entry in entries],
@@ -119,7 +121,7 @@ def replay(
             flash(request, f"The edited record is not valid JSON: {exc}", "error")
             return RedirectResponse(f"/sources/quarantine#{entry_id}", status_code=303)
     try:
-        entry = CollectService(session).replay(
+        entry = QuarantineService(session).replay(
             member.workspace.id, entry_id, fixed, actor=member.user.id
         )
     except Problem as problem:
@@ -141,7 +143,7 @@ def discard(
 ) -> Response:
     """Close a record without applying it; the record stays readable."""
     member.require(Role.MARKETER)
-    CollectService(session).discard(
+    QuarantineService(session).discard(
         member.workspace.id, entry_id, why.strip() or "discarded in the dashboard",
         actor=member.user.id,
     )  # fmt: skip

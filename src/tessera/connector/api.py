@@ -8,33 +8,23 @@ listed; 422 when nothing was.
 
 from __future__ import annotations
 
-import io
-from typing import Any
-
-import orjson
 from fastapi import Query, Request, Response, status
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from tessera.collect.connectors.errors import InvalidRecord, UnreadableFile
-from tessera.collect.connectors.records import delimited_records, json_items, read_header
-from tessera.collect.connectors.schemas import (
+from tessera.collect.errors import PayloadTooLarge
+from tessera.collect.quarantine import QuarantineService
+from tessera.connector.errors import InvalidRecord
+from tessera.connector.formats import SPECS, OrderFormat
+from tessera.connector.schemas import (
     ConnectorSourceOut,
     RejectedRecordOut,
     ShopifyRegistration,
     UploadResult,
     WebhookResult,
 )
-from tessera.collect.connectors.service import (
-    SPECS,
-    ConnectorService,
-    FormatSpec,
-    OrderFormat,
-    Tally,
-    layout,
-)
-from tessera.collect.errors import MalformedPayload, PayloadTooLarge
-from tessera.collect.service import CollectService
+from tessera.connector.service import ConnectorService, Tally
+from tessera.connector.webhooks import ShopifyService
 from tessera.http.routing import DbSession, router
 from tessera.workspace.auth import Admin, Marketer
 
@@ -42,18 +32,35 @@ api = router(prefix="/v1/connectors", tags=["connectors"])
 WEBHOOK_LIMIT = 5 * 1024 * 1024
 UPLOAD_LIMIT = 20 * 1024 * 1024  # larger files: `tessera import orders`, which streams
 SOURCE_QUERY = Query(default=None, max_length=200, description="Source name (e.g. an account)")
+TOO_LARGE_TO_KEEP = b"(the body was over the size limit and was not kept)"
 
 
-async def _read(request: Request, limit: int) -> bytes | None:
-    """The body, or None when it is over ``limit`` (read no further than that)."""
+async def _received(
+    request: Request, session: Session, workspace_id: str | None, origin: str, limit: int
+) -> bytes:
+    """The body of a delivery or upload, read no further than ``limit``.
+
+    From here on a refusal commits (``commit_on_error``): its quarantine row is the record of
+    it. A body over the limit is refused (413) and kept as a quarantine row under
+    ``workspace_id`` (None: unattributed), without the body.
+    """
+    request.state.commit_on_error = True
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            return None
+            await run_in_threadpool(_refuse_large, session, workspace_id, origin, limit)
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _refuse_large(session: Session, workspace_id: str | None, origin: str, limit: int) -> None:
+    reason = f"the body is over the limit of {limit // (1024 * 1024)} MB"
+    entry = QuarantineService(session).keep(
+        workspace_id, origin, reason, TOO_LARGE_TO_KEEP, "body", "request"
+    )
+    raise PayloadTooLarge(reason, limit=f"{limit // (1024 * 1024)} MB", quarantine_id=entry.id)
 
 
 @api.post(
@@ -65,7 +72,7 @@ async def _read(request: Request, limit: int) -> bytes | None:
 def register_shopify(
     body: ShopifyRegistration, principal: Admin, session: DbSession, response: Response
 ) -> ConnectorSourceOut:
-    source, created = ConnectorService(session).register_shopify(
+    source, created = ShopifyService(session).register(
         principal.workspace_id,
         body.shop_domain,
         body.webhook_secret.get_secret_value(),
@@ -85,15 +92,11 @@ def register_shopify(
     "shop's secret); deduplicated by `X-Shopify-Webhook-Id`.",
 )
 async def shopify_webhook(source_id: str, request: Request, session: DbSession) -> WebhookResult:
-    request.state.commit_on_error = True  # the quarantine row is the record of a refusal
     origin = f"POST /v1/connectors/shopify/{source_id}/webhooks"
-    body = await _read(request, WEBHOOK_LIMIT)
+    body = await _received(request, session, None, origin, WEBHOOK_LIMIT)
     headers = {name.lower(): value for name, value in request.headers.items()}
-    if body is None:
-        await run_in_threadpool(_refuse_large, session, None, origin, WEBHOOK_LIMIT)
-    assert body is not None
     outcome = await run_in_threadpool(
-        ConnectorService(session).receive_shopify_webhook, source_id, headers, body, origin
+        ShopifyService(session).receive_webhook, source_id, headers, body, origin
     )
     return WebhookResult(
         status=outcome.status,
@@ -102,15 +105,6 @@ async def shopify_webhook(source_id: str, request: Request, session: DbSession) 
         outcome=outcome.outcome,
         new_refunds=list(outcome.new_refunds),
     )
-
-
-def _refuse_large(session: Session, workspace_id: str | None, origin: str, limit: int) -> None:
-    reason = f"the body is over the limit of {limit // (1024 * 1024)} MB"
-    entry = CollectService(session).quarantine(
-        workspace_id, origin, reason, b"(the body was over the size limit and was not kept)",
-        "body", "request",
-    )  # fmt: skip
-    raise PayloadTooLarge(reason, limit=f"{limit // (1024 * 1024)} MB", quarantine_id=entry.id)
 
 
 def _result(tally: Tally) -> UploadResult:
@@ -134,39 +128,9 @@ def _result(tally: Tally) -> UploadResult:
     )
 
 
-def _apply_upload(
-    spec: FormatSpec,
-    session: Session,
-    workspace_id: str,
-    body: bytes,
-    origin: str,
-    source_name: str | None,
-) -> UploadResult:
-    service = ConnectorService(session)
-    source = service.source_for(workspace_id, spec, source_name)
-    if spec.file_format == "jsonl":  # over HTTP, JSON: one order, a list, or {"orders": [...]}
-        try:
-            document: Any = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            reason = f"the body is not valid JSON: {exc}"
-            entry = service.collect.quarantine(
-                workspace_id, origin, reason, body, "body", spec.quarantine_kind, source.id
-            )
-            raise MalformedPayload(reason, field="body", quarantine_id=entry.id) from None
-        records = iter(json_items(document))
-    else:
-        delimiter, normalise, required = layout(spec)
-        stream = io.BytesIO(body)
-        try:
-            columns, header_bytes = read_header(stream, delimiter, normalise, required)
-        except UnreadableFile as exc:
-            field = exc.extensions.get("field")
-            entry = service.collect.quarantine(
-                workspace_id, origin, exc.detail, body, field, spec.quarantine_kind, source.id
-            )
-            raise UnreadableFile(exc.detail, field=field, quarantine_id=entry.id) from None
-        records = delimited_records(stream, columns, header_bytes, delimiter=delimiter)
-    tally = service.apply_records(spec, workspace_id, source, records, origin)
+def _answer(tally: Tally) -> UploadResult:
+    """200 with the tally when anything was taken; 422 when the body held no orders or every
+    one was refused (the tally rides along, so the books balance either way)."""
     result = _result(tally)
     if tally.received == 0:
         raise InvalidRecord("the body holds no orders", field="body", **result.model_dump())
@@ -186,15 +150,13 @@ def _apply_upload(
 async def _upload(
     fmt: OrderFormat, request: Request, workspace_id: str, session: Session, source: str | None
 ) -> UploadResult:
-    request.state.commit_on_error = True
+    """What every upload route does: read the body, apply its orders, answer the tally."""
     origin = f"POST {request.url.path}"
-    body = await _read(request, UPLOAD_LIMIT)
-    if body is None:
-        await run_in_threadpool(_refuse_large, session, workspace_id, origin, UPLOAD_LIMIT)
-    assert body is not None
-    return await run_in_threadpool(
-        _apply_upload, SPECS[fmt], session, workspace_id, body, origin, source
+    body = await _received(request, session, workspace_id, origin, UPLOAD_LIMIT)
+    tally = await run_in_threadpool(
+        ConnectorService(session).apply_upload, SPECS[fmt], workspace_id, body, origin, source
     )
+    return _answer(tally)
 
 
 @api.post(

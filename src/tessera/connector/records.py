@@ -18,7 +18,7 @@ from typing import IO, Any
 
 import orjson
 
-from tessera.collect.connectors.errors import InvalidRecord, UnreadableFile
+from tessera.connector.errors import InvalidRecord, UnreadableFile
 
 MAX_LINE_BYTES = 1024 * 1024
 TRUNCATED = "the record is cut short; the file may be truncated"

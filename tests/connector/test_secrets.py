@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tessera.collect.connectors.service import ConnectorService
 from tessera.config import Settings
+from tessera.connector.webhooks import ShopifyService
 from tessera.db.types import JSONDocument
 from tessera.integrations.shopify import webhooks
 from tessera.kit.secrets import SEALED, Keyring, SecretUnreadable
@@ -71,19 +71,19 @@ def test_after_the_key_changes_the_old_key_listed_as_previous_still_verifies(
     """Sealed under OLD: NEW alone refuses naming the source; NEW with OLD as previous
     verifies; registering the shop again seals under NEW, which OLD cannot open."""
     keyed = keyed_workspace(session, "glow")
-    source, _ = ConnectorService(session, keyring=Keyring(OLD)).register_shopify(
+    source, _ = ShopifyService(session, keyring=Keyring(OLD)).register(
         keyed.workspace_id, SHOP, SECRET
     )
     body = json.dumps(CREATE).encode()
     origin = f"POST /v1/connectors/shopify/{source.id}/webhooks"
 
     with pytest.raises(SecretUnreadable) as refused:
-        ConnectorService(session, keyring=Keyring(NEW)).receive_shopify_webhook(
+        ShopifyService(session, keyring=Keyring(NEW)).receive_webhook(
             source.id, signed(body, "wh-1"), body, origin
         )
-    rotated = ConnectorService(session, keyring=Keyring(NEW, previous=[OLD]))
-    outcome = rotated.receive_shopify_webhook(source.id, signed(body, "wh-2"), body, origin)
-    rotated.register_shopify(keyed.workspace_id, SHOP, SECRET + "-2")
+    rotated = ShopifyService(session, keyring=Keyring(NEW, previous=[OLD]))
+    outcome = rotated.receive_webhook(source.id, signed(body, "wh-2"), body, origin)
+    rotated.register(keyed.workspace_id, SHOP, SECRET + "-2")
     resaved = json.loads(raw_settings(session, source.id))["webhook_secret"]
 
     assert refused.value.detail.startswith(
@@ -104,7 +104,7 @@ def test_a_secret_no_key_opens_is_a_500_problem_naming_the_source(
     keyed = keyed_workspace(session, "glow")
     if fault == "wrong key":
         stranger = Keyring("a-key-nobody-configured-0123456789")
-        source, _ = ConnectorService(session, keyring=stranger).register_shopify(
+        source, _ = ShopifyService(session, keyring=stranger).register(
             keyed.workspace_id, SHOP, SECRET
         )
         source_id = source.id
@@ -147,9 +147,9 @@ def test_reseal_names_the_source_it_cannot_open_then_reseals_every_source(
     once the shop is registered again, it reseals both sources and deliveries still verify."""
     keyed = keyed_workspace(session, "glow")
     kept = register_shop(client, keyed, "kept.myshopify.com")
-    lost, _ = ConnectorService(
+    lost, _ = ShopifyService(
         session, keyring=Keyring("a-key-nobody-configured-0123456789")
-    ).register_shopify(keyed.workspace_id, SHOP, SECRET)
+    ).register(keyed.workspace_id, SHOP, SECRET)
     session.commit()
     kept_before = raw_settings(session, kept)
     refused = invoke(settings, session_factory, "connectors", "reseal")

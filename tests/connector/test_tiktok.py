@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tessera.collect.connectors import tiktok
-from tessera.collect.connectors.errors import InvalidRecord
+from tessera.connector import tiktok
+from tessera.connector.errors import InvalidRecord
 from tessera.models.order import OrderStatus
 from tests.support.connectors import fixture_json
 

@@ -1,15 +1,18 @@
-"""The connectors' SQL: sources by id (webhooks name them in the URL) and import runs."""
+"""The connectors' SQL: webhook deliveries seen and the runs of file imports.
+
+Sources are Collect's, reached through ``tessera.collect.sources``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 
 from sqlalchemy import select, update
 
 from tessera.db.base import RepositoryBase
 from tessera.db.statements import insert_ignoring_conflicts
-from tessera.models.collect import ImportRun, Source
+from tessera.models.collect import ImportRun, WebhookReceipt
 
 RESET = dict.fromkeys(
     ("position", "byte_offset", "received", "accepted", "duplicates", "rejected"), 0
@@ -17,18 +20,27 @@ RESET = dict.fromkeys(
 
 
 class ConnectorRepository(RepositoryBase):
-    def source_by_id(self, source_id: str) -> Source | None:
-        """Any workspace's source: a webhook URL names the source, the signature proves it."""
-        return self.session.get(Source, source_id)
+    # Webhook receipts -------------------------------------------------------------------------
 
-    def locked_sources_of_every_workspace(self) -> Sequence[Source]:
-        """Every source, in id order, locked until the transaction ends (PostgreSQL; SQLite's
-        transactions hold its one write lock): for rewriting their settings without losing a
-        secret rotated meanwhile."""
-        query = select(Source).order_by(Source.id)
-        if self.dialect == "postgresql":
-            query = query.with_for_update()
-        return self.session.scalars(query.execution_options(populate_existing=True)).all()
+    def record_delivery(
+        self, workspace_id: str, source_id: str, delivery_id: str, topic: str
+    ) -> bool:
+        """Record a webhook delivery; False when this delivery id was seen before."""
+        inserted = insert_ignoring_conflicts(
+            self.session,
+            WebhookReceipt,
+            [
+                {
+                    "workspace_id": workspace_id,
+                    "source_id": source_id,
+                    "delivery_id": delivery_id,
+                    "topic": topic,
+                }
+            ],
+            ("source_id", "delivery_id"),
+            "id",
+        )
+        return bool(inserted)
 
     # Import runs ------------------------------------------------------------------------------
 

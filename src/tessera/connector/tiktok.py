@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tessera.collect.connectors.common import (
+from tessera.connector.common import (
     checked,
     currency_code,
     customer,
@@ -18,7 +18,7 @@ from tessera.collect.connectors.common import (
     split_name,
     unix_time,
 )
-from tessera.collect.connectors.errors import InvalidRecord
+from tessera.connector.errors import InvalidRecord
 from tessera.integrations.tiktok.orders import TikTokAddress, TikTokOrder
 from tessera.models.order import OrderStatus
 from tessera.order.domain import CanonicalLine, CanonicalOrder, padded_version

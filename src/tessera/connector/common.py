@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from tessera.collect.connectors.errors import InvalidRecord
+from tessera.connector.errors import InvalidRecord
 from tessera.kit.money import Money
 from tessera.kit.time import ensure_utc
 from tessera.order.domain import CanonicalCustomer, CanonicalOrder

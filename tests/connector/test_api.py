@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tessera.collect.connectors.service import ConnectorService
-from tessera.collect.service import CollectService
+from tessera.collect.sources import SourceService
+from tessera.connector.secrets import SourceSecrets
 from tessera.models.collect import ChannelKind, Event, QuarantineEntry, Source, WebhookReceipt
 from tessera.models.order import Order, OrderStatus
 from tessera.models.workspace import Role
@@ -87,7 +87,7 @@ def test_registering_a_shop_keeps_the_secret_and_never_returns_it(
     assert source is not None
     session.refresh(source)
     assert SECRET not in json.dumps(source.settings)
-    assert ConnectorService(session).secret(source, "webhook_secret") == SECRET + "-new"
+    assert SourceSecrets(session).secret(source, "webhook_secret") == SECRET + "-new"
 
 
 def test_registering_needs_an_admin_and_a_shopify_domain(
@@ -296,7 +296,7 @@ def test_a_refund_before_its_order_waits_on_a_placeholder(
 def test_a_pos_order_lands_on_the_registered_store(client: TestClient, session: Session) -> None:
     """source_name pos with the store's location id → the store channel."""
     keyed = keyed_workspace(session, "glow")
-    CollectService(session).add_channel(
+    SourceService(session).add_channel(
         keyed.workspace_id, ChannelKind.STORE, "SoHo", external_refs=["69012345"]
     )
     session.commit()
@@ -535,7 +535,7 @@ def test_square_orders_land_on_the_store_of_their_location(
 ) -> None:
     """A late offline sale: placed at the till's time, on the store that claims the location."""
     keyed = keyed_workspace(session, "glow", Role.MARKETER)
-    CollectService(session).add_channel(
+    SourceService(session).add_channel(
         keyed.workspace_id, ChannelKind.STORE, "Mission", external_refs=["L88917AVBK2S5"]
     )
     session.commit()
@@ -558,7 +558,7 @@ def test_retail_sell_through_becomes_orders_per_store_week(
 ) -> None:
     """Six rows, three store-weeks, on the partner's registered channel."""
     keyed = keyed_workspace(session, "glow", Role.MARKETER)
-    CollectService(session).add_channel(
+    SourceService(session).add_channel(
         keyed.workspace_id, ChannelKind.RETAIL, "Ulta", external_refs=["Ulta Beauty"]
     )
     session.commit()

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from tessera.collect.connectors.common import (
+from tessera.connector.common import (
     checked,
     currency_code,
     customer,
@@ -23,7 +23,7 @@ from tessera.collect.connectors.common import (
     store_channel,
     time_version,
 )
-from tessera.collect.connectors.errors import InvalidRecord
+from tessera.connector.errors import InvalidRecord
 from tessera.integrations.shopify.payloads import (
     ShopifyAddress,
     ShopifyCustomer,

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tessera.collect.connectors import shopify
-from tessera.collect.connectors.errors import InvalidRecord
+from tessera.connector import shopify
+from tessera.connector.errors import InvalidRecord
 from tessera.models.order import OrderStatus
 from tessera.order.domain import CanonicalCustomer, CanonicalLine, CanonicalRefund
 from tests.support.connectors import fixture_json

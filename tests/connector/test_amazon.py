@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tessera.collect.connectors import amazon
-from tessera.collect.connectors.errors import InvalidRecord, UnreadableFile
-from tessera.collect.connectors.records import delimited_records, grouped, read_header
-from tessera.collect.connectors.service import SPECS, OrderFormat, layout
+from tessera.connector import amazon
+from tessera.connector.errors import InvalidRecord, UnreadableFile
+from tessera.connector.formats import SPECS, OrderFormat, layout
+from tessera.connector.records import delimited_records, grouped, read_header
 from tessera.models.order import OrderStatus
 from tessera.order.domain import CanonicalLine
 from tests.support.connectors import fixture_bytes

@@ -7,10 +7,10 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from tessera.collect.connectors import retail
-from tessera.collect.connectors.errors import InvalidRecord
-from tessera.collect.connectors.records import delimited_records, grouped, read_header
-from tessera.collect.connectors.service import SPECS, OrderFormat, layout
+from tessera.connector import retail
+from tessera.connector.errors import InvalidRecord
+from tessera.connector.formats import SPECS, OrderFormat, layout
+from tessera.connector.records import delimited_records, grouped, read_header
 from tessera.models.order import OrderStatus
 from tests.support.connectors import fixture_bytes
 

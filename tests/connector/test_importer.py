@@ -12,15 +12,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tessera.cli_support import CliContext
-from tessera.collect.connectors.errors import ImportInProgress, UnreadableFile
-from tessera.collect.importer import (
+from tessera.config import Settings
+from tessera.connector.errors import ImportInProgress, UnreadableFile
+from tessera.connector.importer import (
     FileImporter,
     ImportProgress,
     ImportStart,
     fingerprint,
     message_from_row,
 )
-from tessera.config import Settings
 from tessera.models.collect import Event, ImportRun, QuarantineEntry
 from tessera.models.order import Order
 from tests.support.connectors import fixture_path

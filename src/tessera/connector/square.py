@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from tessera.collect.connectors.common import (
+from tessera.connector.common import (
     checked,
     currency_code,
     customer,
@@ -21,8 +21,8 @@ from tessera.collect.connectors.common import (
     store_channel,
     whole,
 )
-from tessera.collect.connectors.errors import InvalidRecord
-from tessera.collect.connectors.shopify import unwrap
+from tessera.connector.errors import InvalidRecord
+from tessera.connector.shopify import unwrap
 from tessera.integrations.square.orders import SquareMoney, SquareOrder, SquareRecipient
 from tessera.kit.time import ensure_utc
 from tessera.models.order import OrderStatus

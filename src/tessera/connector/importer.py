@@ -36,8 +36,9 @@ from typing import IO, Any
 import orjson
 from sqlalchemy.orm import Session
 
-from tessera.collect.connectors.errors import ImportInProgress, UnreadableFile
-from tessera.collect.connectors.records import (
+from tessera.connector.errors import ImportInProgress, UnreadableFile
+from tessera.connector.formats import SPECS, OrderFormat, layout
+from tessera.connector.records import (
     Record,
     Start,
     delimited_records,
@@ -46,14 +47,7 @@ from tessera.collect.connectors.records import (
     parquet_records,
     read_header,
 )
-from tessera.collect.connectors.service import (
-    SPECS,
-    ConnectorService,
-    OrderFormat,
-    Rejected,
-    Tally,
-    layout,
-)
+from tessera.connector.service import ConnectorService, Rejected, Tally
 from tessera.db.errors import DATABASE_ERRORS, transient_reason
 from tessera.kit.time import ensure_utc, utcnow
 from tessera.workspace.service import WorkspaceService
@@ -155,6 +149,17 @@ class _RunState:
     status: str
     counts: dict[str, int]
     reasons: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class _ChunkApplied:
+    """What one committed chunk did: where the run now stands, and what it counted."""
+
+    position: int  # the line (or Parquet row) after the chunk
+    byte_offset: int
+    counts: dict[str, int]
+    reasons: dict[str, int]  # the run's refusal reasons, this chunk's merged in
+    tally: Tally
 
 
 def _merge_reasons(stored: Mapping[str, int], new: Counter[str]) -> dict[str, int]:
@@ -382,32 +387,31 @@ class FileImporter:
         applied again, up to ``CHUNK_ATTEMPTS`` times: nothing of it was kept."""
         for attempt in range(1, CHUNK_ATTEMPTS + 1):
             try:
-                position, offset, counts, reasons, tally = self._apply_chunk(state, chunk, final)
+                applied = self._apply_chunk(state, chunk, final)
                 break
             except DATABASE_ERRORS as exc:
                 if transient_reason(exc) is None or attempt == CHUNK_ATTEMPTS:
                     raise
                 time.sleep(random.uniform(0.05, 0.2) * attempt)  # jitter, not security
-        state.position, state.byte_offset = position, offset
+        state.position, state.byte_offset = applied.position, applied.byte_offset
         state.status = "completed" if final else "running"
-        for name, value in counts.items():
+        for name, value in applied.counts.items():
             state.counts[name] += value
-        state.reasons = reasons
+        state.reasons = applied.reasons
         if self.on_rejected:
-            for item in tally.rejected:
+            for item in applied.tally.rejected:
                 self.on_rejected(item)
         if self.on_progress:
-            done = offset if self.unit == "bytes" else position
+            done = applied.byte_offset if self.unit == "bytes" else applied.position
             self.on_progress(ImportProgress(done, max(self.total, done), self.unit, **state.counts))
 
     def _apply_chunk(
         self, state: _RunState, chunk: list[tuple[list[Record], bool]], final: bool
-    ) -> tuple[int, int, dict[str, int], dict[str, int], Tally]:
-        """One transaction: the chunk's records applied and the run moved past them; returns
-        (line, byte offset, counts, refusal reasons, tally)."""
+    ) -> _ChunkApplied:
+        """One transaction: the chunk's records applied and the run moved past them."""
         with self.unit_of_work() as session:
             service = ConnectorService(session)
-            source = service.collect.repository.source(self.workspace_id, state.source_id)
+            source = service.sources.source(self.workspace_id, state.source_id)
             assert source is not None
             tally = Tally()
             if self.spec is None:
@@ -448,13 +452,13 @@ class FileImporter:
                     field="file",
                 )
             if tally.received:
-                service.collect.repository.touch_source(source.id, utcnow())
-        return position, offset, counts, reasons, tally
+                service.sources.touch(source.id, utcnow())
+        return _ChunkApplied(position, offset, counts, reasons, tally)
 
     def _keep_file_error(self, exc: UnreadableFile, source_id: str) -> None:
         with self.unit_of_work() as session, self.path.open("rb") as stream:
             head = stream.read(4096)
-            entry = ConnectorService(session).collect.quarantine(
+            entry = ConnectorService(session).quarantine.keep(
                 self.workspace_id,
                 self.path.name,
                 exc.detail,

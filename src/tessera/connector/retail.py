@@ -16,8 +16,8 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 
-from tessera.collect.connectors.common import checked, currency_code, money, slug, whole
-from tessera.collect.connectors.errors import InvalidRecord
+from tessera.connector.common import checked, currency_code, money, slug, whole
+from tessera.connector.errors import InvalidRecord
 from tessera.integrations.retail.sell_through import REQUIRED_COLUMNS
 from tessera.models.order import OrderStatus
 from tessera.order.domain import CanonicalLine, CanonicalOrder

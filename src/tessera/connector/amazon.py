@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from tessera.collect.connectors.common import (
+from tessera.connector.common import (
     checked,
     currency_code,
     customer,
@@ -22,7 +22,7 @@ from tessera.collect.connectors.common import (
     time_version,
     whole,
 )
-from tessera.collect.connectors.errors import InvalidRecord
+from tessera.connector.errors import InvalidRecord
 from tessera.integrations.amazon.order_report import (
     FULFILLED_BY_AMAZON,
     FULFILLED_BY_MERCHANT,
