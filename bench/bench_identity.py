@@ -64,13 +64,13 @@ from bench.eval_matching import _Queries, _row, _Tally, as_channel_record, synth
 from tessera.db.admin import recreate_database
 from tessera.db.engine import make_engine, make_session_factory, session_scope
 from tessera.db.migrate import upgrade
-from tessera.identity import graph_memory
-from tessera.identity.graph import plan_batch
-from tessera.identity.identifiers import Ident, IdentityRecord, Rules
-from tessera.identity.match_domain import MATCH_FIELDS, blocking_keys
-from tessera.identity.match_service import MatchService
-from tessera.identity.matching import MatchIndex, Record, RecordTable
-from tessera.identity.service import IdentityService
+from tessera.identity.graph import memory as graph_memory
+from tessera.identity.graph.identifiers import Ident, IdentityRecord, Rules
+from tessera.identity.graph.planner import plan_batch
+from tessera.identity.graph.service import IdentityService
+from tessera.identity.match.domain import MATCH_FIELDS, blocking_keys
+from tessera.identity.match.engine import MatchIndex, Record, RecordTable
+from tessera.identity.match.service import MatchService
 from tessera.kit.memory import collector_paused
 from tessera.models.identity import MatchRecord, Profile, ProfileStatus
 from tessera.models.workspace import ApiKeyKind, Role

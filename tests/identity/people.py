@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from tessera.collect.service import CollectService, IngestResult, Sender
-from tessera.identity.service import IdentityService
+from tessera.identity.graph.service import IdentityService
 from tessera.models.order import OrderStatus
 from tessera.order.domain import CanonicalCustomer, CanonicalLine, CanonicalOrder
 from tessera.order.service import OrderService

@@ -26,7 +26,7 @@ from tessera.collect.errors import (
 )
 from tessera.collect.repository import CollectRepository
 from tessera.db.statements import insert_ignoring_conflicts
-from tessera.identity.intake import IdentityIntake
+from tessera.identity.graph.intake import IdentityIntake
 from tessera.kit.errors import InvalidInput
 from tessera.kit.pagination import Page, clamp_limit, decode_cursor, page_from
 from tessera.kit.time import utcnow

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from tessera.collect.service import CollectService, IngestResult, Sender
-from tessera.identity.intake import IdentityIntake
+from tessera.identity.graph.intake import IdentityIntake
 from tessera.inventory.service import InventoryService
 from tessera.kit.money import Money
 from tessera.kit.pagination import Page, clamp_limit, decode_cursor, page_from
