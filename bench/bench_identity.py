@@ -11,7 +11,7 @@ afresh at each run), in one run:
    a backlog: 500 SDK batches of 100), one transaction each, next to
    networkx connected components over the same 3M edges, and the in-memory planning step alone
    (``graph.plan_batch`` over all records, no database). The stitch runs three times, as the
-   graph memory (``identity.graph_memory``) can stand: one worker stitching a new workspace
+   graph memory (``identity.graph.memory``) can stand: one worker stitching a new workspace
    (the target's row: its memory holds every identifier, so no key is looked up), a workspace
    another writer came to first (keys the worker has not met are looked up), and a new process
    for every batch (no memory at all). The number of active profiles must equal networkx's
@@ -261,7 +261,7 @@ def bench_stitch(url: str, events: int, batch: int, db_events: int) -> list[Row]
     ]
 
 
-# How the graph memory (identity.graph_memory) stands as each run starts.
+# How the graph memory (identity.graph.memory) stands as each run starts.
 STITCH_MODES = {
     "new": "one worker, a new workspace",
     "history": "one worker, a workspace written before (memory not complete)",

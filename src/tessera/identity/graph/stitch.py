@@ -60,7 +60,7 @@ class StitchResult:
     merges: list[str] = field(default_factory=list)
     conflicts: int = 0
     # Keys looked up in the database: the others came from what this process's previous
-    # stitch left (``graph_memory``).
+    # stitch left (``memory``).
     looked_up: int = 0
 
 

@@ -6,7 +6,7 @@ none: a POS guest known by name and postcode, an Amazon order with a name and an
 each profile the stitcher created or changed, ``MatchService.match``:
 
 1. refreshes its ``identity_match_record`` from its traits (and its email and phone
-   identifiers), with four blocking keys that each have an index (see ``match_domain``);
+   identifiers), with four blocking keys that each have an index (see ``domain``);
 2. fetches the active profiles sharing a key through those indexes (a key shared by more
    than 100 profiles is skipped, as a common name says little), so the work per profile
    depends on its block, not on how many profiles the workspace holds;

@@ -70,7 +70,7 @@ class IdentityRepository(BulkWrites):
         PostgreSQL: a transaction-level advisory lock. SQLite already has one writer
         (transactions begin IMMEDIATE), so nothing more is needed there. Every graph writer
         comes through here, so a process that remembers the clock it committed knows whether
-        anyone else has written the graph since (``graph_memory``).
+        anyone else has written the graph since (``memory``).
         """
         if self.session.get_bind().dialect.name == "postgresql":
             self.session.execute(
