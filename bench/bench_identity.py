@@ -11,7 +11,7 @@ afresh at each run), in one run:
    a backlog: 500 SDK batches of 100), one transaction each, next to
    networkx connected components over the same 3M edges, and the in-memory planning step alone
    (``graph.plan_batch`` over all records, no database). The stitch runs three times, as the
-   graph memory (``identity.graph_memory``) can stand: one worker stitching a new workspace
+   graph memory (``identity.graph.memory``) can stand: one worker stitching a new workspace
    (the target's row: its memory holds every identifier, so no key is looked up), a workspace
    another writer came to first (keys the worker has not met are looked up), and a new process
    for every batch (no memory at all). The number of active profiles must equal networkx's
@@ -64,13 +64,13 @@ from bench.eval_matching import _Queries, _row, _Tally, as_channel_record, synth
 from tessera.db.admin import recreate_database
 from tessera.db.engine import make_engine, make_session_factory, session_scope
 from tessera.db.migrate import upgrade
-from tessera.identity import graph_memory
-from tessera.identity.graph import plan_batch
-from tessera.identity.identifiers import Ident, IdentityRecord, Rules
-from tessera.identity.match_domain import MATCH_FIELDS, blocking_keys
-from tessera.identity.match_service import MatchService
-from tessera.identity.matching import MatchIndex, Record, RecordTable
-from tessera.identity.service import IdentityService
+from tessera.identity.graph import memory as graph_memory
+from tessera.identity.graph.identifiers import Ident, IdentityRecord, Rules
+from tessera.identity.graph.planner import plan_batch
+from tessera.identity.graph.service import IdentityService
+from tessera.identity.match.domain import MATCH_FIELDS, blocking_keys
+from tessera.identity.match.engine import MatchIndex, Record, RecordTable
+from tessera.identity.match.service import MatchService
 from tessera.kit.memory import collector_paused
 from tessera.models.identity import MatchRecord, Profile, ProfileStatus
 from tessera.models.workspace import ApiKeyKind, Role
@@ -261,7 +261,7 @@ def bench_stitch(url: str, events: int, batch: int, db_events: int) -> list[Row]
     ]
 
 
-# How the graph memory (identity.graph_memory) stands as each run starts.
+# How the graph memory (identity.graph.memory) stands as each run starts.
 STITCH_MODES = {
     "new": "one worker, a new workspace",
     "history": "one worker, a workspace written before (memory not complete)",

@@ -44,7 +44,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from tessera.identity.matching import (
+from tessera.identity.match.engine import (
     MatchIndex,
     MatchSettings,
     Record,
@@ -68,7 +68,7 @@ from tessera.identity.matching import (
     train,
     transformed,
 )
-from tessera.identity.matching.evaluation import coded
+from tessera.identity.match.engine.evaluation import coded
 
 console = Console(width=None if sys.stdout.isatty() else 180)
 REPO = Path(__file__).resolve().parent.parent

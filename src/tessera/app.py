@@ -147,11 +147,11 @@ def _mount_routers(app: FastAPI) -> None:
     from tessera.collect.api import tracking
     from tessera.connector.api import api as connectors_api
     from tessera.connector.replay import register_replayers
+    from tessera.customer.api import api as identity_api
     from tessera.dashboard.mount import mount_dashboard
     from tessera.feed.api import api as feeds_api
-    from tessera.identity.api import api as identity_api
-    from tessera.identity.match_api import api as identity_match_api
-    from tessera.identity.merge_api import api as identity_merge_api
+    from tessera.identity.graph.api import api as identity_merge_api
+    from tessera.identity.match.api import api as identity_match_api
     from tessera.inventory.api import api as inventory_api
     from tessera.job.api import api as job_api
     from tessera.order.api import api as orders_api

@@ -12,10 +12,10 @@ from tessera.collect.cli import quarantine_cli
 from tessera.config import ConfigError
 from tessera.connector.cli import connectors_cli, import_cli
 from tessera.connector.replay import register_replayers
+from tessera.customer.cli import consent_cli, profiles_cli
 from tessera.feed.cli import feeds_cli
-from tessera.identity.cli import consent_cli, profiles_cli
-from tessera.identity.match_cli import identity_cli
-from tessera.identity.merge_cli import merges_cli
+from tessera.identity.graph.cli import merges_cli
+from tessera.identity.match.cli import identity_cli
 from tessera.inventory.cli import inventory_cli
 from tessera.job.cli import jobs_cli
 from tessera.order.cli import orders_cli

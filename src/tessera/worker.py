@@ -31,8 +31,8 @@ TASK_MODULES: tuple[str, ...] = (
     "tessera.job.tasks",
     "tessera.inventory.tasks",
     "tessera.feed.tasks",
-    "tessera.identity.tasks",
-    "tessera.identity.match_tasks",
+    "tessera.identity.graph.tasks",
+    "tessera.identity.match.tasks",
 )
 
 

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tessera.identity.match_service import MatchService
+from tessera.identity.match.service import MatchService
 from tessera.models.identity import IdentityConflict, IdentityMerge, IdentityReview, ReviewStatus
 from tessera.models.workspace import Role
 from tessera.workspace.service import WorkspaceService

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tessera.identity.identifiers import IdentityRecord, normalise
-from tessera.identity.service import IdentityService
+from tessera.identity.graph.identifiers import IdentityRecord, normalise
+from tessera.identity.graph.service import IdentityService
 from tessera.kit.ids import new_id
 from tessera.models.identity import (
     Identifier,

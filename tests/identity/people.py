@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from tessera.collect.domain import Sender
 from tessera.collect.service import CollectService, IngestResult
-from tessera.identity.service import IdentityService
+from tessera.identity.graph.service import IdentityService
 from tessera.models.order import OrderStatus
 from tessera.order.domain import CanonicalCustomer, CanonicalLine, CanonicalOrder
 from tessera.order.service import OrderService

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from tessera.collect.domain import Sender
 from tessera.collect.service import CollectService, IngestResult
-from tessera.identity import tasks
-from tessera.identity.intake import STITCH_JOB
+from tessera.identity.graph import tasks
+from tessera.identity.graph.intake import STITCH_JOB
 from tessera.models.identity import Identifier, Profile, ProfileStatus
 from tessera.models.job import Job, JobStatus
 

@@ -166,7 +166,7 @@ def connector_and_order_probes(session: Session, b: Tenant) -> list[Probe]:
 
 @probes
 def identity_merge_probes(session: Session, b: Tenant) -> list[Probe]:
-    from tessera.identity.service import IdentityService
+    from tessera.identity.graph.service import IdentityService
     from tests.identity.stitching import identify, send
 
     send(session, b.workspace_id, [identify("b1", 0, anonymous_id="b-web", user_id="b-user")])
@@ -192,7 +192,7 @@ def identity_merge_probes(session: Session, b: Tenant) -> list[Probe]:
 
 @probes
 def identity_match_probes(session: Session, b: Tenant) -> list[Probe]:
-    from tessera.identity.match_service import MatchService
+    from tessera.identity.match.service import MatchService
     from tessera.models.identity import IdentityConflict
     from tests.identity.matchdata import ELIZABETH, LIZ_AT_THE_TILL, make_profile, reviews_of
 

@@ -23,7 +23,7 @@ from tessera.collect.errors import InvalidWriteKey
 from tessera.collect.quarantine import QuarantineService
 from tessera.collect.repository import CollectRepository
 from tessera.collect.sources import SourceService
-from tessera.identity.intake import IdentityIntake
+from tessera.identity.graph.intake import IdentityIntake
 from tessera.kit.pagination import Page, clamp_limit, decode_cursor, page_from
 from tessera.kit.time import utcnow
 from tessera.models.collect import Event

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from tessera.collect.domain import Sender
 from tessera.collect.service import CollectService, IngestResult
-from tessera.identity.intake import IdentityIntake
+from tessera.identity.graph.intake import IdentityIntake
 from tessera.inventory.service.orders import OrderStockService
 from tessera.kit.money import Money
 from tessera.kit.pagination import Page, clamp_limit, decode_cursor, page_from

@@ -15,13 +15,13 @@ from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import ValidationError
 
+from tessera.customer.privacy import CHANNELS, PURPOSES, PrivacyService
+from tessera.customer.profiles import ProfileService
+from tessera.customer.schemas import ConsentCreate
 from tessera.dashboard.session import Member, SignedIn, flash
 from tessera.dashboard.web import DashboardRoute, is_htmx, render
 from tessera.http.routing import DbSession
-from tessera.identity.privacy import CHANNELS, PURPOSES, PrivacyService
-from tessera.identity.profiles import ProfileService
-from tessera.identity.schemas import ConsentCreate
-from tessera.identity.service import IdentityService
+from tessera.identity.graph.service import IdentityService
 from tessera.kit.errors import InvalidInput, Problem
 from tessera.kit.money import Money
 from tessera.models.identity import ConsentStatus, ErasureMode

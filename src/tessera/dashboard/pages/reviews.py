@@ -11,8 +11,8 @@ from fastapi.responses import RedirectResponse
 from tessera.dashboard.session import SignedIn, flash
 from tessera.dashboard.web import DashboardRoute, render
 from tessera.http.routing import DbSession
-from tessera.identity.match_domain import MATCH_FIELDS
-from tessera.identity.match_service import MatchService
+from tessera.identity.match.domain import MATCH_FIELDS
+from tessera.identity.match.service import MatchService
 from tessera.kit.errors import InvalidInput, Problem
 from tessera.models.identity import ConflictStatus, ReviewStatus
 from tessera.models.workspace import Role

@@ -1,0 +1,384 @@
+"""The customer 360, read side: search, one profile with everything known, and one timeline.
+
+A profile is a connected group of identifiers (ADR 0010). Events and orders are never rewritten:
+an event belongs to the profile of its ``user_id`` identifier, or, when it has none, to the
+profile of its ``anonymous_id`` identifier; an order belongs to the profile holding the
+identifier of type ``order`` whose value is the order's id. Order events (message ids
+``order:<id>:...``) are shown once, as their order, not a second time as events.
+
+The clerk's search answers from indexed lookups only: an identifier by its unique
+``(workspace, type, value)`` index after normalising the query, an order number by the orders
+service (its ``(workspace, order_number)`` index), a name by a range on ``profile.name_key``
+(a prefix; PostgreSQL's ``C`` collation and SQLite's binary one order it byte-wise, so the
+range is the prefix).
+
+Its SQL is ``repository.profiles``' (a read model that joins the events and orders tables
+directly, as analytics does); the timeline's cursors and items are ``timeline``'s.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from tessera.customer import schemas
+from tessera.customer.repository.profiles import ProfileReadRepository
+from tessera.customer.timeline import (
+    Position,
+    consent_item,
+    consent_out,
+    decode_position,
+    encode_position,
+    event_item,
+    merge_item,
+    order_item,
+)
+from tessera.identity.errors import ProfileNotFound
+from tessera.identity.graph import identifiers as ids
+from tessera.identity.graph.service import IdentityService
+from tessera.kit.errors import InvalidInput
+from tessera.kit.pagination import clamp_limit
+from tessera.models.identity import Identifier, Profile, ProfileStatus
+from tessera.models.order import OrderStatus
+from tessera.order.service import OrderService
+from tessera.workspace.service import WorkspaceService
+
+SEARCH_LIMIT = 20
+QUERY_MAX = 320
+PLATFORM_OF_TYPE = {
+    ids.SHOPIFY_CUSTOMER_ID: "shopify",
+    ids.TIKTOK_CUSTOMER_ID: "tiktok_shop",
+    ids.AMAZON_BUYER_ID: "amazon",
+    ids.SQUARE_CUSTOMER_ID: "square",
+}
+# Exact hits first, in this order; then order numbers; then names.
+SEARCH_RANK = (
+    ids.EMAIL, ids.PHONE, ids.LOYALTY_ID, ids.POS_CARD_ID, ids.USER_ID, ids.SHOPIFY_CUSTOMER_ID,
+    ids.TIKTOK_CUSTOMER_ID, ids.AMAZON_BUYER_ID, ids.SQUARE_CUSTOMER_ID, ids.ANONYMOUS_ID,
+    ids.ORDER,
+)  # fmt: skip
+_NAME_TRAITS = ("first_name", "last_name")
+
+
+def query_name_key(text: str) -> str:
+    """The search form of a typed name: lower-case, single-spaced (as ``profile.name_key``)."""
+    return " ".join(text.split()).lower()
+
+
+def display_name(traits: dict[str, Any]) -> str | None:
+    parts = [str(traits[k]).strip() for k in _NAME_TRAITS if traits.get(k)]
+    if parts:
+        return " ".join(parts)
+    name = traits.get("name")
+    return str(name).strip() or None if name else None
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """A resolved profile with its identifiers split the ways the read side needs them."""
+
+    profile: Profile
+    requested_id: str
+    identifiers: Sequence[Identifier]
+    absorbed_ids: Sequence[str]
+
+    def values(self, kind: str) -> list[str]:
+        return sorted(i.value for i in self.identifiers if i.type == kind)
+
+    @property
+    def user_ids(self) -> list[str]:
+        return self.values("user_id")
+
+    @property
+    def anonymous_ids(self) -> list[str]:
+        return self.values("anonymous_id")
+
+    @property
+    def order_ids(self) -> list[str]:
+        return self.values("order")
+
+    @property
+    def profile_ids(self) -> list[str]:
+        return [self.profile.id, *self.absorbed_ids]
+
+
+class ProfileService:
+    """Use cases of the customer 360's read side. Never commits."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.repository = ProfileReadRepository(session)
+        self.identity = IdentityService(session)
+
+    # Resolving ---------------------------------------------------------------------------
+
+    def resolve(self, workspace_id: str, profile_id: str) -> Profile:
+        """The active profile ``profile_id`` is or was merged into; 404 for an id of another
+        workspace, one that never was, and one that was erased."""
+        return self.identity.resolve(workspace_id, profile_id)
+
+    def person(self, workspace_id: str, profile_id: str) -> Person:
+        """The resolved profile with its identifiers and every profile merged into it."""
+        profile = self.resolve(workspace_id, profile_id)
+        absorbed: list[str] = []
+        frontier = [profile.id]
+        seen = {profile.id}
+        while frontier:
+            found = [
+                pid
+                for pid in self.repository.absorbed_into(workspace_id, frontier)
+                if pid not in seen
+            ]
+            seen.update(found)
+            absorbed.extend(found)
+            frontier = found
+        return Person(
+            profile=profile,
+            requested_id=profile_id,
+            identifiers=self.repository.identifiers(workspace_id, profile.id),
+            absorbed_ids=sorted(absorbed),
+        )
+
+    # Search ------------------------------------------------------------------------------
+
+    def search(
+        self, workspace_id: str, query: str, limit: int = SEARCH_LIMIT
+    ) -> list[schemas.ProfileSummary]:
+        """Profiles matching what a clerk typed: an email, a phone, a loyalty or card id, an
+        order number, a profile id or the start of a name. Exact identifier hits come first.
+
+        Refuses an empty query and one longer than 320 characters. Every lookup is one indexed
+        probe, whatever the size of the workspace.
+        """
+        text = query.strip()
+        if not text:
+            raise InvalidInput("type an email, phone, loyalty id, order number or name", field="q")
+        if len(text) > QUERY_MAX:
+            raise InvalidInput(f"q must be at most {QUERY_MAX} characters", field="q")
+        if "\x00" in text:
+            raise InvalidInput("q must not contain the NUL character", field="q")
+        limit = clamp_limit(limit)
+        hits: list[tuple[str, str]] = []  # (profile id, matched by), best first
+        if text.startswith("cus_"):
+            with contextlib.suppress(ProfileNotFound):
+                hits.append((self.resolve(workspace_id, text).id, "id"))
+        rules = self.identity.rules(workspace_id)
+        pairs = [ident.key for ident in ids.parse_query(text, rules)]
+        orders = OrderService(self.session).find_by_number(workspace_id, text)
+        pairs.extend((ids.ORDER, order.id) for order in orders)
+        rank = {kind: n for n, kind in enumerate(SEARCH_RANK)}
+        found = sorted(
+            self.repository.profile_ids_by_identifiers(workspace_id, pairs),
+            key=lambda hit: (rank.get(hit[0], 9), hit[1]),
+        )
+        hits.extend((pid, "order_number" if kind == "order" else kind) for kind, pid in found)
+        key = query_name_key(text)
+        if any(c.isalpha() for c in key) and "@" not in key:
+            hits.extend(
+                (pid, "name")
+                for pid in self.repository.profiles_by_name_prefix(workspace_id, key, limit)
+            )
+        return self._summaries(workspace_id, hits, limit)
+
+    def _summaries(
+        self, workspace_id: str, hits: Sequence[tuple[str, str]], limit: int
+    ) -> list[schemas.ProfileSummary]:
+        profiles = {p.id: p for p in self.repository.profiles(workspace_id, [h[0] for h in hits])}
+        results: list[schemas.ProfileSummary] = []
+        seen: set[str] = set()
+        for profile_id, matched_by in hits:
+            profile = profiles.get(profile_id)
+            if profile is None:
+                continue
+            if profile.status is ProfileStatus.MERGED:
+                try:
+                    profile = self.resolve(workspace_id, profile.id)
+                except ProfileNotFound:
+                    continue
+            if profile.id in seen:
+                continue
+            seen.add(profile.id)
+            traits = profile.traits or {}
+            results.append(
+                schemas.ProfileSummary(
+                    id=profile.id,
+                    name=display_name(traits),
+                    email=_text(traits.get("email")),
+                    phone=_text(traits.get("phone")),
+                    last_seen=profile.last_seen,
+                    matched_by=matched_by,
+                )
+            )
+            if len(results) == limit:
+                break
+        return results
+
+    # The 360 ---------------------------------------------------------------------------------
+
+    def view(self, workspace_id: str, profile_id: str, *, actor: str) -> schemas.Profile360:
+        """Everything known about a person, and an audit row saying who looked.
+
+        A merged profile's id answers with its survivor (``requested_id`` keeps the id asked
+        for). Refuses an unknown id, or one of another workspace, as not found.
+        """
+        person = self.person(workspace_id, profile_id)
+        profile = person.profile
+        identifiers = person.identifiers
+        consents = self.current_consents(workspace_id, identifiers)
+        sources = self.identifier_sources(workspace_id, person)
+        WorkspaceService(self.session).record(
+            workspace_id,
+            actor,
+            "profile.viewed",
+            profile.id,
+            {"requested_id": profile_id} if profile_id != profile.id else {},
+        )
+        return schemas.Profile360(
+            id=profile.id,
+            requested_id=profile_id,
+            status=profile.status,
+            name=display_name(profile.traits or {}),
+            traits=profile.traits or {},
+            trait_stamps=profile.trait_stamps or {},
+            computed=self.computed_traits(workspace_id, person),
+            identifiers=[
+                schemas.IdentifierOut.model_validate(i).model_copy(
+                    update={"source": sources[i.id] or None}
+                )
+                for i in identifiers
+            ],
+            consents=consents,
+            merges=[
+                schemas.MergeOut.model_validate(m)
+                for m in self.repository.merges(workspace_id, person.profile_ids)
+            ],
+            absorbed_profile_ids=list(person.absorbed_ids),
+            created_at=profile.created_at,
+            updated_at=profile.updated_at,
+        )
+
+    def identifier_sources(self, workspace_id: str, person: Person) -> dict[str, str]:
+        """Where each identifier came from: its recorded source, else the channel of the record
+        that first linked it (or ``match``/``manual``), else the platform its type names, else
+        the channel of its order."""
+        identifiers = person.identifiers
+        links = self.repository.first_links([i.id for i in identifiers])
+        channels = self.repository.channels_of_messages(
+            workspace_id, [ref for kind, ref in links.values() if kind == "event"]
+        )
+        orders = {o.id: o.channel for o in self.repository.orders(workspace_id, person.order_ids)}
+        sources: dict[str, str] = {}
+        for identifier in identifiers:
+            kind, ref = links.get(identifier.id, ("", ""))
+            source = (
+                identifier.source
+                or (channels.get(ref) if kind == "event" else kind)
+                or PLATFORM_OF_TYPE.get(identifier.type)
+                or (orders.get(identifier.value) if identifier.type == ids.ORDER else None)
+            )
+            sources[identifier.id] = source or ""
+        return sources
+
+    def computed_traits(self, workspace_id: str, person: Person) -> schemas.ComputedTraits:
+        """First and last seen, channels used, events, orders, revenue and average order value
+        (per currency, cancelled orders left out, refunds taken off)."""
+        events = self.repository.event_summary(workspace_id, person.user_ids, person.anonymous_ids)
+        first, last, channels = events.first, events.last, events.channels
+        orders = self.repository.orders(workspace_id, person.order_ids)
+        revenue: dict[str, int] = {}
+        counted: dict[str, int] = {}
+        seen = [t for t in (first, last, person.profile.first_seen, person.profile.last_seen) if t]
+        for order in orders:
+            seen.append(order.placed_at)
+            if order.channel not in channels:
+                channels.append(order.channel)
+            if order.status is OrderStatus.CANCELLED:
+                continue
+            revenue[order.currency] = (
+                revenue.get(order.currency, 0) + order.total - order.refunded_total
+            )
+            counted[order.currency] = counted.get(order.currency, 0) + 1
+        return schemas.ComputedTraits(
+            first_seen=min(seen) if seen else None,
+            last_seen=max(seen) if seen else None,
+            channels=sorted(channels),
+            event_count=events.count,
+            order_count=len(orders),
+            revenue=[schemas.MoneyTotal(currency=c, amount=a) for c, a in sorted(revenue.items())],
+            average_order_value=[
+                schemas.MoneyTotal(currency=c, amount=round(a / counted[c]))
+                for c, a in sorted(revenue.items())
+            ],
+        )
+
+    def current_consents(
+        self, workspace_id: str, identifiers: Sequence[Identifier]
+    ) -> list[schemas.ConsentOut]:
+        """The newest answer per identifier, purpose and channel."""
+        history = self.consent_history(workspace_id, identifiers)
+        current: dict[tuple[str, str, str], schemas.ConsentOut] = {}
+        for consent in history:  # newest first, so the first seen per key wins
+            current.setdefault((consent.identifier_id, consent.purpose, consent.channel), consent)
+        return sorted(
+            current.values(), key=lambda c: (c.purpose, c.channel, c.identifier_type, c.id)
+        )
+
+    def consent_history(
+        self, workspace_id: str, identifiers: Sequence[Identifier]
+    ) -> list[schemas.ConsentOut]:
+        """Every consent recorded for these identifiers, newest first."""
+        by_id = {i.id: i for i in identifiers}
+        return [
+            consent_out(c, by_id[c.identifier_id])
+            for c in self.repository.consents(workspace_id, list(by_id))
+        ]
+
+    # Timeline --------------------------------------------------------------------------------
+
+    def timeline(
+        self, workspace_id: str, profile_id: str, cursor: str | None = None, limit: int = 50
+    ) -> schemas.TimelinePage:
+        """One timeline across channels: events, orders, consents, merges and unmerges, newest
+        first, a page at a time (the cursor is opaque). Refuses a cursor it did not make."""
+        limit = clamp_limit(limit)
+        position = decode_position(cursor)
+        person = self.person(workspace_id, profile_id)
+        repo = self.repository
+        by_id = {i.id: i for i in person.identifiers}
+        items: list[tuple[Position, schemas.TimelineItem]] = []
+        fetch = limit + 1
+        for event in repo.event_page(
+            workspace_id, person.user_ids, person.anonymous_ids, position, fetch
+        ):
+            items.append((Position(event.timestamp, event.id), event_item(event)))
+        for order in repo.order_page(workspace_id, person.order_ids, position, fetch):
+            items.append((Position(order.placed_at, order.id), order_item(order)))
+        for consent in repo.consent_page(workspace_id, list(by_id), position, fetch):
+            item = consent_out(consent, by_id[consent.identifier_id])
+            items.append((Position(consent.recorded_at, consent.id), consent_item(item)))
+        for merge in repo.merge_page(
+            workspace_id, person.profile_ids, position, fetch, undone=False
+        ):
+            items.append((Position(merge.created_at, merge.id), merge_item(merge, undone=False)))
+        for merge in repo.merge_page(
+            workspace_id, person.profile_ids, position, fetch, undone=True
+        ):
+            assert merge.undone_at is not None
+            key = Position(merge.undone_at, f"{merge.id}~u")
+            if position is None or key < position:
+                items.append((key, merge_item(merge, undone=True)))
+        items.sort(key=lambda pair: pair[0], reverse=True)
+        page = items[:limit]
+        has_more = len(items) > limit
+        return schemas.TimelinePage(
+            items=[item for _, item in page],
+            next_cursor=encode_position(page[-1][0]) if has_more and page else None,
+        )
+
+
+def _text(value: Any) -> str | None:
+    return str(value) if value not in (None, "") else None
