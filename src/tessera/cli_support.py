@@ -17,8 +17,6 @@ from tessera.config import ConfigError, Settings, get_settings
 from tessera.db.engine import make_engine, make_session_factory, session_scope
 from tessera.db.errors import DATABASE_ERRORS, transient_reason
 from tessera.kit.errors import Problem
-from tessera.models.workspace import Workspace
-from tessera.workspace.service import WorkspaceService
 
 
 def console() -> Console:
@@ -61,16 +59,6 @@ class CliContext:
     def session(self) -> Iterator[Session]:
         with session_scope(self.factory()) as session:
             yield session
-
-    @contextmanager
-    def workspace_session(self, id_or_slug: str) -> Iterator[tuple[Session, Workspace]]:
-        """One session scope and the workspace ``--workspace`` names (by id or slug).
-
-        Refuses an unknown workspace (``WorkspaceNotFound``, one red line under
-        ``friendly_errors``) before the command does anything.
-        """
-        with self.session() as session:
-            yield session, WorkspaceService(session).find_workspace(id_or_slug)
 
 
 def context(ctx: typer.Context) -> CliContext:

@@ -13,6 +13,7 @@ from rich.table import Table
 from tessera.cli_support import console, context, fail, friendly_errors
 from tessera.collect.quarantine import QuarantineService
 from tessera.models.collect import QuarantineStatus
+from tessera.workspace.cli import workspace_session
 
 quarantine_cli = typer.Typer(
     help="Refused records: list them, replay them once fixed, or discard them.",
@@ -31,7 +32,7 @@ def quarantine_list(
 ) -> None:
     """List refused records with why and where they came from."""
     wanted = None if status == "all" else _status(status)
-    with context(ctx).workspace_session(workspace) as (session, ws):
+    with workspace_session(context(ctx), workspace) as (session, ws):
         page = QuarantineService(session).list_quarantine(ws.id, wanted, None, limit)
         table = Table("when", "kind", "origin", "reason", "field", "status")
         table.add_column("id", no_wrap=True)
@@ -73,7 +74,7 @@ def quarantine_replay(
             fixed = json.loads(text)
         except json.JSONDecodeError as exc:
             raise fail(f"--payload is not JSON: {exc}") from None
-    with context(ctx).workspace_session(workspace) as (session, ws):
+    with workspace_session(context(ctx), workspace) as (session, ws):
         entry = QuarantineService(session).replay(ws.id, entry_id, fixed, actor="cli")
         console().print(f"replayed {entry.id}: {entry.resolution}")
 
@@ -87,6 +88,6 @@ def quarantine_discard(
     why: str = typer.Option(..., help="Why it is dropped (kept with the record)"),
 ) -> None:
     """Close a refused record without applying it; it stays readable."""
-    with context(ctx).workspace_session(workspace) as (session, ws):
+    with workspace_session(context(ctx), workspace) as (session, ws):
         entry = QuarantineService(session).discard(ws.id, entry_id, why, actor="cli")
         console().print(f"discarded {entry.id}")

@@ -35,6 +35,7 @@ from tessera.connector.importer import (
 )
 from tessera.connector.secrets import SourceSecrets
 from tessera.connector.service import Rejected
+from tessera.workspace.cli import workspace_session
 
 import_cli = typer.Typer(
     help="Bulk import from files: streamed, committed in chunks, resumable.", no_args_is_help=True
@@ -88,7 +89,7 @@ def _run_import(
     restart: bool,
 ) -> None:
     cli = context(ctx)
-    with cli.workspace_session(workspace) as (_session, found):
+    with workspace_session(cli, workspace) as (_session, found):
         workspace_id = found.id
     shown = 0
     is_parquet = file.suffix.lower() in (".parquet", ".pq")

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from tessera.catalog.service import CatalogService
 from tessera.http.routing import DbSession, router
-from tessera.inventory.errors import InvalidStockInput
+from tessera.inventory.errors import InvalidStockInput, RoutingDecisionNotFound
 from tessera.inventory.schemas import (
     AdjustIn,
     BalanceList,
@@ -415,9 +415,7 @@ def verify(principal: Viewer, session: DbSession, body: VerifyIn | None = None) 
     summary="Where an order's stock came from, and why",
 )
 def order_routing(order_id: str, principal: Viewer, session: DbSession) -> RoutingOut:
-    from tessera.order.errors import OrderNotFound
-
     decision = RoutingService(session).routing_decision(principal.workspace_id, order_id)
     if decision is None:
-        raise OrderNotFound(f"no routing decision for order {order_id} in this workspace")
+        raise RoutingDecisionNotFound(f"no routing decision for order {order_id} in this workspace")
     return RoutingOut(**decision)

@@ -15,6 +15,11 @@ class ReservationNotFound(NotFound):
     title = "No such reservation in this workspace"
 
 
+class RoutingDecisionNotFound(NotFound):
+    slug = "routing-decision-not-found"
+    title = "No routing decision for this order in this workspace"
+
+
 class InvalidStockInput(InvalidInput):
     slug = "invalid-stock-input"
     title = "The stock input is not valid"

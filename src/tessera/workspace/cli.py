@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import typer
 from rich.table import Table
+from sqlalchemy.orm import Session
 
-from tessera.cli_support import console, context, friendly_errors
-from tessera.models.workspace import ApiKeyKind, Role
+from tessera.cli_support import CliContext, console, context, friendly_errors
+from tessera.models.workspace import ApiKeyKind, Role, Workspace
 from tessera.workspace.service import WorkspaceService
+
+
+@contextmanager
+def workspace_session(cli: CliContext, id_or_slug: str) -> Iterator[tuple[Session, Workspace]]:
+    """One session scope and the workspace ``--workspace`` names (by id or slug), for every
+    domain's commands.
+
+    Refuses an unknown workspace (``WorkspaceNotFound``, one red line under
+    ``friendly_errors``) before the command does anything.
+    """
+    with cli.session() as session:
+        yield session, WorkspaceService(session).find_workspace(id_or_slug)
+
 
 workspace_cli = typer.Typer(help="Workspaces: one per brand.", no_args_is_help=True)
 user_cli = typer.Typer(help="Dashboard users and their roles.", no_args_is_help=True)
