@@ -288,13 +288,13 @@ def _stitch_in_database(
     started = time.perf_counter()
     for start in range(0, len(records), batch):
         if mode == "forgotten":
-            graph_memory.forget(workspace_id)
+            graph_memory.MEMORIES.forget(workspace_id)
         with session_scope(factory) as session:
             result = IdentityService(session).stitch(workspace_id, records[start : start + batch])
             merges += len(result.merges)
             looked_up += result.looked_up
     seconds = time.perf_counter() - started
-    graph_memory.forget(workspace_id)
+    graph_memory.MEMORIES.forget(workspace_id)
     with session_scope(factory) as session:
         profiles = session.scalar(
             select(func.count())

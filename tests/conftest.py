@@ -18,6 +18,7 @@ from tessera.app import create_app
 from tessera.config import Settings, load_settings
 from tessera.db.engine import make_engine
 from tessera.db.migrate import upgrade
+from tessera.kit.process import PROCESS
 from tessera.models import Base
 from tests.support.databases import fresh_postgres
 
@@ -131,11 +132,8 @@ def postgres_url(migrated_postgres: str | None) -> Iterator[str]:
 
 
 @pytest.fixture(autouse=True)
-def _close_channel_clients() -> Iterator[None]:
-    """Feeds keep one HTTP client per channel configuration for the life of a process; each
-    test's local channel servers are new, so the clients that spoke to them are closed after
-    it rather than left for the interpreter to find at exit."""
+def _fresh_process_memory() -> Iterator[None]:
+    """Each test starts from an empty process memory (tessera.kit.process): no cache, graph
+    memory or channel client of another test's (their local servers are gone) is seen."""
     yield
-    from tessera.feed.channels import clients
-
-    clients.close()
+    PROCESS.reset()

@@ -21,6 +21,7 @@ from tessera.db.migrate import is_up_to_date
 from tessera.http.problems import install_problem_handlers
 from tessera.kit.ids import new_id
 from tessera.kit.logging import configure_logging, get_logger
+from tessera.kit.process import PROCESS
 from tessera.kit.time import Clock, utcnow
 
 log = get_logger("tessera.http")
@@ -45,6 +46,7 @@ def create_app(
         # At start-up rather than in the first request that builds a model (ADR 0011).
         configure_mappers()
         yield
+        PROCESS.close()
         if owned_engine is not None:  # close pooled connections when the server stops
             owned_engine.dispose()
 

@@ -23,6 +23,7 @@ from tessera.db.engine import make_engine, make_session_factory
 from tessera.job.registry import import_handler_modules
 from tessera.job.runner import Worker
 from tessera.kit.logging import configure_logging, get_logger
+from tessera.kit.process import PROCESS
 
 log = get_logger("tessera.worker")
 
@@ -91,3 +92,5 @@ def worker_command(
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        log.info("worker_memory", parts={p.name: p.entries for p in PROCESS.describe()})
+        PROCESS.close()

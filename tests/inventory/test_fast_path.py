@@ -308,13 +308,13 @@ def test_a_declined_statement_releases_its_locks_before_the_general_path(
         stock.receive(shop.workspace_id, "SERUM", "paris", 1)
         wh_balance = _balance_id(session, shop, "SERUM", "wh")
     free_when_planning: list[bool] = []
-    real = ReservationService._reserve_planned
+    real = ReservationService.reserve_by_plan
 
     def observed(self: ReservationService, *args: Any, **kwargs: Any) -> Any:
         free_when_planning.append(_lockable(engine, wh_balance))
         return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(ReservationService, "_reserve_planned", observed)
+    monkeypatch.setattr(ReservationService, "reserve_by_plan", observed)
     a = factory()
     assert reserve(ReservationService(a), shop, "a", ("SERUM", 1))[1] == [("SERUM", "wh", 1)]
     held: list[list[tuple[str, str, int]]] = []

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 import tessera.inventory.service.fast_path as fast_path
 from tessera.db.engine import make_engine, make_session_factory, session_scope
 from tessera.inventory.errors import IdempotencyKeyReused, InsufficientStock
-from tessera.inventory.repository.fast_path import _alone_engine
+from tessera.inventory.repository.fast_path import COMPANIONS
 from tessera.inventory.schemas import ReservationIn, ReservationLineIn
 from tessera.inventory.service.reservations import ReservationService
 from tessera.inventory.service.stock import StockService
@@ -243,7 +243,7 @@ def test_a_dropped_connection_is_replaced_and_the_reservation_made(
     factory, engine = committed
     shop = _stocked(factory, "alone-dropped", 5, 5)
     _reserve_alone(factory, shop, "r-1", ("SERUM", 1))
-    companion = _alone_engine(engine)
+    companion = COMPANIONS.of(engine)
     with engine.connect() as connection:
         ended = connection.execute(
             text(

@@ -25,6 +25,7 @@ from tessera.collect.repository import CollectRepository
 from tessera.collect.sources import SourceService
 from tessera.identity.graph.intake import IdentityIntake
 from tessera.kit.pagination import Page, clamp_limit, decode_cursor, page_from
+from tessera.kit.process import PROCESS
 from tessera.kit.time import utcnow
 from tessera.models.collect import Event
 from tessera.models.workspace import ApiKeyKind
@@ -36,21 +37,24 @@ from tessera.workspace.service import WorkspaceService
 # So a revoked write key is refused by every process within this many seconds (write keys
 # are public, sit in web pages, and only send events; Segment's edge caches them too). An
 # unknown key is never cached, so a new key works at once.
+# Entries hold the time they were checked: an entry past SENDER_CACHE_SECONDS is still served
+# to concurrent requests while one of them checks the key again. Bounded by count, because the
+# keys are whatever strings clients send, and by a generous age past the check.
 SENDER_CACHE_SECONDS = 5.0
-_sender_cache: dict[str, tuple[float, Sender]] = {}
+_senders = PROCESS.ttl_cache("collect.senders", maxsize=10_000, ttl=12 * SENDER_CACHE_SECONDS)
 # A source's last_seen_at is written at most this often per process: every request updating
 # the same row would serialise all of a source's concurrent requests on its row lock.
 SOURCE_SEEN_RESOLUTION_SECONDS = 10.0
-_source_seen: dict[str, float] = {}
+_sources_seen = PROCESS.ttl_cache(
+    "collect.sources_seen", maxsize=10_000, ttl=SOURCE_SEEN_RESOLUTION_SECONDS
+)
 
 
 def _due_to_touch(source_id: str) -> bool:
     """Whether this process should write the source's last_seen_at now (see the constant)."""
-    now = time.monotonic()
-    last = _source_seen.get(source_id)
-    if last is not None and now - last < SOURCE_SEEN_RESOLUTION_SECONDS:
+    if source_id in _sources_seen:
         return False
-    _source_seen[source_id] = now
+    _sources_seen[source_id] = True
     return True
 
 
@@ -105,26 +109,26 @@ class CollectService:
         """
         if not token:
             raise InvalidWriteKey("send the write key as HTTP Basic user, Bearer, or writeKey")
-        cached = _sender_cache.get(token)
+        cached: tuple[float, Sender] | None = _senders.get(token)
         if cached is not None:
             checked_at, sender = cached
             if time.monotonic() - checked_at < SENDER_CACHE_SECONDS:
                 return sender
             # This request checks the key again; concurrent ones keep using the entry
             # meanwhile instead of all checking at once. A refusal below forgets it.
-            _sender_cache[token] = (time.monotonic(), sender)
+            _senders[token] = (time.monotonic(), sender)
         try:
             principal = WorkspaceService(self.session).authenticate_key(token, now)
         except InvalidApiKey:
-            _sender_cache.pop(token, None)
+            _senders.pop(token, None)
             raise InvalidWriteKey("the write key is unknown or revoked") from None
         if principal.kind is not ApiKeyKind.PUBLIC:
-            _sender_cache.pop(token, None)
+            _senders.pop(token, None)
             raise InvalidWriteKey("collection takes a public write key (twk_...)")
         source = self.sources.source_for_key(principal.actor)
         if source is not None:  # committed before this request: safe to remember
             sender = Sender(principal.workspace_id, source.id, source.default_channel)
-            _sender_cache[token] = (time.monotonic(), sender)
+            _senders[token] = (time.monotonic(), sender)
             return sender
         key = WorkspaceService(self.session).repository.key(principal.workspace_id, principal.actor)
         source = self.sources.add_key_source(

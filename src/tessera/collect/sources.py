@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,6 +13,7 @@ from sqlalchemy.orm import Session
 from tessera.collect.errors import UnknownChannel
 from tessera.collect.repository import CollectRepository
 from tessera.kit.errors import InvalidInput
+from tessera.kit.process import PROCESS
 from tessera.kit.time import utcnow
 from tessera.models.collect import Channel, ChannelKind, Source, SourceKind
 
@@ -27,9 +26,9 @@ DEFAULT_CHANNELS: tuple[tuple[str, ChannelKind, str], ...] = (
     ("email", ChannelKind.EMAIL, "Email"),
     ("sms", ChannelKind.SMS, "SMS"),
 )
-_CHANNEL_CACHE_SECONDS = 5.0
-_channel_cache: dict[str, tuple[float, frozenset[str]]] = {}
-_channel_cache_lock = threading.Lock()
+# Channels change rarely and are read on every request: a process remembers a workspace's for
+# a few seconds (a new channel is seen at once by the process that added it).
+_channel_keys = PROCESS.ttl_cache("collect.channel_keys", maxsize=10_000, ttl=5.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,14 +80,11 @@ class SourceService:
 
         Cached for a few seconds per process: channels change rarely and this runs per request.
         """
-        now = time.monotonic()
-        with _channel_cache_lock:
-            cached = _channel_cache.get(workspace_id)
-        if cached and now - cached[0] < _CHANNEL_CACHE_SECONDS:
-            return cached[1]
+        cached: frozenset[str] | None = _channel_keys.get(workspace_id)
+        if cached is not None:
+            return cached
         keys = frozenset(channel.key for channel in self.list_channels(workspace_id))
-        with _channel_cache_lock:
-            _channel_cache[workspace_id] = (now, keys)
+        _channel_keys[workspace_id] = keys
         return keys
 
     def list_channels(self, workspace_id: str) -> Sequence[Channel]:
@@ -138,8 +134,7 @@ class SourceService:
         )
         self.session.add(channel)
         self.session.flush()
-        with _channel_cache_lock:
-            _channel_cache.pop(workspace_id, None)
+        _channel_keys.pop(workspace_id, None)
         return channel
 
     def channel_for_ref(self, workspace_id: str, ref: str) -> Channel | None:

@@ -139,7 +139,7 @@ def _shopify_order(
         "total_tax": shopify_money(tax),
         "total_price": shopify_money(subtotal + tax + shipping),
         "total_shipping_price_set": {
-            "shopshopify_money": {"amount": shopify_money(shipping), "currency_code": "USD"}
+            "shop_money": {"amount": shopify_money(shipping), "currency_code": "USD"}
         },
         "total_discounts": "0.00",
         "financial_status": "paid",
@@ -261,7 +261,7 @@ def order_square(
             "name": p.name,
             "quantity": str(rng.choice((1, 1, 2))),
             "catalog_object_id": p.sku,
-            "base_priceshopify_money": {"amount": p.price, "currency": "USD"},
+            "base_price_money": {"amount": p.price, "currency": "USD"},
         }
         for i, p in enumerate(products)
     ]
@@ -280,7 +280,7 @@ def order_square(
             "updated_at": (moment + timedelta(minutes=1)).isoformat(),
             "line_items": lines,
             "fulfillments": [{"type": "PICKUP", "state": "COMPLETED"}],
-            "totalshopify_money": {"amount": total, "currency": "USD"},
+            "total_money": {"amount": total, "currency": "USD"},
         }
     )
     result.truth[f"square:{order_id}"] = person.person_id

@@ -20,6 +20,7 @@ from tessera.integrations.shopify.inventory import ShopifyInventoryClient
 from tessera.integrations.stock_push import PushReceipt, QuantityStale, Rejected
 from tessera.integrations.tiktok.stock import TikTokStockClient
 from tessera.kit.logging import get_logger
+from tessera.kit.process import PROCESS
 from tessera.kit.secrets import SecretUnreadable
 from tessera.models.catalog import ChannelListing
 from tessera.models.feed import ChannelFeed, FeedAdapter
@@ -106,8 +107,15 @@ class _Clients:
                 client.close()
             self._clients.clear()
 
+    clear = close  # emptying the memory closes what it held
+
+    def __len__(self) -> int:
+        return len(self._clients)
+
 
 clients = _Clients()
+PROCESS.keep("feed.channel_clients", clients, f"{clients.size} clients")
+PROCESS.on_close("feed.channel_clients", clients.close)
 
 
 @dataclass(frozen=True, slots=True)

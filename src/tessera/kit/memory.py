@@ -14,30 +14,49 @@ from __future__ import annotations
 import gc
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
-_lock = threading.Lock()
-_depth = 0
-_restore = False
+from tessera.kit.process import PROCESS
 
 
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pause automatic garbage collection inside the block; restore the previous state after.
+class CollectorPause:
+    """The process's pause of the cyclic garbage collector: counted across threads and
+    nesting, so collection resumes when the last open block ends, and only if it was enabled
+    when the first one began. One per process (``PAUSE``), kept in ``PROCESS``."""
 
-    Counted across threads and nesting: collection resumes when the last open block ends, and
-    only if it was enabled when the first one began.
-    """
-    global _depth, _restore
-    with _lock:
-        if _depth == 0:
-            _restore = gc.isenabled()
-            gc.disable()
-        _depth += 1
-    try:
-        yield
-    finally:
-        with _lock:
-            _depth -= 1
-            if _depth == 0 and _restore:
-                gc.enable()
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._depth = 0
+        self._restore = False
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """Pause automatic garbage collection inside the block; restore it after."""
+        with self._lock:
+            if self._depth == 0:
+                self._restore = gc.isenabled()
+                gc.disable()
+            self._depth += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._depth -= 1
+                if self._depth == 0 and self._restore:
+                    gc.enable()
+
+    def clear(self) -> None:
+        """Nothing to drop: a pause ends with its last block, never from outside."""
+
+    def __len__(self) -> int:
+        """The blocks open now (0 when the collector runs as configured)."""
+        return self._depth
+
+
+PAUSE = CollectorPause()
+PROCESS.keep("kit.collector_pause", PAUSE, "open blocks, none between batches")
+
+
+def collector_paused() -> AbstractContextManager[None]:
+    """Pause automatic garbage collection inside the block (see ``CollectorPause``)."""
+    return PAUSE.paused()

@@ -14,8 +14,8 @@ Lifecycle:
   another's cache; an operator never needs to.
 - ``PROCESS.close()`` releases what holds resources (connection pools); the API and the worker
   call it when they stop.
-- ``PROCESS.describe()`` lists each part with its size and bound, for ``tessera config show``
-  and for someone wondering where the memory went.
+- ``PROCESS.describe()`` lists each part with its size and bound: the worker logs it when it
+  stops, for someone wondering where the memory went.
 
 Every cache is bounded: by entries (least recently used dropped first) and, for caches of
 database rows, by age, so a change made by another process is seen within the time-to-live.

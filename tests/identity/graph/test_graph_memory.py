@@ -12,10 +12,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tessera.db.engine import make_engine, make_session_factory, session_scope
 from tessera.identity.graph import memory as graph_memory
-from tessera.identity.graph import stitch
 from tessera.identity.graph.identifiers import Ident, IdentityRecord, all_keys
 from tessera.identity.graph.service import IdentityService
-from tessera.identity.graph.stitch import StitchResult
+from tessera.identity.graph.stitch import Stitch, StitchResult
 from tessera.models.identity import Identifier, Profile, ProfileStatus
 from tessera.workspace.service import WorkspaceService
 from tests.identity.stitching import T0
@@ -24,9 +23,9 @@ from tests.identity.stitching import T0
 @pytest.fixture
 def factory(committed_database_url: str) -> Iterator[sessionmaker[Session]]:
     engine = make_engine(committed_database_url)
-    graph_memory.forget_all()
+    graph_memory.MEMORIES.clear()
     yield make_session_factory(engine)
-    graph_memory.forget_all()
+    graph_memory.MEMORIES.clear()
     engine.dispose()
 
 
@@ -99,7 +98,7 @@ def test_batches_stitched_from_memory_make_the_profiles_a_fresh_process_makes(
         result = _stitch(factory, remembering, batch)
         # Only keys this process never met were looked up (refused ones are met again).
         assert result.looked_up == len(keys - stored)
-        graph_memory.forget(fresh)  # as a new process would
+        graph_memory.MEMORIES.forget(fresh)  # as a new process would
         assert _stitch(factory, fresh, batch).looked_up == len(keys)
     assert _profiles(factory, remembering) == _profiles(factory, fresh)
 
@@ -113,7 +112,7 @@ def test_a_memory_begun_with_the_workspace_looks_nothing_up(
     batches = [_records(seed, 60) for seed in range(6)]
     for batch in batches:
         assert _stitch(factory, new, batch).looked_up == 0
-        graph_memory.forget(fresh)
+        graph_memory.MEMORIES.forget(fresh)
         _stitch(factory, fresh, batch)
     assert _profiles(factory, new) == _profiles(factory, fresh)
     # Another writer: the memory is dropped, and the next one is not complete.
@@ -150,7 +149,7 @@ def _partition_of_fresh(
 ) -> set[frozenset[tuple[str, str]]]:
     ws = _workspace(factory, f"fresh-{len(records)}")
     for start in range(0, len(records), 50):
-        graph_memory.forget(ws)
+        graph_memory.MEMORIES.forget(ws)
         _stitch(factory, ws, records[start : start + 50])
     return _partition(factory, ws)
 
@@ -166,7 +165,7 @@ def test_a_process_keeps_its_most_recent_memories_within_its_key_budget(
     assert _stitch(factory, second, records).looked_up == 0
 
     # A budget that holds one workspace's keys: the less recently stitched one is dropped.
-    monkeypatch.setattr(graph_memory, "MAX_KEYS", len(set(all_keys(records))))
+    monkeypatch.setattr(graph_memory.MEMORIES, "max_keys", len(set(all_keys(records))))
     _stitch(factory, first, records)
     _stitch(factory, second, records)  # its memory was dropped for first's: begun again
     keys = set(all_keys(records))
@@ -178,13 +177,13 @@ def test_a_process_keeps_its_most_recent_memories_within_its_key_budget(
 def test_a_batch_handed_to_the_writer_in_pieces_makes_what_one_piece_makes(
     factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Planning hands new identifiers to the writer every PLAN_CHUNK records, in the profile
+    """Planning hands new identifiers to the writer every Stitch.plan_chunk records, in the profile
     they started in; merges later in the batch move them. The result must not depend on it."""
     whole, pieces = _workspace(factory, "whole"), _workspace(factory, "pieces")
     batches = [_records(seed, 120, people=15) for seed in range(4)]  # many merges, conflicts
     for batch in batches:
         _stitch(factory, whole, batch)
-    monkeypatch.setattr(stitch, "PLAN_CHUNK", 7)
+    monkeypatch.setattr(Stitch, "plan_chunk", 7)
     merges = 0
     for batch in batches:
         merges += len(_stitch(factory, pieces, batch).merges)

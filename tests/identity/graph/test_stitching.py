@@ -15,10 +15,11 @@ from tessera.collect.service import CollectService
 from tessera.config import Settings
 from tessera.customer.privacy import PrivacyService
 from tessera.identity.errors import MergeAlreadyUndone, MergeRefused
-from tessera.identity.graph import stitch, tasks
+from tessera.identity.graph import tasks
 from tessera.identity.graph.identifiers import sha256_hex
 from tessera.identity.graph.intake import STITCH_JOB
 from tessera.identity.graph.service import IdentityService
+from tessera.identity.graph.stitch import Stitch
 from tessera.job.runner import Worker
 from tessera.models.collect import Event
 from tessera.models.identity import (
@@ -245,7 +246,7 @@ RECORDS = st.lists(st.tuples(POOL, USERS, EMAILS, NAMES), min_size=1, max_size=1
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@pytest.mark.parametrize("chunk", [3, stitch.PLAN_CHUNK])
+@pytest.mark.parametrize("chunk", [3, Stitch.plan_chunk])
 @given(history=RECORDS, anon=POOL, email=st.sampled_from([f"e{i}@x.com" for i in range(4)]))
 def test_unmerge_restores_exactly_what_was_there_before_the_merge(
     session: Session,
@@ -257,7 +258,7 @@ def test_unmerge_restores_exactly_what_was_there_before_the_merge(
 ) -> None:
     """Property: history, then a record joining two profiles, then unmerge == history alone;
     whether a batch is planned in one piece or handed to the writer a few records at a time."""
-    monkeypatch.setattr(stitch, "PLAN_CHUNK", chunk)
+    monkeypatch.setattr(Stitch, "plan_chunk", chunk)
     ws = make_workspace(session, f"prop-{next(_SLUGS)}")
     messages = []
     for n, (device, user, address, name) in enumerate(history):

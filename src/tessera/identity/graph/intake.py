@@ -9,7 +9,6 @@ without collection waiting on it.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -20,10 +19,13 @@ from tessera.identity.graph.identifiers import Ident, Rules, record_to_json
 from tessera.identity.graph.repository import IdentityRepository
 from tessera.identity.graph.service import IdentityService
 from tessera.job.service import JobService
+from tessera.kit.process import PROCESS
 
 STITCH_JOB = "identity.stitch"
 RULES_CACHE_SECONDS = 5.0
-_rules_cache: dict[str, tuple[float, Rules, str]] = {}
+_rules_and_salts = PROCESS.ttl_cache(
+    "identity.rules_and_salts", maxsize=10_000, ttl=RULES_CACHE_SECONDS
+)
 
 
 def digest(salt: str, ident: Ident) -> str:
@@ -38,13 +40,12 @@ class IdentityIntake:
 
     def rules_and_salt(self, workspace_id: str) -> tuple[Rules, str]:
         """The workspace's rules and erasure salt, remembered per process for 5 seconds."""
-        now = time.monotonic()
-        cached = _rules_cache.get(workspace_id)
-        if cached and now - cached[0] < RULES_CACHE_SECONDS:
-            return cached[1], cached[2]
+        cached: tuple[Rules, str] | None = _rules_and_salts.get(workspace_id)
+        if cached is not None:
+            return cached
         rules = IdentityService(self.session).rules(workspace_id)
         salt = self.repository.config(workspace_id).salt
-        _rules_cache[workspace_id] = (now, rules, salt)
+        _rules_and_salts[workspace_id] = (rules, salt)
         return rules, salt
 
     def suppressed_indexes(

@@ -29,11 +29,12 @@ from sqlalchemy.orm import Session
 
 from tessera.identity.graph.identifiers import Rules
 from tessera.identity.graph.planner import Key, ProfileState
+from tessera.kit.process import PROCESS
 
 # A memory grows with the keys a process has seen. A process keeps at most this many keys over
 # all its workspaces' memories (about 400 bytes a key: about 1.2 GB), the least recently
 # stitched workspaces' memories dropped first.
-MAX_KEYS = 3_000_000
+DEFAULT_MAX_KEYS = 3_000_000
 
 _INFO = "tessera.identity.graph.memory"
 
@@ -61,62 +62,77 @@ class GraphMemory:
         return root
 
 
-_kept: dict[tuple[str, str], GraphMemory] = {}
-_guard = threading.Lock()
+class GraphMemories:
+    """Every workspace's memory this process keeps, bounded by ``max_keys`` over all of them.
+
+    One per process (``MEMORIES``), kept in ``tessera.kit.process.PROCESS``: emptied between
+    tests, and safe to empty at any moment (the next stitch reads the graph again).
+    """
+
+    def __init__(self, max_keys: int = DEFAULT_MAX_KEYS) -> None:
+        self.max_keys = max_keys
+        self._kept: dict[tuple[str, str], GraphMemory] = {}  # the most recently kept last
+        self._guard = threading.Lock()
+
+    def take(
+        self, session: Session, workspace_id: str, version: int, rules: Rules
+    ) -> GraphMemory | None:
+        """This process's memory of the workspace's graph, if nothing else has written it
+        since (``version`` is the clock this transaction's lock moved to). Taken away either
+        way: it is given back only by a commit (``keep``)."""
+        with self._guard:
+            memory = self._kept.pop((_place(session), workspace_id), None)
+        if memory is None or memory.version != version - 1 or memory.rules != rules:
+            return None
+        return memory
+
+    def keep(self, session: Session, workspace_id: str, memory: GraphMemory) -> None:
+        """Keep ``memory`` for this process's next stitch once the session's transaction
+        commits; forget it if the transaction rolls back."""
+        pending: dict[tuple[str, str], GraphMemory] | None = session.info.get(_INFO)
+        if pending is None:
+            pending = session.info[_INFO] = {}
+            event.listen(session, "after_commit", self._committed)
+            event.listen(session, "after_rollback", _rolled_back)
+        pending[(_place(session), workspace_id)] = memory
+
+    def _committed(self, session: Session) -> None:
+        pending: dict[tuple[str, str], Any] = session.info.get(_INFO, {})
+        with self._guard:
+            for place, memory in pending.items():
+                self._kept.pop(place, None)
+                self._kept[place] = memory
+            total = sum(len(m.owners) for m in self._kept.values())
+            while total > self.max_keys:
+                oldest = next(iter(self._kept))
+                total -= len(self._kept.pop(oldest).owners)
+        pending.clear()
+
+    def forget(self, workspace_id: str) -> None:
+        """Drop this process's memory of one workspace's graph, wherever it is kept."""
+        with self._guard:
+            for place, workspace in list(self._kept):
+                if workspace == workspace_id:
+                    del self._kept[(place, workspace)]
+
+    def clear(self) -> None:
+        """Drop every memory (tests, and a worker that wants its memory back)."""
+        with self._guard:
+            self._kept.clear()
+
+    def __len__(self) -> int:
+        """How many keys the memories hold (what ``max_keys`` bounds)."""
+        with self._guard:
+            return sum(len(m.owners) for m in self._kept.values())
 
 
 def _place(session: Session) -> str:
     return session.get_bind().engine.url.render_as_string(hide_password=True)
 
 
-def take(session: Session, workspace_id: str, version: int, rules: Rules) -> GraphMemory | None:
-    """This process's memory of the workspace's graph, if nothing else has written it since
-    (``version`` is the clock this transaction's lock moved to). Taken away either way: it is
-    given back only by a commit (``keep``)."""
-    with _guard:
-        memory = _kept.pop((_place(session), workspace_id), None)
-    if memory is None or memory.version != version - 1 or memory.rules != rules:
-        return None
-    return memory
-
-
-def keep(session: Session, workspace_id: str, memory: GraphMemory) -> None:
-    """Keep ``memory`` for this process's next stitch once the session's transaction commits;
-    forget it if the transaction rolls back."""
-    pending: dict[tuple[str, str], GraphMemory] | None = session.info.get(_INFO)
-    if pending is None:
-        pending = session.info[_INFO] = {}
-        event.listen(session, "after_commit", _committed)
-        event.listen(session, "after_rollback", _rolled_back)
-    pending[(_place(session), workspace_id)] = memory
-
-
-def _committed(session: Session) -> None:
-    pending: dict[tuple[str, str], Any] = session.info.get(_INFO, {})
-    with _guard:
-        for place, memory in pending.items():
-            _kept.pop(place, None)
-            _kept[place] = memory  # the most recent last
-        total = sum(len(m.owners) for m in _kept.values())
-        while total > MAX_KEYS:
-            oldest = next(iter(_kept))
-            total -= len(_kept.pop(oldest).owners)
-    pending.clear()
-
-
 def _rolled_back(session: Session) -> None:
     session.info.get(_INFO, {}).clear()
 
 
-def forget(workspace_id: str) -> None:
-    """Drop this process's memory of one workspace's graph, wherever it is kept."""
-    with _guard:
-        for place, workspace in list(_kept):
-            if workspace == workspace_id:
-                del _kept[(place, workspace)]
-
-
-def forget_all() -> None:
-    """Drop every memory (tests, and a worker that wants its memory back)."""
-    with _guard:
-        _kept.clear()
+MEMORIES = GraphMemories()
+PROCESS.keep("identity.graph_memories", MEMORIES, f"{DEFAULT_MAX_KEYS} keys")

@@ -99,11 +99,6 @@ class _Rest(NamedTuple):
     to_match: list[str]
 
 
-# Records planned between two hand-overs of new identifiers to the writer thread: the server
-# inserts one lot while the next is planned.
-PLAN_CHUNK = 10_000
-
-
 class _Placement:
     """Ids and places for a batch's new identifiers and links, handed out as it is planned.
 
@@ -171,6 +166,11 @@ class _Placement:
 class Stitch:
     """One stitch of a workspace's records, on the caller's session (never commits)."""
 
+    # Records planned between two hand-overs of new identifiers to the writer thread: the
+    # server inserts one lot while the next is planned. Tests make it small to prove the
+    # result does not depend on it.
+    plan_chunk = 10_000
+
     def __init__(
         self,
         session: Session,
@@ -200,7 +200,7 @@ class Stitch:
         if not records:
             return result
         # What this process's last stitch left, if nobody has written the graph since.
-        memory = graph_memory.take(self.session, workspace_id, version, rules)
+        memory = graph_memory.MEMORIES.take(self.session, workspace_id, version, rules)
         if memory is None:  # the clock's first value: no identifier was ever stored here
             memory = graph_memory.GraphMemory(version, rules, complete=version == 1)
         memory.version = version
@@ -249,8 +249,9 @@ class Stitch:
         # The bulk writes go to the server from another thread, each as soon as its rows are
         # laid out, while the next is planned or laid out here (PostgreSQL; ADR 0010).
         with self.repository.writing_aside() as aside:
-            for start in range(0, len(records), PLAN_CHUNK):
-                for record in records[start : start + PLAN_CHUNK]:
+            chunk = self.plan_chunk
+            for start in range(0, len(records), chunk):
+                for record in records[start : start + chunk]:
                     planner.add(record)
                 # New identifiers go in the profile they started in; a later merge in the
                 # batch moves them with the rest of the absorbed profile's (merge_profiles_into).
@@ -280,7 +281,7 @@ class Stitch:
                 workspace_id, plan, placement, result, now, memory.times, remember, aside
             )
         self._write_rest(workspace_id, plan, placement, result, rest)
-        graph_memory.keep(self.session, workspace_id, memory)
+        graph_memory.MEMORIES.keep(self.session, workspace_id, memory)
         return result
 
     def _write_plan(

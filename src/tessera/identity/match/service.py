@@ -29,7 +29,6 @@ import contextlib
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
-from threading import Lock
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -63,6 +62,7 @@ from tessera.job.service import JobService
 from tessera.kit.errors import Problem
 from tessera.kit.ids import new_id
 from tessera.kit.pagination import Page, page_from
+from tessera.kit.process import PROCESS
 from tessera.kit.time import utcnow
 from tessera.models.identity import (
     ConflictStatus,
@@ -87,9 +87,9 @@ DEFAULT_MODEL = "default"
 TRAIN_JOB = "identity.model_trained"
 
 
-_MODEL_CACHE: dict[tuple[str, str], tuple[MatchModel, bool]] = {}
-_MODEL_CACHE_LOCK = Lock()
-_MODEL_CACHE_SIZE = 64
+# Loaded models by workspace and the digest of what they were loaded from (a retrained model
+# has another digest, so it is never served stale); the age bound only returns the memory.
+_models = PROCESS.ttl_cache("identity.match_models", maxsize=64, ttl=3600)
 
 
 def _model_cache_key(stored: dict[str, Any] | None, merge: float, review: float) -> str:
@@ -125,8 +125,7 @@ class MatchService:
         settings = workspace_settings(merge, review)
         thresholds = settings.thresholds
         key = (workspace_id, _model_cache_key(stored, thresholds.merge, thresholds.review))
-        with _MODEL_CACHE_LOCK:
-            cached = _MODEL_CACHE.get(key)
+        cached: tuple[MatchModel, bool] | None = _models.get(key)
         if cached is not None:
             return cached
         loaded = (default_model(settings), False)
@@ -134,10 +133,7 @@ class MatchService:
             # Trained for other comparisons (an older release): the default until retrained.
             with contextlib.suppress(KeyError, ValueError, TypeError):
                 loaded = (MatchModel.from_dict(settings, stored), True)
-        with _MODEL_CACHE_LOCK:
-            if len(_MODEL_CACHE) >= _MODEL_CACHE_SIZE:
-                _MODEL_CACHE.pop(next(iter(_MODEL_CACHE)))
-            _MODEL_CACHE[key] = loaded
+        _models[key] = loaded
         return loaded
 
     def model_summary(self, workspace_id: str) -> ModelSummary:

@@ -24,6 +24,7 @@ from sqlalchemy.pool import QueuePool
 
 from tessera.db.engine import dumps_json
 from tessera.inventory.repository.base import InventoryRepositoryBase
+from tessera.kit.process import PROCESS
 
 
 class Taken(NamedTuple):
@@ -175,38 +176,62 @@ def _reserve_statement(lines: int) -> str:
 
 # What ``tessera_decline_statement`` raises: the one statement changed nothing.
 DECLINED_SQLSTATE = "TS001"
-# Companions of the application's engines for statements that are their own transaction.
-_ALONE_ENGINES: WeakKeyDictionary[Engine, Engine] = WeakKeyDictionary()
-_ALONE_ENGINES_LOCK = threading.Lock()
 
 
-def _alone_engine(engine: Engine) -> Engine:
-    """The companion of ``engine`` for statements run alone: the same server and pool size,
-    connections in autocommit, prepared statements from their first use, and no pre-ping (a
-    round trip per checkout, the price of a whole statement here): a connection found dropped
-    is replaced and the statement sent again once (``reserve_alone``). Disposed with
-    ``engine``. Its connections are held only while one statement runs and never while
-    waiting for another connection, so a request holding one of ``engine``'s connections
-    cannot starve it."""
-    alone = _ALONE_ENGINES.get(engine)
-    if alone is not None:
+class CompanionEngines:
+    """The companion of each application engine for statements that are their own transaction:
+    the same server and pool size, connections in autocommit, prepared statements from their
+    first use, and no pre-ping (a round trip per checkout, the price of a whole statement
+    here): a connection found dropped is replaced and the statement sent again once
+    (``reserve_alone``). Its connections are held only while one statement runs and never
+    while waiting for another connection, so a request holding one of the engine's
+    connections cannot starve it.
+
+    One per process (``COMPANIONS``), kept in ``tessera.kit.process.PROCESS``: a companion is
+    disposed with its engine, when the process closes, and between tests.
+    """
+
+    def __init__(self) -> None:
+        self._by_engine: WeakKeyDictionary[Engine, Engine] = WeakKeyDictionary()
+        self._lock = threading.Lock()
+
+    def of(self, engine: Engine) -> Engine:
+        """``engine``'s companion, made on first use."""
+        alone = self._by_engine.get(engine)
+        if alone is not None:
+            return alone
+        with self._lock:
+            alone = self._by_engine.get(engine)
+            if alone is None:
+                size = engine.pool.size() if isinstance(engine.pool, QueuePool) else 5
+                alone = create_engine(
+                    engine.url,
+                    isolation_level="AUTOCOMMIT",
+                    pool_size=size,
+                    max_overflow=2 * size,
+                    pool_pre_ping=False,
+                    pool_reset_on_return=None,
+                    connect_args={"prepare_threshold": 0},
+                )
+                self._by_engine[engine] = alone
+                event.listen(engine, "engine_disposed", lambda _: alone.dispose())
         return alone
-    with _ALONE_ENGINES_LOCK:
-        alone = _ALONE_ENGINES.get(engine)
-        if alone is None:
-            size = engine.pool.size() if isinstance(engine.pool, QueuePool) else 5
-            alone = create_engine(
-                engine.url,
-                isolation_level="AUTOCOMMIT",
-                pool_size=size,
-                max_overflow=2 * size,
-                pool_pre_ping=False,
-                pool_reset_on_return=None,
-                connect_args={"prepare_threshold": 0},
-            )
-            _ALONE_ENGINES[engine] = alone
-            event.listen(engine, "engine_disposed", lambda _: alone.dispose())
-    return alone
+
+    def clear(self) -> None:
+        """Close every companion's connections; the next statement alone makes a new one."""
+        with self._lock:
+            companions = list(self._by_engine.values())
+            self._by_engine.clear()
+        for alone in companions:
+            alone.dispose()
+
+    def __len__(self) -> int:
+        return len(self._by_engine)
+
+
+COMPANIONS = CompanionEngines()
+PROCESS.keep("inventory.companion_engines", COMPANIONS, "one per application engine")
+PROCESS.on_close("inventory.companion_engines", COMPANIONS.clear)
 
 
 def reserve_alone(engine: Engine, values: Mapping[str, Any]) -> Taken | None:
@@ -219,7 +244,7 @@ def reserve_alone(engine: Engine, values: Mapping[str, Any]) -> Taken | None:
     finds the key used and declines, and the general path answers with that reservation."""
     statement = _reserve_statement(len(values["skus"]))
     params = {**values, "request": dumps_json(values["request"]), "alone": True}
-    alone = _alone_engine(engine)
+    alone = COMPANIONS.of(engine)
     for attempt in (1, 2):
         connection = alone.raw_connection()
         driver: Any = connection.driver_connection

@@ -98,7 +98,7 @@ class ReservationService:
             made = self.fast_path.reserve_in_transaction(workspace_id, data, now)
             if made is not None:
                 return made
-        return self._reserve_planned(workspace_id, data, now)
+        return self.reserve_by_plan(workspace_id, data, now)
 
     def reserve_in_own_transaction(
         self, workspace_id: str, data: ReservationIn, now: datetime | None = None
@@ -125,14 +125,16 @@ class ReservationService:
             made = self.fast_path.reserve_alone(bind, workspace_id, data, now)
             if made is not None:
                 return made
-            return self._reserve_planned(workspace_id, data, now)
+            return self.reserve_by_plan(workspace_id, data, now)
         return self.reserve(workspace_id, data, now)
 
-    def _reserve_planned(
+    def reserve_by_plan(
         self, workspace_id: str, data: ReservationIn, now: datetime
     ) -> tuple[Reservation, list[ReservationLine]]:
-        """The general path: read, plan in ``domain.plan_takes``, write, then the guarded
-        UPDATEs; three attempts when a concurrent take beats the snapshot."""
+        """The general path, and the reference the one-statement paths must agree with: read,
+        plan in ``domain.plan_takes``, write, then the guarded UPDATEs; three attempts when a
+        concurrent take beats the snapshot. Refuses unknown SKUs (404) and what no location
+        can supply (409), writing nothing."""
         request = [{"sku": line.sku, "quantity": line.quantity} for line in data.lines]
         variants = self.catalog.variant_facts_by_sku(
             workspace_id, {line.sku for line in data.lines}
