@@ -132,7 +132,9 @@ def test_user_invite_prints_a_link_and_adds_nobody(
     assert lines[-1].startswith("https://tessera.example/invitations/accept?token=tin_")
     token = lines[-1].split("token=", 1)[1]
     with session_factory() as fresh:
-        user = MembershipService(fresh).join_with_new_account(token, "New", "long enough pw!")
+        user, _workspace = MembershipService(fresh).join_with_new_account(
+            token, "New", "long enough pw!"
+        )
         fresh.commit()
     assert WorkspaceService(session).role_of(workspace_id, user.id) is Role.ANALYST
 

@@ -169,7 +169,8 @@ def test_a_new_person_joins_through_the_link_with_a_password(
 
     with pytest.raises(WeakPassword):
         service.join_with_new_account(issued.token, "Nia", "short")
-    user = service.join_with_new_account(issued.token, "Nia", "a long enough password")
+    user, workspace = service.join_with_new_account(issued.token, "Nia", "a long enough password")
+    assert workspace.id == acme.workspace_id
 
     signed_in = WorkspaceService(session).authenticate_password(
         "new@acme.example", "a long enough password"

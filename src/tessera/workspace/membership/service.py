@@ -212,7 +212,7 @@ class MembershipService:
             )
         return self._accept(invitation, user)
 
-    def join_with_new_account(self, token: str, name: str, password: str) -> User:
+    def join_with_new_account(self, token: str, name: str, password: str) -> tuple[User, Workspace]:
         """Create the account an invitation's link is addressed to, with ``name`` and
         ``password``, and accept the invitation as it.
 
@@ -228,8 +228,7 @@ class MembershipService:
         )
         self.session.add(user)
         self.session.flush()
-        self._accept(invitation, user)
-        return user
+        return user, self._accept(invitation, user)
 
     def _accept(self, invitation: Invitation, user: User) -> Workspace:
         self._check_open(invitation)
