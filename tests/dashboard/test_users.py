@@ -1,4 +1,4 @@
-"""Settings → Users: the member list and adding members or changing roles (admins only)."""
+"""Settings → Users: the member list and changing roles (admins only)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from tessera.models.workspace import Role
 from tessera.workspace.service import WorkspaceService
 from tests.dashboard.conftest import csrf_from, sign_in
-from tests.support.factories import PASSWORD, Tenant
+from tests.support.factories import PASSWORD, Tenant, make_tenant
 
 
 def _members(session: Session, workspace_id: str) -> dict[str, Role]:
@@ -31,58 +31,49 @@ def test_the_list_shows_members_and_their_roles(owner: TestClient, tenant: Tenan
     assert '<span class="pill pill-role-owner">owner</span>' in page
 
 
-def test_an_owner_adds_a_new_member_with_a_password(
+def test_an_owner_changes_a_members_role(
     owner: TestClient, tenant: Tenant, session: Session
 ) -> None:
-    """The new user can sign in, and the change is in the audit log under the owner's id."""
+    """The new role shows, and the change is in the audit log under the owner's id."""
+    WorkspaceService(session).add_user(
+        tenant.workspace_id, "ana@acme.example", Role.VIEWER, password=PASSWORD
+    )
+    session.commit()
     token = csrf_from(owner.get("/settings/users"))
 
     response = owner.post(
         "/settings/users",
-        data={
-            "email": "Analyst@Acme.example",
-            "name": "Ana",
-            "role": "analyst",
-            "password": "a long enough password",
-            "csrf_token": token,
-        },
+        data={"email": "Ana@Acme.example", "role": "analyst", "csrf_token": token},
         follow_redirects=False,
     )
     page = owner.get("/settings/users")
 
     assert response.status_code == 303
-    assert "You added analyst@acme.example: analyst." in page.text
+    assert "You changed the role of ana@acme.example: analyst." in page.text
     assert _members(session, tenant.workspace_id) == {
-        "analyst@acme.example": Role.ANALYST,
+        "ana@acme.example": Role.ANALYST,
         tenant.owner_email: Role.OWNER,
     }
     entry = WorkspaceService(session).audit_log(tenant.workspace_id, 1)[0]
-    assert (entry.actor, entry.action) == (tenant.owner_id, "user.added")
-    with TestClient(owner.app) as fresh:
-        assert sign_in(fresh, "analyst@acme.example", "a long enough password").status_code == 303
+    assert (entry.actor, entry.action) == (tenant.owner_id, "member.role_changed")
 
 
-def test_a_new_member_with_a_short_password_is_refused_inline(
-    owner: TestClient, tenant: Tenant, session: Session
-) -> None:
-    """The service's password rule shows under the password field; nobody is added."""
+def test_the_role_form_adds_nobody(owner: TestClient, tenant: Tenant, session: Session) -> None:
+    """Someone not a member here is 404 with the advice to invite; nobody is added."""
+    make_tenant(session, "bravo")
     token = csrf_from(owner.get("/settings/users"))
 
     response = owner.post(
         "/settings/users",
-        data={
-            "email": "new@acme.example",
-            "role": "viewer",
-            "password": "short",
-            "csrf_token": token,
-        },
+        data={"email": "owner@bravo.example", "role": "viewer", "csrf_token": token},
         headers={"HX-Request": "true"},
     )
 
-    assert response.status_code == 422
+    assert response.status_code == 404
     assert response.text.startswith('<div id="users-panel" class="panel-stack">')
-    assert "password must be at least 10 characters" in response.text
-    assert 'value="new@acme.example"' in response.text
+    assert "owner@bravo.example is not a member of this workspace; invite them instead" in (
+        response.text
+    )
     assert list(_members(session, tenant.workspace_id)) == [tenant.owner_email]
 
 

@@ -39,9 +39,15 @@ def probes(builder: Builder) -> Builder:
 
 @probes
 def workspace_probes(session: Session, b: Tenant) -> list[Probe]:
+    from tessera.workspace.membership.service import MembershipService
+
     key, _token = WorkspaceService(session).create_api_key(
         b.workspace_id, ApiKeyKind.SECRET, "b-analytics", Role.ANALYST
     )
+    invited = MembershipService(session).invite(
+        b.workspace_id, "guest@bravo.example", Role.VIEWER, actor="probe", grantor_role=None
+    )
+    members = "/v1/members"
     return [
         Probe("/v1/workspace", "GET", "/v1/workspace", "only_own"),
         Probe("/v1/api-keys", "GET", "/v1/api-keys", "only_own"),
@@ -61,7 +67,15 @@ def workspace_probes(session: Session, b: Tenant) -> list[Probe]:
             "only_own",
             json={"email": b.owner_email, "role": "viewer"},
         ),
-    ]
+        Probe(f"{members}/{{user_id}}", "DELETE", f"{members}/{b.owner_id}", "not_found"),
+        Probe(f"{members}/{{user_id}}/password-reset", "POST",
+              f"{members}/{b.owner_id}/password-reset", "not_found"),
+        Probe("/v1/invitations", "GET", "/v1/invitations", "only_own"),
+        Probe("/v1/invitations", "POST", "/v1/invitations", "only_own",
+              json={"email": b.owner_email, "role": "viewer"}),
+        Probe("/v1/invitations/{invitation_id}/revoke", "POST",
+              f"/v1/invitations/{invited.invitation.id}/revoke", "not_found"),
+    ]  # fmt: skip
 
 
 @probes

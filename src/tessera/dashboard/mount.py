@@ -14,6 +14,7 @@ from starlette.types import Scope
 from tessera.config import Settings
 from tessera.dashboard.pages import (
     customers,
+    invitations,
     login,
     overview,
     reviews,
@@ -62,6 +63,7 @@ def mount_dashboard(app: FastAPI) -> None:
     app.mount("/static", VersionedStaticFiles(directory=STATIC_DIR), name="static")
     for router in (
         login.pages,
+        invitations.pages,
         stock.pages,
         overview.pages,
         sources.pages,

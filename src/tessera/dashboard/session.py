@@ -121,31 +121,38 @@ class Member:
             )
 
 
+def signed_in_user(request: Request, session: DbSession) -> User:
+    """The signed-in user, member of a workspace or not (pages about joining one need this)."""
+    user_id = request.session.get(_USER)
+    if not isinstance(user_id, str):
+        raise LoginRequired("Sign in to see this page.")
+    user = WorkspaceService(session).get_user(user_id)
+    if user is None:
+        end_session(request)
+        raise LoginRequired("Sign in to see this page.")
+    return user
+
+
 def signed_in_member(request: Request, session: DbSession) -> Member:
     """The dependency behind every dashboard page: refuses anonymous visitors.
 
     The workspace is the one stored in the session when the user is still a member of it,
-    otherwise their first workspace by name.
+    otherwise the one they used last, otherwise their first workspace by name.
     """
-    user_id = request.session.get(_USER)
-    if not isinstance(user_id, str):
-        raise LoginRequired("Sign in to see this page.")
+    user = signed_in_user(request, session)
     service = WorkspaceService(session)
-    user = service.get_user(user_id)
-    if user is None:
-        end_session(request)
-        raise LoginRequired("Sign in to see this page.")
     workspaces = service.workspaces_of(user.id)
     if not workspaces:
         raise NoWorkspace(
             f"{user.email} is signed in but belongs to no workspace. Ask an owner or admin of "
-            "your brand's workspace to add you."
+            "your brand's workspace to invite you, then accept the invitation here."
         )
-    wanted = request.session.get(_WORKSPACE)
+    wanted = request.session.get(_WORKSPACE) or user.last_workspace_id
     workspace, role = next(((w, r) for w, r in workspaces if w.id == wanted), workspaces[0])
-    if workspace.id != wanted:
+    if workspace.id != request.session.get(_WORKSPACE):
         choose_workspace(request, workspace.id)
     return Member(user=user, workspace=workspace, role=role, workspaces=workspaces)
 
 
 SignedIn = Annotated[Member, Depends(signed_in_member)]
+SignedInUser = Annotated[User, Depends(signed_in_user)]

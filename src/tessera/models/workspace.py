@@ -1,5 +1,5 @@
-"""Workspaces (one per brand), users, memberships with roles, API keys, the audit log and the
-counters that throttle dashboard sign-in attempts."""
+"""Workspaces (one per brand), users, memberships with roles, invitations and password resets,
+API keys, the audit log and the counters that throttle dashboard sign-in attempts."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tessera.db.base import Base
@@ -50,6 +50,9 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The workspace the user last signed in to or switched to, where the next sign-in lands.
+    # No foreign key: a deleted workspace or a lost membership just means landing elsewhere.
+    last_workspace_id: Mapped[str | None] = mapped_column(PrefixedId, nullable=True)
 
 
 class Membership(Base):
@@ -61,6 +64,60 @@ class Membership(Base):
     user_id: Mapped[str] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
     role: Mapped[Role] = mapped_column(StrEnumColumn(Role))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Invitation(Base):
+    """An invitation to join a workspace with a role, addressed to an email.
+
+    Only the SHA-256 of its link's token is kept (like an API key's, ADR 0004). It is pending
+    until accepted, revoked or expired; a workspace holds at most one open (neither accepted nor
+    revoked) invitation per email, which the partial unique index enforces.
+    """
+
+    __tablename__ = "invitation"
+    __table_args__ = (
+        Index(
+            "uq_invitation_open_email",
+            "workspace_id",
+            "email",
+            unique=True,
+            postgresql_where=text("accepted_at IS NULL AND revoked_at IS NULL"),
+            sqlite_where=text("accepted_at IS NULL AND revoked_at IS NULL"),
+        ),
+        Index("ix_invitation_email", "email"),
+    )
+
+    id: Mapped[str] = mapped_column(PrefixedId, primary_key=True, default=lambda: new_id("inv"))
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(320))
+    role: Mapped[Role] = mapped_column(StrEnumColumn(Role))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    accepted_by: Mapped[str | None] = mapped_column(PrefixedId, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class PasswordReset(Base):
+    """A one-time link, issued by an admin of a workspace, that sets a member's password.
+
+    Only the SHA-256 of the token is kept. Used once, then ``used_at`` is set; issuing a new one
+    for the same user, or removing the user from the workspace, revokes the open ones.
+    """
+
+    __tablename__ = "password_reset"
+
+    id: Mapped[str] = mapped_column(PrefixedId, primary_key=True, default=lambda: new_id("pwr"))
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    issued_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class ApiKey(Base):

@@ -1,4 +1,9 @@
-"""``tessera workspace``, ``tessera user`` and ``tessera key`` commands."""
+"""``tessera workspace``, ``tessera user`` and ``tessera key`` commands.
+
+The CLI is the operator's, run on the server with full access to every workspace: ``user add``
+puts someone in a workspace directly, which the API and the dashboard never do (there people
+join by accepting an invitation).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,8 @@ from sqlalchemy.orm import Session
 
 from tessera.cli_support import CliContext, console, context, friendly_errors
 from tessera.models.workspace import ApiKeyKind, Role, Workspace
+from tessera.workspace import domain
+from tessera.workspace.membership.service import MembershipService
 from tessera.workspace.service import WorkspaceService
 
 
@@ -27,7 +34,10 @@ def workspace_session(cli: CliContext, id_or_slug: str) -> Iterator[tuple[Sessio
 
 
 workspace_cli = typer.Typer(help="Workspaces: one per brand.", no_args_is_help=True)
-user_cli = typer.Typer(help="Dashboard users and their roles.", no_args_is_help=True)
+user_cli = typer.Typer(
+    help="Dashboard users and their roles (the operator's commands, run on the server).",
+    no_args_is_help=True,
+)
 key_cli = typer.Typer(help="API keys: public write keys and secret keys.", no_args_is_help=True)
 
 
@@ -69,7 +79,12 @@ def user_add(
         None, help="Password for a new user (prompted when omitted)", show_default=False
     ),
 ) -> None:
-    """Add a user to a workspace, or change their role there."""
+    """Add a user to a workspace directly, or change their role there.
+
+    The operator's command, run on the server with full access: it needs no consent, so use it
+    to set up a workspace's first owner. People added from the API or the dashboard are invited
+    instead (`tessera user invite`) and join when they accept.
+    """
     with context(ctx).session() as session:
         service = WorkspaceService(session)
         ws = service.find_workspace(workspace)
@@ -79,6 +94,72 @@ def user_add(
         console().print(f"{user.email} is {role.value} of {ws.slug}")
 
 
+def _base_url(ctx: typer.Context, base_url: str | None) -> str:
+    settings = context(ctx).get_settings()
+    return base_url or f"http://{settings.host}:{settings.port}"
+
+
+_BASE_URL = typer.Option(
+    None, help="The dashboard's address as people reach it (default: http://HOST:PORT)"
+)
+
+
+@user_cli.command("invite")
+@friendly_errors
+def user_invite(
+    ctx: typer.Context,
+    email: str = typer.Argument(...),
+    workspace: str = typer.Option(..., "--workspace", "-w", help="Workspace id or slug"),
+    role: Role = typer.Option(Role.VIEWER, help="owner, admin, marketer, analyst or viewer"),
+    base_url: str = _BASE_URL,
+) -> None:
+    """Invite someone by email and print the link to hand them (shown once)."""
+    with context(ctx).session() as session:
+        ws = WorkspaceService(session).find_workspace(workspace)
+        issued = MembershipService(session).invite(
+            ws.id, email, role, actor="cli", grantor_role=None
+        )
+        link = domain.link_url(_base_url(ctx, base_url), domain.INVITATION_PATH, issued.token)
+        console().print(f"invited {issued.invitation.email} to {ws.slug} as {role.value}")
+        console().print("link (shown once, hand it to them; valid 7 days):")
+        console().print(link, highlight=False, soft_wrap=True)
+
+
+@user_cli.command("remove")
+@friendly_errors
+def user_remove(
+    ctx: typer.Context,
+    email: str = typer.Argument(...),
+    workspace: str = typer.Option(..., "--workspace", "-w", help="Workspace id or slug"),
+) -> None:
+    """Remove a member from a workspace; their account and other workspaces stay."""
+    with context(ctx).session() as session:
+        ws = WorkspaceService(session).find_workspace(workspace)
+        members = MembershipService(session)
+        user, _role = members.member_by_email(ws.id, email)
+        members.remove_member(ws.id, user.id, actor="cli", actor_role=None)
+        console().print(f"removed {user.email} from {ws.slug}")
+
+
+@user_cli.command("reset-password")
+@friendly_errors
+def user_reset_password(
+    ctx: typer.Context,
+    email: str = typer.Argument(...),
+    workspace: str = typer.Option(..., "--workspace", "-w", help="Workspace id or slug"),
+    base_url: str = _BASE_URL,
+) -> None:
+    """Print a one-time link (valid a day) with which a member chooses a new password."""
+    with context(ctx).session() as session:
+        ws = WorkspaceService(session).find_workspace(workspace)
+        members = MembershipService(session)
+        user, _role = members.member_by_email(ws.id, email)
+        issued = members.issue_password_reset(ws.id, user.id, actor="cli", actor_role=None)
+        link = domain.link_url(_base_url(ctx, base_url), domain.RESET_PATH, issued.token)
+        console().print(f"password reset link for {user.email} (shown once; valid 1 day):")
+        console().print(link, highlight=False, soft_wrap=True)
+
+
 @key_cli.command("create")
 @friendly_errors
 def key_create(
@@ -86,11 +167,13 @@ def key_create(
     name: str = typer.Argument(..., help="What the key is for, e.g. 'website'"),
     workspace: str = typer.Option(..., "--workspace", "-w", help="Workspace id or slug"),
     kind: ApiKeyKind = typer.Option(ApiKeyKind.SECRET, help="public (write key) or secret"),
-    role: Role = typer.Option(None, help="Role of a secret key (default: admin)"),
+    role: Role = typer.Option(
+        None, help="Role of a secret key (default: viewer, the least that can do anything)"
+    ),
 ) -> None:
     """Create an API key and print its token once."""
     if kind is ApiKeyKind.SECRET and role is None:
-        role = Role.ADMIN
+        role = Role.VIEWER
     with context(ctx).session() as session:
         service = WorkspaceService(session)
         ws = service.find_workspace(workspace)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from tessera.models.workspace import ApiKeyKind, Role
 
@@ -20,12 +22,60 @@ ROLE_RANK: dict[Role, int] = {
 }
 
 TOKEN_PREFIX: dict[ApiKeyKind, str] = {ApiKeyKind.PUBLIC: "twk_", ApiKeyKind.SECRET: "tsk_"}
-PASSWORD_MIN_LENGTH = 10
+INVITATION_TOKEN_PREFIX = "tin_"  # noqa: S105 - a prefix, not a secret
+RESET_TOKEN_PREFIX = "trs_"  # noqa: S105 - a prefix, not a secret
+# An invitation waits a week for its person; a reset link, meant to be used at once, a day.
+INVITATION_LIFETIME = timedelta(days=7)
+RESET_LIFETIME = timedelta(days=1)
 
 
 def role_allows(role: Role, needed: Role) -> bool:
     """Whether a holder of ``role`` may do what needs ``needed``."""
     return ROLE_RANK[role] >= ROLE_RANK[needed]
+
+
+def may_act_on(actor_role: Role | None, target_role: Role) -> bool:
+    """Whether someone of ``actor_role`` may remove, re-role or reset a member holding
+    ``target_role``: only someone ranked at least as high (an admin never acts on an owner).
+    ``None`` is the operator on the server (the CLI), who may act on anyone."""
+    return actor_role is None or role_allows(actor_role, target_role)
+
+
+class LinkState(enum.StrEnum):
+    """Where a one-time link (an invitation or a password reset) stands."""
+
+    OPEN = "open"
+    USED = "used"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+
+
+def link_state(
+    used_at: datetime | None, revoked_at: datetime | None, expires_at: datetime, now: datetime
+) -> LinkState:
+    """A link is open until it is used, revoked or past its expiry, whichever came first."""
+    if used_at is not None:
+        return LinkState.USED
+    if revoked_at is not None:
+        return LinkState.REVOKED
+    if now >= expires_at:
+        return LinkState.EXPIRED
+    return LinkState.OPEN
+
+
+def new_link_token(prefix: str) -> str:
+    """A new one-time link token: a kind prefix and 256 bits of randomness, stored hashed."""
+    return prefix + secrets.token_urlsafe(32)
+
+
+INVITATION_PATH = "/invitations/accept"
+RESET_PATH = "/password-reset"
+
+
+def link_url(base_url: str, path: str, token: str) -> str:
+    """The dashboard link carrying a one-time token. The token rides in the query string, which
+    the request log leaves out (it records the path only)."""
+    return f"{base_url.rstrip('/')}{path}?token={token}"
 
 
 def new_token(kind: ApiKeyKind) -> str:

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from tessera.kit.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
+from tessera.kit.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    Problem,
+    Unauthenticated,
+)
 
 
 class InvalidApiKey(Unauthenticated):
@@ -38,3 +45,66 @@ class WeakPassword(InvalidInput):
 class WorkspaceNotFound(NotFound):
     slug = "workspace-not-found"
     title = "No such workspace"
+
+
+class MemberNotFound(NotFound):
+    slug = "member-not-found"
+    title = "No such member in this workspace"
+
+
+class AlreadyMember(Conflict):
+    slug = "already-member"
+    title = "This person is already a member of this workspace"
+
+
+class InvitationNotFound(NotFound):
+    slug = "invitation-not-found"
+    title = "No such invitation"
+
+
+class ResetLinkNotFound(NotFound):
+    slug = "reset-link-not-found"
+    title = "No such password reset link"
+
+
+class LinkGone(Problem):
+    """A one-time link (an invitation or a password reset) that can no longer be used."""
+
+    status = 410
+    slug = "link-gone"
+    title = "This link can no longer be used"
+
+
+class LinkExpired(LinkGone):
+    slug = "link-expired"
+    title = "This link has expired"
+
+
+class LinkUsed(LinkGone):
+    slug = "link-used"
+    title = "This link has already been used"
+
+
+class LinkRevoked(LinkGone):
+    slug = "link-revoked"
+    title = "This link was revoked"
+
+
+class InvitationForAnotherEmail(Forbidden):
+    slug = "invitation-for-another-email"
+    title = "This invitation is addressed to another email"
+
+
+class AccountExists(Conflict):
+    slug = "account-exists"
+    title = "An account with this email exists: sign in to accept"
+
+
+class LastOwner(InvalidInput):
+    slug = "last-owner"
+    title = "A workspace keeps at least one owner"
+
+
+class SharedLogin(Conflict):
+    slug = "shared-login"
+    title = "This sign-in is shared with other workspaces"

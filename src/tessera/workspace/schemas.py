@@ -49,13 +49,11 @@ class ApiKeyPage(BaseModel):
     next_cursor: str | None
 
 
-class MemberCreate(BaseModel):
+class MemberRoleChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    email: str = Field(min_length=3, max_length=320)
+    email: str = Field(min_length=3, max_length=320, description="A member of this workspace")
     role: Role
-    name: str = ""
-    password: str | None = Field(default=None, description="Needed only for a new user")
 
 
 class MemberOut(BaseModel):
@@ -63,3 +61,34 @@ class MemberOut(BaseModel):
     email: str
     name: str
     role: Role
+
+
+class InvitationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(min_length=3, max_length=320)
+    role: Role = Role.VIEWER
+
+
+class InvitationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    email: str
+    role: Role
+    invited_by: str
+    created_at: datetime
+    expires_at: datetime
+
+
+class InvitationCreated(InvitationOut):
+    token: str = Field(description="Shown once: the invitation link's token")
+    url: str = Field(description="The link to hand to the person; shown once")
+
+
+class PasswordResetCreated(BaseModel):
+    user_id: str
+    email: str
+    expires_at: datetime
+    token: str = Field(description="Shown once: the reset link's token")
+    url: str = Field(description="The one-time link to hand to the member; shown once")

@@ -7,8 +7,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
 from tessera.kit.errors import InvalidInput
@@ -29,17 +27,14 @@ from tessera.workspace.errors import (
     InvalidApiKey,
     InvalidLogin,
     RoleTooLow,
-    WeakPassword,
     WorkspaceNotFound,
     WorkspaceSlugTaken,
 )
+from tessera.workspace.passwords import hash_password, rehashed, verify_password
 from tessera.workspace.repository import WorkspaceRepository
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_hasher = PasswordHasher()
-# Verified against when the email is unknown, so a wrong email costs as long as a wrong password.
-_DUMMY_HASH = _hasher.hash("tessera-timing-equaliser")
 
 
 class WorkspaceService:
@@ -96,12 +91,15 @@ class WorkspaceService:
         actor: str = "system",
         grantor_role: Role | None = None,
     ) -> User:
-        """Add a member with ``role``; creates the user if new (which needs a password).
+        """Add a member with ``role`` directly; creates the user if new (which needs a password).
 
-        Refuses a role above ``grantor_role`` (the caller's own, when a person or key asks), a
-        malformed email and a password shorter than 10 characters. An existing user
-        keeps their password (an admin of one workspace must not reset a login shared with
-        others); adding an existing member again changes their role.
+        This is the operator's path (``tessera user add`` on the server, the demo), never the
+        API's or the dashboard's: there people join by accepting an invitation
+        (``membership.service``), so nobody is put in a workspace without consenting.
+
+        Refuses a role above ``grantor_role``, a malformed email and a password shorter than 10
+        characters. An existing user keeps their password; adding an existing member again
+        changes their role.
         """
         self._check_grant(role, grantor_role)
         email = email.strip().lower()
@@ -112,7 +110,7 @@ class WorkspaceService:
         if user is None:
             if password is None:
                 raise InvalidInput("a new user needs a password", field="password")
-            user = User(email=email, name=name, password_hash=self._hash_password(password))
+            user = User(email=email, name=name, password_hash=hash_password(password))
             self.session.add(user)
             self.session.flush()
         membership = self.repository.membership(workspace_id, user.id)
@@ -130,14 +128,9 @@ class WorkspaceService:
     def authenticate_password(self, email: str, password: str) -> User:
         """The user with this email and password; refuses anything else with one vague error."""
         user = self.repository.user_by_email(email.strip().lower())
-        try:
-            _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
-        except (VerificationError, InvalidHashError):
-            raise InvalidLogin("email or password is wrong") from None
-        if user is None:
+        if not verify_password(user.password_hash if user else None, password) or user is None:
             raise InvalidLogin("email or password is wrong")
-        if _hasher.check_needs_rehash(user.password_hash):
-            user.password_hash = _hasher.hash(password)
+        user.password_hash = rehashed(user.password_hash, password) or user.password_hash
         user.last_login_at = utcnow()
         return user
 
@@ -256,12 +249,3 @@ class WorkspaceService:
             raise RoleTooLow(
                 f"a {grantor_role.value} cannot grant the {role.value} role", field="role"
             )
-
-    @staticmethod
-    def _hash_password(password: str) -> str:
-        if len(password) < domain.PASSWORD_MIN_LENGTH:
-            raise WeakPassword(
-                f"password must be at least {domain.PASSWORD_MIN_LENGTH} characters",
-                field="password",
-            )
-        return _hasher.hash(password)

@@ -29,7 +29,9 @@ from tessera.dashboard.web import DashboardRoute, render
 from tessera.db.engine import session_scope
 from tessera.http.routing import DbSession
 from tessera.kit.logging import get_logger
+from tessera.models.workspace import User
 from tessera.workspace.errors import InvalidLogin
+from tessera.workspace.membership.service import MembershipService
 from tessera.workspace.service import WorkspaceService
 from tessera.workspace.throttle.domain import ThrottlePolicy, TooManyLoginAttempts
 from tessera.workspace.throttle.service import Admission, LoginThrottle
@@ -94,8 +96,18 @@ def login(
         return render(request, "login.html", context, status=401)
     throttle.succeeded(admission)
     start_session(request, user.id)
+    _land(request, session, user)
     log.info("dashboard_login", user_id=user.id)
     return RedirectResponse(safe_next(next) or HOME, status_code=303)
+
+
+def _land(request: Request, session: Session, user: User) -> None:
+    """Show the workspace the user used last (or their first), and remember it as last used."""
+    members = MembershipService(session)
+    workspace = members.landing_workspace(user)
+    if workspace is not None:
+        choose_workspace(request, workspace.id)
+        members.remember_workspace(user, workspace.id)
 
 
 def _admit(request: Request, email: str) -> Admission:
@@ -132,8 +144,10 @@ def switch_workspace(
     workspace_id: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "",
 ) -> Response:
-    """Show another workspace; refused (and nothing stored) unless the user is a member."""
+    """Show another workspace, where the next sign-in lands too; refused (and nothing stored)
+    unless the user is a member."""
     if WorkspaceService(session).role_of(workspace_id, member.user.id) is None:
         raise NotAMember("You can only switch to a workspace you are a member of.")
     choose_workspace(request, workspace_id)
+    MembershipService(session).remember_workspace(member.user, workspace_id)
     return RedirectResponse(safe_next(next) or HOME, status_code=303)

@@ -1,18 +1,21 @@
-"""Settings: API keys, users, jobs and the audit log.
+"""Settings: API keys, users (members, invitations, removal, reset links), jobs, audit log.
 
 Everyone in a workspace may read these lists; changing keys or members needs the admin role,
-checked here on the server (``Member.require``), whatever the page showed. Two more guards than
-the ``/v1`` API has: nobody grants a role above their own (to a key or a member), and a workspace
-keeps at least one owner.
+checked here on the server (``Member.require``), whatever the page showed. People join by
+invitation only: the page shows the invitation's link once, for the admin to hand over, and
+the same answer whether or not the address has an account. The service refuses granting a role
+above one's own, acting on someone ranked above oneself, and leaving a workspace ownerless.
 """
 
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
+from sqlalchemy.orm import Session
 
 from tessera.dashboard.session import Member, SignedIn, flash
 from tessera.dashboard.web import DashboardRoute, is_htmx, render
@@ -21,7 +24,9 @@ from tessera.job.service import JobService
 from tessera.kit.errors import InvalidInput, Problem
 from tessera.models.job import JobStatus
 from tessera.models.workspace import ApiKey, ApiKeyKind, Role
-from tessera.workspace.errors import RoleTooLow
+from tessera.workspace import domain
+from tessera.workspace.errors import AlreadyMember, MemberNotFound, RoleTooLow, SharedLogin
+from tessera.workspace.membership.service import MembershipService
 from tessera.workspace.service import WorkspaceService
 
 pages = APIRouter(route_class=DashboardRoute, include_in_schema=False)
@@ -74,7 +79,7 @@ def _keys_page(
         "created": created,
         "token": token,
         "error": error,
-        "form": form or {"name": "", "kind": ApiKeyKind.SECRET.value, "role": Role.ADMIN.value},
+        "form": form or {"name": "", "kind": ApiKeyKind.SECRET.value, "role": Role.VIEWER.value},
         "message": message,
     }
     template = "_keys_panel.html" if is_htmx(request) else "settings_api_keys.html"
@@ -131,85 +136,182 @@ def revoke_api_key(request: Request, member: SignedIn, session: DbSession, key_i
 
 # Users ------------------------------------------------------------------------------------------
 
+USER_FIELDS = ("email", "role")
+
+
+@dataclass(frozen=True)
+class IssuedLink:
+    """A one-time link to show the admin once: what it is for, and the link."""
+
+    title: str
+    url: str
+    note: str
+
 
 def _users_page(
     request: Request,
     member: Member,
-    service: WorkspaceService,
+    session: Session,
     *,
     status: int = 200,
     error: Problem | None = None,
     form: dict[str, str] | None = None,
+    invite_form: dict[str, str] | None = None,
     message: str | None = None,
+    link: IssuedLink | None = None,
 ) -> Response:
+    workspace_id = member.workspace.id
+    can_manage = member.can(Role.ADMIN)
     context: dict[str, Any] = {
         "member": member,
-        "members": service.members(member.workspace.id),
-        "can_manage": member.can(Role.ADMIN),
+        "members": WorkspaceService(session).members(workspace_id),
+        "invitations": MembershipService(session).invitations(workspace_id) if can_manage else [],
+        "can_manage": can_manage,
         "roles": _grantable_roles(member),
         "error": error,
-        "form": form or {"email": "", "name": "", "role": Role.VIEWER.value},
+        "form": form or {"email": "", "role": Role.VIEWER.value},
+        "invite_form": invite_form or {"email": "", "role": Role.VIEWER.value},
         "message": message,
+        "link": link,
+        "now": request.app.state.clock(),
     }
     template = "_users_panel.html" if is_htmx(request) else "settings_users.html"
     return render(request, template, context, status=status)
 
 
+def _after_change(request: Request, member: Member, session: Session, message: str) -> Response:
+    if is_htmx(request):
+        return _users_page(request, member, session, message=message)
+    flash(request, message)
+    return RedirectResponse("/settings/users", status_code=303)
+
+
+def _members(request: Request, session: Session) -> MembershipService:
+    return MembershipService(session, request.app.state.clock)
+
+
 @pages.get("/settings/users")
 def users(request: Request, member: SignedIn, session: DbSession) -> Response:
-    return _users_page(request, member, WorkspaceService(session))
+    return _users_page(request, member, session)
 
 
 @pages.post("/settings/users")
-def add_member(
+def change_role(
     request: Request,
     member: SignedIn,
     session: DbSession,
     email: Annotated[str, Form()] = "",
-    name: Annotated[str, Form()] = "",
     role: Annotated[str, Form()] = Role.VIEWER.value,
-    password: Annotated[str, Form()] = "",
 ) -> Response:
-    """Add a member or change a member's role; admins only.
+    """Change a member's role; admins only. Someone not a member here is to be invited.
 
     Refuses granting a role above one's own, changing the role of someone ranked above oneself,
     and taking the owner role from the workspace's last owner.
     """
     member.require(Role.ADMIN)
-    service = WorkspaceService(session)
-    form = {"email": email, "name": name, "role": role}
-    workspace_id = member.workspace.id
+    form = {"email": email, "role": role}
     try:
         new_role = _choice(Role, role, "role")
-        if not member.can(new_role):
-            raise RoleTooLow(
-                f"You cannot grant a role above your own ({member.role.value}).", field="role"
-            )
-        current = {user.email: held for user, held in service.members(workspace_id)}
-        held = current.get(email.strip().lower())
-        if held is not None and not member.can(held):
-            raise RoleTooLow(f"{email.strip()} is {held.value}, above your role.", field="email")
-        owners = sum(1 for existing in current.values() if existing is Role.OWNER)
-        if held is Role.OWNER and new_role is not Role.OWNER and owners == 1:
-            raise InvalidInput("A workspace keeps at least one owner.", field="role")
-        user = service.add_user(
-            workspace_id,
+        members = _members(request, session)
+        user, _held = members.member_by_email(member.workspace.id, email)
+        members.change_role(
+            member.workspace.id, user.id, new_role, actor=member.user.id, actor_role=member.role
+        )
+    except (InvalidInput, RoleTooLow, MemberNotFound) as problem:
+        return _users_page(
+            request, member, session, status=problem.status, error=problem, form=form
+        )
+    return _after_change(
+        request, member, session, f"You changed the role of {user.email}: {new_role.value}."
+    )
+
+
+@pages.post("/settings/invitations")
+def invite(
+    request: Request,
+    member: SignedIn,
+    session: DbSession,
+    email: Annotated[str, Form()] = "",
+    role: Annotated[str, Form()] = Role.VIEWER.value,
+) -> Response:
+    """Invite someone by email and show the link once; admins only, never above one's role.
+
+    The answer is the same whether or not the address has an account anywhere.
+    """
+    member.require(Role.ADMIN)
+    invite_form = {"email": email, "role": role}
+    try:
+        issued = _members(request, session).invite(
+            member.workspace.id,
             email,
-            new_role,
-            password=password or None,
-            name=name.strip(),
+            _choice(Role, role, "role"),
             actor=member.user.id,
+            grantor_role=member.role,
+        )
+    except (InvalidInput, RoleTooLow, AlreadyMember) as problem:
+        return _users_page(
+            request, member, session, status=problem.status, error=problem,
+            invite_form=invite_form,
+        )  # fmt: skip
+    invitation = issued.invitation
+    link = IssuedLink(
+        title=f"Invitation for {invitation.email} ({invitation.role.value})",
+        url=domain.link_url(str(request.base_url), domain.INVITATION_PATH, issued.token),
+        note="Hand this link to them; it works once, for 7 days. Someone with a Tessera "
+        "account signs in to accept; someone new chooses a password.",
+    )
+    return _users_page(request, member, session, link=link)
+
+
+@pages.post("/settings/invitations/{invitation_id}/revoke")
+def revoke_invitation(
+    request: Request, member: SignedIn, session: DbSession, invitation_id: str
+) -> Response:
+    """Revoke an open invitation; admins only. Another workspace's invitation is not found."""
+    member.require(Role.ADMIN)
+    invitation = _members(request, session).revoke_invitation(
+        member.workspace.id, invitation_id, actor=member.user.id
+    )
+    message = f"Revoked the invitation for {invitation.email}; its link no longer works."
+    return _after_change(request, member, session, message)
+
+
+@pages.post("/settings/users/{user_id}/remove")
+def remove_member(request: Request, member: SignedIn, session: DbSession, user_id: str) -> Response:
+    """Remove a member; admins only, never someone ranked above oneself or the last owner."""
+    member.require(Role.ADMIN)
+    try:
+        user = _members(request, session).remove_member(
+            member.workspace.id, user_id, actor=member.user.id, actor_role=member.role
         )
     except (InvalidInput, RoleTooLow) as problem:
-        return _users_page(
-            request, member, service, status=problem.status, error=problem, form=form
+        return _users_page(request, member, session, status=problem.status, error=problem)
+    message = f"You removed {user.email} from {member.workspace.name}."
+    return _after_change(request, member, session, message)
+
+
+@pages.post("/settings/users/{user_id}/password-reset")
+def reset_password(
+    request: Request, member: SignedIn, session: DbSession, user_id: str
+) -> Response:
+    """Issue a one-time password reset link and show it once; admins only.
+
+    Refused for someone ranked above oneself and for a member who also signs in to other
+    workspaces (their login is not this workspace's to hand out).
+    """
+    member.require(Role.ADMIN)
+    try:
+        issued = _members(request, session).issue_password_reset(
+            member.workspace.id, user_id, actor=member.user.id, actor_role=member.role
         )
-    verb = "changed the role of" if held is not None else "added"
-    message = f"You {verb} {user.email}: {new_role.value}."
-    if is_htmx(request):
-        return _users_page(request, member, service, message=message)
-    flash(request, message)
-    return RedirectResponse("/settings/users", status_code=303)
+    except (RoleTooLow, SharedLogin) as problem:
+        return _users_page(request, member, session, status=problem.status, error=problem)
+    link = IssuedLink(
+        title=f"Password reset link for {issued.user.email}",
+        url=domain.link_url(str(request.base_url), domain.RESET_PATH, issued.token),
+        note="Hand this link to them; it works once, for a day, and they choose the password.",
+    )
+    return _users_page(request, member, session, link=link)
 
 
 # Jobs and audit log -----------------------------------------------------------------------------
