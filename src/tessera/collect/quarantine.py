@@ -5,6 +5,10 @@ Collect replays its own kinds (``event``, ``request``). Other kinds (``order:sho
 ``row:amazon``...) are replayed by the package that refused them, which registers a replayer
 per kind (``register_replayer``); a process's edge (the app, the CLI) has them registered
 before it serves, since Collect sits below the packages that register them.
+
+Erasure's reach (ADR 0020): a record that names an erased person is never kept as sent.
+``keep`` withholds its text (the entry records that something was refused, where and why, and
+is closed at once), and a replay passes every record through the same check as a new message.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from tessera.collect import domain
 from tessera.collect.errors import QuarantineEntryNotFound, QuarantineEntryResolved
 from tessera.collect.repository import CollectRepository
 from tessera.collect.sources import SourceService
+from tessera.identity.graph.intake import IdentityIntake
 from tessera.kit.errors import InvalidInput
 from tessera.kit.pagination import Page, clamp_limit, decode_cursor, page_from
 from tessera.kit.time import utcnow
@@ -26,6 +31,7 @@ from tessera.models.collect import QuarantineEntry, QuarantineStatus
 from tessera.workspace.service import WorkspaceService
 
 RAW_LIMIT = 64 * 1024  # bytes of a refused payload kept in the quarantine
+WITHHELD = "(withheld: this record names a person who was erased)"
 
 # A replayer takes a fixed payload of a quarantined record and applies it through the right
 # connector; it returns the resolution kept with the entry.
@@ -72,21 +78,28 @@ class QuarantineService:
         """Keep a refused payload with why and where it came from.
 
         Refuses nothing: a refusal must always leave its record. ``workspace_id`` is None for
-        a request no workspace could be proven for (its body is then kept unattributed).
+        a request no workspace could be proven for (its body is then kept unattributed). A
+        record that names an erased person is kept without its text and closed (discarded).
         """
-        text, cut = raw_text(raw)
-        return self.repository.add_quarantine(
-            QuarantineEntry(
-                workspace_id=workspace_id,
-                source_id=source_id,
-                kind=kind,
-                origin=origin[:300],
-                reason=reason[:500],
-                field=field,
-                raw=text,
-                is_truncated=cut,
-            )
+        entry = QuarantineEntry(
+            workspace_id=workspace_id,
+            source_id=source_id,
+            kind=kind,
+            origin=origin[:300],
+            reason=reason[:500],
+            field=field,
         )
+        if workspace_id is not None and IdentityIntake(self.session).names_erased(
+            workspace_id, raw
+        ):
+            # Kept so the refusal is counted and answerable, but nothing of the record: it
+            # cannot be fixed or replayed, so it is closed as it is made.
+            entry.raw, entry.is_truncated = WITHHELD, False
+            entry.status, entry.resolved_at = QuarantineStatus.DISCARDED, utcnow()
+            entry.resolution = "withheld: it names an erased person"
+        else:
+            entry.raw, entry.is_truncated = raw_text(raw)
+        return self.repository.add_quarantine(entry)
 
     def list_quarantine(
         self,
@@ -161,8 +174,13 @@ class QuarantineService:
         sender = domain.Sender(
             workspace_id, entry.source_id, sources.default_channel(entry.source_id)
         )
+        # The same erasure check as a new message's (CollectService.ingest), before the others.
+        intake = IdentityIntake(self.session)
+        erased = intake.suppressed_indexes(workspace_id, items)
         results = []
-        for item in items:
+        for index, item in enumerate(items):
+            if index in erased:
+                continue
             clean = domain.clean_message(item, utcnow())
             if isinstance(clean, domain.Rejection):
                 raise InvalidInput(f"still refused: {clean.reason}", field=clean.field)
@@ -170,9 +188,13 @@ class QuarantineService:
         known = sources.known_channels(workspace_id)
         rows = [domain.event_row(sender, clean, known, utcnow()) for clean in results]
         inserted = self.repository.insert_events(rows)
-        return (
+        intake.enqueue_stitch(workspace_id, [r for r in rows if r["message_id"] in inserted])
+        resolution = (
             f"replayed {len(rows)}: {len(inserted)} accepted, {len(rows) - len(inserted)} duplicate"
         )
+        if erased:
+            resolution += f", {len(erased)} suppressed (naming an erased person)"
+        return resolution
 
     def discard(
         self, workspace_id: str, entry_id: str, why: str, actor: str = "system"

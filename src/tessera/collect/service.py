@@ -150,14 +150,23 @@ class CollectService:
         """Store each well-formed message once and quarantine the rest, with reasons.
 
         Refuses nothing as a whole: a bad message never costs its neighbours. A message whose
-        ``messageId`` the workspace already holds is a duplicate, however long ago it came.
+        ``messageId`` the workspace already holds is a duplicate, however long ago it came. A
+        message naming an erased person anywhere is dropped before its checks (suppressed):
+        neither stored nor quarantined, so erasure holds against replays and resends.
         """
         received_at = received_at or utcnow()
         result = IngestResult(received=len(messages))
         known = self.sources.known_channels(sender.workspace_id)
         rows: list[dict[str, Any]] = []
         seen: set[str] = set()
+        intake = IdentityIntake(self.session)
+        # An erased person's messages are neither stored nor quarantined, whether or not they
+        # pass their checks: counted as suppressed, nothing of them is kept (ADR 0020).
+        erased = intake.suppressed_indexes(sender.workspace_id, messages)
+        result.suppressed = len(erased)
         for index, raw in enumerate(messages):
+            if index in erased:
+                continue
             clean = domain.clean_message(raw, received_at, forced_type, batch_sent_at)
             if isinstance(clean, domain.Rejection):
                 result.rejected.append(
@@ -169,11 +178,6 @@ class CollectService:
                 continue
             seen.add(clean.message_id)
             rows.append(domain.event_row(sender, clean, known, received_at))
-        intake = IdentityIntake(self.session)
-        erased = intake.suppressed_indexes(sender.workspace_id, [r["payload"] for r in rows])
-        if erased:  # an erased person's events are not stored again, nor counted as refused
-            result.suppressed = len(erased)
-            rows = [r for i, r in enumerate(rows) if i not in erased]
         inserted = self.repository.insert_events(rows)
         intake.enqueue_stitch(sender.workspace_id, [r for r in rows if r["message_id"] in inserted])
         result.accepted = len(inserted)

@@ -35,7 +35,7 @@ from tessera.customer.timeline import consent_out
 from tessera.db.base import Base
 from tessera.identity.graph import identifiers as ids
 from tessera.identity.graph.identifiers import Ident
-from tessera.identity.graph.intake import digest
+from tessera.identity.graph.intake import IdentityIntake, digest
 from tessera.identity.graph.service import IdentityService
 from tessera.kit.errors import InvalidInput
 from tessera.kit.time import ensure_utc, utcnow
@@ -315,11 +315,8 @@ class PrivacyService:
         self.session.add(erasure)
         self.session.flush()
         salt = identity.erasure_salt(workspace_id)
-        repo.suppress(
-            workspace_id,
-            [suppression_digest(salt, i.type, i.value) for i in identifiers],
-            erasure.id,
-        )
+        digests = {suppression_digest(salt, i.type, i.value) for i in identifiers}
+        repo.suppress(workspace_id, sorted(digests), erasure.id)
         counts: dict[str, Any] = {"profiles": len(pids), "identifiers": len(identifiers)}
 
         # Stitch jobs not run yet hold records of events not linked yet: those events are the
@@ -354,7 +351,9 @@ class PrivacyService:
                 event.payload = {**(event.payload or {}), "anonymousId": token}
             counts["events_of_others_rewritten"] = len(others)
 
-        counts["quarantine"] = repo.delete_quarantine(workspace_id, values)
+        counts["quarantine"] = repo.delete_quarantine(
+            workspace_id, values, self._quarantine_naming(workspace_id, digests)
+        )
         counts["consents"] = repo.delete_consents(workspace_id, identifier_ids)
         counts["links"] = repo.delete_links(identifier_ids) + repo.forget_joins(
             workspace_id, identifier_ids
@@ -383,6 +382,17 @@ class PrivacyService:
         )
         self.session.flush()
         return kept
+
+    def _quarantine_naming(self, workspace_id: str, digests: set[str]) -> list[str]:
+        """The quarantine entries that name the person in any form the identity layer reads
+        (a phone as written by hand, an email in capitals, a hash), which a search for the
+        stored values would miss, so no replay can bring them back (ADR 0020)."""
+        intake = IdentityIntake(self.session)
+        return [
+            entry_id
+            for entry_id, raw in self.repository.quarantine_texts(workspace_id)
+            if intake.digests_mentioned(workspace_id, raw) & digests
+        ]
 
     def is_suppressed(self, workspace_id: str, kind: str, value: str) -> bool:
         """Whether an identifier (type and normalised value) belongs to an erased person."""

@@ -7,7 +7,7 @@ analytics, it is the documented exception to "another domain's tables only throu
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Text, cast, delete, func, or_, select, update
@@ -90,6 +90,16 @@ class PrivacyRepository(RepositoryBase):
                 )
             ).all()
         )
+
+    def quarantine_texts(self, workspace_id: str) -> Iterator[tuple[str, str]]:
+        """Every quarantine entry of the workspace as (id, raw text), read in batches."""
+        rows = self.session.execute(
+            select(QuarantineEntry.id, QuarantineEntry.raw)
+            .where(QuarantineEntry.workspace_id == workspace_id)
+            .execution_options(yield_per=500)
+        )
+        for row in rows:
+            yield row.id, row.raw
 
     def jobs_mentioning(self, workspace_id: str, needles: Iterable[str]) -> Sequence[Job]:
         """The workspace's jobs whose payload mentions one of ``needles`` (a stitch job carries
@@ -250,10 +260,12 @@ class PrivacyRepository(RepositoryBase):
             .values(customer={}, customer_email=None, customer_phone=None)
         )
 
-    def delete_quarantine(self, workspace_id: str, values: Iterable[str]) -> int:
-        """Quarantine entries that mention any of ``values``."""
-        entry_ids = self.quarantine_mentioning(workspace_id, values)
-        return self.delete_where(QuarantineEntry, QuarantineEntry.id.in_(entry_ids))
+    def delete_quarantine(
+        self, workspace_id: str, values: Iterable[str], entry_ids: Iterable[str] = ()
+    ) -> int:
+        """Quarantine entries that mention any of ``values``, and those of ``entry_ids``."""
+        doomed = sorted({*self.quarantine_mentioning(workspace_id, values), *entry_ids})
+        return self.delete_where(QuarantineEntry, QuarantineEntry.id.in_(doomed))
 
     def delete_consents(self, workspace_id: str, identifier_ids: Sequence[str]) -> int:
         return self.delete_where(

@@ -1,10 +1,12 @@
 """Where Collect hands stored events to Identify, in the ingest transaction.
 
-Two things happen per accepted batch: messages whose identifiers were erased are dropped before
-they are stored (the suppression list holds salted hashes, so a replay of an erased person's
-old events re-creates nothing), and one ``identity.stitch`` job is enqueued with the identity
-records of the rows that were stored, so the graph is updated within a second by a worker
-without collection waiting on it.
+Two things happen per batch: messages that name an erased person anywhere (ids, traits,
+properties, context, free text, in any normalised form: ``mentions``) are dropped before they are
+checked, quarantined or stored (the suppression list holds salted hashes, so a replay of an
+erased person's old events re-creates nothing; ADR 0013, 0020), and one ``identity.stitch`` job
+is enqueued with the identity records of the rows that were stored, so the graph is updated
+within a second by a worker without collection waiting on it. The quarantine asks the same
+question of every record it is about to keep, whoever refused it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from tessera.identity.graph import identifiers as ids
+from tessera.identity.graph import mentions
 from tessera.identity.graph.identifiers import Ident, Rules, record_to_json
 from tessera.identity.graph.repository import IdentityRepository
 from tessera.identity.graph.service import IdentityService
@@ -48,19 +51,27 @@ class IdentityIntake:
         _rules_and_salts[workspace_id] = (rules, salt)
         return rules, salt
 
-    def suppressed_indexes(
-        self, workspace_id: str, payloads: Sequence[Mapping[str, Any]]
-    ) -> set[int]:
-        """Positions of the messages that carry an erased person's identifier."""
+    def digests_mentioned(self, workspace_id: str, payload: Any) -> set[str]:
+        """The salted digests of every identifier ``payload`` may name (``mentions``)."""
+        rules, salt = self.rules_and_salt(workspace_id)
+        return {digest(salt, ident) for ident in mentions.mentioned(payload, rules)}
+
+    def suppressed_indexes(self, workspace_id: str, payloads: Sequence[Any]) -> set[int]:
+        """Positions of the payloads (messages, records, raw text) that name an erased person
+        anywhere, in any form the identity layer normalises to. One indexed lookup per batch,
+        and none at all for a workspace that never erased anyone."""
         if not payloads or not self.repository.has_suppressions(workspace_id):
             return set()
-        rules, salt = self.rules_and_salt(workspace_id)
         by_digest: dict[str, set[int]] = {}
         for index, payload in enumerate(payloads):
-            for ident in ids.extract(payload, rules):
-                by_digest.setdefault(digest(salt, ident), set()).add(index)
+            for found in self.digests_mentioned(workspace_id, payload):
+                by_digest.setdefault(found, set()).add(index)
         hits = self.repository.suppressed(workspace_id, by_digest)
         return {i for d in hits for i in by_digest[d]}
+
+    def names_erased(self, workspace_id: str, payload: Any) -> bool:
+        """Whether a payload names an erased person (``suppressed_indexes`` of one)."""
+        return bool(self.suppressed_indexes(workspace_id, [payload]))
 
     def enqueue_stitch(self, workspace_id: str, rows: Iterable[Mapping[str, Any]]) -> int:
         """One stitch job for the stored rows that carry identifiers; returns how many."""
