@@ -134,7 +134,8 @@ def workers(url: str, engine: Engine, jobs: int, processes: int, concurrency: in
         "TESSERA_JOB_MODULES": "bench.bench_jobs",
         "TESSERA_WORKER_POLL_SECONDS": "0.05",
         "TESSERA_LOG_LEVEL": "WARNING",
-        "PYTHONPATH": str(ROOT),
+        # This checkout's source first: the venv's editable install may point at another.
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
     }
     command = [sys.executable, "-m", "tessera", "worker", "--concurrency", str(concurrency)]
     started = [

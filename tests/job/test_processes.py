@@ -72,7 +72,8 @@ class Workers:
             "TESSERA_JOB_LEASE_SECONDS": str(lease),
             "TESSERA_WORKER_POLL_SECONDS": "0.1",
             "TESSERA_LOG_LEVEL": "WARNING",
-            "PYTHONPATH": str(ROOT),
+            # This checkout's source first: the venv's editable install may point at another.
+            "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
         }
         with (self.log_dir / f"worker-{len(self.processes)}.log").open("wb") as log:
             process = subprocess.Popen(
