@@ -1,5 +1,5 @@
-"""The worker: claims due jobs in batches, runs each handler in its own transaction, keeps its
-leases alive, enqueues periodic jobs, and stops cleanly.
+"""The worker: claims due jobs in batches, runs each handler in its own transaction (or a batch
+of one batchable kind in one), keeps its leases alive, enqueues periodic jobs, and stops cleanly.
 
 Transactions, and why:
 
@@ -15,6 +15,13 @@ Transactions, and why:
   split the job in two.
 - A failure rolls the handler's transaction back and records the failure in a new one (retry
   with backoff, or dead).
+- Neighbouring claimed jobs of a kind registered ``batchable`` run in one transaction, each in
+  its own SAVEPOINT, and complete with one fenced UPDATE: the commit, most of a short job's
+  cost, is paid once per batch. A job that fails rolls back to its savepoint and its failure is
+  recorded in the batch's transaction; a batch that cannot commit as a whole keeps nothing and
+  its jobs run again one by one, so each job's database effect still commits exactly once.
+- The loop claims the next batch while the threads run the current ones (at most one waiting
+  batch per thread), so a thread that finishes finds work without waiting for a round trip.
 - A heartbeat thread renews the leases of the jobs this worker holds every third of a lease,
   in its own transaction. If the process dies, the leases run out and any worker claims the
   jobs again (counting another attempt).
@@ -32,7 +39,7 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from queue import Empty, SimpleQueue
@@ -43,7 +50,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tessera.config import Settings, get_settings
 from tessera.db.engine import session_scope
-from tessera.job.domain import ClaimedJob, describe_error
+from tessera.job.domain import ClaimedJob, FailureDecision, describe_error, group_batches
 from tessera.job.registry import Registry
 from tessera.job.registry import registry as default_registry
 from tessera.job.service import JobService
@@ -120,6 +127,7 @@ class Worker:
         is_sqlite = bind is not None and bind.dialect.name == "sqlite"
         self.concurrency = 1 if is_sqlite else max(1, concurrency)
         self._active: dict[str, ClaimedJob] = {}
+        self._batches = 0  # claimed batches queued or running in ``run``
         self._lock = threading.Lock()
         self._freed = threading.Event()
         self._log = log.bind(worker=self.name)
@@ -177,6 +185,9 @@ class Worker:
         except Exception:
             self._log.exception("job_failure_not_recorded", error=text)
             return JobOutcome.LOST
+        return self._failure_outcome(decision, text)
+
+    def _failure_outcome(self, decision: FailureDecision | None, text: str) -> JobOutcome:
         if decision is None:
             self._log.warning("job_lease_lost", error=text)
             return JobOutcome.LOST
@@ -186,6 +197,78 @@ class Worker:
         assert decision.run_at is not None
         self._log.warning("job_failed", error=text, retry_at=decision.run_at.isoformat())
         return JobOutcome.RETRYING
+
+    def execute_batch(self, jobs: Sequence[ClaimedJob]) -> list[Execution]:
+        """Run claimed jobs of one batchable kind in one transaction, each in its own SAVEPOINT,
+        and record every outcome; never raises for the jobs.
+
+        A job whose handler raises rolls back to its savepoint and its failure is recorded in
+        the batch's transaction, so only it retries; the others' writes commit with their
+        completions, marked by one fenced UPDATE. When the batch cannot commit as a whole (this
+        worker lost the lease of one of its jobs, or the database failed), none of it is kept
+        and every job runs again alone through ``execute``, whose guarantees then apply.
+        """
+        if len(jobs) == 1:
+            return [self.execute(jobs[0])]
+        started = time.perf_counter()
+        try:
+            failures = self._run_batch(jobs)
+        except Exception as exc:
+            self._log.warning(
+                "job_batch_split", job_kind=jobs[0].kind, jobs=len(jobs), error=describe_error(exc)
+            )
+            return [self.execute(job) for job in jobs]
+        finally:
+            with self._lock:
+                for job in jobs:
+                    self._active.pop(job.id, None)
+        executions = []
+        for job in jobs:
+            outcome = JobOutcome.SUCCEEDED
+            if job.id in failures:
+                with structlog.contextvars.bound_contextvars(
+                    job_id=job.id, job_kind=job.kind, attempt=job.attempts
+                ):
+                    outcome = self._failure_outcome(*failures[job.id])
+            executions.append(Execution(job.id, job.kind, job.attempts, outcome))
+        duration_ms = round((time.perf_counter() - started) * 1000, 2)
+        self._log.info(
+            "job_batch_finished",
+            job_kind=jobs[0].kind,
+            succeeded=len(jobs) - len(failures),
+            failed=len(failures),
+            duration_ms=duration_ms,
+        )
+        return executions
+
+    def _run_batch(
+        self, jobs: Sequence[ClaimedJob]
+    ) -> dict[str, tuple[FailureDecision | None, str]]:
+        """One transaction for the batch; returns each failed job's decision and error text."""
+        handler = self.registry.handler(jobs[0].kind)
+        if handler is None:
+            raise NoHandler(f"no handler for {jobs[0].kind!r} is registered in this worker")
+        errors: dict[str, str] = {}
+        with session_scope(self.session_factory) as session:
+            for job in jobs:
+                with structlog.contextvars.bound_contextvars(
+                    job_id=job.id, job_kind=job.kind, attempt=job.attempts
+                ):
+                    try:
+                        with session.begin_nested():
+                            handler(session, job.payload)
+                    except Exception as exc:
+                        errors[job.id] = describe_error(exc)
+            service = JobService(session, self.settings)
+            now = self.clock()
+            done = [job for job in jobs if job.id not in errors]
+            if not service.complete_batch(done, self.name, now):
+                raise LeaseLost("a job of the batch was claimed again by another worker")
+            return {
+                job_id: (service.fail(job, self.name, text, now, self.random), text)
+                for job in jobs
+                if (text := errors.get(job_id := job.id)) is not None
+            }
 
     def tick(self) -> list[str]:
         """Enqueue the periodic jobs whose slot has come; returns the new jobs' ids."""
@@ -237,11 +320,18 @@ class Worker:
             jobs = self.claim()
             if not jobs:
                 return executions
-            for index, job in enumerate(jobs):
-                if max_jobs is not None and len(executions) >= max_jobs:
-                    self.release(jobs[index:])
-                    return executions
-                executions.append(self.execute(job))
+            if max_jobs is not None and len(jobs) > max_jobs - len(executions):
+                room = max_jobs - len(executions)
+                self.release(jobs[room:])
+                jobs = jobs[:room]
+            for batch in self.batches(jobs):
+                executions += self.execute_batch(batch)
+            if max_jobs is not None and len(executions) >= max_jobs:
+                return executions
+
+    def batches(self, jobs: Sequence[ClaimedJob]) -> list[list[ClaimedJob]]:
+        """Claimed jobs grouped into what runs in one transaction (``execute_batch``)."""
+        return group_batches(jobs, self.registry.is_batchable)
 
     def run(self, stop: threading.Event) -> None:
         """Run until ``stop`` is set, then stop claiming, give back claimed jobs that have not
@@ -251,7 +341,7 @@ class Worker:
         daemons, so the process can exit, and another worker runs the jobs again once the
         leases expire.
         """
-        queue: SimpleQueue[ClaimedJob | None] = SimpleQueue()
+        queue: SimpleQueue[list[ClaimedJob] | None] = SimpleQueue()
         threads = [
             threading.Thread(
                 target=self._work, args=(queue,), name=f"tessera-job-{index}", daemon=True
@@ -277,10 +367,15 @@ class Worker:
                     last_tick = time.monotonic()
                     self._safely("periodic_tick_failed", self.tick)
                 self._freed.clear()
-                if self._active_count() <= self.concurrency:
+                # Claim while at most one batch per thread waits, so the next batch is claimed
+                # while the current ones run, and no worker hoards more than it can start soon.
+                if self._held_batches() <= self.concurrency:
                     claimed = self._safely("claim_failed", self.claim) or []
-                    for job in claimed:
-                        queue.put(job)
+                    batches = self.batches(claimed)
+                    with self._lock:
+                        self._batches += len(batches)
+                    for batch in batches:
+                        queue.put(batch)
                     if len(claimed) == self.batch_size:
                         continue  # more may be due: claim again once a slot frees
                 if self._active_count():
@@ -290,13 +385,15 @@ class Worker:
         finally:
             self._shut_down(queue, threads, heartbeat, heartbeat_stop)
 
-    def _work(self, queue: SimpleQueue[ClaimedJob | None]) -> None:
-        while (job := queue.get()) is not None:
+    def _work(self, queue: SimpleQueue[list[ClaimedJob] | None]) -> None:
+        while (batch := queue.get()) is not None:
             try:
-                self.execute(job)
+                self.execute_batch(batch)
             except BaseException:  # a handler's SystemExit must not kill the pool
-                self._log.exception("job_crashed_thread", job_id=job.id)
+                self._log.exception("job_crashed_thread", job_ids=[job.id for job in batch])
             finally:
+                with self._lock:
+                    self._batches -= 1
                 self._freed.set()
 
     def _heartbeat(self, stop: threading.Event) -> None:
@@ -306,7 +403,7 @@ class Worker:
 
     def _shut_down(
         self,
-        queue: SimpleQueue[ClaimedJob | None],
+        queue: SimpleQueue[list[ClaimedJob] | None],
         threads: list[threading.Thread],
         heartbeat: threading.Thread,
         heartbeat_stop: threading.Event,
@@ -314,11 +411,11 @@ class Worker:
         unstarted: list[ClaimedJob] = []
         while True:
             try:
-                job = queue.get_nowait()
+                batch = queue.get_nowait()
             except Empty:
                 break
-            if job is not None:
-                unstarted.append(job)
+            if batch is not None:
+                unstarted += batch
         released = self._safely("release_failed", lambda: self.release(unstarted)) or 0
         for _ in threads:
             queue.put(None)
@@ -336,6 +433,10 @@ class Worker:
     def _active_count(self) -> int:
         with self._lock:
             return len(self._active)
+
+    def _held_batches(self) -> int:
+        with self._lock:
+            return self._batches
 
     def _safely(self, event: str, step: Callable[[], T]) -> T | None:
         """Run a step of the loop; a database outage is logged and retried, not fatal."""
