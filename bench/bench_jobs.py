@@ -5,8 +5,8 @@ The ceiling is what the database gives the same work with nothing of ours around
 transaction (each job's completion is one transaction), sent with the same driver (psycopg 3,
 through the engine's raw connection) to the same server, from as many connections as the
 workers use. A job costs more than that: a share of a batch claim (``FOR UPDATE SKIP LOCKED``),
-a SAVEPOINT in the transaction that runs its batch (the no-op kind is registered batchable), a
-share of the batch's fenced completion, and Python around it.
+a share of the transaction that runs its batch (the no-op kind is registered batchable) and of
+the batch's fenced completion, and Python around it.
 
 Each run: ``--jobs`` no-op jobs (kind ``bench.noop``, registered below; the worker processes
 import this module through TESSERA_JOB_MODULES) are enqueued due a few seconds ahead, so the
@@ -220,9 +220,10 @@ def report(results: list[Result], concurrency: int) -> None:
         )
     console.print(table)
     console.print(
-        f"Each worker runs {concurrency} batches at once (threads, one connection each), claims "
-        f"{get_settings().worker_batch_size} jobs per round trip and runs a claim's no-op jobs "
-        "in one transaction; its ceiling is the bare UPDATE from as many connections. "
+        f"Each worker runs {concurrency} batches at once (threads, one connection each); a "
+        "batch is a claim's no-op jobs in one transaction, and claims grow from "
+        f"{get_settings().worker_batch_size} jobs while they come back full. Its ceiling is the "
+        "bare UPDATE from as many connections. "
         f"{os.cpu_count()} cores, shared by the workers and PostgreSQL."
     )
 

@@ -15,6 +15,7 @@ from tessera.job.domain import (
     describe_error,
     group_batches,
     is_valid_kind,
+    next_claim_limit,
     periodic_idempotency_key,
     periodic_slot,
 )
@@ -159,3 +160,17 @@ def test_neighbouring_jobs_of_a_batchable_kind_share_a_batch_and_keep_their_orde
         ["j4"],
         ["j5", "j6"],
     ]
+
+
+def test_claims_grow_while_they_come_back_full_of_batches_and_reset_otherwise() -> None:
+    """A full claim made only of batches doubles the next claim up to the cap; a short claim,
+    or one holding a job that runs alone, brings it back to the base."""
+    full = [claimed(f"j{n}", "feed.pushed") for n in range(40)]
+    alone = [*full[:39], claimed("j39", "order.placed")]
+
+    grown = next_claim_limit(40, full, [full], base=20, most=200)
+    capped = next_claim_limit(160, full * 4, [full * 4], base=20, most=200)
+    short = next_claim_limit(80, full, [full], base=20, most=200)
+    mixed = next_claim_limit(40, alone, [alone[:39], alone[39:]], base=20, most=200)
+
+    assert (grown, capped, short, mixed) == (80, 200, 20, 20)

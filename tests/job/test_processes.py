@@ -224,7 +224,9 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_repeats_nothing(
             pg, "SELECT id FROM job WHERE status = 'running' AND kind = 'probe.batched'"
         )
     }
-    finished_before = scalar(pg, "SELECT count(*) FROM job WHERE status = 'succeeded'")
+    finished_before = scalar(
+        pg, "SELECT count(*) FROM job WHERE status = 'succeeded' AND kind = 'probe.batched'"
+    )
     recorded_before = scalar(pg, "SELECT count(*) FROM job_probe")
     rescuer = workers.start(pg, "tests.job.probes", concurrency=4, lease=2.0)
     wait_until(lambda: unfinished(pg, "probe.batched") == 0, 60, workers)

@@ -156,6 +156,25 @@ def group_batches(
     return batches
 
 
+def next_claim_limit(
+    limit: int,
+    claimed: Sequence[ClaimedJob],
+    batches: Sequence[Sequence[ClaimedJob]],
+    base: int,
+    most: int,
+) -> int:
+    """How many jobs the next claim asks for, after one that asked for ``limit``.
+
+    A claim that came back full and made only batches of several jobs doubles the next, up to
+    ``most``: the queue holds cheap batchable work, and a larger claim costs the same round
+    trips. Anything else (a short claim, a job that runs alone) returns to ``base``, so a
+    worker never takes more slow single jobs than it can start soon.
+    """
+    if len(claimed) == limit and all(len(batch) > 1 for batch in batches):
+        return min(limit * 2, most)
+    return base
+
+
 FINISHED_STATUSES = (JobStatus.SUCCEEDED, JobStatus.DEAD)
 
 

@@ -12,11 +12,12 @@ A handler runs inside the job's own transaction (``session``); it must not commi
 be safe to run twice (see the package docstring).
 
 A handler registered with ``batchable=True`` lets the worker run several claimed jobs of its
-kind in one transaction, each inside its own SAVEPOINT: one commit for the batch instead of one
-per job, which is most of a short job's cost. A failing job rolls back to its savepoint and
-retries alone; the others' writes commit with their completions. Only short handlers that take
-no locks other jobs' transactions wait on (the batch holds its locks until its commit) and that
-do not drain the queue themselves (``take_queued``) should say so.
+kind one after another in one transaction: one claim and one commit for the batch instead of
+one per job, which is most of a short job's cost. When one of them fails, the batch is rolled
+back and each job runs again alone, so only the failing job retries, but the jobs before it
+ran twice. Say so only for short handlers whose outside effects may repeat (or that have
+none), that take no locks other transactions wait on (a batch holds its locks until it
+commits), and that do not drain the queue themselves (``take_queued``).
 
 ``registry`` is the process-wide registry the worker uses; tests build their own ``Registry()``
 so their kinds stay out of everyone else's.
