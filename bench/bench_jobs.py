@@ -5,7 +5,8 @@ The ceiling is what the database gives the same work with nothing of ours around
 transaction (each job's completion is one transaction), sent with the same driver (psycopg 3,
 through the engine's raw connection) to the same server, from as many connections as the
 workers use. A job costs more than that: a share of a batch claim (``FOR UPDATE SKIP LOCKED``),
-a transaction that runs the handler and a fenced completion, and Python around it.
+a share of the transaction that runs its batch (the no-op kind is registered batchable) and of
+the batch's fenced completion, and Python around it.
 
 Each run: ``--jobs`` no-op jobs (kind ``bench.noop``, registered below; the worker processes
 import this module through TESSERA_JOB_MODULES) are enqueued due a few seconds ahead, so the
@@ -37,6 +38,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from bench._database import bench_database_url
+from tessera.config import get_settings
 from tessera.db.engine import make_engine, make_session_factory, session_scope
 from tessera.job.registry import job_handler
 from tessera.job.service import JobService
@@ -48,9 +50,10 @@ UNFINISHED = "SELECT count(*) FROM job WHERE status IN ('queued', 'running')"
 console = Console()
 
 
-@job_handler("bench.noop")
+@job_handler("bench.noop", batchable=True)
 def noop(session: Session, payload: dict[str, Any]) -> None:
-    """Does nothing: the benchmark measures the queue, not a handler."""
+    """Does nothing: the benchmark measures the queue, not a handler. Batchable, like the short
+    handlers a busy queue is made of (a journey step, a feed push)."""
 
 
 @dataclass(frozen=True)
@@ -134,7 +137,8 @@ def workers(url: str, engine: Engine, jobs: int, processes: int, concurrency: in
         "TESSERA_JOB_MODULES": "bench.bench_jobs",
         "TESSERA_WORKER_POLL_SECONDS": "0.05",
         "TESSERA_LOG_LEVEL": "WARNING",
-        "PYTHONPATH": str(ROOT),
+        # This checkout's source first: the venv's editable install may point at another.
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
     }
     command = [sys.executable, "-m", "tessera", "worker", "--concurrency", str(concurrency)]
     started = [
@@ -216,8 +220,10 @@ def report(results: list[Result], concurrency: int) -> None:
         )
     console.print(table)
     console.print(
-        f"Each worker runs {concurrency} jobs at once (threads, one connection each) and claims "
-        "20 per transaction; its ceiling is the bare UPDATE from as many connections. "
+        f"Each worker runs {concurrency} batches at once (threads, one connection each); a "
+        "batch is a claim's no-op jobs in one transaction, and claims grow from "
+        f"{get_settings().worker_batch_size} jobs while they come back full. Its ceiling is the "
+        "bare UPDATE from as many connections. "
         f"{os.cpu_count()} cores, shared by the workers and PostgreSQL."
     )
 

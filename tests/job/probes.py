@@ -36,3 +36,9 @@ def recorded(session: Session, payload: dict[str, Any]) -> None:
     time.sleep(payload.get("wait", 0))
     record(session, payload["key"])
     time.sleep(payload.get("hold", 0))
+
+
+@job_handler("probe.batched", batchable=True)
+def batched(session: Session, payload: dict[str, Any]) -> None:
+    """``probe.recorded`` for a batchable kind: the worker runs several in one transaction."""
+    recorded(session, payload)

@@ -1,4 +1,5 @@
-"""The job system's pure rules: backoff with full jitter, failure outcomes, periodic slots."""
+"""The job system's pure rules: backoff with full jitter, failure outcomes, periodic slots,
+batches."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tessera.job.domain import (
+    ClaimedJob,
     FailureDecision,
     backoff_delay,
     decide_after_failure,
     describe_error,
+    group_batches,
     is_valid_kind,
+    next_claim_limit,
     periodic_idempotency_key,
     periodic_slot,
 )
@@ -130,3 +134,43 @@ def test_the_periodic_key_names_the_job_and_its_slot() -> None:
 def test_job_kinds_are_dotted_lowercase(kind: str, valid: bool) -> None:
     """Kinds read like events: lowercase words joined by dots, at most 100 characters."""
     assert is_valid_kind(kind) is valid
+
+
+def claimed(job_id: str, kind: str) -> ClaimedJob:
+    return ClaimedJob(job_id, kind, {}, 1, 8, None)
+
+
+def test_neighbouring_jobs_of_a_batchable_kind_share_a_batch_and_keep_their_order() -> None:
+    """Only consecutive jobs of one batchable kind are joined, so the batches run the jobs in
+    the order they were claimed; every other job runs alone."""
+    jobs = [
+        claimed("j1", "feed.pushed"),
+        claimed("j2", "feed.pushed"),
+        claimed("j3", "order.placed"),
+        claimed("j4", "order.placed"),
+        claimed("j5", "feed.pushed"),
+        claimed("j6", "feed.pushed"),
+    ]
+
+    batches = group_batches(jobs, lambda kind: kind == "feed.pushed")
+
+    assert [[job.id for job in batch] for batch in batches] == [
+        ["j1", "j2"],
+        ["j3"],
+        ["j4"],
+        ["j5", "j6"],
+    ]
+
+
+def test_claims_grow_while_they_come_back_full_of_batches_and_reset_otherwise() -> None:
+    """A full claim made only of batches doubles the next claim up to the cap; a short claim,
+    or one holding a job that runs alone, brings it back to the base."""
+    full = [claimed(f"j{n}", "feed.pushed") for n in range(40)]
+    alone = [*full[:39], claimed("j39", "order.placed")]
+
+    grown = next_claim_limit(40, full, [full], base=20, most=200)
+    capped = next_claim_limit(160, full * 4, [full * 4], base=20, most=200)
+    short = next_claim_limit(80, full, [full], base=20, most=200)
+    mixed = next_claim_limit(40, alone, [alone[:39], alone[39:]], base=20, most=200)
+
+    assert (grown, capped, short, mixed) == (80, 200, 20, 20)

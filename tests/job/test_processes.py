@@ -25,7 +25,7 @@ from tessera.db.engine import make_engine, make_session_factory, session_scope
 from tessera.job.registry import Registry
 from tessera.job.runner import Worker
 from tessera.job.service import JobService
-from tests.job.probes import create_probe_table, recorded
+from tests.job.probes import batched, create_probe_table, recorded
 
 ROOT = Path(__file__).resolve().parents[2]
 STOP_TIMEOUT = 30.0
@@ -72,7 +72,8 @@ class Workers:
             "TESSERA_JOB_LEASE_SECONDS": str(lease),
             "TESSERA_WORKER_POLL_SECONDS": "0.1",
             "TESSERA_LOG_LEVEL": "WARNING",
-            "PYTHONPATH": str(ROOT),
+            # This checkout's source first: the venv's editable install may point at another.
+            "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
         }
         with (self.log_dir / f"worker-{len(self.processes)}.log").open("wb") as log:
             process = subprocess.Popen(
@@ -149,15 +150,17 @@ def enqueue(engine: Engine, kind: str, payloads: list[dict[str, Any]]) -> None:
         JobService(session).enqueue_many(kind, payloads)
 
 
+@pytest.mark.parametrize("kind", ["probe.recorded", "probe.batched"])
 def test_ten_thousand_jobs_on_two_worker_processes_each_run_exactly_once(
-    pg: Engine, workers: Workers
+    pg: Engine, workers: Workers, kind: str
 ) -> None:
-    """Two `tessera worker` processes share 10,000 jobs: each job's effect is recorded once,
-    each job succeeded on its first attempt, and both processes did part of the work."""
-    enqueue(pg, "probe.recorded", [{"key": f"k{n}"} for n in range(10_000)])
+    """Two `tessera worker` processes share 10,000 jobs, one by one or in batches: each job's
+    effect is recorded once, each job succeeded on its first attempt, and both processes did
+    part of the work."""
+    enqueue(pg, kind, [{"key": f"k{n}"} for n in range(10_000)])
     processes = [workers.start(pg, "tests.job.probes", concurrency=8) for _ in range(2)]
 
-    wait_until(lambda: unfinished(pg, "probe.recorded") == 0, 120, workers)
+    wait_until(lambda: unfinished(pg, kind) == 0, 120, workers)
     codes = [workers.stop(process) for process in processes]
 
     assert codes == [0, 0]
@@ -166,8 +169,8 @@ def test_ten_thousand_jobs_on_two_worker_processes_each_run_exactly_once(
     ) == [(10_000, 10_000, 2)]
     assert rows(
         pg,
-        "SELECT status, attempts, count(*) FROM job WHERE kind = 'probe.recorded' "
-        "GROUP BY status, attempts",
+        "SELECT status, attempts, count(*) FROM job WHERE kind = :kind GROUP BY status, attempts",
+        kind=kind,
     ) == [("succeeded", 1, 10_000)]
 
 
@@ -197,6 +200,45 @@ def test_a_worker_killed_mid_job_loses_nothing(pg: Engine, workers: Workers) -> 
     assert finished_before >= 2
     assert rows(pg, "SELECT count(*), count(DISTINCT job_key) FROM job_probe") == [(20, 20)]
     assert rows(pg, "SELECT DISTINCT status FROM job WHERE kind = 'probe.recorded'") == [
+        ("succeeded",)
+    ]
+    assert {job_id: attempts[job_id] for job_id in held} == {job_id: 2 for job_id in held}
+    assert {n for job_id, n in attempts.items() if job_id not in held} == {1}
+
+
+def test_a_worker_killed_mid_batch_loses_nothing_and_repeats_nothing(
+    pg: Engine, workers: Workers
+) -> None:
+    """SIGKILL a worker while it runs batches of a batchable kind: the uncommitted batch
+    vanishes whole, another worker takes the jobs over once their leases expire, and every
+    job's effect is recorded exactly once."""
+    enqueue(pg, "probe.batched", [{"key": f"k{n}", "hold": 0.02} for n in range(200)])
+    doomed = workers.start(pg, "tests.job.probes", concurrency=2, lease=2.0)
+    wait_until(lambda: scalar(pg, "SELECT count(*) FROM job_probe") >= 20, 30, workers)
+
+    doomed.kill()
+    doomed.wait()
+    held = {
+        job_id
+        for (job_id,) in rows(
+            pg, "SELECT id FROM job WHERE status = 'running' AND kind = 'probe.batched'"
+        )
+    }
+    finished_before = scalar(
+        pg, "SELECT count(*) FROM job WHERE status = 'succeeded' AND kind = 'probe.batched'"
+    )
+    recorded_before = scalar(pg, "SELECT count(*) FROM job_probe")
+    rescuer = workers.start(pg, "tests.job.probes", concurrency=4, lease=2.0)
+    wait_until(lambda: unfinished(pg, "probe.batched") == 0, 60, workers)
+    code = workers.stop(rescuer)
+
+    attempts = dict(rows(pg, "SELECT id, attempts FROM job WHERE kind = 'probe.batched'"))
+    assert code == 0
+    assert held != set()
+    assert finished_before >= 20
+    assert recorded_before == finished_before
+    assert rows(pg, "SELECT count(*), count(DISTINCT job_key) FROM job_probe") == [(200, 200)]
+    assert rows(pg, "SELECT DISTINCT status FROM job WHERE kind = 'probe.batched'") == [
         ("succeeded",)
     ]
     assert {job_id: attempts[job_id] for job_id in held} == {job_id: 2 for job_id in held}
@@ -304,3 +346,34 @@ def test_the_heartbeat_keeps_a_long_job_leased(committed: Engine) -> None:
         ("succeeded", 1),
     ]
     assert scalar(committed, "SELECT count(*) FROM job_probe") == 2
+
+
+def test_the_heartbeat_keeps_a_long_batch_leased(committed: Engine) -> None:
+    """A batch running five times longer than its lease is not claimed again: the heartbeat
+    renews the leases of every job in it while the batch's transaction is open."""
+    registry = Registry()
+    registry.job_handler("probe.batched", batchable=True)(batched)
+    enqueue(committed, "probe.batched", [{"key": f"k{n}", "wait": 0.6} for n in range(5)])
+    settings = load_settings(
+        database_url=committed.url.render_as_string(hide_password=False),
+        job_lease_seconds=0.6,
+        worker_poll_seconds=0.05,
+    )
+    worker = Worker(make_session_factory(committed), settings, registry=registry, concurrency=2)
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop,))
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while unfinished(committed, "probe.batched") and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        thread.join(STOP_TIMEOUT)
+
+    assert not thread.is_alive()
+    assert (
+        rows(committed, "SELECT status, attempts FROM job WHERE kind = 'probe.batched'")
+        == [("succeeded", 1)] * 5
+    )
+    assert rows(committed, "SELECT count(*), count(DISTINCT job_key) FROM job_probe") == [(5, 5)]

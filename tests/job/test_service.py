@@ -234,6 +234,34 @@ def test_the_same_worker_cannot_finish_an_older_attempt(session: Session) -> Non
     assert service.complete(second, "worker-a", START) is True
 
 
+def test_a_batch_completes_in_one_statement_only_while_every_attempt_is_held(
+    session: Session,
+) -> None:
+    """Completing a batch is refused when another worker claimed one of its jobs again (the
+    caller then rolls back); with every attempt held it marks them all succeeded."""
+    service = JobService(session)
+    for name in ("a", "b", "c"):
+        service.enqueue("test.ran", {"name": name}, run_at=START)
+    batch = service.claim("worker-a", 3, LEASE, START)
+    retaken = claim_one(service, "worker-b", START + LEASE + timedelta(seconds=1))
+    held = [job for job in batch if job.id != retaken.id]
+    done_at = START + timedelta(minutes=1)
+
+    with session.begin_nested() as attempt:
+        refused = service.complete_batch(batch, "worker-a", done_at)
+        attempt.rollback()
+    completed = service.complete_batch(held, "worker-a", done_at)
+
+    stored = {job.id: job for job in all_jobs(session)}
+    assert (refused, completed) == (False, True)
+    assert [(stored[job.id].status, stored[job.id].finished_at) for job in held] == [
+        ("succeeded", done_at),
+        ("succeeded", done_at),
+    ]
+    assert (stored[retaken.id].status, stored[retaken.id].locked_by) == ("running", "worker-b")
+    assert stored[retaken.id].attempts == 2
+
+
 def test_an_expired_job_with_no_attempts_left_is_dead(session: Session) -> None:
     """A job whose worker died on its last attempt is not run again: it goes dead, saying why."""
     service = JobService(session)

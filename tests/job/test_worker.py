@@ -1,12 +1,13 @@
 """The worker, in-process: handlers run in the job's transaction, failures retry and die,
-a stale worker's writes vanish, periodic jobs run once per slot, old jobs are pruned."""
+a stale worker's writes vanish, batchable jobs share a transaction without sharing their
+failures, periodic jobs run once per slot, old jobs are pruned."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from tessera.job.registry import Registry
@@ -32,6 +33,20 @@ def note(session: Session, payload: dict[str, Any]) -> None:
 @registry.job_handler("test.followed")
 def follow(session: Session, payload: dict[str, Any]) -> None:
     """Does nothing; exists so follow-up jobs succeed."""
+
+
+batched_runs: list[tuple[str, Session]] = []
+
+
+@registry.job_handler("test.batched", batchable=True)
+def batched(session: Session, payload: dict[str, Any]) -> None:
+    """Writes a follow-up job, then fails in Python or in SQL if the payload says so."""
+    batched_runs.append((payload["name"], session))
+    JobService(session).enqueue("test.followed", {"after": payload["name"]})
+    if payload.get("fail") == "python":
+        raise ConnectionError(f"the channel is down for {payload['name']}")
+    if payload.get("fail") == "sql":
+        session.execute(text("SELECT no_such_column FROM job"))
 
 
 def kinds(session: Session, kind: str) -> list[Job]:
@@ -235,3 +250,118 @@ def test_pruning_deletes_succeeded_jobs_older_than_seven_days_only(
     assert outcomes(executions) == [("job.pruned", 1, JobOutcome.SUCCEEDED)]
     assert remaining == {finished["recent"]: JobStatus.SUCCEEDED}
     assert service.get_job(dead.id).status == "dead"
+
+
+def test_batchable_jobs_run_in_one_transaction_in_priority_then_due_order(
+    session: Session, clock: Clock, make_worker: MakeWorker
+) -> None:
+    """Jobs of a batchable kind claimed together run in one transaction (one session), in
+    priority order, then by run_at; each one's writes commit with it."""
+    service = JobService(session)
+    for name, priority, seconds_ago in [
+        ("late", 100, 1),
+        ("urgent", 5, 0),
+        ("early", 100, 30),
+        ("background", 200, 60),
+    ]:
+        service.enqueue(
+            "test.batched",
+            {"name": name},
+            priority=priority,
+            run_at=clock.now - timedelta(seconds=seconds_ago),
+        )
+    session.commit()
+    batched_runs.clear()
+
+    executions = make_worker(registry).run_until_idle()
+
+    assert [name for name, _ in batched_runs] == ["urgent", "early", "late", "background"]
+    assert len({id(used) for _, used in batched_runs}) == 1
+    assert outcomes(executions)[:4] == [("test.batched", 1, JobOutcome.SUCCEEDED)] * 4
+    assert [j.status.value for j in kinds(session, "test.batched")] == ["succeeded"] * 4
+    assert sorted(j.payload["after"] for j in kinds(session, "test.followed")) == [
+        "background",
+        "early",
+        "late",
+        "urgent",
+    ]
+
+
+def test_a_failing_job_in_a_batch_retries_alone_and_the_others_commit(
+    session: Session, clock: Clock, make_worker: MakeWorker
+) -> None:
+    """A handler of the batch raises: the batch is rolled back and its jobs run again one by
+    one, so the job that raised (in Python or in SQL) is queued for a retry and the others'
+    writes commit once each."""
+    service = JobService(session)
+    ids = {
+        name: service.enqueue("test.batched", {"name": name, **extra}, run_at=clock.now).id
+        for name, extra in [
+            ("a", {}),
+            ("b", {"fail": "python"}),
+            ("c", {}),
+            ("d", {"fail": "sql"}),
+            ("e", {}),
+        ]
+    }
+    session.commit()
+    batched_runs.clear()
+
+    executions = make_worker(registry).run_until_idle()
+
+    stored = {name: service.get_job(job_id) for name, job_id in ids.items()}
+    assert [name for name, _ in batched_runs] == ["a", "b", "a", "b", "c", "d", "e"]
+    assert outcomes(executions)[:5] == [
+        ("test.batched", 1, JobOutcome.SUCCEEDED),
+        ("test.batched", 1, JobOutcome.RETRYING),
+        ("test.batched", 1, JobOutcome.SUCCEEDED),
+        ("test.batched", 1, JobOutcome.RETRYING),
+        ("test.batched", 1, JobOutcome.SUCCEEDED),
+    ]
+    assert {name: (job.status.value, job.attempts) for name, job in stored.items()} == {
+        "a": ("succeeded", 1),
+        "b": ("queued", 1),
+        "c": ("succeeded", 1),
+        "d": ("queued", 1),
+        "e": ("succeeded", 1),
+    }
+    assert stored["b"].run_at == clock.now + timedelta(seconds=7.5)
+    assert (stored["b"].last_error or "").startswith("ConnectionError: the channel is down for b\n")
+    assert "no_such_column" in (stored["d"].last_error or "")
+    assert sorted(j.payload["after"] for j in kinds(session, "test.followed")) == ["a", "c", "e"]
+
+
+def test_a_batch_holding_a_job_another_worker_took_over_keeps_each_effect_once(
+    session: Session, clock: Clock, make_worker: MakeWorker
+) -> None:
+    """Worker A's leases lapsed and B took over one job of A's batch: A's batch cannot commit
+    as a whole, so its jobs run again one by one; the job B holds is refused to A, the others
+    succeed for A, and every job's follow-up exists once."""
+    service = JobService(session)
+    for name in ("f1", "f2", "f3"):
+        service.enqueue("test.batched", {"name": name}, run_at=clock.now)
+    session.commit()
+    a = make_worker(registry, name="worker-a")
+    b = make_worker(registry, name="worker-b")
+    held_by_a = a.claim()
+    clock.advance(seconds=31)
+    [held_by_b] = b.claim(1)
+
+    stale = a.execute_batch(held_by_a)
+    fresh = b.execute(held_by_b)
+
+    jobs = {job.id: job for job in kinds(session, "test.batched")}
+    assert {e.job_id: e.outcome for e in stale} == {
+        job.id: JobOutcome.LOST if job.id == held_by_b.id else JobOutcome.SUCCEEDED
+        for job in held_by_a
+    }
+    assert fresh.outcome is JobOutcome.SUCCEEDED
+    assert {job_id: (job.status.value, job.locked_by) for job_id, job in jobs.items()} == {
+        job.id: ("succeeded", "worker-b" if job.id == held_by_b.id else "worker-a")
+        for job in held_by_a
+    }
+    assert sorted(j.payload["after"] for j in kinds(session, "test.followed")) == [
+        "f1",
+        "f2",
+        "f3",
+    ]

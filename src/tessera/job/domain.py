@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -135,6 +135,44 @@ class ClaimedJob:
     attempts: int
     max_attempts: int
     workspace_id: str | None
+
+
+def group_batches(
+    jobs: Sequence[ClaimedJob], is_batchable: Callable[[str], bool]
+) -> list[list[ClaimedJob]]:
+    """Split claimed jobs (in run order) into what runs in one transaction each.
+
+    Consecutive jobs of one batchable kind share a batch; every other job is a batch of one.
+    Only neighbours are joined, so running the batches in order runs the jobs in the order
+    they were claimed (priority, then ``run_at``).
+    """
+    batches: list[list[ClaimedJob]] = []
+    for job in jobs:
+        last = batches[-1] if batches else None
+        if last is not None and last[-1].kind == job.kind and is_batchable(job.kind):
+            last.append(job)
+        else:
+            batches.append([job])
+    return batches
+
+
+def next_claim_limit(
+    limit: int,
+    claimed: Sequence[ClaimedJob],
+    batches: Sequence[Sequence[ClaimedJob]],
+    base: int,
+    most: int,
+) -> int:
+    """How many jobs the next claim asks for, after one that asked for ``limit``.
+
+    A claim that came back full and made only batches of several jobs doubles the next, up to
+    ``most``: the queue holds cheap batchable work, and a larger claim costs the same round
+    trips. Anything else (a short claim, a job that runs alone) returns to ``base``, so a
+    worker never takes more slow single jobs than it can start soon.
+    """
+    if len(claimed) == limit and all(len(batch) > 1 for batch in batches):
+        return min(limit * 2, most)
+    return base
 
 
 FINISHED_STATUSES = (JobStatus.SUCCEEDED, JobStatus.DEAD)

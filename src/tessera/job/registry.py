@@ -9,8 +9,18 @@ A domain registers its handlers in its ``tasks.py``::
     def prune(session: Session, payload: dict[str, Any]) -> None: ...
 
 A handler runs inside the job's own transaction (``session``); it must not commit, and it must
-be safe to run twice (see the package docstring). ``registry`` is the process-wide registry the
-worker uses; tests build their own ``Registry()`` so their kinds stay out of everyone else's.
+be safe to run twice (see the package docstring).
+
+A handler registered with ``batchable=True`` lets the worker run several claimed jobs of its
+kind one after another in one transaction: one claim and one commit for the batch instead of
+one per job, which is most of a short job's cost. When one of them fails, the batch is rolled
+back and each job runs again alone, so only the failing job retries, but the jobs before it
+ran twice. Say so only for short handlers whose outside effects may repeat (or that have
+none), that take no locks other transactions wait on (a batch holds its locks until it
+commits), and that do not drain the queue themselves (``take_queued``).
+
+``registry`` is the process-wide registry the worker uses; tests build their own ``Registry()``
+so their kinds stay out of everyone else's.
 """
 
 from __future__ import annotations
@@ -33,10 +43,12 @@ class Registry:
 
     def __init__(self) -> None:
         self._handlers: dict[str, Handler] = {}
+        self._batchable: set[str] = set()
         self._periodic: dict[str, PeriodicSpec] = {}
 
-    def job_handler(self, kind: str) -> Callable[[H], H]:
-        """Register the decorated function as the handler of ``kind``.
+    def job_handler(self, kind: str, *, batchable: bool = False) -> Callable[[H], H]:
+        """Register the decorated function as the handler of ``kind``; ``batchable`` lets the
+        worker run several jobs of the kind in one transaction (see the module docstring).
 
         Refuses a malformed kind and a second, different handler for the same kind: two
         modules claiming one kind is a bug that would otherwise depend on import order.
@@ -49,6 +61,10 @@ class Registry:
             if existing is not None and _name(existing) != _name(handler):
                 raise ValueError(f"{kind!r} is already handled by {_name(existing)}")
             self._handlers[kind] = handler
+            if batchable:
+                self._batchable.add(kind)
+            else:
+                self._batchable.discard(kind)
             return handler
 
         return register
@@ -73,6 +89,9 @@ class Registry:
 
     def handler(self, kind: str) -> Handler | None:
         return self._handlers.get(kind)
+
+    def is_batchable(self, kind: str) -> bool:
+        return kind in self._batchable
 
     def kinds(self) -> list[str]:
         return sorted(self._handlers)

@@ -23,6 +23,7 @@ from sqlalchemy import (
     func,
     literal_column,
     select,
+    tuple_,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -289,6 +290,21 @@ class JobRepository(RepositoryBase):
             execution_options=_NO_SYNC,
         )
         return _rowcount(result) == 1
+
+    def complete_all(self, jobs: Sequence[tuple[str, int]], worker: str, now: datetime) -> bool:
+        """Mark every (id, attempts) succeeded in one statement if ``worker`` still holds each
+        of these attempts; False when it holds fewer (then the caller must roll back)."""
+        result = self.session.execute(
+            update(Job)
+            .where(
+                Job.locked_by == worker,
+                _is(JobStatus.RUNNING),
+                tuple_(Job.id, Job.attempts).in_(list(jobs)),
+            )
+            .values(status=JobStatus.SUCCEEDED, finished_at=now, locked_until=None),
+            execution_options=_NO_SYNC,
+        )
+        return _rowcount(result) == len(jobs)
 
     def fail(
         self,

@@ -1,5 +1,5 @@
-"""The worker: claims due jobs in batches, runs each handler in its own transaction, keeps its
-leases alive, enqueues periodic jobs, and stops cleanly.
+"""The worker: claims due jobs in batches, runs each handler in its own transaction (or a batch
+of one batchable kind in one), keeps its leases alive, enqueues periodic jobs, and stops cleanly.
 
 Transactions, and why:
 
@@ -15,6 +15,16 @@ Transactions, and why:
   split the job in two.
 - A failure rolls the handler's transaction back and records the failure in a new one (retry
   with backoff, or dead).
+- Neighbouring claimed jobs of a kind registered ``batchable`` run in one transaction and
+  complete with one fenced UPDATE: the round trips and the commit, most of a short job's cost,
+  are paid once per batch. A batch in which a handler fails, or that cannot commit, keeps
+  nothing, and its jobs run again one by one as above; so each job's database effect still
+  commits exactly once, and a failure retries only the job that failed.
+- The loop claims the next batch while the threads run the current ones (at most one waiting
+  batch per thread), so a thread that finishes finds work without waiting for a round trip.
+  A claim that came back full of batchable work makes the next one larger (up to
+  ``CLAIM_GROWTH`` times the batch size); any other claim brings it back to the batch size,
+  so slow single jobs are not hoarded by one worker while another idles.
 - A heartbeat thread renews the leases of the jobs this worker holds every third of a lease,
   in its own transaction. If the process dies, the leases run out and any worker claims the
   jobs again (counting another attempt).
@@ -32,9 +42,10 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from queue import Empty, SimpleQueue
 from typing import TypeVar
 
@@ -43,7 +54,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tessera.config import Settings, get_settings
 from tessera.db.engine import session_scope
-from tessera.job.domain import ClaimedJob, describe_error
+from tessera.job.domain import (
+    ClaimedJob,
+    describe_error,
+    group_batches,
+    next_claim_limit,
+)
 from tessera.job.registry import Registry
 from tessera.job.registry import registry as default_registry
 from tessera.job.service import JobService
@@ -54,6 +70,7 @@ from tessera.models.job import JobStatus
 log = get_logger("tessera.worker")
 T = TypeVar("T")
 PERIODIC_TICK_SECONDS = 1.0
+CLAIM_GROWTH = 10  # the largest claim, as a multiple of TESSERA_WORKER_BATCH_SIZE
 
 
 class JobOutcome(enum.StrEnum):
@@ -120,6 +137,7 @@ class Worker:
         is_sqlite = bind is not None and bind.dialect.name == "sqlite"
         self.concurrency = 1 if is_sqlite else max(1, concurrency)
         self._active: dict[str, ClaimedJob] = {}
+        self._batches = 0  # claimed batches queued or running in ``run``
         self._lock = threading.Lock()
         self._freed = threading.Event()
         self._log = log.bind(worker=self.name)
@@ -187,6 +205,54 @@ class Worker:
         self._log.warning("job_failed", error=text, retry_at=decision.run_at.isoformat())
         return JobOutcome.RETRYING
 
+    def execute_batch(self, jobs: Sequence[ClaimedJob]) -> list[Execution]:
+        """Run claimed jobs of one batchable kind in one transaction and record every outcome;
+        never raises for the jobs.
+
+        The handlers run one after another and one fenced UPDATE marks them all succeeded
+        before the commit. If a handler raises, or the batch cannot commit (this worker lost
+        a job's lease, the database failed), none of it is kept and every job runs again
+        alone through ``execute``: the failure is then recorded against the job that failed,
+        only it retries, and the others commit. Jobs that ran before the failure run twice,
+        which handlers allow; their database writes still commit once.
+        """
+        if len(jobs) == 1:
+            return [self.execute(jobs[0])]
+        started = time.perf_counter()
+        try:
+            self._run_batch(jobs)
+        except Exception as exc:
+            self._log.warning(
+                "job_batch_split", job_kind=jobs[0].kind, jobs=len(jobs), error=describe_error(exc)
+            )
+            return [self.execute(job) for job in jobs]
+        finally:
+            with self._lock:
+                for job in jobs:
+                    self._active.pop(job.id, None)
+        duration_ms = round((time.perf_counter() - started) * 1000, 2)
+        self._log.info(
+            "job_batch_succeeded", job_kind=jobs[0].kind, jobs=len(jobs), duration_ms=duration_ms
+        )
+        return [Execution(job.id, job.kind, job.attempts, JobOutcome.SUCCEEDED) for job in jobs]
+
+    def _run_batch(self, jobs: Sequence[ClaimedJob]) -> None:
+        # No SAVEPOINT per job: it would keep the others' work when one fails, but it costs
+        # two more round trips for every job that writes, and about 0.1 ms of session
+        # bookkeeping for every job even when it does not (measured on the bench's 2-core
+        # machine), while failures are rare and a failed batch simply runs again job by job.
+        handler = self.registry.handler(jobs[0].kind)
+        if handler is None:
+            raise NoHandler(f"no handler for {jobs[0].kind!r} is registered in this worker")
+        with session_scope(self.session_factory) as session:
+            for job in jobs:
+                with structlog.contextvars.bound_contextvars(
+                    job_id=job.id, job_kind=job.kind, attempt=job.attempts
+                ):
+                    handler(session, job.payload)
+            if not JobService(session, self.settings).complete_batch(jobs, self.name, self.clock()):
+                raise LeaseLost("a job of the batch was claimed again by another worker")
+
     def tick(self) -> list[str]:
         """Enqueue the periodic jobs whose slot has come; returns the new jobs' ids."""
         specs = self.registry.periodic_specs()
@@ -237,11 +303,18 @@ class Worker:
             jobs = self.claim()
             if not jobs:
                 return executions
-            for index, job in enumerate(jobs):
-                if max_jobs is not None and len(executions) >= max_jobs:
-                    self.release(jobs[index:])
-                    return executions
-                executions.append(self.execute(job))
+            if max_jobs is not None and len(jobs) > max_jobs - len(executions):
+                room = max_jobs - len(executions)
+                self.release(jobs[room:])
+                jobs = jobs[:room]
+            for batch in self.batches(jobs):
+                executions += self.execute_batch(batch)
+            if max_jobs is not None and len(executions) >= max_jobs:
+                return executions
+
+    def batches(self, jobs: Sequence[ClaimedJob]) -> list[list[ClaimedJob]]:
+        """Claimed jobs grouped into what runs in one transaction (``execute_batch``)."""
+        return group_batches(jobs, self.registry.is_batchable)
 
     def run(self, stop: threading.Event) -> None:
         """Run until ``stop`` is set, then stop claiming, give back claimed jobs that have not
@@ -251,7 +324,7 @@ class Worker:
         daemons, so the process can exit, and another worker runs the jobs again once the
         leases expire.
         """
-        queue: SimpleQueue[ClaimedJob | None] = SimpleQueue()
+        queue: SimpleQueue[list[ClaimedJob] | None] = SimpleQueue()
         threads = [
             threading.Thread(
                 target=self._work, args=(queue,), name=f"tessera-job-{index}", daemon=True
@@ -271,17 +344,27 @@ class Worker:
             kinds=self.registry.kinds(),
         )
         last_tick = 0.0
+        claim_limit = self.batch_size
         try:
             while not stop.is_set():
                 if self.run_periodic and time.monotonic() - last_tick >= PERIODIC_TICK_SECONDS:
                     last_tick = time.monotonic()
                     self._safely("periodic_tick_failed", self.tick)
                 self._freed.clear()
-                if self._active_count() <= self.concurrency:
-                    claimed = self._safely("claim_failed", self.claim) or []
-                    for job in claimed:
-                        queue.put(job)
-                    if len(claimed) == self.batch_size:
+                # Claim while at most one batch per thread waits, so the next batch is claimed
+                # while the current ones run, and no worker hoards more than it can start soon.
+                if self._held_batches() <= self.concurrency:
+                    limit = claim_limit
+                    claimed = self._safely("claim_failed", partial(self.claim, limit)) or []
+                    batches = self.batches(claimed)
+                    claim_limit = next_claim_limit(
+                        limit, claimed, batches, self.batch_size, self.batch_size * CLAIM_GROWTH
+                    )
+                    with self._lock:
+                        self._batches += len(batches)
+                    for batch in batches:
+                        queue.put(batch)
+                    if len(claimed) == limit:
                         continue  # more may be due: claim again once a slot frees
                 if self._active_count():
                     self._freed.wait(self.poll_seconds)
@@ -290,13 +373,15 @@ class Worker:
         finally:
             self._shut_down(queue, threads, heartbeat, heartbeat_stop)
 
-    def _work(self, queue: SimpleQueue[ClaimedJob | None]) -> None:
-        while (job := queue.get()) is not None:
+    def _work(self, queue: SimpleQueue[list[ClaimedJob] | None]) -> None:
+        while (batch := queue.get()) is not None:
             try:
-                self.execute(job)
+                self.execute_batch(batch)
             except BaseException:  # a handler's SystemExit must not kill the pool
-                self._log.exception("job_crashed_thread", job_id=job.id)
+                self._log.exception("job_crashed_thread", job_ids=[job.id for job in batch])
             finally:
+                with self._lock:
+                    self._batches -= 1
                 self._freed.set()
 
     def _heartbeat(self, stop: threading.Event) -> None:
@@ -306,7 +391,7 @@ class Worker:
 
     def _shut_down(
         self,
-        queue: SimpleQueue[ClaimedJob | None],
+        queue: SimpleQueue[list[ClaimedJob] | None],
         threads: list[threading.Thread],
         heartbeat: threading.Thread,
         heartbeat_stop: threading.Event,
@@ -314,11 +399,11 @@ class Worker:
         unstarted: list[ClaimedJob] = []
         while True:
             try:
-                job = queue.get_nowait()
+                batch = queue.get_nowait()
             except Empty:
                 break
-            if job is not None:
-                unstarted.append(job)
+            if batch is not None:
+                unstarted += batch
         released = self._safely("release_failed", lambda: self.release(unstarted)) or 0
         for _ in threads:
             queue.put(None)
@@ -336,6 +421,10 @@ class Worker:
     def _active_count(self) -> int:
         with self._lock:
             return len(self._active)
+
+    def _held_batches(self) -> int:
+        with self._lock:
+            return self._batches
 
     def _safely(self, event: str, step: Callable[[], T]) -> T | None:
         """Run a step of the loop; a database outage is logged and retried, not fatal."""

@@ -316,6 +316,17 @@ class JobService:
         """
         return self.repository.complete(job.id, worker, job.attempts, now)
 
+    def complete_batch(self, jobs: Sequence[ClaimedJob], worker: str, now: datetime) -> bool:
+        """Mark the claimed jobs of a batch succeeded with one statement, in the transaction
+        that ran their handlers.
+
+        Refuses (returns False) when ``worker`` no longer holds every one of these attempts:
+        the transaction then holds a stale run's writes and the caller must roll it back.
+        """
+        if not jobs:
+            return True
+        return self.repository.complete_all([(job.id, job.attempts) for job in jobs], worker, now)
+
     def fail(
         self,
         job: ClaimedJob,
