@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -18,12 +19,17 @@ import tessera
 from tessera.config import Settings, get_settings
 from tessera.db.engine import make_engine, make_session_factory
 from tessera.db.migrate import is_up_to_date
+from tessera.http.intake import BodyFamily, BodyLimit, InputGuard
 from tessera.http.problems import install_problem_handlers
 from tessera.kit.ids import new_id
 from tessera.kit.logging import configure_logging, get_logger
 from tessera.kit.time import Clock, utcnow
 
 log = get_logger("tessera.http")
+
+# Bodies read whole before authentication (the JSON API, the dashboard's forms): room for a
+# quarantined 500 KB batch replayed through the dashboard's form, percent-encoded.
+DEFAULT_BODY = BodyFamily("api", re.compile(".*"), 2 * 1024 * 1024)
 
 
 def create_app(
@@ -62,6 +68,9 @@ def create_app(
     app.state.clock = clock
     app.state.engine = session_factory.kw.get("bind") or engine
     install_problem_handlers(app)
+    families = _body_families()
+    app.add_middleware(InputGuard, families=families, default=DEFAULT_BODY)
+    app.add_middleware(BodyLimit, families=families, default=DEFAULT_BODY)
     app.middleware("http")(_request_context)
     # Browsers send events from brands' pages (analytics.js). Tokens travel in headers or the
     # body, never in cookies, so allowing any origin without credentials exposes nothing.
@@ -77,6 +86,27 @@ def create_app(
     _mount_docs(app)
     _mount_routers(app)
     return app
+
+
+def _body_families() -> list[BodyFamily]:
+    """The routes that read their own bodies, each with the most it may send (ADR 0019)."""
+    from tessera.collect.api import TRACKING_PATHS
+    from tessera.collect.connectors.api import UPLOAD_LIMIT, WEBHOOK_LIMIT
+    from tessera.collect.http import compressed_limit
+
+    tracking = "|".join(re.escape(path) for path in TRACKING_PATHS)
+    return [
+        BodyFamily("tracking", re.compile(f"/v1/(?:{tracking})"), compressed_limit(True), True),
+        BodyFamily(
+            "webhooks", re.compile("/v1/connectors/shopify/[^/]+/webhooks"), WEBHOOK_LIMIT, True
+        ),
+        BodyFamily(
+            "uploads",
+            re.compile("/v1/connectors/(?:amazon/orders|tiktok/orders|square/orders|retail/.+)"),
+            UPLOAD_LIMIT,
+            True,
+        ),
+    ]
 
 
 async def _request_context(

@@ -15,6 +15,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from tessera.kit.secrets import Keyring
 
+WEEK_SECONDS = 7 * 24 * 3600  # the longest sign-in window or lockout that means anything
+DAY_SECONDS = 24 * 3600
 DEV_SECRET = "dev-insecure-change-me"  # noqa: S105 - refused in production by a validator
 
 
@@ -52,19 +54,28 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = True
     collect_max_inflight: int = Field(
-        default=64, ge=0, description="Collection requests one process handles at once; then 429"
+        default=64,
+        ge=0,
+        le=100_000,
+        description="Collection requests one process handles at once; then 429",
     )
     login_account_limit: int = Field(
-        default=5, ge=1, description="Sign-in attempts per account within the window; then 429"
+        default=5,
+        ge=1,
+        le=1_000,
+        description="Sign-in attempts per account within the window; then 429",
     )
     login_address_limit: int = Field(
-        default=20, ge=1, description="Sign-in attempts per client address within the window"
+        default=20,
+        ge=1,
+        le=1_000_000,
+        description="Sign-in attempts per client address within the window",
     )
-    login_window_seconds: int = Field(default=900, gt=0)
-    login_lockout_seconds: int = Field(default=900, gt=0)
+    login_window_seconds: int = Field(default=900, gt=0, le=WEEK_SECONDS)
+    login_lockout_seconds: int = Field(default=900, gt=0, le=WEEK_SECONDS)
     job_max_attempts: int = Field(default=8, ge=1, le=100)
-    job_lease_seconds: float = Field(default=30.0, gt=0)
-    worker_poll_seconds: float = Field(default=0.1, gt=0)
+    job_lease_seconds: float = Field(default=30.0, gt=0, le=DAY_SECONDS)
+    worker_poll_seconds: float = Field(default=0.1, gt=0, le=3600)
     worker_batch_size: int = Field(default=20, ge=1, le=1000)
     job_modules: Annotated[tuple[str, ...], NoDecode] = Field(
         default=(), description="More modules the worker imports for job handlers, comma-separated"
