@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -14,11 +16,13 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, configure_mappers, sessionmaker
+from starlette.types import ASGIApp
 
 import tessera
 from tessera.config import Settings, get_settings
 from tessera.db.engine import make_engine, make_session_factory
 from tessera.db.migrate import is_up_to_date
+from tessera.http.headers import CONTENT_SECURITY_POLICY, SecurityHeaders, trusting_proxies
 from tessera.http.intake import BodyFamily, BodyLimit, InputGuard
 from tessera.http.problems import install_problem_handlers
 from tessera.kit.ids import new_id
@@ -30,6 +34,20 @@ log = get_logger("tessera.http")
 # Bodies read whole before authentication (the JSON API, the dashboard's forms): room for a
 # quarantined 500 KB batch replayed through the dashboard's form, percent-encoded.
 DEFAULT_BODY = BodyFamily("api", re.compile(".*"), 2 * 1024 * 1024)
+
+
+class Tessera(FastAPI):
+    """The app, wrapped (outside Starlette's own error middleware, so a 500 is covered too) in
+    the security headers and, when proxies are configured, the reading of their
+    X-Forwarded-For."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        settings: Settings = self.state.settings
+        stack = SecurityHeaders(
+            super().build_middleware_stack(),
+            strict_transport=settings.environment == "production",
+        )
+        return trusting_proxies(stack, settings.trusted_proxies)
 
 
 def create_app(
@@ -54,7 +72,7 @@ def create_app(
         if owned_engine is not None:  # close pooled connections when the server stops
             owned_engine.dispose()
 
-    app = FastAPI(
+    app = Tessera(
         lifespan=lifespan,
         title="Tessera",
         version=tessera.__version__,
@@ -135,16 +153,25 @@ async def _request_context(
 
 
 def _mount_docs(app: FastAPI) -> None:
+    page = get_swagger_ui_html(
+        openapi_url="/openapi.json",
+        title="Tessera API",
+        swagger_js_url="/static/vendor/swagger-ui-bundle.js",
+        swagger_css_url="/static/vendor/swagger-ui.css",
+        swagger_favicon_url="/static/favicon.svg",
+    )
+    # Swagger UI starts from one inline script: the policy allows that script by its hash.
+    inline = re.findall(rb"<script>(.*?)</script>", page.body, re.DOTALL)
+    hashes = " ".join(
+        f"'sha256-{base64.b64encode(hashlib.sha256(script).digest()).decode()}'"
+        for script in inline
+    )
+    policy = CONTENT_SECURITY_POLICY.replace("script-src 'self'", f"script-src 'self' {hashes}")
+
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
         """Swagger UI, with its script and stylesheet served by this app, not a CDN."""
-        return get_swagger_ui_html(
-            openapi_url="/openapi.json",
-            title="Tessera API",
-            swagger_js_url="/static/vendor/swagger-ui-bundle.js",
-            swagger_css_url="/static/vendor/swagger-ui.css",
-            swagger_favicon_url="/static/favicon.svg",
-        )
+        return HTMLResponse(page.body, headers={"Content-Security-Policy": policy})
 
 
 def _mount_health(app: FastAPI) -> None:
@@ -204,7 +231,9 @@ def _mount_routers(app: FastAPI) -> None:
 
 
 def build_app() -> FastAPI:
-    """Entry point for ``uvicorn --factory tessera.app:build_app``."""
+    """Entry point for ``uvicorn --factory --no-proxy-headers tessera.app:build_app`` (the app
+    reads X-Forwarded-For itself, from TESSERA_TRUSTED_PROXIES only; ``tessera serve`` passes
+    the flag)."""
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
     return create_app(settings)

@@ -6,6 +6,7 @@ never a traceback halfway through a request.
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -77,15 +78,33 @@ class Settings(BaseSettings):
     job_lease_seconds: float = Field(default=30.0, gt=0, le=DAY_SECONDS)
     worker_poll_seconds: float = Field(default=0.1, gt=0, le=3600)
     worker_batch_size: int = Field(default=20, ge=1, le=1000)
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description=(
+            "Addresses or networks of the reverse proxies in front of Tessera, comma-separated "
+            "(e.g. 10.0.0.0/8): only a connection from one of them may name the client's "
+            "address in X-Forwarded-For. Empty: the connection's own address is the client's"
+        ),
+    )
     job_modules: Annotated[tuple[str, ...], NoDecode] = Field(
         default=(), description="More modules the worker imports for job handlers, comma-separated"
     )
 
-    @field_validator("job_modules", "previous_secret_keys", mode="before")
+    @field_validator("job_modules", "previous_secret_keys", "trusted_proxies", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or network") from None
         return value
 
     @field_validator("database_url")
