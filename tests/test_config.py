@@ -105,3 +105,28 @@ def test_the_keyring_seals_with_the_secret_key_and_opens_with_previous_ones() ->
     ) == {"access_token": "shpat_1"}
     with pytest.raises(SecretUnreadable):
         old.keyring().open(resealed, "the token")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("TESSERA_LOGIN_WINDOW_SECONDS", "100000000000"),
+        ("TESSERA_LOGIN_LOCKOUT_SECONDS", "100000000000"),
+        ("TESSERA_LOGIN_ADDRESS_LIMIT", "3000000000"),
+        ("TESSERA_LOGIN_ACCOUNT_LIMIT", "3000000000"),
+        ("TESSERA_COLLECT_MAX_INFLIGHT", "3000000000"),
+        ("TESSERA_JOB_LEASE_SECONDS", "1e300"),
+        ("TESSERA_WORKER_POLL_SECONDS", "1e300"),
+    ],
+)
+def test_a_limit_past_any_sane_bound_fails_with_one_line_naming_it(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    """A limit no deployment means (a sign-in window of 3,000 years, a count past 32 bits)
+    stops the process at start, rather than overflowing a time or a column mid-request."""
+    monkeypatch.setenv(variable, value)
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+
+    assert str(caught.value).startswith(f"{variable}: ")

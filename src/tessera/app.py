@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -13,11 +16,14 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, configure_mappers, sessionmaker
+from starlette.types import ASGIApp
 
 import tessera
 from tessera.config import Settings, get_settings
 from tessera.db.engine import make_engine, make_session_factory
 from tessera.db.migrate import is_up_to_date
+from tessera.http.headers import CONTENT_SECURITY_POLICY, SecurityHeaders, trusting_proxies
+from tessera.http.intake import BodyFamily, BodyLimit, InputGuard
 from tessera.http.problems import install_problem_handlers
 from tessera.kit.ids import new_id
 from tessera.kit.logging import configure_logging, get_logger
@@ -25,6 +31,24 @@ from tessera.kit.process import PROCESS
 from tessera.kit.time import Clock, utcnow
 
 log = get_logger("tessera.http")
+
+# Bodies read whole before authentication (the JSON API, the dashboard's forms): room for a
+# quarantined 500 KB batch replayed through the dashboard's form, percent-encoded.
+DEFAULT_BODY = BodyFamily("api", re.compile(".*"), 2 * 1024 * 1024)
+
+
+class Tessera(FastAPI):
+    """The app, wrapped (outside Starlette's own error middleware, so a 500 is covered too) in
+    the security headers and, when proxies are configured, the reading of their
+    X-Forwarded-For."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        settings: Settings = self.state.settings
+        stack = SecurityHeaders(
+            super().build_middleware_stack(),
+            strict_transport=settings.environment == "production",
+        )
+        return trusting_proxies(stack, settings.trusted_proxies)
 
 
 def create_app(
@@ -50,7 +74,7 @@ def create_app(
         if owned_engine is not None:  # close pooled connections when the server stops
             owned_engine.dispose()
 
-    app = FastAPI(
+    app = Tessera(
         lifespan=lifespan,
         title="Tessera",
         version=tessera.__version__,
@@ -64,6 +88,9 @@ def create_app(
     app.state.clock = clock
     app.state.engine = session_factory.kw.get("bind") or engine
     install_problem_handlers(app)
+    families = _body_families()
+    app.add_middleware(InputGuard, families=families, default=DEFAULT_BODY)
+    app.add_middleware(BodyLimit, families=families, default=DEFAULT_BODY)
     app.middleware("http")(_request_context)
     # Browsers send events from brands' pages (analytics.js). Tokens travel in headers or the
     # body, never in cookies, so allowing any origin without credentials exposes nothing.
@@ -79,6 +106,27 @@ def create_app(
     _mount_docs(app)
     _mount_routers(app)
     return app
+
+
+def _body_families() -> list[BodyFamily]:
+    """The routes that read their own bodies, each with the most it may send (ADR 0019)."""
+    from tessera.collect.api import TRACKING_PATHS
+    from tessera.connector.api import UPLOAD_LIMIT, WEBHOOK_LIMIT
+    from tessera.collect.http import compressed_limit
+
+    tracking = "|".join(re.escape(path) for path in TRACKING_PATHS)
+    return [
+        BodyFamily("tracking", re.compile(f"/v1/(?:{tracking})"), compressed_limit(True), True),
+        BodyFamily(
+            "webhooks", re.compile("/v1/connectors/shopify/[^/]+/webhooks"), WEBHOOK_LIMIT, True
+        ),
+        BodyFamily(
+            "uploads",
+            re.compile("/v1/connectors/(?:amazon/orders|tiktok/orders|square/orders|retail/.+)"),
+            UPLOAD_LIMIT,
+            True,
+        ),
+    ]
 
 
 async def _request_context(
@@ -107,16 +155,25 @@ async def _request_context(
 
 
 def _mount_docs(app: FastAPI) -> None:
+    page = get_swagger_ui_html(
+        openapi_url="/openapi.json",
+        title="Tessera API",
+        swagger_js_url="/static/vendor/swagger-ui-bundle.js",
+        swagger_css_url="/static/vendor/swagger-ui.css",
+        swagger_favicon_url="/static/favicon.svg",
+    )
+    # Swagger UI starts from one inline script: the policy allows that script by its hash.
+    inline = re.findall(rb"<script>(.*?)</script>", page.body, re.DOTALL)
+    hashes = " ".join(
+        f"'sha256-{base64.b64encode(hashlib.sha256(script).digest()).decode()}'"
+        for script in inline
+    )
+    policy = CONTENT_SECURITY_POLICY.replace("script-src 'self'", f"script-src 'self' {hashes}")
+
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
         """Swagger UI, with its script and stylesheet served by this app, not a CDN."""
-        return get_swagger_ui_html(
-            openapi_url="/openapi.json",
-            title="Tessera API",
-            swagger_js_url="/static/vendor/swagger-ui-bundle.js",
-            swagger_css_url="/static/vendor/swagger-ui.css",
-            swagger_favicon_url="/static/favicon.svg",
-        )
+        return HTMLResponse(page.body, headers={"Content-Security-Policy": policy})
 
 
 def _mount_health(app: FastAPI) -> None:
@@ -178,7 +235,9 @@ def _mount_routers(app: FastAPI) -> None:
 
 
 def build_app() -> FastAPI:
-    """Entry point for ``uvicorn --factory tessera.app:build_app``."""
+    """Entry point for ``uvicorn --factory --no-proxy-headers tessera.app:build_app`` (the app
+    reads X-Forwarded-For itself, from TESSERA_TRUSTED_PROXIES only; ``tessera serve`` passes
+    the flag)."""
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
     return create_app(settings)

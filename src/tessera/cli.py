@@ -72,6 +72,9 @@ def serve(
         workers=workers,
         log_config=None,
         access_log=False,
+        # X-Forwarded-For is the app's to believe, from TESSERA_TRUSTED_PROXIES only:
+        # uvicorn's own default believes any connection from 127.0.0.1.
+        proxy_headers=False,
     )
 
 

@@ -6,6 +6,7 @@ never a traceback halfway through a request.
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -15,6 +16,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from tessera.kit.secrets import Keyring
 
+WEEK_SECONDS = 7 * 24 * 3600  # the longest sign-in window or lockout that means anything
+DAY_SECONDS = 24 * 3600
 DEV_SECRET = "dev-insecure-change-me"  # noqa: S105 - refused in production by a validator
 
 
@@ -52,29 +55,56 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = True
     collect_max_inflight: int = Field(
-        default=64, ge=0, description="Collection requests one process handles at once; then 429"
+        default=64,
+        ge=0,
+        le=100_000,
+        description="Collection requests one process handles at once; then 429",
     )
     login_account_limit: int = Field(
-        default=5, ge=1, description="Sign-in attempts per account within the window; then 429"
+        default=5,
+        ge=1,
+        le=1_000,
+        description="Sign-in attempts per account within the window; then 429",
     )
     login_address_limit: int = Field(
-        default=20, ge=1, description="Sign-in attempts per client address within the window"
+        default=20,
+        ge=1,
+        le=1_000_000,
+        description="Sign-in attempts per client address within the window",
     )
-    login_window_seconds: int = Field(default=900, gt=0)
-    login_lockout_seconds: int = Field(default=900, gt=0)
+    login_window_seconds: int = Field(default=900, gt=0, le=WEEK_SECONDS)
+    login_lockout_seconds: int = Field(default=900, gt=0, le=WEEK_SECONDS)
     job_max_attempts: int = Field(default=8, ge=1, le=100)
-    job_lease_seconds: float = Field(default=30.0, gt=0)
-    worker_poll_seconds: float = Field(default=0.1, gt=0)
+    job_lease_seconds: float = Field(default=30.0, gt=0, le=DAY_SECONDS)
+    worker_poll_seconds: float = Field(default=0.1, gt=0, le=3600)
     worker_batch_size: int = Field(default=20, ge=1, le=1000)
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description=(
+            "Addresses or networks of the reverse proxies in front of Tessera, comma-separated "
+            "(e.g. 10.0.0.0/8): only a connection from one of them may name the client's "
+            "address in X-Forwarded-For. Empty: the connection's own address is the client's"
+        ),
+    )
     job_modules: Annotated[tuple[str, ...], NoDecode] = Field(
         default=(), description="More modules the worker imports for job handlers, comma-separated"
     )
 
-    @field_validator("job_modules", "previous_secret_keys", mode="before")
+    @field_validator("job_modules", "previous_secret_keys", "trusted_proxies", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or network") from None
         return value
 
     @field_validator("database_url")

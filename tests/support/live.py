@@ -34,7 +34,14 @@ def live_server(database_url: str, **settings: object) -> Iterator[str]:
     )
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(create_app(config), host="127.0.0.1", port=port, log_level="warning")
+        # As `tessera serve`: X-Forwarded-For is the app's to believe (TESSERA_TRUSTED_PROXIES).
+        uvicorn.Config(
+            create_app(config),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            proxy_headers=False,
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from tessera.catalog.errors import InvalidCatalogInput
 from tessera.catalog.schemas import ComponentIn, ListingIn, ProductIn, VariantIn
+from tessera.kit.bounds import printable, unstorable_in
 from tessera.models.catalog import FulfillmentChannel, ListingPlatform, ProductStatus
 
 CSV_COLUMNS = (
@@ -87,6 +88,10 @@ def parse_csv(text: str) -> ParsedCatalog:
     grouped: dict[str, dict[str, Any]] = {}
     for number, raw in enumerate(reader, start=2):
         row = {(k or "").strip(): v for k, v in raw.items()}
+        unkept = next(unstorable_in(row), None)
+        if unkept is not None:
+            parsed.errors.append(f"line {number}: {printable(unkept[0])} {unkept[1]}")
+            continue
         try:
             backorder = _cell(row, "allows_backorder").lower()
             if backorder not in _TRUE | _FALSE:
@@ -185,6 +190,10 @@ def parse_shopify(text: str, channel: str = "web") -> ParsedCatalog:
         raise InvalidCatalogInput(
             f"not JSON: {exc.msg} at line {exc.lineno}", field="file"
         ) from None
+    unkept = next(unstorable_in(data), None)
+    if unkept is not None:
+        where = printable(unkept[0]) or "file"
+        raise InvalidCatalogInput(f"{where} {unkept[1]}", field=where)
     if isinstance(data, dict) and isinstance(data.get("products"), list):
         items = data["products"]
     elif isinstance(data, dict) and isinstance(data.get("product"), dict):

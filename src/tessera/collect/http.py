@@ -55,6 +55,12 @@ def body_limit(is_batch: bool) -> int:
     return MAX_BATCH_BYTES if is_batch else MAX_EVENT_BYTES
 
 
+def compressed_limit(is_batch: bool) -> int:
+    """The most a gzip body is read before it is refused unread (it inflates to at most
+    ``body_limit``); a body sent uncompressed stops at ``body_limit`` itself."""
+    return body_limit(is_batch) * 4 + 1
+
+
 async def read_body(request: Request, is_batch: bool) -> RawRequest:
     """The (decompressed) body, refusing more than the limit without reading it all."""
     token = token_from_request(request)
@@ -63,14 +69,15 @@ async def read_body(request: Request, is_batch: bool) -> RawRequest:
     too_large = PayloadTooLarge(f"the body is over the limit of {what}", limit=what)
     chunks: list[bytes] = []
     size = 0
-    hard_cap = limit * 4 + 1  # compressed bodies are read up to this, then refused
+    is_gzip = request.headers.get("content-encoding", "").lower() == "gzip"
+    hard_cap = compressed_limit(is_batch) if is_gzip else limit
     async for chunk in request.stream():
         size += len(chunk)
         chunks.append(chunk)
         if size > hard_cap:
             return RawRequest(b"", token, too_large)
     body = b"".join(chunks)
-    if request.headers.get("content-encoding", "").lower() == "gzip":
+    if is_gzip:
         inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
         try:
             inflated = inflater.decompress(body, limit + 1)

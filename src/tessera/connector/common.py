@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from tessera.connector.errors import InvalidRecord
+from tessera.kit.bounds import MAX_MINOR_UNITS, MAX_QUANTITY
 from tessera.kit.money import Money
 from tessera.kit.time import ensure_utc
 from tessera.order.domain import CanonicalCustomer, CanonicalOrder
@@ -65,6 +66,8 @@ def money(value: str | None, currency: str, field: str, *, negative: bool = Fals
         raise InvalidRecord(f"{field} is not a decimal amount", field=field) from None
     if amount < 0 and not negative:
         raise InvalidRecord(f"{field} must not be negative", field=field)
+    if abs(amount) > MAX_MINOR_UNITS:
+        raise InvalidRecord(f"{field} is larger than any amount this platform keeps", field=field)
     return amount
 
 
@@ -84,6 +87,8 @@ def whole(value: str | int | None, field: str, *, required: bool = True) -> int:
         raise InvalidRecord(f"{field} must be a whole number", field=field)
     if number < 0:
         raise InvalidRecord(f"{field} must not be negative", field=field)
+    if number > MAX_QUANTITY:
+        raise InvalidRecord(f"{field} must be at most {MAX_QUANTITY:,}", field=field)
     return int(number)
 
 

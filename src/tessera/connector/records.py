@@ -19,6 +19,7 @@ from typing import IO, Any
 import orjson
 
 from tessera.connector.errors import InvalidRecord, UnreadableFile
+from tessera.kit.bounds import printable, unstorable_in
 
 MAX_LINE_BYTES = 1024 * 1024
 TRUNCATED = "the record is cut short; the file may be truncated"
@@ -90,7 +91,9 @@ def jsonl_records(stream: IO[bytes], start: Start = Start()) -> Iterator[Record]
             if isinstance(data, dict)
             else InvalidRecord("the line must be a JSON object", field="line")
         )
-        yield Record(where, line, data, text.rstrip("\r\n"), problem, offset, line)
+        yield Record(
+            where, line, data, text.rstrip("\r\n"), problem or unstorable(data), offset, line
+        )
 
 
 @dataclass
@@ -182,7 +185,7 @@ def delimited_records(
         if not any(cell.strip() for cell in cells):
             continue
         data = dict(zip(columns, cells, strict=False))
-        problem = None
+        problem = unstorable(data)
         if len(cells) < len(columns):
             cut = not feed.last_raw.endswith(b"\n")
             problem = InvalidRecord(
@@ -196,6 +199,15 @@ def delimited_records(
                 field="line",
             )
         yield Record(where, first, data, raw, problem, feed.offset, feed.line)
+
+
+def unstorable(data: Any) -> InvalidRecord | None:
+    """A record holding text no database keeps (a NUL character, a lone surrogate) or a number
+    JSON has no word for, refused naming the field, as every other refusal of a record is."""
+    for where, problem in unstorable_in(data):
+        name = printable(where) or "line"
+        return InvalidRecord(f"{name} {problem}", field=name)
+    return None
 
 
 def json_items(document: Any) -> list[Record]:
@@ -219,7 +231,7 @@ def json_items(document: Any) -> list[Record]:
             else InvalidRecord("an order must be a JSON object", field="body")
         )
         raw = orjson.dumps(item).decode()
-        records.append(Record(f"item {index}", index, item, raw, problem))
+        records.append(Record(f"item {index}", index, item, raw, problem or unstorable(item)))
     return records
 
 
@@ -253,7 +265,7 @@ def parquet_records(path: Path, start_row: int = 0, batch_size: int = 1000) -> I
                 row += 1
                 if row <= start_row:
                     continue
-                yield Record(f"row {row}", row, values, "", None, 0, row)
+                yield Record(f"row {row}", row, values, "", unstorable(values), 0, row)
     except (pa.ArrowException, OSError) as exc:
         raise UnreadableFile(
             f"{path.name} cannot be read past row {row}: {exc}", field="file"

@@ -30,6 +30,7 @@ from markupsafe import Markup
 import tessera
 from tessera.dashboard.errors import LoginRequired, NoWorkspace
 from tessera.dashboard.session import SAFE_METHODS, check_csrf, csrf_token, take_flashes
+from tessera.http.headers import CONTENT_SECURITY_POLICY
 from tessera.http.routing import UnitOfWorkRoute
 from tessera.kit.errors import InvalidInput, Problem
 from tessera.kit.logging import get_logger
@@ -39,19 +40,6 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 TEMPLATES_DIR = PACKAGE_DIR / "templates"
 STATIC_DIR = PACKAGE_DIR / "static"
 
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        # Vega-Embed and its tooltip add <style> elements at run time.
-        "style-src 'self' 'unsafe-inline'",
-        "img-src 'self' data:",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
-)
 SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Frame-Options": "DENY",

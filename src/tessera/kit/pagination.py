@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
+from tessera.kit.bounds import storable_text_problem
 from tessera.kit.errors import InvalidInput
 
 
@@ -35,7 +36,7 @@ def decode_cursor(cursor: str | None) -> str | None:
         value = base64.urlsafe_b64decode(padded.encode()).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise InvalidInput("cursor is not one this API returned", field="cursor") from None
-    if "_" not in value:
+    if "_" not in value or storable_text_problem(value) is not None:
         raise InvalidInput("cursor is not one this API returned", field="cursor")
     return value
 

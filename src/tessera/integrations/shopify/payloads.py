@@ -8,6 +8,7 @@ from datetime import datetime
 from pydantic import Field
 
 from tessera.integrations.shapes import DecimalString, DecimalText, Payload
+from tessera.kit.bounds import Units
 
 TOPICS = ("orders/create", "orders/updated", "orders/cancelled", "refunds/create")
 
@@ -39,7 +40,7 @@ class ShopifyLineItem(Payload):
     product_id: int | None = None
     sku: str | None = None
     title: str = ""
-    quantity: int
+    quantity: Units
     price: DecimalString
     total_discount: DecimalString = "0"
 
@@ -75,7 +76,7 @@ class ShopifyTransaction(Payload):
 class ShopifyRefundLineItem(Payload):
     id: int | None = None
     line_item_id: int
-    quantity: int
+    quantity: Units
     subtotal: DecimalText | None = None  # a JSON number in REST payloads
     total_tax: DecimalText | None = None
 

@@ -12,12 +12,13 @@ from datetime import datetime
 from pydantic import Field
 
 from tessera.integrations.shapes import Payload
+from tessera.kit.bounds import MinorAmount
 
 STATES = ("DRAFT", "OPEN", "COMPLETED", "CANCELED")
 
 
 class SquareMoney(Payload):
-    amount: int
+    amount: MinorAmount
     currency: str
 
 
