@@ -27,9 +27,7 @@ def order_filter(
     email: str | None = Query(default=None, description="The customer's email, any case"),
     number: str | None = Query(default=None, description="The order number, with or without #"),
 ) -> OrderFilter:
-    return OrderService.make_filter(
-        channel, status, placed_from, placed_to, store, email, number
-    )
+    return OrderService.make_filter(channel, status, placed_from, placed_to, store, email, number)
 
 
 Filter = Annotated[OrderFilter, Depends(order_filter)]

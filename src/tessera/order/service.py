@@ -9,11 +9,11 @@ stream holds each once, whatever the order of arrival.
 
 from __future__ import annotations
 
+import csv
 import enum
+import io
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-import csv
-import io
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
