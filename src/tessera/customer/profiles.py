@@ -190,7 +190,8 @@ class ProfileService:
         order number, a profile id or the start of a name. Exact identifier hits come first.
 
         Refuses an empty query and one longer than 320 characters. Every lookup is one indexed
-        probe, whatever the size of the workspace.
+        probe, whatever the size of the workspace, except a surname: when the start of the
+        name finds too few, a pattern over the workspace's name keys finds later words.
         """
         text = query.strip()
         if not text:
@@ -216,10 +217,13 @@ class ProfileService:
         hits.extend((pid, "order_number" if kind == "order" else kind) for kind, pid in found)
         key = query_name_key(text)
         if any(c.isalpha() for c in key) and "@" not in key:
-            hits.extend(
-                (pid, "name")
-                for pid in self.repository.profiles_by_name_prefix(workspace_id, key, limit)
-            )
+            named = self.repository.profiles_by_name_prefix(workspace_id, key, limit)
+            hits.extend((pid, "name") for pid in named)
+            if len(named) < limit:  # a surname, or a second given name, typed first
+                hits.extend(
+                    (pid, "name")
+                    for pid in self.repository.profiles_by_later_name_word(workspace_id, key, limit)
+                )
         return self._summaries(workspace_id, hits, limit)
 
     def _summaries(

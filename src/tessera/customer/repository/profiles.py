@@ -157,6 +157,24 @@ class ProfileReadRepository(RepositoryBase):
             .limit(limit)
         ).all()
 
+    def profiles_by_later_name_word(
+        self, workspace_id: str, prefix: str, limit: int
+    ) -> Sequence[str]:
+        """Active profiles with a later word of their name key (a surname) starting with
+        ``prefix``. Unlike the first-word range this is a pattern, so it reads the workspace's
+        name keys rather than an index range; it runs only when the range found too few."""
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return self.session.scalars(
+            select(Profile.id)
+            .where(
+                Profile.workspace_id == workspace_id,
+                Profile.name_key.like(f"% {escaped}%", escape="\\"),
+                Profile.status == ProfileStatus.ACTIVE,
+            )
+            .order_by(Profile.name_key, Profile.id)
+            .limit(limit)
+        ).all()
+
     def consents(self, workspace_id: str, identifier_ids: Sequence[str]) -> Sequence[Consent]:
         """Every consent recorded for these identifiers, newest first."""
         if not identifier_ids:

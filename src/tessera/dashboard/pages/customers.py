@@ -75,13 +75,14 @@ def customers(
     consent: str = "",
     sort: str = "last_seen",
     cursor: str | None = None,
+    limit: int = LIST_LIMIT,
 ) -> Response:
     """The list with its counts, filters, sort and pages, and the search box above it; with
     ``q`` (no JavaScript) the search results are in the page already."""
     service = ProfileService(session)
     results = _search(session, member, q) if q.strip() else None
     where = _customer_filter(channel, reach, consent)
-    page = service.customers(member.workspace.id, where, sort, cursor, LIST_LIMIT)
+    page = service.customers(member.workspace.id, where, sort, cursor, limit)
     filters = urlencode(
         {
             k: v

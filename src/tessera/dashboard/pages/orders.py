@@ -17,6 +17,7 @@ from fastapi import APIRouter, Request, Response
 from tessera.dashboard.session import SignedIn
 from tessera.dashboard.web import DashboardRoute, render
 from tessera.http.routing import DbSession
+from tessera.kit.errors import InvalidInput
 from tessera.kit.money import Money
 from tessera.models.order import OrderStatus
 from tessera.order.service import OrderService
@@ -35,6 +36,16 @@ def _query(**values: Any) -> str:
     return urlencode({k: str(v) for k, v in values.items() if v not in (None, "")})
 
 
+def _day(value: str, field: str) -> date | None:
+    """A day from a date field; an empty field (the form sends every field) is no limit."""
+    if not value.strip():
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise InvalidInput(f"{field} must be a day as YYYY-MM-DD", field=field) from None
+
+
 @pages.get("/orders")
 def orders(
     request: Request,
@@ -42,8 +53,8 @@ def orders(
     session: DbSession,
     channel: str = "",
     status: str = "",
-    placed_from: date | None = None,
-    placed_to: date | None = None,
+    placed_from: str = "",
+    placed_to: str = "",
     store: str = "",
     number: str = "",
     cursor: str | None = None,
@@ -52,7 +63,10 @@ def orders(
     """The list, newest first, a page at a time; the filters stay in the URL, so a filtered
     list is a link a colleague can open."""
     service = OrderService(session)
-    where = service.make_filter(channel, status, placed_from, placed_to, store, None, number)
+    where = service.make_filter(
+        channel, status, _day(placed_from, "placed_from"), _day(placed_to, "placed_to"),
+        store, None, number,
+    )  # fmt: skip
     page = service.list(member.workspace.id, cursor, limit, where)
     filters = _query(
         channel=channel,
@@ -70,8 +84,8 @@ def orders(
         "chosen": {
             "channel": channel,
             "status": status,
-            "placed_from": placed_from.isoformat() if placed_from else "",
-            "placed_to": placed_to.isoformat() if placed_to else "",
+            "placed_from": placed_from,
+            "placed_to": placed_to,
             "store": store,
             "number": number,
         },
@@ -92,14 +106,17 @@ def export(
     session: DbSession,
     channel: str = "",
     status: str = "",
-    placed_from: date | None = None,
-    placed_to: date | None = None,
+    placed_from: str = "",
+    placed_to: str = "",
     store: str = "",
     number: str = "",
 ) -> Response:
     """The filtered list as a CSV download, every page at once (up to the export limit)."""
     service = OrderService(session)
-    where = service.make_filter(channel, status, placed_from, placed_to, store, None, number)
+    where = service.make_filter(
+        channel, status, _day(placed_from, "placed_from"), _day(placed_to, "placed_to"),
+        store, None, number,
+    )  # fmt: skip
     text, truncated = service.export_csv(member.workspace.id, where)
     headers = {"Content-Disposition": 'attachment; filename="orders.csv"'}
     if truncated:
