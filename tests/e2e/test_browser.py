@@ -145,3 +145,79 @@ def test_sign_in_create_a_secret_key_and_use_it(live_server: LiveServer, page: P
     assert (used.status_code, used.json()["slug"]) == (200, "acme")
     assert refused.status_code == 401
     assert problems == []
+
+
+def _no_horizontal_overflow(page: Page) -> bool:
+    """Whether the page and every card fit their width (nothing scrolls sideways)."""
+    return bool(
+        page.evaluate(
+            """() => document.documentElement.scrollWidth <= window.innerWidth &&
+                 [...document.querySelectorAll('.card, .table-wrap')].every(
+                   (el) => el.scrollWidth <= el.clientWidth + 1)"""
+        )
+    )
+
+
+@pytest.mark.browser
+def test_filter_export_and_open_orders_then_find_a_customer(
+    live_server: LiveServer, committed_database_url: str, page: Page, tmp_path: Path
+) -> None:
+    """An owner filters orders by channel, downloads them as CSV, opens one, and finds Ana by
+    her surname as she types; every page fits 1280 px and raises no console error."""
+    from tests.identity.people import ana_and_ben
+
+    engine = make_engine(committed_database_url)
+    with session_scope(make_session_factory(engine)) as session:
+        story = ana_and_ben(session, live_server.tenant.workspace_id)
+    engine.dispose()
+    base, tenant = live_server.base_url, live_server.tenant
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda error: problems.append(f"pageerror: {error}"))
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(base + "/login")
+    page.get_by_label("Email").fill(tenant.owner_email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(base + "/overview")
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Orders").click()
+    expect(page.locator("#orders-table tbody tr")).to_have_count(3)
+    page.screenshot(path=str(Path(tempfile.gettempdir()) / "tessera-orders.png"), full_page=True)
+    page.get_by_label("Channel").select_option("tiktok_shop")
+    page.get_by_role("button", name="Filter").click()
+    expect(page).to_have_url(re.compile(r"/orders\?.*channel=tiktok_shop"))
+    expect(page.locator("#orders-table tbody tr")).to_have_count(1)
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Export CSV").click()
+    download = download_info.value
+    saved = tmp_path / download.suggested_filename
+    download.save_as(saved)
+    exported = saved.read_text(encoding="utf-8").splitlines()
+    page.get_by_role("link", name="TT-2002").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Order TT-2002")
+    expect(page.locator("#order-lines")).to_contain_text("Night Serum")
+    page.screenshot(path=str(Path(tempfile.gettempdir()) / "tessera-order.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    order_fits = _no_horizontal_overflow(page)
+    page.get_by_role("link", name=re.compile("^Open the customer.s 360$")).click()
+    expect(page).to_have_url(base + f"/customers/{story.ana}")
+    customer_fits = _no_horizontal_overflow(page)
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.screenshot(path=str(Path(tempfile.gettempdir()) / "tessera-customer.png"), full_page=True)
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Customers").click()
+    page.get_by_label("Email, phone, loyalty id, order number or name").press_sequentially("Silv")
+    expect(page.locator("#customer-results-table")).to_contain_text("Ana Silva")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    list_fits = _no_horizontal_overflow(page)
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.screenshot(path=str(Path(tempfile.gettempdir()) / "tessera-customers.png"), full_page=True)
+
+    assert download.suggested_filename == "orders.csv"
+    assert [line.split(",")[3:5] for line in exported] == [
+        ["order_number", "channel"],
+        ["TT-2002", "tiktok_shop"],
+    ]
+    assert (order_fits, customer_fits, list_fits) == (True, True, True)
+    assert problems == []

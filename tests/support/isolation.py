@@ -174,6 +174,7 @@ def connector_and_order_probes(session: Session, b: Tenant) -> list[Probe]:
         Probe("/v1/connectors/retail/sell-through", "POST", "/v1/connectors/retail/sell-through",
               "only_own", json=order_body),
         Probe("/v1/orders", "GET", "/v1/orders", "only_own"),
+        Probe("/v1/orders.csv", "GET", "/v1/orders.csv", "only_own"),
         Probe("/v1/orders/{order_id}", "GET", f"/v1/orders/{order.order_id}", "not_found"),
     ]  # fmt: skip
 

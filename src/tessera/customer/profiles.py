@@ -19,14 +19,24 @@ directly, as analytics does); the timeline's cursors and items are ``timeline``'
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from tessera.customer import schemas
-from tessera.customer.repository.profiles import ProfileReadRepository
+from tessera.customer.repository.profiles import (
+    CUSTOMER_SORTS,
+    CustomerCounts,
+    ProfileReadRepository,
+)
+from tessera.customer.repository.profiles import (
+    CustomerFilter as CustomerFilter,  # the list's filter is part of this service's face
+)
 from tessera.customer.timeline import (
     Position,
     consent_item,
@@ -41,7 +51,8 @@ from tessera.identity.errors import ProfileNotFound
 from tessera.identity.graph import identifiers as ids
 from tessera.identity.graph.service import IdentityService
 from tessera.kit.errors import InvalidInput
-from tessera.kit.pagination import clamp_limit
+from tessera.kit.money import Money, minor_exponent
+from tessera.kit.pagination import MAX_LIMIT, clamp_limit, decode_cursor, encode_cursor
 from tessera.models.identity import Identifier, Profile, ProfileStatus
 from tessera.models.order import OrderStatus
 from tessera.order.service import OrderService
@@ -62,6 +73,33 @@ SEARCH_RANK = (
     ids.ORDER,
 )  # fmt: skip
 _NAME_TRAITS = ("first_name", "last_name")
+EXPORT_MAX = 50_000  # rows in one CSV download
+CSV_COLUMNS = (
+    "id", "name", "email", "phone", "last_seen", "orders", "revenue", "currency", "channels",
+    "has_consent",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerListItem:
+    """One customer in the list: who, when last seen, what they bought and where."""
+
+    id: str
+    name: str | None
+    email: str | None
+    phone: str | None
+    last_seen: datetime | None
+    orders: int
+    revenue: int  # minor units of ``currency``; None when the orders mix currencies
+    currency: str | None
+    channels: int
+    has_consent: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerPage:
+    items: list[CustomerListItem]
+    next_cursor: str | None
 
 
 def query_name_key(text: str) -> str:
@@ -152,7 +190,8 @@ class ProfileService:
         order number, a profile id or the start of a name. Exact identifier hits come first.
 
         Refuses an empty query and one longer than 320 characters. Every lookup is one indexed
-        probe, whatever the size of the workspace.
+        probe, whatever the size of the workspace, except a surname: when the start of the
+        name finds too few, a pattern over the workspace's name keys finds later words.
         """
         text = query.strip()
         if not text:
@@ -178,10 +217,13 @@ class ProfileService:
         hits.extend((pid, "order_number" if kind == "order" else kind) for kind, pid in found)
         key = query_name_key(text)
         if any(c.isalpha() for c in key) and "@" not in key:
-            hits.extend(
-                (pid, "name")
-                for pid in self.repository.profiles_by_name_prefix(workspace_id, key, limit)
-            )
+            named = self.repository.profiles_by_name_prefix(workspace_id, key, limit)
+            hits.extend((pid, "name") for pid in named)
+            if len(named) < limit:  # a surname, or a second given name, typed first
+                hits.extend(
+                    (pid, "name")
+                    for pid in self.repository.profiles_by_later_name_word(workspace_id, key, limit)
+                )
         return self._summaries(workspace_id, hits, limit)
 
     def _summaries(
@@ -216,6 +258,88 @@ class ProfileService:
             if len(results) == limit:
                 break
         return results
+
+    # The customers list --------------------------------------------------------------------
+
+    def customers(
+        self,
+        workspace_id: str,
+        where: CustomerFilter | None = None,
+        sort: str = "last_seen",
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> CustomerPage:
+        """Active profiles with their orders, revenue, channels and consent, filtered, sorted
+        (``CUSTOMER_SORTS``, largest or newest first) and paged.
+
+        Refuses an unknown sort, a cursor it did not make and a limit outside 1..200. The
+        cursor is a position in the sorted list, not a key: sorting by aggregates leaves no
+        column to seek on, so a page may shift by a row when profiles change between pages."""
+        if sort not in CUSTOMER_SORTS:
+            names = ", ".join(CUSTOMER_SORTS)
+            raise InvalidInput(f"sort must be one of {names}", field="sort")
+        limit = clamp_limit(limit)
+        offset = _decode_offset(cursor)
+        rows = self.repository.customer_rows(
+            workspace_id, where or CustomerFilter(), sort, offset, limit + 1
+        )
+        more = len(rows) > limit
+        return CustomerPage(
+            items=[
+                CustomerListItem(
+                    id=row.id,
+                    name=display_name(row.traits),
+                    email=_text(row.traits.get("email")),
+                    phone=_text(row.traits.get("phone")),
+                    last_seen=row.last_seen,
+                    orders=row.orders,
+                    revenue=row.revenue,
+                    currency=row.currency,
+                    channels=row.channels,
+                    has_consent=row.has_consent,
+                )
+                for row in rows[:limit]
+            ],
+            next_cursor=encode_cursor(f"off_{offset + limit}") if more else None,
+        )
+
+    def customer_counts(self, workspace_id: str) -> CustomerCounts:
+        """All active profiles, those on two channels or more, per channel, with consent."""
+        return self.repository.customer_counts(workspace_id)
+
+    def customers_csv(
+        self, workspace_id: str, where: CustomerFilter | None = None, sort: str = "last_seen"
+    ) -> tuple[str, bool]:
+        """The filtered, sorted list as CSV text, and whether it stopped at ``EXPORT_MAX``
+        rows (a download is built whole in the request's transaction, so it is bounded)."""
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(CSV_COLUMNS)
+        cursor: str | None = None
+        written = 0
+        while True:
+            page = self.customers(workspace_id, where, sort, cursor, MAX_LIMIT)
+            for item in page.items:
+                writer.writerow(
+                    [
+                        item.id,
+                        item.name or "",
+                        item.email or "",
+                        item.phone or "",
+                        item.last_seen.isoformat(timespec="seconds") if item.last_seen else "",
+                        item.orders,
+                        _major(item.revenue, item.currency),
+                        item.currency or "",
+                        item.channels,
+                        "yes" if item.has_consent else "no",
+                    ]
+                )
+            written += len(page.items)
+            cursor = page.next_cursor
+            if cursor is None:
+                return buffer.getvalue(), False
+            if written >= EXPORT_MAX:
+                return buffer.getvalue(), True
 
     # The 360 ---------------------------------------------------------------------------------
 
@@ -378,6 +502,23 @@ class ProfileService:
             items=[item for _, item in page],
             next_cursor=encode_position(page[-1][0]) if has_more and page else None,
         )
+
+
+def _decode_offset(cursor: str | None) -> int:
+    value = decode_cursor(cursor)
+    if value is None:
+        return 0
+    kind, _, number = value.partition("_")
+    if kind != "off" or not number.isdigit():
+        raise InvalidInput("cursor is not one this API returned", field="cursor")
+    return int(number)
+
+
+def _major(amount: int, currency: str | None) -> str:
+    """Revenue in major units for a spreadsheet; minor units when currencies are mixed."""
+    if currency is None:
+        return str(amount) if amount else "0"
+    return f"{Money(amount, currency).to_decimal():.{minor_exponent(currency)}f}"
 
 
 def _text(value: Any) -> str | None:

@@ -16,6 +16,7 @@ from tessera.dashboard.pages import (
     customers,
     invitations,
     login,
+    orders,
     overview,
     reviews,
     sources,
@@ -68,6 +69,7 @@ def mount_dashboard(app: FastAPI) -> None:
         overview.pages,
         sources.pages,
         settings_pages.pages,
+        orders.pages,
         reviews.pages,
         customers.pages,  # after reviews: /customers/reviews is not a customer id
     ):

@@ -14,6 +14,7 @@ before the response, rolled back on any status of 400 or more) with what a brows
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Coroutine, Mapping
 from datetime import datetime
 from functools import cache
@@ -70,6 +71,21 @@ def when(value: datetime | None, empty: str = "—") -> Markup:
     )
 
 
+def field_value(value: Any) -> str:
+    """A stored value as a person reads it: text as is, numbers plainly, yes/no for booleans,
+    a list of plain values joined by commas, anything nested as compact JSON (never a Python
+    repr with its quotes and ``None``)."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, str | int | float):
+        return str(value)
+    if isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
+        return ", ".join(str(v) for v in value)
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "), default=str)
+
+
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
@@ -81,6 +97,7 @@ def _environment() -> jinja2.Environment:
     env.globals["static_url"] = static_url
     env.globals["version"] = tessera.__version__
     env.filters["when"] = when
+    env.filters["field_value"] = field_value
     return env
 
 

@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
-from tessera.models.order import OrderStatus
+from tessera.kit.money import Money, minor_exponent
+from tessera.kit.time import ensure_utc
+from tessera.models.order import Order, OrderRefund, OrderStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,3 +121,123 @@ def effective_status(
 def padded_version(number: int) -> str:
     """A numeric version that sorts as text (Square's ``version``)."""
     return f"{number:020d}"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFilter:
+    """What a list of orders is narrowed to; every field left empty matches every order.
+
+    ``placed_from`` is inclusive and ``placed_to`` exclusive (a day picked as "to" is passed as
+    the next midnight), ``store`` is the order's ``location_ref`` and ``number`` any of the
+    forms a receipt may show (``numbers``)."""
+
+    channel: str | None = None
+    status: OrderStatus | None = None
+    placed_from: datetime | None = None
+    placed_to: datetime | None = None
+    store: str | None = None
+    email: str | None = None
+    numbers: tuple[str, ...] = ()
+
+
+def number_forms(number: str) -> tuple[str, ...]:
+    """The forms an order number is stored in, with and without Shopify's leading '#'."""
+    bare = number.strip().lstrip("#").strip()
+    if not bare:
+        return ()
+    return tuple(sorted({number.strip(), bare, f"#{bare}"}))
+
+
+CSV_COLUMNS = (
+    "id",
+    "placed_at",
+    "platform",
+    "order_number",
+    "channel",
+    "location",
+    "status",
+    "fulfillment",
+    "customer_email",
+    "currency",
+    "subtotal",
+    "discount",
+    "shipping",
+    "tax",
+    "total",
+    "refunded",
+)
+
+
+def csv_row(order: Order) -> list[str]:
+    """One order as a CSV row of ``CSV_COLUMNS``: money in major units beside its currency
+    (a spreadsheet adds them up as numbers), the time in UTC as ISO 8601."""
+
+    def major(amount: int) -> str:
+        money = Money(amount, order.currency)
+        return f"{money.to_decimal():.{minor_exponent(order.currency)}f}"
+
+    return [
+        order.id,
+        ensure_utc(order.placed_at).isoformat(timespec="seconds"),
+        order.platform,
+        order.order_number,
+        order.channel,
+        order.location_ref or "",
+        order.status.value,
+        order.fulfillment or "",
+        order.customer_email or "",
+        order.currency,
+        major(order.subtotal),
+        major(order.discount),
+        major(order.shipping),
+        major(order.tax),
+        major(order.total),
+        major(order.refunded_total),
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One moment in an order's life as the order table keeps it."""
+
+    at: datetime
+    what: str
+    detail: str
+
+
+def status_history(order: Order, refunds: Sequence[OrderRefund]) -> list[HistoryEntry]:
+    """What the stored order says happened, oldest first: placed on the platform, first
+    received, the newest platform snapshot (only the newest is kept: an older one never
+    replaces it), each refund, and the status these add up to.
+
+    A placeholder (refunds only) has no snapshot yet, and says so."""
+    entries = []
+    if not is_placeholder(order.version_key):
+        entries.append(HistoryEntry(order.placed_at, "placed", f"on {order.platform}"))
+    entries.append(HistoryEntry(order.created_at, "received", "first snapshot stored"))
+    if is_placeholder(order.version_key):
+        entries.append(
+            HistoryEntry(order.created_at, "waiting", "only refunds have arrived so far")
+        )
+    else:
+        version = order.version_key.split("|", 1)[0]
+        entries.append(
+            HistoryEntry(
+                order.updated_at,
+                f"snapshot: {order.snapshot_status.value}",
+                f"newest platform version {version}"
+                + (" (cancelled)" if order.is_cancelled else ""),
+            )
+        )
+    for refund in refunds:
+        entries.append(
+            HistoryEntry(
+                refund.refunded_at,
+                "refunded",
+                f"{Money(refund.amount, refund.currency)} ({refund.external_id})",
+            )
+        )
+    ordered = sorted(entries, key=lambda e: ensure_utc(e.at))
+    last = max((ensure_utc(e.at) for e in ordered), default=ensure_utc(order.updated_at))
+    ordered.append(HistoryEntry(last, f"now: {order.status.value}", "with refunds counted"))
+    return ordered

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +13,15 @@ from tessera.db.base import RepositoryBase
 from tessera.db.buckets import hour_number
 from tessera.db.statements import insert_ignoring_conflicts
 from tessera.models.order import Order, OrderLine, OrderRefund
+from tessera.order.domain import OrderFilter
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFacets:
+    """The values the orders' filters can take in one workspace."""
+
+    channels: tuple[str, ...]
+    stores: tuple[str, ...]
 
 
 class OrderRepository(RepositoryBase):
@@ -94,21 +104,42 @@ class OrderRepository(RepositoryBase):
         ).all()
 
     def orders(
-        self,
-        workspace_id: str,
-        after_id: str | None,
-        limit: int,
-        channel: str | None = None,
-        email: str | None = None,
+        self, workspace_id: str, after_id: str | None, limit: int, where: OrderFilter
     ) -> Sequence[Order]:
+        """A page of orders matching ``where``, newest id first, after ``after_id``."""
         query = select(Order).where(Order.workspace_id == workspace_id)
         if after_id:
             query = query.where(Order.id < after_id)
-        if channel:
-            query = query.where(Order.channel == channel)
-        if email:
-            query = query.where(Order.customer_email == email)
+        if where.channel:
+            query = query.where(Order.channel == where.channel)
+        if where.status is not None:
+            query = query.where(Order.status == where.status)
+        if where.placed_from is not None:
+            query = query.where(Order.placed_at >= where.placed_from)
+        if where.placed_to is not None:
+            query = query.where(Order.placed_at < where.placed_to)
+        if where.store:
+            query = query.where(Order.location_ref == where.store)
+        if where.email:
+            query = query.where(Order.customer_email == where.email)
+        if where.numbers:
+            query = query.where(Order.order_number.in_(where.numbers))
         return self.session.scalars(query.order_by(Order.id.desc()).limit(limit)).all()
+
+    def facets(self, workspace_id: str) -> OrderFacets:
+        """The channels and stores the workspace's orders name, for the filters' choices."""
+        channels = self.session.scalars(
+            select(Order.channel).where(Order.workspace_id == workspace_id).distinct()
+        ).all()
+        stores = self.session.scalars(
+            select(Order.location_ref)
+            .where(Order.workspace_id == workspace_id, Order.location_ref.is_not(None))
+            .distinct()
+        ).all()
+        return OrderFacets(
+            channels=tuple(sorted(str(c) for c in channels)),
+            stores=tuple(sorted(str(s) for s in stores)),
+        )
 
     def orders_per_hour(self, workspace_id: str, since: datetime) -> Sequence[tuple[int, str, int]]:
         """(hours since epoch, channel, count) of orders placed at or after ``since``."""

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tessera.models.order import Order, OrderLine, OrderRefund, OrderStatus
+from tessera.models.order import Order, OrderStatus
 from tessera.order.domain import is_placeholder
+
+if TYPE_CHECKING:
+    from tessera.order.service import OrderRecord
 
 
 class OrderOut(BaseModel):
@@ -75,19 +78,59 @@ class OrderRefundOut(BaseModel):
     lines: list[dict[str, Any]]
 
 
+class HistoryEntryOut(BaseModel):
+    at: datetime
+    what: str
+    detail: str
+
+
+class HeldStockOut(BaseModel):
+    id: str
+    status: str
+    channel: str
+    created_at: datetime
+    expires_at: datetime
+    lines: list[dict[str, Any]] = Field(description="variant_id, location_id, quantity")
+
+
 class OrderDetail(OrderOut):
     customer: dict[str, Any] = Field(description="Every identifier the platform sent")
     lines: list[OrderLineOut]
     refunds: list[OrderRefundOut]
+    history: list[HistoryEntryOut] = Field(
+        description="Placed, received, the newest platform snapshot, refunds, the status now"
+    )
+    profile_id: str | None = Field(description="The customer profile the order belongs to")
+    reservations: list[HeldStockOut] = Field(description="Checkout holds naming the order")
+    routing: dict[str, Any] | None = Field(
+        description="Where the order's units were taken from and why; null before allocation"
+    )
 
     @classmethod
-    def of_parts(
-        cls, order: Order, lines: list[OrderLine], refunds: list[OrderRefund]
-    ) -> OrderDetail:
-        summary = OrderOut.of(order)
+    def of_record(cls, record: OrderRecord) -> OrderDetail:
+        summary = OrderOut.of(record.order)
         return cls(
             **summary.model_dump(),
-            customer=dict(order.customer or {}),
-            lines=[OrderLineOut.model_validate(line) for line in lines],
-            refunds=[OrderRefundOut.model_validate(refund) for refund in refunds],
+            customer=dict(record.order.customer or {}),
+            lines=[OrderLineOut.model_validate(line) for line in record.lines],
+            refunds=[OrderRefundOut.model_validate(refund) for refund in record.refunds],
+            history=[
+                HistoryEntryOut(at=e.at, what=e.what, detail=e.detail) for e in record.history
+            ],
+            profile_id=record.profile_id,
+            reservations=[
+                HeldStockOut(
+                    id=held.id,
+                    status=held.status,
+                    channel=held.channel,
+                    created_at=held.created_at,
+                    expires_at=held.expires_at,
+                    lines=[
+                        {"variant_id": v, "location_id": loc, "quantity": q}
+                        for v, loc, q in held.lines
+                    ],
+                )
+                for held in record.reservations
+            ],
+            routing=record.routing,
         )

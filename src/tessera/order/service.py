@@ -9,10 +9,12 @@ stream holds each once, whatever the order of arrival.
 
 from __future__ import annotations
 
+import csv
 import enum
+import io
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -20,20 +22,53 @@ from sqlalchemy.orm import Session
 from tessera.collect.domain import Sender
 from tessera.collect.service import CollectService, IngestResult
 from tessera.identity.graph.intake import IdentityIntake
+from tessera.identity.graph.service import IdentityService
 from tessera.inventory.service.orders import OrderStockService
+from tessera.inventory.service.reservations import ReservationService
+from tessera.inventory.service.routing import RoutingService
+from tessera.kit.errors import InvalidInput
 from tessera.kit.money import Money
 from tessera.kit.pagination import Page, clamp_limit, decode_cursor, page_from
 from tessera.kit.time import utcnow
 from tessera.models.order import Order, OrderLine, OrderRefund, OrderStatus
 from tessera.order import domain
 from tessera.order.errors import InvalidOrder, OrderNotFound
-from tessera.order.repository import OrderRepository
+from tessera.order.repository import OrderFacets, OrderRepository
 
 
 class Outcome(enum.StrEnum):
     CREATED = "created"
     UPDATED = "updated"
     UNCHANGED = "unchanged"  # a duplicate or an older snapshot; refunds may still be new
+
+
+EXPORT_MAX = 50_000  # rows in one CSV download
+EXPORT_PAGE = 1_000
+
+
+@dataclass(frozen=True, slots=True)
+class HeldStock:
+    """A checkout's hold that names the order, and its (variant, location, units) lines."""
+
+    id: str
+    status: str
+    channel: str
+    created_at: datetime
+    expires_at: datetime
+    lines: list[tuple[str, str, int]]
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRecord:
+    """One order with everything the order page and ``GET /v1/orders/{id}`` show."""
+
+    order: Order
+    lines: list[OrderLine]
+    refunds: list[OrderRefund]
+    history: list[domain.HistoryEntry]
+    profile_id: str | None
+    reservations: list[HeldStock]
+    routing: dict[str, Any] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,30 +396,116 @@ class OrderService:
     def find_by_number(self, workspace_id: str, number: str) -> Sequence[Order]:
         """Orders whose number is what a receipt shows, with or without its leading '#'
         (Shopify's ``#1001``); one indexed lookup. Several platforms may share a number."""
-        bare = number.strip().lstrip("#").strip()
-        if not bare:
+        numbers = domain.number_forms(number)
+        if not numbers:
             return []
-        numbers = sorted({number.strip(), bare, f"#{bare}"})
-        return self.repository.orders_by_number(workspace_id, numbers)
+        return self.repository.orders_by_number(workspace_id, list(numbers))
+
+    @staticmethod
+    def make_filter(
+        channel: str | None = None,
+        status: str | None = None,
+        placed_from: date | None = None,
+        placed_to: date | None = None,
+        store: str | None = None,
+        email: str | None = None,
+        number: str | None = None,
+    ) -> domain.OrderFilter:
+        """The filter a person asked for, dates as whole UTC days ("to" included).
+
+        Refuses a status that is not an order status and a range that ends before it starts,
+        naming the field, so a typo does not quietly show every order."""
+        chosen: OrderStatus | None = None
+        if status:
+            try:
+                chosen = OrderStatus(status)
+            except ValueError:
+                names = ", ".join(s.value for s in OrderStatus)
+                raise InvalidInput(f"status must be one of {names}", field="status") from None
+        if placed_from and placed_to and placed_to < placed_from:
+            raise InvalidInput("the date range ends before it starts", field="placed_to")
+        return domain.OrderFilter(
+            channel=(channel or "").strip() or None,
+            status=chosen,
+            placed_from=_midnight(placed_from) if placed_from else None,
+            placed_to=_midnight(placed_to + timedelta(days=1)) if placed_to else None,
+            store=(store or "").strip() or None,
+            email=(email or "").strip().lower() or None,
+            numbers=domain.number_forms(number) if number else (),
+        )
 
     def list(
         self,
         workspace_id: str,
         cursor: str | None = None,
         limit: int = 50,
-        channel: str | None = None,
-        email: str | None = None,
+        where: domain.OrderFilter | None = None,
     ) -> Page[Order]:
-        """Orders, newest first, by channel or customer email."""
+        """Orders matching ``where``, newest first, a page at a time; refuses a cursor it did
+        not make and a limit outside 1..200."""
         limit = clamp_limit(limit)
         rows = self.repository.orders(
-            workspace_id,
-            decode_cursor(cursor),
-            limit + 1,
-            channel,
-            email.strip().lower() if email else None,
+            workspace_id, decode_cursor(cursor), limit + 1, where or domain.OrderFilter()
         )
         return page_from(rows, limit)
+
+    def export_csv(
+        self, workspace_id: str, where: domain.OrderFilter | None = None
+    ) -> tuple[str, bool]:
+        """Every order matching ``where`` as CSV text (header first, newest first), and whether
+        it stopped at ``EXPORT_MAX`` rows: a download is built whole inside the request's
+        transaction, so it is bounded; narrow the filter to export more."""
+        where = where or domain.OrderFilter()
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(domain.CSV_COLUMNS)
+        after: str | None = None
+        written = 0
+        while written < EXPORT_MAX:
+            rows = self.repository.orders(
+                workspace_id, after, min(EXPORT_PAGE, EXPORT_MAX - written), where
+            )
+            for order in rows:
+                writer.writerow(domain.csv_row(order))
+            written += len(rows)
+            if len(rows) < EXPORT_PAGE:
+                return buffer.getvalue(), False
+            after = rows[-1].id
+        more = bool(self.repository.orders(workspace_id, after, 1, where))
+        return buffer.getvalue(), more
+
+    def facets(self, workspace_id: str) -> OrderFacets:
+        """The channels and stores that orders name, for the list's filter choices."""
+        return self.repository.facets(workspace_id)
+
+    def record(self, workspace_id: str, order_id: str) -> OrderRecord:
+        """Everything known about one order: lines, refunds, its history as stored, the
+        customer profile it belongs to, the checkout holds naming it and where routing took
+        its units from. Another workspace's order is not found."""
+        order, lines, refunds = self.get(workspace_id, order_id)
+        profile = IdentityService(self.session).find_profile(workspace_id, "order", order.id)
+        holds = ReservationService(self.session).reservations_for_order(
+            workspace_id, f"{order.platform}:{order.external_id}"
+        )
+        return OrderRecord(
+            order=order,
+            lines=list(lines),
+            refunds=list(refunds),
+            history=domain.status_history(order, refunds),
+            profile_id=profile.id if profile is not None else None,
+            reservations=[
+                HeldStock(
+                    id=r.id,
+                    status=r.status.value,
+                    channel=r.channel,
+                    created_at=r.created_at,
+                    expires_at=r.expires_at,
+                    lines=[(line.variant_id, line.location_id, line.quantity) for line in rl],
+                )
+                for r, rl in holds
+            ],
+            routing=RoutingService(self.session).routing_decision(workspace_id, order.id),
+        )
 
     def per_hour(self, workspace_id: str, since: datetime) -> dict[tuple[int, str], int]:
         """Orders placed per (hours since epoch, channel) from ``since``."""
@@ -397,6 +518,10 @@ class OrderService:
     def counts_by_channel(self, workspace_id: str, since: datetime) -> dict[str, int]:
         """Orders placed per channel from ``since``."""
         return self.repository.counts_by_channel(workspace_id, since)
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
 def _major(amount: int, currency: str) -> float:

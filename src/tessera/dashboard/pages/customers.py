@@ -10,13 +10,14 @@ asks for the customer's id to be typed back, so it never happens by a slipped cl
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import ValidationError
 
 from tessera.customer.privacy import CHANNELS, PURPOSES, PrivacyService
-from tessera.customer.profiles import ProfileService
+from tessera.customer.profiles import CustomerFilter, ProfileService
 from tessera.customer.schemas import ConsentCreate
 from tessera.dashboard.session import Member, SignedIn, flash
 from tessera.dashboard.web import DashboardRoute, is_htmx, render
@@ -42,18 +43,92 @@ CONSENT_TYPES = (
     "anonymous_id",
 )
 TIMELINE_LIMIT = 25
+LIST_LIMIT = 50
+SORT_LABELS = {
+    "last_seen": "Last seen",
+    "orders": "Orders",
+    "revenue": "Revenue",
+    "channels": "Channels",
+}
 
 
 def _money(amount: int, currency: str) -> str:
     return str(Money(amount, currency))
 
 
+def _customer_filter(channel: str, reach: str, consent: str) -> CustomerFilter:
+    return CustomerFilter(
+        channel=channel.strip() or None,
+        is_omnichannel=reach == "omnichannel",
+        has_consent=consent == "granted",
+    )
+
+
 @pages.get("/customers")
-def customers(request: Request, member: SignedIn, session: DbSession, q: str = "") -> Response:
-    """The search page; with ``q`` (no JavaScript) the results are in the page already."""
+def customers(
+    request: Request,
+    member: SignedIn,
+    session: DbSession,
+    q: str = "",
+    channel: str = "",
+    reach: str = "",
+    consent: str = "",
+    sort: str = "last_seen",
+    cursor: str | None = None,
+    limit: int = LIST_LIMIT,
+) -> Response:
+    """The list with its counts, filters, sort and pages, and the search box above it; with
+    ``q`` (no JavaScript) the search results are in the page already."""
+    service = ProfileService(session)
     results = _search(session, member, q) if q.strip() else None
-    context = {"member": member, "q": q, "results": results, "error": None}
+    where = _customer_filter(channel, reach, consent)
+    page = service.customers(member.workspace.id, where, sort, cursor, limit)
+    filters = urlencode(
+        {
+            k: v
+            for k, v in (
+                ("channel", channel),
+                ("reach", reach),
+                ("consent", consent),
+                ("sort", sort if sort != "last_seen" else ""),
+            )
+            if v
+        }
+    )
+    context = {
+        "member": member,
+        "q": q,
+        "results": results,
+        "error": None,
+        "page": page,
+        "counts": service.customer_counts(member.workspace.id),
+        "chosen": {"channel": channel, "reach": reach, "consent": consent, "sort": sort},
+        "sorts": SORT_LABELS,
+        "filters": filters,
+        "is_filtered": bool(channel or reach or consent),
+        "is_first_page": not cursor,
+        "money": _money,
+    }
     return render(request, "customers.html", context)
+
+
+@pages.get("/customers.csv")
+def export_list(
+    member: SignedIn,
+    session: DbSession,
+    channel: str = "",
+    reach: str = "",
+    consent: str = "",
+    sort: str = "last_seen",
+) -> Response:
+    """The filtered, sorted list as a CSV download, every page at once (up to the limit)."""
+    text, truncated = ProfileService(session).customers_csv(
+        member.workspace.id, _customer_filter(channel, reach, consent), sort
+    )
+    headers = {"Content-Disposition": 'attachment; filename="customers.csv"'}
+    if truncated:
+        headers["X-Truncated"] = "true"
+    return Response(text, media_type="text/csv; charset=utf-8", headers=headers)
 
 
 @pages.get("/customers/search")

@@ -69,6 +69,14 @@ class ReservationRepository(InventoryRepositoryBase):
             .limit(1)
         )
 
+    def reservations_for_order(self, workspace_id: str, order_ref: str) -> Sequence[Reservation]:
+        """Every reservation naming the order, whatever its status, oldest first."""
+        return self.session.scalars(
+            select(Reservation)
+            .where(Reservation.workspace_id == workspace_id, Reservation.order_ref == order_ref)
+            .order_by(Reservation.id)
+        ).all()
+
     def reservations(
         self,
         workspace_id: str,

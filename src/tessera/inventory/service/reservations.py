@@ -327,6 +327,17 @@ class ReservationService:
             lines[line.reservation_id].append(line)
         return page, lines
 
+    def reservations_for_order(
+        self, workspace_id: str, order_ref: str
+    ) -> list[tuple[Reservation, list[ReservationLine]]]:
+        """The checkout holds that name an order (``platform:external_id``), with their lines,
+        oldest first; the order page shows where its units were held before it was placed."""
+        reservations = self.repository.reservations_for_order(workspace_id, order_ref)
+        lines: dict[str, list[ReservationLine]] = defaultdict(list)
+        for line in self.repository.reservation_lines([r.id for r in reservations]):
+            lines[line.reservation_id].append(line)
+        return [(r, lines[r.id]) for r in reservations]
+
     def confirm(
         self,
         workspace_id: str,
