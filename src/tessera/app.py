@@ -111,8 +111,8 @@ def create_app(
 def _body_families() -> list[BodyFamily]:
     """The routes that read their own bodies, each with the most it may send (ADR 0019)."""
     from tessera.collect.api import TRACKING_PATHS
-    from tessera.connector.api import UPLOAD_LIMIT, WEBHOOK_LIMIT
     from tessera.collect.http import compressed_limit
+    from tessera.connector.api import UPLOAD_LIMIT, WEBHOOK_LIMIT
 
     tracking = "|".join(re.escape(path) for path in TRACKING_PATHS)
     return [

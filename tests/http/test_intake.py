@@ -17,9 +17,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from tessera.connector.records import delimited_records, read_header
 
 from tessera.catalog.importer import parse_csv
+from tessera.connector.records import delimited_records, read_header
 from tessera.models.order import Order
 from tests.dashboard.conftest import csrf_from
 from tests.support.connectors import fixture_bytes, fixture_json
