@@ -158,6 +158,9 @@ class IdentityRecord:
     idents: tuple[Ident, ...]
     traits: Mapping[str, Any] = field(default_factory=dict)
     channel: str | None = None
+    # An alias call's previousId (a user id or an anonymous id): whose history joins this
+    # record's user id, through the graph's merge after the stitch (``aliases``).
+    previous_id: str | None = None
 
 
 def suppression_digest(salt: str, ident: Ident) -> str:
@@ -320,7 +323,16 @@ def record_from_message(
         idents=tuple(idents),
         traits=traits,
         channel=channel,
+        previous_id=alias_previous_id(message, rules),
     )
+
+
+def alias_previous_id(message: Mapping[str, Any], rules: Rules) -> str | None:
+    """The previousId of an alias call, trimmed, or None (not an alias, or a blocked value)."""
+    if message.get("type") != "alias":
+        return None
+    found = normalise(USER_ID, message.get("previousId"), rules)
+    return found[0].value if found else None
 
 
 def all_keys(records: Sequence[IdentityRecord]) -> set[tuple[str, str]]:
@@ -329,13 +341,16 @@ def all_keys(records: Sequence[IdentityRecord]) -> set[tuple[str, str]]:
 
 def record_to_json(record: IdentityRecord) -> dict[str, Any]:
     """A record as a job payload carries it (``record_from_json`` reads it back)."""
-    return {
+    data = {
         "ref": record.ref,
         "at": record.occurred_at.isoformat(),
         "channel": record.channel,
         "ids": [[i.type, i.value, i.raw] for i in record.idents],
         "traits": dict(record.traits),
     }
+    if record.previous_id is not None:
+        data["previous_id"] = record.previous_id
+    return data
 
 
 def record_from_json(data: Mapping[str, Any]) -> IdentityRecord:
@@ -346,4 +361,5 @@ def record_from_json(data: Mapping[str, Any]) -> IdentityRecord:
         idents=tuple(Ident(t, v, r) for t, v, r in data["ids"]),
         traits=dict(data.get("traits") or {}),
         channel=data.get("channel"),
+        previous_id=data.get("previous_id"),
     )

@@ -24,6 +24,7 @@ from tessera.identity.errors import (
     ProfileNotFound,
 )
 from tessera.identity.graph import identifiers as ids
+from tessera.identity.graph.aliases import alias_records, join_aliases
 from tessera.identity.graph.identifiers import IdentityRecord, Rules
 from tessera.identity.graph.planner import Merge, ProfileState, breaks_limit, clash, replay
 from tessera.identity.graph.repository import IdentityRepository
@@ -122,10 +123,16 @@ class IdentityService:
     def stitch(self, workspace_id: str, records: Sequence[IdentityRecord]) -> StitchResult:
         """Link each record's identifiers: join, create or merge profiles, as the rules allow.
 
-        Safe to run twice on the same records (the second run finds everything linked) and
-        concurrently (the workspace lock serialises graph writes).
+        An alias record then merges its previousId's profile into its userId's (``aliases``),
+        or opens a conflict when a guard-rail forbids it. Safe to run twice on the same records
+        (the second run finds everything linked) and concurrently (the workspace lock
+        serialises graph writes).
         """
-        return Stitch(self.session, self.repository, self.rules).stitch(workspace_id, records)
+        result = Stitch(self.session, self.repository, self.rules).stitch(workspace_id, records)
+        aliases = alias_records(records)
+        if aliases:
+            result.merges.extend(join_aliases(self, workspace_id, aliases))
+        return result
 
     def _apply_merge(
         self, workspace_id: str, merge: Merge, link_id: str | None, now: datetime, **extra: Any
