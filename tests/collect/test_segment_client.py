@@ -304,3 +304,30 @@ def profile_holding(brand: Brand, anonymous_id: str) -> str:
         )
         assert found is not None
         return found.id
+
+
+def test_a_kiosk_shared_by_three_sdk_users_is_on_nobodys_timeline(brand: Brand) -> None:
+    """Three shoppers sign in on one store iPad with the official client, and it browses signed
+    out between them: the first shopper's timeline over HTTP holds her sign-in only, and the
+    kiosk's id finds nobody."""
+    with live_server(brand.engine.url.render_as_string(hide_password=False)) as base_url:
+        client = Client(brand.write_key, host=base_url, sync_mode=True)
+        for n, user in enumerate(("cus-a", "cus-b", "cus-c")):
+            client.identify(
+                user, {"first_name": user}, anonymous_id="kiosk-7",
+                timestamp=WHEN + timedelta(minutes=n), message_id=f"in-{n}",
+            )  # fmt: skip
+            client.page(anonymous_id="kiosk-7", name="Catalogue",
+                        timestamp=WHEN + timedelta(minutes=n, seconds=30),
+                        message_id=f"browse-{n}")  # fmt: skip
+            stitch_what_was_sent(brand)
+        headers = secret_key(brand)
+        (first,) = httpx.get(
+            f"{base_url}/v1/profiles", params={"q": "cus-a"}, headers=headers
+        ).json()["items"]
+        timeline = httpx.get(f"{base_url}/v1/profiles/{first['id']}/timeline", headers=headers)
+        kiosk = httpx.get(f"{base_url}/v1/profiles", params={"q": "kiosk-7"}, headers=headers)
+
+    events = [i["detail"]["message_id"] for i in timeline.json()["items"] if i["kind"] == "event"]
+    assert events == ["in-0"]
+    assert kiosk.json()["items"] == []

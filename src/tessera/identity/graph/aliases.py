@@ -49,7 +49,7 @@ def join_aliases(
         if previous is None or user is None or user.value == previous:
             continue
         held_user = repository.identifier(workspace_id, USER_ID, user.value)
-        if held_user is None:
+        if held_user is None or held_user.is_shared:
             continue  # the stitch refused the user id: its conflict says why
         held_previous = repository.identifier(
             workspace_id, USER_ID, previous
@@ -65,6 +65,8 @@ def join_aliases(
             held_previous = repository.identifier(workspace_id, ANONYMOUS_ID, previous)
             if held_previous is None:  # erased or blocked meanwhile: nothing to join
                 continue
+        if held_previous.is_shared:
+            continue  # a shared device is nobody's history (``shared``)
         target = service.resolve(workspace_id, held_user.profile_id)
         source = service.resolve(workspace_id, held_previous.profile_id)
         if target.id == source.id:

@@ -75,6 +75,12 @@ DEFAULT_BLOCKED: tuple[str, ...] = (
     "test@example.com",
     "noemail@noemail.com",
 )
+# Identifiers a device carries, which several people can sign in on (a store kiosk, a family
+# iPad): past ``Rules.shared_after`` distinct user ids one is shared (``graph.shared``).
+SHAREABLE_TYPES: frozenset[str] = frozenset({ANONYMOUS_ID, DEVICE_ID})
+# Three: two people on one device (a couple's iPad, a returned phone) is common and their
+# conflict is worth a person's look; a third sign-in is a kiosk or a family device.
+DEFAULT_SHARED_AFTER = 3
 _ZEROS = re.compile(r"^[0\-]*$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -133,6 +139,7 @@ class Rules:
     limits: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
     priorities: tuple[str, ...] = DEFAULT_PRIORITIES
     region: str = "US"
+    shared_after: int = DEFAULT_SHARED_AFTER
 
     def rank(self, type_: str) -> int:
         """Position of a type in the priority list (lower is kept first)."""
