@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from segment.analytics import Client
 from segment.analytics.version import VERSION
@@ -19,9 +20,11 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from tessera.db.engine import make_engine, make_session_factory, session_scope
+from tessera.identity.graph.service import IdentityService
 from tessera.models.collect import Event, QuarantineEntry
-from tessera.models.workspace import ApiKeyKind
+from tessera.models.workspace import ApiKeyKind, Role
 from tessera.workspace.service import WorkspaceService
+from tests.identity.stitching import run_stitch_jobs
 from tests.support.live import live_server
 
 WHEN = datetime(2026, 11, 25, 10, 0, 0, tzinfo=UTC)  # the device's clock at the first call
@@ -238,3 +241,93 @@ def test_a_429_with_retry_after_is_honoured_and_nothing_is_stored(
     assert str(error) == "Rate limit duration exceeded, batch dropped"
     assert [m["messageId"] for m in batch] == ["m-added", "m-cart"]
     assert sorted(stored) == ["m-added", "m-cart"]
+
+
+def secret_key(brand: Brand) -> dict[str, str]:
+    """A viewer's secret key for reading profiles back over HTTP."""
+    with session_scope(make_session_factory(brand.engine)) as session:
+        _key, token = WorkspaceService(session).create_api_key(
+            brand.workspace_id, ApiKeyKind.SECRET, "reader", Role.VIEWER
+        )
+    return {"Authorization": f"Bearer {token}"}
+
+
+def stitch_what_was_sent(brand: Brand) -> None:
+    """Run the stitch jobs ingest enqueued, as the worker would, and commit."""
+    with session_scope(make_session_factory(brand.engine)) as session:
+        run_stitch_jobs(session)
+
+
+def test_an_sdk_alias_joins_the_anonymous_visitors_history_to_the_customer(
+    brand: Brand,
+) -> None:
+    """identify an anonymous visitor, identify the customer, then alias(anon, customer) from
+    the official client: the two profiles become one, searched by the customer's id over HTTP,
+    whose timeline holds the anonymous visit, and the merge is recorded as an alias."""
+    with live_server(brand.engine.url.render_as_string(hide_password=False)) as base_url:
+        client = Client(brand.write_key, host=base_url, sync_mode=True)
+        client.identify(anonymous_id="anon-9", traits={"city": "Malmo"}, timestamp=WHEN,
+                        message_id="m-anon")  # fmt: skip
+        client.identify("cus-2001", {"email": "linnea@example.com"},
+                        timestamp=WHEN + timedelta(seconds=1), message_id="m-user")  # fmt: skip
+        stitch_what_was_sent(brand)
+        headers = secret_key(brand)
+        before = [
+            httpx.get(f"{base_url}/v1/profiles", params={"q": q}, headers=headers).json()
+            for q in ("anon-9", "cus-2001")
+        ]
+        client.alias("anon-9", "cus-2001", timestamp=WHEN + timedelta(seconds=2),
+                     message_id="m-alias")  # fmt: skip
+        stitch_what_was_sent(brand)
+        found = httpx.get(f"{base_url}/v1/profiles", params={"q": "cus-2001"}, headers=headers)
+        (hit,) = found.json()["items"]
+        timeline = httpx.get(f"{base_url}/v1/profiles/{hit['id']}/timeline", headers=headers)
+        merges = httpx.get(
+            f"{base_url}/v1/merges", params={"profile_id": hit["id"]}, headers=headers
+        )
+
+    (anonymous,), (customer,) = (b["items"] for b in before)
+    assert anonymous["id"] != customer["id"]
+    assert hit["id"] in (anonymous["id"], customer["id"])
+    assert profile_holding(brand, "anon-9") == hit["id"]
+    events = [i["detail"]["message_id"] for i in timeline.json()["items"] if i["kind"] == "event"]
+    assert sorted(events) == ["m-alias", "m-anon", "m-user"]
+    (merge,) = merges.json()
+    assert (merge["cause_kind"], merge["cause_ref"]) == ("alias", "m-alias")
+
+
+def profile_holding(brand: Brand, anonymous_id: str) -> str:
+    """The live profile now holding an anonymous id, read through the service."""
+    with session_scope(make_session_factory(brand.engine)) as session:
+        found = IdentityService(session).find_profile(
+            brand.workspace_id, "anonymous_id", anonymous_id
+        )
+        assert found is not None
+        return found.id
+
+
+def test_a_kiosk_shared_by_three_sdk_users_is_on_nobodys_timeline(brand: Brand) -> None:
+    """Three shoppers sign in on one store iPad with the official client, and it browses signed
+    out between them: the first shopper's timeline over HTTP holds her sign-in only, and the
+    kiosk's id finds nobody."""
+    with live_server(brand.engine.url.render_as_string(hide_password=False)) as base_url:
+        client = Client(brand.write_key, host=base_url, sync_mode=True)
+        for n, user in enumerate(("cus-a", "cus-b", "cus-c")):
+            client.identify(
+                user, {"first_name": user}, anonymous_id="kiosk-7",
+                timestamp=WHEN + timedelta(minutes=n), message_id=f"in-{n}",
+            )  # fmt: skip
+            client.page(anonymous_id="kiosk-7", name="Catalogue",
+                        timestamp=WHEN + timedelta(minutes=n, seconds=30),
+                        message_id=f"browse-{n}")  # fmt: skip
+            stitch_what_was_sent(brand)
+        headers = secret_key(brand)
+        (first,) = httpx.get(
+            f"{base_url}/v1/profiles", params={"q": "cus-a"}, headers=headers
+        ).json()["items"]
+        timeline = httpx.get(f"{base_url}/v1/profiles/{first['id']}/timeline", headers=headers)
+        kiosk = httpx.get(f"{base_url}/v1/profiles", params={"q": "kiosk-7"}, headers=headers)
+
+    events = [i["detail"]["message_id"] for i in timeline.json()["items"] if i["kind"] == "event"]
+    assert events == ["in-0"]
+    assert kiosk.json()["items"] == []

@@ -20,7 +20,8 @@ from tests.support.live import live_server
 def test_the_fed_demo_becomes_omnichannel_profiles_without_a_wrong_merge(
     committed_database_url: str,
 ) -> None:
-    """Each profile holds one true person; many span site, app and orders; the kiosk conflicts."""
+    """Each profile holds one true person; many span site, app and orders; the kiosk conflicts
+    and, signed in by more than the threshold of people, is detached and marked shared."""
     engine = make_engine(committed_database_url)
     factory = make_session_factory(engine)
     with session_scope(factory) as session:
@@ -59,10 +60,18 @@ def test_the_fed_demo_becomes_omnichannel_profiles_without_a_wrong_merge(
         conflicts = session.scalars(
             select(IdentityConflict).where(IdentityConflict.workspace_id == seeded.workspace_id)
         ).all()
+        kiosk_row = session.scalars(
+            select(Identifier).where(
+                Identifier.workspace_id == seeded.workspace_id,
+                Identifier.value == "kiosk-soho-ipad-1",
+            )
+        ).one()
+        shared_flag, kiosk_profile = kiosk_row.is_shared, kiosk_row.profile_id
     engine.dispose()
 
     assert groups and all(len(people) == 1 for people in groups.values())
     omnichannel = [p for p, types in spans.items() if {"anonymous_id", "order"} <= types]
     assert len(omnichannel) >= 5
     kiosk = [c for c in conflicts if c.identifier_value == "kiosk-soho-ipad-1"]
-    assert kiosk and {c.rule for c in kiosk} == {"limit:user_id"}
+    assert kiosk and {c.rule for c in kiosk} == {"limit:user_id", "shared"}
+    assert (shared_flag, kiosk_profile) == (True, "")

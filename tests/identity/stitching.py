@@ -48,11 +48,12 @@ def run_stitch_jobs(session: Session) -> int:
 
 
 def partition(session: Session, workspace_id: str) -> dict[str, frozenset[tuple[str, str]]]:
-    """profile id -> its identifiers as (type, value), for active profiles."""
+    """profile id -> its identifiers as (type, value), for active profiles (a shared device
+    belongs to none)."""
     groups: dict[str, set[tuple[str, str]]] = {}
     for type_, value, profile_id in session.execute(
         select(Identifier.type, Identifier.value, Identifier.profile_id).where(
-            Identifier.workspace_id == workspace_id
+            Identifier.workspace_id == workspace_id, Identifier.is_shared.is_(False)
         )
     ):
         groups.setdefault(profile_id, set()).add((type_, value))

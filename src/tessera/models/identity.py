@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Float,
     ForeignKey,
     Index,
@@ -25,6 +26,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.expression import false, text
 
 from tessera.db.base import Base
 from tessera.db.types import JSONDocument, PrefixedId, StrEnumColumn, UTCDateTime
@@ -75,6 +77,13 @@ class Identifier(Base):
     __table_args__ = (
         UniqueConstraint("workspace_id", "type", "value"),
         Index("ix_identifier_profile", "profile_id"),
+        # Read by every stitch; a partial index holds only the few shared rows.
+        Index(
+            "ix_identifier_shared",
+            "workspace_id",
+            postgresql_where=text("is_shared"),
+            sqlite_where=text("is_shared"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(PrefixedId, primary_key=True, default=lambda: new_id("idn"))
@@ -94,6 +103,9 @@ class Identifier(Base):
     # neither; their links are ``identity_link`` rows.
     joined_via_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
     joined_ref: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # A device several people signed in on (``identity.graph.shared``): detached from every
+    # profile (``profile_id`` is empty) and left out of every record's identifiers.
+    is_shared: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class IdentityGraphClock(Base):
@@ -274,6 +286,8 @@ class IdentityConfig(Base):
     salt: Mapped[str] = mapped_column(String(64))
     merge_threshold: Mapped[float | None] = mapped_column(Float, nullable=True)
     review_threshold: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # Distinct user ids an anonymous or device id may sign in as before it is shared.
+    shared_after: Mapped[int | None] = mapped_column(Integer, nullable=True)
     match_model: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument, nullable=True)
     trained_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -115,7 +115,8 @@ def test_the_brands_own_store_email_can_be_blocked(session: Session) -> None:
 
 
 def test_a_shared_device_does_not_mega_merge(session: Session) -> None:
-    """Ten shoppers logging in on one in-store iPad stay ten profiles; conflicts say why."""
+    """Ten shoppers logging in on one in-store iPad stay ten profiles; conflicts say why, and
+    the iPad, signed in by more than the threshold of people, is marked shared."""
     ws = make_workspace(session, "stitch-ipad")
 
     send(
@@ -135,9 +136,11 @@ def test_a_shared_device_does_not_mega_merge(session: Session) -> None:
     conflicts = session.scalars(
         select(IdentityConflict).where(IdentityConflict.workspace_id == ws)
     ).all()
-    assert len(conflicts) == 9
-    assert {c.rule for c in conflicts} == {"limit:user_id"}
+    assert len(conflicts) == 10
+    assert sorted({c.rule for c in conflicts}) == ["limit:user_id", "shared"]
     assert {c.identifier_value for c in conflicts} == {"ipad-store-7"}
+    ipad = session.scalars(select(Identifier).where(Identifier.value == "ipad-store-7")).one()
+    assert (ipad.is_shared, ipad.profile_id) == (True, "")
     assert (
         session.scalar(
             select(func.count()).select_from(IdentityMerge).where(IdentityMerge.workspace_id == ws)

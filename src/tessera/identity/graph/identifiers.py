@@ -75,6 +75,12 @@ DEFAULT_BLOCKED: tuple[str, ...] = (
     "test@example.com",
     "noemail@noemail.com",
 )
+# Identifiers a device carries, which several people can sign in on (a store kiosk, a family
+# iPad): past ``Rules.shared_after`` distinct user ids one is shared (``graph.shared``).
+SHAREABLE_TYPES: frozenset[str] = frozenset({ANONYMOUS_ID, DEVICE_ID})
+# Three: two people on one device (a couple's iPad, a returned phone) is common and their
+# conflict is worth a person's look; a third sign-in is a kiosk or a family device.
+DEFAULT_SHARED_AFTER = 3
 _ZEROS = re.compile(r"^[0\-]*$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -133,6 +139,7 @@ class Rules:
     limits: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
     priorities: tuple[str, ...] = DEFAULT_PRIORITIES
     region: str = "US"
+    shared_after: int = DEFAULT_SHARED_AFTER
 
     def rank(self, type_: str) -> int:
         """Position of a type in the priority list (lower is kept first)."""
@@ -158,6 +165,9 @@ class IdentityRecord:
     idents: tuple[Ident, ...]
     traits: Mapping[str, Any] = field(default_factory=dict)
     channel: str | None = None
+    # An alias call's previousId (a user id or an anonymous id): whose history joins this
+    # record's user id, through the graph's merge after the stitch (``aliases``).
+    previous_id: str | None = None
 
 
 def suppression_digest(salt: str, ident: Ident) -> str:
@@ -320,7 +330,16 @@ def record_from_message(
         idents=tuple(idents),
         traits=traits,
         channel=channel,
+        previous_id=alias_previous_id(message, rules),
     )
+
+
+def alias_previous_id(message: Mapping[str, Any], rules: Rules) -> str | None:
+    """The previousId of an alias call, trimmed, or None (not an alias, or a blocked value)."""
+    if message.get("type") != "alias":
+        return None
+    found = normalise(USER_ID, message.get("previousId"), rules)
+    return found[0].value if found else None
 
 
 def all_keys(records: Sequence[IdentityRecord]) -> set[tuple[str, str]]:
@@ -329,13 +348,16 @@ def all_keys(records: Sequence[IdentityRecord]) -> set[tuple[str, str]]:
 
 def record_to_json(record: IdentityRecord) -> dict[str, Any]:
     """A record as a job payload carries it (``record_from_json`` reads it back)."""
-    return {
+    data = {
         "ref": record.ref,
         "at": record.occurred_at.isoformat(),
         "channel": record.channel,
         "ids": [[i.type, i.value, i.raw] for i in record.idents],
         "traits": dict(record.traits),
     }
+    if record.previous_id is not None:
+        data["previous_id"] = record.previous_id
+    return data
 
 
 def record_from_json(data: Mapping[str, Any]) -> IdentityRecord:
@@ -346,4 +368,5 @@ def record_from_json(data: Mapping[str, Any]) -> IdentityRecord:
         idents=tuple(Ident(t, v, r) for t, v, r in data["ids"]),
         traits=dict(data.get("traits") or {}),
         channel=data.get("channel"),
+        previous_id=data.get("previous_id"),
     )

@@ -24,9 +24,11 @@ from tessera.identity.errors import (
     ProfileNotFound,
 )
 from tessera.identity.graph import identifiers as ids
+from tessera.identity.graph.aliases import alias_records, join_aliases
 from tessera.identity.graph.identifiers import IdentityRecord, Rules
 from tessera.identity.graph.planner import Merge, ProfileState, breaks_limit, clash, replay
 from tessera.identity.graph.repository import IdentityRepository
+from tessera.identity.graph.shared import mark_shared
 from tessera.identity.graph.stitch import Stitch, StitchResult
 from tessera.identity.graph.summary import Summary, fold_traits, stamp
 from tessera.job.service import JobService
@@ -80,7 +82,13 @@ class IdentityService:
         }
         limits = {**ids.DEFAULT_LIMITS, **{k: int(v) for k, v in config.limits.items()}}
         priorities = tuple(config.priorities) or ids.DEFAULT_PRIORITIES
-        return Rules(blocked=blocked, limits=limits, priorities=priorities, region=region)
+        return Rules(
+            blocked=blocked,
+            limits=limits,
+            priorities=priorities,
+            region=region,
+            shared_after=config.shared_after or ids.DEFAULT_SHARED_AFTER,
+        )
 
     def set_rules(
         self,
@@ -88,8 +96,10 @@ class IdentityService:
         *,
         blocked_values: Sequence[str] | None = None,
         limits: Mapping[str, int] | None = None,
+        shared_after: int | None = None,
     ) -> Rules:
-        """Change the blocked values or per-type limits; refuses a limit below 1.
+        """Change the blocked values, per-type limits or the shared-device threshold; refuses a
+        limit below 1 and a threshold below 2 (one user id on a device is its owner).
 
         Changing rules after launch does not rewrite existing profiles (Segment documents the
         same): new records follow the new rules.
@@ -102,6 +112,12 @@ class IdentityService:
             if bad:
                 raise InvalidInput(f"limits must be at least 1, got {bad}", field="limits")
             config.limits = {k: int(v) for k, v in limits.items()}
+        if shared_after is not None:
+            if shared_after < 2:
+                raise InvalidInput(
+                    f"shared_after must be at least 2, got {shared_after}", field="shared_after"
+                )
+            config.shared_after = shared_after
         config.updated_at = utcnow()
         return self.rules(workspace_id)
 
@@ -122,10 +138,19 @@ class IdentityService:
     def stitch(self, workspace_id: str, records: Sequence[IdentityRecord]) -> StitchResult:
         """Link each record's identifiers: join, create or merge profiles, as the rules allow.
 
-        Safe to run twice on the same records (the second run finds everything linked) and
-        concurrently (the workspace lock serialises graph writes).
+        A device id that has now signed in as too many people is detached and marked shared
+        (``shared``). An alias record then merges its previousId's profile into its userId's
+        (``aliases``), or opens a conflict when a guard-rail forbids it. Safe to run twice on
+        the same records (the second run finds everything linked) and concurrently (the
+        workspace lock serialises graph writes).
         """
-        return Stitch(self.session, self.repository, self.rules).stitch(workspace_id, records)
+        result = Stitch(self.session, self.repository, self.rules).stitch(workspace_id, records)
+        if result.shareable:
+            mark_shared(self, workspace_id, result.shareable)
+        aliases = alias_records(records)
+        if aliases:
+            result.merges.extend(join_aliases(self, workspace_id, aliases))
+        return result
 
     def _apply_merge(
         self, workspace_id: str, merge: Merge, link_id: str | None, now: datetime, **extra: Any
@@ -404,7 +429,7 @@ class IdentityService:
         """The profile holding an identifier, given as a person would type it."""
         for ident in ids.normalise(type_, raw_value, self.rules(workspace_id))[:1]:
             row = self.repository.identifier(workspace_id, ident.type, ident.value)
-            if row is not None:
+            if row is not None and not row.is_shared:
                 return self.resolve(workspace_id, row.profile_id)
         return None
 

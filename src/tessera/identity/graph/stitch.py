@@ -24,6 +24,7 @@ from tessera.identity.graph import memory as graph_memory
 from tessera.identity.graph.identifiers import IdentityRecord, Rules
 from tessera.identity.graph.planner import Key, Plan, Planner
 from tessera.identity.graph.repository import AsideWrites, IdentityRepository
+from tessera.identity.graph.shared import without_shared
 from tessera.identity.graph.summary import Summary, fold_traits, stamp
 from tessera.job.service import JobService
 from tessera.kit.ids import id_stream, new_ids
@@ -62,6 +63,8 @@ class StitchResult:
     # Keys looked up in the database: the others came from what this process's previous
     # stitch left (``memory``).
     looked_up: int = 0
+    # Device ids a user-id limit stopped in this batch: perhaps shared now (``shared``).
+    shareable: set[Key] = field(default_factory=set)
 
 
 # Column orders of the rows a stitch writes by COPY.
@@ -197,6 +200,9 @@ class Stitch:
         version = self.repository.lock_workspace(workspace_id)
         rules = self.rules_of(workspace_id)
         records = self._without_erased(workspace_id, records)
+        shared = self.repository.shared_keys(workspace_id)
+        if shared:  # a shared device joins nobody: only a record's other identifiers count
+            records = without_shared(records, shared)
         if not records:
             return result
         # What this process's last stitch left, if nobody has written the graph since.
@@ -485,6 +491,11 @@ class Stitch:
         result.merges.extend(merge_ids)
         self.repository.insert_conflicts(conflict_rows)
         result.conflicts = len(plan.conflicts)
+        result.shareable = {
+            c.ident.key
+            for c in plan.conflicts
+            if c.rule == f"limit:{ids.USER_ID}" and c.ident.type in ids.SHAREABLE_TYPES
+        }
         result.created = list(plan.new_profiles)
         if to_match:
             JobService(self.session).enqueue(

@@ -504,6 +504,50 @@ class IdentityRepository(BulkWrites):
             )
         )
 
+    def shared_keys(self, workspace_id: str) -> set[Key]:
+        """The workspace's shared identifiers as (type, value): few, by a partial index."""
+        rows = self.session.execute(
+            select(Identifier.type, Identifier.value).where(
+                Identifier.workspace_id == workspace_id, Identifier.is_shared.is_(True)
+            )
+        )
+        return {(row.type, row.value) for row in rows}
+
+    def user_ids_with(self, workspace_id: str, type_: str, value: str) -> set[str]:
+        """The user ids a device id signed in as: its profile's, and those a user-id limit
+        kept apart from it (``limit:user_id`` conflicts on it, read from their evidence)."""
+        found: set[str] = set()
+        held = self.identifier(workspace_id, type_, value)
+        if held is not None and held.profile_id:
+            found.update(
+                self.session.scalars(
+                    select(Identifier.value).where(
+                        Identifier.profile_id == held.profile_id, Identifier.type == "user_id"
+                    )
+                )
+            )
+        evidence = self.session.scalars(
+            select(IdentityConflict.evidence).where(
+                IdentityConflict.workspace_id == workspace_id,
+                IdentityConflict.rule == "limit:user_id",
+                IdentityConflict.identifier_type == type_,
+                IdentityConflict.identifier_value == value,
+            )
+        )
+        for shown in evidence:
+            for ident in (shown or {}).get("identifiers") or []:
+                if ident.get("type") == "user_id":
+                    found.add(str(ident.get("value")))
+        return found
+
+    def detach_shared(self, identifier_id: str) -> None:
+        """Mark an identifier shared and take it out of its profile (its origin stays)."""
+        self.session.execute(
+            update(Identifier)
+            .where(Identifier.id == identifier_id)
+            .values(is_shared=True, profile_id="")
+        )
+
     def held_values(self, workspace_id: str, type_: str, values: Iterable[str]) -> set[str]:
         """Which of ``values`` an identifier of ``type_`` holds in the workspace."""
         return set(
