@@ -249,7 +249,9 @@ def test_a_periodic_job_is_enqueued_once_per_slot_by_three_workers(
     pg: Engine, workers: Workers
 ) -> None:
     """Three workers ticking every 0.1 s for a few seconds enqueue each one-second slot once:
-    the slots are consecutive, with no gap and no repeat, and each ran once."""
+    no slot twice, each on a whole second, and each ran once. A slot during which no worker
+    woke (a machine whose cores are all busy can starve them for a second) is skipped, as
+    cron skips a minute it slept through, so slots need not be consecutive."""
     processes = [workers.start(pg, "tests.job.probe_periodic") for _ in range(3)]
     wait_until(
         lambda: scalar(pg, "SELECT count(*) FROM job WHERE kind = 'probe.ticked'") >= 3, 30, workers
@@ -263,12 +265,14 @@ def test_a_periodic_job_is_enqueued_once_per_slot_by_three_workers(
             pg, "SELECT payload ->> 'slot' FROM job WHERE kind = 'probe.ticked' ORDER BY 1"
         )
     ]
-    gaps = {later - earlier for earlier, later in itertools.pairwise(slots)}
+    gaps = [later - earlier for earlier, later in itertools.pairwise(slots)]
     succeeded = scalar(
         pg, "SELECT count(*) FROM job WHERE kind = 'probe.ticked' AND status = 'succeeded'"
     )
     assert codes == [0, 0, 0]
-    assert gaps == {timedelta(seconds=1)}
+    assert len(slots) >= 3
+    assert all(slot.microsecond == 0 for slot in slots)
+    assert all(gap >= timedelta(seconds=1) and gap.microseconds == 0 for gap in gaps)
     assert rows(pg, "SELECT count(*), count(DISTINCT job_key) FROM job_probe") == [
         (succeeded, succeeded)
     ]
