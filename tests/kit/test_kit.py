@@ -89,13 +89,17 @@ def test_money_round_trips_through_its_decimal_form(amount: int, currency: str) 
     assert Decimal(str(money).split()[0]) == money.to_decimal()
 
 
-@given(st.text(min_size=1, max_size=40).map(lambda s: "key_" + s))
+STORABLE = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
+
+
+@given(st.text(STORABLE, min_size=1, max_size=40).map(lambda s: "key_" + s))
 def test_cursors_round_trip(last_id: str) -> None:
-    """A cursor decodes to the id it was made from."""
+    """A cursor decodes to the id it was made from (any id a column can hold: text without
+    NUL or lone surrogates, which a cursor decoding to is refused, as the next test shows)."""
     assert decode_cursor(encode_cursor(last_id)) == last_id
 
 
-@pytest.mark.parametrize("cursor", ["%%%", "bm90LWFuLWlk", "////"])
+@pytest.mark.parametrize("cursor", ["%%%", "bm90LWFuLWlk", "////", "a2V5XwA"])
 def test_a_forged_cursor_is_invalid_input(cursor: str) -> None:
     """A cursor this API did not make is a 422 naming the cursor field."""
     with pytest.raises(InvalidInput) as caught:
