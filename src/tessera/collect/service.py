@@ -44,6 +44,7 @@ from tessera.workspace.errors import InvalidApiKey
 from tessera.workspace.service import WorkspaceService
 
 RAW_LIMIT = 64 * 1024  # bytes of a refused payload kept in the quarantine
+CHANNEL_KEY_LENGTH = 80  # channel.key's column
 DEFAULT_CHANNELS: tuple[tuple[str, ChannelKind, str], ...] = (
     ("web", ChannelKind.WEB, "Website"),
     ("app", ChannelKind.APP, "Mobile app"),
@@ -546,7 +547,7 @@ class CollectService:
             raise InvalidInput("name must contain letters or digits", field="name")
         key = key or (
             f"{kind.value}:{slug}" if kind in (ChannelKind.STORE, ChannelKind.RETAIL) else slug
-        )
+        )[:CHANNEL_KEY_LENGTH].rstrip("-")  # a long name makes a key the column holds
         if self.repository.channel(workspace_id, key):
             raise InvalidInput(f"channel {key!r} exists already", field="key")
         channel = Channel(

@@ -16,7 +16,7 @@ from tessera.http.routing import DbSession, router
 from tessera.identity.match_service import MatchService, ModelSummary, ReviewSide
 from tessera.job.schemas import JobOut
 from tessera.kit.errors import InvalidInput
-from tessera.kit.pagination import clamp_limit, decode_cursor
+from tessera.kit.pagination import MAX_LIMIT, clamp_limit, decode_cursor
 from tessera.models.identity import (
     ConflictStatus,
     IdentityConflict,
@@ -149,7 +149,7 @@ def list_reviews(
     session: DbSession,
     status: str | None = Query(default="open", description="open, merged, rejected or all"),
     cursor: str | None = None,
-    limit: int = Query(default=50),
+    limit: int = Query(default=50, json_schema_extra={"minimum": 1, "maximum": MAX_LIMIT}),
 ) -> ReviewPage:
     chosen = _status(status, ReviewStatus)
     clamp_limit(limit)
@@ -219,7 +219,7 @@ def list_conflicts(
     session: DbSession,
     status: str | None = Query(default="open", description="open, resolved or all"),
     cursor: str | None = None,
-    limit: int = Query(default=50),
+    limit: int = Query(default=50, json_schema_extra={"minimum": 1, "maximum": MAX_LIMIT}),
 ) -> ConflictPage:
     chosen = _status(status, ConflictStatus)
     clamp_limit(limit)
