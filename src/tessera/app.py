@@ -24,6 +24,7 @@ from tessera.db.engine import make_engine, make_session_factory
 from tessera.db.migrate import is_up_to_date
 from tessera.http.headers import CONTENT_SECURITY_POLICY, SecurityHeaders, trusting_proxies
 from tessera.http.intake import BodyFamily, BodyLimit, InputGuard
+from tessera.http.openapi import complete_openapi
 from tessera.http.problems import install_problem_handlers
 from tessera.kit.ids import new_id
 from tessera.kit.logging import configure_logging, get_logger
@@ -105,6 +106,7 @@ def create_app(
     _mount_health(app)
     _mount_docs(app)
     _mount_routers(app)
+    complete_openapi(app)
     return app
 
 
@@ -181,7 +183,12 @@ def _mount_health(app: FastAPI) -> None:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"], summary="The database answers and is migrated")
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        summary="The database answers and is migrated",
+        responses={503: {"description": "Not ready: the database is unreachable or behind"}},
+    )
     def readyz(request: Request) -> JSONResponse:
         factory: sessionmaker[Session] = request.app.state.session_factory
         try:

@@ -305,3 +305,16 @@ def test_a_body_within_the_limit_still_reaches_the_route(
     )
 
     assert response.status_code == 201
+
+
+def test_a_long_channel_name_makes_a_key_its_column_holds(
+    client: TestClient, tenant: Tenant
+) -> None:
+    """A 150-character store name (the name may be 200) derives a key cut to the column's 80
+    characters, not a "value too long" 500 on PostgreSQL."""
+    response = client.post(
+        "/v1/channels", json={"kind": "store", "name": "Soho " * 30}, headers=tenant.auth
+    )
+
+    assert response.status_code == 201
+    assert response.json()["key"] == ("store:" + "-".join(["soho"] * 30))[:80].rstrip("-")

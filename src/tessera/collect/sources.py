@@ -26,6 +26,7 @@ DEFAULT_CHANNELS: tuple[tuple[str, ChannelKind, str], ...] = (
     ("email", ChannelKind.EMAIL, "Email"),
     ("sms", ChannelKind.SMS, "SMS"),
 )
+CHANNEL_KEY_LENGTH = 80  # channel.key's column
 # Channels change rarely and are read on every request: a process remembers a workspace's for
 # a few seconds (a new channel is seen at once by the process that added it).
 _channel_keys = PROCESS.ttl_cache("collect.channel_keys", maxsize=10_000, ttl=5.0)
@@ -122,7 +123,7 @@ class SourceService:
             raise InvalidInput("name must contain letters or digits", field="name")
         key = key or (
             f"{kind.value}:{slug}" if kind in (ChannelKind.STORE, ChannelKind.RETAIL) else slug
-        )
+        )[:CHANNEL_KEY_LENGTH].rstrip("-")  # a long name makes a key the column holds
         if self.repository.channel(workspace_id, key):
             raise InvalidInput(f"channel {key!r} exists already", field="key")
         channel = Channel(

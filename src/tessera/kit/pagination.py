@@ -21,6 +21,7 @@ T = TypeVar("T")
 R = TypeVar("R", bound=HasId)
 
 MAX_LIMIT = 200
+CURSOR_MAX_LENGTH = 200  # this API's cursors are under 60 characters
 
 
 def encode_cursor(last_id: str) -> str:
@@ -31,6 +32,8 @@ def decode_cursor(cursor: str | None) -> str | None:
     """The id a cursor points after; refuses a cursor this API did not make."""
     if not cursor:
         return None
+    if len(cursor) > CURSOR_MAX_LENGTH:
+        raise InvalidInput("cursor is not one this API returned", field="cursor")
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         value = base64.urlsafe_b64decode(padded.encode()).decode()

@@ -17,7 +17,7 @@ from tessera.identity.match.domain import ModelSummary, ReviewSide
 from tessera.identity.match.service import MatchService
 from tessera.job.schemas import JobOut
 from tessera.kit.errors import InvalidInput
-from tessera.kit.pagination import clamp_limit, decode_cursor
+from tessera.kit.pagination import MAX_LIMIT, clamp_limit, decode_cursor
 from tessera.models.identity import (
     ConflictStatus,
     IdentityConflict,
@@ -150,7 +150,7 @@ def list_reviews(
     session: DbSession,
     status: str | None = Query(default="open", description="open, merged, rejected or all"),
     cursor: str | None = None,
-    limit: int = Query(default=50),
+    limit: int = Query(default=50, json_schema_extra={"minimum": 1, "maximum": MAX_LIMIT}),
 ) -> ReviewPage:
     chosen = _status(status, ReviewStatus)
     clamp_limit(limit)
@@ -220,7 +220,7 @@ def list_conflicts(
     session: DbSession,
     status: str | None = Query(default="open", description="open, resolved or all"),
     cursor: str | None = None,
-    limit: int = Query(default=50),
+    limit: int = Query(default=50, json_schema_extra={"minimum": 1, "maximum": MAX_LIMIT}),
 ) -> ConflictPage:
     chosen = _status(status, ConflictStatus)
     clamp_limit(limit)
