@@ -87,7 +87,7 @@ class QuarantineService:
             kind=kind,
             origin=origin[:300],
             reason=reason[:500],
-            field=field,
+            field=field[:200] if field is not None else None,  # a key path from the payload
         )
         if workspace_id is not None and IdentityIntake(self.session).names_erased(
             workspace_id, raw
