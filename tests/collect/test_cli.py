@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from tessera.collect.quarantine import QuarantineService
 from tessera.config import Settings
 from tessera.models.collect import QuarantineEntry, QuarantineStatus
 from tests.support.cli import invoke
@@ -55,3 +56,42 @@ def test_quarantine_entries_are_listed_replayed_and_discarded(
     assert [session.get(QuarantineEntry, i).status for i in (bad.id, cut.id)] == [  # type: ignore[union-attr]
         QuarantineStatus.REPLAYED, QuarantineStatus.DISCARDED,
     ]  # fmt: skip
+
+
+def test_a_group_is_listed_and_discarded_from_the_terminal(
+    settings: Settings, session_factory: sessionmaker[Session], session: Session
+) -> None:
+    """`quarantine groups` shows each group with its token; `discard --group` closes every
+    open entry of it with the note, and a discard without ids or group says what to give."""
+    workspace_id = make_workspace(session, "glow")
+    service = QuarantineService(session)
+    for n in range(3):
+        service.keep(workspace_id, f"import line {n}", "price is not a number", {}, "price")
+    service.keep(workspace_id, "import line 9", "a message must be a JSON object", "[]")
+    session.commit()
+    token = service.groups(workspace_id)[0].token
+
+    groups_code, groups = invoke(settings, session_factory, "quarantine", "groups", "-w", "glow")
+    listed_code, listed = invoke(
+        settings, session_factory, "quarantine", "list", "-w", "glow", "--group", token
+    )
+    bare_code, bare = invoke(
+        settings, session_factory, "quarantine", "discard", "-w", "glow", "--why", "x"
+    )
+    code, output = invoke(
+        settings, session_factory, "quarantine", "discard", "-w", "glow", "--group", token,
+        "--why", "a test feed",
+    )  # fmt: skip
+
+    assert (groups_code, listed_code, bare_code, code) == (0, 0, 1, 0)
+    assert token in groups.replace("\n", "").replace(" ", "").replace("│", "")
+    assert listed.count("price is not a number") == 3 and "JSON object" not in listed
+    assert bare.strip() == "error: name entry ids or --group, one of the two"
+    assert output.count("discarded qtn_") == 3
+    session.expire_all()
+    assert sorted(
+        (e.status.value, e.resolution)
+        for e in session.scalars(
+            select(QuarantineEntry).where(QuarantineEntry.workspace_id == workspace_id)
+        )
+    ) == [("discarded", "a test feed")] * 3 + [("open", None)]

@@ -33,14 +33,18 @@ from tessera.collect.http import (
     read_body,
     write_key_in_body,
 )
-from tessera.collect.quarantine import QuarantineService
+from tessera.collect.quarantine import QuarantineService, parse_group_token
 from tessera.collect.schemas import (
+    BulkDiscardRequest,
+    BulkOutcomeOut,
+    BulkReplayRequest,
     ChannelCreate,
     ChannelOut,
     CollectResponse,
     DiscardRequest,
     EventOut,
     EventPage,
+    QuarantineGroupOut,
     QuarantineOut,
     QuarantinePage,
     ReplayRequest,
@@ -257,13 +261,74 @@ def list_quarantine(
     status_filter: QuarantineStatus | None = Query(default=QuarantineStatus.OPEN, alias="status"),
     cursor: str | None = None,
     limit: int = Query(default=50, ge=1, le=200),
+    group: str | None = Query(
+        default=None, max_length=2000, description="A group from /v1/quarantine/groups"
+    ),
 ) -> QuarantinePage:
     page = QuarantineService(session).list_quarantine(
-        principal.workspace_id, status_filter, cursor, limit
+        principal.workspace_id,
+        status_filter,
+        cursor,
+        limit,
+        parse_group_token(group) if group else None,
     )
     return QuarantinePage(
         items=[QuarantineOut.model_validate(q) for q in page.items], next_cursor=page.next_cursor
     )
+
+
+@api.get(
+    "/quarantine/groups",
+    response_model=list[QuarantineGroupOut],
+    summary="Refused records grouped by source, kind and field (or reason), largest first",
+)
+def quarantine_groups(
+    principal: Viewer,
+    session: DbSession,
+    status_filter: QuarantineStatus | None = Query(default=QuarantineStatus.OPEN, alias="status"),
+) -> list[QuarantineGroupOut]:
+    groups = QuarantineService(session).groups(principal.workspace_id, status_filter)
+    return [
+        QuarantineGroupOut(
+            group=g.token,
+            source_id=g.key.source_id,
+            source_name=g.source_name,
+            kind=g.key.kind,
+            field=g.key.field,
+            entries=g.entries,
+            sample_reason=g.sample_reason,
+            newest=g.newest,
+        )
+        for g in groups
+    ]
+
+
+@api.post(
+    "/quarantine/replay",
+    response_model=list[BulkOutcomeOut],
+    summary="Replay many refused records as stored; each succeeds or fails alone",
+)
+def replay_quarantine_entries(
+    body: BulkReplayRequest, principal: Marketer, session: DbSession
+) -> list[BulkOutcomeOut]:
+    outcomes = QuarantineService(session).replay_many(
+        principal.workspace_id, body.ids, actor=principal.actor
+    )
+    return [BulkOutcomeOut.model_validate(o) for o in outcomes]
+
+
+@api.post(
+    "/quarantine/discard",
+    response_model=list[BulkOutcomeOut],
+    summary="Discard many refused records with one note",
+)
+def discard_quarantine_entries(
+    body: BulkDiscardRequest, principal: Marketer, session: DbSession
+) -> list[BulkOutcomeOut]:
+    outcomes = QuarantineService(session).discard_many(
+        principal.workspace_id, body.ids, body.why, actor=principal.actor
+    )
+    return [BulkOutcomeOut.model_validate(o) for o in outcomes]
 
 
 @api.get("/quarantine/{entry_id}", response_model=QuarantineOut, summary="One refused record")

@@ -13,24 +13,32 @@ is closed at once), and a replay passes every record through the same check as a
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from tessera.collect import domain
 from tessera.collect.errors import QuarantineEntryNotFound, QuarantineEntryResolved
-from tessera.collect.repository import CollectRepository
+from tessera.collect.repository import CollectRepository, QuarantineGroupKey
 from tessera.collect.sources import SourceService
 from tessera.identity.graph.intake import IdentityIntake
-from tessera.kit.errors import InvalidInput
+from tessera.kit.bounds import storable_text_problem
+from tessera.kit.errors import InvalidInput, Problem
 from tessera.kit.pagination import Page, clamp_limit, decode_cursor, page_from
 from tessera.kit.time import utcnow
 from tessera.models.collect import QuarantineEntry, QuarantineStatus
 from tessera.workspace.service import WorkspaceService
 
 RAW_LIMIT = 64 * 1024  # bytes of a refused payload kept in the quarantine
+GROUP_LIMIT = 100  # groups shown; the rest are reached by paging the list
+BULK_LIMIT = 500  # entries one bulk replay or discard acts on
+GROUP_TOKEN_LIMIT = 2000
 WITHHELD = "(withheld: this record names a person who was erased)"
 
 # A replayer takes a fixed payload of a quarantined record and applies it through the right
@@ -107,11 +115,28 @@ class QuarantineService:
         status: QuarantineStatus | None = QuarantineStatus.OPEN,
         cursor: str | None = None,
         limit: int = 50,
+        group: QuarantineGroupKey | None = None,
     ) -> Page[QuarantineEntry]:
-        """Quarantined records, newest first, by default only those still open."""
+        """Quarantined records, newest first, by default only those still open; with
+        ``group``, only those of that group (see ``groups``)."""
         limit = clamp_limit(limit)
-        rows = self.repository.quarantine(workspace_id, decode_cursor(cursor), limit + 1, status)
+        rows = self.repository.quarantine(
+            workspace_id, decode_cursor(cursor), limit + 1, status, group
+        )
         return page_from(rows, limit)
+
+    def groups(
+        self, workspace_id: str, status: QuarantineStatus | None = QuarantineStatus.OPEN
+    ) -> list[QuarantineGroup]:
+        """Refusals alike (one source, kind and field, or reason when no field is named),
+        the largest first: a thousand rows refused for one reason are one line to act on."""
+        names = {s.id: s.name for s in SourceService(self.session).list_sources(workspace_id)}
+        return [
+            QuarantineGroup(key, names.get(key.source_id or "", "unattributed"), n, sample, newest)
+            for key, n, sample, newest in self.repository.quarantine_groups(
+                workspace_id, status, GROUP_LIMIT
+            )
+        ]
 
     def counts(self, workspace_id: str) -> dict[str, int]:
         """The workspace's entries counted by status (``open``, ``replayed``, ``discarded``)."""
@@ -201,11 +226,15 @@ class QuarantineService:
     ) -> QuarantineEntry:
         """Close an entry without applying it (spam, test data); the record stays readable.
 
-        Refuses an entry already replayed or discarded (409).
+        Refuses a discard without a note saying why (422): a dropped record must say why it
+        was dropped. Refuses an entry already replayed or discarded (409).
         """
+        why = why.strip()
+        if not why:
+            raise InvalidInput("say why the record is discarded", field="why")
         entry = self.get_quarantine_entry(workspace_id, entry_id)
         if not self.repository.resolve_quarantine(
-            entry.id, QuarantineStatus.DISCARDED, why or "discarded", utcnow()
+            entry.id, QuarantineStatus.DISCARDED, why, utcnow()
         ):
             raise QuarantineEntryResolved(f"{entry_id} is already {entry.status.value}")
         WorkspaceService(self.session).record(
@@ -213,3 +242,89 @@ class QuarantineService:
         )
         self.session.refresh(entry)
         return entry
+
+    def open_ids_in_group(self, workspace_id: str, group: QuarantineGroupKey) -> list[str]:
+        """The open entries of a group, newest first, as many as one bulk action takes."""
+        rows = self.repository.quarantine(
+            workspace_id, None, BULK_LIMIT, QuarantineStatus.OPEN, group
+        )
+        return [row.id for row in rows]
+
+    def replay_many(
+        self, workspace_id: str, entry_ids: Sequence[str], actor: str = "system"
+    ) -> list[BulkOutcome]:
+        """Replay each entry as stored, each in its own savepoint: one that is still refused
+        (or already resolved) is reported and stays as it was, the others are applied."""
+        return self._each(entry_ids, lambda i: self.replay(workspace_id, i, None, actor))
+
+    def discard_many(
+        self, workspace_id: str, entry_ids: Sequence[str], why: str, actor: str = "system"
+    ) -> list[BulkOutcome]:
+        """Discard each entry with one note; refuses the whole call without a note (422)."""
+        if not why.strip():
+            raise InvalidInput("say why the records are discarded", field="why")
+        return self._each(entry_ids, lambda i: self.discard(workspace_id, i, why, actor))
+
+    def _each(
+        self, entry_ids: Sequence[str], act: Callable[[str], QuarantineEntry]
+    ) -> list[BulkOutcome]:
+        if not 1 <= len(entry_ids) <= BULK_LIMIT:
+            raise InvalidInput(f"name 1 to {BULK_LIMIT} entries", field="ids")
+        outcomes = []
+        for entry_id in dict.fromkeys(entry_ids):
+            try:
+                with self.session.begin_nested():
+                    entry = act(entry_id)
+            except Problem as problem:
+                outcomes.append(BulkOutcome(entry_id, False, problem.detail))
+            else:
+                outcomes.append(BulkOutcome(entry_id, True, entry.resolution or ""))
+        return outcomes
+
+
+@dataclass(frozen=True)
+class QuarantineGroup:
+    key: QuarantineGroupKey
+    source_name: str
+    entries: int
+    sample_reason: str
+    newest: datetime
+
+    @property
+    def token(self) -> str:
+        """The group as an opaque token the list takes back (``group=``)."""
+        return group_token(self.key)
+
+
+def group_token(key: QuarantineGroupKey) -> str:
+    text = json.dumps(list(key), separators=(",", ":"))
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def parse_group_token(token: str) -> QuarantineGroupKey:
+    """The group a token names; refuses one this API did not make (422, field ``group``)."""
+    refused = InvalidInput("group is not one this API returned", field="group")
+    if len(token) > GROUP_TOKEN_LIMIT:
+        raise refused
+    try:
+        parts = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise refused from None
+    if (
+        not isinstance(parts, list)
+        or len(parts) != len(QuarantineGroupKey._fields)
+        or not isinstance(parts[1], str)
+        or not all(p is None or isinstance(p, str) for p in parts)
+        or any(isinstance(p, str) and storable_text_problem(p) for p in parts)
+    ):
+        raise refused
+    return QuarantineGroupKey(*parts)
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    """What one entry of a bulk replay or discard came to."""
+
+    entry_id: str
+    is_done: bool
+    detail: str

@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import Table, TextClause, func, select, text, update
+from sqlalchemy import ColumnElement, Table, TextClause, case, func, select, text, update
 from sqlalchemy.dialects import postgresql
 
 from tessera.db.base import RepositoryBase
@@ -35,6 +35,16 @@ from tessera.models.collect import (
     Source,
     SourceKind,
 )
+
+
+class QuarantineGroupKey(NamedTuple):
+    """Refusals alike: one source, one kind, one field (or, naming none, one reason)."""
+
+    source_id: str | None
+    kind: str
+    field: str | None
+    reason: str | None = None
+
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _DIGIT_PAIRS = [high + low for high in _CROCKFORD for low in _CROCKFORD]  # 10 bits each
@@ -297,13 +307,47 @@ class CollectRepository(RepositoryBase):
         after_id: str | None,
         limit: int,
         status: QuarantineStatus | None,
+        group: QuarantineGroupKey | None = None,
     ) -> Sequence[QuarantineEntry]:
         query = select(QuarantineEntry).where(QuarantineEntry.workspace_id == workspace_id)
         if status is not None:
             query = query.where(QuarantineEntry.status == status)
+        if group is not None:
+            query = query.where(*_in_group(group))
         if after_id:
             query = query.where(QuarantineEntry.id < after_id)
         return self.session.scalars(query.order_by(QuarantineEntry.id.desc()).limit(limit)).all()
+
+    def quarantine_groups(
+        self, workspace_id: str, status: QuarantineStatus | None, limit: int
+    ) -> list[tuple[QuarantineGroupKey, int, str, datetime]]:
+        """(group, entries, one reason of it, newest) for the largest groups first.
+
+        A group is a source, a kind and the field a refusal names; refusals that name no field
+        are grouped by their reason's text, which then carries no value of the record.
+        """
+        entry = QuarantineEntry
+        reason_key = case((entry.field.is_(None), entry.reason), else_=None)
+        query = select(
+            entry.source_id,
+            entry.kind,
+            entry.field,
+            reason_key,
+            func.count(),
+            func.min(entry.reason),
+            func.max(entry.created_at),
+        ).where(entry.workspace_id == workspace_id)
+        if status is not None:
+            query = query.where(entry.status == status)
+        rows = self.session.execute(
+            query.group_by(entry.source_id, entry.kind, entry.field, reason_key)
+            .order_by(func.count().desc(), func.max(entry.created_at).desc())
+            .limit(limit)
+        ).all()
+        return [
+            (QuarantineGroupKey(source, kind, field, reason), int(count), sample, newest)
+            for source, kind, field, reason, count, sample, newest in rows
+        ]
 
     def quarantine_entry(self, workspace_id: str, entry_id: str) -> QuarantineEntry | None:
         return self.session.scalar(
@@ -330,6 +374,18 @@ class CollectRepository(RepositoryBase):
             .group_by(QuarantineEntry.status)
         ).all()
         return {str(status): count for status, count in rows}
+
+
+def _in_group(group: QuarantineGroupKey) -> list[ColumnElement[bool]]:
+    entry = QuarantineEntry
+    return [
+        entry.source_id.is_(None)
+        if group.source_id is None
+        else entry.source_id == group.source_id,
+        entry.kind == group.kind,
+        entry.field.is_(None) if group.field is None else entry.field == group.field,
+        *([entry.reason == group.reason] if group.field is None else []),
+    ]
 
 
 def ensure_utc_value(value: datetime | str) -> datetime:

@@ -73,6 +73,38 @@ class QuarantinePage(BaseModel):
     next_cursor: str | None
 
 
+class QuarantineGroupOut(BaseModel):
+    group: str = Field(description="Pass back as `group=` to list this group's entries")
+    source_id: str | None
+    source_name: str
+    kind: str
+    field: str | None
+    entries: int
+    sample_reason: str
+    newest: datetime
+
+
+class BulkReplayRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ids: list[str] = Field(min_length=1, max_length=500, description="Entries to replay as stored")
+
+
+class BulkDiscardRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ids: list[str] = Field(min_length=1, max_length=500)
+    why: str = Field(min_length=1, max_length=300, description="Kept with every entry")
+
+
+class BulkOutcomeOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    entry_id: str
+    is_done: bool
+    detail: str
+
+
 class ReplayRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
-from tessera.collect.quarantine import QuarantineService
+from tessera.collect.quarantine import QuarantineService, parse_group_token
 from tessera.collect.service import CollectService
 from tessera.collect.sources import SourceService
 from tessera.dashboard import charts
@@ -28,7 +29,7 @@ pages = APIRouter(route_class=DashboardRoute, include_in_schema=False)
 
 CHART_HOURS = 48
 TAIL_LIMIT = 25
-QUARANTINE_LIMIT = 100
+QUARANTINE_LIMIT = 50
 KEY_LISTING_LIMIT = 200
 
 
@@ -80,9 +81,15 @@ def tail(request: Request, member: SignedIn, session: DbSession) -> Response:
 
 @pages.get("/sources/quarantine")
 def quarantine(
-    request: Request, member: SignedIn, session: DbSession, status: str = "open"
+    request: Request,
+    member: SignedIn,
+    session: DbSession,
+    status: str = "open",
+    group: str = "",
+    cursor: str | None = None,
 ) -> Response:
-    """Refused records with their reason, field and origin; open ones can be replayed."""
+    """Refused records grouped by source and reason, then listed (one group's, or all) with
+    their reason, field and origin; open ones can be replayed or discarded, alone or in bulk."""
     try:
         chosen = QuarantineStatus(status) if status != "all" else None
     except ValueError:
@@ -90,17 +97,73 @@ def quarantine(
             "status must be open, replayed, discarded or all", field="status"
         ) from None
     service = QuarantineService(session)
-    entries = service.list_quarantine(member.workspace.id, chosen, limit=QUARANTINE_LIMIT).items
-    counts = service.counts(member.workspace.id)
+    key = parse_group_token(group) if group else None
+    page = service.list_quarantine(member.workspace.id, chosen, cursor, QUARANTINE_LIMIT, key)
+    groups = service.groups(member.workspace.id, chosen)
+    here = urlencode({k: v for k, v in {"status": status, "group": group}.items() if v})
     context = {
         "member": member,
-        "entries": [(entry, _pretty(entry.raw)) for entry in entries],
+        "entries": [(entry, _pretty(entry.raw)) for entry in page.items],
         "status": status,
-        "counts": counts,
-        "limit": QUARANTINE_LIMIT,
+        "counts": service.counts(member.workspace.id),
+        "groups": groups,
+        "group": group,
+        "chosen_group": next((g for g in groups if g.token == group), None),
+        "here": here,
+        "next_url": f"/sources/quarantine?{here}&{urlencode({'cursor': page.next_cursor})}"
+        if page.next_cursor
+        else None,
+        "is_first_page": not cursor,
         "can_replay": member.can(Role.MARKETER),
     }
     return render(request, "sources_quarantine.html", context)
+
+
+@pages.post("/sources/quarantine/bulk")
+def bulk(
+    request: Request,
+    member: SignedIn,
+    session: DbSession,
+    action: Annotated[str, Form()] = "",
+    ids: Annotated[list[str] | None, Form()] = None,
+    group: Annotated[str, Form()] = "",
+    why: Annotated[str, Form()] = "",
+    back: Annotated[str, Form()] = "",
+) -> Response:
+    """Replay or discard the ticked entries, or every open entry of a group (a discard needs
+    a note); each entry succeeds or fails alone."""
+    member.require(Role.MARKETER)
+    back_url = "/sources/quarantine" + (f"?{back}" if _is_query(back) else "")
+    service = QuarantineService(session)
+    chosen = list(ids or [])
+    if group:
+        chosen = service.open_ids_in_group(member.workspace.id, parse_group_token(group))
+    if not chosen:
+        flash(request, "Tick at least one entry.", "error")
+        return RedirectResponse(back_url, status_code=303)
+    if action == "discard" and not why.strip():
+        flash(request, "Say why these records are discarded.", "error")
+        return RedirectResponse(back_url, status_code=303)
+    if action == "replay":
+        outcomes = service.replay_many(member.workspace.id, chosen, actor=member.user.id)
+    elif action == "discard":
+        outcomes = service.discard_many(member.workspace.id, chosen, why, actor=member.user.id)
+    else:
+        raise InvalidInput("action must be replay or discard", field="action")
+    done = sum(o.is_done for o in outcomes)
+    verb = "Replayed" if action == "replay" else "Discarded"
+    failures = [o for o in outcomes if not o.is_done]
+    if failures:
+        first = failures[0]
+        flash(
+            request,
+            f"{verb} {done} of {len(outcomes)}. Not {first.entry_id}: {first.detail}"
+            + (f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""),
+            "error",
+        )
+    else:
+        flash(request, f"{verb} {done} of {len(outcomes)}.", "success")
+    return RedirectResponse(back_url, status_code=303)
 
 
 @pages.post("/sources/quarantine/{entry_id}/replay")
@@ -141,14 +204,19 @@ def discard(
     entry_id: str,
     why: Annotated[str, Form()] = "",
 ) -> Response:
-    """Close a record without applying it; the record stays readable."""
+    """Close a record without applying it, with a note saying why; the record stays readable."""
     member.require(Role.MARKETER)
-    QuarantineService(session).discard(
-        member.workspace.id, entry_id, why.strip() or "discarded in the dashboard",
-        actor=member.user.id,
-    )  # fmt: skip
+    if not why.strip():
+        flash(request, "Say why the record is discarded.", "error")
+        return RedirectResponse(f"/sources/quarantine#{entry_id}", status_code=303)
+    QuarantineService(session).discard(member.workspace.id, entry_id, why, actor=member.user.id)
     flash(request, f"Discarded {entry_id}.", "success")
     return RedirectResponse("/sources/quarantine", status_code=303)
+
+
+def _is_query(text: str) -> bool:
+    """A query string the page itself made (no scheme, host or path): safe to go back to."""
+    return len(text) < 3000 and all(c.isalnum() or c in "=&%_-." for c in text)
 
 
 def _pretty(raw: str) -> str:
