@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from tessera.kit.time import utcnow
 from tessera.models.job import Job, JobStatus
+from tessera.workspace.service import WorkspaceService
 from tests.dashboard.conftest import csrf_from
 from tests.support.factories import Tenant
 
@@ -99,3 +100,63 @@ def test_the_audit_log_names_who_did_what(owner: TestClient, tenant: Tenant) -> 
 
     assert actions == ["api_key.created", "api_key.created", "api_key.created", "user.added"]
     assert f'{tenant.owner_email} <code class="muted">{tenant.owner_id}</code>' in page
+
+
+def test_the_jobs_page_filters_by_kind_and_pages(
+    owner: TestClient, tenant: Tenant, session: Session
+) -> None:
+    """Fifty a page: a kind filter keeps its kind only, and the next page holds the rest."""
+    stitched = [
+        _job(session, tenant.workspace_id, JobStatus.QUEUED, kind="identity.stitched")
+        for _ in range(52)
+    ]
+    other = _job(session, tenant.workspace_id, JobStatus.QUEUED, kind="email.sent")
+    session.commit()
+
+    first = owner.get("/settings/jobs?kind=identity.stitched").text
+    next_url = re.search(r'href="([^"]+)" rel="next"', first).group(1)  # type: ignore[union-attr]
+    second = owner.get(next_url.replace("&amp;", "&")).text
+    bad = owner.get("/settings/jobs?kind=DROP TABLE")
+
+    shown = [j.id for j in stitched if f"<code>{j.id}</code>" in first]
+    assert len(shown) == 50 and f"<code>{other.id}</code>" not in first
+    assert sorted(j.id for j in stitched if f"<code>{j.id}</code>" in second) == sorted(
+        set(j.id for j in stitched) - set(shown)
+    )
+    assert 'rel="next"' not in second
+    assert "<option selected>identity.stitched</option>" in first
+    assert bad.status_code == 422
+    assert 'id="jobs-chart-spec"' in first
+
+
+def test_the_audit_log_filters_by_action_and_actor_and_its_api_twin_pages(
+    owner: TestClient, tenant: Tenant, session: Session
+) -> None:
+    """The page keeps actions starting with the filter; /v1/audit-log pages with a cursor
+    and refuses a NUL in a filter with a 422."""
+    service = WorkspaceService(session)
+    for n in range(3):
+        service.record(tenant.workspace_id, "cli", "quarantine.discarded", f"qtn_{n}", {})
+    service.record(tenant.workspace_id, tenant.owner_id, "feed.created", "fd_1", {})
+    session.commit()
+
+    page = owner.get("/settings/audit-log?action=quarantine.").text
+    by_owner = owner.get(f"/settings/audit-log?actor={tenant.owner_id}").text
+    first = owner.get(
+        "/v1/audit-log", params={"action": "quarantine.", "limit": 2}, headers=tenant.auth
+    ).json()
+    rest = owner.get(
+        "/v1/audit-log",
+        params={"action": "quarantine.", "limit": 2, "cursor": first["next_cursor"]},
+        headers=tenant.auth,
+    ).json()
+    nul = owner.get("/v1/audit-log", params={"action": "a\x00"}, headers=tenant.auth)
+
+    assert (
+        re.findall(r"<td><code>([a-z_.]+)</code></td>\s*<td><code>", page)
+        == ["quarantine.discarded"] * 3
+    )
+    assert "feed.created" in by_owner and "quarantine.discarded" not in by_owner
+    assert [e["subject"] for e in first["items"]] == ["qtn_2", "qtn_1"]
+    assert [e["subject"] for e in rest["items"]] == ["qtn_0"] and rest["next_cursor"] is None
+    assert nul.status_code == 422

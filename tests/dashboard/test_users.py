@@ -54,7 +54,7 @@ def test_an_owner_changes_a_members_role(
         "ana@acme.example": Role.ANALYST,
         tenant.owner_email: Role.OWNER,
     }
-    entry = WorkspaceService(session).audit_log(tenant.workspace_id, 1)[0]
+    entry = WorkspaceService(session).audit_log(tenant.workspace_id, 1).items[0]
     assert (entry.actor, entry.action) == (tenant.owner_id, "member.role_changed")
 
 

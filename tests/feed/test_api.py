@@ -90,7 +90,7 @@ def test_patching_buffers_pushes_again_and_push_queues(
     pushed = client.post(f"/v1/feeds/{feed_id}/push", json={"skus": ["TEE-M"]}, headers=tenant.auth)
 
     assert patched.status_code == 200 and patched.json()["buffers"]["safety_quantity"] == 3
-    audit = WorkspaceService(session).audit_log(tenant.workspace_id)
+    audit = WorkspaceService(session).audit_log(tenant.workspace_id).items
     assert [(e.action, e.subject, e.actor) for e in audit if e.action.startswith("feed.")] == [
         ("feed.updated", feed_id, tenant.admin_key_id),
         ("feed.created", feed_id, tenant.admin_key_id),

@@ -10,6 +10,7 @@ from tessera.config import Settings
 from tessera.job.service import JobService
 from tessera.kit.time import utcnow
 from tessera.models.job import Job
+from tessera.workspace.service import WorkspaceService
 from tests.support.cli import invoke
 from tests.support.factories import make_tenant
 
@@ -128,3 +129,39 @@ def test_an_unknown_workspace_is_one_line_and_exit_1(
     code, output = invoke(settings, session_factory, "jobs", "list", "-w", "nope")
 
     assert (code, output) == (1, "error: no workspace with id or slug 'nope'\n")
+
+
+def test_jobs_list_filters_by_kind_and_refuses_a_malformed_one(
+    settings: Settings, session_factory: sessionmaker[Session], session: Session
+) -> None:
+    """--kind keeps one kind; a kind that cannot be one is a one-line error."""
+    tenant = make_tenant(session, "acme")
+    service = JobService(session)
+    stitched = service.enqueue("identity.stitched", workspace_id=tenant.workspace_id)
+    other = service.enqueue("test.ran", workspace_id=tenant.workspace_id)
+    session.commit()
+
+    code, output = invoke(settings, session_factory, "jobs", "list", "--kind", "identity.stitched")
+    bad_code, bad = invoke(settings, session_factory, "jobs", "list", "--kind", "Nope Nope")
+
+    assert code == 0 and stitched.id in output and other.id not in output
+    assert (bad_code, bad.strip()) == (
+        1,
+        "error: kind is not a job kind (dotted lowercase) (field: kind)",
+    )
+
+
+def test_workspace_audit_lists_who_did_what_filtered_by_action(
+    settings: Settings, session_factory: sessionmaker[Session], session: Session
+) -> None:
+    tenant = make_tenant(session, "acme")
+    WorkspaceService(session).record(tenant.workspace_id, "cli", "quarantine.discarded", "q1", {})
+    session.commit()
+
+    code, output = invoke(
+        settings, session_factory, "workspace", "audit", "-w", "acme", "--action", "quarantine."
+    )
+
+    assert code == 0
+    assert "quarantine.discarded" in output and "q1" in output
+    assert "user.added" not in output and "api_key.created" not in output

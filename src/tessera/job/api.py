@@ -25,8 +25,11 @@ def list_jobs(
     status: JobStatus | None = None,
     cursor: str | None = None,
     limit: int = Query(default=50, ge=1, le=200),
+    kind: str | None = Query(default=None, max_length=100, description="Only jobs of this kind"),
 ) -> JobPage:
-    page = JobService(session, settings).list_jobs(principal.workspace_id, status, cursor, limit)
+    page = JobService(session, settings).list_jobs(
+        principal.workspace_id, status, cursor, limit, kind
+    )
     return JobPage(
         items=[JobOut.model_validate(job) for job in page.items], next_cursor=page.next_cursor
     )

@@ -26,12 +26,13 @@ def jobs_list(
         None, "--workspace", "-w", help="Workspace id or slug (default: every job)"
     ),
     limit: int = typer.Option(50, min=1, max=200, help="How many, newest first"),
+    kind: str = typer.Option(None, help="Only jobs of this kind, e.g. identity.stitched"),
 ) -> None:
     """List jobs, newest first, with their last error."""
     with context(ctx).session() as session:
         workspace_id = WorkspaceService(session).find_workspace(workspace).id if workspace else None
         page = JobService(session, context(ctx).get_settings()).list_jobs(
-            workspace_id, status, None, limit
+            workspace_id, status, None, limit, kind
         )
         table = Table()
         table.add_column("id", no_wrap=True, min_width=30)

@@ -89,7 +89,12 @@ class JobRepository(RepositoryBase):
         )
 
     def jobs(
-        self, workspace_id: str | None, status: JobStatus | None, after_id: str | None, limit: int
+        self,
+        workspace_id: str | None,
+        status: JobStatus | None,
+        after_id: str | None,
+        limit: int,
+        kind: str | None = None,
     ) -> Sequence[Job]:
         """Jobs newest first; within one workspace unless None (then all, system jobs too)."""
         query = select(Job)
@@ -97,11 +102,19 @@ class JobRepository(RepositoryBase):
             query = query.where(Job.workspace_id == workspace_id)
         if status is not None:
             query = query.where(_is(status))
+        if kind is not None:
+            query = query.where(Job.kind == kind)
         if after_id:
             query = query.where(Job.id < after_id)
         return self.session.scalars(
             query.order_by(Job.id.desc()).limit(limit).execution_options(populate_existing=True)
         ).all()
+
+    def kinds(self, workspace_id: str) -> list[str]:
+        rows = self.session.scalars(
+            select(Job.kind).where(Job.workspace_id == workspace_id).distinct().order_by(Job.kind)
+        )
+        return list(rows)
 
     def count_by_status(self, workspace_id: str) -> dict[JobStatus, int]:
         rows = self.session.execute(

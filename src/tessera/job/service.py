@@ -184,14 +184,22 @@ class JobService:
         status: JobStatus | None = None,
         cursor: str | None = None,
         limit: int = 50,
+        kind: str | None = None,
     ) -> Page[Job]:
-        """Jobs newest first, optionally of one status, one page at a time.
+        """Jobs newest first, optionally of one status and one kind, one page at a time.
 
-        Refuses a limit outside 1-200 and a cursor this service did not hand out.
+        Refuses a limit outside 1-200, a cursor this service did not hand out, and a kind
+        that is not a job kind's shape.
         """
         limit = clamp_limit(limit)
-        rows = self.repository.jobs(workspace_id, status, decode_cursor(cursor), limit + 1)
+        if kind is not None and not domain.is_valid_kind(kind):
+            raise InvalidInput("kind is not a job kind (dotted lowercase)", field="kind")
+        rows = self.repository.jobs(workspace_id, status, decode_cursor(cursor), limit + 1, kind)
         return page_from(rows, limit)
+
+    def kinds(self, workspace_id: str) -> list[str]:
+        """The kinds of job the workspace has, for a filter's choices."""
+        return self.repository.kinds(workspace_id)
 
     def count_by_status(self, workspace_id: str) -> dict[JobStatus, int]:
         """How many of the workspace's jobs are in each status; every status is present."""

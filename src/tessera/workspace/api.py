@@ -17,6 +17,8 @@ from tessera.workspace.schemas import (
     ApiKeyCreated,
     ApiKeyOut,
     ApiKeyPage,
+    AuditEntryOut,
+    AuditPage,
     InvitationCreate,
     InvitationCreated,
     InvitationOut,
@@ -34,6 +36,23 @@ api = router(prefix="/v1", tags=["workspace"])
 def get_workspace(principal: Viewer, session: DbSession) -> WorkspaceOut:
     workspace = WorkspaceService(session).get_workspace(principal.workspace_id)
     return WorkspaceOut.model_validate(workspace)
+
+
+@api.get("/audit-log", response_model=AuditPage, summary="Who did what, newest first")
+def list_audit_entries(
+    principal: Admin,
+    session: DbSession,
+    cursor: str | None = None,
+    limit: int = Query(default=50, ge=1, le=200),
+    action: str | None = Query(
+        default=None, max_length=80, description="Actions starting with this (`quarantine.`)"
+    ),
+    actor: str | None = Query(default=None, max_length=80, description="One actor's entries"),
+) -> AuditPage:
+    page = WorkspaceService(session).audit_log(principal.workspace_id, limit, cursor, action, actor)
+    return AuditPage(
+        items=[AuditEntryOut.model_validate(e) for e in page.items], next_cursor=page.next_cursor
+    )
 
 
 @api.get("/api-keys", response_model=ApiKeyPage, summary="List API keys, newest first")

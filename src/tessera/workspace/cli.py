@@ -227,3 +227,30 @@ def key_revoke(
         ws = service.find_workspace(workspace)
         key = service.revoke_api_key(ws.id, key_id, actor="cli")
         console().print(f"revoked {key.id} ({key.name})")
+
+
+@workspace_cli.command("audit")
+@friendly_errors
+def workspace_audit(
+    ctx: typer.Context,
+    workspace: str = typer.Option(..., "--workspace", "-w", help="Workspace id or slug"),
+    action: str = typer.Option(None, help="Actions starting with this, e.g. quarantine."),
+    actor: str = typer.Option(None, help="One actor's entries (user id, key id, cli)"),
+    limit: int = typer.Option(50, min=1, max=200, help="How many, newest first"),
+) -> None:
+    """Who did what in a workspace, newest first."""
+    with context(ctx).session() as session:
+        service = WorkspaceService(session)
+        ws = service.find_workspace(workspace)
+        page = service.audit_log(ws.id, limit, None, action, actor)
+        table = Table("when", "actor", "action", "subject")
+        for entry in page.items:
+            table.add_row(
+                entry.created_at.isoformat(timespec="seconds"),
+                entry.actor,
+                entry.action,
+                entry.subject,
+            )
+        console().print(table)
+        if page.next_cursor:
+            console().print(f"(newest {limit} shown; raise --limit or narrow --action)")

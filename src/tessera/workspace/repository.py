@@ -92,10 +92,19 @@ class WorkspaceRepository(RepositoryBase):
             .values(revoked_at=now)
         )
 
-    def audit_entries(self, workspace_id: str, limit: int) -> Sequence[AuditEntry]:
-        return self.session.scalars(
-            select(AuditEntry)
-            .where(AuditEntry.workspace_id == workspace_id)
-            .order_by(AuditEntry.id.desc())
-            .limit(limit)
-        ).all()
+    def audit_entries(
+        self,
+        workspace_id: str,
+        limit: int,
+        after_id: str | None = None,
+        action_prefix: str | None = None,
+        actor: str | None = None,
+    ) -> Sequence[AuditEntry]:
+        query = select(AuditEntry).where(AuditEntry.workspace_id == workspace_id)
+        if action_prefix:
+            query = query.where(AuditEntry.action.startswith(action_prefix, autoescape=True))
+        if actor:
+            query = query.where(AuditEntry.actor == actor)
+        if after_id:
+            query = query.where(AuditEntry.id < after_id)
+        return self.session.scalars(query.order_by(AuditEntry.id.desc()).limit(limit)).all()

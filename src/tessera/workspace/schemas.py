@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -46,6 +47,22 @@ class ApiKeyCreated(ApiKeyOut):
 
 class ApiKeyPage(BaseModel):
     items: list[ApiKeyOut]
+    next_cursor: str | None
+
+
+class AuditEntryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    actor: str = Field(description="A user id, an API key id, `cli` or `system`")
+    action: str
+    subject: str
+    details: dict[str, Any]
+    created_at: datetime
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEntryOut]
     next_cursor: str | None
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from tessera.kit.bounds import storable_text_problem
 from tessera.kit.errors import InvalidInput
 from tessera.kit.pagination import Page, clamp_limit, decode_cursor, page_from
 from tessera.kit.time import utcnow
@@ -35,6 +36,9 @@ from tessera.workspace.repository import WorkspaceRepository
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+AUDIT_TEXT_LIMIT = 80  # the action and actor columns' width
 
 
 class WorkspaceService:
@@ -240,8 +244,28 @@ class WorkspaceService:
             )
         )
 
-    def audit_log(self, workspace_id: str, limit: int = 100) -> Sequence[AuditEntry]:
-        return self.repository.audit_entries(workspace_id, clamp_limit(limit))
+    def audit_log(
+        self,
+        workspace_id: str,
+        limit: int = 100,
+        cursor: str | None = None,
+        action: str | None = None,
+        actor: str | None = None,
+    ) -> Page[AuditEntry]:
+        """Audit entries newest first, one page at a time; ``action`` keeps those whose action
+        starts with it (``quarantine.`` for every quarantine action), ``actor`` one actor's.
+
+        Refuses a limit outside 1-200, a cursor it did not hand out, and a filter that cannot
+        be stored text (a NUL) or is longer than the column.
+        """
+        for name, value in (("action", action), ("actor", actor)):
+            if value and (len(value) > AUDIT_TEXT_LIMIT or storable_text_problem(value)):
+                raise InvalidInput(f"{name} is not an action or actor this log holds", field=name)
+        limit = clamp_limit(limit)
+        rows = self.repository.audit_entries(
+            workspace_id, limit + 1, decode_cursor(cursor), action, actor
+        )
+        return page_from(rows, limit)
 
     @staticmethod
     def _check_grant(role: Role, grantor_role: Role | None) -> None:

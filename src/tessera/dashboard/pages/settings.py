@@ -12,16 +12,19 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
+from tessera.dashboard import charts
 from tessera.dashboard.session import Member, SignedIn, flash
 from tessera.dashboard.web import DashboardRoute, is_htmx, render
 from tessera.http.routing import DbSession
 from tessera.job.service import JobService
 from tessera.kit.errors import InvalidInput, Problem
+from tessera.kit.time import utcnow
 from tessera.models.job import JobStatus
 from tessera.models.workspace import ApiKey, ApiKeyKind, Role
 from tessera.workspace import domain
@@ -32,8 +35,8 @@ from tessera.workspace.service import WorkspaceService
 pages = APIRouter(route_class=DashboardRoute, include_in_schema=False)
 
 KEY_LISTING_LIMIT = 200
-AUDIT_LIMIT = 100
-JOB_LIMIT = 100
+AUDIT_LIMIT = 50
+JOB_LIMIT = 50
 E = TypeVar("E", bound=enum.StrEnum)
 
 
@@ -319,33 +322,68 @@ def reset_password(
 
 @pages.get("/settings/jobs")
 def job_list(
-    request: Request, member: SignedIn, session: DbSession, status: str | None = None
+    request: Request,
+    member: SignedIn,
+    session: DbSession,
+    status: str | None = None,
+    kind: str = "",
+    cursor: str | None = None,
 ) -> Response:
-    """The workspace's newest jobs, optionally of one status, with their last error."""
+    """The workspace's jobs a page at a time, by status and kind, with their last error, and
+    the jobs finished per hour."""
     wanted = _choice(JobStatus, status, "status") if status else None
     job_service = JobService(session)
+    page = job_service.list_jobs(member.workspace.id, wanted, cursor, JOB_LIMIT, kind or None)
+    filters = urlencode({k: v for k, v in {"status": status, "kind": kind}.items() if v})
+    hours = job_service.finished_per_hour(member.workspace.id, utcnow())
     context = {
         "member": member,
         "counts": job_service.count_by_status(member.workspace.id),
-        "jobs": job_service.list_jobs(member.workspace.id, wanted, limit=JOB_LIMIT).items,
+        "jobs": page.items,
         "status": wanted,
-        "limit": JOB_LIMIT,
+        "kind": kind,
+        "kinds": job_service.kinds(member.workspace.id),
+        "filters": filters,
+        "next_url": _next_url("/settings/jobs", filters, page.next_cursor),
+        "is_first_page": not cursor,
+        "jobs_chart": charts.jobs_finished_per_hour(hours),
+        "finished_today": sum(bucket.count for bucket in hours),
     }
     return render(request, "settings_jobs.html", context)
 
 
 @pages.get("/settings/audit-log")
-def audit_log(request: Request, member: SignedIn, session: DbSession) -> Response:
-    """The last 100 audit entries, actors shown by email or key name where known."""
+def audit_log(
+    request: Request,
+    member: SignedIn,
+    session: DbSession,
+    action: str = "",
+    actor: str = "",
+    cursor: str | None = None,
+) -> Response:
+    """Audit entries a page at a time, filtered by action (prefix) and actor; actors shown by
+    email or key name where known."""
     service = WorkspaceService(session)
     workspace_id = member.workspace.id
     actors: dict[str, str] = {user.id: user.email for user, _role in service.members(workspace_id)}
     keys = service.list_api_keys(workspace_id, limit=KEY_LISTING_LIMIT).items
     actors.update({key.id: f"key “{key.name}”" for key in keys})
+    page = service.audit_log(workspace_id, AUDIT_LIMIT, cursor, action or None, actor or None)
+    filters = urlencode({k: v for k, v in {"action": action, "actor": actor}.items() if v})
     context = {
         "member": member,
-        "entries": service.audit_log(workspace_id, AUDIT_LIMIT),
+        "entries": page.items,
         "actors": actors,
-        "limit": AUDIT_LIMIT,
+        "action": action,
+        "actor": actor,
+        "filters": filters,
+        "next_url": _next_url("/settings/audit-log", filters, page.next_cursor),
+        "is_first_page": not cursor,
     }
     return render(request, "settings_audit.html", context)
+
+
+def _next_url(path: str, filters: str, cursor: str | None) -> str | None:
+    if cursor is None:
+        return None
+    return f"{path}?{filters}&{urlencode({'cursor': cursor})}".replace("?&", "?")
