@@ -215,3 +215,22 @@ def test_sources_lists_real_write_keys_and_the_curl_for_this_server(
     assert f"<strong>web</strong> <code>{tenant.write_token[:12]}…</code>" in page
     assert tenant.write_token not in page
     assert "http://testserver/v1/track</code></pre>" in page
+
+
+def test_a_lost_page_is_a_styled_not_found_page_and_the_api_keeps_problem_json(
+    owner: TestClient,
+) -> None:
+    """A browser that follows a dead link gets the dashboard's page (with a way back); the
+    API and clients that do not ask for HTML keep problem+json."""
+    html = {"Accept": "text/html,application/xhtml+xml"}
+
+    page = owner.get("/orderz/123", headers=html)
+    api = owner.get("/v1/nothing-here", headers=html)
+    script = owner.get("/orderz/123")
+
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")
+    assert "There is no page at this address." in page.text
+    assert 'href="/overview"' in page.text
+    assert (api.status_code, api.headers["content-type"]) == (404, "application/problem+json")
+    assert script.headers["content-type"] == "application/problem+json"

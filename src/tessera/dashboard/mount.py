@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from urllib.parse import parse_qs
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
@@ -24,7 +24,9 @@ from tessera.dashboard.pages import (
 )
 from tessera.dashboard.pages import settings as settings_pages
 from tessera.dashboard.session import SESSION_COOKIE, SESSION_MAX_AGE_SECONDS
-from tessera.dashboard.web import STATIC_DIR
+from tessera.dashboard.web import STATIC_DIR, problem_page
+from tessera.http.problems import on_http_error
+from tessera.kit.errors import NotFound
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 
@@ -74,3 +76,23 @@ def mount_dashboard(app: FastAPI) -> None:
         customers.pages,  # after reviews: /customers/reviews is not a customer id
     ):
         app.include_router(router)
+    _answer_lost_pages_with_a_page(app)
+
+
+API_PREFIXES = ("/v1/", "/static/", "/readyz", "/healthz", "/livez", "/openapi", "/docs")
+
+
+def _answer_lost_pages_with_a_page(app: FastAPI) -> None:
+    """A person who follows a stale link to a page that does not exist gets the dashboard's
+    styled "not found" page; the API (and anything that does not ask for HTML) keeps its
+    problem+json answer."""
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        accepts_html = "text/html" in request.headers.get("accept", "")
+        if accepts_html and not request.url.path.startswith(API_PREFIXES):
+            return problem_page(
+                request, NotFound("There is no page at this address. It may have moved.")
+            )
+        return await on_http_error(request, exc)
+
+    app.add_exception_handler(404, not_found)

@@ -64,7 +64,7 @@ async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(request, status, body)
 
 
-async def _on_http(request: Request, exc: Exception) -> JSONResponse:
+async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     slug, title = _HTTP_SLUGS.get(exc.status_code, ("http-error", "HTTP error"))
     body = {
@@ -108,7 +108,7 @@ async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
 def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Problem, _on_problem)
     app.add_exception_handler(RequestValidationError, _on_validation)
-    app.add_exception_handler(StarletteHTTPException, _on_http)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
     for error in DATABASE_ERRORS:
         app.add_exception_handler(error, _on_database)
     app.add_exception_handler(Exception, _on_unexpected)
