@@ -21,6 +21,7 @@ from tessera.dashboard.pages import (
     reviews,
     sources,
     stock,
+    workspace_settings,
 )
 from tessera.dashboard.pages import settings as settings_pages
 from tessera.dashboard.session import SESSION_COOKIE, SESSION_MAX_AGE_SECONDS
@@ -71,6 +72,7 @@ def mount_dashboard(app: FastAPI) -> None:
         overview.pages,
         sources.pages,
         settings_pages.pages,
+        workspace_settings.pages,
         orders.pages,
         reviews.pages,
         customers.pages,  # after reviews: /customers/reviews is not a customer id

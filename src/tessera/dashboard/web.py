@@ -21,6 +21,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jinja2
 from fastapi import Request, Response
@@ -59,16 +60,33 @@ def static_url(name: str) -> str:
     return f"/static/{name}?v={digest}"
 
 
-def when(value: datetime | None, empty: str = "—") -> Markup:
-    """A UTC time as ``2025-01-31 14:05``, machine-readable in a ``<time>`` element."""
+@jinja2.pass_context
+def when(context: jinja2.runtime.Context, value: datetime | None, empty: str = "—") -> Markup:
+    """A time as ``2025-01-31 14:05`` in the workspace's zone (UTC in the tooltip and in the
+    machine-readable ``<time>`` element)."""
     if value is None:
         return Markup('<span class="muted">{}</span>').format(empty)
     utc = ensure_utc(value)
+    local = utc.astimezone(zone_of(context.get("member")))
     return Markup('<time datetime="{}" title="{} UTC">{}</time>').format(
         utc.isoformat(timespec="seconds"),
         utc.strftime("%Y-%m-%d %H:%M:%S"),
-        utc.strftime("%Y-%m-%d %H:%M"),
+        local.strftime("%Y-%m-%d %H:%M"),
     )
+
+
+def zone_of(member: Any) -> ZoneInfo:
+    """The zone a signed-in member's workspace shows times in; UTC without one."""
+    name = getattr(getattr(member, "workspace", None), "time_zone", None) or "UTC"
+    try:
+        return _zone(name)
+    except (ZoneInfoNotFoundError, ValueError):  # a zone a newer tzdata dropped
+        return _zone("UTC")
+
+
+@cache
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
 
 
 def field_value(value: Any) -> str:
@@ -116,7 +134,9 @@ def render(
     headers: Mapping[str, str] | None = None,
 ) -> HTMLResponse:
     """Render ``template`` with the request, the CSRF token and the page's own ``context``."""
+    member = (context or {}).get("member")
     values: dict[str, Any] = {
+        "zone": getattr(getattr(member, "workspace", None), "time_zone", None) or "UTC",
         "request": request,
         "path": request.url.path,
         "csrf_token": csrf_token(request),

@@ -38,6 +38,9 @@ class Workspace(Base):
     slug: Mapped[str] = mapped_column(String(63), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     default_region: Mapped[str] = mapped_column(String(2), default="US")
+    # IANA zone and ISO 4217 code the dashboard shows times and totals in; storage stays UTC.
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    currency: Mapped[str] = mapped_column(String(3), default="USD", server_default="USD")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -14,7 +14,7 @@ import enum
 import io
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -410,8 +410,10 @@ class OrderService:
         store: str | None = None,
         email: str | None = None,
         number: str | None = None,
+        zone: tzinfo = UTC,
     ) -> domain.OrderFilter:
-        """The filter a person asked for, dates as whole UTC days ("to" included).
+        """The filter a person asked for, dates as whole days in ``zone`` ("to" included;
+        the dashboard passes the workspace's zone, the API and CLI mean UTC).
 
         Refuses a status that is not an order status and a range that ends before it starts,
         naming the field, so a typo does not quietly show every order."""
@@ -427,8 +429,8 @@ class OrderService:
         return domain.OrderFilter(
             channel=(channel or "").strip() or None,
             status=chosen,
-            placed_from=_midnight(placed_from) if placed_from else None,
-            placed_to=_midnight(placed_to + timedelta(days=1)) if placed_to else None,
+            placed_from=_midnight(placed_from, zone) if placed_from else None,
+            placed_to=_midnight(placed_to + timedelta(days=1), zone) if placed_to else None,
             store=(store or "").strip() or None,
             email=(email or "").strip().lower() or None,
             numbers=domain.number_forms(number) if number else (),
@@ -520,8 +522,9 @@ class OrderService:
         return self.repository.counts_by_channel(workspace_id, since)
 
 
-def _midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+def _midnight(day: date, zone: tzinfo = UTC) -> datetime:
+    """The day's first instant in ``zone``, as UTC (zoneinfo resolves a DST gap forward)."""
+    return datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC)
 
 
 def _major(amount: int, currency: str) -> float:

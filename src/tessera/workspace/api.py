@@ -26,6 +26,7 @@ from tessera.workspace.schemas import (
     MemberRoleChange,
     PasswordResetCreated,
     WorkspaceOut,
+    WorkspaceUpdate,
 )
 from tessera.workspace.service import WorkspaceService
 
@@ -35,6 +36,18 @@ api = router(prefix="/v1", tags=["workspace"])
 @api.get("/workspace", response_model=WorkspaceOut, summary="The caller's workspace")
 def get_workspace(principal: Viewer, session: DbSession) -> WorkspaceOut:
     workspace = WorkspaceService(session).get_workspace(principal.workspace_id)
+    return WorkspaceOut.model_validate(workspace)
+
+
+@api.patch("/workspace", response_model=WorkspaceOut, summary="Rename, or set zone and currency")
+def update_workspace(body: WorkspaceUpdate, principal: Admin, session: DbSession) -> WorkspaceOut:
+    workspace = WorkspaceService(session).update_workspace(
+        principal.workspace_id,
+        principal.actor,
+        name=body.name,
+        time_zone=body.time_zone,
+        currency=body.currency,
+    )
     return WorkspaceOut.model_validate(workspace)
 
 

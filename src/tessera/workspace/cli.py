@@ -229,6 +229,23 @@ def key_revoke(
         console().print(f"revoked {key.id} ({key.name})")
 
 
+@workspace_cli.command("set")
+@friendly_errors
+def workspace_set(
+    ctx: typer.Context,
+    workspace: str = typer.Option(..., "--workspace", "-w", help="Workspace id or slug"),
+    name: str = typer.Option(None, help="A new display name"),
+    time_zone: str = typer.Option(None, help="IANA zone for times, e.g. Europe/Stockholm"),
+    currency: str = typer.Option(None, help="ISO 4217 code for totals, e.g. SEK"),
+) -> None:
+    """Rename a workspace or set the zone and currency its pages show."""
+    with context(ctx).session() as session:
+        service = WorkspaceService(session)
+        ws = service.find_workspace(workspace)
+        service.update_workspace(ws.id, "cli", name=name, time_zone=time_zone, currency=currency)
+        console().print(f"{ws.slug}: {ws.name} · {ws.time_zone} · {ws.currency}")
+
+
 @workspace_cli.command("audit")
 @friendly_errors
 def workspace_audit(

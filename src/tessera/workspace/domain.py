@@ -1,13 +1,18 @@
-"""Pure rules about who may do what. No session, no clock."""
+"""Pure rules about who may do what, and what a workspace's settings may be. No session, no
+clock."""
 
 from __future__ import annotations
 
 import enum
 import hashlib
+import re
 import secrets
+import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
+from tessera.kit.errors import InvalidInput
 from tessera.models.workspace import ApiKeyKind, Role
 
 # Higher may do everything lower may. Analysts read everything and run analyses; marketers also
@@ -106,3 +111,27 @@ class Principal:
 
     def allows(self, needed: Role) -> bool:
         return self.role is not None and role_allows(self.role, needed)
+
+
+def checked_time_zone(value: str) -> str:
+    """An IANA zone name as given (``Europe/Stockholm``), or InvalidInput naming the field."""
+    name = value.strip()
+    if name not in _zone_names():
+        raise InvalidInput(
+            f"time_zone must be an IANA zone name like Europe/Stockholm, got {name[:64]!r}",
+            field="time_zone",
+        )
+    return name
+
+
+def checked_currency(value: str) -> str:
+    """A three-letter ISO 4217 code, upper-cased, or InvalidInput naming the field."""
+    code = value.strip().upper()
+    if not re.fullmatch(r"[A-Z]{3}", code):
+        raise InvalidInput("currency must be a three-letter ISO 4217 code", field="currency")
+    return code
+
+
+@cache
+def _zone_names() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())

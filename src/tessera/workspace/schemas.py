@@ -17,7 +17,17 @@ class WorkspaceOut(BaseModel):
     slug: str
     name: str
     default_region: str
+    time_zone: str = Field(description="IANA zone the dashboard shows times in")
+    currency: str = Field(description="ISO 4217 code of the dashboard's totals")
     created_at: datetime
+
+
+class WorkspaceUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    time_zone: str | None = Field(default=None, max_length=64, examples=["Europe/Stockholm"])
+    currency: str | None = Field(default=None, min_length=3, max_length=3, examples=["SEK"])
 
 
 class ApiKeyCreate(BaseModel):

@@ -70,6 +70,37 @@ class WorkspaceService:
             raise WorkspaceNotFound(f"no workspace {workspace_id}")
         return workspace
 
+    def update_workspace(
+        self,
+        workspace_id: str,
+        actor: str,
+        *,
+        name: str | None = None,
+        time_zone: str | None = None,
+        currency: str | None = None,
+    ) -> Workspace:
+        """Rename the workspace or change the zone and currency its pages show; audited.
+
+        Refuses an empty name, a zone that is not an IANA zone name (``Europe/Stockholm``)
+        and a currency that is not three letters (ISO 4217), each naming its field.
+        """
+        workspace = self.get_workspace(workspace_id)
+        changes: dict[str, Any] = {}
+        if name is not None:
+            if not name.strip() or storable_text_problem(name):
+                raise InvalidInput("name must be text, not empty", field="name")
+            changes["name"] = name.strip()[:200]
+        if time_zone is not None:
+            changes["time_zone"] = domain.checked_time_zone(time_zone)
+        if currency is not None:
+            changes["currency"] = domain.checked_currency(currency)
+        for field, value in changes.items():
+            setattr(workspace, field, value)
+        if changes:
+            self.session.flush()
+            self.record(workspace_id, actor, "workspace.updated", workspace_id, changes)
+        return workspace
+
     def list_workspaces(self) -> Sequence[Workspace]:
         """Every workspace on this installation, by slug: the operator's view (the CLI)."""
         return self.repository.workspaces()

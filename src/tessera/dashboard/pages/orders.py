@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request, Response
 
 from tessera.dashboard.session import SignedIn
-from tessera.dashboard.web import DashboardRoute, render
+from tessera.dashboard.web import DashboardRoute, render, zone_of
 from tessera.http.routing import DbSession
 from tessera.kit.errors import InvalidInput
 from tessera.kit.money import Money
@@ -65,7 +65,7 @@ def orders(
     service = OrderService(session)
     where = service.make_filter(
         channel, status, _day(placed_from, "placed_from"), _day(placed_to, "placed_to"),
-        store, None, number,
+        store, None, number, zone_of(member),
     )  # fmt: skip
     page = service.list(member.workspace.id, cursor, limit, where)
     filters = _query(
@@ -115,7 +115,7 @@ def export(
     service = OrderService(session)
     where = service.make_filter(
         channel, status, _day(placed_from, "placed_from"), _day(placed_to, "placed_to"),
-        store, None, number,
+        store, None, number, zone_of(member),
     )  # fmt: skip
     text, truncated = service.export_csv(member.workspace.id, where)
     headers = {"Content-Disposition": 'attachment; filename="orders.csv"'}
