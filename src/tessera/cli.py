@@ -9,7 +9,7 @@ import typer
 from tessera.catalog.cli import catalog_cli
 from tessera.cli_support import console, context, fail, friendly_errors
 from tessera.collect.cli import quarantine_cli
-from tessera.config import ConfigError
+from tessera.config import ConfigError, get_settings
 from tessera.connector.cli import connectors_cli, import_cli
 from tessera.connector.replay import register_replayers
 from tessera.customer.cli import consent_cli, profiles_cli
@@ -18,6 +18,7 @@ from tessera.identity.graph.cli import merges_cli
 from tessera.identity.match.cli import identity_cli
 from tessera.inventory.cli import inventory_cli
 from tessera.job.cli import jobs_cli
+from tessera.kit.logging import configure_logging
 from tessera.order.cli import orders_cli
 from tessera.pricing.cli import prices_cli
 from tessera.worker import worker_command
@@ -101,8 +102,10 @@ app.add_typer(merges_cli, name="merges")
 
 
 def main() -> None:
-    """Console entry point; a bad setting prints one line and exits 2."""
+    """Console entry point; a bad setting prints one line and exits 2. Log lines below
+    TESSERA_CLI_LOG_LEVEL (ERROR by default) stay out of a command's output."""
     try:
+        configure_logging(get_settings().cli_log_level, as_json=False)
         app()
     except ConfigError as exc:
         fail(str(exc), 2)

@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = True
+    # A command's own output is for a person: the log lines of what it runs stay out of it
+    # unless asked for (serve, worker and the demo's servers use log_level).
+    cli_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "ERROR"
     collect_max_inflight: int = Field(
         default=64,
         ge=0,

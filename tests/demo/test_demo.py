@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import signal
 import socket
 import subprocess
@@ -67,6 +68,9 @@ def test_seeding_creates_a_login_team_and_keys_once(session: Session) -> None:
     assert second.tokens == {}
 
 
+LOG_LINE = re.compile(r'\[(debug|info|warning|error) *\]|"level": ?"')
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -110,6 +114,9 @@ def test_tessera_demo_serves_the_dashboard_and_stops_cleanly_on_ctrl_c(tmp_path:
     assert demo.returncode == 0
     assert DEMO_LOGIN_EMAIL in output and DEMO_PASSWORD in output
     assert "stopped" in output
+    # Seeding speaks to the person in sentences; log lines (price parity warnings, ...) are
+    # the servers' to print, not the command's.
+    assert [line for line in before.splitlines() if LOG_LINE.search(line)] == []
 
 
 def _read_lines(process: subprocess.Popen[str], lines: queue.Queue[str | None]) -> None:
