@@ -36,6 +36,9 @@ class CanonicalLine:
     gtin: str | None = None
     product_ref: str | None = None
     title: str = ""
+    # An item the platform cancelled while the order lives on (an Amazon item): kept as a
+    # line for the record, its total zero and its units owed by no stock.
+    is_cancelled: bool = False
 
 
 @dataclass(frozen=True, slots=True)

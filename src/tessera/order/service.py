@@ -370,6 +370,7 @@ class OrderService:
                         "quantity": line.quantity,
                     }
                     for line in lines
+                    if not line.is_cancelled
                 ],
             },
             "context": {
