@@ -250,6 +250,11 @@ def order_tiktok(rng: random.Random, result: Omnichannel, person: Person, moment
     result.truth[f"tiktok_shop:{order_id}"] = person.person_id
 
 
+def square_variation_id(product: Product) -> str:
+    """The Square catalog's id of a product's item variation (not its SKU)."""
+    return f"SQVAR{CATALOG.index(product):04d}{product.sku.replace('-', '')}"[:24]
+
+
 def order_square(
     rng: random.Random, result: Omnichannel, person: Person, store: Store, moment: datetime
 ) -> None:
@@ -260,7 +265,12 @@ def order_square(
             "uid": f"{order_id}-{i}",
             "name": p.name,
             "quantity": str(rng.choice((1, 1, 2))),
-            "catalog_object_id": p.sku,
+            "catalog_object_id": square_variation_id(p),
+            "catalog_object": {  # looked up in the catalog by the sender: it holds the SKU
+                "type": "ITEM_VARIATION",
+                "id": square_variation_id(p),
+                "item_variation_data": {"name": p.name, "sku": p.sku},
+            },
             "base_price_money": {"amount": p.price, "currency": "USD"},
         }
         for i, p in enumerate(products)
