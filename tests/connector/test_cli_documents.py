@@ -82,14 +82,14 @@ def test_one_pretty_printed_json_document_of_orders_is_imported(
     ("command", "content", "says"),
     [
         (("orders", "--format", "shopify"), GARBAGE,
-         "orders.json is not JSON: its first line is not a JSON object; use JSON Lines, one "
-         "JSON object per line"),
+         "orders.json is not JSON Lines (its first line is not a JSON object) nor one JSON "
+         "document; use JSON Lines, one JSON object per line"),
         (("orders", "--format", "tiktok"), CUT_SHORT,
-         "orders.json is neither JSON Lines nor one JSON document ("),
-        (("orders", "--format", "square"), "42\n", "orders.json is not JSON: its first line"),
+         "orders.json is not JSON Lines nor one JSON document ("),
+        (("orders", "--format", "square"), "42\n", "orders.json is not JSON Lines (its first"),
         (("events",), GARBAGE,
-         "orders.json is not JSON: its first line is not a JSON object; use JSON Lines"),
-        (("events",), '"just a string"', "orders.json is not JSON: its first line"),
+         "orders.json is not JSON Lines (its first line is not a JSON object) nor one"),
+        (("events",), '"just a string"', "orders.json is not JSON Lines (its first line"),
     ],
     ids=["text as orders", "cut-short document", "a number", "text as events", "a string"],
 )  # fmt: skip

@@ -52,8 +52,11 @@ ECOMMERCE_EVENTS = PRODUCT_EVENTS | PRODUCT_LIST_EVENTS | {
     "Coupon Applied", "Coupon Denied", "Coupon Removed",
 }  # fmt: skip
 MONEY_FIELDS = ("total", "subtotal", "revenue", "shipping", "tax", "discount", "value", "price")
-# A money field sent as text, as Segment's own clients allow ("64.50", "-5", ".5").
+# A money field sent as text, as Segment's own clients allow ("64.50", "-5", ".5"); longer
+# text is no amount anyone means, and stays text (to be refused).
 _NUMERIC_TEXT = re.compile(r"^-?(?:\d+(?:\.\d*)?|\.\d+)$")
+_NUMERIC_TEXT_MAX = 32
+_EXACT_INTEGERS = 2**53  # JSON readers hold integers exactly up to here
 # Where a stored message records what the server changed: context.tessera.coerced maps each
 # field path to the text it arrived as.
 SERVER_NOTES = "tessera"
@@ -279,9 +282,12 @@ def _is_number(value: Any) -> bool:
 
 
 def _number(text: str) -> int | float:
-    """A numeric text as the JSON number it writes: whole amounts as integers."""
+    """A numeric text as the JSON number it writes: whole amounts as integers (those every
+    JSON reader holds exactly), the rest as floats, as an SDK would have sent them."""
     amount = Decimal(text)
-    return int(amount) if amount == amount.to_integral_value() else float(amount)
+    if amount == amount.to_integral_value() and abs(amount) < _EXACT_INTEGERS:
+        return int(amount)
+    return float(amount)
 
 
 def coerce_money(
@@ -301,10 +307,11 @@ def coerce_money(
     def fixed(fields: Mapping[str, Any], where: str, names: Collection[str]) -> dict[str, Any]:
         out = dict(fields)
         for name in names:
-            value = out.get(name)
-            if isinstance(value, str) and _NUMERIC_TEXT.match(value.strip()):
-                out[name] = _number(value.strip())
-                coerced[f"{where}.{name}"] = value
+            sent = out.get(name)
+            text = sent.strip() if isinstance(sent, str) else ""
+            if len(text) <= _NUMERIC_TEXT_MAX and _NUMERIC_TEXT.match(text):
+                out[name] = _number(text)
+                coerced[f"{where}.{name}"] = str(sent)
         return out
 
     result = fixed(properties, "properties", MONEY_FIELDS)

@@ -221,9 +221,8 @@ def read_document(stream: IO[bytes], name: str) -> Any | None:
     None when it is JSON Lines: its first line that is not blank is a JSON object.
 
     A pretty-printed export is read whole, so up to ``DOCUMENT_MAX_BYTES``. Refuses, in one
-    line saying to use JSON Lines, a file that is neither (text, CSV, a document cut short), a
-    document that is a lone number or string, and one too large to read whole: never one
-    refusal per physical line of it.
+    line saying to use JSON Lines, a file that is neither (text, CSV, a lone number, a document
+    cut short) and a document too large to read whole: never one refusal per physical line.
     """
     stream.seek(0)
     lines = _lines_with_text(stream, 2)
@@ -234,7 +233,9 @@ def read_document(stream: IO[bytes], name: str) -> Any | None:
         return None
     if not text.startswith((b"{", b"[")):
         raise UnreadableFile(
-            f"{name} is not JSON: its first line is not a JSON object; {USE_JSONL}", field="file"
+            f"{name} is not JSON Lines (its first line is not a JSON object) nor one JSON "
+            f"document; {USE_JSONL}",
+            field="file",
         )
     size = stream.seek(0, 2)
     if size > DOCUMENT_MAX_BYTES:
@@ -250,15 +251,10 @@ def read_document(stream: IO[bytes], name: str) -> Any | None:
         if len(lines) == 2 and _is_object(lines[1]):
             return None  # JSON Lines whose first line is damaged: that line is refused alone
         raise UnreadableFile(
-            f"{name} is neither JSON Lines nor one JSON document ({exc}); {USE_JSONL}",
+            f"{name} is not JSON Lines nor one JSON document ({exc}); {USE_JSONL}",
             field="file",
         ) from None
-    if not isinstance(document, dict | list):
-        raise UnreadableFile(
-            f"{name} holds one JSON value, not an object or a list of them; {USE_JSONL}",
-            field="file",
-        )
-    return document
+    return document  # an object or an array: the text starts with one
 
 
 def _lines_with_text(stream: IO[bytes], count: int) -> list[bytes]:
