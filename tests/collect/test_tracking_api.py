@@ -249,7 +249,7 @@ def test_malformed_json_is_a_400_and_kept_with_its_workspace(
 def test_a_bad_ecommerce_event_is_quarantined_naming_the_field(
     client: TestClient, session: Session
 ) -> None:
-    """Order Completed without order_id, or with a price as text, is quarantined; the rest is
+    """Order Completed without order_id, or with a price as words, is quarantined; the rest is
     accepted."""
     tenant = make_tenant(session, "acme")
     body = {
@@ -257,7 +257,7 @@ def test_a_bad_ecommerce_event_is_quarantined_naming_the_field(
             {"type": "track", "event": "Order Completed", "userId": "u1", "messageId": "a",
              "properties": {"total": 10}},
             {"type": "track", "event": "Order Completed", "userId": "u1", "messageId": "b",
-             "properties": {"order_id": "7", "products": [{"sku": "S", "price": "12.00"}]}},
+             "properties": {"order_id": "7", "products": [{"sku": "S", "price": "twelve"}]}},
             {"type": "track", "event": "Order Completed", "userId": "u1", "messageId": "c",
              "properties": {"order_id": "8", "products": [{"sku": "S", "price": 12.0}]}},
         ]
@@ -271,6 +271,68 @@ def test_a_bad_ecommerce_event_is_quarantined_naming_the_field(
         (1, "properties.products[0].price"),
     ]
     assert [e.message_id for e in events_of(session, tenant)] == ["c"]
+
+
+def test_money_sent_as_numeric_text_is_stored_as_numbers_and_the_change_noted(
+    client: TestClient, session: Session
+) -> None:
+    """Order Completed with "64.50" revenue and a "32.25" product price, as Segment accepts
+    them: stored as numbers, the text each arrived as kept in context.tessera.coerced, the
+    client's own context untouched."""
+    tenant = make_tenant(session, "acme")
+    message = {
+        "userId": "u1", "event": "Order Completed", "messageId": "m-1",
+        "context": {"library": {"name": "analytics-python", "version": "2.3.3"}},
+        "properties": {"order_id": "W-1001", "revenue": "64.50", "total": " 70.1 ",
+                       "shipping": "0", "currency": "USD", "coupon": "10",
+                       "products": [{"sku": "S", "price": "32.25", "quantity": 2}]},
+    }  # fmt: skip
+
+    response = client.post("/v1/track", json=message, headers=basic(tenant.write_token))
+
+    assert response.status_code == 200
+    [event] = events_of(session, tenant)
+    properties = event.payload["properties"]
+    assert (properties["revenue"], properties["total"], properties["shipping"]) == (64.5, 70.1, 0)
+    assert properties["products"] == [{"sku": "S", "price": 32.25, "quantity": 2}]
+    assert properties["coupon"] == "10"  # not a money field: as sent
+    assert event.payload["context"] == {
+        "library": {"name": "analytics-python", "version": "2.3.3"},
+        "tessera": {"coerced": {
+            "properties.revenue": "64.50", "properties.total": " 70.1 ",
+            "properties.shipping": "0", "properties.products[0].price": "32.25",
+        }},
+    }  # fmt: skip
+    assert quarantine_of(session, tenant.workspace_id) == []
+
+
+def test_money_as_words_is_still_quarantined_naming_the_field(
+    client: TestClient, session: Session
+) -> None:
+    """ "sixty", "64,50" and "$64.50" are no numbers: each message is kept in the quarantine
+    with the field named, its neighbours stored."""
+    tenant = make_tenant(session, "acme")
+
+    def order(message_id: str, revenue: str) -> dict[str, Any]:
+        return {"type": "track", "userId": "u1", "event": "Order Completed",
+                "messageId": message_id, "properties": {"order_id": message_id,
+                                                        "revenue": revenue}}  # fmt: skip
+
+    body = {"batch": [order("a", "sixty"), order("b", "64,50"), order("c", "$64.50"),
+                      order("d", "64.50")]}  # fmt: skip
+
+    response = client.post("/v1/batch", json=body, headers=basic(tenant.write_token))
+
+    assert response.status_code == 200
+    assert [(r["index"], r["field"], r["reason"]) for r in response.json()["rejected"]] == [
+        (index, "properties.revenue", "properties.revenue must be a number") for index in range(3)
+    ]
+    assert [e.message_id for e in events_of(session, tenant)] == ["d"]
+    kept = quarantine_of(session, tenant.workspace_id)
+    assert [(entry.field, json.loads(entry.raw)["properties"]["revenue"]) for entry in kept] == [
+        ("properties.revenue", "sixty"), ("properties.revenue", "64,50"),
+        ("properties.revenue", "$64.50"),
+    ]  # fmt: skip
 
 
 def test_missing_ids_and_wrong_types_are_rejected_per_message(

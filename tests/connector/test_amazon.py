@@ -119,3 +119,81 @@ def test_a_header_without_a_required_column_is_refused_whole() -> None:
         read_header(stream, "\t", None, layout(SPEC)[2])
 
     assert refused.value.extensions["field"] == "amazon-order-id"
+
+
+# Items in several rows: snapshots, the newest wins ------------------------------------------
+
+
+def test_a_cancelled_item_leaves_the_total_and_the_live_item_sets_the_status() -> None:
+    """Pending then Cancelled rows of one item, Pending then Unshipped of another: the serum is
+    a cancelled line of no money, the balm counted once at its newest row, the order placed."""
+    rows = units(fixture_bytes("amazon/orders_cancelled_item.tsv"))[0]
+
+    order = amazon.rows_to_canonical(rows)
+
+    assert order.lines == (
+        CanonicalLine("SERUM-30", 1, 0, 0, "SERUM-30", None, "B0CX4T7K2M",
+                      "Glow Lab Night Serum, 30 ml", is_cancelled=True),
+        CanonicalLine("BALM-FIG", 2, 800, 1600, "BALM-FIG", None, "B0CX4T9Q1Z",
+                      'Glow Lab Lip Balm "Fig"'),
+    )  # fmt: skip
+    assert (order.subtotal, order.discount, order.shipping, order.tax, order.total) == (
+        1600, 499, 499, 128, 1728,
+    )  # fmt: skip
+    assert (order.status, order.is_cancelled) == (OrderStatus.PLACED, False)
+    assert order.version == "2026-11-23T16:45:12.000000Z"
+
+
+def test_the_rows_of_an_item_in_any_order_give_the_same_order() -> None:
+    """Snapshots are told apart by last-updated-date, not by their place in the file."""
+    rows = units(fixture_bytes("amazon/orders_cancelled_item.tsv"))[0]
+
+    forward, backward = amazon.rows_to_canonical(rows), amazon.rows_to_canonical(rows[::-1])
+
+    assert {line.line_key: line for line in backward.lines} == {
+        line.line_key: line for line in forward.lines
+    }
+    assert (backward.total, backward.status, backward.version) == (
+        forward.total, forward.status, forward.version,
+    )  # fmt: skip
+
+
+def test_an_order_whose_every_item_is_cancelled_is_cancelled() -> None:
+    """The balm cancelled too: no live item, no money, the order cancelled."""
+    rows = units(fixture_bytes("amazon/orders_cancelled_item.tsv"))[0]
+    rows.append({**rows[2], "order-status": "Cancelled", "item-status": "Cancelled",
+                 "last-updated-date": "2026-11-23T17:00:00+00:00", "item-price": "",
+                 "item-tax": "", "shipping-price": "", "ship-promotion-discount": ""})  # fmt: skip
+
+    order = amazon.rows_to_canonical(rows)
+
+    assert (order.is_cancelled, order.total) == (True, 0)
+    assert [line.is_cancelled for line in order.lines] == [True, True]
+
+
+def test_an_item_cancelled_alone_is_read_from_item_status() -> None:
+    """A partial cancellation: the order still Unshipped, one item's item-status Cancelled."""
+    rows = units(fixture_bytes("amazon/orders_cancelled_item.tsv"))[0]
+    rows[3] = {**rows[3], "order-status": "Unshipped"}
+
+    order = amazon.rows_to_canonical(rows)
+
+    assert [(line.sku, line.is_cancelled) for line in order.lines] == [
+        ("SERUM-30", True), ("BALM-FIG", False),
+    ]  # fmt: skip
+    assert (order.status, order.total) == (OrderStatus.PLACED, 1728)
+
+
+def test_order_item_id_names_an_item_before_its_sku() -> None:
+    """Two items of one SKU (a gift and one for the buyer) stay two lines when the report
+    names them by order-item-id; their snapshots still collapse per item."""
+    rows = units(fixture_bytes("amazon/orders_cancelled_item.tsv"))[0][1:3]
+    first = [{**row, "order-item-id": "10001"} for row in rows]
+    second = [{**row, "order-item-id": "10002"} for row in rows]
+
+    order = amazon.rows_to_canonical([*first, *second])
+
+    assert [(line.line_key, line.quantity, line.total) for line in order.lines] == [
+        ("10001", 2, 1600), ("10002", 2, 1600),
+    ]  # fmt: skip
+    assert order.subtotal == 3200

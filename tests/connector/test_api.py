@@ -131,7 +131,7 @@ def test_a_signed_order_webhook_creates_the_order_and_its_event(
     )  # fmt: skip
     [order] = orders_of(session, keyed.workspace_id)
     assert (order.id, order.order_number, order.channel, order.total, order.customer_email) == (
-        body["order_id"], "#1001", "web", 7954, "ava.okafor@example.com",
+        body["order_id"], "#1001", "web", 8714, "ava.okafor@example.com",
     )  # fmt: skip
     events = session.scalars(select(Event).where(Event.workspace_id == keyed.workspace_id)).all()
     assert [(e.event, e.source_id) for e in events] == [("Order Completed", source_id)]
@@ -283,7 +283,7 @@ def test_a_refund_before_its_order_waits_on_a_placeholder(
         True, 815,
     )  # fmt: skip
     assert (final["is_placeholder"], final["order_number"], final["total"]) == (
-        False, "#1001", 7954,
+        False, "#1001", 8714,
     )  # fmt: skip
     assert (final["status"], final["refunded_total"]) == ("partially_refunded", 815)
     assert [r["external_id"] for r in final["refunds"]] == ["930112233445"]

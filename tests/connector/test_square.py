@@ -33,6 +33,19 @@ def test_an_order_maps_its_store_client_time_version_and_recipient() -> None:
     )  # fmt: skip
 
 
+def test_a_line_carries_its_variations_sku_never_the_variation_id() -> None:
+    """The SKU comes from the catalog object on the line or among related_objects; a line
+    whose variation the payload does not describe has no SKU, only its variation id."""
+    payload = fixture_json("square/order.json")
+    payload["order"]["related_objects"] = []
+
+    order = square.order_to_canonical(square.parse_order(payload), {})
+
+    assert [(line.sku, line.product_ref) for line in order.lines] == [
+        ("SERUM-30", "W62UWFY35CWMYGVWK6TWJDNI"), (None, "AII2EZ5HOJ3JEKYIBWK2U5AT"),
+    ]  # fmt: skip
+
+
 def test_refunds_inside_the_order_are_kept_unless_they_failed() -> None:
     """Completed refunds count; a rejected one moved no money."""
     payload = fixture_json("square/order.json")

@@ -62,6 +62,22 @@ def test_the_live_tail_lists_the_newest_events(owner: TestClient, tenant: Tenant
     assert "<html" not in tail.text
 
 
+def test_the_live_tail_notes_money_sent_as_text(owner: TestClient, tenant: Tenant) -> None:
+    """An order whose revenue came as "64.50" is marked coerced, the field named on hover;
+    an event sent with numbers is not."""
+    send(owner, tenant, [
+        {"type": "track", "event": "Order Completed", "userId": "u1", "messageId": "c-1",
+         "properties": {"order_id": "1", "revenue": "64.50"}},
+        {"type": "track", "event": "Order Completed", "userId": "u1", "messageId": "c-2",
+         "properties": {"order_id": "2", "revenue": 64.5}},
+    ])  # fmt: skip
+
+    tail = owner.get("/sources/tail", headers={"HX-Request": "true"}).text
+
+    assert tail.count(">coerced</span>") == 1
+    assert 'title="sent as text, stored as numbers: properties.revenue"' in tail
+
+
 def test_a_quarantined_event_is_fixed_and_replayed_from_the_page(
     owner: TestClient, tenant: Tenant, session: Session
 ) -> None:

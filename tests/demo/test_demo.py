@@ -25,7 +25,7 @@ from tessera.demo.seed import DEMO_LOGIN_EMAIL, DEMO_PASSWORD, seed_demo
 from tessera.kit.time import utcnow
 from tessera.models.collect import Event
 from tessera.models.inventory import RoutingDecision
-from tessera.models.order import Order
+from tessera.models.order import Order, OrderLine
 from tessera.models.workspace import ApiKeyKind, Role
 from tessera.workspace.service import WorkspaceService
 from tests.support.live import live_server
@@ -188,6 +188,11 @@ def test_feeding_the_demo_goes_through_the_api_and_stores_each_record_once(
                 RoutingDecision.workspace_id == seeded.workspace_id
             )
         ).all()
+        cancelled_items = session.execute(
+            select(Order.platform, OrderLine.quantity, OrderLine.total)
+            .join(Order, Order.id == OrderLine.order_id)
+            .where(Order.workspace_id == seeded.workspace_id, OrderLine.is_cancelled)
+        ).all()
     engine.dispose()
     first_lines = {order["id"]: len(order["line_items"]) for order in data.shopify_orders}
     edits = [
@@ -207,6 +212,8 @@ def test_feeding_the_demo_goes_through_the_api_and_stores_each_record_once(
     assert (second.accepted, second.duplicates) == (0, data.event_count - data.expected_rejections)
     assert (first.orders.rejected, second.orders.rejected, second.orders.accepted) == (0, 0, 0)
     assert orders == expected_orders
+    # The Amazon order whose buyer cancelled one item: a line of no money, the order lives on.
+    assert [(platform, total) for platform, _quantity, total in cancelled_items] == [("amazon", 0)]
     # Orders edited to add an item: the added line was routed, and the decision says so.
     assert edits
     assert sum(any("added by an edit" in r for r in reasons) for reasons in decisions) == len(edits)

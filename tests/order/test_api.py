@@ -66,7 +66,8 @@ def test_one_order_comes_with_its_lines_refunds_and_customer(
     )  # fmt: skip
     assert body["lines"] == [
         {"line_key": "l1", "sku": "SERUM-30", "gtin": None, "product_ref": None,
-         "title": "Night Serum", "quantity": 2, "unit_price": 3800, "total": 7600},
+         "title": "Night Serum", "quantity": 2, "unit_price": 3800, "total": 7600,
+         "is_cancelled": False},
     ]  # fmt: skip
     assert body["refunds"] == [
         {"external_id": "r1", "amount": 3800, "currency": "USD",

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -50,6 +52,14 @@ ECOMMERCE_EVENTS = PRODUCT_EVENTS | PRODUCT_LIST_EVENTS | {
     "Coupon Applied", "Coupon Denied", "Coupon Removed",
 }  # fmt: skip
 MONEY_FIELDS = ("total", "subtotal", "revenue", "shipping", "tax", "discount", "value", "price")
+# A money field sent as text, as Segment's own clients allow ("64.50", "-5", ".5"); longer
+# text is no amount anyone means, and stays text (to be refused).
+_NUMERIC_TEXT = re.compile(r"^-?(?:\d+(?:\.\d*)?|\.\d+)$")
+_NUMERIC_TEXT_MAX = 32
+_EXACT_INTEGERS = 2**53  # JSON readers hold integers exactly up to here
+# Where a stored message records what the server changed: context.tessera.coerced maps each
+# field path to the text it arrived as.
+SERVER_NOTES = "tessera"
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,11 +201,14 @@ def clean_message(
     if user_id is None and anonymous_id is None:
         return Rejection("userId or anonymousId is required", "userId")
     event_name: str | None = None
+    properties: dict[str, Any] = raw.get("properties") or {}
+    coerced: dict[str, str] = {}  # field path -> the numeric text it arrived as
     if kind == "track":
         event_name = raw.get("event")
         if not isinstance(event_name, str) or not event_name.strip():
             return Rejection("a track call needs an event name", "event")
-        problem = check_ecommerce(event_name, raw.get("properties") or {})
+        properties, coerced = coerce_money(event_name, properties)
+        problem = check_ecommerce(event_name, properties)
         if problem:
             return problem
     elif kind in ("page", "screen"):
@@ -225,6 +238,9 @@ def clean_message(
             return Rejection("sentAt and timestamp are too far apart to correct", "sentAt")
 
     payload = dict(raw)
+    if coerced:
+        payload["properties"] = properties
+        payload["context"] = noted(raw.get("context"), coerced)
     if "writeKey" in payload or "write_key" in payload:
         payload.pop("writeKey", None)
         payload.pop("write_key", None)
@@ -263,6 +279,62 @@ def generated_message_id(payload: Mapping[str, Any]) -> str:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _number(text: str) -> int | float:
+    """A numeric text as the JSON number it writes: whole amounts as integers (those every
+    JSON reader holds exactly), the rest as floats, as an SDK would have sent them."""
+    amount = Decimal(text)
+    if amount == amount.to_integral_value() and abs(amount) < _EXACT_INTEGERS:
+        return int(amount)
+    return float(amount)
+
+
+def coerce_money(
+    event: str, properties: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """An e-commerce event's money fields sent as numeric text ("64.50") as numbers, as
+    Segment accepts them, and a map of each field changed to the text it arrived as.
+
+    Only text that reads as a decimal number is changed: anything else ("sixty", "64,50",
+    "$64.50") stays as sent, for ``check_ecommerce`` to refuse naming the field. Events that
+    are not Segment e-commerce events are never touched.
+    """
+    if event not in ECOMMERCE_EVENTS:
+        return dict(properties), {}
+    coerced: dict[str, str] = {}
+
+    def fixed(fields: Mapping[str, Any], where: str, names: Collection[str]) -> dict[str, Any]:
+        out = dict(fields)
+        for name in names:
+            sent = out.get(name)
+            text = sent.strip() if isinstance(sent, str) else ""
+            if len(text) <= _NUMERIC_TEXT_MAX and _NUMERIC_TEXT.match(text):
+                out[name] = _number(text)
+                coerced[f"{where}.{name}"] = str(sent)
+        return out
+
+    result = fixed(properties, "properties", MONEY_FIELDS)
+    products = result.get("products")
+    if event in PRODUCT_LIST_EVENTS and isinstance(products, list):
+        result["products"] = [
+            fixed(item, f"properties.products[{index}]", ("price",))
+            if isinstance(item, dict)
+            else item
+            for index, item in enumerate(products)
+        ]
+    return result, coerced
+
+
+def noted(context: Any, coerced: Mapping[str, str]) -> dict[str, Any]:
+    """A message's context with the server's note of the fields it coerced
+    (``context.tessera.coerced``), so the debugger and the quarantine can show them."""
+    merged = dict(context) if isinstance(context, dict) else {}
+    notes = merged.get(SERVER_NOTES)
+    notes = dict(notes) if isinstance(notes, dict) else {}
+    notes["coerced"] = dict(coerced)
+    merged[SERVER_NOTES] = notes
+    return merged
 
 
 def check_ecommerce(event: str, properties: Mapping[str, Any]) -> Rejection | None:

@@ -146,13 +146,17 @@ class CollectService:
         received_at: datetime | None = None,
         forced_type: str | None = None,
         batch_sent_at: datetime | None = None,
+        *,
+        identify: bool = True,
     ) -> IngestResult:
         """Store each well-formed message once and quarantine the rest, with reasons.
 
         Refuses nothing as a whole: a bad message never costs its neighbours. A message whose
         ``messageId`` the workspace already holds is a duplicate, however long ago it came. A
         message naming an erased person anywhere is dropped before its checks (suppressed):
-        neither stored nor quarantined, so erasure holds against replays and resends.
+        neither stored nor quarantined, so erasure holds against replays and resends. The
+        stored messages go to the identity graph unless ``identify`` is false (messages about
+        nobody, such as a store's week of sales).
         """
         received_at = received_at or utcnow()
         result = IngestResult(received=len(messages))
@@ -179,7 +183,9 @@ class CollectService:
             seen.add(clean.message_id)
             rows.append(domain.event_row(sender, clean, known, received_at))
         inserted = self.repository.insert_events(rows)
-        intake.enqueue_stitch(sender.workspace_id, [r for r in rows if r["message_id"] in inserted])
+        if identify:
+            stored = [r for r in rows if r["message_id"] in inserted]
+            intake.enqueue_stitch(sender.workspace_id, stored)
         result.accepted = len(inserted)
         result.duplicates += len(rows) - len(inserted)
         result.accepted_ids = [r["message_id"] for r in rows if r["message_id"] in inserted]
@@ -188,13 +194,18 @@ class CollectService:
         return result
 
     def record_messages(
-        self, sender: Sender, messages: Sequence[dict[str, Any]], origin: str
+        self,
+        sender: Sender,
+        messages: Sequence[dict[str, Any]],
+        origin: str,
+        *,
+        identify: bool = True,
     ) -> IngestResult:
         """Store messages Tessera itself derived (e.g. ``Order Completed`` from an order).
 
-        They pass the same checks as anything sent from outside.
+        They pass the same checks as anything sent from outside; ``identify`` as ``ingest``.
         """
-        return self.ingest(sender, messages, origin)
+        return self.ingest(sender, messages, origin, identify=identify)
 
     def _reject_item(
         self,

@@ -48,7 +48,9 @@ WORKSPACE = typer.Option(..., "--workspace", "-w", help="Workspace id or slug")
 @friendly_errors
 def import_events(
     ctx: typer.Context,
-    file: Path = typer.Argument(..., help="JSONL, CSV or Parquet of Segment-shaped events"),
+    file: Path = typer.Argument(
+        ..., help="JSONL (or one JSON document), CSV or Parquet of Segment-shaped events"
+    ),
     workspace: str = WORKSPACE,
     file_format: FileFormat = typer.Option(
         None, "--file-format", help="jsonl, csv or parquet (default: from the extension)"
@@ -65,7 +67,9 @@ def import_events(
 @friendly_errors
 def import_orders(
     ctx: typer.Context,
-    file: Path = typer.Argument(..., help="The platform's export (JSONL, TSV or CSV)"),
+    file: Path = typer.Argument(
+        ..., help="The platform's export: JSONL (or one JSON document), a TSV report or a CSV"
+    ),
     order_format: OrderFormat = typer.Option(
         ..., "--format", help="shopify|tiktok|square (JSONL), amazon (TSV report), retail (CSV)"
     ),

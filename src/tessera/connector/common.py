@@ -71,6 +71,25 @@ def money(value: str | None, currency: str, field: str, *, negative: bool = Fals
     return amount
 
 
+def goods_subtotal(total: int, discount: int, shipping: int, tax: int, field: str) -> int:
+    """The subtotal that makes an order add up: ``subtotal - discount + shipping + tax ==
+    total``, the platform's own total (what the buyer paid) being the one figure kept as sent.
+
+    It is the goods' price before discounts, net of any tax their prices include (a shop
+    that shows prices with tax: the tax is inside the goods and shipping, so it is taken out
+    here). Platforms' totals that hold more than goods, shipping and tax (tips, fees, duties,
+    service charges) are counted by the connector in ``shipping``, which holds every charge
+    besides the goods. Refuses a total smaller than its shipping and tax after discounts: its
+    parts cannot be the platform's, naming ``field``.
+    """
+    subtotal = total + discount - shipping - tax
+    if subtotal < 0:
+        raise InvalidRecord(
+            f"{field} is less than the order's shipping and tax after its discounts", field=field
+        )
+    return subtotal
+
+
 def whole(value: str | int | None, field: str, *, required: bool = True) -> int:
     """A non-negative whole number from a cell or a JSON number ("2", "2.0", 2)."""
     if value is None or (isinstance(value, str) and not value.strip()):

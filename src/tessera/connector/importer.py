@@ -1,7 +1,10 @@
 """Bulk import of events and orders from files: streamed, committed in chunks, resumable.
 
 A file is read one record at a time (JSON lines, CSV/TSV rows, Parquet record batches), so a
-5 GB file needs the memory of one chunk, not of the file. Each chunk is its own transaction,
+5 GB file needs the memory of one chunk, not of the file. A ``.json`` file holding one JSON
+document (an object or an array, pretty-printed as exports are) rather than JSON Lines is read
+whole, up to 64 MB, and its items imported the same way; a file that is neither is refused
+whole, saying to use JSON Lines (``records.read_document``). Each chunk is its own transaction,
 opened by the caller's unit of work (``CliContext.session``): its events or orders, its
 quarantine rows and the run's new position commit together or not at all. The run
 (``ImportRun``) is keyed by a fingerprint of the file (name, size, the first and last MB), so
@@ -42,9 +45,13 @@ from tessera.connector.records import (
     Record,
     Start,
     delimited_records,
+    event_items,
     grouped,
+    json_items,
     jsonl_records,
+    numbered,
     parquet_records,
+    read_document,
     read_header,
 )
 from tessera.connector.service import ConnectorService, Rejected, Tally
@@ -368,7 +375,11 @@ class FileImporter:
                 self.total = 0  # parquet_records refuses the file, saying why
             return (_event_record(r, cells_are_text=False) for r in records)
         if self.file_format is FileFormat.JSONL:
-            return jsonl_records(stream, start)
+            document = read_document(stream, self.path.name)
+            if document is None:
+                return jsonl_records(stream, start)
+            items = json_items(document) if self.spec is not None else event_items(document)
+            return numbered(items, self.total, start.line)
         if self.spec is not None:
             delimiter, normalise, required = layout(self.spec)
         else:

@@ -1,6 +1,7 @@
 """Reading files and request bodies one record at a time, in constant memory.
 
-A record is one JSON line, one CSV/TSV row (keyed by the header) or one item of a JSON list.
+A record is one JSON line, one CSV/TSV row (keyed by the header) or one item of a JSON list
+(a request body, or a file holding one JSON document rather than JSON Lines).
 A record that cannot be read (cut short, not JSON, too few cells) is still yielded, with the
 reason and its raw text, so it can be quarantined and counted: every record read ends up
 accepted, duplicate or rejected. Each record says how far into the file it ends (bytes and
@@ -12,12 +13,13 @@ from __future__ import annotations
 import csv
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
 import orjson
 
+from tessera.collect.domain import merge_batch_context
 from tessera.connector.errors import InvalidRecord, UnreadableFile
 from tessera.kit.bounds import printable, unstorable_in
 
@@ -210,6 +212,94 @@ def unstorable(data: Any) -> InvalidRecord | None:
     return None
 
 
+DOCUMENT_MAX_BYTES = 64 * 1024 * 1024  # one JSON document is read whole; JSON Lines streams
+USE_JSONL = "use JSON Lines, one JSON object per line (e.g. jq -c '.[]' in.json > out.jsonl)"
+
+
+def read_document(stream: IO[bytes], name: str) -> Any | None:
+    """The file as one JSON document (an object or an array, however it is laid out), or
+    None when it is JSON Lines: its first line that is not blank is a JSON object.
+
+    A pretty-printed export is read whole, so up to ``DOCUMENT_MAX_BYTES``. Refuses, in one
+    line saying to use JSON Lines, a file that is neither (text, CSV, a lone number, a document
+    cut short) and a document too large to read whole: never one refusal per physical line.
+    """
+    stream.seek(0)
+    lines = _lines_with_text(stream, 2)
+    if not lines:
+        return None  # empty: nothing to read either way
+    text = lines[0].lstrip(b"\xef\xbb\xbf")
+    if _is_object(text):
+        return None
+    if not text.startswith((b"{", b"[")):
+        raise UnreadableFile(
+            f"{name} is not JSON Lines (its first line is not a JSON object) nor one JSON "
+            f"document; {USE_JSONL}",
+            field="file",
+        )
+    size = stream.seek(0, 2)
+    if size > DOCUMENT_MAX_BYTES:
+        raise UnreadableFile(
+            f"{name} is one JSON document of {size // (1024 * 1024)} MB, more than is read "
+            f"whole ({DOCUMENT_MAX_BYTES // (1024 * 1024)} MB); {USE_JSONL}",
+            field="file",
+        )
+    stream.seek(0)
+    try:
+        document = orjson.loads(stream.read().lstrip(b"\xef\xbb\xbf"))
+    except orjson.JSONDecodeError as exc:
+        if len(lines) == 2 and _is_object(lines[1]):
+            return None  # JSON Lines whose first line is damaged: that line is refused alone
+        raise UnreadableFile(
+            f"{name} is not JSON Lines nor one JSON document ({exc}); {USE_JSONL}",
+            field="file",
+        ) from None
+    return document  # an object or an array: the text starts with one
+
+
+def _lines_with_text(stream: IO[bytes], count: int) -> list[bytes]:
+    """The first ``count`` lines that are not blank, stripped (each at most 1 MB)."""
+    found: list[bytes] = []
+    while len(found) < count:
+        raw, _too_long = _read_line(stream)
+        if not raw:
+            break
+        if raw.strip():
+            found.append(raw.strip())
+    return found
+
+
+def _is_object(text: bytes) -> bool:
+    try:
+        return isinstance(orjson.loads(text), dict)
+    except orjson.JSONDecodeError:
+        return False
+
+
+def event_items(document: Any) -> list[Record]:
+    """The events of one JSON document: a list of messages, a Segment batch
+    (``{"batch": [...]}``, its ``context`` and ``integrations`` merged into each), or one
+    message."""
+    items: Any = document
+    if isinstance(document, dict) and isinstance(document.get("batch"), list):
+        items = [
+            merge_batch_context(item, document) if isinstance(item, dict) else item
+            for item in document["batch"]
+        ]
+    if not isinstance(items, list):
+        items = [items]
+    return _items(items, "an event must be a JSON object")
+
+
+def numbered(records: Sequence[Record], size: int, start: int = 0) -> Iterator[Record]:
+    """A document's records after the first ``start``, each saying how far into the
+    document it ends (its item number), so an interrupted import resumes after it; the byte
+    offset is the share of the file read, for progress."""
+    count = len(records)
+    for index, record in enumerate(records[start:], start=start):
+        yield replace(record, end_line=index + 1, end_offset=size * (index + 1) // max(count, 1))
+
+
 def json_items(document: Any) -> list[Record]:
     """The orders of a request body: one object, a list, ``{"orders": [...]}``, or TikTok's
     ``{"data": {"orders": [...]}}``."""
@@ -223,13 +313,13 @@ def json_items(document: Any) -> list[Record]:
             items = document["data"]["orders"]
     if not isinstance(items, list):
         items = [items]
+    return _items(items, "an order must be a JSON object")
+
+
+def _items(items: Sequence[Any], not_an_object: str) -> list[Record]:
     records = []
     for index, item in enumerate(items):
-        problem = (
-            None
-            if isinstance(item, dict)
-            else InvalidRecord("an order must be a JSON object", field="body")
-        )
+        problem = None if isinstance(item, dict) else InvalidRecord(not_an_object, field="body")
         raw = orjson.dumps(item).decode()
         records.append(Record(f"item {index}", index, item, raw, problem or unstorable(item)))
     return records

@@ -3,11 +3,12 @@
 Each row is one product's units sold in one store in one week; the rows of one store-week
 become the lines of one order, keyed ``<partner>:<store>:<ISO week>``, on the partner's channel
 (the retail channel claiming the partner's name, else ``retail:<partner slug>``). There is no
-customer. The week may be an ISO week (``2026-W47``) or any date in it; the order is placed on
-the week's Monday. Money is optional (``net_sales`` with a ``currency``); without it the order
-is in ``XXX``, ISO 4217's "no currency". Units on hand are checked but belong to Stock, which
-reads them from the kept file, not from orders. A corrected resend of a week wins when it has
-a later ``report_date``.
+customer, and the order makes no profile (``order.domain.has_shopper``). The week may be an
+ISO week (``2026-W47``) or any date in it; the order is placed on the week's Monday. Money is
+optional (``net_sales`` with a ``currency``); without it the order is in ``XXX``, ISO 4217's
+"no currency". The total is the net sales, all of it subtotal (no discount, shipping or tax
+is reported). Units on hand are checked but belong to Stock, which reads them from the kept
+file, not from orders. A corrected resend of a week wins when it has a later ``report_date``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from tessera.connector.common import checked, currency_code, money, slug, whole
 from tessera.connector.errors import InvalidRecord
 from tessera.integrations.retail.sell_through import REQUIRED_COLUMNS
 from tessera.models.order import OrderStatus
-from tessera.order.domain import CanonicalLine, CanonicalOrder
+from tessera.order.domain import SELL_THROUGH, CanonicalLine, CanonicalOrder
 
 PLATFORM = "retail"
 NO_CURRENCY = "XXX"
@@ -122,6 +123,6 @@ def rows_to_canonical(
             subtotal=sum(line.total for line in lines),
             total=sum(line.total for line in lines),
             location_ref=store,
-            fulfillment="retail",
+            fulfillment=SELL_THROUGH,
         )
     )

@@ -7,6 +7,13 @@ which Shopify bumps on every change, including cancellation. A refund's amount i
 that moved: its successful ``refund`` transactions, or, for a refund without transactions, its
 lines' subtotal and tax. The same function reads refunds inside an order and on their own
 (``refunds/create``), so both paths store the same refund.
+
+Shopify's ``total_price`` is the line items less ``total_discounts`` (line, order and shipping
+discounts), plus shipping before its discounts, tax (unless ``taxes_included``: then it is
+inside the prices), tips and duties. The order keeps that total; its shipping holds shipping,
+tips and duties, and its subtotal is the goods before discounts
+(``total_line_items_price``, net of the tax it includes in a shop showing prices with tax), so
+``subtotal - discount + shipping + tax == total``.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from tessera.connector.common import (
     checked,
     currency_code,
     customer,
+    goods_subtotal,
     money,
     parse,
     store_channel,
@@ -94,6 +102,16 @@ def order_to_canonical(
         )
     else:
         shipping = 0
+    shipping += money(order.total_tip_received, currency, "total_tip_received")
+    if order.original_total_duties_set is not None:
+        shipping += money(
+            order.original_total_duties_set.shop_money.amount,
+            currency,
+            "original_total_duties_set.shop_money.amount",
+        )
+    total = money(order.total_price, currency, "total_price")
+    tax = money(order.total_tax, currency, "total_tax")
+    discount = money(order.total_discounts, currency, "total_discounts")
     is_pos = order.source_name == "pos"
     location = str(order.location_id) if order.location_id is not None else None
     return checked(
@@ -107,11 +125,11 @@ def order_to_canonical(
             placed_at=ensure_utc(order.created_at),
             version=time_version(order.updated_at),
             lines=tuple(lines),
-            subtotal=money(order.subtotal_price, currency, "subtotal_price"),
-            tax=money(order.total_tax, currency, "total_tax"),
+            subtotal=goods_subtotal(total, discount, shipping, tax, "total_price"),
+            tax=tax,
             shipping=shipping,
-            discount=money(order.total_discounts, currency, "total_discounts"),
-            total=money(order.total_price, currency, "total_price"),
+            discount=discount,
+            total=total,
             is_cancelled=order.cancelled_at is not None,
             location_ref=location,
             fulfillment="in_store" if is_pos else None,

@@ -4,7 +4,15 @@ Square's money is already in minor units (``{amount, currency}``). Quantities ar
 must be whole numbers here. POS devices that were offline send orders late, stamped with their
 own ``created_at``: that is when the sale happened, so it is ``placed_at``; ``version`` orders
 the snapshots. The location names the store (the store channel claiming the location id).
-Square lines carry no SKU: the catalog object id stands in for it.
+A line's SKU is its item variation's ``sku`` when the payload carries the catalog object
+(expanded on the line, or among ``related_objects``); the variation id is its product
+reference, never its SKU.
+
+Square's ``total_money`` is the lines after discounts with their additive tax, plus service
+charges and the tip (an inclusive tax is inside the prices). The order keeps that total, its
+discount and tax as Square states them, service charges and tip as shipping (every charge
+besides the goods), and the goods before discounts, net of inclusive tax, as its subtotal:
+``subtotal - discount + shipping + tax == total``.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ from tessera.connector.common import (
     checked,
     currency_code,
     customer,
+    goods_subtotal,
     parse,
     split_name,
     store_channel,
@@ -58,14 +67,13 @@ def order_to_canonical(order: SquareOrder, channel_refs: Mapping[str, str]) -> C
     if order.state not in _STATE:
         raise InvalidRecord(f"state {order.state!r} is not a Square order state", field="state")
     currency = currency_code(order.total_money.currency, "total_money.currency")
+    skus = _variation_skus(order)
     lines = []
-    subtotal = 0
     for index, item in enumerate(order.line_items):
         where = f"line_items[{index}]"
         quantity = whole(item.quantity, f"{where}.quantity")
         unit = _amount(item.base_price_money, currency, f"{where}.base_price_money")
         discount = _amount(item.total_discount_money, currency, f"{where}.total_discount_money")
-        subtotal += unit * quantity
         title = item.name if not item.variation_name else f"{item.name} ({item.variation_name})"
         lines.append(
             CanonicalLine(
@@ -73,11 +81,17 @@ def order_to_canonical(order: SquareOrder, channel_refs: Mapping[str, str]) -> C
                 quantity=quantity,
                 unit_price=unit,
                 total=unit * quantity - discount,
-                sku=item.catalog_object_id,
+                sku=skus.get(item.catalog_object_id or ""),
                 product_ref=item.catalog_object_id,
                 title=title[:500],
             )
         )
+    total = _amount(order.total_money, currency, "total_money")
+    tax = _amount(order.total_tax_money, currency, "total_tax_money")
+    discount = _amount(order.total_discount_money, currency, "total_discount_money")
+    shipping = _amount(
+        order.total_service_charge_money, currency, "total_service_charge_money"
+    ) + _amount(order.total_tip_money, currency, "total_tip_money")
     recipient = _recipient(order)
     first, last = split_name(recipient.display_name)
     kinds = [f.type for f in order.fulfillments if f.type]
@@ -101,13 +115,11 @@ def order_to_canonical(order: SquareOrder, channel_refs: Mapping[str, str]) -> C
             placed_at=ensure_utc(order.created_at),
             version=padded_version(order.version),
             lines=tuple(lines),
-            subtotal=subtotal,
-            tax=_amount(order.total_tax_money, currency, "total_tax_money"),
-            shipping=_amount(
-                order.total_service_charge_money, currency, "total_service_charge_money"
-            ),
-            discount=_amount(order.total_discount_money, currency, "total_discount_money"),
-            total=_amount(order.total_money, currency, "total_money"),
+            subtotal=goods_subtotal(total, discount, shipping, tax, "total_money"),
+            tax=tax,
+            shipping=shipping,
+            discount=discount,
+            total=total,
             is_cancelled=order.state == "CANCELED",
             location_ref=order.location_id,
             fulfillment=_FULFILMENT.get(kinds[0], kinds[0].lower()) if kinds else "in_store",
@@ -121,6 +133,19 @@ def order_to_canonical(order: SquareOrder, channel_refs: Mapping[str, str]) -> C
             refunds=refunds,
         )
     )
+
+
+def _variation_skus(order: SquareOrder) -> dict[str, str]:
+    """Item variation id → its SKU, from the catalog objects the payload carries."""
+    objects = [*order.related_objects]
+    objects += [item.catalog_object for item in order.line_items if item.catalog_object]
+    return {
+        found.id: found.item_variation_data.sku.strip()
+        for found in objects
+        if found.item_variation_data is not None
+        and found.item_variation_data.sku
+        and found.item_variation_data.sku.strip()
+    }
 
 
 def _recipient(order: SquareOrder) -> SquareRecipient:

@@ -3,6 +3,12 @@
 TikTok sends one line item per unit sold; the lines of one SKU are added up into one canonical
 line with a quantity. Money is decimal strings; times are unix seconds. The version is
 ``update_time`` (a number, zero-padded so it sorts as text).
+
+TikTok's ``total_amount`` is ``sub_total + shipping_fee + tax`` plus the fees some markets
+charge, where ``sub_total`` is the products after the seller's and TikTok's product discounts
+and ``shipping_fee`` is after the shipping discounts. So the order's discount is the two
+product discounts, its shipping is ``shipping_fee`` and the fees, and its subtotal the products
+before discounts (``original_total_product_price``): the parts add up to the total.
 """
 
 from __future__ import annotations
@@ -13,13 +19,14 @@ from tessera.connector.common import (
     checked,
     currency_code,
     customer,
+    goods_subtotal,
     money,
     parse,
     split_name,
     unix_time,
 )
 from tessera.connector.errors import InvalidRecord
-from tessera.integrations.tiktok.orders import TikTokAddress, TikTokOrder
+from tessera.integrations.tiktok.orders import FEES, TikTokAddress, TikTokOrder
 from tessera.models.order import OrderStatus
 from tessera.order.domain import CanonicalLine, CanonicalOrder, padded_version
 
@@ -49,6 +56,14 @@ def order_to_canonical(order: TikTokOrder) -> CanonicalOrder:
         raise InvalidRecord(f"status {order.status!r} is not a TikTok order status", field="status")
     payment = order.payment
     currency = currency_code(payment.currency, "payment.currency")
+    total = money(payment.total_amount, currency, "payment.total_amount")
+    tax = money(payment.tax, currency, "payment.tax")
+    discount = money(payment.seller_discount, currency, "payment.seller_discount") + money(
+        payment.platform_discount, currency, "payment.platform_discount"
+    )
+    shipping = money(payment.shipping_fee, currency, "payment.shipping_fee") + sum(
+        money(getattr(payment, fee), currency, f"payment.{fee}") for fee in FEES
+    )
     lines = []
     for index, item in enumerate(order.line_items):
         price = money(item.sale_price, currency, f"line_items[{index}].sale_price")
@@ -79,12 +94,11 @@ def order_to_canonical(order: TikTokOrder) -> CanonicalOrder:
             placed_at=unix_time(order.create_time, "create_time"),
             version=padded_version(order.update_time),
             lines=tuple(lines),
-            subtotal=money(payment.sub_total, currency, "payment.sub_total"),
-            tax=money(payment.tax, currency, "payment.tax"),
-            shipping=money(payment.shipping_fee, currency, "payment.shipping_fee"),
-            discount=money(payment.seller_discount, currency, "payment.seller_discount")
-            + money(payment.platform_discount, currency, "payment.platform_discount"),
-            total=money(payment.total_amount, currency, "payment.total_amount"),
+            subtotal=goods_subtotal(total, discount, shipping, tax, "payment.total_amount"),
+            tax=tax,
+            shipping=shipping,
+            discount=discount,
+            total=total,
             is_cancelled=order.status == "CANCELLED",
             fulfillment=_FULFILMENT.get(order.fulfillment_type or ""),
             customer=customer(

@@ -28,7 +28,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from tessera.customer import schemas
+from tessera.customer import purchases, schemas
 from tessera.customer.repository.profiles import (
     CUSTOMER_SORTS,
     CustomerCounts,
@@ -37,6 +37,7 @@ from tessera.customer.repository.profiles import (
 from tessera.customer.repository.profiles import (
     CustomerFilter as CustomerFilter,  # the list's filter is part of this service's face
 )
+from tessera.customer.repository.purchases import PurchaseReadRepository
 from tessera.customer.timeline import (
     Position,
     consent_item,
@@ -150,6 +151,7 @@ class ProfileService:
     def __init__(self, session: Session) -> None:
         self.session = session
         self.repository = ProfileReadRepository(session)
+        self.purchases = PurchaseReadRepository(session)
         self.identity = IdentityService(session)
 
     # Resolving ---------------------------------------------------------------------------
@@ -409,7 +411,9 @@ class ProfileService:
 
     def computed_traits(self, workspace_id: str, person: Person) -> schemas.ComputedTraits:
         """First and last seen, channels used, events, orders, revenue and average order value
-        (per currency, cancelled orders left out, refunds taken off)."""
+        (per currency, cancelled orders left out, refunds taken off). Orders are the
+        connector orders the person holds and the orders their own ``Order Completed`` events
+        report that no connector order holds (``customer.purchases``)."""
         events = self.repository.event_summary(workspace_id, person.user_ids, person.anonymous_ids)
         first, last, channels = events.first, events.last, events.channels
         orders = self.repository.orders(workspace_id, person.order_ids)
@@ -426,18 +430,33 @@ class ProfileService:
                 revenue.get(order.currency, 0) + order.total - order.refunded_total
             )
             counted[order.currency] = counted.get(order.currency, 0) + 1
+        reported = self.reported_orders(workspace_id, person)
+        for sale in reported:
+            revenue[sale.currency] = revenue.get(sale.currency, 0) + sale.amount
+            counted[sale.currency] = counted.get(sale.currency, 0) + 1
         return schemas.ComputedTraits(
             first_seen=min(seen) if seen else None,
             last_seen=max(seen) if seen else None,
             channels=sorted(channels),
             event_count=events.count,
-            order_count=len(orders),
+            order_count=len(orders) + len(reported),
             revenue=[schemas.MoneyTotal(currency=c, amount=a) for c, a in sorted(revenue.items())],
             average_order_value=[
                 schemas.MoneyTotal(currency=c, amount=round(a / counted[c]))
                 for c, a in sorted(revenue.items())
             ],
         )
+
+    def reported_orders(self, workspace_id: str, person: Person) -> list[purchases.ReportedOrder]:
+        """The orders the person's own ``Order Completed`` events report, once per order id,
+        leaving out those a connector order holds (the same order, counted as stored)."""
+        reported = purchases.reported_orders(
+            self.purchases.completed_order_events(
+                workspace_id, person.user_ids, person.anonymous_ids
+            )
+        )
+        forms = purchases.forms_of(order.order_id for order in reported)
+        return purchases.not_held(reported, self.purchases.held_order_ids(workspace_id, forms))
 
     def current_consents(
         self, workspace_id: str, identifiers: Sequence[Identifier]

@@ -1,6 +1,7 @@
 """Orders as each platform sends them, for the demo's shoppers: Shopify (web and POS, with
-later edits and refunds), TikTok Shop, Square, Amazon order-report rows and a retail
-partner's sell-through rows, in the shapes of reference/collect.md. Pure and deterministic.
+later edits and refunds), TikTok Shop, Square, Amazon order-report rows (one order with an
+item the buyer cancelled) and a retail partner's sell-through rows, in the shapes of
+reference/collect.md. Pure and deterministic.
 """
 
 from __future__ import annotations
@@ -250,6 +251,11 @@ def order_tiktok(rng: random.Random, result: Omnichannel, person: Person, moment
     result.truth[f"tiktok_shop:{order_id}"] = person.person_id
 
 
+def square_variation_id(product: Product) -> str:
+    """The Square catalog's id of a product's item variation (not its SKU)."""
+    return f"SQVAR{CATALOG.index(product):04d}{product.sku.replace('-', '')}"[:24]
+
+
 def order_square(
     rng: random.Random, result: Omnichannel, person: Person, store: Store, moment: datetime
 ) -> None:
@@ -260,7 +266,12 @@ def order_square(
             "uid": f"{order_id}-{i}",
             "name": p.name,
             "quantity": str(rng.choice((1, 1, 2))),
-            "catalog_object_id": p.sku,
+            "catalog_object_id": square_variation_id(p),
+            "catalog_object": {  # looked up in the catalog by the sender: it holds the SKU
+                "type": "ITEM_VARIATION",
+                "id": square_variation_id(p),
+                "item_variation_data": {"name": p.name, "sku": p.sku},
+            },
             "base_price_money": {"amount": p.price, "currency": "USD"},
         }
         for i, p in enumerate(products)
@@ -287,49 +298,70 @@ def order_square(
 
 
 def order_amazon(rng: random.Random, result: Omnichannel, person: Person, moment: datetime) -> None:
+    """An Amazon order's report rows, one per item; the first order of two items also has its
+    first item cancelled by the buyer: a Pending row, then a Cancelled one, for that item."""
     order_id = (
         f"11{rng.randint(1, 9)}-{rng.randint(1000000, 9999999)}-{rng.randint(1000000, 9999999)}"
     )
     fba = rng.random() < 0.7
-    for product in pick_products(rng, rng.randint(1, 2)):
+    products = pick_products(rng, rng.randint(1, 2))
+    cancels_one = len(products) == 2 and not any(
+        row["item-status"] == "Cancelled" for row in result.amazon_rows
+    )
+    for product in products:
         quantity = rng.choice((1, 1, 2))
-        result.amazon_rows.append(
-            {
-                "amazon-order-id": order_id,
-                "merchant-order-id": "",
-                "purchase-date": moment.isoformat(),
-                "last-updated-date": (moment + timedelta(hours=2)).isoformat(),
-                "order-status": "Shipped",
-                "fulfillment-channel": "Amazon" if fba else "Merchant",
-                "sales-channel": "Amazon.com",
-                "order-channel": "",
-                "url": "",
-                "ship-service-level": "Standard",
-                "product-name": product.name,
-                "sku": product.sku,
-                "asin": f"B0{CATALOG.index(product):02d}SALT{rng.randint(10, 99)}",
-                "item-status": "Shipped",
-                "quantity": str(quantity),
-                "currency": "USD",
-                "item-price": shopify_money(product.price * quantity),
-                "item-tax": shopify_money(round(product.price * quantity * 0.08)),
-                "shipping-price": "0.00",
-                "shipping-tax": "0.00",
-                "gift-wrap-price": "",
-                "gift-wrap-tax": "",
-                "item-promotion-discount": "0.00",
-                "ship-promotion-discount": "0.00",
-                "ship-city": "",
-                "ship-state": "",
-                "ship-postal-code": person.postcode,
-                "ship-country": "US",
-                "promotion-ids": "",
-                "is-business-order": "false",
-                "purchase-order-number": "",
-                "price-designation": "",
-            }
-        )
+        row = {
+            "amazon-order-id": order_id,
+            "merchant-order-id": "",
+            "purchase-date": moment.isoformat(),
+            "last-updated-date": (moment + timedelta(hours=2)).isoformat(),
+            "order-status": "Shipped",
+            "fulfillment-channel": "Amazon" if fba else "Merchant",
+            "sales-channel": "Amazon.com",
+            "order-channel": "",
+            "url": "",
+            "ship-service-level": "Standard",
+            "product-name": product.name,
+            "sku": product.sku,
+            "asin": f"B0{CATALOG.index(product):02d}SALT{rng.randint(10, 99)}",
+            "item-status": "Shipped",
+            "quantity": str(quantity),
+            "currency": "USD",
+            "item-price": shopify_money(product.price * quantity),
+            "item-tax": shopify_money(round(product.price * quantity * 0.08)),
+            "shipping-price": "0.00",
+            "shipping-tax": "0.00",
+            "gift-wrap-price": "",
+            "gift-wrap-tax": "",
+            "item-promotion-discount": "0.00",
+            "ship-promotion-discount": "0.00",
+            "ship-city": "",
+            "ship-state": "",
+            "ship-postal-code": person.postcode,
+            "ship-country": "US",
+            "promotion-ids": "",
+            "is-business-order": "false",
+            "purchase-order-number": "",
+            "price-designation": "",
+        }
+        if cancels_one and product is products[0]:
+            result.amazon_rows.extend(_cancelled_item(row, moment))
+        else:
+            result.amazon_rows.append(row)
     result.truth[f"amazon:{order_id}"] = person.person_id
+
+
+def _cancelled_item(row: dict[str, str], moment: datetime) -> list[dict[str, str]]:
+    """An item's rows when its buyer cancelled it an hour after ordering: the Pending snapshot
+    Amazon wrote first, and the Cancelled one after it (neither with prices)."""
+    unpriced = {name: "" for name in ("currency", "item-price", "item-tax", "shipping-price",
+                                      "shipping-tax", "item-promotion-discount",
+                                      "ship-promotion-discount")}  # fmt: skip
+    pending = {**row, **unpriced, "order-status": "Pending", "item-status": "Unshipped",
+               "last-updated-date": (moment + timedelta(minutes=5)).isoformat()}  # fmt: skip
+    cancelled = {**pending, "order-status": "Cancelled", "item-status": "Cancelled",
+                 "last-updated-date": (moment + timedelta(hours=1)).isoformat()}  # fmt: skip
+    return [pending, cancelled]
 
 
 def retail_sell_through(rng: random.Random, result: Omnichannel, until: datetime) -> None:

@@ -177,8 +177,8 @@ def _browse(
     cart = [p for p in viewed if rng.random() < 0.45]
     for product in cart:
         properties = {**product_line(product), "quantity": 1}
-        if buggy_build:
-            properties["price"] = shopify_money(product.price)
+        if buggy_build:  # the price as the app shows it: text no number reads ("$38.00")
+            properties["price"] = f"${shopify_money(product.price)}"
             result.expected_rejections += 1
         add({"type": "track", "event": "Product Added", "properties": properties})
     if cart:

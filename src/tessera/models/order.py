@@ -11,7 +11,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tessera.db.base import Base
@@ -90,6 +90,8 @@ class OrderLine(Base):
     quantity: Mapped[int] = mapped_column(Integer)
     unit_price: Mapped[int] = mapped_column(MinorUnits)
     total: Mapped[int] = mapped_column(MinorUnits)
+    # The platform cancelled this item and the order lives on: total zero, no units owed.
+    is_cancelled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class OrderRefund(Base):

@@ -36,6 +36,9 @@ class CanonicalLine:
     gtin: str | None = None
     product_ref: str | None = None
     title: str = ""
+    # An item the platform cancelled while the order lives on (an Amazon item): kept as a
+    # line for the record, its total zero and its units owed by no stock.
+    is_cancelled: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +96,15 @@ class CanonicalOrder:
 
 # The version key of a placeholder order: lower than every real snapshot's key.
 PLACEHOLDER_VERSION_KEY = ""
+# The fulfilment of a retail partner's sell-through: a store's week of sales, not a shopper's.
+SELL_THROUGH = "retail"
+
+
+def has_shopper(fulfillment: str | None) -> bool:
+    """Whether an order is someone's purchase. A retail partner's sell-through row is a
+    store's week: its order events are stored like any other's, but no profile is made of it
+    (a profile per store-week would be a person who never existed)."""
+    return fulfillment != SELL_THROUGH
 
 
 def is_placeholder(version_key: str) -> bool:

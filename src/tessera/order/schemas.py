@@ -66,6 +66,10 @@ class OrderLineOut(BaseModel):
     quantity: int
     unit_price: int
     total: int
+    is_cancelled: bool = Field(
+        default=False,
+        description="The platform cancelled this item and the order lives on: its total is 0",
+    )
 
 
 class OrderRefundOut(BaseModel):

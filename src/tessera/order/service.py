@@ -316,7 +316,10 @@ class OrderService:
                 message["timestamp"] = refund.refunded_at.isoformat()
                 messages.append(message)
         return CollectService(self.session).record_messages(
-            sender, messages, f"order {row.platform}:{row.external_id}"
+            sender,
+            messages,
+            f"order {row.platform}:{row.external_id}",
+            identify=domain.has_shopper(row.fulfillment),
         )
 
     @staticmethod
@@ -370,6 +373,7 @@ class OrderService:
                         "quantity": line.quantity,
                     }
                     for line in lines
+                    if not line.is_cancelled
                 ],
             },
             "context": {

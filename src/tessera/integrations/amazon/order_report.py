@@ -1,4 +1,5 @@
-"""``GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL``: tab-separated, one row per order line.
+"""``GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL``: tab-separated, one row per order item
+snapshot (an item that changed, say from ``Pending`` to ``Cancelled``, may have a row of each).
 
 Cells are text; prices are decimal strings, empty for pending and cancelled lines. Dates are
 ISO 8601 with an offset. The unshipped-orders report adds buyer and recipient columns.
@@ -25,6 +26,9 @@ REQUIRED_COLUMNS = (
 BUYER_COLUMNS = (
     "buyer-email", "buyer-name", "buyer-phone-number", "recipient-name", "ship-address-1",
 )  # fmt: skip
+# What names one item across its rows (its snapshots), the first present: order-item-id is in
+# the unshipped and order-data reports, sku and asin in every one.
+ITEM_KEY_COLUMNS = ("order-item-id", "sku", "asin")
 
 # fulfillment-channel values
 FULFILLED_BY_AMAZON = "Amazon"
@@ -32,6 +36,7 @@ FULFILLED_BY_MERCHANT = "Merchant"
 
 # order-status values
 STATUSES = ("Pending", "Unshipped", "PartiallyShipped", "Shipping", "Shipped", "Cancelled")
+CANCELLED = "Cancelled"  # in order-status, or in item-status for one item of a live order
 
 # The marketplace's currency, for rows whose currency cell is empty (pending orders).
 MARKETPLACE_CURRENCY = {

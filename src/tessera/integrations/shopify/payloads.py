@@ -104,10 +104,11 @@ class ShopifyOrder(Payload):
     cancel_reason: str | None = None
     currency: str
     total_price: DecimalString
-    subtotal_price: DecimalString | None = None
     total_tax: DecimalString | None = None
     total_discounts: DecimalString | None = None
-    total_shipping_price_set: ShopifyMoneySet | None = None
+    total_shipping_price_set: ShopifyMoneySet | None = None  # before shipping discounts
+    total_tip_received: DecimalString | None = None
+    original_total_duties_set: ShopifyMoneySet | None = None
     financial_status: str | None = None
     fulfillment_status: str | None = None
     source_name: str | None = None

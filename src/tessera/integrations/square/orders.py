@@ -2,7 +2,10 @@
 
 Money is ``{amount, currency}`` with the amount already in minor units. Quantities are strings
 (they may be decimal for items sold by weight). ``version`` grows with every change; offline
-POS devices send orders late, stamped with their own ``created_at``.
+POS devices send orders late, stamped with their own ``created_at``. A line names the item
+variation it sold by ``catalog_object_id``; the variation's SKU is catalog data, present only
+when the sender looked it up and sent it along (``catalog_object`` on the line, or the
+order's ``related_objects``, as Square's catalog answers name them).
 """
 
 from __future__ import annotations
@@ -22,11 +25,29 @@ class SquareMoney(Payload):
     currency: str
 
 
+class SquareItemVariation(Payload):
+    """A catalog item variation's data: the seller's ``sku`` lives here, never on a line."""
+
+    item_id: str | None = None
+    name: str | None = None
+    sku: str | None = None
+
+
+class SquareCatalogObject(Payload):
+    """A catalog object sent with an order (expanded on its line, or among
+    ``related_objects``); an ``ITEM_VARIATION`` names the SKU of the lines that sold it."""
+
+    id: str
+    type: str | None = None
+    item_variation_data: SquareItemVariation | None = None
+
+
 class SquareLineItem(Payload):
     uid: str | None = None
     name: str = ""
     quantity: str
-    catalog_object_id: str | None = None
+    catalog_object_id: str | None = None  # the item variation's id (not its SKU)
+    catalog_object: SquareCatalogObject | None = None
     variation_name: str | None = None
     base_price_money: SquareMoney | None = None
     total_money: SquareMoney | None = None
@@ -74,3 +95,5 @@ class SquareOrder(Payload):
     total_tax_money: SquareMoney | None = None
     total_discount_money: SquareMoney | None = None
     total_service_charge_money: SquareMoney | None = None
+    total_tip_money: SquareMoney | None = None
+    related_objects: list[SquareCatalogObject] = Field(default_factory=list)

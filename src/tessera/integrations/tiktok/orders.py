@@ -30,6 +30,10 @@ class TikTokAddress(Payload):
 
 
 class TikTokPayment(Payload):
+    """What the buyer paid. ``sub_total`` is the products after the seller's and TikTok's
+    product discounts, ``shipping_fee`` the shipping after its discounts; ``total_amount`` is
+    their sum plus ``tax`` and the fees some markets charge."""
+
     currency: str
     sub_total: DecimalString = "0"
     shipping_fee: DecimalString = "0"
@@ -37,6 +41,19 @@ class TikTokPayment(Payload):
     platform_discount: DecimalString = "0"
     tax: DecimalString = "0"
     total_amount: DecimalString
+    retail_delivery_fee: DecimalString = "0"  # US states that charge one (Colorado, Minnesota)
+    small_order_fee: DecimalString = "0"  # Thailand
+    buyer_service_fee: DecimalString = "0"
+    handling_fee: DecimalString = "0"
+    shipping_insurance_fee: DecimalString = "0"
+    item_insurance_fee: DecimalString = "0"
+
+
+# The payment's fees besides shipping: part of ``total_amount``.
+FEES = (
+    "retail_delivery_fee", "small_order_fee", "buyer_service_fee", "handling_fee",
+    "shipping_insurance_fee", "item_insurance_fee",
+)  # fmt: skip
 
 
 class TikTokLineItem(Payload):

@@ -139,7 +139,8 @@ class OrderStockService:
         self, workspace_id: str, lines: Sequence[OrderLine], refunded: Mapping[str, int]
     ) -> dict[tuple[str, str], int]:
         """Units per (line, stocked variant) the order still owes: each line's quantity less its
-        refunded units, bundles as their components. Lines whose SKU is unknown are left out."""
+        refunded units (none for a line the platform cancelled), bundles as their components.
+        Lines whose SKU is unknown are left out."""
         skus = {line.sku for line in lines if line.sku}
         if not skus:
             return {}
@@ -148,7 +149,8 @@ class OrderStockService:
         components = self.catalog.components([variants[str(line.sku)].id for line in known])
         owed: dict[tuple[str, str], int] = {}
         for line in known:
-            units = max(0, line.quantity - refunded.get(line.line_key, 0))
+            returned = refunded.get(line.line_key, 0)
+            units = 0 if line.is_cancelled else max(0, line.quantity - returned)
             demand = component_demand([(variants[str(line.sku)].id, units)], components)
             for variant_id, quantity in demand.items():
                 owed[(line.line_key, variant_id)] = quantity

@@ -128,7 +128,11 @@ class RoutingService:
         reasons += [
             f"line {line.line_key} has no SKU: no stock moved" for line in lines if not line.sku
         ]
-        known = [line for line in lines if line.sku in variants and line.quantity > 0]
+        known = [
+            line
+            for line in lines
+            if line.sku in variants and line.quantity > 0 and not line.is_cancelled
+        ]
         components = self.catalog.components([variants[line.sku].id for line in known if line.sku])
         per_line: dict[str, dict[str, int]] = {
             line.line_key: component_demand(
