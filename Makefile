@@ -4,6 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 BENCH_STAMP := $(VENV)/.bench-installed-stamp
+# pytest processes: one per core (each has its own SQLite files and PostgreSQL database)
+TEST_WORKERS ?= auto
 
 .PHONY: setup demo test lint format bench serve worker chromium clean
 
@@ -26,7 +28,7 @@ demo: $(STAMP) ## a seeded demo brand, with API, worker and dashboard on http://
 	$(BIN)/tessera demo
 
 test: setup lint ## ruff, mypy (strict on src/) and pytest (SQLite, plus PostgreSQL when TESSERA_TEST_DATABASE_URL is set)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
