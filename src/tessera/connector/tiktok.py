@@ -3,6 +3,11 @@
 TikTok sends one line item per unit sold; the lines of one SKU are added up into one canonical
 line with a quantity. Money is decimal strings; times are unix seconds. The version is
 ``update_time`` (a number, zero-padded so it sorts as text).
+
+The buyer's email is TikTok's relay address (``@scs.tiktokw.us``), kept as the order's email
+and told apart by the identity layer; the recipient's phone is masked for most sellers
+(``(+1)805*****21``) and is then no phone at all. The address (lines, city, postcode, country)
+is the buyer's, and is what matches them to the profile they have elsewhere.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from tessera.connector.common import (
     unix_time,
 )
 from tessera.connector.errors import InvalidRecord
-from tessera.integrations.tiktok.orders import TikTokAddress, TikTokOrder
+from tessera.integrations.tiktok.orders import TikTokAddress, TikTokDistrict, TikTokOrder
 from tessera.models.order import OrderStatus
 from tessera.order.domain import CanonicalLine, CanonicalOrder, padded_version
 
@@ -37,6 +42,9 @@ _STATUS = {
     "CANCELLED": OrderStatus.PLACED,
 }
 _FULFILMENT = {"FULFILLMENT_BY_TIKTOK": "fbt", "FULFILLMENT_BY_SELLER": "seller"}
+# The ``address_level_name`` of the district that is the town (L3 in the US, a post town in
+# the UK).
+_TOWN_LEVELS = frozenset({"city", "town", "post town"})
 
 
 def parse_order(data: Any) -> TikTokOrder:
@@ -89,13 +97,27 @@ def order_to_canonical(order: TikTokOrder) -> CanonicalOrder:
             fulfillment=_FULFILMENT.get(order.fulfillment_type or ""),
             customer=customer(
                 email=order.buyer_email,
-                phone=address.phone_number,
+                phone=_unmasked(address.phone_number),
                 external_id=order.user_id,
                 first_name=address.first_name or first,
                 last_name=address.last_name or last,
                 postal_code=address.postal_code,
+                city=_town(address.district_info),
                 country=address.region_code,
                 address_line=address.address_line1,
+                address_line2=address.address_line2,
             ),
         )
     )
+
+
+def _unmasked(phone: str | None) -> str | None:
+    """The phone, or None when TikTok masked its digits: a few digits are nobody's number."""
+    return None if phone is None or "*" in phone else phone
+
+
+def _town(districts: list[TikTokDistrict]) -> str | None:
+    for district in districts:
+        if (district.address_level_name or "").strip().lower() in _TOWN_LEVELS:
+            return district.address_name
+    return None
