@@ -36,7 +36,7 @@ def test_a_web_order_maps_money_times_lines_and_the_customer() -> None:
     assert order.customer == CanonicalCustomer(
         email="Ava.Okafor@example.com", phone="+17185550142", external_id="7104455667788",
         first_name="Ava", last_name="Okafor", postal_code="11201", city="Brooklyn",
-        country="US", address_line="41 Bergen St",
+        country="US", address_line="41 Bergen St", address_line2="Apt 3",
     )  # fmt: skip
 
 

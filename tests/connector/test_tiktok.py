@@ -9,6 +9,7 @@ import pytest
 from tessera.connector import tiktok
 from tessera.connector.errors import InvalidRecord
 from tessera.models.order import OrderStatus
+from tessera.order.domain import CanonicalCustomer
 from tests.support.connectors import fixture_json
 
 
@@ -29,9 +30,23 @@ def test_an_order_maps_units_money_times_and_the_buyer() -> None:
     )  # fmt: skip
     assert order.placed_at == datetime(2026, 11, 25, 13, 30, tzinfo=UTC)
     assert order.version == "00000000001795613700"
-    assert (order.customer.external_id, order.customer.first_name, order.customer.postal_code) == (
-        "7494845992346046559", "Maya", "93035",
+    assert order.customer == CanonicalCustomer(
+        email="v9q2k1x7b3@scs.tiktokw.us", phone=None, external_id="7494845992346046559",
+        first_name="Maya", last_name="Chen", postal_code="93035", city="Oxnard", country="US",
+        address_line="1200 Harbor Blvd", address_line2="Apt 4B",
     )  # fmt: skip
+
+
+def test_an_unmasked_phone_is_kept_and_a_masked_one_is_no_phone() -> None:
+    """A seller fulfilling with TikTok sees the number; others see a few digits and stars."""
+    payload = fixture_json("tiktok/order.json")
+    shown = {**payload, "recipient_address": {**payload["recipient_address"],
+                                              "phone_number": "(+1)8055550121"}}  # fmt: skip
+
+    kept = tiktok.order_to_canonical(tiktok.parse_order(shown))
+    masked = tiktok.order_to_canonical(tiktok.parse_order(payload))
+
+    assert (kept.customer.phone, masked.customer.phone) == ("(+1)8055550121", None)
 
 
 def test_a_cancelled_unpaid_order_is_cancelled_and_pending() -> None:

@@ -1,5 +1,6 @@
 """The demo shows Identify at work: omnichannel profiles stitched from the fed data, checked
-against the generator's truth, and the store kiosk's shared iPad caught by a guard-rail."""
+against the generator's truth, the store kiosk's shared iPad caught by a guard-rail, and a
+TikTok Shop guest joined to their web profile by name and street address."""
 
 from __future__ import annotations
 
@@ -12,7 +13,14 @@ from tessera.demo.generator import DemoSize, generate_brand
 from tessera.demo.omnichannel import generate_omnichannel
 from tessera.demo.seed import seed_demo
 from tessera.kit.time import utcnow
-from tessera.models.identity import Identifier, IdentityConflict, Profile, ProfileStatus
+from tessera.models.identity import (
+    Identifier,
+    IdentityConflict,
+    IdentityMerge,
+    Profile,
+    ProfileStatus,
+)
+from tessera.models.order import Order
 from tessera.worker import build_worker
 from tests.support.live import live_server
 
@@ -21,7 +29,9 @@ def test_the_fed_demo_becomes_omnichannel_profiles_without_a_wrong_merge(
     committed_database_url: str,
 ) -> None:
     """Each profile holds one true person; many span site, app and orders; the kiosk conflicts
-    and, signed in by more than the threshold of people, is detached and marked shared."""
+    and, signed in by more than the threshold of people, is detached and marked shared; the
+    TikTok guest's order is on their web profile through a match, their email their own; no
+    relay address is anyone's email."""
     engine = make_engine(committed_database_url)
     factory = make_session_factory(engine)
     with session_scope(factory) as session:
@@ -67,6 +77,37 @@ def test_the_fed_demo_becomes_omnichannel_profiles_without_a_wrong_merge(
             )
         ).one()
         shared_flag, kiosk_profile = kiosk_row.is_shared, kiosk_row.profile_id
+        assert data.tiktok_guest is not None
+        guest_person, guest_order = data.tiktok_guest
+        (person,) = [p for p in data.people if p.person_id == guest_person]
+        order_id = session.scalars(
+            select(Order.id).where(
+                Order.workspace_id == seeded.workspace_id, Order.external_id == guest_order
+            )
+        ).one()
+        owner_of = {
+            (type_, value): profile_id
+            for type_, value, profile_id in session.execute(
+                select(Identifier.type, Identifier.value, Identifier.profile_id).where(
+                    Identifier.workspace_id == seeded.workspace_id,
+                    Identifier.value.in_([order_id, person.user_id]),
+                )
+            )
+        }
+        guest_profile = session.get(Profile, owner_of[("order", order_id)])
+        causes = session.scalars(
+            select(IdentityMerge.cause_kind).where(
+                IdentityMerge.survivor_profile_id == owner_of[("order", order_id)]
+            )
+        ).all()
+        relay_emails = session.scalars(
+            select(Identifier.value).where(
+                Identifier.workspace_id == seeded.workspace_id,
+                Identifier.type == "email",
+                Identifier.value.like("%@scs.tiktokw.us"),
+            )
+        ).all()
+        guest_email = guest_profile.traits.get("email") if guest_profile else None
     engine.dispose()
 
     assert groups and all(len(people) == 1 for people in groups.values())
@@ -75,3 +116,7 @@ def test_the_fed_demo_becomes_omnichannel_profiles_without_a_wrong_merge(
     kiosk = [c for c in conflicts if c.identifier_value == "kiosk-soho-ipad-1"]
     assert kiosk and {c.rule for c in kiosk} == {"limit:user_id", "shared"}
     assert (shared_flag, kiosk_profile) == (True, "")
+    assert owner_of[("order", order_id)] == owner_of[("user_id", person.user_id)]
+    assert "match" in causes
+    assert guest_email == person.email
+    assert relay_emails == []

@@ -151,6 +151,7 @@ def rows_to_canonical(rows: Sequence[Mapping[str, str]], channel: str = "amazon"
                 city=first.get("ship-city"),
                 country=first.get("ship-country"),
                 address_line=first.get("ship-address-1"),
+                address_line2=first.get("ship-address-2"),
             ),
         )
     )

@@ -155,6 +155,7 @@ def _customer(order: ShopifyOrder) -> CanonicalCustomer:
         city=address.city,
         country=address.country_code or address.country,
         address_line=address.address1,
+        address_line2=address.address2,
     )
 
 

@@ -9,6 +9,11 @@ charge, where ``sub_total`` is the products after the seller's and TikTok's prod
 and ``shipping_fee`` is after the shipping discounts. So the order's discount is the two
 product discounts, its shipping is ``shipping_fee`` and the fees, and its subtotal the products
 before discounts (``original_total_product_price``): the parts add up to the total.
+
+The buyer's email is TikTok's relay address (``@scs.tiktokw.us``), kept as the order's email
+and told apart by the identity layer; the recipient's phone is masked for most sellers
+(``(+1)805*****21``) and is then no phone at all. The address (lines, city, postcode, country)
+is the buyer's, and is what matches them to the profile they have elsewhere.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from tessera.connector.common import (
     unix_time,
 )
 from tessera.connector.errors import InvalidRecord
-from tessera.integrations.tiktok.orders import FEES, TikTokAddress, TikTokOrder
+from tessera.integrations.tiktok.orders import FEES, TikTokAddress, TikTokDistrict, TikTokOrder
 from tessera.models.order import OrderStatus
 from tessera.order.domain import CanonicalLine, CanonicalOrder, padded_version
 
@@ -44,6 +49,9 @@ _STATUS = {
     "CANCELLED": OrderStatus.PLACED,
 }
 _FULFILMENT = {"FULFILLMENT_BY_TIKTOK": "fbt", "FULFILLMENT_BY_SELLER": "seller"}
+# The ``address_level_name`` of the district that is the town (L3 in the US, a post town in
+# the UK).
+_TOWN_LEVELS = frozenset({"city", "town", "post town"})
 
 
 def parse_order(data: Any) -> TikTokOrder:
@@ -103,13 +111,27 @@ def order_to_canonical(order: TikTokOrder) -> CanonicalOrder:
             fulfillment=_FULFILMENT.get(order.fulfillment_type or ""),
             customer=customer(
                 email=order.buyer_email,
-                phone=address.phone_number,
+                phone=_unmasked(address.phone_number),
                 external_id=order.user_id,
                 first_name=address.first_name or first,
                 last_name=address.last_name or last,
                 postal_code=address.postal_code,
+                city=_town(address.district_info),
                 country=address.region_code,
                 address_line=address.address_line1,
+                address_line2=address.address_line2,
             ),
         )
     )
+
+
+def _unmasked(phone: str | None) -> str | None:
+    """The phone, or None when TikTok masked its digits: a few digits are nobody's number."""
+    return None if phone is None or "*" in phone else phone
+
+
+def _town(districts: list[TikTokDistrict]) -> str | None:
+    for district in districts:
+        if (district.address_level_name or "").strip().lower() in _TOWN_LEVELS:
+            return district.address_name
+    return None

@@ -52,14 +52,19 @@ CHANNEL_IDENTIFIERS: dict[str, tuple[str, ...]] = {
     "push": ("push_token", "device_id"),
 }
 CLOCK_SKEW = timedelta(minutes=5)
+RELAY_REFUSAL = (
+    "a relay address is the platform's, not the person's: record consent for an email, "
+    "phone or device the person gave"
+)
 ERASED_PREFIX = "erased:"
 # Event and order fields that say who someone is, dropped when anonymising.
 PERSONAL_KEYS = frozenset(
     {
-        "email", "phone", "name", "first_name", "firstname", "last_name", "lastname",
-        "username", "address", "address_line", "street", "city", "postal_code", "postcode",
-        "zip", "birthday", "ip", "user_agent", "customer", "shipping_address",
-        "billing_address", "userid", "user_id", "anonymousid", "anonymous_id", "externalids",
+        "email", "relay_email", "phone", "name", "first_name", "firstname", "last_name",
+        "lastname", "username", "address", "address_line", "address_line2", "street", "city",
+        "postal_code", "postcode", "zip", "birthday", "ip", "user_agent", "customer",
+        "shipping_address", "billing_address", "userid", "user_id", "anonymousid",
+        "anonymous_id", "externalids",
     }
 )  # fmt: skip
 # The top-level fields of a Segment message kept when anonymising (context and traits go).
@@ -165,8 +170,10 @@ class PrivacyService:
         """Append a person's yes or no for one purpose on one channel, with its evidence.
 
         Refuses (422) an unknown purpose or channel, an identifier the profile does not hold,
-        an identifier of the wrong type for the channel (email consent needs an email), an empty
-        source, and a time in the future: consent is evidence, so it must say when and where.
+        an identifier of the wrong type for the channel (email consent needs an email), a relay
+        address on any channel (a marketplace's or Apple's, which only forwards what the
+        platform allows: it cannot carry the person's yes), an empty source, and a time in the
+        future: consent is evidence, so it must say when and where.
         """
         if consent.purpose not in PURPOSES:
             raise InvalidInput(f"purpose must be one of {', '.join(PURPOSES)}", field="purpose")
@@ -179,6 +186,8 @@ class PrivacyService:
         if recorded_at > now + CLOCK_SKEW:
             raise InvalidInput("recorded_at is in the future", field="recorded_at")
         allowed = CHANNEL_IDENTIFIERS.get(consent.channel)
+        if consent.identifier_type.strip() == ids.RELAY_EMAIL:
+            raise InvalidInput(RELAY_REFUSAL, field="identifier_type")
         if allowed and consent.identifier_type not in allowed:
             raise InvalidInput(
                 f"{consent.channel} consent is given for an identifier of type "
@@ -218,7 +227,10 @@ class PrivacyService:
         kind = consent.identifier_type.strip()
         raw = consent.identifier_value.strip()
         rules = self.profiles.identity.rules(workspace_id)
-        candidates = {i.value for i in ids.normalise(kind, raw, rules) if i.type == kind}
+        found = ids.normalise(kind, raw, rules)
+        if any(i.type == ids.RELAY_EMAIL for i in found):
+            raise InvalidInput(RELAY_REFUSAL, field="identifier_value")
+        candidates = {i.value for i in found if i.type == kind}
         for identifier in person.identifiers:
             matches = identifier.value in candidates or identifier.raw == raw
             if identifier.type == kind and matches:

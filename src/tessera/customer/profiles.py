@@ -71,7 +71,7 @@ PLATFORM_OF_TYPE = {
 SEARCH_RANK = (
     ids.EMAIL, ids.PHONE, ids.LOYALTY_ID, ids.POS_CARD_ID, ids.USER_ID, ids.SHOPIFY_CUSTOMER_ID,
     ids.TIKTOK_CUSTOMER_ID, ids.AMAZON_BUYER_ID, ids.SQUARE_CUSTOMER_ID, ids.ANONYMOUS_ID,
-    ids.ORDER,
+    ids.RELAY_EMAIL, ids.ORDER,
 )  # fmt: skip
 _NAME_TRAITS = ("first_name", "last_name")
 EXPORT_MAX = 50_000  # rows in one CSV download

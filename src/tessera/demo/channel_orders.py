@@ -161,9 +161,9 @@ def _shopify_order(
             "first_name": person.first_name,
             "last_name": person.last_name,
             "zip": person.postcode,
-            "city": "New York",
+            "city": person.city,
             "country_code": "US",
-            "address1": f"{rng.randint(1, 400)} Main St",
+            "address1": person.street,
         },
         "billing_address": None,
         "discount_codes": [],
@@ -199,7 +199,18 @@ def order_shopify_pos(
     result.truth[f"shopify:{order['id']}"] = person.person_id
 
 
-def order_tiktok(rng: random.Random, result: Omnichannel, person: Person, moment: datetime) -> None:
+def order_tiktok(
+    rng: random.Random,
+    result: Omnichannel,
+    person: Person,
+    moment: datetime,
+    *,
+    buyer_id: str | None = None,
+    masked_phone: bool = False,
+) -> str:
+    """A TikTok Shop order by ``person`` (as ``buyer_id``, else their own TikTok buyer id);
+    the buyer email is TikTok's per-order relay address, the phone masked as most sellers see
+    it when ``masked_phone``. Returns the order id."""
     products = pick_products(rng, rng.randint(1, 2))
     order_id = str(
         576_000_000_000_000_000 + len(result.tiktok_orders) * 104_729 + rng.randint(0, 999)
@@ -227,14 +238,26 @@ def order_tiktok(rng: random.Random, result: Omnichannel, person: Person, moment
             "create_time": created,
             "update_time": created + 3600,
             "paid_time": created + 30,
-            "user_id": person.tiktok_buyer_id,
+            "user_id": buyer_id or person.tiktok_buyer_id,
             "buyer_email": f"{order_id[-8:]}@scs.tiktokw.us",
             "recipient_address": {
                 "name": f"{person.first_name} {person.last_name}",
-                "phone_number": person.phone or "",
+                "phone_number": _masked(person.phone) if masked_phone else person.phone or "",
                 "postal_code": person.postcode,
                 "region_code": "US",
-                "address_line_1": f"{rng.randint(1, 900)} Oak Ave",
+                "address_line_1": person.street,
+                "district_info": [
+                    {
+                        "address_level": "L0",
+                        "address_level_name": "Country",
+                        "address_name": "United States",
+                    },
+                    {
+                        "address_level": "L3",
+                        "address_level_name": "City",
+                        "address_name": person.city,
+                    },
+                ],
             },
             "payment": {
                 "currency": "USD",
@@ -249,6 +272,12 @@ def order_tiktok(rng: random.Random, result: Omnichannel, person: Person, moment
         }
     )
     result.truth[f"tiktok_shop:{order_id}"] = person.person_id
+    return order_id
+
+
+def _masked(phone: str | None) -> str:
+    """A phone as TikTok shows it to a seller who does not fulfil with TikTok."""
+    return f"(+1){phone[2:5]}*****{phone[-2:]}" if phone else ""
 
 
 def square_variation_id(product: Product) -> str:

@@ -4,8 +4,9 @@ Pure and deterministic: the same seed, size and anchor day give the same people,
 orders. Each person is a ground truth (``Person``) with overlapping identifiers the way real
 data has them: a device id on the site and another in the app, a login on some visits, an email
 typed differently at the store, a TikTok buyer id, an Amazon order with only a name and a
-postcode. The output is what each channel would send: Segment batches from analytics.js and the
-mobile SDKs, and order payloads in the platforms' own shapes (see reference/collect.md).
+postcode, a web customer's guest order on TikTok Shop with nothing in common but her name and
+street address. The output is what each channel would send: Segment batches from analytics.js
+and the mobile SDKs, and order payloads in the platforms' own shapes (see reference/collect.md).
 """
 
 from __future__ import annotations
@@ -84,7 +85,51 @@ def generate_omnichannel(seed: int, people_count: int, until: datetime) -> Omnic
     retail_sell_through(rng, result, until)
     shopify_followups(rng, result)
     _store_kiosk(random.Random(seed), result, until)
+    _tiktok_guest(random.Random(seed + 104_729), result, until)
     return result
+
+
+def _tiktok_guest(rng: random.Random, result: Omnichannel, until: datetime) -> None:
+    """A web customer, signed up with their address, orders on TikTok Shop as a guest: a new
+    buyer id, TikTok's relay address, a masked phone. No identifier joins the two, and the
+    relay address must not become their email; the matcher joins the order to their web
+    profile on name and street address, which their page on the dashboard shows as the
+    merge's evidence."""
+    person = next(
+        (p for p in result.people if p.user_id and p.web_device and not p.tiktok_buyer_id), None
+    )
+    if person is None:
+        return
+    signed_up = until - timedelta(days=20)
+    stamp = iso_utc(signed_up)
+    sign_up = {
+        "type": "identify",
+        "messageId": random_uuid(rng),
+        "anonymousId": person.web_device,
+        "userId": person.user_id,
+        "timestamp": stamp,
+        "originalTimestamp": stamp,
+        "traits": {
+            "email": person.email,
+            "first_name": person.first_name,
+            "last_name": person.last_name,
+            "address": {
+                "street": person.street,
+                "city": person.city,
+                "postal_code": person.postcode,
+                "country": "US",
+            },
+        },
+    }
+    context = {"library": {"name": "analytics.js", "version": "next-1.70.0"}, "locale": "en-US"}
+    result.web_batches.append(
+        {"batch": [sign_up], "sentAt": iso_utc(signed_up + timedelta(seconds=2)),
+         "context": context}
+    )  # fmt: skip
+    guest = f"7495{int(person.person_id.rpartition('-')[2]):015d}"
+    result.tiktok_guest = (person.person_id, order_tiktok(
+        rng, result, person, until - timedelta(hours=26), buyer_id=guest, masked_phone=True
+    ))  # fmt: skip
 
 
 def _store_kiosk(rng: random.Random, result: Omnichannel, until: datetime) -> None:

@@ -34,6 +34,15 @@ EMAIL_DOMAINS = ("gmail.com", "icloud.com", "outlook.com", "yahoo.com", "proton.
 
 
 POSTCODES = ("10012", "10013", "11211", "78701", "78704", "90291", "90066", "60614", "98103")
+CITY_OF_POSTCODE = {
+    "10012": "New York", "10013": "New York", "11211": "Brooklyn", "78701": "Austin",
+    "78704": "Austin", "90291": "Los Angeles", "90066": "Los Angeles", "60614": "Chicago",
+    "98103": "Seattle",
+}  # fmt: skip
+STREETS = (
+    "Oak Ave", "Main St", "Harbor Blvd", "Spring St", "Bedford Ave", "Congress Ave",
+    "Abbot Kinney Blvd", "Clark St", "Fremont Ave", "Mulberry St", "Lake Shore Dr",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -93,11 +102,16 @@ class Person:
     second_email: str | None
     phone: str | None
     postcode: str
+    street: str  # the address line orders are shipped to
     user_id: str | None  # has an account on the site or app
     web_device: str | None
     app_device: str | None
     tiktok_buyer_id: str | None
     shopify_customer_id: int
+
+    @property
+    def city(self) -> str:
+        return CITY_OF_POSTCODE[self.postcode]
 
 
 @dataclass
@@ -115,6 +129,8 @@ class Omnichannel:
     amazon_rows: list[dict[str, str]] = field(default_factory=list)
     retail_rows: list[dict[str, str]] = field(default_factory=list)
     truth: dict[str, str] = field(default_factory=dict)  # record reference -> person_id
+    # The web customer whose TikTok Shop guest order only the matcher joins: (person, order).
+    tiktok_guest: tuple[str, str] | None = None
     expected_rejections: int = 0  # messages the buggy app build sends that Collect refuses
 
     @property
@@ -153,6 +169,7 @@ def make_people(rng: random.Random, count: int) -> list[Person]:
                 second_email=second if rng.random() < 0.15 else None,
                 phone=random_phone(rng) if rng.random() < 0.7 else None,
                 postcode=rng.choice(POSTCODES),
+                street=f"{(index * 37) % 890 + 10} {STREETS[index % len(STREETS)]}",
                 user_id=f"cus-{10000 + index}" if rng.random() < 0.55 else None,
                 web_device=random_uuid(rng) if rng.random() < 0.85 else None,
                 app_device=random_uuid(rng).upper() if rng.random() < 0.35 else None,

@@ -281,6 +281,8 @@ class IdentityConfig(Base):
         ForeignKey("workspace.id", ondelete="CASCADE"), primary_key=True
     )
     blocked_values: Mapped[list[str]] = mapped_column(JSONDocument, default=list)
+    # Domains of relay addresses besides ``identifiers.RELAY_DOMAINS`` (a marketplace's own).
+    relay_domains: Mapped[list[str]] = mapped_column(JSONDocument, default=list)
     limits: Mapped[dict[str, int]] = mapped_column(JSONDocument, default=dict)
     priorities: Mapped[list[str]] = mapped_column(JSONDocument, default=list)
     salt: Mapped[str] = mapped_column(String(64))

@@ -59,7 +59,8 @@ class CanonicalCustomer:
     postal_code: str | None = None
     city: str | None = None
     country: str | None = None
-    address_line: str | None = None
+    address_line: str | None = None  # the street line (address1): matching compares it
+    address_line2: str | None = None  # a flat, a suite, a care-of
 
 
 @dataclass(frozen=True, slots=True)

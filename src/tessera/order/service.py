@@ -44,6 +44,13 @@ class Outcome(enum.StrEnum):
 
 EXPORT_MAX = 50_000  # rows in one CSV download
 EXPORT_PAGE = 1_000
+# What an order says about its buyer, as the traits of its events: the contact details, the
+# name and the whole address, so the buyer's profile can be matched to one who never shared an
+# identifier with it (a TikTok guest and the web customer at the same street address).
+ORDER_TRAITS = (
+    "email", "phone", "first_name", "last_name", "address_line", "address_line2",
+    "postal_code", "city", "country",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,11 +335,7 @@ class OrderService:
     ) -> dict[str, Any]:
         customer = row.customer or {}
         buyer = customer.get("external_id")
-        traits = {
-            k: customer[k]
-            for k in ("email", "phone", "first_name", "last_name", "postal_code", "city", "country")
-            if customer.get(k)
-        }
+        traits = {k: customer[k] for k in ORDER_TRAITS if customer.get(k)}
         external_ids = (
             [
                 {

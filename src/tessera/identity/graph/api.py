@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import Query
 
 from tessera.http.routing import DbSession, router
+from tessera.identity.graph import identifiers as ids
 from tessera.identity.graph.schemas import (
     MergeIn,
     MergeOut,
@@ -83,7 +84,10 @@ def put_rules(body: RulesIn, principal: Admin, session: DbSession) -> RulesOut:
     """New records follow the new rules; existing profiles are not rewritten."""
     service = IdentityService(session)
     service.set_rules(
-        principal.workspace_id, blocked_values=body.blocked_values, limits=body.limits
+        principal.workspace_id,
+        blocked_values=body.blocked_values,
+        limits=body.limits,
+        relay_domains=body.relay_domains,
     )
     WorkspaceService(session).record(
         principal.workspace_id,
@@ -102,4 +106,6 @@ def _rules_out(service: IdentityService, workspace_id: str) -> RulesOut:
         limits=dict(rules.limits),
         priorities=list(rules.priorities),
         default_region=rules.region,
+        relay_domains=service.relay_domains(workspace_id),
+        default_relay_domains=list(ids.RELAY_DOMAINS),
     )

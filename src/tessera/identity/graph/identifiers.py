@@ -9,6 +9,13 @@ Emails are trimmed and lower-cased (Gmail dot and plus rules are brand policy, n
 Phones become E.164 in the workspace's default region. Both also yield their SHA-256 (the
 normalised email; the phone's digits with country code and no plus), the form ad platforms use,
 so a hashed identifier from one source meets the plain one from another.
+
+An address a platform issues in the buyer's place (TikTok Shop's ``@scs.tiktokw.us``, Amazon's
+``@marketplace.amazon.com``, Apple's private relay: ``RELAY_DOMAINS`` plus the workspace's own)
+is not the person's email. It is kept as a ``relay_email``, with no hash, and it never links:
+the stitch planner leaves one another profile holds where it is (``NON_LINKING_TYPES``), and a
+record's ``email`` trait holding one becomes its ``relay_email`` trait, so the profile's email
+stays the real one and matching never compares it.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ SHOPIFY_CUSTOMER_ID = "shopify_customer_id"
 TIKTOK_CUSTOMER_ID = "tiktok_customer_id"
 AMAZON_BUYER_ID = "amazon_buyer_id"
 SQUARE_CUSTOMER_ID = "square_customer_id"
+RELAY_EMAIL = "relay_email"
 CUSTOM_PREFIX = "custom:"
 
 # Highest first: when a merge would break a limit, identifiers are kept in this order and the
@@ -59,6 +67,7 @@ DEFAULT_PRIORITIES: tuple[str, ...] = (
     DEVICE_ID,
     PUSH_TOKEN,
     ANONYMOUS_ID,
+    RELAY_EMAIL,
 )
 DEFAULT_LIMITS: dict[str, int] = {USER_ID: 1, EMAIL: 5, PHONE: 5, LOYALTY_ID: 1}
 DEFAULT_BLOCKED: tuple[str, ...] = (
@@ -75,6 +84,41 @@ DEFAULT_BLOCKED: tuple[str, ...] = (
     "test@example.com",
     "noemail@noemail.com",
 )
+# The domains of addresses platforms issue in a buyer's place, forwarding (if at all) only the
+# platform's own messages: one per order, per buyer and seller, or one for everybody. The one
+# list; a workspace adds its own (``identity_config.relay_domains``). A subdomain counts too.
+RELAY_DOMAINS: tuple[str, ...] = (
+    "scs.tiktokw.us",  # TikTok Shop (US)
+    "privaterelay.appleid.com",  # Sign in with Apple, Hide My Email
+    "marketplace.amazon.com",  # Amazon buyer-seller messaging, per marketplace
+    "marketplace.amazon.ca",
+    "marketplace.amazon.com.mx",
+    "marketplace.amazon.com.br",
+    "marketplace.amazon.co.uk",
+    "marketplace.amazon.de",
+    "marketplace.amazon.fr",
+    "marketplace.amazon.it",
+    "marketplace.amazon.es",
+    "marketplace.amazon.nl",
+    "marketplace.amazon.se",
+    "marketplace.amazon.pl",
+    "marketplace.amazon.com.be",
+    "marketplace.amazon.com.tr",
+    "marketplace.amazon.ae",
+    "marketplace.amazon.sa",
+    "marketplace.amazon.in",
+    "marketplace.amazon.co.jp",
+    "marketplace.amazon.com.au",
+    "marketplace.amazon.sg",
+    "relay.walmart.com",  # Walmart Marketplace
+    "members.ebay.com",  # eBay's masked buyer addresses
+    "members.ebay.co.uk",
+    "members.ebay.de",
+)
+# Identifiers kept on the profile of the record that carries them but never joining two
+# records' profiles: one another profile holds stays there (a relay address says which
+# platform, perhaps which order, not which person).
+NON_LINKING_TYPES: frozenset[str] = frozenset({RELAY_EMAIL})
 # Identifiers a device carries, which several people can sign in on (a store kiosk, a family
 # iPad): past ``Rules.shared_after`` distinct user ids one is shared (``graph.shared``).
 SHAREABLE_TYPES: frozenset[str] = frozenset({ANONYMOUS_ID, DEVICE_ID})
@@ -102,6 +146,7 @@ _EXTERNAL_ALIASES: dict[str, str] = {
     "pos_card_id": POS_CARD_ID,
     "card_fingerprint": POS_CARD_ID,
     "email": EMAIL,
+    "relay_email": RELAY_EMAIL,
     "phone": PHONE,
     "email_sha256": EMAIL_SHA256,
     "hashed_email": EMAIL_SHA256,
@@ -140,6 +185,7 @@ class Rules:
     priorities: tuple[str, ...] = DEFAULT_PRIORITIES
     region: str = "US"
     shared_after: int = DEFAULT_SHARED_AFTER
+    relay_domains: frozenset[str] = frozenset(RELAY_DOMAINS)
 
     def rank(self, type_: str) -> int:
         """Position of a type in the priority list (lower is kept first)."""
@@ -154,6 +200,15 @@ class Rules:
 
     def is_blocked(self, value: str) -> bool:
         return value.lower() in self.blocked or bool(_ZEROS.match(value))
+
+    def is_relay(self, email: str) -> bool:
+        """Whether an email's domain (or a domain above it) issues relay addresses."""
+        domain = email.rpartition("@")[2].strip().lower().rstrip(".")
+        while domain:
+            if domain in self.relay_domains:
+                return True
+            domain = domain.partition(".")[2]
+        return False
 
 
 @dataclass(frozen=True)
@@ -183,7 +238,9 @@ def sha256_hex(text: str) -> str:
 def normalise(type_: str, raw: object, rules: Rules) -> list[Ident]:
     """The identifiers one raw value yields: none (blocked or invalid), or one plus derivations.
 
-    An email also yields its ``email_sha256``; a phone its ``phone_sha256``.
+    An email also yields its ``email_sha256``; a phone its ``phone_sha256``. An email at a
+    relay domain, or one its sender calls a ``relay_email``, yields one ``relay_email`` and
+    nothing else (no hash: it stands for nobody an ad platform could find).
     """
     if raw is None or isinstance(raw, bool | dict | list):
         return []
@@ -191,10 +248,12 @@ def normalise(type_: str, raw: object, rules: Rules) -> list[Ident]:
     if not text or len(text) > MAX_VALUE_LENGTH or rules.is_blocked(text):
         return []
     shown = text[:500]
-    if type_ == EMAIL:
+    if type_ in (EMAIL, RELAY_EMAIL):
         email = text.lower()
         if not _EMAIL.match(email) or rules.is_blocked(email):
             return []
+        if type_ == RELAY_EMAIL or rules.is_relay(email):
+            return [Ident(RELAY_EMAIL, email, shown)]
         return [Ident(EMAIL, email, shown), Ident(EMAIL_SHA256, sha256_hex(email), shown)]
     if type_ == PHONE:
         e164 = normalise_phone(text, rules.region)
@@ -271,8 +330,13 @@ def extract(message: Mapping[str, Any], rules: Rules) -> list[Ident]:
 
 
 def order_by_priority(idents: Iterable[Ident], rules: Rules) -> list[Ident]:
+    """Deduplicated, highest priority first; identifiers that never link come last, whatever
+    the workspace's priorities, so a record's profile is always fixed by one that can."""
     unique = {i.key: i for i in idents}
-    return sorted(unique.values(), key=lambda i: (rules.rank(i.type), i.type, i.value))
+    return sorted(
+        unique.values(),
+        key=lambda i: (i.type in NON_LINKING_TYPES, rules.rank(i.type), i.type, i.value),
+    )
 
 
 def parse_query(text: str, rules: Rules) -> list[Ident]:
@@ -324,6 +388,9 @@ def record_from_message(
         for k, v in message_traits(message).items()
         if isinstance(v, str | int | float | bool) or v is None or isinstance(v, dict)
     }
+    email = traits.get("email")
+    if isinstance(email, str) and rules.is_relay(email):
+        traits[RELAY_EMAIL] = traits.pop("email")  # the profile's email stays a real one
     return IdentityRecord(
         ref=str(message.get("messageId") or ""),
         occurred_at=occurred_at,

@@ -10,7 +10,9 @@ the profile; each further identifier joins it, or brings its own profile into a 
 the merged profile would keep every per-type limit and no split rule separates the two sides.
 An identifier that cannot join is dropped from the record and a conflict records why (Segment's
 rule: lower-priority identifiers are dropped and matching retried). A record whose identifiers
-are all new makes a new profile.
+are all new makes a new profile. An identifier that never links (a relay address,
+``NON_LINKING_TYPES``) joins the record's profile when it is new and is passed over, without a
+conflict, when another profile holds it: it neither fixes a record's profile nor merges two.
 """
 
 from __future__ import annotations
@@ -21,7 +23,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from tessera.identity.graph.identifiers import ANONYMOUS_ID, USER_ID, Ident, IdentityRecord, Rules
+from tessera.identity.graph.identifiers import (
+    ANONYMOUS_ID,
+    NON_LINKING_TYPES,
+    USER_ID,
+    Ident,
+    IdentityRecord,
+    Rules,
+)
 from tessera.kit.memory import collector_paused
 
 Key = tuple[str, str]
@@ -158,6 +167,8 @@ class Planner:
                 current = plan.resolve(current)
             if current is not None and current == group:
                 continue
+            if current is not None and ident.type in NON_LINKING_TYPES:
+                continue  # another profile's relay address: it stays there, never a bridge
             if current is None:
                 if ident.key in pending_keys:
                     continue

@@ -47,8 +47,15 @@ class RulesOut(BaseModel):
     limits: dict[str, int] = Field(description="Most identifiers of a type on one profile")
     priorities: list[str]
     default_region: str
+    relay_domains: list[str] = Field(
+        default_factory=list,
+        description="Domains of addresses a platform issues in a buyer's place (besides "
+        "default_relay_domains): kept as relay_email, never the profile's email, never a link",
+    )
+    default_relay_domains: list[str] = Field(default_factory=list)
 
 
 class RulesIn(BaseModel):
     blocked_values: list[str] | None = Field(default=None, max_length=1000)
     limits: dict[str, int] | None = None
+    relay_domains: list[str] | None = Field(default=None, max_length=200)

@@ -9,6 +9,7 @@ job system's (ADR 0010); its writing is ``stitch.Stitch``'s.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -73,7 +74,8 @@ class IdentityService:
 
     # -- rules -----------------------------------------------------------------------------
     def rules(self, workspace_id: str) -> Rules:
-        """The workspace's identity rules: defaults plus its own blocked values and limits."""
+        """The workspace's identity rules: defaults plus its own blocked values, limits and
+        relay domains."""
         config = self.repository.config(workspace_id)
         workspace = self.session.get(Workspace, workspace_id)
         region = workspace.default_region if workspace else "US"
@@ -88,6 +90,7 @@ class IdentityService:
             priorities=priorities,
             region=region,
             shared_after=config.shared_after or ids.DEFAULT_SHARED_AFTER,
+            relay_domains=frozenset(ids.RELAY_DOMAINS) | set(config.relay_domains or ()),
         )
 
     def set_rules(
@@ -97,9 +100,12 @@ class IdentityService:
         blocked_values: Sequence[str] | None = None,
         limits: Mapping[str, int] | None = None,
         shared_after: int | None = None,
+        relay_domains: Sequence[str] | None = None,
     ) -> Rules:
-        """Change the blocked values, per-type limits or the shared-device threshold; refuses a
-        limit below 1 and a threshold below 2 (one user id on a device is its owner).
+        """Change the blocked values, per-type limits, the shared-device threshold or the
+        workspace's own relay domains; refuses a limit below 1, a threshold below 2 (one user
+        id on a device is its owner) and a relay domain that is no domain name (a top-level
+        domain alone would make every address there a relay).
 
         Changing rules after launch does not rewrite existing profiles (Segment documents the
         same): new records follow the new rules.
@@ -118,12 +124,18 @@ class IdentityService:
                     f"shared_after must be at least 2, got {shared_after}", field="shared_after"
                 )
             config.shared_after = shared_after
+        if relay_domains is not None:
+            config.relay_domains = _relay_domains(relay_domains)
         config.updated_at = utcnow()
         return self.rules(workspace_id)
 
     def blocked_values(self, workspace_id: str) -> list[str]:
         """The values the workspace itself blocked (the defaults are in ``rules``)."""
         return list(self.repository.config(workspace_id).blocked_values)
+
+    def relay_domains(self, workspace_id: str) -> list[str]:
+        """The relay domains the workspace itself added (the defaults are in ``rules``)."""
+        return list(self.repository.config(workspace_id).relay_domains or ())
 
     def erasure_salt(self, workspace_id: str) -> str:
         """The workspace's secret salt, which keys the digests an erased person is kept by."""
@@ -456,3 +468,27 @@ class IdentityService:
     ) -> list[IdentityMerge]:
         """The workspace's merges, newest first; only those touching ``profile_id`` if given."""
         return self.repository.merge_log(workspace_id, profile_id, limit)
+
+
+_DOMAIN = re.compile(r"^(?=.{4,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$")
+MAX_RELAY_DOMAINS = 200
+
+
+def _relay_domains(values: Sequence[str]) -> list[str]:
+    """A workspace's relay domains, trimmed, lower-cased and without a leading ``@``, sorted;
+    refuses (naming the field) more than 200 and anything that is not a domain with a dot."""
+    if len(values) > MAX_RELAY_DOMAINS:
+        raise InvalidInput(
+            f"relay_domains holds at most {MAX_RELAY_DOMAINS} domains", field="relay_domains"
+        )
+    domains: set[str] = set()
+    for index, value in enumerate(values):
+        domain = str(value).strip().lower().lstrip("@").rstrip(".")
+        if not _DOMAIN.match(domain):
+            raise InvalidInput(
+                f"relay_domains[{index}] {str(value)[:80]!r} is not a domain such as "
+                "relay.example.com",
+                field=f"relay_domains[{index}]",
+            )
+        domains.add(domain)
+    return sorted(domains)

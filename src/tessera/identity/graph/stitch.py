@@ -49,6 +49,9 @@ MATCH_TRAITS = frozenset(
         "zip",
         "city",
         "address",
+        "address_line",
+        "address1",
+        "street",
         "birthday",
     }
 )

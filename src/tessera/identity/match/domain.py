@@ -20,7 +20,7 @@ so that a block stays small in a brand with millions of profiles:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -73,12 +73,16 @@ def _text(value: object) -> str | None:
 
 
 def fields_from_traits(
-    traits: Mapping[str, Any], identifiers: Mapping[str, str] | None = None
+    traits: Mapping[str, Any],
+    identifiers: Mapping[str, str] | None = None,
+    is_relay: Callable[[str], bool] | None = None,
 ) -> dict[str, str | None]:
     """The seven matched fields of a profile, from its traits (then its identifiers).
 
     A full ``name`` trait fills first and last name when those are absent. ``identifiers``
-    (type -> raw value) supply the email and phone when the traits do not hold them.
+    (type -> raw value) supply the email and phone when the traits do not hold them. An email
+    ``is_relay`` says a platform issued (``Rules.is_relay``) is no email here: it says nothing
+    about the person, and two buyers' relay addresses must not count for or against them.
     """
     found: dict[str, str | None] = dict.fromkeys(MATCH_FIELDS)
     address = traits.get("address")
@@ -99,9 +103,12 @@ def fields_from_traits(
         first, _, last = full_name.partition(" ")
         found["first_name"] = first or None
         found["last_name"] = last or None
-    for field_name in ("email", "phone"):
-        if found[field_name] is None and identifiers and identifiers.get(field_name):
-            found[field_name] = _text(identifiers[field_name])
+    if found["phone"] is None and identifiers and identifiers.get("phone"):
+        found["phone"] = _text(identifiers["phone"])
+    emails = (found["email"], _text((identifiers or {}).get("email")))
+    found["email"] = next(
+        (e for e in emails if e is not None and not (is_relay is not None and is_relay(e))), None
+    )
     return found
 
 

@@ -242,7 +242,8 @@ class MatchService:
     def refresh(
         self, workspace_id: str, profile_ids: Iterable[str]
     ) -> dict[str, dict[str, str | None]]:
-        """Rewrite the match records of these profiles from their traits; returns the fields.
+        """Rewrite the match records of these profiles from their traits; returns the fields
+        (never a relay address as the email: ``fields_from_traits``).
 
         Merged profiles lose their record (the survivor's holds what matters); unknown ids are
         skipped.
@@ -254,10 +255,11 @@ class MatchService:
             [p.id for p in profiles.values() if p.status is not ProfileStatus.ACTIVE]
         )
         contacts = self.repository.contact_identifiers(workspace_id, [p.id for p in active])
+        is_relay = self.identity.rules(workspace_id).is_relay
         now = utcnow()
         found: dict[str, dict[str, str | None]] = {}
         for profile in active:
-            fields = fields_from_traits(profile.traits or {}, contacts.get(profile.id))
+            fields = fields_from_traits(profile.traits or {}, contacts.get(profile.id), is_relay)
             self.repository.save_match_record(
                 workspace_id, profile.id, fields, blocking_keys(fields), now
             )

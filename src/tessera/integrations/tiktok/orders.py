@@ -16,14 +16,27 @@ STATUSES = (
 )  # fmt: skip
 
 
+class TikTokDistrict(Payload):
+    """One level of an address: the country (L0), the state (L1), the city (L3 in the US)."""
+
+    address_level: str | None = None
+    address_level_name: str | None = None
+    address_name: str | None = None
+
+
 class TikTokAddress(Payload):
     name: str | None = None
     first_name: str | None = None
     last_name: str | None = None
+    # Masked for sellers outside TikTok's fulfilment ("(+1)805*****21").
     phone_number: str | None = None
     address_line1: str | None = Field(
         default=None, validation_alias=AliasChoices("address_line1", "address_line_1")
     )
+    address_line2: str | None = Field(
+        default=None, validation_alias=AliasChoices("address_line2", "address_line_2")
+    )
+    district_info: list[TikTokDistrict] = Field(default_factory=list)
     postal_code: str | None = None
     region_code: str | None = None
     full_address: str | None = None
