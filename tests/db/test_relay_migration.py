@@ -1,4 +1,4 @@
-"""Migration 0018 re-kinds stored relay addresses as ``relay_email``, gives profiles their real
+"""Migration 0020 re-kinds stored relay addresses as ``relay_email``, gives profiles their real
 email back, takes relay addresses out of match records, and its downgrade undoes the kinds."""
 
 from __future__ import annotations
