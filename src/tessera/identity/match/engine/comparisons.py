@@ -21,6 +21,7 @@ from tessera.identity.match.engine.levels import (
     DateWithin,
     EmailUser,
     Exact,
+    FullDates,
     JaroWinkler,
     Level,
     Levenshtein,
@@ -136,13 +137,15 @@ def name_comparison(
 def date_comparison(field: str) -> Comparison:
     """A date of birth: exact, one typo, day and month swapped, within a month, a year, ten years.
 
-    Takes ``YYYY-MM-DD`` or ``YYYYMMDD``; a value that is no date still compares by spelling.
+    Takes ``YYYY-MM-DD`` or ``YYYYMMDD``; a value that is no date still compares by spelling. A
+    date known to the year only ("1980", or an import's "1980-01-01" placeholder) compares at
+    year precision: at best "within a year" (``levels.FullDates``, ``levels.DateWithin``).
     """
     return Comparison(
         field,
         (
-            Exact(),
-            Levenshtein(1, damerau=True),
+            FullDates(Exact()),
+            FullDates(Levenshtein(1, damerau=True)),
             DateTransposed(),
             DateWithin(31),
             DateWithin(366),
