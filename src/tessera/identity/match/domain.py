@@ -33,6 +33,7 @@ from tessera.identity.match.engine import (
     Thresholds,
     customer_settings,
 )
+from tessera.identity.match.engine.comparisons import clean_name
 from tessera.identity.match.engine.features import canonical_name, letters, phonetic
 from tessera.identity.match.engine.records import normalise
 
@@ -121,10 +122,16 @@ class BlockingKeys:
         }
 
 
+def _name(value: str | None) -> str | None:
+    """A name as the matcher compares it: normalised, without honorifics (``clean_name``)."""
+    normalised = normalise(value)
+    return clean_name(normalised) if normalised else None
+
+
 def blocking_keys(fields: Mapping[str, str | None]) -> BlockingKeys:
     """The four indexed keys of a profile's fields (see the module docstring); None if unknown."""
-    first = normalise(fields.get("first_name"))
-    last = normalise(fields.get("last_name"))
+    first = _name(fields.get("first_name"))
+    last = _name(fields.get("last_name"))
     email = normalise(fields.get("email"))
     phone_digits = "".join(ch for ch in fields.get("phone") or "" if ch.isdigit())
     postcode = normalise(fields.get("postcode"))

@@ -30,6 +30,7 @@ from tessera.identity.match.engine.blocking import (
 from tessera.identity.match.engine.clustering import cluster
 from tessera.identity.match.engine.comparisons import (
     Comparison,
+    clean_name,
     date_comparison,
     edit_distance_comparison,
     email_comparison,
@@ -118,6 +119,7 @@ __all__ = [
     "bcubed_scores",
     "block_on",
     "candidate_pairs",
+    "clean_name",
     "cluster",
     "cluster_scores",
     "customer_settings",

@@ -30,6 +30,8 @@ from tessera.identity.match.engine.levels import (
     Postcode,
     TokenSet,
 )
+from tessera.identity.match.engine.records import Cleaner
+from tessera.kit.names import without_honorifics
 
 NULL_LEVEL = -1
 
@@ -40,12 +42,15 @@ class Comparison:
 
     With ``term_frequency`` an exact agreement on a rare value ("zebedee") counts for more than
     on a common one ("john"): the exact level's weight uses the value's own frequency.
+    ``clean`` is what the field's values lose before anything reads them, blocking included
+    (a name its honorifics: ``clean_name``); None when cleaning leaves nothing.
     """
 
     field: str
     levels: tuple[Level, ...]
     term_frequency: bool = False
     name: str = ""
+    clean: Cleaner | None = None
 
     def __post_init__(self) -> None:
         if not self.levels:
@@ -114,6 +119,12 @@ class Comparison:
         return result
 
 
+def clean_name(value: str) -> str | None:
+    """A normalised name without its honorifics and suffixes ("sir john smith bt." -> "john
+    smith", "dr." -> None): they say nothing about who someone is (``kit.names``)."""
+    return without_honorifics(value) or None
+
+
 def exact_comparison(field: str, *, term_frequency: bool = False) -> Comparison:
     """Equal or not: gender, state, occupation, a loyalty tier."""
     return Comparison(field, (Exact(),), term_frequency=term_frequency)
@@ -123,6 +134,7 @@ def name_comparison(
     field: str, *, nicknames: bool = False, term_frequency: bool = True
 ) -> Comparison:
     """A person's given name or surname: exact, nickname (given names), then ever looser spelling.
+    Honorifics and suffixes are cleaned away first (``clean_name``).
 
     Levels: exact · nickname (with ``nicknames``) · Jaro-Winkler >= 0.92 · same Metaphone code
     · Jaro-Winkler >= 0.8 · else.
@@ -131,7 +143,7 @@ def name_comparison(
     if nicknames:
         levels.append(Nickname())
     levels += [JaroWinkler(0.92), Phonetic("metaphone"), JaroWinkler(0.8)]
-    return Comparison(field, tuple(levels), term_frequency=term_frequency)
+    return Comparison(field, tuple(levels), term_frequency=term_frequency, clean=clean_name)
 
 
 def date_comparison(field: str) -> Comparison:

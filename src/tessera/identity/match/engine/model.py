@@ -260,6 +260,7 @@ def score_pairs(
     rule: NDArray[np.int8] | None = None,
 ) -> ScoredPairs:
     """Score the given pairs of rows of ``table``."""
+    table.clean(model.settings.cleaners)
     comparisons = model.settings.comparisons
     levels = comparison_levels(comparisons, table, left, right)
     weight = np.full(len(left), model.prior_weight, dtype=np.float64)
@@ -276,6 +277,7 @@ def score_pairs(
 def predict(model: MatchModel, table: RecordTable) -> ScoredPairs:
     """Block ``table`` with the model's rules and score every candidate pair."""
     settings = model.settings
+    table.clean(settings.cleaners)
     candidates = candidate_pairs(
         table,
         settings.blocking,
@@ -289,6 +291,7 @@ def evidence(
     model: MatchModel, table: RecordTable, left: int, right: int
 ) -> tuple[FieldEvidence, ...]:
     """Each comparison's level and weight for one pair of rows."""
+    table.clean(model.settings.cleaners)
     levels = comparison_levels(
         model.settings.comparisons,
         table,

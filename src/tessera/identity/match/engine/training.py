@@ -235,6 +235,7 @@ def train(
     missing = [f for f in settings.fields if f not in table.columns]
     if missing:
         raise ValueError(f"the table has no column for {', '.join(missing)}")
+    table.clean(settings.cleaners)
     comparisons = settings.comparisons
     level_counts = [c.level_count for c in comparisons]
 
