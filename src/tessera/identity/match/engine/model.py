@@ -231,16 +231,20 @@ def partial_weight(
     """One comparison's weight for each pair, term-frequency adjusted where it applies.
 
     ``frequency`` is the frequency of each pair's (left) value; it matters only for pairs at the
-    exact level, where both values are equal.
+    exact level, where both values are equal. Sharing a common value ("john") weighs less
+    than sharing a rare one, but never less than the farther levels: an exact agreement is
+    no worse evidence than a near one.
     """
-    weights = model.weight_tables[index][levels]
+    table = model.weight_tables[index]
+    weights = table[levels]
     comparison = model.settings.comparisons[index]
     exact = comparison.exact_level
     if exact is not None and frequency is not None and model.adjusts(comparison):
         at_exact = levels == exact
         if at_exact.any():
             u_exact = model.parameters[index].u[exact]
-            weights[at_exact] += np.log2(u_exact) - np.log2(frequency[at_exact])
+            adjusted = weights[at_exact] + np.log2(u_exact) - np.log2(frequency[at_exact])
+            weights[at_exact] = np.maximum(adjusted, table[exact + 1 : -1].max())
     return np.asarray(weights, dtype=np.float64)
 
 
