@@ -187,6 +187,18 @@ def default_model(settings: MatchSettings) -> MatchModel:
     return MatchModel(settings=settings, prior=DEFAULT_PRIOR, parameters=tuple(parameters))
 
 
+def level_weights(model: MatchModel) -> dict[str, list[dict[str, Any]]]:
+    """Each comparison's levels with their weights, closest first (never rising: training
+    keeps them monotone), the scale a field's evidence is read on."""
+    return {
+        comparison.label: [
+            {"level": label, "weight": round(weight, 4)}
+            for label, weight in zip(comparison.level_labels, parameters.weights, strict=True)
+        ]
+        for comparison, parameters in zip(model.settings.comparisons, model.parameters, strict=True)
+    }
+
+
 def evidence_json(
     score_id: str,
     match_weight: float,
@@ -194,8 +206,12 @@ def evidence_json(
     evidence: Sequence[FieldEvidence],
     *,
     model: str,
+    levels: Mapping[str, list[dict[str, Any]]],
 ) -> dict[str, Any]:
-    """A match's evidence as stored on a merge or a review: score, probability, each field."""
+    """A match's evidence as stored on a merge or a review: score, probability, each field
+    with the level its values fell in, its weight, and every level's weight (``levels``, from
+    ``level_weights``) so a reviewer sees where the level stands between agreeing exactly and
+    not at all."""
     return {
         "score_id": score_id,
         "score": round(match_weight, 4),
@@ -209,6 +225,7 @@ def evidence_json(
                 "right": item.right,
                 "level": item.level,
                 "weight": round(item.weight, 4),
+                "levels": levels.get(item.comparison, []),
             }
             for item in evidence
         ],
