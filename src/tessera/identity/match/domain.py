@@ -36,6 +36,7 @@ from tessera.identity.match.engine import (
 from tessera.identity.match.engine.comparisons import clean_name
 from tessera.identity.match.engine.features import canonical_name, letters, phonetic
 from tessera.identity.match.engine.records import normalise
+from tessera.kit.names import without_honorifics
 
 MATCH_FIELDS = (
     "first_name",
@@ -78,8 +79,9 @@ def fields_from_traits(
 ) -> dict[str, str | None]:
     """The seven matched fields of a profile, from its traits (then its identifiers).
 
-    A full ``name`` trait fills first and last name when those are absent. ``identifiers``
-    (type -> raw value) supply the email and phone when the traits do not hold them.
+    A full ``name`` trait fills first and last name when those are absent, its honorifics
+    left out ("Dr. Ravi Moreau Jr." is Ravi Moreau). ``identifiers`` (type -> raw value)
+    supply the email and phone when the traits do not hold them.
     """
     found: dict[str, str | None] = dict.fromkeys(MATCH_FIELDS)
     address = traits.get("address")
@@ -95,7 +97,7 @@ def fields_from_traits(
                 if nested:
                     found[field_name] = nested
                     break
-    full_name = _text(traits.get("name"))
+    full_name = without_honorifics(_text(traits.get("name")) or "")
     if full_name and found["first_name"] is None and found["last_name"] is None:
         first, _, last = full_name.partition(" ")
         found["first_name"] = first or None

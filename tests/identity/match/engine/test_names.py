@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tessera.identity.match.domain import blocking_keys
+from tessera.identity.match.domain import blocking_keys, fields_from_traits
 from tessera.identity.match.engine import (
     Comparison,
     Exact,
@@ -93,3 +93,10 @@ def test_one_field_is_cleaned_one_way() -> None:
     with pytest.raises(ValueError, match="cleaned another way"):
         table.clean({"first_name": str.upper})
     assert np.asarray(table.columns["first_name"].codes).tolist() == [0]
+
+
+def test_a_full_name_trait_splits_after_its_titles_are_gone() -> None:
+    """A profile known by ``name`` "Dr. Ravi Moreau Jr." is first name Ravi, last Moreau."""
+    fields = fields_from_traits({"name": "Dr. Ravi Moreau Jr."})
+
+    assert (fields["first_name"], fields["last_name"]) == ("Ravi", "Moreau")
