@@ -5,8 +5,9 @@ phone written any way. Each is a range on one indexed column of ``profile``, der
 traits by ``identity.graph.identifiers.search_keys``: ``name_key`` ("given family", now folded
 without honorifics), ``surname_key`` ("family given"), ``email_key``, ``email_domain`` and
 ``phone_key`` (the national digits, ``kit.phones``). On PostgreSQL they are ``COLLATE "C"``, so
-a prefix is exactly a range whatever the database's collation; the indexes leave out profiles
-without the key (most anonymous visitors).
+a prefix is exactly a range whatever the database's collation; the indexes hold the id after
+the key, so the first answers of a key thousands share are read in order, and leave out
+profiles without the key (most anonymous visitors).
 
 Existing profiles get their keys here, a few thousand at a time. The derivation is copied as it
 is at this revision (a migration must not follow later changes of the code it ran with).
@@ -117,7 +118,7 @@ def upgrade() -> None:
         op.create_index(
             f"ix_profile_search_{name}",
             "profile",
-            ["workspace_id", name],
+            ["workspace_id", name, "id"],
             postgresql_where=sa.text(f"{name} IS NOT NULL"),
             sqlite_where=sa.text(f"{name} IS NOT NULL"),
         )
