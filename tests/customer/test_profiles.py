@@ -44,7 +44,7 @@ def _ids(results: list[schemas.ProfileSummary]) -> list[tuple[str, str]]:
         ("1001", "order_number"),
         ("TT-2002", "order_number"),
         ("u-ana", "user_id"),
-        ("ana s", "name"),
+        ("ana s", "partial_name"),
         ("Ana Silva", "name"),
     ],
 )
@@ -71,9 +71,9 @@ def test_a_name_prefix_lists_everyone_it_starts(session: Session, story: Story) 
     """'b' finds Ben only; 'zz' finds nobody; a name never matches a merged profile twice."""
     service = ProfileService(session)
 
-    assert _ids(service.search(story.workspace_id, "b")) == [(story.ben, "name")]
+    assert _ids(service.search(story.workspace_id, "b")) == [(story.ben, "partial_name")]
     assert service.search(story.workspace_id, "zz") == []
-    assert _ids(service.search(story.workspace_id, "a")) == [(story.ana, "name")]
+    assert _ids(service.search(story.workspace_id, "a")) == [(story.ana, "partial_name")]
 
 
 @pytest.mark.parametrize("query", ["", "   ", "x" * 321])

@@ -50,12 +50,15 @@ def count(session: Session, model: type, *where: object) -> int:
 def test_the_search_answers_as_you_type_and_without_javascript(
     owner: TestClient, story: Story
 ) -> None:
-    """The box asks /customers/search (HTMX) and the fragment lists Ana; the same query as a
-    plain form submission gives the whole page with the result; nonsense says no match."""
+    """The box asks /customers/search (HTMX) and the fragment lists Ana, by email, surname or
+    "Last, First"; the same query as a plain form submission gives the whole page with the
+    result; nonsense says no match."""
     page = owner.get("/customers")
     fragment = owner.get("/customers/search", params={"q": "ana.silva@EXAMPLE.com"},
                          headers={"HX-Request": "true"})  # fmt: skip
     full = owner.get("/customers", params={"q": "#1001"})
+    surname = owner.get("/customers/search", params={"q": "Silva"})
+    last_first = owner.get("/customers/search", params={"q": "silva, ana"})
     none = owner.get("/customers/search", params={"q": "nobody-like-this"})
     empty = owner.get("/customers/search", params={"q": " "})
     huge = owner.get("/customers/search", params={"q": "x" * 400})
@@ -68,6 +71,9 @@ def test_the_search_answers_as_you_type_and_without_javascript(
     assert f'<a href="/customers/{story.ana}"><strong>Ana Silva</strong></a>' in fragment.text
     assert '<span class="tag">email</span>' in fragment.text
     assert f'href="/customers/{story.ana}"' in full.text and "order number" in full.text
+    for found, why in ((surname, "surname"), (last_first, "name")):
+        assert f'href="/customers/{story.ana}"' in found.text
+        assert f'<span class="tag">{why}</span>' in found.text
     assert "No customer matches “nobody-like-this”." in none.text
     assert "Type to search." in empty.text
     assert (huge.status_code, "at most 320 characters" in huge.text) == (200, True)

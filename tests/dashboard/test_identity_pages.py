@@ -3,6 +3,7 @@ the page, roles enforced on the server, and the conflicts with their evidence.""
 
 from __future__ import annotations
 
+import html
 import re
 
 from fastapi.testclient import TestClient
@@ -38,10 +39,22 @@ def _row(text: str, field: str) -> list[str]:
     ]
 
 
+def _ladder(text: str, field: str) -> list[tuple[str, str, bool]]:
+    """(level, weight, reached) of each level listed under one field's evidence."""
+    row = text.split(f'<tr data-field="{field}">')[1].split("</tr>")[0]
+    return [
+        (html.unescape(level), weight, bool(current))
+        for current, level, weight in re.findall(
+            r'<li( aria-current="true")?>([^<]+) <span class="num">([^<]+)</span></li>', row
+        )
+    ]
+
+
 def test_the_queue_shows_both_sides_and_the_evidence(
     owner: TestClient, tenant: Tenant, session: Session
 ) -> None:
-    """Each field: the guest's value, the customer's value, the level and its weight."""
+    """Each field: the guest's value, the customer's value, the level and its weight, and the
+    weight of every level of its comparison, closest first, the one reached marked."""
     review_id, known, guest = _one_review(session, tenant)
 
     page = owner.get("/customers/reviews")
@@ -51,9 +64,18 @@ def test_the_queue_shows_both_sides_and_the_evidence(
     assert f'id="{review_id}"' in text
     assert f'<a href="/customers/{guest}"><code>{guest}</code></a>' in text
     assert f'<a href="/customers/{known}"><code>{known}</code></a>' in text
-    assert _row(text, "first_name")[:4] == ["First name", "Liz", "Elizabeth", "nickname"]
-    assert _row(text, "postcode")[:4] == ["Postcode", "10012", "10012", "exact"]
-    assert _row(text, "email")[:4] == ["Email", "—", "eliz.okafor@gmail.com", "missing"]
+    assert _row(text, "first_name")[:3] == ["First name", "Liz", "Elizabeth"]
+    assert _row(text, "first_name")[3].startswith("nickname")
+    assert _row(text, "first_name")[4] == "+4.9"
+    assert _ladder(text, "first_name") == [
+        ("exact", "+5.3", False), ("nickname", "+4.9", True), ("jaro_winkler>=0.92", "+3.7", False),
+        ("metaphone", "+2.0", False), ("jaro_winkler>=0.8", "+0.0", False),
+        ("else", "-4.2", False),
+    ]  # fmt: skip
+    assert _row(text, "postcode")[:3] == ["Postcode", "10012", "10012"]
+    assert _ladder(text, "postcode")[0] == ("exact", "+9.6", True)
+    assert _row(text, "email")[:3] == ["Email", "—", "eliz.okafor@gmail.com"]
+    assert _row(text, "email")[3].startswith("missing") and _row(text, "email")[4] == "+0.0"
     assert "Same person: merge</button>" in text
     assert "Different people</button>" in text
     assert "Scored with the default model" in text

@@ -8,9 +8,9 @@ identifier of type ``order`` whose value is the order's id. Order events (messag
 
 The clerk's search answers from indexed lookups only: an identifier by its unique
 ``(workspace, type, value)`` index after normalising the query, an order number by the orders
-service (its ``(workspace, order_number)`` index), a name by a range on ``profile.name_key``
-(a prefix; PostgreSQL's ``C`` collation and SQLite's binary one order it byte-wise, so the
-range is the prefix).
+service (its ``(workspace, order_number)`` index), and a name, part of an email or a phone
+written any way by a range on one of the profile's search keys (``search`` says how a query
+becomes ranges and how hits rank; ``db.types.PrefixKey`` why a range is a prefix).
 
 Its SQL is ``repository.profiles``' (a read model that joins the events and orders tables
 directly, as analytics does); the timeline's cursors and items are ``timeline``'s.
@@ -38,6 +38,7 @@ from tessera.customer.repository.profiles import (
     CustomerFilter as CustomerFilter,  # the list's filter is part of this service's face
 )
 from tessera.customer.repository.purchases import PurchaseReadRepository
+from tessera.customer.search import EXACT, Hit, search_probes
 from tessera.customer.timeline import (
     Position,
     consent_item,
@@ -67,12 +68,17 @@ PLATFORM_OF_TYPE = {
     ids.AMAZON_BUYER_ID: "amazon",
     ids.SQUARE_CUSTOMER_ID: "square",
 }
-# Exact hits first, in this order; then order numbers; then names.
-SEARCH_RANK = (
-    ids.EMAIL, ids.PHONE, ids.LOYALTY_ID, ids.POS_CARD_ID, ids.USER_ID, ids.SHOPIFY_CUSTOMER_ID,
-    ids.TIKTOK_CUSTOMER_ID, ids.AMAZON_BUYER_ID, ids.SQUARE_CUSTOMER_ID, ids.ANONYMOUS_ID,
-    ids.RELAY_EMAIL, ids.ORDER,
-)  # fmt: skip
+# Identifiers typed whole, in this order among themselves (order numbers last).
+_RANK = {
+    kind: n
+    for n, kind in enumerate(
+        (
+            ids.EMAIL, ids.PHONE, ids.LOYALTY_ID, ids.POS_CARD_ID, ids.USER_ID,
+            ids.SHOPIFY_CUSTOMER_ID, ids.TIKTOK_CUSTOMER_ID, ids.AMAZON_BUYER_ID,
+            ids.SQUARE_CUSTOMER_ID, ids.ANONYMOUS_ID, ids.RELAY_EMAIL, ids.ORDER,
+        )
+    )
+}  # fmt: skip
 _NAME_TRAITS = ("first_name", "last_name")
 EXPORT_MAX = 50_000  # rows in one CSV download
 CSV_COLUMNS = (
@@ -101,11 +107,6 @@ class CustomerListItem:
 class CustomerPage:
     items: list[CustomerListItem]
     next_cursor: str | None
-
-
-def query_name_key(text: str) -> str:
-    """The search form of a typed name: lower-case, single-spaced (as ``profile.name_key``)."""
-    return " ".join(text.split()).lower()
 
 
 def display_name(traits: dict[str, Any]) -> str | None:
@@ -188,12 +189,15 @@ class ProfileService:
     def search(
         self, workspace_id: str, query: str, limit: int = SEARCH_LIMIT
     ) -> list[schemas.ProfileSummary]:
-        """Profiles matching what a clerk typed: an email, a phone, a loyalty or card id, an
-        order number, a profile id or the start of a name. Exact identifier hits come first.
+        """Profiles matching what a clerk typed, best first: an email, phone, loyalty or card
+        id, order number or profile id typed whole; then a full name ("First Last" or "Last
+        First"); then a surname; then the start of a name, an email, an email's domain or a
+        phone. A phone matches written any way (``kit.phones``), names without accents or
+        honorifics (``kit.names``).
 
-        Refuses an empty query and one longer than 320 characters. Every lookup is one indexed
-        probe, whatever the size of the workspace, except a surname: when the start of the
-        name finds too few, a pattern over the workspace's name keys finds later words.
+        Refuses an empty query and one longer than 320 characters. Every lookup is an indexed
+        probe or range whatever the size of the workspace: the identifiers' unique index, the
+        orders' number index, and one range per search key of ``profile`` (one statement).
         """
         text = query.strip()
         if not text:
@@ -203,39 +207,42 @@ class ProfileService:
         if "\x00" in text:
             raise InvalidInput("q must not contain the NUL character", field="q")
         limit = clamp_limit(limit)
-        hits: list[tuple[str, str]] = []  # (profile id, matched by), best first
+        rules = self.identity.rules(workspace_id)
+        hits: list[Hit] = []
         if text.startswith("cus_"):
             with contextlib.suppress(ProfileNotFound):
-                hits.append((self.resolve(workspace_id, text).id, "id"))
-        rules = self.identity.rules(workspace_id)
+                hits.append(Hit(EXACT, (0,), self.resolve(workspace_id, text).id, "id"))
         pairs = [ident.key for ident in ids.parse_query(text, rules)]
         orders = OrderService(self.session).find_by_number(workspace_id, text)
         pairs.extend((ids.ORDER, order.id) for order in orders)
-        rank = {kind: n for n, kind in enumerate(SEARCH_RANK)}
-        found = sorted(
-            self.repository.profile_ids_by_identifiers(workspace_id, pairs),
-            key=lambda hit: (rank.get(hit[0], 9), hit[1]),
-        )
-        hits.extend((pid, "order_number" if kind == "order" else kind) for kind, pid in found)
-        key = query_name_key(text)
-        if any(c.isalpha() for c in key) and "@" not in key:
-            named = self.repository.profiles_by_name_prefix(workspace_id, key, limit)
-            hits.extend((pid, "name") for pid in named)
-            if len(named) < limit:  # a surname, or a second given name, typed first
-                hits.extend(
-                    (pid, "name")
-                    for pid in self.repository.profiles_by_later_name_word(workspace_id, key, limit)
-                )
-        return self._summaries(workspace_id, hits, limit)
+        for kind, profile_id in self.repository.profile_ids_by_identifiers(workspace_id, pairs):
+            matched_by = "order_number" if kind == ids.ORDER else kind
+            rank = (1, _RANK.get(kind, len(_RANK)), profile_id)
+            hits.append(Hit(EXACT, rank, profile_id, matched_by))
+        typed = search_probes(text, rules.region)
+        found = self.repository.profiles_by_key_prefix(workspace_id, typed.probes, limit)
+        wanted = {h.profile_id for h in hits} | {h.profile_id for h in found}
+        profiles = {p.id: p for p in self.repository.profiles(workspace_id, wanted)}
+        probe_order = {column: n for n, (column, _) in enumerate(typed.probes)}
+        for hit in found:
+            profile = profiles.get(hit.profile_id)
+            if profile is not None:
+                tier, matched_by = typed.judge(hit, profile.traits or {})
+                place = (2, probe_order[hit.column], hit.key, hit.profile_id)
+                hits.append(Hit(tier, place, hit.profile_id, matched_by))
+        hits.sort(key=lambda hit: (hit.tier, hit.order))
+        return self._summaries(workspace_id, hits, profiles, limit)
 
     def _summaries(
-        self, workspace_id: str, hits: Sequence[tuple[str, str]], limit: int
+        self, workspace_id: str, hits: Sequence[Hit], profiles: dict[str, Profile], limit: int
     ) -> list[schemas.ProfileSummary]:
-        profiles = {p.id: p for p in self.repository.profiles(workspace_id, [h[0] for h in hits])}
+        """The first ``limit`` profiles hit, best first, each once (a merged one as its
+        survivor), with what matched."""
         results: list[schemas.ProfileSummary] = []
         seen: set[str] = set()
-        for profile_id, matched_by in hits:
-            profile = profiles.get(profile_id)
+        for hit in hits:
+            matched_by = hit.matched_by
+            profile = profiles.get(hit.profile_id)
             if profile is None:
                 continue
             if profile.status is ProfileStatus.MERGED:

@@ -88,6 +88,14 @@ CurrencyCode = String(3)
 PrefixedId = String(40)
 
 
+def PrefixKey(length: int) -> String:
+    """Text whose every prefix search is an index range (``key >= 'smi' AND key < 'smj'``):
+    ordered byte-wise on both backends (PostgreSQL's ``C`` collation, whatever the database's;
+    SQLite's binary one), so the range holds exactly the values that start with the prefix.
+    Under a language collation (en_US) punctuation is skipped and the range would miss some."""
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
+
+
 def StrEnumColumn(enum_class: type[enum.StrEnum]) -> Enum:
     """A portable string column holding a StrEnum's values (not its member names)."""
     return Enum(

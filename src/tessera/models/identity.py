@@ -29,7 +29,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql.expression import false, text
 
 from tessera.db.base import Base
-from tessera.db.types import JSONDocument, PrefixedId, StrEnumColumn, UTCDateTime
+from tessera.db.types import JSONDocument, PrefixedId, PrefixKey, StrEnumColumn, UTCDateTime
 from tessera.kit.ids import new_id
 from tessera.kit.time import utcnow
 
@@ -43,7 +43,20 @@ class Profile(Base):
     __tablename__ = "profile"
     __table_args__ = (
         Index("ix_profile_workspace_status", "workspace_id", "status", "id"),
-        Index("ix_profile_workspace_name", "workspace_id", "name_key"),
+        # The clerk's search (``identity.graph.identifiers.SEARCH_COLUMNS``): one range each,
+        # read in (key, id) order so the first 20 of 200,000 "gmail.com" are 20 index entries;
+        # profiles known by no name, email or phone (most anonymous visitors) are left out.
+        *(
+            Index(
+                f"ix_profile_search_{column}",
+                "workspace_id",
+                column,
+                "id",
+                postgresql_where=text(f"{column} IS NOT NULL"),
+                sqlite_where=text(f"{column} IS NOT NULL"),
+            )
+            for column in ("name_key", "surname_key", "email_key", "email_domain", "phone_key")
+        ),
         Index("ix_profile_merged_into", "merged_into_id"),
     )
 
@@ -56,8 +69,14 @@ class Profile(Base):
     # Latest value of each trait and when it was said: {"email": "a@b.c"} / {"email": iso}.
     traits: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
     trait_stamps: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
-    # "first last", lower-cased, for the clerk's search by name.
-    name_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # The clerk's search keys, derived from the traits (``identifiers.search_keys``):
+    # "given family" and "family given" folded, the email and its domain, the phone's
+    # national digits.
+    name_key: Mapped[str | None] = mapped_column(PrefixKey(200), nullable=True)
+    surname_key: Mapped[str | None] = mapped_column(PrefixKey(200), nullable=True)
+    email_key: Mapped[str | None] = mapped_column(PrefixKey(320), nullable=True)
+    email_domain: Mapped[str | None] = mapped_column(PrefixKey(200), nullable=True)
+    phone_key: Mapped[str | None] = mapped_column(PrefixKey(15), nullable=True)
     first_seen: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_seen: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

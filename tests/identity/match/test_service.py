@@ -167,6 +167,13 @@ def test_a_probable_match_goes_to_review_with_both_sides(session: Session) -> No
     levels = {f["field"]: f["level"] for f in review.evidence["fields"]}
     assert levels["first_name"] == "nickname"
     assert levels["postcode"] == "exact"
+    ladder = {f["field"]: f["levels"] for f in review.evidence["fields"]}["first_name"]
+    assert [step["level"] for step in ladder] == [
+        "exact", "nickname", "jaro_winkler>=0.92", "metaphone", "jaro_winkler>=0.8", "else",
+    ]  # fmt: skip
+    assert [step["weight"] for step in ladder] == sorted(
+        (step["weight"] for step in ladder), reverse=True
+    )
     assert merges_of(session, ws) == []
 
 
@@ -331,7 +338,8 @@ LASTS = ("Okafor", "Lindqvist", "Nakamura", "Alvarez", "Chen", "Haddad", "Kowals
 
 
 def test_training_stores_a_model_that_matching_then_uses(session: Session) -> None:
-    """A trained model is stored with its report, shown as trained, and used for evidence."""
+    """A trained model is stored with its report, shown as trained with every comparison's
+    weights falling from its closest level to its farthest, and used for evidence."""
     ws = make_workspace(session, "train")
     ids = []
     for n in range(80):
@@ -364,6 +372,9 @@ def test_training_stores_a_model_that_matching_then_uses(session: Session) -> No
         "city",
         "address_line",
     ]
+    for comparison in summary.comparisons:
+        weights = [level["weight"] for level in comparison["levels"]]
+        assert weights == sorted(weights, reverse=True), comparison
     config = session.get(IdentityConfig, ws)
     assert config is not None and config.match_model is not None
     assert config.match_model["records"] == 80

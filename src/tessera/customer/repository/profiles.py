@@ -8,12 +8,26 @@ there.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, false, func, or_, select, true, union
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    case,
+    exists,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    union,
+    union_all,
+)
 from sqlalchemy.orm import aliased
 
 from tessera.customer.timeline import ORDER_EVENT_PREFIX, Position
@@ -41,6 +55,15 @@ class EventSummary:
     first: datetime | None
     last: datetime | None
     channels: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class KeyHit:
+    """A profile whose search key ``column`` (``key``) starts with what was typed."""
+
+    profile_id: str
+    column: str
+    key: str
 
 
 CUSTOMER_SORTS = ("last_seen", "orders", "revenue", "channels")
@@ -142,38 +165,40 @@ class ProfileReadRepository(RepositoryBase):
         ).all()
         return [(str(t), str(p)) for t, p in rows]
 
-    def profiles_by_name_prefix(self, workspace_id: str, prefix: str, limit: int) -> Sequence[str]:
-        """Active profiles whose name key starts with ``prefix``: a range on the index."""
-        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-        return self.session.scalars(
-            select(Profile.id)
-            .where(
-                Profile.workspace_id == workspace_id,
-                Profile.name_key >= prefix,
-                Profile.name_key < upper,
-                Profile.status == ProfileStatus.ACTIVE,
+    def profiles_by_key_prefix(
+        self, workspace_id: str, probes: Sequence[tuple[str, str]], limit: int
+    ) -> list[KeyHit]:
+        """Active profiles whose search key (one of ``SEARCH_COLUMNS``) starts with a prefix:
+        for each (column, prefix) a range on that column's index, the first ``limit`` in key
+        order (so keys equal to the prefix come first), all in one statement."""
+        branches = []
+        for column_name, prefix in probes:
+            if column_name not in ids.SEARCH_COLUMNS or not prefix:
+                raise ValueError(f"no search key {column_name!r} to probe with {prefix!r}")
+            column = Profile.__table__.c[column_name]
+            last = ord(prefix[-1])
+            below = column < prefix[:-1] + chr(last + 1) if last < sys.maxunicode else true()
+            branches.append(
+                select(
+                    Profile.id.label("profile_id"),
+                    literal(column_name).label("column"),
+                    column.label("key"),
+                )
+                .where(
+                    Profile.workspace_id == workspace_id,
+                    column >= prefix,
+                    below,
+                    Profile.status == ProfileStatus.ACTIVE,
+                )
+                .order_by(column, Profile.id)
+                .limit(limit)
+                .subquery()
+                .select()
             )
-            .order_by(Profile.name_key, Profile.id)
-            .limit(limit)
-        ).all()
-
-    def profiles_by_later_name_word(
-        self, workspace_id: str, prefix: str, limit: int
-    ) -> Sequence[str]:
-        """Active profiles with a later word of their name key (a surname) starting with
-        ``prefix``. Unlike the first-word range this is a pattern, so it reads the workspace's
-        name keys rather than an index range; it runs only when the range found too few."""
-        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        return self.session.scalars(
-            select(Profile.id)
-            .where(
-                Profile.workspace_id == workspace_id,
-                Profile.name_key.like(f"% {escaped}%", escape="\\"),
-                Profile.status == ProfileStatus.ACTIVE,
-            )
-            .order_by(Profile.name_key, Profile.id)
-            .limit(limit)
-        ).all()
+        if not branches:
+            return []
+        rows = self.session.execute(union_all(*branches)).all()
+        return [KeyHit(str(r.profile_id), str(r.column), str(r.key)) for r in rows]
 
     def consents(self, workspace_id: str, identifier_ids: Sequence[str]) -> Sequence[Consent]:
         """Every consent recorded for these identifiers, newest first."""

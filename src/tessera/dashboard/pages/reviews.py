@@ -36,7 +36,8 @@ FIELD_LABELS = {
 def reviews(
     request: Request, member: SignedIn, session: DbSession, status: str = "open"
 ) -> Response:
-    """Probable matches, oldest first: both profiles side by side with each field's evidence."""
+    """Probable matches, oldest first: both profiles side by side with each field's evidence:
+    the level its values fell in, its weight, and every level's weight for scale."""
     try:
         chosen = ReviewStatus(status) if status != "all" else None
     except ValueError:
@@ -57,6 +58,7 @@ def reviews(
                 "right": right.fields.get(name),
                 "level": evidence.get(name, {}).get("level", "missing"),
                 "weight": evidence.get(name, {}).get("weight", 0.0),
+                "ladder": evidence.get(name, {}).get("levels", []),
             }
             for name in MATCH_FIELDS
         ]

@@ -30,6 +30,9 @@ from typing import Any
 
 import phonenumbers
 
+from tessera.kit.names import name_words
+from tessera.kit.phones import national_digits
+
 ANONYMOUS_ID = "anonymous_id"
 USER_ID = "user_id"
 EMAIL = "email"
@@ -363,17 +366,55 @@ def parse_query(text: str, rules: Rules) -> list[Ident]:
     return idents
 
 
-def name_key(traits: Mapping[str, Any]) -> str | None:
-    """Lower-cased "first last" from a profile's traits, for search by name."""
+# The profile columns the clerk's search reads (``customer.profiles``), each a pure function of
+# the profile's traits written with them by every writer (stitch, merge, unmerge); an index on
+# each makes every probe a range. Names are folded without honorifics (``kit.names``);
+# "surname given" lets a surname, or "Last First", be typed first.
+SEARCH_COLUMNS = ("name_key", "surname_key", "email_key", "email_domain", "phone_key")
+SEARCH_KEY_LENGTH = 200
+MIN_PHONE_DIGITS = 6  # fewer national digits than any country's numbers have: not a phone
+
+
+def person_name(traits: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """(given words, family words) of a profile's name, folded, honorifics left out: from
+    first and last name, else from ``name`` (its last word the family name)."""
     first = traits.get("first_name") or traits.get("firstName")
     last = traits.get("last_name") or traits.get("lastName")
     if isinstance(first, str) or isinstance(last, str):
-        parts = [p.strip() for p in (first, last) if isinstance(p, str) and p.strip()]
-        text = " ".join(parts)
-    else:
-        name = traits.get("name")
-        text = name.strip() if isinstance(name, str) else ""
-    return " ".join(text.lower().split())[:200] or None
+        given = name_words(first) if isinstance(first, str) else []
+        family = name_words(last) if isinstance(last, str) else []
+        return given, family
+    name = traits.get("name")
+    words = name_words(name) if isinstance(name, str) else []
+    return words[:-1], words[-1:]
+
+
+def search_keys(traits: Mapping[str, Any], region: str) -> dict[str, str | None]:
+    """The ``SEARCH_COLUMNS`` of a profile with these traits, in a workspace of ``region``.
+
+    ``name_key`` is "given family", ``surname_key`` "family given"; ``email_key`` the email
+    trimmed and lower-cased (its prefixes are the local part's), ``email_domain`` what follows
+    its "@"; ``phone_key`` the phone's national digits (``kit.phones``). None where unknown.
+    """
+    given, family = person_name(traits)
+    keys: dict[str, str | None] = {
+        "name_key": " ".join(given + family)[:SEARCH_KEY_LENGTH] or None,
+        "surname_key": " ".join(family + given)[:SEARCH_KEY_LENGTH] if family else None,
+        "email_key": None,
+        "email_domain": None,
+        "phone_key": None,
+    }
+    email = traits.get("email")
+    if isinstance(email, str):
+        address = email.strip().lower()
+        if _EMAIL.match(address) and len(address) <= MAX_VALUE_LENGTH:
+            keys["email_key"] = address
+            keys["email_domain"] = address.rpartition("@")[2][:SEARCH_KEY_LENGTH]
+    phone = traits.get("phone")
+    if isinstance(phone, str | int) and not isinstance(phone, bool):
+        digits = national_digits(str(phone), region)
+        keys["phone_key"] = digits if len(digits) >= MIN_PHONE_DIGITS else None
+    return keys
 
 
 def record_from_message(

@@ -176,7 +176,7 @@ class IdentityService:
         summary = Summary.of(survivor)
         summary.absorb(Summary.of(absorbed))
         survivor.traits, survivor.trait_stamps = summary.traits, summary.stamps
-        survivor.name_key = ids.name_key(summary.traits)
+        _set_search_keys(survivor, self.rules(workspace_id).region)
         survivor.first_seen, survivor.last_seen = summary.first_seen, summary.last_seen
         survivor.updated_at = now
         row = IdentityMerge(
@@ -418,7 +418,7 @@ class IdentityService:
             first = event.timestamp if first is None or event.timestamp < first else first
             last = event.timestamp if last is None or event.timestamp > last else last
         row.traits, row.trait_stamps = traits, stamps
-        row.name_key = ids.name_key(traits)
+        _set_search_keys(row, rules.region)
         row.first_seen, row.last_seen = first, last
         row.updated_at = utcnow()
 
@@ -492,3 +492,9 @@ def _relay_domains(values: Sequence[str]) -> list[str]:
             )
         domains.add(domain)
     return sorted(domains)
+
+
+def _set_search_keys(row: Profile, region: str) -> None:
+    """Keep the clerk's search keys true to the traits just set on ``row``."""
+    for column, key in ids.search_keys(row.traits, region).items():
+        setattr(row, column, key)

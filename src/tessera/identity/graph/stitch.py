@@ -72,14 +72,14 @@ class StitchResult:
 
 # Column orders of the rows a stitch writes by COPY.
 PROFILE_COLUMNS = (
-    "id", "workspace_id", "status", "merged_into_id", "traits", "trait_stamps", "name_key",
-    "first_seen", "last_seen", "created_at", "updated_at",
+    "id", "workspace_id", "status", "merged_into_id", "traits", "trait_stamps",
+    *ids.SEARCH_COLUMNS, "first_seen", "last_seen", "created_at", "updated_at",
 )  # fmt: skip
 IDENTIFIER_COLUMNS = (
     "id", "workspace_id", "type", "value", "raw", "profile_id", "origin_profile_id",
     "first_seen", "last_seen", "joined_via_id", "joined_ref",
 )  # fmt: skip
-SUMMARY_COLUMNS = ("traits", "trait_stamps", "name_key", "first_seen", "last_seen")
+SUMMARY_COLUMNS = ("traits", "trait_stamps", *ids.SEARCH_COLUMNS, "first_seen", "last_seen")
 LINK_COLUMNS = (
     "id", "workspace_id", "identifier_id", "other_identifier_id", "cause_kind", "cause_ref",
     "occurred_at", "created_at",
@@ -287,7 +287,15 @@ class Stitch:
                 aside.copy_rows(Identifier, IDENTIFIER_COLUMNS, rows)
             aside.drain()  # the reads that lay out the rest use the connection
             rest = self._write_plan(
-                workspace_id, plan, placement, result, now, memory.times, remember, aside
+                workspace_id,
+                rules.region,
+                plan,
+                placement,
+                result,
+                now,
+                memory.times,
+                remember,
+                aside,
             )
         self._write_rest(workspace_id, plan, placement, result, rest)
         graph_memory.MEMORIES.keep(self.session, workspace_id, memory)
@@ -296,6 +304,7 @@ class Stitch:
     def _write_plan(
         self,
         workspace_id: str,
+        region: str,
         plan: Plan,
         placement: _Placement,
         result: StitchResult,
@@ -392,7 +401,7 @@ class Stitch:
                     absorbed.get(p),
                     summary.traits,
                     summary.stamps,
-                    ids.name_key(summary.traits),
+                    *map(ids.search_keys(summary.traits, region).get, ids.SEARCH_COLUMNS),
                     summary.first_seen,
                     summary.last_seen,
                     now,
@@ -414,7 +423,7 @@ class Stitch:
                     "profile_id": p,
                     "traits": summaries[p].traits,
                     "trait_stamps": summaries[p].stamps,
-                    "name_key": ids.name_key(summaries[p].traits),
+                    **ids.search_keys(summaries[p].traits, region),
                     "first_seen": summaries[p].first_seen,
                     "last_seen": summaries[p].last_seen,
                 }

@@ -33,8 +33,10 @@ from tessera.identity.match.engine import (
     Thresholds,
     customer_settings,
 )
+from tessera.identity.match.engine.comparisons import clean_name
 from tessera.identity.match.engine.features import canonical_name, letters, phonetic
 from tessera.identity.match.engine.records import normalise
+from tessera.kit.names import without_honorifics
 
 MATCH_FIELDS = (
     "first_name",
@@ -79,10 +81,11 @@ def fields_from_traits(
 ) -> dict[str, str | None]:
     """The seven matched fields of a profile, from its traits (then its identifiers).
 
-    A full ``name`` trait fills first and last name when those are absent. ``identifiers``
-    (type -> raw value) supply the email and phone when the traits do not hold them. An email
-    ``is_relay`` says a platform issued (``Rules.is_relay``) is no email here: it says nothing
-    about the person, and two buyers' relay addresses must not count for or against them.
+    A full ``name`` trait fills first and last name when those are absent, its honorifics
+    left out ("Dr. Ravi Moreau Jr." is Ravi Moreau). ``identifiers`` (type -> raw value)
+    supply the email and phone when the traits do not hold them. An email ``is_relay`` says
+    a platform issued (``Rules.is_relay``) is no email here: it says nothing about the
+    person, and two buyers' relay addresses must not count for or against them.
     """
     found: dict[str, str | None] = dict.fromkeys(MATCH_FIELDS)
     address = traits.get("address")
@@ -98,7 +101,7 @@ def fields_from_traits(
                 if nested:
                     found[field_name] = nested
                     break
-    full_name = _text(traits.get("name"))
+    full_name = without_honorifics(_text(traits.get("name")) or "")
     if full_name and found["first_name"] is None and found["last_name"] is None:
         first, _, last = full_name.partition(" ")
         found["first_name"] = first or None
@@ -128,10 +131,16 @@ class BlockingKeys:
         }
 
 
+def _name(value: str | None) -> str | None:
+    """A name as the matcher compares it: normalised, without honorifics (``clean_name``)."""
+    normalised = normalise(value)
+    return clean_name(normalised) if normalised else None
+
+
 def blocking_keys(fields: Mapping[str, str | None]) -> BlockingKeys:
     """The four indexed keys of a profile's fields (see the module docstring); None if unknown."""
-    first = normalise(fields.get("first_name"))
-    last = normalise(fields.get("last_name"))
+    first = _name(fields.get("first_name"))
+    last = _name(fields.get("last_name"))
     email = normalise(fields.get("email"))
     phone_digits = "".join(ch for ch in fields.get("phone") or "" if ch.isdigit())
     postcode = normalise(fields.get("postcode"))
@@ -187,6 +196,18 @@ def default_model(settings: MatchSettings) -> MatchModel:
     return MatchModel(settings=settings, prior=DEFAULT_PRIOR, parameters=tuple(parameters))
 
 
+def level_weights(model: MatchModel) -> dict[str, list[dict[str, Any]]]:
+    """Each comparison's levels with their weights, closest first (never rising: training
+    keeps them monotone), the scale a field's evidence is read on."""
+    return {
+        comparison.label: [
+            {"level": label, "weight": round(weight, 4)}
+            for label, weight in zip(comparison.level_labels, parameters.weights, strict=True)
+        ]
+        for comparison, parameters in zip(model.settings.comparisons, model.parameters, strict=True)
+    }
+
+
 def evidence_json(
     score_id: str,
     match_weight: float,
@@ -194,8 +215,12 @@ def evidence_json(
     evidence: Sequence[FieldEvidence],
     *,
     model: str,
+    levels: Mapping[str, list[dict[str, Any]]],
 ) -> dict[str, Any]:
-    """A match's evidence as stored on a merge or a review: score, probability, each field."""
+    """A match's evidence as stored on a merge or a review: score, probability, each field
+    with the level its values fell in, its weight, and every level's weight (``levels``, from
+    ``level_weights``) so a reviewer sees where the level stands between agreeing exactly and
+    not at all."""
     return {
         "score_id": score_id,
         "score": round(match_weight, 4),
@@ -209,6 +234,7 @@ def evidence_json(
                 "right": item.right,
                 "level": item.level,
                 "weight": round(item.weight, 4),
+                "levels": levels.get(item.comparison, []),
             }
             for item in evidence
         ],

@@ -45,6 +45,7 @@ from tessera.identity.match.domain import (
     default_model,
     evidence_json,
     fields_from_traits,
+    level_weights,
     ordered_pair,
     workspace_settings,
 )
@@ -341,6 +342,7 @@ class MatchService:
         reviews: list[str] = []
         refused: list[str] = []
         survivor_id = profile_id
+        ladder = level_weights(model)
         for candidate in wanted:
             if candidate.profile_id in ruled_out:
                 continue
@@ -351,6 +353,7 @@ class MatchService:
                 candidate.probability,
                 candidate.evidence,
                 model=source,
+                levels=ladder,
             )
             if candidate.decision is Decision.MERGE:
                 other = self.repository.resolve(workspace_id, candidate.profile_id)

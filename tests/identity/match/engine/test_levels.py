@@ -8,8 +8,10 @@ from hypothesis import strategies as st
 
 from tessera.identity.match.engine import (
     Comparison,
+    DateTransposed,
     DateWithin,
     Exact,
+    FullDates,
     JaroWinkler,
     Levenshtein,
     Nickname,
@@ -88,6 +90,27 @@ def test_a_date_of_birth_matches_partially(left: str, right: str | None, level: 
 @pytest.mark.parametrize(
     ("left", "right", "level"),
     [
+        ("1860-01-01", "1860-01-01", "within_366_days"),
+        ("1860", "1860-06-07", "within_366_days"),
+        ("1860-00-00", "1860", "within_366_days"),
+        ("18600101", "1860-12-31", "within_366_days"),
+        ("1860-01-01", "1861-01-01", "within_3653_days"),
+        ("1860-01-01", "1860-01-10", "within_366_days"),
+        ("1851", "1860-06-07", "within_3653_days"),
+        ("1850", "1860-06-07", "else"),
+        ("1860-06-07", "1860-06-07", "exact"),
+        ("1860-01-02", "1860-02-01", "day_month_swapped"),
+    ],
+)
+def test_a_date_known_to_the_year_only_agrees_at_year_precision(left: str, right: str, level: str):
+    """A bare year or an import's YYYY-01-01 placeholder is never an exact date, a typo of one
+    or a swap: the same year is "within a year", nine years apart "within ten"."""
+    assert levels_of(date_comparison("dob"), [(left, right)]) == [level]
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "level"),
+    [
         ("SW1A 1AA", "sw1a 1aa", "exact"),
         ("sy5 7nt", "sy5 7nu", "damerau_levenshtein<=1"),
         ("sy5 7nt", "sy5 7pq", "postcode_sector"),
@@ -160,9 +183,10 @@ def test_a_comparison_needs_a_level():
         Comparison("email", ())
 
 
+_DATES = ["1860-06-07", "1860", "1860-01-01", "1861-01-01", "1860-07-06"]
 _VALUES = st.one_of(
     st.none(),
-    st.sampled_from(["bill", "william", "will", "smith", "smyth", "1860-06-07", "sy5 7nt"]),
+    st.sampled_from(["bill", "william", "will", "smith", "smyth", "sy5 7nt", *_DATES]),
     st.text(alphabet="abcxyz 0123-", min_size=1, max_size=10),
 )
 _EVERY_LEVEL = Comparison(
@@ -177,6 +201,9 @@ _EVERY_LEVEL = Comparison(
         Prefix(2),
         Postcode("district"),
         DateWithin(400),
+        FullDates(Exact()),
+        DateTransposed(),
+        DateWithin(3653),
         TokenSet(0.8),
     ),
 )

@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tessera.identity.match.engine import (
+    ComparisonParameters,
     MatchModel,
     MatchSettings,
     RecordTable,
     block_on,
     exact_comparison,
     name_comparison,
+    score_pairs,
     train,
 )
-from tessera.identity.match.engine.training import agreement_patterns, expectation_maximisation
+from tessera.identity.match.engine.training import (
+    agreement_patterns,
+    expectation_maximisation,
+    monotone,
+)
 
 TRUE_PRIOR = 0.2
 TRUE_M = [np.array([0.85, 0.10, 0.05]), np.array([0.9, 0.1]), np.array([0.7, 0.2, 0.1])]
@@ -160,3 +168,92 @@ def test_training_refuses_too_few_records_and_missing_columns():
         train(RecordTable(["a"], {"email": ["a@x.com"]}), settings)
     with pytest.raises(ValueError, match="no column for email"):
         train(RecordTable(["a", "b"], {"phone": ["1", "2"]}), settings)
+
+
+_PROBABILITIES = st.lists(st.floats(0.001, 1.0), min_size=2, max_size=8)
+
+
+def _distribution(weights: list[float]) -> np.ndarray:
+    values = np.asarray(weights, dtype=np.float64)
+    return values / values.sum()
+
+
+@given(_PROBABILITIES, st.data())
+def test_monotone_weights_never_rise_and_keep_m_a_distribution(
+    raw_m: list[float], data: st.DataObject
+) -> None:
+    """Whatever m and u, the adjusted m's weights never rise from a closer level to a farther
+    one, m still sums to one, and m already in order is left exactly as it was."""
+    m = _distribution(raw_m)
+    u = _distribution(data.draw(st.lists(st.floats(0.001, 1.0), min_size=len(m), max_size=len(m))))
+
+    adjusted = monotone(m, u)
+    weights = np.log2(adjusted / u)
+
+    assert np.all(np.diff(weights) <= 1e-9)
+    assert adjusted.sum() == pytest.approx(1.0)
+    np.testing.assert_allclose(monotone(adjusted, u), adjusted)
+    if np.all(np.diff(np.log2(m / u)) <= 0):
+        np.testing.assert_array_equal(adjusted, m)
+
+
+_NAMES = ["william", "bill", "will", "elizabeth", "liz", "beth", "john", "jon", "johnny",
+          "margaret", "peggy", "maggie", "robert", "bob", "rob"]  # fmt: skip
+_SURNAMES = ["okafor", "okafur", "lindqvist", "lindquist", "dubois", "duboise", "smith", "smyth"]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(_NAMES), st.sampled_from(_SURNAMES), st.integers(0, 3)),
+        min_size=8,
+        max_size=60,
+    )
+)
+def test_trained_weights_never_favour_a_farther_level(people: list[tuple[str, str, int]]) -> None:
+    """On any records, however few reach a level (a nickname, a close spelling), each trained
+    comparison's weights never rise from its closest level to "else"."""
+    table = RecordTable(
+        [f"r{n}" for n in range(len(people))],
+        {
+            "first_name": [first for first, _, _ in people],
+            "last_name": [last for _, last, _ in people],
+            "postcode": [f"sw1a {area}aa" for _, _, area in people],
+        },
+    )
+    settings_ = MatchSettings(
+        comparisons=(
+            name_comparison("first_name", nicknames=True),
+            name_comparison("last_name"),
+            exact_comparison("postcode"),
+        ),
+        blocking=(block_on("postcode"), block_on("last_name")),
+    )
+
+    model = train(table, settings_, random_pair_count=2_000)
+
+    for parameters in model.parameters:
+        assert np.all(np.diff(parameters.weights) <= 1e-9), parameters.weights
+
+
+def test_a_common_name_agreeing_exactly_weighs_no_less_than_a_near_spelling() -> None:
+    """Term frequencies lower the weight of sharing "john" (three records in four), but not
+    below the weight of the next level, a close spelling."""
+    settings_ = MatchSettings(
+        comparisons=(name_comparison("first_name"),), blocking=(block_on("first_name"),)
+    )
+    model = MatchModel(
+        settings_,
+        0.01,
+        (ComparisonParameters((0.6, 0.2, 0.1, 0.05, 0.05), (0.01, 0.02, 0.03, 0.04, 0.9)),),
+        term_frequencies={"first_name": {"john": 0.75, "zebedee": 0.001}},
+    )
+    table = RecordTable(["a", "b", "c", "d", "e", "f"], {
+        "first_name": ["john", "john", "jon", "john", "zebedee", "zebedee"]})  # fmt: skip
+
+    scored = score_pairs(model, table, np.asarray([0, 2, 4]), np.asarray([1, 3, 5]))
+    weights = model.parameters[0].weights
+
+    assert scored.match_weight[0] - model.prior_weight == pytest.approx(weights[1])
+    assert scored.match_weight[1] - model.prior_weight == pytest.approx(weights[1])
+    assert scored.match_weight[2] - model.prior_weight == pytest.approx(np.log2(0.6 / 0.001))

@@ -22,6 +22,7 @@ from sqlalchemy import Table, bindparam, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
+from tessera.identity.graph.identifiers import SEARCH_COLUMNS
 from tessera.models.identity import Identifier, Profile, ProfileStatus
 
 
@@ -88,7 +89,7 @@ def table_of(model: Any) -> Table:
 _PROFILE_ARRAYS = {
     "traits": "jsonb",
     "trait_stamps": "jsonb",
-    "name_key": "varchar",
+    **dict.fromkeys(SEARCH_COLUMNS, "varchar"),
     "first_seen": "timestamptz",
     "last_seen": "timestamptz",
 }

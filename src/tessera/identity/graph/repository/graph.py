@@ -55,7 +55,8 @@ def _ordinal(prefixed_id: str) -> str:
 _ANALYZED = (
     "identifier (workspace_id, type, value, profile_id)",
     "identity_link (identifier_id, other_identifier_id)",
-    "profile (id, workspace_id, status, merged_into_id, name_key)",
+    "profile (id, workspace_id, status, merged_into_id, name_key, surname_key, email_key, "
+    "email_domain, phone_key)",
 )
 
 

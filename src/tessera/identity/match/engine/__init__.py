@@ -30,6 +30,7 @@ from tessera.identity.match.engine.blocking import (
 from tessera.identity.match.engine.clustering import cluster
 from tessera.identity.match.engine.comparisons import (
     Comparison,
+    clean_name,
     date_comparison,
     edit_distance_comparison,
     email_comparison,
@@ -52,6 +53,7 @@ from tessera.identity.match.engine.levels import (
     DateWithin,
     EmailUser,
     Exact,
+    FullDates,
     JaroWinkler,
     Level,
     Levenshtein,
@@ -94,6 +96,7 @@ __all__ = [
     "EmailUser",
     "Exact",
     "FieldEvidence",
+    "FullDates",
     "JaroWinkler",
     "Level",
     "Levenshtein",
@@ -116,6 +119,7 @@ __all__ = [
     "bcubed_scores",
     "block_on",
     "candidate_pairs",
+    "clean_name",
     "cluster",
     "cluster_scores",
     "customer_settings",

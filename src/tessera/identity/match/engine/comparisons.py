@@ -21,6 +21,7 @@ from tessera.identity.match.engine.levels import (
     DateWithin,
     EmailUser,
     Exact,
+    FullDates,
     JaroWinkler,
     Level,
     Levenshtein,
@@ -29,6 +30,8 @@ from tessera.identity.match.engine.levels import (
     Postcode,
     TokenSet,
 )
+from tessera.identity.match.engine.records import Cleaner
+from tessera.kit.names import without_honorifics
 
 NULL_LEVEL = -1
 
@@ -39,12 +42,15 @@ class Comparison:
 
     With ``term_frequency`` an exact agreement on a rare value ("zebedee") counts for more than
     on a common one ("john"): the exact level's weight uses the value's own frequency.
+    ``clean`` is what the field's values lose before anything reads them, blocking included
+    (a name its honorifics: ``clean_name``); None when cleaning leaves nothing.
     """
 
     field: str
     levels: tuple[Level, ...]
     term_frequency: bool = False
     name: str = ""
+    clean: Cleaner | None = None
 
     def __post_init__(self) -> None:
         if not self.levels:
@@ -113,6 +119,12 @@ class Comparison:
         return result
 
 
+def clean_name(value: str) -> str | None:
+    """A normalised name without its honorifics and suffixes ("sir john smith bt." -> "john
+    smith", "dr." -> None): they say nothing about who someone is (``kit.names``)."""
+    return without_honorifics(value) or None
+
+
 def exact_comparison(field: str, *, term_frequency: bool = False) -> Comparison:
     """Equal or not: gender, state, occupation, a loyalty tier."""
     return Comparison(field, (Exact(),), term_frequency=term_frequency)
@@ -122,6 +134,7 @@ def name_comparison(
     field: str, *, nicknames: bool = False, term_frequency: bool = True
 ) -> Comparison:
     """A person's given name or surname: exact, nickname (given names), then ever looser spelling.
+    Honorifics and suffixes are cleaned away first (``clean_name``).
 
     Levels: exact · nickname (with ``nicknames``) · Jaro-Winkler >= 0.92 · same Metaphone code
     · Jaro-Winkler >= 0.8 · else.
@@ -130,19 +143,21 @@ def name_comparison(
     if nicknames:
         levels.append(Nickname())
     levels += [JaroWinkler(0.92), Phonetic("metaphone"), JaroWinkler(0.8)]
-    return Comparison(field, tuple(levels), term_frequency=term_frequency)
+    return Comparison(field, tuple(levels), term_frequency=term_frequency, clean=clean_name)
 
 
 def date_comparison(field: str) -> Comparison:
     """A date of birth: exact, one typo, day and month swapped, within a month, a year, ten years.
 
-    Takes ``YYYY-MM-DD`` or ``YYYYMMDD``; a value that is no date still compares by spelling.
+    Takes ``YYYY-MM-DD`` or ``YYYYMMDD``; a value that is no date still compares by spelling. A
+    date known to the year only ("1980", or an import's "1980-01-01" placeholder) compares at
+    year precision: at best "within a year" (``levels.FullDates``, ``levels.DateWithin``).
     """
     return Comparison(
         field,
         (
-            Exact(),
-            Levenshtein(1, damerau=True),
+            FullDates(Exact()),
+            FullDates(Levenshtein(1, damerau=True)),
             DateTransposed(),
             DateWithin(31),
             DateWithin(366),

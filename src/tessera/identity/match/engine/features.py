@@ -1,6 +1,6 @@
 """What a comparison or a blocking key derives from one value: phonetic codes, nickname groups,
-dates and postcode parts. Each is a pure function of the value, cached because the same values
-recur across many pairs.
+dates (and whether one is known to the year only) and postcode parts. Each is a pure function
+of the value, cached because the same values recur across many pairs.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ PostcodePart = Literal["sector", "district", "area"]
 
 _LETTERS = re.compile(r"[^a-z]")
 _DATE = re.compile(r"^(\d{4})[-/.]?(\d{1,2})[-/.]?(\d{1,2})")
+_YEAR = re.compile(r"^\d{4}$")
 _UK_INWARD = re.compile(r"^(.+)(\d[a-z]{2})$")
 _AREA = re.compile(r"^[a-z]+")
 _CACHE = 1 << 18
@@ -100,6 +101,23 @@ def parse_date(value: str) -> tuple[int, int, int, int] | None:
         return date(year, month, day).toordinal(), year, month, day
     except ValueError:
         return None
+
+
+@lru_cache(maxsize=_CACHE)
+def year_only(value: str) -> int | None:
+    """The year of a date known only to the year, else None: "1980", and the placeholders
+    imports write for an unknown day and month ("1980-01-01", "1980-00-00", "19800000").
+
+    A real 1 January birthday reads as a placeholder too: in imported data most of them are,
+    and comparing it to the year only costs a little evidence, never a wrong "exact".
+    """
+    if _YEAR.match(value):
+        return int(value)
+    found = _DATE.match(value)
+    if found is None:
+        return None
+    year, month, day = (int(part) for part in found.groups())
+    return year if (month, day) in ((1, 1), (0, 0)) else None
 
 
 @lru_cache(maxsize=_CACHE)

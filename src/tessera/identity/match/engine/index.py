@@ -28,7 +28,7 @@ from tessera.identity.match.engine.model import (
     partial_weight,
     probability_of,
 )
-from tessera.identity.match.engine.records import Record, RecordTable, ValuesWithExtra, normalise
+from tessera.identity.match.engine.records import Record, RecordTable, ValuesWithExtra
 from tessera.identity.match.engine.settings import Decision
 
 _EMPTY = np.empty(0, dtype=np.int64)
@@ -148,6 +148,7 @@ class MatchIndex:
             raise ValueError(f"{len(profile_ids)} profile ids for {len(table)} records")
         if table.sources is not None:
             raise ValueError("an index matches new records against one set of profiles: no sources")
+        table.clean(settings.cleaners)
         self._model = model
         self._table = table
         self._coder = KeyCoder()
@@ -205,7 +206,9 @@ class MatchIndex:
         row = self._table.append(record)
         self._profiles.append(self._profile_code(profile_id))
         self._alive.append(True)
-        values = {f: normalise(record.fields.get(f)) for f in self._model.settings.fields}
+        values = {
+            f: self._table.value_of(f, record.fields.get(f)) for f in self._model.settings.fields
+        }
         for rule, buckets in zip(self._model.settings.blocking, self._buckets, strict=True):
             key = self._coder.record_key(rule, values, grow=True)
             if key is not None:
@@ -270,7 +273,7 @@ class MatchIndex:
         """
         model = self._model
         comparisons = model.settings.comparisons
-        values = {f: normalise(record.fields.get(f)) for f in model.settings.fields}
+        values = {f: self._table.value_of(f, record.fields.get(f)) for f in model.settings.fields}
         rows, skipped = self._rows_for(values)
         if record.id in self:
             rows = rows[rows != self._table.row_of(record.id)]

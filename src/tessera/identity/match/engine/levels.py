@@ -34,6 +34,7 @@ from tessera.identity.match.engine.features import (
     parse_date,
     phonetic,
     postcode_part,
+    year_only,
 )
 
 BoolArray = NDArray[np.bool_]
@@ -268,20 +269,59 @@ class Nickname:
 
 def _dates(
     left: Codes, right: Codes, values: Values
-) -> tuple[NDArray[np.int64], NDArray[np.int64], BoolArray]:
-    """(ordinal, year, month, day) columns for each side, and whether both sides are dates."""
+) -> tuple[NDArray[np.int64], NDArray[np.int64], BoolArray, BoolArray]:
+    """(ordinal, year, month, day) columns for each side, whether both sides are dates, and
+    whether either is known to the year only (``features.year_only``)."""
     values, left, right = _referenced(left, right, values)
-    parsed = np.asarray(
-        [parse_date(value) or (-1, -1, -1, -1) for value in values], dtype=np.int64
-    ).reshape(-1, 4)
+    parsed = np.asarray([_date_row(value) for value in values], dtype=np.int64).reshape(-1, 5)
     first, second = parsed[left], parsed[right]
     both = (first[:, 0] >= 0) & (second[:, 0] >= 0)
-    return first, second, both
+    coarse = (first[:, 4] == 1) | (second[:, 4] == 1)
+    return first[:, :4], second[:, :4], np.asarray(both), np.asarray(coarse)
+
+
+def _date_row(value: str) -> tuple[int, int, int, int, int]:
+    year = year_only(value)
+    if year is not None:
+        return 0, year, 0, 0, 1
+    return (*(parse_date(value) or (-1, -1, -1, -1)), 0)
+
+
+def _year_only_pairs(left: Codes, right: Codes, values: Values) -> BoolArray:
+    """Whether either value of each pair is a date known to the year only."""
+    values, left, right = _referenced(left, right, values)
+    coarse = np.asarray([year_only(value) is not None for value in values], dtype=np.bool_)
+    return np.asarray(coarse[left] | coarse[right], dtype=np.bool_)
+
+
+@dataclass(frozen=True, slots=True)
+class FullDates:
+    """``level`` only between two dates known to the day: "1980-01-01" (a placeholder for an
+    unknown day, as imports write it) and "1980-01-01" agree on the year and no more, and
+    "1980-01-01" is not one typo from "1981-01-01". Shown under ``level``'s label."""
+
+    level: Level
+
+    @property
+    def label(self) -> str:
+        return self.level.label
+
+    def test(self, left: Codes, right: Codes, values: Values) -> BoolArray:
+        held = self.level.test(left, right, values)
+        return np.asarray(held & ~_year_only_pairs(left, right, values), dtype=np.bool_)
+
+
+_YEAR_DAYS = 365.25
 
 
 @dataclass(frozen=True, slots=True)
 class DateWithin:
-    """Both values are dates at most ``days`` apart."""
+    """Both values are dates at most ``days`` apart.
+
+    When either is known to the year only, the level holds if it would for any days of the
+    two years: the same year is within 366 days but not within 31; years nine apart are
+    within ten years (3653 days), ten apart are not.
+    """
 
     days: int
 
@@ -290,22 +330,27 @@ class DateWithin:
         return f"within_{self.days}_days"
 
     def test(self, left: Codes, right: Codes, values: Values) -> BoolArray:
-        first, second, both = _dates(left, right, values)
-        return np.asarray(both & (np.abs(first[:, 0] - second[:, 0]) <= self.days))
+        first, second, both, coarse = _dates(left, right, values)
+        close = np.abs(first[:, 0] - second[:, 0]) <= self.days
+        years_apart = np.abs(first[:, 1] - second[:, 1])
+        close_years = (years_apart + 1) * _YEAR_DAYS <= self.days
+        return np.asarray(both & np.where(coarse, close_years, close))
 
 
 @dataclass(frozen=True, slots=True)
 class DateTransposed:
-    """Same year with day and month swapped (03/04 typed as 04/03)."""
+    """Same year with day and month swapped (03/04 typed as 04/03); never for a date known to
+    the year only."""
 
     @property
     def label(self) -> str:
         return "day_month_swapped"
 
     def test(self, left: Codes, right: Codes, values: Values) -> BoolArray:
-        first, second, both = _dates(left, right, values)
+        first, second, both, coarse = _dates(left, right, values)
         return np.asarray(
             both
+            & ~coarse
             & (first[:, 1] == second[:, 1])
             & (first[:, 2] == second[:, 3])
             & (first[:, 3] == second[:, 2])

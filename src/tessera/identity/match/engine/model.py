@@ -231,16 +231,20 @@ def partial_weight(
     """One comparison's weight for each pair, term-frequency adjusted where it applies.
 
     ``frequency`` is the frequency of each pair's (left) value; it matters only for pairs at the
-    exact level, where both values are equal.
+    exact level, where both values are equal. Sharing a common value ("john") weighs less
+    than sharing a rare one, but never less than the farther levels: an exact agreement is
+    no worse evidence than a near one.
     """
-    weights = model.weight_tables[index][levels]
+    table = model.weight_tables[index]
+    weights = table[levels]
     comparison = model.settings.comparisons[index]
     exact = comparison.exact_level
     if exact is not None and frequency is not None and model.adjusts(comparison):
         at_exact = levels == exact
         if at_exact.any():
             u_exact = model.parameters[index].u[exact]
-            weights[at_exact] += np.log2(u_exact) - np.log2(frequency[at_exact])
+            adjusted = weights[at_exact] + np.log2(u_exact) - np.log2(frequency[at_exact])
+            weights[at_exact] = np.maximum(adjusted, table[exact + 1 : -1].max())
     return np.asarray(weights, dtype=np.float64)
 
 
@@ -260,6 +264,7 @@ def score_pairs(
     rule: NDArray[np.int8] | None = None,
 ) -> ScoredPairs:
     """Score the given pairs of rows of ``table``."""
+    table.clean(model.settings.cleaners)
     comparisons = model.settings.comparisons
     levels = comparison_levels(comparisons, table, left, right)
     weight = np.full(len(left), model.prior_weight, dtype=np.float64)
@@ -276,6 +281,7 @@ def score_pairs(
 def predict(model: MatchModel, table: RecordTable) -> ScoredPairs:
     """Block ``table`` with the model's rules and score every candidate pair."""
     settings = model.settings
+    table.clean(settings.cleaners)
     candidates = candidate_pairs(
         table,
         settings.blocking,
@@ -289,6 +295,7 @@ def evidence(
     model: MatchModel, table: RecordTable, left: int, right: int
 ) -> tuple[FieldEvidence, ...]:
     """Each comparison's level and weight for one pair of rows."""
+    table.clean(model.settings.cleaners)
     levels = comparison_levels(
         model.settings.comparisons,
         table,

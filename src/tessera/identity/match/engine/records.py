@@ -6,13 +6,15 @@ and an ``int32`` code per record (``-1`` when the value is missing); comparisons
 codes and compute each distinct pair of values once.
 
 Values are normalised on the way in: surrounding and repeated whitespace removed, case folded,
-and empty strings (and pandas' NaN) treated as missing.
+and empty strings (and pandas' NaN) treated as missing. A field whose comparison cleans its
+values (names lose honorifics) is cleaned too, once, when the engine first reads the table for
+those settings (``RecordTable.clean``).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import overload
 
@@ -20,6 +22,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 MISSING = -1
+# What a field's values lose after normalising, such as a name's honorifics (None: nothing
+# is left); each comparison says its own (``Comparison.clean``).
+Cleaner = Callable[[str], str | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +123,23 @@ class Column:
         """Forget one record's value (erasure); the distinct value stays only if others use it."""
         self._codes[row] = MISSING
 
+    def cleaned(self, clean: Cleaner) -> Column:
+        """This column with each distinct value cleaned: values that clean alike share a code,
+        and those that clean to nothing are missing."""
+        column = Column()
+        recoded = np.full(len(self.values) + 1, MISSING, dtype=np.int32)  # last: missing
+        for code, value in enumerate(self.values):
+            kept = clean(value)
+            if kept is not None:
+                found = column._index.get(kept)
+                if found is None:
+                    found = column._index[kept] = len(column.values)
+                    column.values.append(kept)
+                recoded[code] = found
+        column._codes = recoded[self.codes]
+        column._size = len(self)
+        return column
+
 
 class ValuesWithExtra(Sequence[str]):
     """A column's distinct values plus one more at the next code, without copying the column.
@@ -158,7 +180,7 @@ class RecordTable:
     person).
     """
 
-    __slots__ = ("_position", "columns", "ids", "source_names", "sources")
+    __slots__ = ("_position", "cleaners", "columns", "ids", "source_names", "sources")
 
     def __init__(
         self,
@@ -178,6 +200,7 @@ class RecordTable:
         self.columns: dict[str, Column] = {
             name: Column.from_values(values) for name, values in columns.items()
         }
+        self.cleaners: dict[str, Cleaner] = {}
         self.source_names: list[str] = []
         self.sources: NDArray[np.int32] | None = None
         if sources is not None:
@@ -215,6 +238,25 @@ class RecordTable:
             self.ids[row], {name: column.value_at(row) for name, column in self.columns.items()}
         )
 
+    def clean(self, cleaners: Mapping[str, Cleaner]) -> None:
+        """Clean the columns these cleaners name (those not cleaned yet), in place: the engine
+        does it before it reads a table for settings whose comparisons clean a field, so every
+        way a table is built meets the same values. Refuses a second, different cleaner."""
+        for name, clean in cleaners.items():
+            done = self.cleaners.get(name)
+            if done is clean or name not in self.columns:
+                continue
+            if done is not None:
+                raise ValueError(f"column {name!r} was cleaned another way already")
+            self.columns[name] = self.columns[name].cleaned(clean)
+            self.cleaners[name] = clean
+
+    def value_of(self, name: str, raw: object) -> str | None:
+        """A raw value as the column ``name`` holds it: normalised, and cleaned if it is."""
+        value = normalise(raw)
+        clean = self.cleaners.get(name)
+        return clean(value) if value is not None and clean is not None else value
+
     def append(self, record: Record) -> int:
         """Add a record (its fields outside the table's columns are ignored); returns its row."""
         if record.id in self._position:
@@ -225,5 +267,5 @@ class RecordTable:
         self.ids.append(record.id)
         self._position[record.id] = row
         for name, column in self.columns.items():
-            column.append(normalise(record.fields.get(name)))
+            column.append(self.value_of(name, record.fields.get(name)))
         return row

@@ -15,6 +15,7 @@ from tessera.identity.match.engine.comparisons import (
     string_comparison,
     text_comparison,
 )
+from tessera.identity.match.engine.records import Cleaner
 
 
 class Decision(StrEnum):
@@ -75,6 +76,17 @@ class MatchSettings:
             raise ValueError("at most 127 blocking rules")
         if self.max_block_size < 2:
             raise ValueError("max_block_size must be at least 2")
+        cleaners: dict[str, Cleaner] = {}
+        for comparison in self.comparisons:
+            clean = comparison.clean
+            if clean is not None and cleaners.setdefault(comparison.field, clean) is not clean:
+                raise ValueError(f"two comparisons clean {comparison.field!r} differently")
+
+    @property
+    def cleaners(self) -> dict[str, Cleaner]:
+        """How each field's values are cleaned before they are read, by the comparisons that
+        say so (a name loses its honorifics)."""
+        return {c.field: c.clean for c in self.comparisons if c.clean is not None}
 
     @property
     def fields(self) -> tuple[str, ...]:

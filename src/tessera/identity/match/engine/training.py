@@ -6,6 +6,8 @@
   one session per training blocking rule. A rule forces agreement on its own fields, so a
   session leaves those comparisons out and estimates the others; each comparison's m is the
   mean over the sessions that estimated it. As in Splink, u stays fixed during EM.
+- **monotone weights**: each comparison's m is then adjusted (``monotone``) so that a closer
+  level never weighs less than a farther one.
 - **the prior** (the chance two random records are one person): one more EM pass over all
   candidate pairs, estimating only the share of matches among them, with each pair's own
   blocking-rule fields left out; the expected number of matches divided by all possible pairs.
@@ -16,6 +18,7 @@ session over millions of pairs iterates over a few thousand rows. All of it is v
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -165,6 +168,30 @@ def expectation_maximisation(
     return EMResult(tuple(m_now), tuple(u_now), prior, iteration, converged, tuple(evidence))
 
 
+def monotone(m: NDArray[np.float64], u: NDArray[np.float64]) -> NDArray[np.float64]:
+    """m adjusted so the levels' weights, log(m / u), never rise from a closer level to a
+    farther one; u stays as it is.
+
+    EM estimates each level's m from the pairs that fell in it: a level few matches reach (a
+    nickname, a close spelling) gets a noisy m, and its weight can land below a farther
+    level's, even below total disagreement. Evidence must not read that way: "bill" for
+    "william" is not worse news than "bill" for "zebedee". Pool adjacent violators on the
+    ratios: a run of levels out of order is merged into one pool whose ratio is sum(m) /
+    sum(u) (the ratio of the merged level), and each level in it takes m = u * ratio. The
+    pools keep their total m, so m still sums to one; levels in order are left alone.
+    """
+    pools: list[tuple[float, float, int]] = []  # (sum of m, sum of u, levels), closest first
+    for pool in zip(m.tolist(), u.tolist(), itertools.repeat(1)):
+        while pools and pools[-1][0] * pool[1] < pool[0] * pools[-1][1]:
+            closer = pools.pop()
+            pool = (closer[0] + pool[0], closer[1] + pool[1], closer[2] + pool[2])
+        pools.append(pool)
+    sizes = [n for *_, n in pools]
+    ratios = np.repeat([total_m / total_u for total_m, total_u, _ in pools], sizes)
+    alone = np.repeat([n == 1 for n in sizes], sizes)
+    return np.asarray(np.where(alone, m, u * ratios), dtype=np.float64)
+
+
 def starting_m(level_count: int) -> NDArray[np.float64]:
     """A neutral start for m: most matches agree exactly, a few at each looser level."""
     if level_count == 2:
@@ -235,6 +262,7 @@ def train(
     missing = [f for f in settings.fields if f not in table.columns]
     if missing:
         raise ValueError(f"the table has no column for {', '.join(missing)}")
+    table.clean(settings.cleaners)
     comparisons = settings.comparisons
     level_counts = [c.level_count for c in comparisons]
 
@@ -299,8 +327,8 @@ def train(
             )
         )
     m = [
-        _normalised(np.mean(found, axis=0)) if found else starting_m(n)
-        for found, n in zip(estimates, level_counts, strict=True)
+        monotone(_normalised(np.mean(found, axis=0)) if found else starting_m(n), uk)
+        for found, n, uk in zip(estimates, level_counts, u, strict=True)
     ]
 
     prior = 1.0 / max(_possible_pairs(table, settings.link_only), 1.0)
