@@ -16,6 +16,8 @@ from playwright.sync_api import Page
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tessera.catalog.schemas import ProductIn, VariantIn
+from tessera.catalog.service import CatalogService
 from tessera.inventory.service.locations import LocationService
 from tessera.inventory.service.stock import StockService
 from tessera.models.inventory import StockLedgerEntry
@@ -235,6 +237,34 @@ def test_the_product_list_and_page(owner: TestClient, world: StockWorld) -> None
     ]  # fmt: skip
 
 
+def test_the_product_list_pages_through_keeping_its_size(
+    owner: TestClient, session: Session, world: StockWorld
+) -> None:
+    """Three products two a page: the next page keeps the size and shows the third."""
+    catalog = CatalogService(session)
+    for handle in ("mug", "sock"):
+        catalog.create_product(
+            world.workspace_id,
+            ProductIn(
+                handle=handle, title=handle.title(), variants=[VariantIn(sku=handle.upper())]
+            ),
+        )
+    session.commit()
+
+    first = owner.get("/products?limit=2")
+    link = re.search(r'href="([^"]+)" rel="next"', first.text)
+    assert link is not None
+    second = owner.get(link.group(1).replace("&amp;", "&"))
+
+    assert [row[0] for row in table_rows(first.text, "products-table")[1:]] == [
+        "Tee tee", "Mug mug",
+    ]  # fmt: skip
+    assert "limit=2" in link.group(1)
+    assert [row[0] for row in table_rows(second.text, "products-table")[1:]] == ["Sock sock"]
+    assert 'href="/products?limit=2">First page' in second.text
+    assert 'rel="next"' not in second.text
+
+
 def test_a_sku_is_found_by_its_text(owner: TestClient, world: StockWorld) -> None:
     """The lookup opens the SKU's page; an unknown SKU is said so in the form."""
     found = owner.get("/products?sku=CAP", follow_redirects=False)
@@ -273,6 +303,28 @@ def test_another_workspaces_things_are_not_found(
     assert [a.status_code for a in answers] == [404, 404, 404, 404]
     assert all("text/html" in a.headers["content-type"] for a in answers)
     assert ledger_entries(session, other.workspace_id) == before
+
+
+def test_odd_paging_input_is_a_page_saying_so_never_a_500(
+    owner: TestClient, world: StockWorld
+) -> None:
+    """A cursor this app did not make, a limit out of range or not a number, an unknown
+    ledger location: a 4xx page each."""
+    variant = world.variants["TEE-M"]
+    paths = {
+        "/products?cursor=not-ours": 422,
+        "/products?limit=0": 422,
+        "/products?limit=many": 422,
+        f"/variants/{variant}?cursor=bm90LW91cnM": 422,
+        f"/variants/{variant}?location=nowhere": 404,
+        "/locations/main?stock_cursor=x&ledger_cursor=y": 422,
+        "/variants/" + "v" * 5000: 404,
+    }
+
+    answers = {path: owner.get(path) for path in paths}
+
+    assert {path: a.status_code for path, a in answers.items()} == paths
+    assert all("text/html" in a.headers["content-type"] for a in answers.values())
 
 
 def test_the_pages_need_a_signed_in_member(client: TestClient, world: StockWorld) -> None:

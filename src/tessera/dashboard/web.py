@@ -101,6 +101,13 @@ def query_string(**values: Any) -> str:
     return urlencode({k: str(v) for k, v in values.items() if v not in (None, "")})
 
 
+def link(path: str, anchor: str = "", **values: Any) -> str:
+    """``path?query#anchor`` with the empty values left out: a page's own links (its pages,
+    its filters) that keep the rest of what was chosen."""
+    query = query_string(**values)
+    return path + (f"?{query}" if query else "") + (f"#{anchor}" if anchor else "")
+
+
 def field_value(value: Any) -> str:
     """A stored value as a person reads it: text as is, numbers plainly, yes/no for booleans,
     a list of plain values joined by commas, anything nested as compact JSON (never a Python

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Request, Response
 from tessera.catalog.service import CatalogService
 from tessera.dashboard.pages.stock import COUNTERS, oversold_rows
 from tessera.dashboard.session import SignedIn
-from tessera.dashboard.web import DashboardRoute, query_string, render
+from tessera.dashboard.web import DashboardRoute, link, render
 from tessera.http.routing import DbSession
 from tessera.inventory.service.locations import LocationService
 from tessera.inventory.service.promises import PromiseService
@@ -91,8 +91,9 @@ def location(
     oversold = oversold_rows(session, workspace_id, location_ids=[place.id])
 
     def url(stock_at: str | None, ledger_at: str | None, anchor: str) -> str:
-        query = query_string(stock_cursor=stock_at, ledger_cursor=ledger_at)
-        return f"/locations/{place.code}{'?' + query if query else ''}#{anchor}"
+        return link(
+            f"/locations/{place.code}", anchor, stock_cursor=stock_at, ledger_cursor=ledger_at
+        )
 
     feeds = [
         (channel, rank)

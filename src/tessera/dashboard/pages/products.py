@@ -21,7 +21,7 @@ from tessera.catalog.errors import UnknownSku
 from tessera.catalog.service import CatalogService
 from tessera.dashboard.pages.stock import SELLING_KINDS, oversold_rows
 from tessera.dashboard.session import SignedIn
-from tessera.dashboard.web import DashboardRoute, query_string, render
+from tessera.dashboard.web import DashboardRoute, link, render
 from tessera.feed.service import FeedService
 from tessera.http.routing import DbSession
 from tessera.inventory.service.locations import LocationService
@@ -73,6 +73,7 @@ def products(
         else:
             return RedirectResponse(f"/variants/{variant.id}", status_code=303)
     page, variants = catalog.list_products(workspace_id, cursor, limit)
+    shown = limit if limit != PAGE_SIZE else None  # kept in the pages' links when chosen
     units = sellable_of(
         session, workspace_id, [v for p in page.items for v in variants.get(p.id, [])]
     )
@@ -84,7 +85,8 @@ def products(
         "sku": sku,
         "missing": missing,
         "is_first_page": not cursor,
-        "next_url": f"/products?{query_string(cursor=page.next_cursor)}"
+        "first_url": link("/products", limit=shown),
+        "next_url": link("/products", limit=shown, cursor=page.next_cursor)
         if page.next_cursor
         else None,
     }

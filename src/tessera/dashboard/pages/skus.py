@@ -30,7 +30,7 @@ from pydantic import BaseModel, ValidationError
 from tessera.catalog.service import CatalogService
 from tessera.dashboard.pages.stock import COUNTERS, oversold_rows
 from tessera.dashboard.session import Member, SignedIn, flash
-from tessera.dashboard.web import DashboardRoute, query_string, render
+from tessera.dashboard.web import DashboardRoute, link, render
 from tessera.feed.service import FeedService
 from tessera.http.routing import DbSession
 from tessera.inventory.schemas import AdjustIn, CountIn, DamageIn, QuantityIn, TransferIn
@@ -279,10 +279,12 @@ def _page(
         },
         "ledger": ledger,
         "ledger_location": location,
-        "first_ledger_url": _ledger_url(variant.id, location, None),
-        "next_ledger_url": (
-            _ledger_url(variant.id, location, ledger.next_cursor) if ledger.next_cursor else None
-        ),
+        "first_ledger_url": link(f"/variants/{variant.id}", "ledger", location=location),
+        "next_ledger_url": link(
+            f"/variants/{variant.id}", "ledger", location=location, cursor=ledger.next_cursor
+        )
+        if ledger.next_cursor
+        else None,
         "is_first_ledger_page": not cursor,
         "can_change": member.can(Role.MARKETER) and not variant.is_bundle,
         "changeable": [loc for loc in locations if loc.kind is not LocationKind.FBA],
@@ -292,8 +294,3 @@ def _page(
         "error": error,
     }
     return render(request, "sku.html", context, status=error.status if error else 200)
-
-
-def _ledger_url(variant_id: str, location: str, cursor: str | None) -> str:
-    query = query_string(location=location, cursor=cursor)
-    return f"/variants/{variant_id}{'?' + query if query else ''}#ledger"
