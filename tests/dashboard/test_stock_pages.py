@@ -215,6 +215,14 @@ def test_the_ledger_pages_through_and_keeps_its_location_filter(
     assert {row[1] for row in later} == {"main"}
     assert 'rel="next"' not in second.text
     assert "First page" in second.text
+    movements = owner.get("/locations/main")
+    more = re.search(r'href="(/locations/main\?ledger_cursor=[^"]+#movements)" rel="next"',
+                     movements.text)  # fmt: skip
+    assert more is not None
+    rest = owner.get(more.group(1))
+    assert len(table_rows(movements.text, "location-ledger")) == 1 + 25
+    # 30 steps, the hold, the CAP order's commit and the two adjustments that stocked main
+    assert len(table_rows(rest.text, "location-ledger")) == 1 + 34 - 25
 
 
 def test_the_product_list_and_page(owner: TestClient, world: StockWorld) -> None:
