@@ -16,8 +16,7 @@ from sqlalchemy.orm import Session
 from tessera.db import make_engine, make_session_factory, session_scope
 from tessera.models.identity import Consent, Erasure, IdentityMerge, Profile
 from tessera.models.workspace import AuditEntry, Role
-from tessera.workspace.service import WorkspaceService
-from tests.dashboard.conftest import csrf_from, sign_in
+from tests.dashboard.conftest import csrf_from, member
 from tests.identity.people import Story, ana_and_ben
 from tests.support.factories import PASSWORD, Tenant, make_tenant
 from tests.support.live import live_server
@@ -31,15 +30,6 @@ def story(session: Session, tenant: Tenant) -> Story:
     story = ana_and_ben(session, tenant.workspace_id)
     session.commit()
     return story
-
-
-def member(client: TestClient, session: Session, tenant: Tenant, role: Role) -> TestClient:
-    """The client signed in as a new member with ``role``."""
-    email = f"{role.value}@acme.example"
-    WorkspaceService(session).add_user(tenant.workspace_id, email, role, password=PASSWORD)
-    session.commit()
-    assert sign_in(client, email).status_code == 303
-    return client
 
 
 def count(session: Session, model: type, *where: object) -> int:

@@ -84,14 +84,14 @@ def test_the_root_sends_visitors_to_login_and_members_to_the_overview(
 
 
 def test_the_overview_counts_members_keys_and_jobs(owner: TestClient) -> None:
-    """No events, orders or quarantine yet; one member, an admin secret key and a write key, and
-    no jobs."""
+    """No events, orders or quarantine yet; one member, an admin secret key and a write key, no
+    jobs and nothing oversold."""
     page = owner.get("/overview").text
 
     values = re.findall(r'<span class="stat-value">([^<]*)</span>', page)
     hints = re.findall(r'<span class="stat-hint">([^<]*)</span>', page)
 
-    assert values == ["0", "0", "0", "1", "2", "0", "0"]
+    assert values == ["0", "0", "0", "1", "2", "0", "0", "0"]
     assert hints[4] == "1 secret · 1 write"
 
 

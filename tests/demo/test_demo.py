@@ -17,11 +17,14 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tessera.catalog.service import CatalogService
 from tessera.db import make_engine, make_session_factory, session_scope
 from tessera.demo.feed import feed_demo
 from tessera.demo.generator import DemoSize, generate_brand
 from tessera.demo.omnichannel import generate_omnichannel
+from tessera.demo.people import BACKORDERED_SKU
 from tessera.demo.seed import DEMO_LOGIN_EMAIL, DEMO_PASSWORD, seed_demo
+from tessera.inventory.service.promises import PromiseService
 from tessera.kit.time import utcnow
 from tessera.models.collect import Event
 from tessera.models.inventory import RoutingDecision
@@ -193,6 +196,11 @@ def test_feeding_the_demo_goes_through_the_api_and_stores_each_record_once(
             .join(Order, Order.id == OrderLine.order_id)
             .where(Order.workspace_id == seeded.workspace_id, OrderLine.is_cancelled)
         ).all()
+        oversold = [
+            (p.balance.variant_id, p.short, bool(p.orders))
+            for p in PromiseService(session).oversold(seeded.workspace_id)
+        ]
+        eye_gel = CatalogService(session).variant_by_sku(seeded.workspace_id, BACKORDERED_SKU)
     engine.dispose()
     first_lines = {order["id"]: len(order["line_items"]) for order in data.shopify_orders}
     edits = [
@@ -217,6 +225,10 @@ def test_feeding_the_demo_goes_through_the_api_and_stores_each_record_once(
     # Orders edited to add an item: the added line was routed, and the decision says so.
     assert edits
     assert sum(any("added by an edit" in r for r in reasons) for reasons in decisions) == len(edits)
+    # The eye gel the warehouse has none of is oversold by the channels' orders, named.
+    assert [(v, short > 0, named) for v, short, named in oversold if v == eye_gel.id] == [
+        (eye_gel.id, True, True)
+    ]
     assert channels == {
         "web": sum(len(b["batch"]) for b in data.web_batches),
         "app": sum(len(b["batch"]) for b in data.app_batches) - data.expected_rejections,

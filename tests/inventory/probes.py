@@ -12,6 +12,7 @@ from tessera.catalog.service import CatalogService
 from tessera.inventory.schemas import ReservationIn, ReservationLineIn
 from tessera.inventory.service.reservations import ReservationService
 from tessera.inventory.service.stock import StockService
+from tessera.order.domain import CanonicalLine
 from tessera.order.service import OrderService
 from tests.inventory.stock import make_shop_in
 from tests.inventory.test_orders import PLACED
@@ -29,6 +30,8 @@ def stock_probes(session: Session, b: Tenant) -> list[Probe]:
         ReservationIn(lines=[ReservationLineIn(sku="SERUM", quantity=1)], idempotency_key="b-1"),
     )
     order = OrderService(session).apply(b.workspace_id, replace(PLACED, external_id="b-order"))
+    big = (CanonicalLine("l1", 9, 100, 900, sku="SERUM"),)  # beyond the 5 in stock: oversold
+    OrderService(session).apply(b.workspace_id, replace(PLACED, external_id="b-big", lines=big))
     product_id = (
         CatalogService(session)
         .variants_by_id(b.workspace_id, [shop.variants["SERUM"]])[shop.variants["SERUM"]]
@@ -48,11 +51,13 @@ def stock_probes(session: Session, b: Tenant) -> list[Probe]:
         Probe("/v1/locations", "GET", "/v1/locations", "only_own"),
         Probe("/v1/locations", "POST", "/v1/locations", "only_own",
               json={"code": "wh", "name": "A's", "kind": "warehouse"}),
+        Probe("/v1/locations/{code}", "GET", "/v1/locations/soho", "not_found"),
         Probe("/v1/locations/channels/{channel}", "GET", "/v1/locations/channels/web", "only_own"),
         Probe("/v1/locations/channels/{channel}", "PUT", "/v1/locations/channels/web",
               "only_own", json={"locations": ["wh", "soho"]}),
         Probe("/v1/stock", "GET", "/v1/stock", "only_own"),
         Probe("/v1/stock/ledger", "GET", "/v1/stock/ledger", "only_own"),
+        Probe("/v1/stock/oversold", "GET", "/v1/stock/oversold", "only_own"),
         Probe("/v1/stock/adjust", "POST", "/v1/stock/adjust", "only_own",
               json={**change, "delta": -1}),
         Probe("/v1/stock/incoming", "POST", "/v1/stock/incoming", "only_own",

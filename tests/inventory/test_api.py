@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -10,7 +11,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from tessera.models.workspace import ApiKeyKind, Role
+from tessera.order.domain import CanonicalLine
+from tessera.order.service import OrderService
 from tessera.workspace.service import WorkspaceService
+from tests.inventory.test_orders import PLACED
 from tests.support.connectors import Keyed, keyed_workspace
 
 PROBLEM = "https://tessera.dev/problems/"
@@ -233,5 +237,77 @@ def test_the_stock_routes_are_documented(client: TestClient) -> None:
         "/v1/reservations/{reservation_id}", "/v1/reservations/{reservation_id}/confirm",
         "/v1/reservations/{reservation_id}/release", "/v1/inventory/verify",
         "/v1/inventory/routing/{order_id}", "/v1/products", "/v1/products/{product_id}",
-        "/v1/variants", "/v1/listings",
+        "/v1/variants", "/v1/listings", "/v1/stock/oversold", "/v1/locations/{code}",
     } <= set(paths)  # fmt: skip
+
+
+def test_oversold_names_the_short_balance_and_the_order_behind_it(
+    client: TestClient, session: Session, admin: Keyed
+) -> None:
+    """A web order for 7 SERUM with 5 at the warehouse is committed as backorder: the
+    warehouse is 2 short, and the order is named; the SKU and location narrow the list."""
+    seven = (CanonicalLine("l1", 7, 100, 700, sku="SERUM"),)
+    order_id = (
+        OrderService(session).apply(admin.workspace_id, replace(PLACED, lines=seven)).order_id
+    )
+    session.commit()
+
+    everything = client.get("/v1/stock/oversold", headers=admin.headers)
+    of_cream = client.get("/v1/stock/oversold?sku=CREAM", headers=admin.headers)
+    at_soho = client.get("/v1/stock/oversold?location=soho", headers=admin.headers)
+    unknown = client.get("/v1/stock/oversold?location=nowhere", headers=admin.headers)
+
+    assert everything.status_code == 200
+    [item] = everything.json()["items"]
+    created = item["orders"][0].pop("created_at")
+    assert created
+    assert {k: v for k, v in item.items() if k not in ("variant_id", "location_id")} == {
+        "sku": "SERUM", "location_code": "wh", "on_hand": 5, "reserved": 0, "committed": 7,
+        "damaged": 0, "short": 2, "open_orders": 1, "open_units": 7,
+        "orders": [{"order_id": order_id, "line_key": "l1", "sku": "SERUM", "units": 7,
+                    "is_backorder": True}],
+        "holds": [],
+    }  # fmt: skip
+    assert (of_cream.json()["items"], at_soho.json()["items"]) == ([], [])
+    assert (unknown.status_code, unknown.json()["type"]) == (404, PROBLEM + "location-not-found")
+
+
+def test_a_location_names_its_live_holds_and_the_pickups_waiting_there(
+    client: TestClient, session: Session, admin: Keyed
+) -> None:
+    """A BOPIS checkout at Soho becomes a pickup order waiting there; a web checkout holds a
+    SERUM at the warehouse; an unknown location is a 404."""
+    headers = admin.headers
+    client.post("/v1/stock/receive", headers=headers,
+                json={"sku": "SERUM", "location": "soho", "quantity": 3})  # fmt: skip
+    bopis = {"lines": [{"sku": "SERUM", "quantity": 1}], "idempotency_key": "bopis",
+             "pickup_location": "soho", "order_ref": "shopify:bopis-1"}  # fmt: skip
+    web = {"lines": [{"sku": "SERUM", "quantity": 1}], "idempotency_key": "cart"}
+    collect = client.post("/v1/reservations", headers=headers, json=bopis).json()
+    held = client.post("/v1/reservations", headers=headers, json=web).json()
+    pickup = replace(PLACED, external_id="bopis-1", fulfillment="pickup", location_ref="soho",
+                     lines=(CanonicalLine("l1", 1, 100, 100, sku="SERUM"),))  # fmt: skip
+    order_id = OrderService(session).apply(admin.workspace_id, pickup).order_id
+    session.commit()
+
+    soho = client.get("/v1/locations/soho", headers=headers)
+    warehouse = client.get("/v1/locations/wh", headers=headers)
+    unknown = client.get("/v1/locations/nowhere", headers=headers)
+    routing = client.get(f"/v1/inventory/routing/{order_id}", headers=headers).json()
+
+    assert (routing["method"], routing["reasons"][0]) == (
+        "pickup", f"the checkout's hold {collect['id']} became this order's",
+    )  # fmt: skip
+    assert soho.status_code == 200
+    assert (soho.json()["code"], soho.json()["is_pickup_enabled"], soho.json()["holds"]) == (
+        "soho", True, [],
+    )  # fmt: skip
+    assert [(p["order_id"], p["sku"], p["units"]) for p in soho.json()["pickups"]] == [
+        (order_id, "SERUM", 1)
+    ]
+    assert [
+        (h["reservation_id"], h["channel"], h["sku"], h["location_code"], h["quantity"])
+        for h in warehouse.json()["holds"]
+    ] == [(held["id"], "web", "SERUM", "wh", 1)]
+    assert warehouse.json()["pickups"] == []
+    assert (unknown.status_code, unknown.json()["type"]) == (404, PROBLEM + "location-not-found")

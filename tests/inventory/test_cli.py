@@ -3,7 +3,9 @@ from the terminal, against committed data."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,9 +17,15 @@ from tessera.catalog.cli import catalog_cli
 from tessera.config import Settings
 from tessera.db import make_engine, make_session_factory
 from tessera.inventory.cli import inventory_cli
-from tessera.inventory.schemas import LocationIn
+from tessera.inventory.schemas import LocationIn, ReservationIn, ReservationLineIn
 from tessera.inventory.service.locations import LocationService
+from tessera.inventory.service.reservations import ReservationService
+from tessera.inventory.service.stock import StockService
 from tessera.models.inventory import LocationKind, StockBalance
+from tessera.order.domain import CanonicalLine
+from tessera.order.service import OrderService
+from tests.inventory.stock import make_shop
+from tests.inventory.test_orders import PLACED
 from tests.support.cli import invoke as run_cli
 from tests.support.factories import make_workspace
 
@@ -86,4 +94,88 @@ def test_import_move_count_show_and_verify_from_the_terminal(
     assert drifted[0] == 1 and "damaged: balance 1, ledger says 0" in drifted[1]
     assert repaired[0] == 0 and "2 repaired" in repaired[1]
     assert after[0] == 0 and "0 drifted" in after[1]
+    assert unknown[0] == 1 and "no variant has SKU 'NOPE'" in unknown[1]
+
+
+@pytest.fixture
+def oversold_shop(committed_database_url: str) -> Iterator[sessionmaker[Session]]:
+    """``make_shop``'s workspace ("shop"), SERUM 5 at the warehouse, and a web order for 7
+    (backordered: the warehouse is 2 short); a checkout holds a CREAM there."""
+    engine = make_engine(committed_database_url)
+    factory = make_session_factory(engine)
+    with factory.begin() as session:
+        shop = make_shop(session, "shop")
+        stock = StockService(session)
+        stock.receive(shop.workspace_id, "SERUM", "wh", 5, "grn-1", "first delivery")
+        stock.receive(shop.workspace_id, "CREAM", "wh", 4, "grn-2")
+        seven = (CanonicalLine("l1", 7, 100, 700, sku="SERUM"),)
+        OrderService(session).apply(shop.workspace_id, replace(PLACED, lines=seven))
+        ReservationService(session).reserve(
+            shop.workspace_id,
+            ReservationIn(lines=[ReservationLineIn(sku="CREAM", quantity=1)], idempotency_key="c"),
+        )
+    yield factory
+    engine.dispose()
+
+
+def test_oversold_ledger_damage_and_locations_from_the_terminal(
+    settings: Settings, oversold_shop: sessionmaker[Session]
+) -> None:
+    """The SKU and location pages' twins: oversold names the order, the ledger shows each
+    change's reason, damage takes units out of sale, and a location shows its hold."""
+    factory = oversold_shop
+
+    def run(*args: str) -> tuple[int, str]:
+        return invoke(settings, factory, inventory_cli, *args, "-w", "shop")
+
+    oversold = run("oversold")
+    of_cream = run("oversold", "--sku", "CREAM")
+    damaged = run("damage", "CREAM", "wh", "2", "--note", "crushed box")
+    received = run("receive", "SERUM", "soho", "3", "--note", "from the van")
+    ledger = run("ledger", "--location", "wh", "--limit", "2")
+    whole = run("ledger", "SERUM")
+    listed = run("locations")
+    warehouse = run("location", "wh")
+    unknown = run("location", "nowhere")
+    [order_id] = re.findall(r"order (ord_\w+) line l1: 7 open, backorder", oversold[1])
+
+    assert oversold[0] == 0
+    assert oversold[1].splitlines()[0] == (
+        "SERUM at wh: 2 short (on hand 5, held 0, committed 7, damaged 0)"
+    )
+    assert oversold[1].splitlines()[1] == f"  order {order_id} line l1: 7 open, backorder"
+    assert of_cream == (0, "nothing oversold\n")
+    assert (damaged, received[0]) == ((0, "marked damaged\n"), 0)
+    ledger_rows = [
+        [cell.strip() for cell in line.strip("│ ").split("│")]
+        for line in ledger[1].splitlines()
+        if "│" in line
+    ]
+    assert [row[1:] for row in ledger_rows] == [
+        ["CREAM", "wh", "damage", "damaged +2", "crushed box"],
+        ["CREAM", "wh", "reserve", "reserved +1", "reservation"],
+    ]
+    assert "more: --cursor " in ledger[1]
+    assert "from the van" in whole[1] and "first delivery" in whole[1]
+    assert re.search(r"soho\s+│ Soho\s+│ store\s+│ yes\s+│ web #3", listed[1])
+    assert "Warehouse (wh, warehouse)" in warehouse[1]
+    assert re.search(r"hold rsv_\w+ \(web\): 1 CREAM, expires", warehouse[1])
+    assert unknown[0] == 1 and "no location 'nowhere'" in unknown[1]
+
+
+def test_products_and_one_sku_from_the_terminal(
+    settings: Settings, oversold_shop: sessionmaker[Session]
+) -> None:
+    """The Products and SKU pages' twins: products with their SKUs, a bundle's parts and the
+    bundles a SKU goes into."""
+    products = invoke(settings, oversold_shop, catalog_cli, "products", "-w", "shop")
+    kit = invoke(settings, oversold_shop, catalog_cli, "show", "KIT", "-w", "shop")
+    serum = invoke(settings, oversold_shop, catalog_cli, "show", "SERUM", "-w", "shop")
+    unknown = invoke(settings, oversold_shop, catalog_cli, "show", "NOPE", "-w", "shop")
+
+    assert products[0] == 0
+    assert re.search(r"serum\s+│ Serum\s+│ active\s+│ CREAM, SERUM", products[1])
+    assert re.search(r"kit\s+│ Kit\s+│ active\s+│ KIT \(bundle\)", products[1])
+    assert kit[1].splitlines()[2:4] == ["  made of 2 x CREAM", "  made of 1 x SERUM"]
+    assert serum[1].splitlines()[2] == "  goes into KIT"
     assert unknown[0] == 1 and "no variant has SKU 'NOPE'" in unknown[1]

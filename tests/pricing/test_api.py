@@ -66,6 +66,29 @@ def test_prices_history_parity_and_alerts(client: TestClient, tenant: Tenant) ->
     assert [(a["channel"], a["resolved_at"]) for a in alerts["items"]] == [("amazon", None)]
 
 
+def test_the_parity_report_narrows_to_one_sku(
+    client: TestClient, session: Session, tenant: Tenant
+) -> None:
+    """With a second SKU priced, ``?sku=TEE`` reports TEE's prices only (the SKU page's
+    twin); a SKU with no prices reports none."""
+    CatalogService(session).create_product(
+        tenant.workspace_id, ProductIn(handle="cap", title="Cap", variants=[VariantIn(sku="CAP")])
+    )
+    session.commit()
+    put(client, tenant, "web", 2000)
+    put(client, tenant, "amazon", 2100)
+    cap = {"sku": "CAP", "channel": "web", "amount": 900, "currency": "EUR"}
+    assert client.post("/v1/prices", json=cap, headers=tenant.auth).status_code == 200
+
+    tee = client.get("/v1/prices/parity?sku=TEE", headers=tenant.auth).json()
+    none = client.get("/v1/prices/parity?sku=NOPE", headers=tenant.auth).json()
+    every = client.get("/v1/prices/parity", headers=tenant.auth).json()
+
+    assert [(r["sku"], r["channel"]) for r in tee["rows"]] == [("TEE", "amazon"), ("TEE", "web")]
+    assert (tee["breaches"], none["rows"]) == (1, [])
+    assert len(every["rows"]) == 3
+
+
 def test_bad_prices_are_refused_and_change_nothing(
     client: TestClient, session: Session, tenant: Tenant
 ) -> None:

@@ -1,4 +1,6 @@
-"""``tessera catalog``: import a catalog file and look at variants."""
+"""``tessera catalog``: import a catalog file, and look at products, variants and one SKU (the
+twins of the dashboard's Products and SKU pages; stock is ``tessera inventory``'s, prices
+``tessera prices``')."""
 
 from __future__ import annotations
 
@@ -67,3 +69,61 @@ def catalog_variants(
                 v.id,
             )
         console().print(table)
+
+
+@catalog_cli.command("products")
+@friendly_errors
+def catalog_products(
+    ctx: typer.Context,
+    workspace: str = typer.Option(..., "--workspace", "-w", help="Workspace id or slug"),
+    limit: int = typer.Option(50, min=1, max=200),
+    cursor: str = typer.Option(None, help="The cursor the previous page printed"),
+) -> None:
+    """List products with their SKUs, in the order they were added."""
+    with context(ctx).session() as session:
+        ws = WorkspaceService(session).find_workspace(workspace)
+        page, variants = CatalogService(session).list_products(ws.id, cursor, limit)
+        table = Table("handle", "title", "status", "skus")
+        for product in page.items:
+            skus = ", ".join(
+                v.sku + (" (bundle)" if v.is_bundle else "") for v in variants.get(product.id, [])
+            )
+            table.add_row(product.handle, product.title, product.status.value, skus)
+        console().print(table)
+        if page.next_cursor:
+            console().print(f"more: --cursor {page.next_cursor}", highlight=False)
+
+
+@catalog_cli.command("show")
+@friendly_errors
+def catalog_show(
+    ctx: typer.Context,
+    sku: str,
+    workspace: str = typer.Option(..., "--workspace", "-w", help="Workspace id or slug"),
+) -> None:
+    """One SKU: its product, a bundle's components or the bundles it goes into, and its
+    listings per channel."""
+    with context(ctx).session() as session:
+        ws = WorkspaceService(session).find_workspace(workspace)
+        service = CatalogService(session)
+        variant = service.variant_by_sku(ws.id, sku)
+        product, _ = service.get_product(ws.id, variant.product_id)
+        components = service.components([variant.id]).get(variant.id, [])
+        bundles = service.bundles_containing([variant.id])
+        named = service.variants_by_id(ws.id, {c.variant_id for c in components} | set(bundles))
+        out = console()
+        out.print(f"{variant.sku}: {variant.title or product.title}", highlight=False)
+        out.print(f"product {product.handle} ({product.id}), variant {variant.id}", highlight=False)
+        for part in sorted(components, key=lambda c: named[c.variant_id].sku):
+            out.print(f"  made of {part.quantity} x {named[part.variant_id].sku}", highlight=False)
+        for bundle in sorted(named[b].sku for b in bundles):
+            out.print(f"  goes into {bundle}", highlight=False)
+        table = Table("channel", "platform", "listed as", "fulfilment")
+        for listing in sorted(service.listings_for(ws.id, [variant.id]), key=lambda x: x.channel):
+            table.add_row(
+                listing.channel,
+                listing.platform.value,
+                listing.external_id,
+                listing.fulfillment_channel.value if listing.fulfillment_channel else "",
+            )
+        out.print(table)

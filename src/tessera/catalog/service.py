@@ -22,6 +22,7 @@ from tessera.catalog.errors import (
     InvalidCatalogInput,
     ProductNotFound,
     UnknownSku,
+    VariantNotFound,
 )
 from tessera.catalog.repository import CatalogRepository
 from tessera.catalog.schemas import ImportSummary, ListingIn, ProductIn, VariantIn
@@ -164,6 +165,13 @@ class CatalogService:
         if product is None:
             raise ProductNotFound(f"no product {product_id} in this workspace")
         return product, list(self.repository.variants_of_products([product.id]))
+
+    def get_variant(self, workspace_id: str, variant_id: str) -> Variant:
+        """One variant; another workspace's is not found (404 variant-not-found)."""
+        found = self.repository.variants_by_id(workspace_id, [variant_id])
+        if not found:
+            raise VariantNotFound(f"no variant {variant_id} in this workspace")
+        return found[0]
 
     def list_products(
         self, workspace_id: str, cursor: str | None = None, limit: int = 50

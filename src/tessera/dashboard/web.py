@@ -20,7 +20,7 @@ from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jinja2
@@ -36,6 +36,7 @@ from tessera.http.headers import CONTENT_SECURITY_POLICY
 from tessera.http.routing import UnitOfWorkRoute
 from tessera.kit.errors import InvalidInput, Problem
 from tessera.kit.logging import get_logger
+from tessera.kit.money import Money
 from tessera.kit.time import ensure_utc
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -89,6 +90,24 @@ def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
+def money(amount: int, currency: str) -> str:
+    """Minor units as a person reads them: ``38.00 USD``."""
+    return str(Money(amount, currency))
+
+
+def query_string(**values: Any) -> str:
+    """Filters (and a cursor) as a query string, leaving out the empty ones, so a filtered
+    list or page is a link a colleague can open."""
+    return urlencode({k: str(v) for k, v in values.items() if v not in (None, "")})
+
+
+def link(path: str, anchor: str = "", **values: Any) -> str:
+    """``path?query#anchor`` with the empty values left out: a page's own links (its pages,
+    its filters) that keep the rest of what was chosen."""
+    query = query_string(**values)
+    return path + (f"?{query}" if query else "") + (f"#{anchor}" if anchor else "")
+
+
 def field_value(value: Any) -> str:
     """A stored value as a person reads it: text as is, numbers plainly, yes/no for booleans,
     a list of plain values joined by commas, anything nested as compact JSON (never a Python
@@ -116,6 +135,7 @@ def _environment() -> jinja2.Environment:
     env.globals["version"] = tessera.__version__
     env.filters["when"] = when
     env.filters["field_value"] = field_value
+    env.globals["money"] = money
     return env
 
 

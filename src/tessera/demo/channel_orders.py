@@ -99,14 +99,15 @@ def shopify_money(cents: int) -> str:
 
 def _shopify_order(
     rng: random.Random, person: Person, moment: datetime, products: list[Product], number: int,
-    source_name: str, location_id: int | None,
+    source_name: str, location_id: int | None, quantity: int | None = None,
 ) -> dict[str, Any]:  # fmt: skip
+    """A Shopify order payload; each line's quantity is ``quantity``, or 1 or 2 at random."""
     order_id = 5_900_000_000_000 + number
     lines: list[dict[str, Any]] = []
     subtotal = 0
     for index, product in enumerate(products):
-        quantity = rng.choice((1, 1, 1, 2))
-        subtotal += product.price * quantity
+        units = quantity or rng.choice((1, 1, 1, 2))
+        subtotal += product.price * units
         lines.append(
             {
                 "id": order_id * 10 + index,
@@ -114,7 +115,7 @@ def _shopify_order(
                 "product_id": 8_800_000_000 + CATALOG.index(product),
                 "sku": product.sku,
                 "title": product.name,
-                "quantity": quantity,
+                "quantity": units,
                 "price": shopify_money(product.price),
             }
         )
@@ -173,9 +174,9 @@ def _shopify_order(
 
 def order_shopify_web(
     rng: random.Random, result: Omnichannel, person: Person, moment: datetime,
-    products: list[Product], number: int,
+    products: list[Product], number: int, quantity: int | None = None,
 ) -> None:  # fmt: skip
-    order = _shopify_order(rng, person, moment, products, number, "web", None)
+    order = _shopify_order(rng, person, moment, products, number, "web", None, quantity)
     result.shopify_orders.append(order)
     result.truth[f"shopify:{order['id']}"] = person.person_id
 

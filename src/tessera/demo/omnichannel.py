@@ -27,6 +27,8 @@ from tessera.demo.channel_orders import (
     shopify_money,
 )
 from tessera.demo.people import (
+    BACKORDERED_SKU,
+    CATALOG,
     STORES,
     Omnichannel,
     Person,
@@ -86,6 +88,7 @@ def generate_omnichannel(seed: int, people_count: int, until: datetime) -> Omnic
     shopify_followups(rng, result)
     _store_kiosk(random.Random(seed), result, until)
     _tiktok_guest(random.Random(seed + 104_729), result, until)
+    _backorder(random.Random(seed + 1), result, until, order_number)
     return result
 
 
@@ -130,6 +133,16 @@ def _tiktok_guest(rng: random.Random, result: Omnichannel, until: datetime) -> N
     result.tiktok_guest = (person.person_id, order_tiktok(
         rng, result, person, until - timedelta(hours=26), buyer_id=guest, masked_phone=True
     ))  # fmt: skip
+
+
+def _backorder(rng: random.Random, result: Omnichannel, until: datetime, number: int) -> None:
+    """An hour ago, a web order for three of the eye gel the warehouse has none of (its
+    restock is still on its way, see ``demo.stock``): sold already, so it is committed as
+    backorder and the dashboard shows the warehouse oversold with this order behind it.
+    It has not shipped: no follow-up is sent for it."""
+    person = result.people[0]
+    product = next(p for p in CATALOG if p.sku == BACKORDERED_SKU)
+    order_shopify_web(rng, result, person, until - timedelta(hours=1), [product], number, 3)
 
 
 def _store_kiosk(rng: random.Random, result: Omnichannel, until: datetime) -> None:

@@ -70,6 +70,10 @@ CATALOG = (
 )
 
 
+# The warehouse has none of it, its restock still on its way, while the channels keep selling it.
+BACKORDERED_SKU = "EYE-15"
+
+
 @dataclass(frozen=True)
 class Store:
     key: str  # the channel key, store:<slug>

@@ -6,7 +6,10 @@ to no marketplace: each push is a log line and a row on the Inventory page); and
 month of history, a floor and two parity breaches to look at; and three checkouts holding
 stock (one of them a pickup in a store).
 
-The demo's orders, sent afterwards through the real API, then move this stock.
+The demo's orders, sent afterwards through the real API, then move this stock. The
+warehouse has none of one SKU (``BACKORDERED_SKU``; its restock is on its way, as incoming), so
+the channels' orders for it are committed as backorder: the overview and the stock pages show
+the warehouse oversold, with the orders waiting on it.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from tessera.catalog.schemas import ComponentIn, ListingIn, ProductIn, VariantIn
 from tessera.catalog.service import CatalogService
-from tessera.demo.people import CATALOG, RETAIL_PARTNER, STORES
+from tessera.demo.people import BACKORDERED_SKU, CATALOG, RETAIL_PARTNER, STORES
 from tessera.feed.schemas import Buffers, FeedIn
 from tessera.feed.service import FeedService
 from tessera.inventory.schemas import (
@@ -48,6 +51,7 @@ STORE_COORDINATES = {
     "store:venice": (33.9907, -118.4645),
 }
 FBA_SKUS = ("SERUM-30", "SPF-50", "LIP-01", "MOIST-50")
+RESTOCK = 24  # units of BACKORDERED_SKU on their way to the warehouse
 
 
 def _code(store_key: str) -> str:
@@ -101,9 +105,13 @@ def seed_stock(session: Session, workspace_id: str) -> None:
     for index, product in enumerate(CATALOG):
         if product.sku == KIT:
             continue
-        stock.receive(
-            workspace_id, product.sku, WAREHOUSE, 120 + 17 * index, f"demo-po-{product.sku}"
-        )
+        if product.sku == BACKORDERED_SKU:
+            stock.expect(workspace_id, product.sku, WAREHOUSE, RESTOCK, f"demo-po-{product.sku}",
+                         "restock, due next week")  # fmt: skip
+        else:
+            stock.receive(
+                workspace_id, product.sku, WAREHOUSE, 120 + 17 * index, f"demo-po-{product.sku}"
+            )
         for number, code in enumerate(stores):
             units = 2 + (index * 7 + number * 5) % 19
             stock.receive(workspace_id, product.sku, code, units, f"demo-in-{code}-{product.sku}")

@@ -199,6 +199,18 @@ class FeedRepository(RepositoryBase):
             .limit(1)
         )
 
+    def states_of_listings(
+        self, workspace_id: str, listing_ids: Collection[str]
+    ) -> Sequence[ListingFeedState]:
+        if not listing_ids:
+            return []
+        return self.session.scalars(
+            select(ListingFeedState).where(
+                ListingFeedState.workspace_id == workspace_id,
+                ListingFeedState.listing_id.in_(listing_ids),
+            )
+        ).all()
+
     def quantities_by_variant(
         self, workspace_id: str
     ) -> Sequence[tuple[str, str, ListingFeedStatus, int | None, int | None]]:

@@ -222,6 +222,16 @@ class FeedService(HoldsKeyring):
             )
         }
 
+    def states_of_listings(
+        self, workspace_id: str, listing_ids: Collection[str]
+    ) -> dict[str, ListingFeedState]:
+        """What each of these listings' feed last computed and pushed, by listing id (a
+        listing no feed pushes is absent)."""
+        return {
+            state.listing_id: state
+            for state in self.repository.states_of_listings(workspace_id, listing_ids)
+        }
+
     def listing_states(
         self,
         workspace_id: str,

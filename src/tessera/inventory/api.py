@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from fastapi import Query
+from fastapi import Path, Query
 from pydantic import BaseModel, Field
 
 from tessera.catalog.service import CatalogService
@@ -26,10 +26,15 @@ from tessera.inventory.schemas import (
     CountIn,
     DamageIn,
     DriftOut,
+    HoldOut,
     LedgerEntryOut,
+    LocationDetail,
     LocationIn,
     LocationList,
     LocationOut,
+    OpenOrderOut,
+    OversoldList,
+    OversoldOut,
     QuantityIn,
     RankedLocation,
     ReservationIn,
@@ -42,6 +47,7 @@ from tessera.inventory.schemas import (
     VerifyOut,
 )
 from tessera.inventory.service.locations import LocationService
+from tessera.inventory.service.promises import HeldLine, OpenAllocation, PromiseService
 from tessera.inventory.service.reservations import ReservationService, logical_status
 from tessera.inventory.service.routing import RoutingService
 from tessera.inventory.service.stock import StockService
@@ -85,6 +91,58 @@ def list_locations(principal: Viewer, session: DbSession) -> LocationList:
 def create_location(body: LocationIn, principal: Admin, session: DbSession) -> LocationOut:
     location = LocationService(session).create_location(principal.workspace_id, body)
     return LocationOut.model_validate(location)
+
+
+def _hold_out(line: HeldLine, skus: dict[str, str], codes: dict[str, str]) -> HoldOut:
+    return HoldOut(
+        reservation_id=line.reservation_id,
+        channel=line.channel,
+        sku=skus.get(line.variant_id, ""),
+        location_code=codes.get(line.location_id, ""),
+        quantity=line.quantity,
+        is_backorder=line.is_backorder,
+        expires_at=line.expires_at,
+    )
+
+
+def _order_out(allocation: OpenAllocation, skus: dict[str, str]) -> OpenOrderOut:
+    return OpenOrderOut(
+        order_id=allocation.order_id,
+        line_key=allocation.line_key,
+        sku=skus.get(allocation.variant_id, ""),
+        units=allocation.units,
+        is_backorder=allocation.is_backorder,
+        created_at=allocation.created_at,
+    )
+
+
+def _skus(session: DbSession, workspace_id: str, variant_ids: set[str]) -> dict[str, str]:
+    found = CatalogService(session).variants_by_id(workspace_id, variant_ids)
+    return {variant_id: variant.sku for variant_id, variant in found.items()}
+
+
+@api.get(
+    "/locations/{code}",
+    response_model=LocationDetail,
+    summary="One location, the checkout holds live there and the pickups waiting there",
+)
+def get_location(
+    principal: Viewer, session: DbSession, code: str = Path(max_length=80)
+) -> LocationDetail:
+    location = LocationService(session).location_by_code(principal.workspace_id, code)
+    promises = PromiseService(session)
+    holds = promises.holds_at(principal.workspace_id, location.id)
+    pickups = promises.pickups_at(principal.workspace_id, location.id)
+    skus = _skus(
+        session,
+        principal.workspace_id,
+        {h.variant_id for h in holds} | {p.variant_id for p in pickups},
+    )
+    return LocationDetail(
+        **LocationOut.model_validate(location).model_dump(),
+        holds=[_hold_out(h, skus, {location.id: location.code}) for h in holds],
+        pickups=[_order_out(p, skus) for p in pickups],
+    )
 
 
 def _channel_out(service: LocationService, workspace_id: str, channel: str) -> ChannelLocationsOut:
@@ -199,6 +257,51 @@ def list_ledger(
     page = stock.ledger(principal.workspace_id, variant_id, location_id, cursor, limit)
     return LedgerPage(
         items=[LedgerEntryOut.model_validate(x) for x in page.items], next_cursor=page.next_cursor
+    )
+
+
+@api.get(
+    "/stock/oversold",
+    response_model=OversoldList,
+    summary="Oversold balances, the shortest first, with the orders and holds behind them",
+    description="A balance is oversold when its held, committed and damaged units are more "
+    "than it has on hand (expired holds counted as free): channels' orders cause it, since an "
+    "order already sold is committed as backorder rather than refused. Safety stock is not "
+    "counted: it keeps units from sale and promises none.",
+)
+def list_oversold(
+    principal: Viewer,
+    session: DbSession,
+    sku: str | None = Query(default=None, max_length=120),
+    location: str | None = Query(default=None, max_length=80),
+    limit: int = Query(default=100, ge=1, le=200),
+) -> OversoldList:
+    workspace_id = principal.workspace_id
+    locations = LocationService(session)
+    variant_ids = [CatalogService(session).variant_by_sku(workspace_id, sku).id] if sku else None
+    location_ids = [locations.location_by_code(workspace_id, location).id] if location else None
+    positions = PromiseService(session).oversold(workspace_id, limit, variant_ids, location_ids)
+    skus = _skus(session, workspace_id, {p.balance.variant_id for p in positions})
+    codes = {loc.id: loc.code for loc in locations.locations(workspace_id)}
+    return OversoldList(
+        items=[
+            OversoldOut(
+                sku=skus.get(p.balance.variant_id, ""),
+                variant_id=p.balance.variant_id,
+                location_id=p.balance.location_id,
+                location_code=codes.get(p.balance.location_id, ""),
+                on_hand=p.balance.on_hand,
+                reserved=p.balance.reserved,
+                committed=p.balance.committed,
+                damaged=p.balance.damaged,
+                short=p.short,
+                open_orders=p.open_orders,
+                open_units=p.open_units,
+                orders=[_order_out(o, skus) for o in p.orders],
+                holds=[_hold_out(h, skus, codes) for h in p.holds],
+            )
+            for p in positions
+        ]
     )
 
 

@@ -63,6 +63,36 @@ class LocationList(BaseModel):
     items: list[LocationOut]
 
 
+class HoldOut(BaseModel):
+    """A checkout's live hold on units of one SKU at one location."""
+
+    reservation_id: str
+    channel: str
+    sku: str
+    location_code: str
+    quantity: int
+    is_backorder: bool
+    expires_at: datetime
+
+
+class OpenOrderOut(BaseModel):
+    """Units an order took at a balance that have neither shipped nor been cancelled."""
+
+    order_id: str
+    line_key: str
+    sku: str
+    units: int
+    is_backorder: bool = Field(description="Committed beyond what was available when placed")
+    created_at: datetime
+
+
+class LocationDetail(LocationOut):
+    holds: list[HoldOut] = Field(description="Checkout holds still live here, newest first")
+    pickups: list[OpenOrderOut] = Field(
+        description="Pickup (BOPIS) orders waiting here to be collected, newest first"
+    )
+
+
 class ChannelLocationsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -103,6 +133,28 @@ class BalanceOut(BaseModel):
 
 class BalanceList(BaseModel):
     items: list[BalanceOut]
+
+
+class OversoldOut(BaseModel):
+    sku: str
+    variant_id: str
+    location_id: str
+    location_code: str
+    on_hand: int
+    reserved: int
+    committed: int
+    damaged: int
+    short: int = Field(
+        description="Units promised (held, committed) or damaged beyond what is on hand"
+    )
+    open_orders: int = Field(description="Orders with units still open at this balance")
+    open_units: int
+    orders: list[OpenOrderOut] = Field(description="Backordered first, then newest; at most 10")
+    holds: list[HoldOut]
+
+
+class OversoldList(BaseModel):
+    items: list[OversoldOut]
 
 
 class StockChangeIn(BaseModel):

@@ -267,6 +267,15 @@ class OrderAllocation(Base):
     __table_args__ = (
         UniqueConstraint("order_id", "line_key", "variant_id", "location_id"),
         Index("ix_order_allocation_workspace", "workspace_id", "order_id"),
+        # Units still owed at a balance or a store (oversold positions, pickups waiting): a
+        # store's many POS sales are closed at once and stay out of it.
+        Index(
+            "ix_order_allocation_open",
+            "location_id",
+            "variant_id",
+            postgresql_where=text("fulfilled + cancelled < quantity"),
+            sqlite_where=text("fulfilled + cancelled < quantity"),
+        ),
         CheckConstraint("quantity >= 0", name="quantity_not_negative"),
         CheckConstraint(
             "fulfilled >= 0 AND cancelled >= 0 AND returned >= 0", name="counts_not_negative"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -81,6 +81,13 @@ class OrderRepository(RepositoryBase):
         return self.session.scalar(
             select(Order).where(Order.workspace_id == workspace_id, Order.id == order_id)
         )
+
+    def orders_by_id(self, workspace_id: str, ids: Collection[str]) -> Sequence[Order]:
+        if not ids:
+            return []
+        return self.session.scalars(
+            select(Order).where(Order.workspace_id == workspace_id, Order.id.in_(ids))
+        ).all()
 
     def orders_by_number(self, workspace_id: str, numbers: Sequence[str]) -> Sequence[Order]:
         if not numbers:

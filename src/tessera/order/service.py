@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import enum
 import io
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
@@ -395,6 +395,11 @@ class OrderService:
         if order is None:
             raise OrderNotFound(f"no order {order_id} in this workspace")
         return order, self.repository.lines(order.id), self.repository.refunds(order.id)
+
+    def by_id(self, workspace_id: str, ids: Collection[str]) -> dict[str, Order]:
+        """Orders keyed by id, of this workspace only: pages that name orders (the stock an
+        order holds) show their numbers."""
+        return {o.id: o for o in self.repository.orders_by_id(workspace_id, ids)}
 
     def find(self, workspace_id: str, platform: str, external_id: str) -> Order | None:
         """The order a platform calls ``external_id``, or None if it has not arrived."""

@@ -87,8 +87,12 @@ def price_history(
 
 
 @api.get("/prices/parity", response_model=ParityReport, summary="Channel prices against the site")
-def parity_report(principal: Viewer, session: DbSession) -> ParityReport:
-    parity = PriceService(session).parity(principal.workspace_id)
+def parity_report(
+    principal: Viewer,
+    session: DbSession,
+    sku: str | None = Query(default=None, max_length=120, description="One SKU's prices only"),
+) -> ParityReport:
+    parity = PriceService(session).parity(principal.workspace_id, [sku] if sku else None)
     return ParityReport(
         site_channel=parity.site_channel,
         max_above_basis_points=parity.max_above_basis_points,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -75,12 +75,13 @@ class PriceRepository(RepositoryBase):
             .order_by(ChannelPrice.channel)
         ).all()
 
-    def all_prices(self, workspace_id: str) -> Sequence[ChannelPrice]:
-        return self.session.scalars(
-            select(ChannelPrice)
-            .where(ChannelPrice.workspace_id == workspace_id)
-            .order_by(ChannelPrice.sku, ChannelPrice.channel)
-        ).all()
+    def all_prices(
+        self, workspace_id: str, skus: Collection[str] | None = None
+    ) -> Sequence[ChannelPrice]:
+        query = select(ChannelPrice).where(ChannelPrice.workspace_id == workspace_id)
+        if skus is not None:
+            query = query.where(ChannelPrice.sku.in_(skus))
+        return self.session.scalars(query.order_by(ChannelPrice.sku, ChannelPrice.channel)).all()
 
     def history(
         self, workspace_id: str, sku: str, channel: str, until: datetime | None = None
@@ -102,10 +103,13 @@ class PriceRepository(RepositoryBase):
             select(PriceFloor).where(PriceFloor.workspace_id == workspace_id, PriceFloor.sku == sku)
         )
 
-    def floors(self, workspace_id: str) -> dict[str, PriceFloor]:
-        rows = self.session.scalars(
-            select(PriceFloor).where(PriceFloor.workspace_id == workspace_id)
-        ).all()
+    def floors(
+        self, workspace_id: str, skus: Collection[str] | None = None
+    ) -> dict[str, PriceFloor]:
+        query = select(PriceFloor).where(PriceFloor.workspace_id == workspace_id)
+        if skus is not None:
+            query = query.where(PriceFloor.sku.in_(skus))
+        rows = self.session.scalars(query).all()
         return {row.sku: row for row in rows}
 
     def upsert_floor(self, values: dict[str, Any]) -> PriceFloor:

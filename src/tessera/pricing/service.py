@@ -9,7 +9,7 @@ the SKU's floor.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -225,11 +225,12 @@ class PriceService:
         self._check_sku(workspace_id, data.sku, self.policy(workspace_id), now)
         return floor
 
-    def parity(self, workspace_id: str) -> Parity:
-        """Every channel price against the SKU's site price and floor, breaches named."""
+    def parity(self, workspace_id: str, skus: Collection[str] | None = None) -> Parity:
+        """Every channel price (of these SKUs) against the SKU's site price and floor,
+        breaches named."""
         policy = self.policy(workspace_id)
-        floors = self.repository.floors(workspace_id)
-        prices = self.repository.all_prices(workspace_id)
+        floors = self.repository.floors(workspace_id, skus)
+        prices = self.repository.all_prices(workspace_id, skus)
         site_prices = {
             (p.sku, p.currency): p.amount for p in prices if p.channel == policy.site_channel
         }

@@ -9,31 +9,19 @@ and arrive through the connectors). Each page has its API twin: ``GET /v1/orders
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
 
 from tessera.dashboard.session import SignedIn
-from tessera.dashboard.web import DashboardRoute, render, zone_of
+from tessera.dashboard.web import DashboardRoute, money, query_string, render, zone_of
 from tessera.http.routing import DbSession
 from tessera.kit.errors import InvalidInput
-from tessera.kit.money import Money
 from tessera.models.order import OrderStatus
 from tessera.order.service import OrderService
 
 pages = APIRouter(route_class=DashboardRoute, include_in_schema=False)
 
 PAGE_SIZE = 50
-
-
-def _money(amount: int, currency: str) -> str:
-    return str(Money(amount, currency))
-
-
-def _query(**values: Any) -> str:
-    """The filters as a query string, leaving out the empty ones."""
-    return urlencode({k: str(v) for k, v in values.items() if v not in (None, "")})
 
 
 def _day(value: str, field: str) -> date | None:
@@ -68,7 +56,7 @@ def orders(
         store, None, number, zone_of(member),
     )  # fmt: skip
     page = service.list(member.workspace.id, cursor, limit, where)
-    filters = _query(
+    filters = query_string(
         channel=channel,
         status=status,
         placed_from=placed_from,
@@ -91,11 +79,11 @@ def orders(
         },
         "filters": filters,
         "is_filtered": bool(filters),
-        "next_url": f"/orders?{filters}&{_query(cursor=page.next_cursor)}".replace("?&", "?")
+        "next_url": f"/orders?{filters}&{query_string(cursor=page.next_cursor)}".replace("?&", "?")
         if page.next_cursor
         else None,
         "is_first_page": not cursor,
-        "money": _money,
+        "money": money,
     }
     return render(request, "orders.html", context)
 
@@ -128,5 +116,5 @@ def export(
 def order(request: Request, member: SignedIn, session: DbSession, order_id: str) -> Response:
     """One order; another workspace's order is not found."""
     record = OrderService(session).record(member.workspace.id, order_id)
-    context = {"member": member, "record": record, "order": record.order, "money": _money}
+    context = {"member": member, "record": record, "order": record.order, "money": money}
     return render(request, "order.html", context)

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request, Response
 from tessera.collect.quarantine import QuarantineService
 from tessera.collect.sources import SourceService
 from tessera.dashboard import charts
+from tessera.dashboard.pages.stock import oversold_rows
 from tessera.dashboard.session import Member, SignedIn
 from tessera.dashboard.web import DashboardRoute, render
 from tessera.http.routing import DbSession
@@ -29,7 +30,7 @@ ORDER_DAYS = 30
 @pages.get("/overview")
 def overview(request: Request, member: SignedIn, session: DbSession) -> Response:
     """The workspace at a glance: events, orders by channel, open quarantine, members, keys,
-    jobs."""
+    jobs, and stock oversold with the orders waiting on it."""
     service = WorkspaceService(session)
     workspace_id = member.workspace.id
     member_count = len(service.members(workspace_id))
@@ -64,6 +65,7 @@ def overview(request: Request, member: SignedIn, session: DbSession) -> Response
         "job_total": sum(job_counts.values()),
         "finished_today": finished_today,
         "chart": charts.jobs_finished_per_hour(hourly),
+        "oversold": oversold_rows(session, workspace_id),
     }
     return render(request, "overview.html", context)
 

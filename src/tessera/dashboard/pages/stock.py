@@ -1,18 +1,21 @@
-"""Inventory: stock by SKU x location x channel, low stock, held reservations, drift between
-balances and the ledger, each channel feed's pushes (last push, lag, errors) and price parity.
+"""Inventory: stock by SKU x location x channel, oversold positions with the orders behind
+them, low stock, held reservations, drift between balances and the ledger, each channel feed's
+pushes (last push, lag, errors) and price parity.
 
-Everything comes from the inventory, catalog, feeds and pricing services; this module only
-arranges it for the page and builds the charts' Vega-Lite specs.
+Everything comes from the inventory, catalog, feeds, orders and pricing services; this module
+only arranges it for the page and builds the charts' Vega-Lite specs. ``oversold_rows`` is the
+oversold table's data, shared by the SKU, location and overview pages.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from sqlalchemy.orm import Session
 
 from tessera.catalog.service import CatalogService
 from tessera.dashboard import charts
@@ -21,6 +24,7 @@ from tessera.dashboard.web import DashboardRoute, render
 from tessera.feed.service import FeedService, FeedStatus
 from tessera.http.routing import DbSession
 from tessera.inventory.service.locations import LocationService
+from tessera.inventory.service.promises import OversoldPosition, PromiseService
 from tessera.inventory.service.reservations import ReservationService
 from tessera.inventory.service.stock import StockService
 from tessera.inventory.service.verify import VerifyService
@@ -28,9 +32,14 @@ from tessera.kit.money import Money
 from tessera.kit.time import utcnow
 from tessera.models.feed import ListingFeedStatus
 from tessera.models.inventory import Location, LocationKind, ReservationStatus
+from tessera.order.service import OrderService
 from tessera.pricing.service import PriceService
 
 pages = APIRouter(route_class=DashboardRoute, include_in_schema=False)
+
+OVERSOLD_ROWS = 50
+# A balance's counters, in the order the SKU and location pages show them.
+COUNTERS = ("on_hand", "reserved", "committed", "incoming", "damaged", "safety")
 
 LOW_STOCK = 5  # units available across the selling locations, at or below which a SKU is low
 SKU_ROWS = 100
@@ -59,6 +68,75 @@ class SkuRow:
         return sum(self.by_location.get(key, 0) for key in self.own_locations)
 
     own_locations: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class OrderShown:
+    """An order behind an oversold position, by the number its platform shows."""
+
+    order_id: str
+    number: str
+    channel: str
+    units: int
+    is_backorder: bool
+
+
+@dataclass(frozen=True)
+class OversoldRow:
+    sku: str
+    variant_id: str
+    location: Location
+    position: OversoldPosition
+    orders: list[OrderShown]
+
+    @property
+    def more_orders(self) -> int:
+        """Orders with units open here that the row does not name."""
+        return max(0, self.position.open_orders - len({o.order_id for o in self.orders}))
+
+
+def oversold_rows(
+    session: Session,
+    workspace_id: str,
+    limit: int = OVERSOLD_ROWS,
+    variant_ids: Collection[str] | None = None,
+    location_ids: Collection[str] | None = None,
+) -> list[OversoldRow]:
+    """The oversold positions (of these variants, at these locations), shortest first, with
+    SKUs, locations and the orders behind them by number."""
+    positions = PromiseService(session).oversold(workspace_id, limit, variant_ids, location_ids)
+    if not positions:
+        return []
+    skus = CatalogService(session).variants_by_id(
+        workspace_id, {p.balance.variant_id for p in positions}
+    )
+    locations = {loc.id: loc for loc in LocationService(session).locations(workspace_id)}
+    orders = OrderService(session).by_id(
+        workspace_id, {o.order_id for p in positions for o in p.orders}
+    )
+    rows = []
+    for position in positions:
+        shown = [
+            OrderShown(
+                order_id=o.order_id,
+                number=orders[o.order_id].order_number if o.order_id in orders else o.order_id,
+                channel=orders[o.order_id].channel if o.order_id in orders else "",
+                units=o.units,
+                is_backorder=o.is_backorder,
+            )
+            for o in position.orders
+        ]
+        variant = skus.get(position.balance.variant_id)
+        rows.append(
+            OversoldRow(
+                sku=variant.sku if variant else position.balance.variant_id,
+                variant_id=position.balance.variant_id,
+                location=locations[position.balance.location_id],
+                position=position,
+                orders=shown,
+            )
+        )
+    return rows
 
 
 def stock_rows(
@@ -225,6 +303,7 @@ def inventory(request: Request, member: SignedIn, session: DbSession) -> Respons
         "parity_rows": sorted(parity.rows, key=lambda r: (not r.breaches, r.sku, r.channel)),
         "parity_breaches": [row for row in parity.rows if row.breaches],
         "alerts": prices.alerts(workspace_id),
+        "oversold": oversold_rows(session, workspace_id),
         "stock_chart": stock_chart(rows, locations),
         "lag_chart": lag_chart(statuses),
         "units_sellable": sum(row.sellable for row in rows if not row.is_bundle),

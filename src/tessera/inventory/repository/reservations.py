@@ -22,6 +22,18 @@ class MovedLine(NamedTuple):
     quantity: int
 
 
+class HeldLine(NamedTuple):
+    """A live hold's units of one variant at one location, with its checkout's channel."""
+
+    reservation_id: str
+    channel: str
+    variant_id: str
+    location_id: str
+    quantity: int
+    is_backorder: bool
+    expires_at: datetime
+
+
 class ExpiredLine(NamedTuple):
     """A held line marked expired, with the units it gives back."""
 
@@ -234,6 +246,36 @@ class ReservationRepository(InventoryRepositoryBase):
             query = query.where(pairs_clause(pairs, t.variant_id, t.location_id))
         rows = self.session.execute(query.group_by(t.variant_id, t.location_id)).all()
         return {(str(r.variant_id), str(r.location_id)): int(r.units) for r in rows}
+
+    def live_held_lines(
+        self,
+        workspace_id: str,
+        now: datetime,
+        limit: int,
+        pairs: Collection[Pair] | None = None,
+        location_id: str | None = None,
+    ) -> list[HeldLine]:
+        """Holds not run out yet on these balances, or at this location, newest first."""
+        t, r = ReservationLine, Reservation
+        query = (
+            select(t.reservation_id, r.channel, t.variant_id, t.location_id, t.quantity,
+                   t.is_backorder, t.expires_at)
+            .join(r, r.id == t.reservation_id)
+            .where(t.workspace_id == workspace_id, t.status == ReservationStatus.HELD,
+                   t.expires_at > now)
+        )  # fmt: skip
+        if pairs is not None:
+            if not pairs:
+                return []
+            query = query.where(pairs_clause(pairs, t.variant_id, t.location_id))
+        if location_id is not None:
+            query = query.where(t.location_id == location_id)
+        rows = self.session.execute(query.order_by(t.id.desc()).limit(limit)).all()
+        return [
+            HeldLine(str(x.reservation_id), str(x.channel), str(x.variant_id),
+                     str(x.location_id), int(x.quantity), bool(x.is_backorder), x.expires_at)
+            for x in rows
+        ]  # fmt: skip
 
     def line_sums(self, workspace_id: str, status: ReservationStatus) -> dict[Pair, int]:
         """Units of the workspace's lines in ``status``, per balance."""

@@ -173,6 +173,37 @@ class StockRepository(InventoryRepositoryBase):
             query = query.with_for_update()
         return self.session.scalars(query.execution_options(populate_existing=True)).all()
 
+    def short_balances(
+        self,
+        workspace_id: str,
+        limit: int,
+        variant_ids: Collection[str] | None = None,
+        location_ids: Collection[str] | None = None,
+    ) -> Sequence[StockBalance]:
+        """Balances promising more than they hold (reserved + committed + damaged above on
+        hand), the shortest first. Safety stock is left out: it holds units back, it sells
+        none."""
+        b = StockBalance
+        short = b.reserved + b.committed + b.damaged - b.on_hand
+        query = select(b).where(b.workspace_id == workspace_id, short > 0)
+        if variant_ids is not None:
+            query = query.where(b.variant_id.in_(variant_ids))
+        if location_ids is not None:
+            query = query.where(b.location_id.in_(location_ids))
+        query = query.order_by(short.desc(), *self.lock_order()).limit(limit)
+        return self.session.scalars(query.execution_options(populate_existing=True)).all()
+
+    def balances_at(
+        self, workspace_id: str, location_id: str, after_id: str | None, limit: int
+    ) -> Sequence[StockBalance]:
+        """One location's balances in the order they were made, after ``after_id``."""
+        query = select(StockBalance).where(
+            StockBalance.workspace_id == workspace_id, StockBalance.location_id == location_id
+        )
+        if after_id:
+            query = query.where(StockBalance.id > after_id)
+        return self.session.scalars(query.order_by(StockBalance.id).limit(limit)).all()
+
     def apply_delta(
         self,
         workspace_id: str,

@@ -168,7 +168,8 @@ class RoutingService:
             reasons.append(f"the checkout's hold {held.id} became this order's")
             takes = _takes_from_hold(per_line, held_lines)
             self.write_allocations(workspace_id, order, takes, sold=False, now=now, from_hold=True)
-            self.record_decision(workspace_id, order, "ship", takes, reasons, now)
+            method = "pickup" if fulfilment == "pickup" else "ship"  # a BOPIS checkout's hold
+            self.record_decision(workspace_id, order, method, takes, reasons, now)
             return "hold", reasons
         if fulfilment == "pickup":
             location = _match_location(locations, order, pickup=True)

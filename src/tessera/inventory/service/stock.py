@@ -64,6 +64,33 @@ class StockService:
             (b, max(0, available(b) + expired.get((b.variant_id, b.location_id), 0))) for b in rows
         ]
 
+    def balances_at(
+        self,
+        workspace_id: str,
+        location_id: str,
+        cursor: str | None = None,
+        limit: int = 50,
+        now: datetime | None = None,
+    ) -> tuple[Page[StockBalance], dict[str, int]]:
+        """One page of a location's balances (in the order they were made) and what each can
+        sell, by balance id (expired holds counted as free). Refuses a cursor not of ours and
+        a limit outside 1..200 (422)."""
+        limit = clamp_limit(limit)
+        page = page_from(
+            self.repository.balances_at(
+                workspace_id, location_id, decode_cursor(cursor), limit + 1
+            ),
+            limit,
+        )
+        expired = ReservationRepository(self.session).expired_held_units(
+            workspace_id, {(b.variant_id, b.location_id) for b in page.items}, now or utcnow()
+        )
+        sellable = {
+            b.id: max(0, available(b) + expired.get((b.variant_id, b.location_id), 0))
+            for b in page.items
+        }
+        return page, sellable
+
     def sellable_by_location(
         self,
         workspace_id: str,
