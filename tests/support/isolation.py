@@ -50,6 +50,8 @@ def workspace_probes(session: Session, b: Tenant) -> list[Probe]:
     members = "/v1/members"
     return [
         Probe("/v1/workspace", "GET", "/v1/workspace", "only_own"),
+        Probe("/v1/workspace", "PATCH", "/v1/workspace", "only_own", json={"currency": "EUR"}),
+        Probe("/v1/audit-log", "GET", "/v1/audit-log", "only_own"),
         Probe("/v1/api-keys", "GET", "/v1/api-keys", "only_own"),
         Probe(
             "/v1/api-keys",
@@ -114,6 +116,12 @@ def collect_probes(session: Session, b: Tenant) -> list[Probe]:
         Probe("/v1/events", "GET", "/v1/events", "only_own"),
         Probe("/v1/events/{event_id}", "GET", f"/v1/events/{event.id}", "not_found"),
         Probe("/v1/quarantine", "GET", "/v1/quarantine", "only_own"),
+        Probe("/v1/quarantine/groups", "GET", "/v1/quarantine/groups", "only_own"),
+        # B's ids in a bulk action are each answered "no such entry in this workspace"
+        Probe("/v1/quarantine/replay", "POST", "/v1/quarantine/replay", "only_own",
+              json={"ids": [entry_id]}),
+        Probe("/v1/quarantine/discard", "POST", "/v1/quarantine/discard", "only_own",
+              json={"ids": [other_entry], "why": "spam"}),
         Probe("/v1/quarantine/{entry_id}", "GET", f"/v1/quarantine/{entry_id}", "not_found"),
         Probe(
             "/v1/quarantine/{entry_id}/replay", "POST", f"/v1/quarantine/{entry_id}/replay",
