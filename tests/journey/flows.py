@@ -19,6 +19,9 @@ from tessera.job.runner import Execution, Worker
 from tessera.journey.service import JourneyService
 from tessera.kit.time import ManualClock
 from tessera.models.journey import Journey, JourneyInstance, JourneyStepRun
+from tessera.models.order import OrderStatus
+from tessera.order.domain import CanonicalCustomer, CanonicalLine, CanonicalOrder
+from tessera.order.service import OrderService
 from tessera.worker import TASK_MODULES
 
 # After the wall clock, so jobs enqueued "now" by real code are due on the test clock.
@@ -93,6 +96,26 @@ def identify(message_id: str, at: datetime, user_id: str, **traits: Any) -> dict
     }
 
 
+def store_order(
+    number: str, at: datetime, email: str, *, platform: str = "square"
+) -> CanonicalOrder:
+    """A sale rung up in a store (or any channel but the web), placed at ``at``."""
+    return CanonicalOrder(
+        platform=platform,
+        external_id=f"ext-{number}",
+        order_number=number,
+        channel="store",
+        status=OrderStatus.PLACED,
+        currency="USD",
+        placed_at=at,
+        version=at.isoformat(),
+        lines=(CanonicalLine("l1", 1, 4200, 4200, sku="SERUM-30", title="Night Serum"),),
+        subtotal=4200,
+        total=4200,
+        customer=CanonicalCustomer(email=email),
+    )
+
+
 class Platform:
     """The platform as a test drives it: ingest at the clock's time, run due jobs."""
 
@@ -114,6 +137,11 @@ class Platform:
         CollectService(self.session).ingest(
             Sender(self.workspace_id, None), list(messages), "test", received_at=self.clock()
         )
+        self.session.commit()
+
+    def order(self, order: CanonicalOrder) -> None:
+        """An order arrives from a connector (its events go through Collect)."""
+        OrderService(self.session).apply(self.workspace_id, order)
         self.session.commit()
 
     def run(self) -> list[Execution]:

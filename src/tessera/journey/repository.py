@@ -177,10 +177,13 @@ class JourneyRepository(RepositoryBase):
         the same person waits for the other transaction and then does nothing if it
         committed, so concurrent triggers make one instance."""
         module: Any = postgresql if self.dialect == "postgresql" else sqlite
-        table = JourneyInstance.__table__
-        statement = module.insert(table).values(**values).on_conflict_do_nothing()
-        result: CursorResult[Any] = self.session.execute(statement)  # type: ignore[assignment]
-        return result.rowcount == 1
+        statement = (
+            module.insert(JourneyInstance)
+            .values(**values)
+            .on_conflict_do_nothing()
+            .returning(JourneyInstance.id)
+        )
+        return self.session.execute(statement).scalar_one_or_none() is not None
 
     def instance(self, instance_id: str) -> JourneyInstance | None:
         return self.session.get(JourneyInstance, instance_id, populate_existing=True)
