@@ -50,6 +50,30 @@ ABANDONED_CART: dict[str, Any] = {
     ],
 }
 
+# Delays, a trait split, a holdout and sends: what the durability test runs on real workers.
+BRANCHES = [{"weight": 3, "next": "email"}, {"weight": 1, "next": "email", "holdout": True}]
+DURABLE: dict[str, Any] = {
+    "name": "Durable",
+    "entry": {"kind": "event", "event": "Checkout Started", "key": "properties.cart_id"},
+    "start": "settle",
+    "steps": [
+        {"id": "settle", "type": "delay", "duration": "PT1H", "next": "check"},
+        {
+            "id": "check",
+            "type": "condition",
+            "condition": {"kind": "trait", "trait": "tier", "op": "eq", "value": "gold"},
+            "then": "text",
+            "otherwise": "split",
+        },
+        {"id": "text", "type": "send_sms", "template": "gold_sms", "next": "split"},
+        {"id": "split", "type": "random", "branches": BRANCHES},
+        {"id": "email", "type": "send_email", "template": "offer", "next": "mark"},
+        {"id": "mark", "type": "set_trait", "trait": "offered", "value": True, "next": "later"},
+        {"id": "later", "type": "delay", "duration": "P1D", "next": "end"},
+        {"id": "end", "type": "exit"},
+    ],
+}
+
 
 def journey_doc(**changes: Any) -> dict[str, Any]:
     """The abandoned cart journey with top-level fields replaced."""

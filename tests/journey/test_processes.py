@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
@@ -29,32 +28,10 @@ from tessera.kit.time import utcnow
 from tessera.models.journey import JourneyInstance, JourneyStepRun
 from tessera.worker import TASK_MODULES
 from tests.job.test_processes import Workers, rows, scalar, wait_until
-from tests.journey.flows import ACTOR, identify, journey_doc, track
+from tests.journey.flows import ACTOR, BRANCHES, DURABLE, identify, journey_doc, track
 from tests.support.factories import make_workspace
 
 PEOPLE = 300
-BRANCHES = [{"weight": 3, "next": "email"}, {"weight": 1, "next": "email", "holdout": True}]
-DURABLE: dict[str, Any] = {
-    "name": "Durable",
-    "entry": {"kind": "event", "event": "Checkout Started", "key": "properties.cart_id"},
-    "start": "settle",
-    "steps": [
-        {"id": "settle", "type": "delay", "duration": "PT1H", "next": "check"},
-        {
-            "id": "check",
-            "type": "condition",
-            "condition": {"kind": "trait", "trait": "tier", "op": "eq", "value": "gold"},
-            "then": "text",
-            "otherwise": "split",
-        },
-        {"id": "text", "type": "send_sms", "template": "gold_sms", "next": "split"},
-        {"id": "split", "type": "random", "branches": BRANCHES},
-        {"id": "email", "type": "send_email", "template": "offer", "next": "mark"},
-        {"id": "mark", "type": "set_trait", "trait": "offered", "value": True, "next": "later"},
-        {"id": "later", "type": "delay", "duration": "P1D", "next": "end"},
-        {"id": "end", "type": "exit"},
-    ],
-}
 
 
 @pytest.fixture

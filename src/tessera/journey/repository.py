@@ -324,12 +324,13 @@ class JourneyRepository(RepositoryBase):
         ).all()
         return [PlaceCount(step, reason, int(count)) for step, reason, count in rows]
 
-    def inside_counts(self, journey_ids: Sequence[str]) -> dict[str, int]:
+    def people_by_reason(self, journey_ids: Sequence[str]) -> list[tuple[str, str | None, int]]:
+        """(journey, exit reason or None for inside, instances) for each journey."""
         if not journey_ids:
-            return {}
+            return []
         rows = self.session.execute(
-            select(JourneyInstance.journey_id, func.count())
-            .where(JourneyInstance.journey_id.in_(list(journey_ids)), Inside)
-            .group_by(JourneyInstance.journey_id)
+            select(JourneyInstance.journey_id, JourneyInstance.exit_reason, func.count())
+            .where(JourneyInstance.journey_id.in_(list(journey_ids)))
+            .group_by(JourneyInstance.journey_id, JourneyInstance.exit_reason)
         ).all()
-        return {journey_id: int(count) for journey_id, count in rows}
+        return [(journey_id, reason, int(count)) for journey_id, reason, count in rows]

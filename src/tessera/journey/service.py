@@ -49,6 +49,15 @@ EXIT_REASONS = (
 )  # fmt: skip
 
 
+@dataclass
+class Totals:
+    """People through a whole journey."""
+
+    entered: int = 0
+    inside: int = 0
+    exited: dict[str, int] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class StepCounts:
     """People through one step: visits begun, still there, and left there by reason."""
@@ -99,9 +108,21 @@ class JourneyService:
     def definition(self, version: JourneyVersion) -> Definition:
         return Definitions(self.session).of(version)
 
+    def totals(self, journey_ids: Sequence[str]) -> dict[str, Totals]:
+        """Per journey: people who ever entered, people inside now, people out by reason."""
+        found = {journey_id: Totals() for journey_id in journey_ids}
+        for journey_id, reason, count in self.repository.people_by_reason(journey_ids):
+            totals = found[journey_id]
+            totals.entered += count
+            if reason is None:
+                totals.inside += count
+            else:
+                totals.exited[reason] = count
+        return found
+
     def inside_counts(self, journey_ids: Sequence[str]) -> dict[str, int]:
         """How many people are inside each journey now."""
-        return self.repository.inside_counts(journey_ids)
+        return {journey_id: t.inside for journey_id, t in self.totals(journey_ids).items()}
 
     def instances(
         self,
