@@ -18,6 +18,7 @@ from tessera.identity.graph.cli import merges_cli
 from tessera.identity.match.cli import identity_cli
 from tessera.inventory.cli import inventory_cli
 from tessera.job.cli import jobs_cli
+from tessera.journey.cli import journeys_cli
 from tessera.kit.logging import configure_logging
 from tessera.order.cli import orders_cli
 from tessera.pricing.cli import prices_cli
@@ -93,6 +94,7 @@ app.add_typer(connectors_cli, name="connectors")
 app.add_typer(orders_cli, name="orders")
 app.add_typer(catalog_cli, name="catalog")
 app.add_typer(inventory_cli, name="inventory")
+app.add_typer(journeys_cli, name="journeys")
 app.add_typer(profiles_cli, name="profiles")
 app.add_typer(consent_cli, name="consent")
 app.add_typer(feeds_cli, name="feeds")

@@ -26,7 +26,7 @@ PAGES = [
     "/settings/jobs",
     "/settings/audit-log",
 ]
-UNBUILT = ["/journeys", "/creators", "/analytics"]
+UNBUILT = ["/creators", "/analytics"]
 
 
 @pytest.mark.parametrize("path", PAGES)

@@ -321,3 +321,36 @@ def stock_probes(session: Session, b: Tenant) -> list[Probe]:
     from tests.inventory.probes import stock_probes as build
 
     return build(session, b)
+
+
+@probes
+def journey_probes(session: Session, b: Tenant) -> list[Probe]:
+    from tessera.journey.service import JourneyService
+    from tests.journey.flows import journey_doc
+
+    service = JourneyService(session)
+    draft = service.create(b.workspace_id, journey_doc(), actor="probe")
+    live = service.create(b.workspace_id, journey_doc(), actor="probe")
+    service.publish(b.workspace_id, live.id, actor="probe")
+    paused = service.create(b.workspace_id, journey_doc(), actor="probe")
+    service.publish(b.workspace_id, paused.id, actor="probe")
+    service.pause(b.workspace_id, paused.id, actor="probe")
+    base = "/v1/journeys"
+    return [
+        Probe(base, "GET", base, "only_own"),
+        Probe(base, "POST", base, "only_own", json=journey_doc()),
+        Probe(f"{base}/{{journey_id}}", "GET", f"{base}/{draft.id}", "not_found"),
+        Probe(f"{base}/{{journey_id}}/versions/{{version}}", "GET",
+              f"{base}/{draft.id}/versions/1", "not_found"),
+        Probe(f"{base}/{{journey_id}}/versions", "POST", f"{base}/{draft.id}/versions",
+              "not_found", json=journey_doc()),
+        Probe(f"{base}/{{journey_id}}/publish", "POST", f"{base}/{draft.id}/publish",
+              "not_found", json={}),
+        Probe(f"{base}/{{journey_id}}/pause", "POST", f"{base}/{live.id}/pause", "not_found"),
+        Probe(f"{base}/{{journey_id}}/resume", "POST", f"{base}/{paused.id}/resume",
+              "not_found"),
+        Probe(f"{base}/{{journey_id}}/archive", "POST", f"{base}/{live.id}/archive",
+              "not_found"),
+        Probe(f"{base}/{{journey_id}}/instances", "GET", f"{base}/{live.id}/instances",
+              "not_found"),
+    ]  # fmt: skip

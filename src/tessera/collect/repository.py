@@ -244,6 +244,32 @@ class CollectRepository(RepositoryBase):
             query = query.where(Event.channel == channel)
         return self.session.scalars(query.order_by(Event.id.desc()).limit(limit)).all()
 
+    def events_by_message_id(
+        self, workspace_id: str, message_ids: Sequence[str]
+    ) -> Sequence[Event]:
+        if not message_ids:
+            return []
+        return self.session.scalars(
+            select(Event).where(
+                Event.workspace_id == workspace_id, Event.message_id.in_(list(message_ids))
+            )
+        ).all()
+
+    def recent_event_names(self, workspace_id: str, scanned: int) -> set[str]:
+        """The distinct names among the workspace's newest ``scanned`` events (by id, so the
+        scan reads that many index entries at most, whatever the table holds)."""
+        newest = (
+            select(Event.event)
+            .where(Event.workspace_id == workspace_id)
+            .order_by(Event.id.desc())
+            .limit(scanned)
+            .subquery()
+        )
+        names = self.session.scalars(
+            select(newest.c.event).where(newest.c.event.is_not(None)).distinct()
+        )
+        return {str(name) for name in names}
+
     def event(self, workspace_id: str, event_id: str) -> Event | None:
         return self.session.scalar(
             select(Event).where(Event.workspace_id == workspace_id, Event.id == event_id)

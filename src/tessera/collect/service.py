@@ -45,6 +45,8 @@ _senders = PROCESS.ttl_cache("collect.senders", maxsize=10_000, ttl=12 * SENDER_
 # A source's last_seen_at is written at most this often per process: every request updating
 # the same row would serialise all of a source's concurrent requests on its row lock.
 SOURCE_SEEN_RESOLUTION_SECONDS = 10.0
+# How many of a workspace's newest events ``recent_event_names`` reads.
+RECENT_EVENTS = 100_000
 _sources_seen = PROCESS.ttl_cache(
     "collect.sources_seen", maxsize=10_000, ttl=SOURCE_SEEN_RESOLUTION_SECONDS
 )
@@ -249,3 +251,14 @@ class CollectService:
     def find_event(self, workspace_id: str, event_id: str) -> Event | None:
         """One stored event of the workspace; None for another workspace's."""
         return self.repository.event(workspace_id, event_id)
+
+    def events_by_message_id(self, workspace_id: str, message_ids: Sequence[str]) -> list[Event]:
+        """The workspace's stored events with these message ids (those it holds), in no order."""
+        return list(self.repository.events_by_message_id(workspace_id, message_ids))
+
+    def recent_event_names(self, workspace_id: str, scanned: int = RECENT_EVENTS) -> set[str]:
+        """The event names the workspace sent lately: the distinct names among its newest
+        ``scanned`` events (100,000 by default), so the question costs the same in a
+        workspace of a thousand events and one of a billion. For checking a name someone
+        typed (a journey's entry), not for analytics."""
+        return self.repository.recent_event_names(workspace_id, scanned)

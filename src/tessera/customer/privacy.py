@@ -8,16 +8,17 @@ transaction: identifiers, links, merges with their evidence, splits, the profile
 profile merged into it, the match record, consents, the person's events (by their ``user_id``
 and ``anonymous_id`` identifiers) and orders (by their ``order`` identifiers and their email),
 quarantine entries that mention any of the person's identifier values, review items and
-conflicts. In ``anonymise`` mode the events and orders stay, so counts and revenue stay, but
-nothing says who: ids become one random ``erased:...`` value, traits and context are dropped,
-personal properties removed, an order's customer fields cleared. What is kept is an HMAC-SHA256
+conflicts; and the person leaves every journey at once (reason ``erased``). In ``anonymise``
+mode the events and orders stay, so counts and revenue stay, but nothing says who: ids become
+one random ``erased:...`` value, traits and context are dropped, personal properties removed,
+an order's customer fields cleared. What is kept is an HMAC-SHA256
 of each identifier (``type:value``, keyed by the workspace's ``identity_config.salt``) in
 ``identity_suppression``, so ingestion can refuse the person's data when it is replayed, and an
 ``identity_erasure`` row with counts and no personal data.
 
-Erasure must reach into Collect's, the orders' and the graph's tables, which is why its SQL
-(``repository.privacy``) touches them directly: like analytics, it is the documented exception
-to "another domain's tables only through its service".
+Erasure must reach into Collect's, the orders', the graph's and the journeys' tables, which is
+why its SQL (``repository.privacy``) touches them directly: like analytics, it is the
+documented exception to "another domain's tables only through its service".
 """
 
 from __future__ import annotations
@@ -375,6 +376,7 @@ class PrivacyService:
         split_ids = repo.split_ids(workspace_id, merge_ids, identifier_ids)
         counts["splits"] = repo.delete_splits(split_ids)
         counts["merges"] = repo.delete_merges(merge_ids)
+        counts["journeys_left"] = repo.leave_journeys(workspace_id, pids)
         counts["reviews"] = repo.delete_reviews(workspace_id, pids)
         counts["conflicts"] = repo.delete_conflicts(repo.conflicts_of(workspace_id, pids, values))
         repo.delete_match_records(pids)

@@ -56,7 +56,7 @@ from tessera.kit.errors import InvalidInput
 from tessera.kit.money import Money, minor_exponent
 from tessera.kit.pagination import MAX_LIMIT, clamp_limit, decode_cursor, encode_cursor
 from tessera.models.identity import Identifier, Profile, ProfileStatus
-from tessera.models.order import OrderStatus
+from tessera.models.order import Order, OrderStatus
 from tessera.order.service import OrderService
 from tessera.workspace.service import WorkspaceService
 
@@ -81,6 +81,7 @@ _RANK = {
 }  # fmt: skip
 _NAME_TRAITS = ("first_name", "last_name")
 EXPORT_MAX = 50_000  # rows in one CSV download
+RECENT_PROFILES = 10_000  # profiles ``recent_trait_keys`` reads
 CSV_COLUMNS = (
     "id", "name", "email", "phone", "last_seen", "orders", "revenue", "currency", "channels",
     "has_consent",
@@ -486,6 +487,31 @@ class ProfileService:
             consent_out(c, by_id[c.identifier_id])
             for c in self.repository.consents(workspace_id, list(by_id))
         ]
+
+    # What journeys ask -----------------------------------------------------------------------
+
+    def orders_placed_since(
+        self, workspace_id: str, profile_id: str, since: datetime
+    ) -> list[Order]:
+        """The person's orders on every channel placed at or after ``since``, cancelled ones
+        left out: "ordered since entering", read from orders, so a store sale imported late
+        counts once it is linked to the person."""
+        identifiers = self.identity.identifiers_of(workspace_id, profile_id)
+        order_ids = [i.value for i in identifiers if i.type == ids.ORDER]
+        return [
+            order
+            for order in self.repository.orders(workspace_id, order_ids)
+            if order.placed_at >= since and order.status is not OrderStatus.CANCELLED
+        ]
+
+    def recent_trait_keys(self, workspace_id: str, profiles: int = RECENT_PROFILES) -> set[str]:
+        """The trait names held by the workspace's newest ``profiles`` profiles (10,000 by
+        default): a bounded answer to "does this trait exist here?" for a name someone typed."""
+        return {
+            key
+            for traits in self.repository.recent_traits(workspace_id, profiles)
+            for key in traits or {}
+        }
 
     # Timeline --------------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from tessera.config import Settings
 from tessera.dashboard.pages import (
     customers,
     invitations,
+    journeys,
     locations,
     login,
     orders,
@@ -82,6 +83,7 @@ def mount_dashboard(app: FastAPI) -> None:
         orders.pages,
         reviews.pages,
         customers.pages,  # after reviews: /customers/reviews is not a customer id
+        journeys.pages,
     ):
         app.include_router(router)
     _answer_lost_pages_with_a_page(app)

@@ -378,6 +378,60 @@ def graph_faults(definition: Definition) -> list[Fault]:
     return faults
 
 
+@dataclass(frozen=True)
+class Use:
+    """One name a definition uses that the workspace must know, and where it is used."""
+
+    kind: str  # event | trait | template | segment | audience
+    name: str
+    step: str | None  # None: the entry or an exit rule
+    field: str
+
+
+def uses(definition: Definition) -> list[Use]:
+    """Every name the definition uses, each with the step and field that uses it, in the
+    definition's order (the entry, the exit rules, then the steps)."""
+    found: list[Use] = []
+
+    def condition(node: Any, step: str | None, field: str) -> None:
+        match node:
+            case TraitCondition():
+                found.append(Use("trait", node.trait, step, f"{field}.trait"))
+            case InSegment():
+                found.append(Use("segment", node.segment, step, f"{field}.segment"))
+            case AllOf() | AnyOf():
+                for index, inner in enumerate(node.conditions):
+                    condition(inner, step, f"{field}.conditions.{index}")
+            case Not():
+                condition(node.condition, step, f"{field}.condition")
+
+    match definition.entry:
+        case EventEntry():
+            found.append(Use("event", definition.entry.event, None, "entry.event"))
+            condition(definition.entry.condition, None, "entry.condition")
+        case SegmentEntry():
+            found.append(Use("segment", definition.entry.segment, None, "entry.segment"))
+    for index, rule in enumerate(definition.exits):
+        match rule:
+            case ExitOnEvent():
+                found.append(Use("event", rule.event, None, f"exits.{index}.event"))
+            case ExitWhen():
+                condition(rule.condition, None, f"exits.{index}.condition")
+    for step in definition.steps:
+        match step:
+            case WaitFor():
+                found.append(Use("event", step.event, step.id, "event"))
+            case ConditionSplit():
+                condition(step.condition, step.id, "condition")
+            case SendEmail() | SendSms():
+                found.append(Use("template", step.template, step.id, "template"))
+            case AudienceChange():
+                found.append(Use("audience", step.audience, step.id, "audience"))
+            case Delay() if step.relative_to_trait:
+                found.append(Use("trait", step.relative_to_trait, step.id, "relative_to_trait"))
+    return found
+
+
 def references(definition: Definition) -> dict[str, set[str]]:
     """The names a definition uses that the workspace must know: events, traits, templates,
     segments and audiences, each with the set of names."""
@@ -388,43 +442,8 @@ def references(definition: Definition) -> dict[str, set[str]]:
         "segment": set(),
         "audience": set(),
     }
-
-    def condition(node: Any) -> None:
-        match node:
-            case TraitCondition():
-                found["trait"].add(node.trait)
-            case InSegment():
-                found["segment"].add(node.segment)
-            case AllOf() | AnyOf():
-                for inner in node.conditions:
-                    condition(inner)
-            case Not():
-                condition(node.condition)
-
-    match definition.entry:
-        case EventEntry():
-            found["event"].add(definition.entry.event)
-            condition(definition.entry.condition)
-        case SegmentEntry():
-            found["segment"].add(definition.entry.segment)
-    for rule in definition.exits:
-        match rule:
-            case ExitOnEvent():
-                found["event"].add(rule.event)
-            case ExitWhen():
-                condition(rule.condition)
-    for step in definition.steps:
-        match step:
-            case WaitFor():
-                found["event"].add(step.event)
-            case ConditionSplit():
-                condition(step.condition)
-            case SendEmail() | SendSms():
-                found["template"].add(step.template)
-            case AudienceChange():
-                found["audience"].add(step.audience)
-            case Delay() if step.relative_to_trait:
-                found["trait"].add(step.relative_to_trait)
+    for use in uses(definition):
+        found[use.kind].add(use.name)
     return found
 
 

@@ -57,6 +57,13 @@ from tessera.models.inventory import (
     StockLedgerEntry,
 )
 from tessera.models.job import Job, JobStatus, PeriodicRun
+from tessera.models.journey import (
+    Journey,
+    JourneyInstance,
+    JourneyStatus,
+    JourneyStepRun,
+    JourneyVersion,
+)
 from tessera.models.order import Order, OrderLine, OrderRefund, OrderStatus
 from tessera.models.pricing import (
     ChannelPrice,
@@ -107,6 +114,11 @@ __all__ = [
     "ImportRun",
     "Job",
     "JobStatus",
+    "Journey",
+    "JourneyInstance",
+    "JourneyStatus",
+    "JourneyStepRun",
+    "JourneyVersion",
     "LedgerReason",
     "ListingFeedState",
     "ListingFeedStatus",

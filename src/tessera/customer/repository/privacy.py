@@ -1,8 +1,9 @@
 """Every SQL statement of consent, export and erasure.
 
-Erasure must reach into Collect's, the orders' and the identity graph's tables to remove a
-person from each in the caller's one transaction, so its statements touch them directly: like
-analytics, it is the documented exception to "another domain's tables only through its service".
+Erasure must reach into Collect's, the orders', the identity graph's and the journeys' tables to
+remove a person from each in the caller's one transaction, so its statements touch them
+directly: like analytics, it is the documented exception to "another domain's tables only
+through its service".
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from tessera.models.identity import (
     Suppression,
 )
 from tessera.models.job import Job
+from tessera.models.journey import JourneyInstance
 from tessera.models.order import Order, OrderLine, OrderRefund
 
 # Quarantine entries and jobs are matched on values at least this long (shorter ones match
@@ -324,3 +326,24 @@ class PrivacyRepository(RepositoryBase):
         return self.delete_where(
             Profile, Profile.workspace_id == workspace_id, Profile.id.in_(profile_ids)
         )
+
+    def leave_journeys(self, workspace_id: str, profile_ids: Sequence[str]) -> int:
+        """The person leaves every journey they are inside ("erased"), their entry keys
+        forgotten; their step jobs then find nothing to do."""
+        result = self.session.execute(
+            update(JourneyInstance)
+            .where(
+                JourneyInstance.workspace_id == workspace_id,
+                JourneyInstance.profile_id.in_(profile_ids),
+                JourneyInstance.left_at.is_(None),
+            )
+            .values(
+                left_at=utcnow(),
+                exit_reason="erased",
+                entry_key="",
+                awaiting_event=None,
+                awaiting_key=None,
+                wake_at=None,
+            )
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]

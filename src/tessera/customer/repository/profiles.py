@@ -292,6 +292,15 @@ class ProfileReadRepository(RepositoryBase):
             channels=sorted(str(c) for c in channels),
         )
 
+    def recent_traits(self, workspace_id: str, limit: int) -> Sequence[dict[str, Any]]:
+        """The traits of the workspace's ``limit`` newest active profiles."""
+        return self.session.scalars(
+            select(Profile.traits)
+            .where(Profile.workspace_id == workspace_id, Profile.status == ProfileStatus.ACTIVE)
+            .order_by(Profile.id.desc())
+            .limit(limit)
+        ).all()
+
     def orders(self, workspace_id: str, order_ids: Sequence[str]) -> Sequence[Order]:
         if not order_ids:
             return []

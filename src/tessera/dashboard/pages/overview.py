@@ -1,6 +1,7 @@
-"""The overview and the capability pages not built yet (Journeys, Creators, Analytics; Sources,
-Customers and Inventory have their own modules). Capabilities that are not built yet get an
-honest empty state: what will appear there and how data will get in, with no invented numbers."""
+"""The overview and the capability pages not built yet (Creators, Analytics; Sources,
+Customers, Inventory and Journeys have their own modules). Capabilities that are not built yet
+get an honest empty state: what will appear there and how data will get in, with no invented
+numbers."""
 
 from __future__ import annotations
 
@@ -72,11 +73,6 @@ def overview(request: Request, member: SignedIn, session: DbSession) -> Response
 
 def _capability(request: Request, member: Member, template: str) -> Response:
     return render(request, template, {"member": member})
-
-
-@pages.get("/journeys")
-def journeys(request: Request, member: SignedIn) -> Response:
-    return _capability(request, member, "journeys.html")
 
 
 @pages.get("/creators")

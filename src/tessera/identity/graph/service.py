@@ -54,9 +54,15 @@ class UnmergeResult:
     profile_ids: tuple[str, ...]
 
 
-# Other modules learn about merges through these job kinds; they subscribe here.
+# Other modules learn about merges through these job kinds, and which profile each stitched
+# event belongs to through ``events.resolved`` (called in the stitch's own transaction: a
+# subscriber only queues work of its own); they subscribe here.
 Subscriber = Callable[[Session, dict[str, Any]], None]
-SUBSCRIBERS: dict[str, list[Subscriber]] = {"customer.merged": [], "customer.unmerged": []}
+SUBSCRIBERS: dict[str, list[Subscriber]] = {
+    "customer.merged": [],
+    "customer.unmerged": [],
+    "events.resolved": [],
+}
 
 
 def subscribe(kind: str, subscriber: Subscriber) -> Subscriber:
@@ -198,6 +204,7 @@ class IdentityService:
             "customer.merged",
             {
                 "merge_id": row.id,
+                "workspace_id": workspace_id,
                 "survivor_profile_id": merge.survivor,
                 "absorbed_profile_id": merge.absorbed,
                 "cause_kind": row.cause_kind,

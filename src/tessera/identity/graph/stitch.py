@@ -68,6 +68,9 @@ class StitchResult:
     looked_up: int = 0
     # Device ids a user-id limit stopped in this batch: perhaps shared now (``shared``).
     shareable: set[Key] = field(default_factory=set)
+    # Each stitched record's profile once the batch's merges are done, by the record's ref
+    # (the message id): what ``events.resolved`` announces.
+    resolved: dict[str, str] = field(default_factory=dict)
 
 
 # Column orders of the rows a stitch writes by COPY.
@@ -337,6 +340,7 @@ class Stitch:
         record_groups: dict[str, list[IdentityRecord]] = {}
         for record, profile_id in plan.record_profiles:
             record_groups.setdefault(plan.resolve(profile_id), []).append(record)
+        result.resolved = {r.ref: p for p, records in record_groups.items() for r in records}
         existing = (merging | set(record_groups)) - new_profiles
         # Profiles only seen again (no traits arrive, no merge) need their times alone.
         with_traits = merging | {
@@ -492,6 +496,7 @@ class Stitch:
             [
                 {
                     "merge_id": row["id"],
+                    "workspace_id": workspace_id,
                     "survivor_profile_id": row["survivor_profile_id"],
                     "absorbed_profile_id": row["absorbed_profile_id"],
                     "cause_kind": "event",

@@ -1,4 +1,5 @@
-"""Identify's jobs: stitch what Collect stored, and announce merges to other modules."""
+"""Identify's jobs: stitch what Collect stored, and announce merges (and which profile each
+stitched event belongs to) to other modules."""
 
 from __future__ import annotations
 
@@ -28,7 +29,14 @@ def stitch(session: Session, payload: dict[str, Any]) -> None:
         records = [record_from_json(r) for r in payload["records"]]
         for _, queued in JobService(session).take_queued(STITCH_JOB, workspace_id, COALESCE_JOBS):
             records.extend(record_from_json(r) for r in queued["records"])
-        IdentityService(session).stitch(workspace_id, records)
+        result = IdentityService(session).stitch(workspace_id, records)
+    if result.resolved and SUBSCRIBERS["events.resolved"]:
+        announced = {
+            "workspace_id": workspace_id,
+            "events": sorted([ref, profile] for ref, profile in result.resolved.items() if ref),
+        }
+        for subscriber in SUBSCRIBERS["events.resolved"]:
+            subscriber(session, announced)
 
 
 @job_handler("customer.merged")

@@ -1,0 +1,112 @@
+"""Journey pages: the list with people entered, inside and out by reason, and one journey's
+graph drawn as SVG with each step's counts."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from tessera.config import Settings
+from tessera.journey.service import JourneyService
+from tessera.kit.time import ManualClock
+from tests.journey.flows import ACTOR, T0, Platform, journey_doc, track
+from tests.support.factories import Tenant, make_workspace
+
+
+def people_in_a_cart_journey(
+    session: Session, factory: sessionmaker[Session], settings: Settings, tenant: Tenant
+) -> str:
+    """Two checkouts; one person buys (leaves at the wait), the other is still waiting."""
+    platform = Platform(session, factory, settings, tenant.workspace_id, ManualClock(T0))
+    journey = platform.live(journey_doc())
+    platform.send(
+        track("c1", "Checkout Started", T0, user_id="u1", cart_id="cart-1"),
+        track("c2", "Checkout Started", T0, user_id="u2", cart_id="cart-2"),
+    )
+    platform.run()
+    platform.send(
+        track("o1", "Order Completed", T0, user_id="u1", order_id="1", checkout_id="cart-1")
+    )
+    platform.run()
+    return journey.id
+
+
+def test_the_list_shows_each_journey_with_its_people(
+    owner: TestClient,
+    session: Session,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    tenant: Tenant,
+) -> None:
+    """Entered 2, inside 1, one left ("completed" through the order's wait)."""
+    journey_id = people_in_a_cart_journey(session, session_factory, settings, tenant)
+
+    page = owner.get("/journeys")
+    drafts = owner.get("/journeys?status=draft")
+    bad = owner.get("/journeys?status=sleeping")
+
+    row = re.search(rf'<tr data-journey="{journey_id}">(.*?)</tr>', page.text, re.DOTALL)
+    assert row is not None
+    cells = re.findall(r'<td class="num">([^<]*)', row.group(1))
+    assert cells[1:] == ["2", "1"]
+    assert '<span class="tag">completed 1</span>' in row.group(1)
+    assert journey_id not in drafts.text and "No draft journey." in drafts.text
+    assert bad.status_code == 422
+
+
+def test_a_journey_page_draws_every_step_and_arrow_with_its_counts(
+    owner: TestClient,
+    session: Session,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    tenant: Tenant,
+) -> None:
+    """One box per step, one arrow per way on (labelled for branches), counts per step."""
+    journey_id = people_in_a_cart_journey(session, session_factory, settings, tenant)
+
+    page = owner.get(f"/journeys/{journey_id}")
+
+    assert page.status_code == 200
+    assert re.findall(
+        r'class="graph-step graph-step-[a-z_]+" data-step="([a-z_]+)"', page.text
+    ) == ["wait_order", "sms", "day", "email", "done"]
+    arrows = re.findall(r'data-from="([a-z_]+)" data-to="([a-z_]+)"', page.text)
+    assert sorted(arrows) == sorted(
+        [
+            ("wait_order", "done"),
+            ("wait_order", "sms"),
+            ("sms", "day"),
+            ("day", "email"),
+            ("email", "done"),
+        ]
+    )
+    assert ">timeout</text>" in page.text and ">event</text>" in page.text
+    counts = dict(
+        (step, (entered, waiting))
+        for step, entered, waiting in re.findall(
+            r'<tr data-step="([a-z_]+)"><th scope="row"><code>[a-z_]+</code></th>'
+            r'<td class="num">(\d+)</td><td class="num">(\d+)</td>',
+            page.text,
+        )
+    )
+    assert counts == {
+        "wait_order": ("2", "1"),
+        "sms": ("0", "0"),
+        "day": ("0", "0"),
+        "email": ("0", "0"),
+        "done": ("1", "0"),
+    }
+
+
+def test_another_workspaces_journey_is_not_found(owner: TestClient, session: Session) -> None:
+    """Its id answers the styled not-found page, never its graph."""
+    other = make_workspace(session, "elsewhere")
+    journey = JourneyService(session).create(other, journey_doc(), actor=ACTOR)
+    session.commit()
+
+    page = owner.get(f"/journeys/{journey.id}")
+
+    assert page.status_code == 404
+    assert "wait_order" not in page.text
