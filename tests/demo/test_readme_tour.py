@@ -14,11 +14,11 @@ from tests.support.cli import invoke
 from tests.support.factories import make_workspace
 
 ROOT = Path(__file__).resolve().parents[2]
-FILE_COMMANDS = ("import", "quarantine")
+FILE_COMMANDS = ("import", "quarantine", "journeys")
 
 
 def tour_commands() -> list[list[str]]:
-    """Every `.venv/bin/tessera import|quarantine ...` line of the README, without its comment."""
+    """Every `.venv/bin/tessera import|quarantine|journeys ...` line of the README, without its comment."""
     commands = []
     for line in (ROOT / "README.md").read_text().splitlines():
         if line.startswith(".venv/bin/tessera "):
