@@ -220,6 +220,8 @@ def _mount_routers(app: FastAPI) -> None:
     from tessera.identity.match.api import api as identity_match_api
     from tessera.inventory.api import api as inventory_api
     from tessera.job.api import api as job_api
+    from tessera.message.api import api as messages_api
+    from tessera.message.links import links as message_links
     from tessera.order.api import api as orders_api
     from tessera.pricing.api import api as pricing_api
     from tessera.workspace.api import api as workspace_api
@@ -238,6 +240,8 @@ def _mount_routers(app: FastAPI) -> None:
     app.include_router(identity_merge_api)
     app.include_router(feeds_api)
     app.include_router(pricing_api)
+    app.include_router(messages_api)
+    app.include_router(message_links)
     mount_dashboard(app)  # the session cookie, /static and the pages at /
 
 

@@ -34,6 +34,7 @@ TASK_MODULES: tuple[str, ...] = (
     "tessera.feed.tasks",
     "tessera.identity.graph.tasks",
     "tessera.identity.match.tasks",
+    "tessera.message.tasks",
 )
 
 

@@ -313,3 +313,10 @@ def stock_probes(session: Session, b: Tenant) -> list[Probe]:
     from tests.inventory.probes import stock_probes as build
 
     return build(session, b)
+
+
+@probes
+def message_probes(session: Session, b: Tenant) -> list[Probe]:
+    from tests.message.probes import message_probes as build
+
+    return build(session, b)

@@ -57,6 +57,16 @@ from tessera.models.inventory import (
     StockLedgerEntry,
 )
 from tessera.models.job import Job, JobStatus, PeriodicRun
+from tessera.models.message import (
+    Message,
+    MessageChannel,
+    MessagePurpose,
+    MessageSetting,
+    MessageStatus,
+    MessageSuppression,
+    MessageTemplate,
+    TemplateFormat,
+)
 from tessera.models.order import Order, OrderLine, OrderRefund, OrderStatus
 from tessera.models.pricing import (
     ChannelPrice,
@@ -115,6 +125,13 @@ __all__ = [
     "LocationKind",
     "MatchRecord",
     "Membership",
+    "Message",
+    "MessageChannel",
+    "MessagePurpose",
+    "MessageSetting",
+    "MessageStatus",
+    "MessageSuppression",
+    "MessageTemplate",
     "Order",
     "OrderAllocation",
     "OrderLine",
@@ -144,6 +161,7 @@ __all__ = [
     "StockBalance",
     "StockLedgerEntry",
     "Suppression",
+    "TemplateFormat",
     "User",
     "Variant",
     "WebhookReceipt",
