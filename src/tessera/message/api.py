@@ -9,7 +9,7 @@ the account's auth token (``X-Twilio-Signature``) and an unsigned or altered one
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
@@ -278,7 +278,7 @@ async def _signed_form(
 
 
 Signature = Annotated[str | None, Header(alias=SIGNATURE_HEADER)]
-UNSIGNED = {
+UNSIGNED: dict[int | str, dict[str, Any]] = {
     403: {
         "description": "The X-Twilio-Signature is missing or does not match the request",
         "content": {
@@ -320,8 +320,10 @@ async def sms_status(
     summary="Inbound SMS: STOP, START, HELP and the double opt-in's Y, answered in TwiML",
     description="Form-encoded as Twilio sends it, signed with `X-Twilio-Signature`.",
     response_class=Response,
-    responses={200: {"content": {"text/xml": {}}, "description": "TwiML: the reply, if any"}}
-    | UNSIGNED,
+    responses={
+        200: {"content": {"text/xml": {}}, "description": "TwiML: the reply, if any"},
+        **UNSIGNED,
+    },
 )
 async def sms_inbound(
     workspace_id: str,

@@ -14,6 +14,8 @@ skip (with a reason kept on the row) or hold (quiet hours: decided again later).
 5. The frequency cap, for marketing: no other marketing message of the channel went to the
    person within the cap (16 h email, 24 h SMS by default), across every journey. A capped
    message is skipped, not rescheduled (smart sending): a reminder a day late is worse than none.
+   The person's rows are locked first (``lock_for_cap``), so two messages decided at once by
+   two workers cannot both pass.
 6. Quiet hours, for marketing SMS: allowed only between the workspace's hours (08:00-20:00)
    in the recipient's zones (``message.zones``); outside them the message is held until the
    next allowed time. No zone known means held for an hour at a time, and skipped after a day:
@@ -133,6 +135,18 @@ class SendPolicy:
         granted = self.consented(workspace_id, person, channel)
         return any(a.id in granted and a.id not in suppressed for a in addresses)
 
+    def lock_for_cap(self, row: Message, rules: SendingRules, now: datetime) -> None:
+        """Before a marketing message is decided, lock the person's rows of its channel that
+        are pending or went out within the cap, in primary-key order (this row among them):
+        two of the person's messages decided at once then see each other, one after the
+        other, and never wait on each other the other way round."""
+        cap = rules.email_cap if row.channel is MessageChannel.EMAIL else rules.sms_cap
+        if row.purpose is not MessagePurpose.MARKETING or cap is None:
+            return
+        person = self.person(row.workspace_id, row.profile_id)
+        profile_ids = person.profile_ids if person else [row.profile_id]
+        self.repository.lock_person_channel(row.workspace_id, profile_ids, row.channel, now - cap)
+
     def verdict(self, row: Message, rules: SendingRules, now: datetime) -> Verdict:
         """Go, skip or hold ``row`` now (the rules in the module docstring, in order)."""
         person = self.person(row.workspace_id, row.profile_id)
@@ -161,9 +175,6 @@ class SendPolicy:
         if is_marketing:
             cap = rules.email_cap if channel is MessageChannel.EMAIL else rules.sms_cap
             if cap is not None:
-                self.repository.lock_person_channel(
-                    row.workspace_id, person.profile_ids, channel, now - cap
-                )
                 last = self.repository.last_marketing_out(
                     row.workspace_id, person.profile_ids, channel, now - cap, row.id
                 )

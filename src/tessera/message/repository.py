@@ -150,7 +150,8 @@ class MessageRepository(RepositoryBase):
         since: datetime,
         other_than: str,
     ) -> Message | None:
-        """The person's latest marketing message of the channel that went out since ``since``."""
+        """The person's latest marketing message of the channel that went out after ``since``
+        (one exactly a cap ago no longer counts)."""
         return self.session.scalar(
             select(Message)
             .where(
@@ -159,7 +160,7 @@ class MessageRepository(RepositoryBase):
                 Message.channel == channel,
                 Message.purpose == MessagePurpose.MARKETING,
                 Message.status.in_(OUT_STATUSES),
-                Message.sending_at >= since,
+                Message.sending_at > since,
                 Message.id != other_than,
             )
             .order_by(Message.sending_at.desc())
@@ -230,7 +231,8 @@ class MessageRepository(RepositoryBase):
         )
 
     def message_of_any_workspace(self, message_id: str) -> Message | None:
-        """For signed links: the token proves the id, the row says its workspace."""
+        """By id alone: for the send jobs and signed links (the job or the token names the
+        row; the row says its workspace)."""
         return self.session.scalar(
             select(Message)
             .where(Message.id == message_id)

@@ -111,11 +111,15 @@ class SendingService:
     def decide(self, message_id: str) -> MessageStatus | None:
         """Skip, hold, or fix and mark ``sending`` a queued or held row; returns its status.
         A row already decided is left alone (the job ran twice)."""
-        row = self.repository.lock_message(message_id)
+        now = self.clock()
+        row = self.repository.message_of_any_workspace(message_id)
         if row is None or row.status not in PENDING_STATUSES:
             return row.status if row else None
-        now = self.clock()
         rules = self.configuration.rules(row.workspace_id)
+        self.policy.lock_for_cap(row, rules, now)
+        row = self.repository.lock_message(message_id)
+        if row is None or row.status not in PENDING_STATUSES:  # decided while we waited
+            return row.status if row else None
         template = self.repository.template(row.workspace_id, row.template_id)
         if template is None:
             return self._finish(

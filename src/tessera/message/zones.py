@@ -4,8 +4,8 @@ workspace's default. Nothing known means no zone, and marketing SMS is held (fai
 
 A source may give several zones (an area code on a zone line, a country that spans several);
 they are all kept, so the message waits for an hour allowed in each. A source whose zones are
-too far apart to share an allowed hour (a US toll-free number spans Guam to Newfoundland) says
-nothing useful, and the next source is asked.
+too far apart to share an allowed hour (twelve hours or more between them) says nothing
+useful, and the next source is asked.
 """
 
 from __future__ import annotations
