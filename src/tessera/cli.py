@@ -18,6 +18,7 @@ from tessera.identity.graph.cli import merges_cli
 from tessera.identity.match.cli import identity_cli
 from tessera.inventory.cli import inventory_cli
 from tessera.job.cli import jobs_cli
+from tessera.message.cli import messages_cli, templates_cli
 from tessera.order.cli import orders_cli
 from tessera.pricing.cli import prices_cli
 from tessera.worker import worker_command
@@ -98,6 +99,8 @@ app.add_typer(feeds_cli, name="feeds")
 app.add_typer(prices_cli, name="prices")
 app.add_typer(identity_cli, name="identity")
 app.add_typer(merges_cli, name="merges")
+app.add_typer(templates_cli, name="templates")
+app.add_typer(messages_cli, name="messages")
 
 
 def main() -> None:

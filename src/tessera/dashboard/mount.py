@@ -16,6 +16,7 @@ from tessera.dashboard.pages import (
     customers,
     invitations,
     login,
+    messages,
     orders,
     overview,
     reviews,
@@ -72,5 +73,6 @@ def mount_dashboard(app: FastAPI) -> None:
         orders.pages,
         reviews.pages,
         customers.pages,  # after reviews: /customers/reviews is not a customer id
+        messages.pages,
     ):
         app.include_router(router)
