@@ -86,7 +86,9 @@ async def unsubscribe(
     """RFC 8058 one-click (``List-Unsubscribe=One-Click``), or the preference page's form."""
     body = (await request.body())[:4096].decode("utf-8", "replace")
     form = parse_qs(body)
-    one_click = body.strip() == ONE_CLICK or form.get("List-Unsubscribe") == ["One-Click"]
+    # Mailbox providers send it form-encoded or as multipart/form-data (RFC 8058 allows both).
+    name, _, value = ONE_CLICK.partition("=")
+    one_click = ONE_CLICK in body or (name in body and f"\r\n\r\n{value}" in body)
     compliance = Compliance(session, request.app.state.clock, settings)
     try:
         if not one_click and form.get("action") == ["subscribe"]:

@@ -29,6 +29,9 @@ still ``sending`` records it sent.
 
 A provider's refusal (an invalid number, an unknown mailbox) is final and recorded (``failed``,
 or ``bounced`` with the address suppressed); a timeout or a 5xx raises, and the job retries.
+A delivery job that runs out of attempts (a provider down for hours) leaves its row
+``sending``: retrying the dead job (the dashboard's jobs page, ``tessera jobs retry``) runs it
+as a later attempt, so it reconciles before it sends.
 """
 
 from __future__ import annotations
