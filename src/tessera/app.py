@@ -221,6 +221,8 @@ def _mount_routers(app: FastAPI) -> None:
     from tessera.inventory.api import api as inventory_api
     from tessera.job.api import api as job_api
     from tessera.journey.api import api as journeys_api
+    from tessera.message.api import api as messages_api
+    from tessera.message.links import links as message_links
     from tessera.order.api import api as orders_api
     from tessera.pricing.api import api as pricing_api
     from tessera.workspace.api import api as workspace_api
@@ -240,6 +242,8 @@ def _mount_routers(app: FastAPI) -> None:
     app.include_router(feeds_api)
     app.include_router(pricing_api)
     app.include_router(journeys_api)
+    app.include_router(messages_api)
+    app.include_router(message_links)
     mount_dashboard(app)  # the session cookie, /static and the pages at /
 
 

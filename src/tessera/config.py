@@ -92,6 +92,31 @@ class Settings(BaseSettings):
     job_modules: Annotated[tuple[str, ...], NoDecode] = Field(
         default=(), description="More modules the worker imports for job handlers, comma-separated"
     )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description=(
+            "The address people and providers reach this server at (no trailing slash): "
+            "unsubscribe and tracked links in messages, and the SMS status callback, start here"
+        ),
+    )
+    smtp_host: str = Field(default="127.0.0.1", description="The SMTP server email is sent through")
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_username: str = Field(default="", description="SMTP login; empty: no AUTH")
+    smtp_password: SecretStr = Field(default=SecretStr(""))
+    smtp_starttls: bool = Field(
+        default=False, description="Upgrade the SMTP connection with STARTTLS"
+    )
+    smtp_timeout_seconds: float = Field(default=15.0, gt=0, le=300)
+    sms_base_url: str = Field(
+        default="https://api.twilio.com",
+        description="The Twilio-style SMS API (POST /2010-04-01/Accounts/{sid}/Messages.json)",
+    )
+    sms_account_sid: str = Field(default="", description="The SMS provider's account id")
+    sms_auth_token: SecretStr = Field(
+        default=SecretStr(""),
+        description="Signs requests to the SMS provider and checks the signature of its webhooks",
+    )
+    sms_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
 
     @field_validator("job_modules", "previous_secret_keys", "trusted_proxies", mode="before")
     @classmethod
@@ -109,6 +134,13 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError(f"{item!r} is not an IP address or network") from None
         return value
+
+    @field_validator("public_url", "sms_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not (value.startswith("http://") or value.startswith("https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
 
     @field_validator("database_url")
     @classmethod

@@ -35,6 +35,7 @@ TASK_MODULES: tuple[str, ...] = (
     "tessera.identity.graph.tasks",
     "tessera.identity.match.tasks",
     "tessera.journey.tasks",
+    "tessera.message.tasks",
 )
 
 

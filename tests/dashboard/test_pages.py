@@ -19,6 +19,8 @@ PAGES = [
     "/customers",
     "/inventory",
     "/journeys",
+    "/messages",
+    "/templates",
     "/creators",
     "/analytics",
     "/settings/api-keys",

@@ -18,7 +18,7 @@ FILE_COMMANDS = ("import", "quarantine", "journeys")
 
 
 def tour_commands() -> list[list[str]]:
-    """Every `.venv/bin/tessera import|quarantine|journeys ...` line of the README, without its comment."""
+    """Every `.venv/bin/tessera import|quarantine|journeys ...` line of the README, no comment."""
     commands = []
     for line in (ROOT / "README.md").read_text().splitlines():
         if line.startswith(".venv/bin/tessera "):

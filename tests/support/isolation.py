@@ -354,3 +354,9 @@ def journey_probes(session: Session, b: Tenant) -> list[Probe]:
         Probe(f"{base}/{{journey_id}}/instances", "GET", f"{base}/{live.id}/instances",
               "not_found"),
     ]  # fmt: skip
+
+
+def message_probes(session: Session, b: Tenant) -> list[Probe]:
+    from tests.message.probes import message_probes as build
+
+    return build(session, b)

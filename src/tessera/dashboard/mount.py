@@ -18,6 +18,7 @@ from tessera.dashboard.pages import (
     journeys,
     locations,
     login,
+    messages,
     orders,
     overview,
     products,
@@ -84,6 +85,7 @@ def mount_dashboard(app: FastAPI) -> None:
         reviews.pages,
         customers.pages,  # after reviews: /customers/reviews is not a customer id
         journeys.pages,
+        messages.pages,
     ):
         app.include_router(router)
     _answer_lost_pages_with_a_page(app)

@@ -201,6 +201,14 @@ class JobService:
         """The kinds of job the workspace has, for a filter's choices."""
         return self.repository.kinds(workspace_id)
 
+    def attempts_of(self, idempotency_key: str) -> int:
+        """How many times the job holding ``idempotency_key`` has been claimed (0 when no job
+        holds it). The claim commits the count before the handler runs, so a handler whose
+        outside effect the database cannot see reads its own job's count: more than one means
+        an earlier attempt may have done it (the message send, ADR 0022)."""
+        job = self.repository.job_by_key(idempotency_key)
+        return job.attempts if job is not None else 0
+
     def count_by_status(self, workspace_id: str) -> dict[JobStatus, int]:
         """How many of the workspace's jobs are in each status; every status is present."""
         counts = dict.fromkeys(JobStatus, 0)

@@ -64,6 +64,16 @@ from tessera.models.journey import (
     JourneyStepRun,
     JourneyVersion,
 )
+from tessera.models.message import (
+    Message,
+    MessageChannel,
+    MessagePurpose,
+    MessageSetting,
+    MessageStatus,
+    MessageSuppression,
+    MessageTemplate,
+    TemplateFormat,
+)
 from tessera.models.order import Order, OrderLine, OrderRefund, OrderStatus
 from tessera.models.pricing import (
     ChannelPrice,
@@ -127,6 +137,13 @@ __all__ = [
     "LocationKind",
     "MatchRecord",
     "Membership",
+    "Message",
+    "MessageChannel",
+    "MessagePurpose",
+    "MessageSetting",
+    "MessageStatus",
+    "MessageSuppression",
+    "MessageTemplate",
     "Order",
     "OrderAllocation",
     "OrderLine",
@@ -156,6 +173,7 @@ __all__ = [
     "StockBalance",
     "StockLedgerEntry",
     "Suppression",
+    "TemplateFormat",
     "User",
     "Variant",
     "WebhookReceipt",
