@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # Titles before a name and suffixes after it, lower-case without their full stop. Single
 # letters stay (an initial is a name), and so do words that are also common given names.
@@ -31,6 +32,7 @@ HONORIFICS = frozenset(
 _ORDINAL = re.compile(r"^\d+(st|nd|rd|th)$")  # "1st" baronet, "3rd" earl
 _SURROUNDING = ".,;:()[]'\""
 _APOSTROPHES = str.maketrans("", "", "'\u2019\u02bc`")
+_NOT_ALPHANUMERIC = re.compile(r"[^0-9a-z]+")
 
 
 def is_honorific(word: str) -> bool:
@@ -48,11 +50,16 @@ def without_honorifics(text: str) -> str:
 def fold(text: str) -> str:
     """The searched form of a name: accents dropped, case folded, apostrophes joined, other
     punctuation a space, single-spaced ("  Zoë O'Brien-Smith " -> "zoe obrien smith")."""
-    decomposed = unicodedata.normalize("NFKD", text.translate(_APOSTROPHES))
+    joined = text.translate(_APOSTROPHES)
+    if joined.isascii():  # most names: nothing to decompose
+        return " ".join(_NOT_ALPHANUMERIC.sub(" ", joined.lower()).split())
+    decomposed = unicodedata.normalize("NFKD", joined)
     letters = "".join(c if c.isalnum() else " " for c in decomposed if not unicodedata.combining(c))
     return " ".join(letters.casefold().split())
 
 
-def name_words(text: str) -> list[str]:
-    """The folded words of a name without its honorifics and suffixes."""
-    return [word for word in fold(text).split() if not is_honorific(word)]
+@lru_cache(maxsize=1 << 16)
+def name_words(text: str) -> tuple[str, ...]:
+    """The folded words of a name without its honorifics and suffixes (cached: a bulk stitch
+    meets the same given names and surnames again and again)."""
+    return tuple(word for word in fold(text).split() if not is_honorific(word))

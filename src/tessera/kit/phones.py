@@ -13,9 +13,12 @@ meets when the number is written another way, or belongs to another country.
 
 from __future__ import annotations
 
+import re
+
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, country_code_for_region
 
 _PHONE_CHARACTERS = frozenset("0123456789+ ()-./")
+_NOT_DIGITS = re.compile(r"[^0-9]+")
 _NORTH_AMERICA = 1
 MAX_DIGITS = 15  # E.164's longest number
 
@@ -33,7 +36,7 @@ def national_digits(text: str, region: str) -> str:
     Returns whatever digits remain (perhaps none): callers decide how many make a number.
     """
     stripped = text.strip()
-    digits = "".join(c for c in stripped if "0" <= c <= "9")
+    digits = _NOT_DIGITS.sub("", stripped)
     home = country_code_for_region(region.upper())
     if stripped.startswith("+"):
         national = _without_country_code(digits)

@@ -375,17 +375,17 @@ SEARCH_KEY_LENGTH = 200
 MIN_PHONE_DIGITS = 6  # fewer national digits than any country's numbers have: not a phone
 
 
-def person_name(traits: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+def person_name(traits: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(given words, family words) of a profile's name, folded, honorifics left out: from
     first and last name, else from ``name`` (its last word the family name)."""
     first = traits.get("first_name") or traits.get("firstName")
     last = traits.get("last_name") or traits.get("lastName")
     if isinstance(first, str) or isinstance(last, str):
-        given = name_words(first) if isinstance(first, str) else []
-        family = name_words(last) if isinstance(last, str) else []
+        given = name_words(first) if isinstance(first, str) else ()
+        family = name_words(last) if isinstance(last, str) else ()
         return given, family
     name = traits.get("name")
-    words = name_words(name) if isinstance(name, str) else []
+    words = name_words(name) if isinstance(name, str) else ()
     return words[:-1], words[-1:]
 
 

@@ -53,11 +53,11 @@ def _keys(traits: Mapping[str, Any], region: str) -> dict[str, str | None]:
     first = traits.get("first_name") or traits.get("firstName")
     last = traits.get("last_name") or traits.get("lastName")
     if isinstance(first, str) or isinstance(last, str):
-        given = name_words(first) if isinstance(first, str) else []
-        family = name_words(last) if isinstance(last, str) else []
+        given = name_words(first) if isinstance(first, str) else ()
+        family = name_words(last) if isinstance(last, str) else ()
     else:
         name = traits.get("name")
-        words = name_words(name) if isinstance(name, str) else []
+        words = name_words(name) if isinstance(name, str) else ()
         given, family = words[:-1], words[-1:]
     keys: dict[str, str | None] = {
         "name_key": " ".join(given + family)[:200] or None,
