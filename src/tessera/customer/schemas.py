@@ -24,7 +24,10 @@ class ProfileSummary(BaseModel):
     email: str | None
     phone: str | None
     last_seen: datetime | None
-    matched_by: str = Field(description="email, phone, loyalty_id, order_number, name, id...")
+    matched_by: str = Field(
+        description="What matched, best first: id, email, phone, loyalty_id, order_number... "
+        "typed whole; name (both names); surname; partial_name, partial_email, partial_phone"
+    )
 
 
 class ProfileSearchResult(BaseModel):
