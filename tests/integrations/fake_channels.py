@@ -17,11 +17,12 @@ from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from tessera.integrations.tiktok.stock import sign
+from tests.support.live import StatefulServer, serve_locally
 
 SHOPIFY_TOKEN = "shpat_test_token"
 AMAZON_TOKEN = "Atza|test-token"
@@ -280,25 +281,12 @@ class _Handler(BaseHTTPRequestHandler):
         return 200, {"code": 0, "message": "Success", "request_id": f"req-{key[1]}", "data": {}}
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, state: ChannelState) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.state = state
+_Server = StatefulServer[ChannelState]
 
 
 @contextmanager
 def fake_channels() -> Iterator[tuple[str, ChannelState]]:
     """Serve the three APIs on a free local port until the block ends; yields (base URL, state)."""
     state = ChannelState()
-    server = _Server(state)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.daemon = True
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serve_locally(_Handler, state) as base_url:
+        yield base_url, state

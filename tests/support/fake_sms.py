@@ -19,11 +19,12 @@ from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from tessera.integrations.sms.signature import sign
+from tests.support.live import StatefulServer, serve_locally
 
 ACCOUNT_SID = "AC" + "0" * 31 + "1"
 AUTH_TOKEN = "fake-sms-auth-token-0123456789"
@@ -173,25 +174,12 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer(201, _resource(sent))
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, state: SmsState) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.state = state
+_Server = StatefulServer[SmsState]
 
 
 @contextmanager
 def fake_sms() -> Iterator[tuple[str, SmsState]]:
     """Serve the API on a free local port until the block ends; yields (base URL, state)."""
     state = SmsState()
-    server = _Server(state)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.daemon = True
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serve_locally(_Handler, state) as base_url:
+        yield base_url, state

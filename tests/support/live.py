@@ -7,12 +7,42 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Generic, TypeVar
 
 import httpx
 import uvicorn
 
 from tessera.app import create_app
 from tessera.config import load_settings
+
+S = TypeVar("S")
+
+
+class StatefulServer(ThreadingHTTPServer, Generic[S]):
+    """A threaded HTTP server whose handlers reach the test's ``state`` as ``self.server.state``."""
+
+    daemon_threads = True
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler], state: S) -> None:
+        super().__init__(("127.0.0.1", 0), handler)
+        self.state = state
+
+
+@contextmanager
+def serve_locally(handler: type[BaseHTTPRequestHandler], state: S) -> Iterator[str]:
+    """Serve ``handler`` on a free local port in a thread until the block ends (a third
+    party's API standing in at the network edge); yields the base URL."""
+    server = StatefulServer(handler, state)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.daemon = True
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
 
 
 def free_port() -> int:
