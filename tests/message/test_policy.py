@@ -319,6 +319,31 @@ def test_an_erased_person_is_skipped(
     )  # fmt: skip
 
 
+def test_erasure_keeps_the_outbox_rows_as_counts_without_the_person(
+    session: Session, settings: Settings, clock: ManualClock, workspace: str
+) -> None:
+    """A message decided (address and body fixed, on its way to the provider) when its
+    person is erased: the row stays, skipped "erased", holding no address, subject or body,
+    and nobody's profile id."""
+    ivy = person(session, workspace, "u-ivy", email="ivy@example.com", first_name="Ivy")
+    row = decide(
+        session, clock, settings,
+        queue(session, clock, workspace, ivy, "email", "ivy", purpose="transactional"),
+    )  # fmt: skip
+    decided = (row.status, row.to_address)
+
+    erasure = PrivacyService(session).erase(workspace, ivy.profile_id, actor="test")
+    session.commit()
+    session.expire_all()
+    kept = session.get(Message, row.id)
+
+    assert decided == (MessageStatus.SENDING, "ivy@example.com")
+    assert kept is not None and erasure.counts["messages"] == 1
+    assert (kept.status, kept.reason) == (MessageStatus.SKIPPED, "erased")
+    assert (kept.to_address, kept.subject, kept.body, kept.body_text) == (None,) * 4
+    assert kept.profile_id.startswith("erased:") and kept.context == {}
+
+
 def test_two_marketing_messages_decided_at_once_send_one(
     postgres_url: str, smtp: object, sms_server: tuple[str, SmsState]
 ) -> None:

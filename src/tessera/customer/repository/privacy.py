@@ -1,6 +1,7 @@
 """Every SQL statement of consent, export and erasure.
 
-Erasure must reach into Collect's, the orders', the identity graph's and the journeys' tables to
+Erasure must reach into Collect's, the orders', the identity graph's, the journeys' and the
+outbox's tables to
 remove a person from each in the caller's one transaction, so its statements touch them
 directly: like analytics, it is the documented exception to "another domain's tables only
 through its service".
@@ -33,6 +34,7 @@ from tessera.models.identity import (
 )
 from tessera.models.job import Job
 from tessera.models.journey import JourneyInstance
+from tessera.models.message import Message, MessageStatus
 from tessera.models.order import Order, OrderLine, OrderRefund
 
 # Quarantine entries and jobs are matched on values at least this long (shorter ones match
@@ -344,6 +346,34 @@ class PrivacyRepository(RepositoryBase):
                 awaiting_event=None,
                 awaiting_key=None,
                 wake_at=None,
+            )
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def forget_messages(self, workspace_id: str, profile_ids: Sequence[str], token: str) -> int:
+        """Keep the person's outbox rows as counts (channel, status, times) without anything
+        that names them: address, subject, bodies, context, links. One caught between its
+        commit and the provider never goes out ("erased"); one still queued or held is
+        skipped when its job finds no profile."""
+        mine = (Message.workspace_id == workspace_id, Message.profile_id.in_(profile_ids))
+        self.session.execute(
+            update(Message)
+            .where(*mine, Message.status == MessageStatus.SENDING)
+            .values(status=MessageStatus.SKIPPED, reason="erased", finished_at=utcnow())
+        )
+        result = self.session.execute(
+            update(Message)
+            .where(*mine)
+            .values(
+                profile_id=token,
+                to_address=None,
+                subject=None,
+                body=None,
+                body_text=None,
+                context={},
+                links=[],
+                origin=None,
+                reason_detail=None,
             )
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
