@@ -78,11 +78,15 @@ def when(context: jinja2.runtime.Context, value: datetime | None, empty: str = "
 
 def zone_of(member: Any) -> ZoneInfo:
     """The zone a signed-in member's workspace shows times in; UTC without one."""
-    name = getattr(getattr(member, "workspace", None), "time_zone", None) or "UTC"
     try:
-        return _zone(name)
+        return _zone(zone_name(member))
     except (ZoneInfoNotFoundError, ValueError):  # a zone a newer tzdata dropped
         return _zone("UTC")
+
+
+def zone_name(member: Any) -> str:
+    """The name of that zone, as page headers show it."""
+    return getattr(getattr(member, "workspace", None), "time_zone", None) or "UTC"
 
 
 @cache
@@ -156,7 +160,7 @@ def render(
     """Render ``template`` with the request, the CSRF token and the page's own ``context``."""
     member = (context or {}).get("member")
     values: dict[str, Any] = {
-        "zone": getattr(getattr(member, "workspace", None), "time_zone", None) or "UTC",
+        "zone": zone_name(member),
         "request": request,
         "path": request.url.path,
         "csrf_token": csrf_token(request),

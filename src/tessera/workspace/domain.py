@@ -116,7 +116,7 @@ class Principal:
 def checked_time_zone(value: str) -> str:
     """An IANA zone name as given (``Europe/Stockholm``), or InvalidInput naming the field."""
     name = value.strip()
-    if name not in _zone_names():
+    if name not in zone_names():
         raise InvalidInput(
             f"time_zone must be an IANA zone name like Europe/Stockholm, got {name[:64]!r}",
             field="time_zone",
@@ -133,5 +133,13 @@ def checked_currency(value: str) -> str:
 
 
 @cache
-def _zone_names() -> frozenset[str]:
+def zone_names() -> frozenset[str]:
+    """Every IANA zone name this installation's tz database knows."""
     return frozenset(zoneinfo.available_timezones())
+
+
+@cache
+def zone_choices() -> list[str]:
+    """The zones offered to a person choosing one: ``Area/City`` names and UTC, sorted (the
+    database's legacy aliases such as ``EST`` are still accepted, not offered)."""
+    return sorted(z for z in zone_names() if "/" in z or z == "UTC")

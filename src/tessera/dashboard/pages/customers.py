@@ -20,11 +20,10 @@ from tessera.customer.privacy import CHANNELS, PURPOSES, PrivacyService
 from tessera.customer.profiles import CustomerFilter, ProfileService
 from tessera.customer.schemas import ConsentCreate
 from tessera.dashboard.session import Member, SignedIn, flash
-from tessera.dashboard.web import DashboardRoute, is_htmx, render
+from tessera.dashboard.web import DashboardRoute, is_htmx, money, render
 from tessera.http.routing import DbSession
 from tessera.identity.graph.service import IdentityService
 from tessera.kit.errors import InvalidInput, Problem
-from tessera.kit.money import Money
 from tessera.models.identity import ConsentStatus, ErasureMode
 from tessera.models.workspace import Role
 from tessera.workspace.service import WorkspaceService
@@ -50,10 +49,6 @@ SORT_LABELS = {
     "revenue": "Revenue",
     "channels": "Channels",
 }
-
-
-def _money(amount: int, currency: str) -> str:
-    return str(Money(amount, currency))
 
 
 def _customer_filter(channel: str, reach: str, consent: str) -> CustomerFilter:
@@ -107,7 +102,7 @@ def customers(
         "filters": filters,
         "is_filtered": bool(channel or reach or consent),
         "is_first_page": not cursor,
-        "money": _money,
+        "money": money,
     }
     return render(request, "customers.html", context)
 
@@ -163,8 +158,8 @@ def customer(request: Request, member: SignedIn, session: DbSession, profile_id:
         "view": view,
         "timeline": timeline,
         "profile_id": view.id,
-        "revenue": [_money(m.amount, m.currency) for m in view.computed.revenue],
-        "average": [_money(m.amount, m.currency) for m in view.computed.average_order_value],
+        "revenue": [money(m.amount, m.currency) for m in view.computed.revenue],
+        "average": [money(m.amount, m.currency) for m in view.computed.average_order_value],
         "can_record_consent": member.can(Role.MARKETER),
         "can_unmerge": member.can(Role.MARKETER),
         "can_export": member.can(Role.ADMIN),
@@ -175,7 +170,7 @@ def customer(request: Request, member: SignedIn, session: DbSession, profile_id:
             (i for i in view.identifiers if i.type in CONSENT_TYPES),
             key=lambda i: (CONSENT_TYPES.index(i.type), i.value),
         ),
-        "money": _money,
+        "money": money,
     }
     return render(request, "customer.html", context)
 
@@ -190,7 +185,7 @@ def timeline(
 ) -> Response:
     """The next page of the timeline, appended by the "Load more" button."""
     page = ProfileService(session).timeline(member.workspace.id, profile_id, cursor, TIMELINE_LIMIT)
-    context = {"member": member, "timeline": page, "profile_id": profile_id, "money": _money}
+    context = {"member": member, "timeline": page, "profile_id": profile_id, "money": money}
     return render(request, "_customer_timeline.html", context)
 
 

@@ -8,15 +8,14 @@ Everyone signed in may look; marketers and above save templates. Each page has i
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-from urllib.parse import urlencode
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
 from tessera.dashboard.session import Member, SignedIn, flash
-from tessera.dashboard.web import DashboardRoute, render
+from tessera.dashboard.web import DashboardRoute, link, query_string, render
 from tessera.http.routing import DbSession
 from tessera.kit.errors import InvalidInput, Problem
 from tessera.message.domain import choice
@@ -35,10 +34,6 @@ pages = APIRouter(route_class=DashboardRoute, include_in_schema=False)
 
 PAGE_SIZE = 50
 FILTERS = ("status", "channel", "purpose", "reason", "template", "profile")
-
-
-def _query(**values: Any) -> str:
-    return urlencode({k: str(v) for k, v in values.items() if v not in (None, "")})
 
 
 @pages.get("/messages")
@@ -60,7 +55,7 @@ def outbox(
     page = service.list(member.workspace.id, where, cursor, PAGE_SIZE)
     chosen = {"status": status, "channel": channel, "purpose": purpose, "reason": reason,
               "template": template, "profile": profile}  # fmt: skip
-    filters = _query(**chosen)
+    filters = query_string(**chosen)
     context = {
         "member": member,
         "page": page,
@@ -69,7 +64,7 @@ def outbox(
         "chosen": chosen,
         "filters": filters,
         "is_filtered": bool(filters),
-        "next_url": f"/messages?{filters}&{_query(cursor=page.next_cursor)}".replace("?&", "?")
+        "next_url": link("/messages", **chosen, cursor=page.next_cursor)
         if page.next_cursor
         else None,
         "is_first_page": not cursor,

@@ -12,7 +12,6 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
@@ -20,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from tessera.dashboard import charts
 from tessera.dashboard.session import Member, SignedIn, flash
-from tessera.dashboard.web import DashboardRoute, is_htmx, render
+from tessera.dashboard.web import DashboardRoute, is_htmx, link, query_string, render
 from tessera.http.routing import DbSession
 from tessera.job.service import JobService
 from tessera.kit.errors import InvalidInput, Problem
@@ -334,7 +333,7 @@ def job_list(
     wanted = _choice(JobStatus, status, "status") if status else None
     job_service = JobService(session)
     page = job_service.list_jobs(member.workspace.id, wanted, cursor, JOB_LIMIT, kind or None)
-    filters = urlencode({k: v for k, v in {"status": status, "kind": kind}.items() if v})
+    filters = query_string(status=status, kind=kind)
     hours = job_service.finished_per_hour(member.workspace.id, utcnow())
     context = {
         "member": member,
@@ -344,7 +343,9 @@ def job_list(
         "kind": kind,
         "kinds": job_service.kinds(member.workspace.id),
         "filters": filters,
-        "next_url": _next_url("/settings/jobs", filters, page.next_cursor),
+        "next_url": link("/settings/jobs", status=status, kind=kind, cursor=page.next_cursor)
+        if page.next_cursor
+        else None,
         "is_first_page": not cursor,
         "jobs_chart": charts.jobs_finished_per_hour(hours),
         "finished_today": sum(bucket.count for bucket in hours),
@@ -369,7 +370,7 @@ def audit_log(
     keys = service.list_api_keys(workspace_id, limit=KEY_LISTING_LIMIT).items
     actors.update({key.id: f"key “{key.name}”" for key in keys})
     page = service.audit_log(workspace_id, AUDIT_LIMIT, cursor, action or None, actor or None)
-    filters = urlencode({k: v for k, v in {"action": action, "actor": actor}.items() if v})
+    filters = query_string(action=action, actor=actor)
     context = {
         "member": member,
         "entries": page.items,
@@ -377,13 +378,9 @@ def audit_log(
         "action": action,
         "actor": actor,
         "filters": filters,
-        "next_url": _next_url("/settings/audit-log", filters, page.next_cursor),
+        "next_url": link("/settings/audit-log", action=action, actor=actor, cursor=page.next_cursor)
+        if page.next_cursor
+        else None,
         "is_first_page": not cursor,
     }
     return render(request, "settings_audit.html", context)
-
-
-def _next_url(path: str, filters: str, cursor: str | None) -> str | None:
-    if cursor is None:
-        return None
-    return f"{path}?{filters}&{urlencode({'cursor': cursor})}".replace("?&", "?")

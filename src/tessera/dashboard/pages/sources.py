@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
@@ -16,7 +15,7 @@ from tessera.collect.service import CollectService
 from tessera.collect.sources import SourceService
 from tessera.dashboard import charts
 from tessera.dashboard.session import SignedIn, flash
-from tessera.dashboard.web import DashboardRoute, render
+from tessera.dashboard.web import DashboardRoute, link, query_string, render
 from tessera.http.routing import DbSession
 from tessera.kit.errors import InvalidInput, Problem
 from tessera.kit.time import utcnow
@@ -100,7 +99,7 @@ def quarantine(
     key = parse_group_token(group) if group else None
     page = service.list_quarantine(member.workspace.id, chosen, cursor, QUARANTINE_LIMIT, key)
     groups = service.groups(member.workspace.id, chosen)
-    here = urlencode({k: v for k, v in {"status": status, "group": group}.items() if v})
+    here = query_string(status=status, group=group)
     context = {
         "member": member,
         "entries": [(entry, _pretty(entry.raw)) for entry in page.items],
@@ -110,7 +109,7 @@ def quarantine(
         "group": group,
         "chosen_group": next((g for g in groups if g.token == group), None),
         "here": here,
-        "next_url": f"/sources/quarantine?{here}&{urlencode({'cursor': page.next_cursor})}"
+        "next_url": link("/sources/quarantine", status=status, group=group, cursor=page.next_cursor)
         if page.next_cursor
         else None,
         "is_first_page": not cursor,

@@ -5,8 +5,6 @@ Everyone may read them; changing them needs the admin role, checked here on the 
 
 from __future__ import annotations
 
-import zoneinfo
-from functools import cache
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response
@@ -17,16 +15,12 @@ from tessera.dashboard.web import DashboardRoute, render
 from tessera.http.routing import DbSession
 from tessera.kit.errors import InvalidInput
 from tessera.models.workspace import Role
+from tessera.workspace.domain import zone_choices
 from tessera.workspace.service import WorkspaceService
 
 pages = APIRouter(route_class=DashboardRoute, include_in_schema=False)
 
 COMMON_CURRENCIES = ("USD", "EUR", "GBP", "SEK", "NOK", "DKK", "CAD", "AUD", "JPY", "CHF")
-
-
-@cache
-def _zones() -> list[str]:
-    return sorted(z for z in zoneinfo.available_timezones() if "/" in z or z == "UTC")
 
 
 @pages.get("/settings/workspace")
@@ -43,7 +37,7 @@ def _page(
     workspace = member.workspace
     context = {
         "member": member,
-        "zones": _zones(),
+        "zones": zone_choices(),
         "currencies": COMMON_CURRENCIES,
         "values": values
         or {
