@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from tessera.collect.sources import SourceService
 from tessera.demo.generator import DemoBrand
+from tessera.demo.journeys import seed_journeys
 from tessera.demo.people import RETAIL_PARTNER, STORES
 from tessera.demo.stock import seed_stock
 from tessera.models.collect import ChannelKind
@@ -68,4 +69,5 @@ def seed_demo(session: Session, brand: DemoBrand) -> SeedResult:
         workspace.id, ChannelKind.RETAIL, RETAIL_PARTNER, external_refs=[RETAIL_PARTNER]
     )
     seed_stock(session, workspace.id)
+    seed_journeys(session, workspace.id)
     return SeedResult(workspace.id, True, DEMO_LOGIN_EMAIL, DEMO_PASSWORD, tokens)
