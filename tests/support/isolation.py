@@ -356,6 +356,7 @@ def journey_probes(session: Session, b: Tenant) -> list[Probe]:
     ]  # fmt: skip
 
 
+@probes
 def message_probes(session: Session, b: Tenant) -> list[Probe]:
     from tests.message.probes import message_probes as build
 
