@@ -1,0 +1,1 @@
+"""Measure: metrics and models over what the other packages recorded."""
