@@ -72,6 +72,7 @@ def apportion(shares: NDArray[np.float64], total: int) -> NDArray[np.int64]:
     units: NDArray[np.int64] = np.floor(exact).astype(np.int64)
     missing = total - int(units.sum())
     remainders = exact - units
+    remainders[weights == 0] = -1.0  # a channel the model gave nothing never gets a unit
     # Stable sort: equal remainders go to the lower code, i.e. the channel seen first.
     order = np.argsort(-remainders, kind="stable")
     if missing > 0:
