@@ -112,3 +112,25 @@ def test_the_solution_is_the_same_every_run() -> None:
     second = removal_effects(paths(*journeys), order=2)
 
     assert first.tolist() == second.tolist()
+
+
+def test_many_labels_give_the_same_order_three_answer() -> None:
+    """With 200 labels (campaigns, say) order 3 has too many possible states to count in an
+    array and sorts them instead: the answer is the one solved above.
+
+    200 lost one-touch journeys only lower P(start -> (a)) and P(start -> (e)) alike, so
+    every removal effect is unchanged; the 200 campaigns, on no converting route, get 0.
+    """
+    campaigns = [journey([f"campaign-{n:03d}"], converted=False) for n in range(200)]
+    given = paths(journey("abcd", value=8), journey("ebcd", False), *campaigns)
+
+    credits = attribute(given, "markov", order=3)
+
+    assert table(credits) == {
+        "a": ("0.125000", 1),
+        "b": ("0.250000", 2),
+        "c": ("0.250000", 2),
+        "d": ("0.250000", 2),
+        "e": ("0.125000", 1),
+        **{f"campaign-{n:03d}": ("0.000000", 0) for n in range(200)},
+    }

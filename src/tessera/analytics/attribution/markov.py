@@ -25,6 +25,8 @@ from scipy.sparse.linalg import splu  # type: ignore[import-untyped]
 from tessera.analytics.attribution.paths import Paths
 
 MAX_ORDER = 3
+# Keys below this are counted in an array of this size (8 bytes each) rather than sorted.
+COMPACT_LIMIT = 1 << 22
 
 
 def removal_effects(paths: Paths, order: int = 1) -> NDArray[np.float64]:
@@ -47,10 +49,11 @@ def removal_effects(paths: Paths, order: int = 1) -> NDArray[np.float64]:
     end = np.where(paths.converted, conversion, null)
     source = np.concatenate([source, state_of_touch[lasts]])
     target = np.concatenate([target, end])
-    counts = sparse.coo_matrix(
-        (np.ones(len(source)), (source, target)), shape=(states + 2, states + 2)
-    ).tocsr()
-    counts.sum_duplicates()
+    pairs, weights = _compact(source * (states + 2) + target, (states + 2) ** 2)
+    counts = sparse.csr_matrix(
+        (weights.astype(np.float64), (pairs // (states + 2), pairs % (states + 2))),
+        shape=(states + 2, states + 2),
+    )
     outgoing = np.asarray(counts.sum(axis=1)).ravel()[:states]
     scale = sparse.diags(1.0 / outgoing)
     transient = (scale @ counts[:states, :states]).tocsc()
@@ -84,9 +87,27 @@ def _states(paths: Paths, order: int) -> tuple[NDArray[np.int64], NDArray[np.int
         shifted = np.zeros(len(codes), np.int64)
         shifted[back:] = codes[: len(codes) - back] + 1
         key += np.where(position >= back, shifted, 0) * base**back
-    unique, state = np.unique(key, return_inverse=True)
+    bound = base**order
+    unique, _ = _compact(key, bound)
+    if bound <= COMPACT_LIMIT:
+        lookup = np.zeros(bound, np.int64)
+        lookup[unique] = np.arange(len(unique))
+        state = lookup[key]
+    else:
+        state = np.searchsorted(unique, key)
     members = np.stack([(unique // base**back) % base - 1 for back in range(order)], axis=1)
     return state.astype(np.int64) + 1, members
+
+
+def _compact(keys: NDArray[np.int64], bound: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """The distinct keys (sorted) and how often each occurs: one counting pass when keys are
+    below a small ``bound``, a sort otherwise."""
+    if bound <= COMPACT_LIMIT:
+        occurrences = np.bincount(keys, minlength=bound)
+        distinct = np.flatnonzero(occurrences)
+        return distinct.astype(np.int64), occurrences[distinct].astype(np.int64)
+    distinct, occurrences = np.unique(keys, return_counts=True)
+    return distinct.astype(np.int64), occurrences.astype(np.int64)
 
 
 def _absorption(

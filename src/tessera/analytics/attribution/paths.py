@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
@@ -135,13 +136,13 @@ class Paths:
     def journeys(self) -> int:
         return len(self.converted)
 
-    @property
+    @cached_property
     def lengths(self) -> NDArray[np.int64]:
         return np.diff(self.offsets)
 
-    @property
+    @cached_property
     def journey_of_touch(self) -> NDArray[np.int64]:
-        """For each touch, the index of its journey."""
+        """For each touch, the index of its journey (computed once, then kept)."""
         return np.repeat(np.arange(self.journeys, dtype=np.int64), self.lengths)
 
     @property
