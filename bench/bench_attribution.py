@@ -8,8 +8,8 @@ channel has its own effect), for a log-normal value in minor units.
 Both sides run in processes of their own on the same arrays (saved once to a temporary
 ``.npz``), so each peak RSS is that side's: ours is ``Paths.from_arrays`` then
 ``attribute(...)`` (first, last and linear, the heuristics ChannelAttribution has; then all
-six; then Markov order 1, solved), and we also print tracemalloc's peak for our models. The
-peer is ChannelAttribution (GPL-3, the ``bench`` extra; run by
+six; then Markov order 1, solved), and we also print tracemalloc's peak for our models (in a
+second pass, untimed). The peer is ChannelAttribution (GPL-3, the ``bench`` extra; run by
 ``bench/_channelattribution_peer.py``, never copied), its ``heuristic_models`` and its
 ``markov_model`` (order 1, one thread, simulated: run with seeds 0 and 1 to show how far its
 figures move). Its input is one ``"a > b > c"`` string per journey, built before its clock
@@ -82,7 +82,6 @@ def ours(data: str) -> dict[str, Any]:
 
     arrays = np.load(data)
     names = [f"ch{n:02d}" for n in range(int(arrays["channels"]))]
-    tracemalloc.start()
     started = time.perf_counter()
     paths = Paths.from_arrays(
         names, arrays["offsets"], arrays["codes"], arrays["converted"], arrays["value"],
@@ -99,6 +98,10 @@ def ours(data: str) -> dict[str, Any]:
     started = time.perf_counter()
     markov = attribute(paths, "markov", order=1)
     markov_seconds = time.perf_counter() - started
+    # Memory in a second pass: tracing every allocation would slow the timed one.
+    tracemalloc.start()
+    for model in (*HEURISTICS_ALL, "markov"):
+        attribute(paths, model)
     _, traced_peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
 
@@ -151,6 +154,12 @@ def _gaps(mine: dict[str, float], theirs: dict[str, float]) -> tuple[float, floa
 def _report(options: argparse.Namespace, mine: dict[str, Any], peer: dict[str, Any] | str) -> None:
     published = isinstance(peer, str)
     theirs: dict[str, Any] = PUBLISHED if isinstance(peer, str) else peer
+    # The published figures are for 1M journeys on 30 channels: no ratio at another size.
+    comparable = not published or (options.journeys, options.channels) == (1_000_000, 30)
+
+    def ratio(peer_figure: float, our_figure: float) -> str:
+        return f"{peer_figure / our_figure:.1f}x" if comparable else "-"
+
     peer_markov = theirs["markov"] if published else theirs["markov"][0]
     table = Table(
         title=(
@@ -167,25 +176,28 @@ def _report(options: argparse.Namespace, mine: dict[str, Any], peer: dict[str, A
         "heuristics: first, last, linear" + label,
         f"{mine['heuristics']:.2f}",
         f"{theirs['heuristics']:.2f}",
-        f"{theirs['heuristics'] / mine['heuristics']:.1f}x",
+        ratio(theirs["heuristics"], mine["heuristics"]),
     )
     table.add_row("heuristics: all six", f"{mine['heuristics_all']:.2f}", "-", "-")
     table.add_row(
         "Markov order 1" + label,
         f"{mine['markov']:.2f}",
         f"{peer_markov:.2f}",
-        f"{peer_markov / mine['markov']:.1f}x",
+        ratio(peer_markov, mine["markov"]),
     )
     table.add_row(
         "peak RSS, MB" + label,
         f"{mine['peak_rss_mb']:.0f}",
         f"{theirs['peak_rss_mb']:.0f}",
-        f"{theirs['peak_rss_mb'] / mine['peak_rss_mb']:.1f}x",
+        ratio(theirs["peak_rss_mb"], mine["peak_rss_mb"]),
     )
     table.add_row("tracemalloc peak, MB (models)", f"{mine['traced_peak_mb']:.0f}", "-", "-")
     console.print(table)
     if isinstance(peer, str):
-        console.print(f"ChannelAttribution not run here ({peer}); its published figures shown.")
+        console.print(
+            f"ChannelAttribution not run here ({peer}); its figures published for 1M journeys"
+            " on this machine are shown (pip install -e '.\\[bench]' installs it)."
+        )
         return
     for model in HEURISTICS_SHARED:
         largest, _ = _gaps(mine[model], peer[model])

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from tessera.analytics.attribution import Credits, UnknownModel, all_models, attribute
+from tessera.analytics.attribution import Credits, UnknownModel, all_models, as_table, attribute
 from tests.analytics.attribution.journeys import journey, paths
 
 
@@ -170,3 +170,16 @@ def test_no_conversion_credits_nothing() -> None:
 
     for credits in results.values():
         assert [(c.conversions, c.value) for c in credits] == [(0, 0), (0, 0)]
+
+
+def test_models_side_by_side_as_one_row_per_channel() -> None:
+    """as_table puts every model's credits for a channel on one row, for a report or CSV."""
+    given = paths(journey("ab", value=10))
+
+    rows = as_table(all_models(given, markov_orders=(1,)))
+
+    assert rows[0]["channel"] == "a"
+    assert (rows[0]["first_touch_conversions"], rows[0]["first_touch_value"]) == (1, 10)
+    assert (rows[1]["last_touch_conversions"], rows[1]["last_touch_value"]) == (1, 10)
+    assert (rows[1]["markov_1_conversions"], rows[1]["markov_1_value"]) == (Decimal("0.5"), 5)
+    assert len(rows) == 2 and len(rows[0]) == 1 + 2 * 8
