@@ -25,7 +25,7 @@ def test_order_one_matches_the_hand_solved_chain() -> None:
     """
     given = paths(journey("ab", value=300), journey("a", False), journey("b", False))
 
-    effects = removal_effects(given, order=1)
+    effects = removal_effects(given, order=1).conversions
     credits = attribute(given, "markov")
 
     assert effects == pytest.approx([0.5, 1.0], abs=1e-12)
@@ -43,11 +43,30 @@ def test_order_one_solves_a_chain_with_a_loop() -> None:
     """
     given = paths(journey("aba", value=90), journey("b", False))
 
-    effects = removal_effects(given, order=1)
+    effects = removal_effects(given, order=1).conversions
     credits = attribute(given, "markov")
 
     assert effects == pytest.approx([1.0, 0.5], abs=1e-12)
     assert table(credits) == {"a": ("0.666667", 60), "b": ("0.333333", 30)}
+
+
+def test_value_is_credited_by_its_own_removal_effects() -> None:
+    """Value follows the expected value, not P(conversion): b leads to the larger order.
+
+    a converts (100), b converts (300), a is lost. start -> a 2/3, start -> b 1/3;
+    a -> conversion 1/2, b -> conversion 1. P = 2/3 * 1/2 + 1/3 = 2/3; without a 1/3, without
+    b 1/3: effects 1/2 and 1/2, one conversion each. Value per visit: a passes on 100 / 2 = 50,
+    b 300. V = 2/3 * 50 + 1/3 * 300 = 400/3; without a V = 100 (effect 1/4), without b
+    V = 100/3 (effect 3/4): a 100, b 300 of 400.
+    """
+    given = paths(journey("a", value=100), journey("b", value=300), journey("a", False))
+
+    effects = removal_effects(given, order=1)
+    credits = attribute(given, "markov")
+
+    assert effects.conversions == pytest.approx([0.5, 0.5], abs=1e-12)
+    assert effects.value == pytest.approx([0.25, 0.75], abs=1e-12)
+    assert table(credits) == {"a": ("1.000000", 100), "b": ("1.000000", 300)}
 
 
 def test_order_two_remembers_where_a_journey_came_from() -> None:
@@ -66,7 +85,7 @@ def test_order_two_remembers_where_a_journey_came_from() -> None:
 
     assert table(first) == {"a": ("0.250000", 2), "b": ("0.500000", 4), "c": ("0.250000", 2)}
     assert table(second) == {"a": ("0.500000", 4), "b": ("0.500000", 4), "c": ("0.000000", 0)}
-    assert removal_effects(given, order=2) == pytest.approx([1.0, 1.0, 0.0], abs=1e-12)
+    assert removal_effects(given, order=2).conversions == pytest.approx([1.0, 1.0, 0.0], abs=1e-12)
 
 
 def test_order_three_states_are_the_last_three_channels() -> None:
@@ -111,7 +130,8 @@ def test_the_solution_is_the_same_every_run() -> None:
     first = removal_effects(paths(*journeys), order=2)
     second = removal_effects(paths(*journeys), order=2)
 
-    assert first.tolist() == second.tolist()
+    assert first.conversions.tolist() == second.conversions.tolist()
+    assert first.value.tolist() == second.value.tolist()
 
 
 def test_many_labels_give_the_same_order_three_answer() -> None:

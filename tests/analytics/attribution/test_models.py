@@ -183,3 +183,10 @@ def test_models_side_by_side_as_one_row_per_channel() -> None:
     assert (rows[1]["last_touch_conversions"], rows[1]["last_touch_value"]) == (1, 10)
     assert (rows[1]["markov_1_conversions"], rows[1]["markov_1_value"]) == (Decimal("0.5"), 5)
     assert len(rows) == 2 and len(rows[0]) == 1 + 2 * 8
+
+
+def test_no_journeys_give_empty_credits() -> None:
+    """An empty window is an empty answer with zero totals, not an error."""
+    results = all_models(paths())
+
+    assert {(c.conversions, c.value, c.channels) for c in results.values()} == {(0, 0, ())}

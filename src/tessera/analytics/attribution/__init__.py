@@ -7,7 +7,7 @@ credits add up exactly to the conversions and the value (``credits.apportion``).
 """
 
 from tessera.analytics.attribution.credits import ChannelCredit, Credits, apportion, as_table
-from tessera.analytics.attribution.markov import removal_effects
+from tessera.analytics.attribution.markov import RemovalEffects, removal_effects
 from tessera.analytics.attribution.models import MODELS, UnknownModel, all_models, attribute
 from tessera.analytics.attribution.paths import Journey, Paths, PathsError, Touch, build_paths
 
@@ -18,6 +18,7 @@ __all__ = [
     "Journey",
     "Paths",
     "PathsError",
+    "RemovalEffects",
     "Touch",
     "UnknownModel",
     "all_models",

@@ -8,7 +8,10 @@ normalised per state. P(conversion) is the probability of absorption in conversi
 ``start``: with Q the transient-to-transient block and b the transient-to-conversion column,
 x = (I - Q)^-1 b, one sparse LU solve. Removing a channel sends every transition into a state
 that contains it to null; its removal effect is 1 - P(conversion without it) / P(conversion).
-Credits are proportional to removal effects, for conversions and for value alike.
+Conversions are credited in proportion to these removal effects. Value the same way with the
+expected value instead of P(conversion): each state passes on, per visit, the mean value of
+the conversions that followed it, so a channel on the journeys to large orders earns more of
+the value than of the conversions.
 
 ChannelAttribution estimates the same quantities by simulating journeys through the chain, so
 its figures move between seeds; these do not move at all. I - Q is invertible: every state was
@@ -16,6 +19,8 @@ seen in a journey that ended, so from every state absorption is reachable.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sparse  # type: ignore[import-untyped]
@@ -29,49 +34,67 @@ MAX_ORDER = 3
 COMPACT_LIMIT = 1 << 22
 
 
-def removal_effects(paths: Paths, order: int = 1) -> NDArray[np.float64]:
-    """Each channel's removal effect (indexed by code); zeros when nothing converted."""
+class RemovalEffects(NamedTuple):
+    """Each channel's removal effect (indexed by code) on the conversions and on the value."""
+
+    conversions: NDArray[np.float64]
+    value: NDArray[np.float64]
+
+
+def removal_effects(paths: Paths, order: int = 1) -> RemovalEffects:
+    """Each channel's removal effects; zeros when nothing converted (or nothing was worth
+    anything, for value)."""
     if order not in range(1, MAX_ORDER + 1):
         raise ValueError(f"order must be 1 to {MAX_ORDER}")
     channels = len(paths.channels)
-    effects = np.zeros(channels)
+    effects = np.zeros((2, channels))
     if paths.total_conversions == 0:
-        return effects
+        return RemovalEffects(effects[0], effects[1])
     state_of_touch, members = _states(paths, order)
     states = len(members) + 1  # state 0 is start
     conversion, null = states, states + 1
-    firsts = paths.offsets[:-1]
     lasts = paths.offsets[1:] - 1
     source = np.empty(len(paths.codes), np.int64)
     source[1:] = state_of_touch[:-1]
-    source[firsts] = 0
-    target = state_of_touch
+    source[paths.offsets[:-1]] = 0
     end = np.where(paths.converted, conversion, null)
     source = np.concatenate([source, state_of_touch[lasts]])
-    target = np.concatenate([target, end])
+    target = np.concatenate([state_of_touch, end])
     pairs, weights = _compact(source * (states + 2) + target, (states + 2) ** 2)
     counts = sparse.csr_matrix(
         (weights.astype(np.float64), (pairs // (states + 2), pairs % (states + 2))),
         shape=(states + 2, states + 2),
     )
     outgoing = np.asarray(counts.sum(axis=1)).ravel()[:states]
-    scale = sparse.diags(1.0 / outgoing)
-    transient = (scale @ counts[:states, :states]).tocsc()
-    to_conversion = np.asarray(scale @ counts[:states, [conversion]].toarray()).ravel()
-    base = _absorption(transient, to_conversion, np.ones(states, np.bool_))
-    if not base > 0:
-        return effects
+    transient = (sparse.diags(1.0 / outgoing) @ counts[:states, :states]).tocsc()
+    # Per visit of a state, the conversions and the value it passes straight to conversion:
+    # solving for both gives P(conversion) and the expected value from each state.
+    worth = np.zeros((states, 2))
+    converting_lasts = state_of_touch[lasts[paths.converted]]
+    np.add.at(worth[:, 0], converting_lasts, 1.0)
+    np.add.at(worth[:, 1], converting_lasts, paths.value[paths.converted].astype(np.float64))
+    worth /= outgoing[:, None]
+    base = _absorption(transient, worth, np.ones(states, np.bool_))
     for code in range(channels):
         keep = np.ones(states, np.bool_)
         keep[1:] = ~(members == code).any(axis=1)
-        effects[code] = 1.0 - _absorption(transient, to_conversion, keep) / base
-    # A removal can only lose conversions; clip float noise below zero.
-    return np.clip(effects, 0.0, None)
+        left = _absorption(transient, worth, keep)
+        for row in range(2):
+            if base[row] > 0:
+                effects[row, code] = 1.0 - left[row] / base[row]
+    # A removal can only lose conversions or value; clip float noise below zero.
+    effects = np.clip(effects, 0.0, None)
+    return RemovalEffects(effects[0], effects[1])
 
 
-def markov(paths: Paths, order: int = 1) -> NDArray[np.float64]:
-    """Per-channel shares of the conversions (sum 1, or all zero when nothing converted)."""
+def markov(paths: Paths, order: int = 1) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Per-channel shares of the conversions and of the value (each sums to 1, or is all zero
+    when there is nothing to share)."""
     effects = removal_effects(paths, order)
+    return _shares(effects.conversions), _shares(effects.value)
+
+
+def _shares(effects: NDArray[np.float64]) -> NDArray[np.float64]:
     total = effects.sum()
     return effects / total if total > 0 else effects
 
@@ -111,12 +134,13 @@ def _compact(keys: NDArray[np.int64], bound: int) -> tuple[NDArray[np.int64], ND
 
 
 def _absorption(
-    transient: sparse.csc_matrix, to_conversion: NDArray[np.float64], keep: NDArray[np.bool_]
-) -> float:
-    """P(conversion from start) in the chain restricted to the ``keep`` states (start is
-    state 0 and always kept): transitions into dropped states lead to null."""
+    transient: sparse.csc_matrix, worth: NDArray[np.float64], keep: NDArray[np.bool_]
+) -> NDArray[np.float64]:
+    """From start, P(conversion) and the expected value in the chain restricted to the
+    ``keep`` states (start is state 0 and always kept): transitions into dropped states lead
+    to null."""
     index = np.flatnonzero(keep)
     restricted = transient[index][:, index]
     system = (sparse.identity(len(index), format="csc") - restricted).tocsc()
-    solution = splu(system).solve(to_conversion[index])
-    return float(solution[0])
+    solution = splu(system).solve(np.ascontiguousarray(worth[index]))
+    return np.asarray(solution[0], dtype=np.float64)

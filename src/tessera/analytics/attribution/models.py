@@ -49,7 +49,8 @@ def attribute(
     elif model in HEURISTICS:
         weights = HEURISTICS[model](paths)
     elif model == "markov":
-        return make_credits(f"markov_{order}", paths, markov(paths, order))
+        conversions, value = markov(paths, order)
+        return make_credits(f"markov_{order}", paths, conversions, value)
     elif model == "shapley":
         conversions, value = shapley(paths, method)
         return make_credits(model, paths, conversions, value)
