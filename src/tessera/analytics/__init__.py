@@ -1,0 +1,1 @@
+"""Analytics: the maths that measures customers and channels, pure and separate from storage."""
