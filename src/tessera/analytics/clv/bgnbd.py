@@ -12,7 +12,9 @@ Fitted by maximum likelihood. What makes it dependable where peers need a penali
 - parameters are optimised as logs (positive by construction) inside wide bounds, and a
   maximum found on a bound is reported as not fittable instead of returned as an estimate;
 - identical ``(x, t_x, T)`` rows are fitted once with a weight: with day-resolution data a
-  million customers fold into tens of thousands of rows.
+  million customers fold into about a hundred thousand rows; and the Gamma-function terms,
+  which depend on x alone, are computed once per distinct x;
+- SciPy's L-BFGS-B runs with BLAS limited to one thread (``maximise``).
 
 Standard errors come from the inverse of the observed information (the Hessian of the negative
 log-likelihood in the natural parameters, by central differences of the analytic gradient).
@@ -31,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 from scipy import optimize, special
+from threadpoolctl import threadpool_limits
 
 from tessera.analytics.clv.errors import NotFittable
 from tessera.analytics.clv.rfm import FloatArray, Rfm, check_summary
@@ -84,11 +87,43 @@ class BgNbdFit:
 # -- likelihood -----------------------------------------------------------------------------
 
 
-def _terms(
-    params: FloatArray, x: FloatArray, t_x: FloatArray, T: FloatArray
-) -> tuple[FloatArray, FloatArray]:
-    """Per-row log-likelihood and its gradient (rows x 4) in the natural parameters."""
+@dataclass(frozen=True, eq=False)
+class _Summary:
+    """Rows to fit, each counted ``weights`` times, and the distinct frequencies with their
+    total weight: the Gamma-function terms depend on x alone, so they are computed once per
+    distinct x (a few hundred) instead of once per row."""
+
+    x: FloatArray
+    t_x: FloatArray
+    T: FloatArray
+    weights: FloatArray
+    x_levels: FloatArray
+    x_weights: FloatArray
+
+    @classmethod
+    def of(
+        cls, x: FloatArray, t_x: FloatArray, T: FloatArray, weights: FloatArray | None = None
+    ) -> _Summary:
+        w = np.ones(len(x)) if weights is None else np.asarray(weights, dtype=np.float64)
+        levels, inverse = np.unique(x, return_inverse=True)
+        totals = np.bincount(inverse, weights=w, minlength=len(levels)).astype(np.float64)
+        return cls(x, t_x, T, w, levels, totals)
+
+
+def _totals(params: FloatArray, rows: _Summary) -> tuple[float, FloatArray]:
+    """The log-likelihood of ``rows`` and its gradient in the natural parameters."""
     r, alpha, a, b = params
+    x, t_x, T, w = rows.x, rows.t_x, rows.T, rows.weights
+    levels, level_weights = rows.x_levels, rows.x_weights
+    by_x = (
+        special.gammaln(r + levels)
+        - special.gammaln(r)
+        + r * np.log(alpha)
+        + special.gammaln(a + b)
+        + special.gammaln(b + levels)
+        - special.gammaln(b)
+        - special.gammaln(a + b + levels)
+    )
     repeat = x > 0
     b_x1 = np.where(repeat, b + x - 1.0, 1.0)  # b + x - 1 > 0 whenever it is used
     log_alpha_T = np.log(alpha + T)
@@ -96,32 +131,38 @@ def _terms(
     alive = -(r + x) * log_alpha_T
     dropped = np.where(repeat, np.log(a) - np.log(b_x1) - (r + x) * log_alpha_tx, -np.inf)
     branches = np.logaddexp(alive, dropped)
-    ll = (
-        special.gammaln(r + x)
-        - special.gammaln(r)
-        + r * np.log(alpha)
-        + special.gammaln(a + b)
-        + special.gammaln(b + x)
-        - special.gammaln(b)
-        - special.gammaln(a + b + x)
-        + branches
+    w_alive = w * np.exp(alive - branches)
+    w_dropped = w * np.exp(dropped - branches)
+
+    psi_ab_x = special.digamma(a + b) - special.digamma(a + b + levels)
+    grad = np.array(
+        [
+            _dot(level_weights, special.digamma(r + levels) - special.digamma(r) + np.log(alpha))
+            - _dot(w_alive, log_alpha_T)
+            - _dot(w_dropped, log_alpha_tx),
+            float(w.sum()) * r / alpha
+            - _dot(r + x, w_alive / (alpha + T) + w_dropped / (alpha + t_x)),
+            _dot(level_weights, psi_ab_x) + float(w_dropped.sum()) / a,
+            _dot(level_weights, psi_ab_x + special.digamma(b + levels) - special.digamma(b))
+            - _dot(w_dropped, 1.0 / b_x1),
+        ]
     )
-    w_alive = np.exp(alive - branches)
-    w_dropped = np.exp(dropped - branches)
-    psi_ab = special.digamma(a + b)
-    psi_abx = special.digamma(a + b + x)
-    grad = np.empty((len(x), 4))
-    grad[:, 0] = (
-        special.digamma(r + x)
-        - special.digamma(r)
-        + np.log(alpha)
-        - w_alive * log_alpha_T
-        - w_dropped * log_alpha_tx
-    )
-    grad[:, 1] = r / alpha - (r + x) * (w_alive / (alpha + T) + w_dropped / (alpha + t_x))
-    grad[:, 2] = psi_ab - psi_abx + w_dropped / a
-    grad[:, 3] = psi_ab + special.digamma(b + x) - special.digamma(b) - psi_abx - w_dropped / b_x1
-    return ll, grad
+    return _dot(level_weights, by_x) + _dot(w, branches), grad
+
+
+def _dot(left: FloatArray, right: FloatArray) -> float:
+    """A dot product without BLAS (see ``maximise``)."""
+    return float(np.einsum("i,i->", left, right))
+
+
+def _columns(
+    frequency: npt.ArrayLike,
+    recency: npt.ArrayLike,
+    T: npt.ArrayLike,
+    weights: npt.ArrayLike | None,
+) -> _Summary:
+    x, t_x, age = (np.asarray(column, dtype=np.float64) for column in (frequency, recency, T))
+    return _Summary.of(x, t_x, age, None if weights is None else np.asarray(weights, np.float64))
 
 
 def log_likelihood(
@@ -132,10 +173,7 @@ def log_likelihood(
     weights: npt.ArrayLike | None = None,
 ) -> float:
     """The log-likelihood of the summary under ``params`` (each row counted ``weights`` times)."""
-    x, t_x, age = (np.asarray(column, dtype=np.float64) for column in (frequency, recency, T))
-    ll, _ = _terms(params.as_array(), x, t_x, age)
-    w = np.ones_like(ll) if weights is None else np.asarray(weights, dtype=np.float64)
-    return float(w @ ll)
+    return _totals(params.as_array(), _columns(frequency, recency, T, weights))[0]
 
 
 def log_likelihood_gradient(
@@ -146,10 +184,12 @@ def log_likelihood_gradient(
     weights: npt.ArrayLike | None = None,
 ) -> FloatArray:
     """The gradient of ``log_likelihood`` with respect to (r, alpha, a, b)."""
-    x, t_x, age = (np.asarray(column, dtype=np.float64) for column in (frequency, recency, T))
-    _, grad = _terms(params.as_array(), x, t_x, age)
-    w = np.ones(len(x)) if weights is None else np.asarray(weights, dtype=np.float64)
-    result: FloatArray = w @ grad
+    return _totals(params.as_array(), _columns(frequency, recency, T, weights))[1]
+
+
+def weighted_sum(weights: FloatArray, values: FloatArray) -> FloatArray:
+    """``weights @ values`` over the first axis, without BLAS (see ``maximise``)."""
+    result: FloatArray = np.einsum("i,i...->...", weights, values)
     return result
 
 
@@ -183,23 +223,19 @@ def fit_bgnbd(rfm: Rfm, *, initial: BgNbdParams | None = None) -> BgNbdFit:
     if not np.any(rfm.repeat_buyers):
         raise NotFittable("BG/NBD needs at least one repeat buyer: nobody bought twice")
     (x, t_x, age), weights = aggregate_rows(rfm.frequency.astype(np.float64), rfm.recency, rfm.T)
+    rows = _Summary.of(x, t_x, age, weights)
     total = float(weights.sum())
 
     def objective(theta: FloatArray) -> tuple[float, FloatArray]:
         params = np.exp(theta)
-        ll, grad = _terms(params, x, t_x, age)
-        return -float(weights @ ll) / total, -(weights @ grad) * params / total
+        ll, grad = _totals(params, rows)
+        return -ll / total, -grad * params / total
 
     start = initial or BgNbdParams(1.0, max(float(np.mean(rfm.T)), 1e-3), 1.0, 1.0)
     theta, iterations = maximise(objective, np.log(start.as_array()), ("r", "alpha", "a", "b"))
     estimate = np.exp(theta)
-
-    def gradient(params: FloatArray) -> FloatArray:
-        result: FloatArray = weights @ _terms(params, x, t_x, age)[1]
-        return result
-
-    errors = standard_errors(gradient, estimate)
-    ll_total = float(weights @ _terms(estimate, x, t_x, age)[0])
+    errors = standard_errors(lambda params: _totals(params, rows)[1], estimate)
+    ll_total = _totals(estimate, rows)[0]
     return BgNbdFit(
         params=BgNbdParams(*map(float, estimate)),
         standard_errors=BgNbdParams(*map(float, errors)),
@@ -215,14 +251,18 @@ def maximise(
     objective: Objective, theta0: FloatArray, names: tuple[str, ...]
 ) -> tuple[FloatArray, int]:
     """Minimise ``objective`` (value and gradient) over log-parameters inside the bounds."""
-    result = optimize.minimize(
-        objective,
-        theta0,
-        jac=True,
-        method="L-BFGS-B",
-        bounds=[(-LOG_BOUND, LOG_BOUND)] * len(theta0),
-        options={"maxiter": 2000, "ftol": 1e-14, "gtol": 1e-9},
-    )
+    # SciPy's L-BFGS-B makes a few tiny BLAS calls per iteration; OpenBLAS wakes its threads
+    # for each, which made the fit 5-6x slower on a busy 2-core machine. One thread is
+    # faster for problems of four parameters (the limit is restored on exit).
+    with threadpool_limits(limits=1, user_api="blas"):
+        result = optimize.minimize(
+            objective,
+            theta0,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=[(-LOG_BOUND, LOG_BOUND)] * len(theta0),
+            options={"maxiter": 2000, "ftol": 1e-14, "gtol": 1e-9},
+        )
     theta = np.asarray(result.x, dtype=np.float64)
     if not np.all(np.isfinite(theta)) or not np.isfinite(result.fun):
         raise NotFittable(f"the likelihood could not be evaluated: {result.message}")

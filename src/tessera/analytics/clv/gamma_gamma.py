@@ -31,6 +31,7 @@ from tessera.analytics.clv.bgnbd import (
     conditional_expected_purchases,
     maximise,
     standard_errors,
+    weighted_sum,
 )
 from tessera.analytics.clv.errors import InvalidHistory, NotFittable
 from tessera.analytics.clv.rfm import FloatArray, Rfm
@@ -141,7 +142,9 @@ def fit_gamma_gamma(rfm: Rfm, *, initial: GammaGammaParams | None = None) -> Gam
     def objective(theta: FloatArray) -> tuple[float, FloatArray]:
         params = np.exp(theta)
         ll, grad = _terms(params, x_rows, m_rows)
-        return -float(weights @ ll) / len(x), -(weights @ grad) * params / len(x)
+        return -float(weighted_sum(weights, ll)) / len(x), -weighted_sum(
+            weights, grad
+        ) * params / len(x)
 
     scale = float(np.mean(m))
     start = initial or GammaGammaParams(1.0, 1.0, scale)
@@ -149,7 +152,7 @@ def fit_gamma_gamma(rfm: Rfm, *, initial: GammaGammaParams | None = None) -> Gam
     estimate = np.exp(theta)
 
     def gradient(params: FloatArray) -> FloatArray:
-        result: FloatArray = weights @ _terms(params, x_rows, m_rows)[1]
+        result: FloatArray = weighted_sum(weights, _terms(params, x_rows, m_rows)[1])
         return result
 
     errors = standard_errors(gradient, estimate)
@@ -157,7 +160,7 @@ def fit_gamma_gamma(rfm: Rfm, *, initial: GammaGammaParams | None = None) -> Gam
     return GammaGammaFit(
         params=GammaGammaParams(*map(float, estimate)),
         standard_errors=GammaGammaParams(*map(float, errors)),
-        log_likelihood=float(weights @ _terms(estimate, x_rows, m_rows)[0]),
+        log_likelihood=float(weighted_sum(weights, _terms(estimate, x_rows, m_rows)[0])),
         customers=len(x),
         frequency_value_correlation=correlation,
     )
@@ -214,5 +217,5 @@ def customer_lifetime_value(
     )
     per_month = np.diff(cumulative, axis=0)
     discount = (1.0 + monthly_discount_rate) ** -np.arange(1, months + 1, dtype=np.float64)
-    result: FloatArray = value * (discount @ per_month)
+    result: FloatArray = value * np.einsum("m,mi->i", discount, per_month)
     return result

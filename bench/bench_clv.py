@@ -1,0 +1,166 @@
+"""BG/NBD fitting: ``tessera.analytics.clv.fit_bgnbd`` next to lifetimes' ``BetaGeoFitter`` on
+the same simulated customers, in the same run (issue 19, item 2).
+
+Customers are drawn from BG/NBD itself with CDNOW's estimates (r = 0.243, alpha = 4.414,
+a = 0.793, b = 2.426, per week), seeded: a first purchase on one of 84 days (CDNOW's 12-week
+cohort), a calibration end on day 272 (39 weeks), purchase rates lambda ~ Gamma(r, alpha),
+dropout p ~ Beta(a, b); repeat purchases arrive as a Poisson process until, after each one,
+the customer drops out with probability p. Exactly: K ~ Poisson(lambda T) arrivals, N ~
+Geometric(p) purchases before dropping out, x = min(K, N), and the x-th of K uniform arrival
+times is T Beta(x, K - x + 1). The last purchase is then put on its whole day (recency in
+days / 7, as ``rfm_from_transactions`` counts real orders); two purchases on one day are not
+merged (rare at these rates), so lifetimes and Tessera read the very same columns.
+
+Tessera's fit folds identical (x, t_x, T) rows into one with a weight, which day-resolution
+data allows; ``--continuous`` keeps the exact arrival times instead (no two rows alike: the
+likelihood is evaluated on every customer) to show what the folding is worth.
+
+Both fits run with BLAS limited to one thread, as ``fit_bgnbd`` limits it itself: with
+OpenBLAS's threads waking for every small product, either is several times slower on a busy
+2-core machine, and the comparison would measure that.
+
+Printed: seconds for each fit, their ratio, each estimate, the largest relative difference
+between the two estimates and between each and the truth. Without lifetimes (the ``bench``
+extra) the peer is skipped, saying so, and the figures are Tessera's against the truth.
+
+``python -m bench.bench_clv [--customers 100000,1000000] [--seed 7] [--continuous]``;
+``python -m bench`` calls ``main()``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+from threadpoolctl import threadpool_limits
+
+from tessera.analytics.clv import BgNbdParams, Rfm, fit_bgnbd
+
+console = Console(width=140)
+TRUTH = BgNbdParams(r=0.243, alpha=4.414, a=0.793, b=2.426)
+COHORT_DAYS = 84
+CALIBRATION_DAYS = 272
+
+
+@dataclass(frozen=True)
+class Row:
+    customers: int
+    distinct_rows: int
+    ours_seconds: float
+    ours: np.ndarray
+    peer_seconds: float | None
+    peer: np.ndarray | None
+
+
+def simulate(customers: int, seed: int, *, continuous: bool = False) -> Rfm:
+    """``customers`` histories drawn from BG/NBD with ``TRUTH`` (see the module notes)."""
+    rng = np.random.default_rng(seed)
+    rate = rng.gamma(TRUTH.r, 1.0 / TRUTH.alpha, customers)
+    dropout = rng.beta(TRUTH.a, TRUTH.b, customers)
+    age_days = CALIBRATION_DAYS - rng.integers(0, COHORT_DAYS, customers)
+    age = age_days / 7.0
+    arrivals = rng.poisson(rate * age)
+    before_dropout = rng.geometric(dropout)
+    x = np.minimum(arrivals, before_dropout)
+    last = age * rng.beta(np.maximum(x, 1), np.maximum(arrivals - x + 1, 1))
+    if not continuous:
+        last = np.clip(np.ceil(last * 7.0), 1, age_days) / 7.0
+    recency = np.where(x > 0, last, 0.0)
+    return Rfm.from_summary(x, recency, age)
+
+
+def lifetimes_fitter() -> Callable[[Rfm], np.ndarray] | None:
+    """lifetimes' BetaGeoFitter (no penalizer, its defaults), or None when it is not installed
+    or does not import with this NumPy/pandas."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from lifetimes import BetaGeoFitter  # type: ignore[import-untyped]
+    except Exception as error:  # an old package failing on new NumPy raises anything
+        console.print(f"[yellow]lifetimes unavailable ({error!r}): Tessera against the truth only")
+        return None
+
+    def fit(rfm: Rfm) -> np.ndarray:
+        with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
+            warnings.simplefilter("ignore")
+            fitter = BetaGeoFitter().fit(rfm.frequency, rfm.recency, rfm.T)
+        return np.array([fitter.params_[name] for name in ("r", "alpha", "a", "b")])
+
+    return fit
+
+
+def relative_gap(left: np.ndarray, right: np.ndarray) -> float:
+    return float(np.max(np.abs(left - right) / np.abs(right)))
+
+
+def run(sizes: list[int], seed: int, continuous: bool) -> list[Row]:
+    peer = lifetimes_fitter()
+    fit_bgnbd(simulate(1000, seed))  # imports and first calls out of the timing
+    rows = []
+    for customers in sizes:
+        rfm = simulate(customers, seed, continuous=continuous)
+        started = time.perf_counter()
+        ours = fit_bgnbd(rfm)
+        ours_seconds = time.perf_counter() - started
+        peer_seconds = peer_params = None
+        if peer is not None:
+            started = time.perf_counter()
+            peer_params = peer(rfm)
+            peer_seconds = time.perf_counter() - started
+        rows.append(
+            Row(
+                customers,
+                ours.distinct_rows,
+                ours_seconds,
+                ours.params.as_array(),
+                peer_seconds,
+                peer_params,
+            )
+        )
+    return rows
+
+
+def show(rows: list[Row], continuous: bool) -> None:
+    def fmt(params: np.ndarray | None) -> str:
+        return "-" if params is None else " ".join(f"{value:.4f}" for value in params)
+
+    table = Table(title=f"BG/NBD fit, {'exact' if continuous else 'day-resolution'} recency")
+    for column in ("customers", "distinct rows", "Tessera s", "lifetimes s", "ratio",
+                   "Tessera r alpha a b", "lifetimes r alpha a b", "max rel. gap",
+                   "Tessera vs truth"):  # fmt: skip
+        table.add_column(column, justify="right")
+    for row in rows:
+        table.add_row(
+            f"{row.customers:,}",
+            f"{row.distinct_rows:,}",
+            f"{row.ours_seconds:.3f}",
+            "-" if row.peer_seconds is None else f"{row.peer_seconds:.3f}",
+            "-" if row.peer_seconds is None else f"{row.peer_seconds / row.ours_seconds:.1f}x",
+            fmt(row.ours),
+            fmt(row.peer),
+            "-" if row.peer is None else f"{relative_gap(row.ours, row.peer):.2e}",
+            f"{relative_gap(row.ours, TRUTH.as_array()):.3f}",
+        )
+    console.print(table)
+    console.print(f"truth: {fmt(TRUTH.as_array())}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--customers", default="100000,1000000")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--continuous", action="store_true")
+    options = parser.parse_args()
+    sizes = [int(size) for size in options.customers.split(",")]
+    show(run(sizes, options.seed, options.continuous), options.continuous)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
