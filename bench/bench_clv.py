@@ -4,12 +4,9 @@ the same simulated customers, in the same run (issue 19, item 2).
 Customers are drawn from BG/NBD itself with CDNOW's estimates (r = 0.243, alpha = 4.414,
 a = 0.793, b = 2.426, per week), seeded: a first purchase on one of 84 days (CDNOW's 12-week
 cohort), a calibration end on day 272 (39 weeks), purchase rates lambda ~ Gamma(r, alpha),
-dropout p ~ Beta(a, b); repeat purchases arrive as a Poisson process until, after each one,
-the customer drops out with probability p. Exactly: K ~ Poisson(lambda T) arrivals, N ~
-Geometric(p) purchases before dropping out, x = min(K, N), and the x-th of K uniform arrival
-times is T Beta(x, K - x + 1). The last purchase is then put on its whole day (recency in
-days / 7, as ``rfm_from_transactions`` counts real orders); two purchases on one day are not
-merged (rare at these rates), so lifetimes and Tessera read the very same columns.
+dropout p ~ Beta(a, b) (``tessera.analytics.clv.simulate``, exact). The last purchase is put
+on its whole day (recency in days / 7, as ``rfm_from_transactions`` counts real orders), and
+lifetimes and Tessera read the very same columns.
 
 Tessera's fit folds identical (x, t_x, T) rows into one with a weight, which day-resolution
 data allows; ``--continuous`` keeps the exact arrival times instead (no two rows alike: the
@@ -41,6 +38,7 @@ from rich.table import Table
 from threadpoolctl import threadpool_limits
 
 from tessera.analytics.clv import BgNbdParams, Rfm, fit_bgnbd
+from tessera.analytics.clv.simulate import simulate_bgnbd
 
 console = Console(width=140)
 TRUTH = BgNbdParams(r=0.243, alpha=4.414, a=0.793, b=2.426)
@@ -60,19 +58,9 @@ class Row:
 
 def simulate(customers: int, seed: int, *, continuous: bool = False) -> Rfm:
     """``customers`` histories drawn from BG/NBD with ``TRUTH`` (see the module notes)."""
-    rng = np.random.default_rng(seed)
-    rate = rng.gamma(TRUTH.r, 1.0 / TRUTH.alpha, customers)
-    dropout = rng.beta(TRUTH.a, TRUTH.b, customers)
-    age_days = CALIBRATION_DAYS - rng.integers(0, COHORT_DAYS, customers)
-    age = age_days / 7.0
-    arrivals = rng.poisson(rate * age)
-    before_dropout = rng.geometric(dropout)
-    x = np.minimum(arrivals, before_dropout)
-    last = age * rng.beta(np.maximum(x, 1), np.maximum(arrivals - x + 1, 1))
-    if not continuous:
-        last = np.clip(np.ceil(last * 7.0), 1, age_days) / 7.0
-    recency = np.where(x > 0, last, 0.0)
-    return Rfm.from_summary(x, recency, age)
+    first_days = np.random.default_rng(seed + 1).integers(0, COHORT_DAYS, customers)
+    ages = (CALIBRATION_DAYS - first_days) / 7.0
+    return simulate_bgnbd(TRUTH, ages, seed=seed, day_resolution=not continuous)
 
 
 def lifetimes_fitter() -> Callable[[Rfm], np.ndarray] | None:

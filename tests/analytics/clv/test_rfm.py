@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
+from random import Random
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tessera.analytics.clv import InvalidHistory, Rfm, rfm_from_transactions
 from tests.analytics.clv.conftest import Transactions, lifetimes_data
@@ -111,3 +114,36 @@ def test_a_summary_no_history_could_produce_is_refused(
     """A summary built elsewhere is checked like one built here."""
     with pytest.raises(InvalidHistory, match=message):
         Rfm.from_summary(frequency, recency, T)
+
+
+purchases = st.lists(
+    st.tuples(st.integers(0, 5), st.integers(0, 60), st.integers(0, 10_000)),
+    min_size=1,
+    max_size=60,
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(purchases, st.randoms(use_true_random=False))
+def test_the_summary_counts_every_purchase_day_once_in_any_order(
+    rows: list[tuple[int, int, int]], shuffle: Random
+) -> None:
+    """Whatever the order of the rows, each customer's purchase days are 1 + frequency, the
+    repeat values add up to frequency x monetary, and recency never exceeds T."""
+    ids = np.array([row[0] for row in rows])
+    days = np.datetime64("2024-01-01") + np.array([row[1] for row in rows])
+    cents = np.array([row[2] for row in rows], dtype=np.float64) / 100
+    order = list(range(len(rows)))
+    shuffle.shuffle(order)
+
+    rfm = rfm_from_transactions(ids[order], days[order], cents[order], "2024-03-31", unit_days=1)
+
+    for customer, x, t_x, T, value in zip(
+        rfm.customer_ids, rfm.frequency, rfm.recency, rfm.T, rfm.monetary, strict=True
+    ):
+        mine = ids == customer
+        own_days = sorted(set(days[mine].astype(int).tolist()))
+        first_day_value = cents[mine & (days == days[mine].min())].sum()
+        assert x == len(own_days) - 1
+        assert t_x == own_days[-1] - own_days[0] <= T
+        assert np.isclose(value * x, cents[mine].sum() - first_day_value)
