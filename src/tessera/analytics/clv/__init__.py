@@ -23,6 +23,7 @@ from tessera.analytics.clv.gamma_gamma import (
 )
 from tessera.analytics.clv.holdout import FrequencyBucket, HoldoutValidation, validate_holdout
 from tessera.analytics.clv.rfm import Rfm, rfm_from_transactions
+from tessera.analytics.clv.simulate import simulate_bgnbd
 
 __all__ = [
     "BgNbdFit",
@@ -42,5 +43,6 @@ __all__ = [
     "fit_gamma_gamma",
     "probability_alive",
     "rfm_from_transactions",
+    "simulate_bgnbd",
     "validate_holdout",
 ]
