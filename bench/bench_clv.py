@@ -20,7 +20,12 @@ Printed: seconds for each fit, their ratio, each estimate, the largest relative 
 between the two estimates and between each and the truth. Without lifetimes (the ``bench``
 extra) the peer is skipped, saying so, and the figures are Tessera's against the truth.
 
-``python -m bench.bench_clv [--customers 100000,1000000] [--seed 7] [--continuous]``;
+Pareto/NBD (``fit_pareto_nbd``, gradient by central differences) is fitted to the same
+BG/NBD-drawn customers (``--pareto-customers``, 100,000 by default) next to lifetimes'
+``ParetoNBDFitter``: there is no truth to compare with, only the peer.
+
+``python -m bench.bench_clv [--customers 100000,1000000] [--pareto-customers 100000]
+[--seed 7] [--continuous]``;
 ``python -m bench`` calls ``main()``.
 """
 
@@ -37,7 +42,7 @@ from rich.console import Console
 from rich.table import Table
 from threadpoolctl import threadpool_limits
 
-from tessera.analytics.clv import BgNbdParams, Rfm, fit_bgnbd
+from tessera.analytics.clv import BgNbdParams, Rfm, fit_bgnbd, fit_pareto_nbd
 from tessera.analytics.clv.simulate import simulate_bgnbd
 
 console = Console(width=140)
@@ -48,6 +53,7 @@ CALIBRATION_DAYS = 272
 
 @dataclass(frozen=True)
 class Row:
+    model: str
     customers: int
     distinct_rows: int
     ours_seconds: float
@@ -63,13 +69,15 @@ def simulate(customers: int, seed: int, *, continuous: bool = False) -> Rfm:
     return simulate_bgnbd(TRUTH, ages, seed=seed, day_resolution=not continuous)
 
 
-def lifetimes_fitter() -> Callable[[Rfm], np.ndarray] | None:
-    """lifetimes' BetaGeoFitter (no penalizer, its defaults), or None when it is not installed
-    or does not import with this NumPy/pandas."""
+def lifetimes_fitter(
+    fitter_name: str, names: tuple[str, ...]
+) -> Callable[[Rfm], np.ndarray] | None:
+    """lifetimes' ``fitter_name`` (no penalizer, its defaults), or None when it is not
+    installed or does not import with this NumPy/pandas."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            from lifetimes import BetaGeoFitter  # type: ignore[import-untyped]
+            import lifetimes  # type: ignore[import-untyped]
     except Exception as error:  # an old package failing on new NumPy raises anything
         console.print(f"[yellow]lifetimes unavailable ({error!r}): Tessera against the truth only")
         return None
@@ -77,8 +85,8 @@ def lifetimes_fitter() -> Callable[[Rfm], np.ndarray] | None:
     def fit(rfm: Rfm) -> np.ndarray:
         with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
             warnings.simplefilter("ignore")
-            fitter = BetaGeoFitter().fit(rfm.frequency, rfm.recency, rfm.T)
-        return np.array([fitter.params_[name] for name in ("r", "alpha", "a", "b")])
+            fitter = getattr(lifetimes, fitter_name)().fit(rfm.frequency, rfm.recency, rfm.T)
+        return np.array([fitter.params_[name] for name in names])
 
     return fit
 
@@ -87,30 +95,46 @@ def relative_gap(left: np.ndarray, right: np.ndarray) -> float:
     return float(np.max(np.abs(left - right) / np.abs(right)))
 
 
-def run(sizes: list[int], seed: int, continuous: bool) -> list[Row]:
-    peer = lifetimes_fitter()
-    fit_bgnbd(simulate(1000, seed))  # imports and first calls out of the timing
+def measure(
+    model: str,
+    rfm: Rfm,
+    ours: Callable[[Rfm], tuple[int, np.ndarray]],
+    peer: Callable[[Rfm], np.ndarray] | None,
+) -> Row:
+    started = time.perf_counter()
+    distinct_rows, estimate = ours(rfm)
+    ours_seconds = time.perf_counter() - started
+    peer_seconds = peer_params = None
+    if peer is not None:
+        started = time.perf_counter()
+        peer_params = peer(rfm)
+        peer_seconds = time.perf_counter() - started
+    return Row(model, len(rfm), distinct_rows, ours_seconds, estimate, peer_seconds, peer_params)
+
+
+def bgnbd(rfm: Rfm) -> tuple[int, np.ndarray]:
+    fit = fit_bgnbd(rfm)
+    return fit.distinct_rows, fit.params.as_array()
+
+
+def pareto_nbd(rfm: Rfm) -> tuple[int, np.ndarray]:
+    fit = fit_pareto_nbd(rfm)
+    return fit.distinct_rows, fit.params.as_array()
+
+
+def run(sizes: list[int], pareto_sizes: list[int], seed: int, continuous: bool) -> list[Row]:
+    bgnbd_peer = lifetimes_fitter("BetaGeoFitter", ("r", "alpha", "a", "b"))
+    pareto_peer = lifetimes_fitter("ParetoNBDFitter", ("r", "alpha", "s", "beta"))
+    warm_up = simulate(1000, seed)  # imports and first calls out of the timing
+    fit_bgnbd(warm_up)
+    fit_pareto_nbd(warm_up)
     rows = []
     for customers in sizes:
         rfm = simulate(customers, seed, continuous=continuous)
-        started = time.perf_counter()
-        ours = fit_bgnbd(rfm)
-        ours_seconds = time.perf_counter() - started
-        peer_seconds = peer_params = None
-        if peer is not None:
-            started = time.perf_counter()
-            peer_params = peer(rfm)
-            peer_seconds = time.perf_counter() - started
-        rows.append(
-            Row(
-                customers,
-                ours.distinct_rows,
-                ours_seconds,
-                ours.params.as_array(),
-                peer_seconds,
-                peer_params,
-            )
-        )
+        rows.append(measure("BG/NBD", rfm, bgnbd, bgnbd_peer))
+    for customers in pareto_sizes:
+        rfm = simulate(customers, seed, continuous=continuous)
+        rows.append(measure("Pareto/NBD", rfm, pareto_nbd, pareto_peer))
     return rows
 
 
@@ -118,13 +142,14 @@ def show(rows: list[Row], continuous: bool) -> None:
     def fmt(params: np.ndarray | None) -> str:
         return "-" if params is None else " ".join(f"{value:.4f}" for value in params)
 
-    table = Table(title=f"BG/NBD fit, {'exact' if continuous else 'day-resolution'} recency")
-    for column in ("customers", "distinct rows", "Tessera s", "lifetimes s", "ratio",
-                   "Tessera r alpha a b", "lifetimes r alpha a b", "max rel. gap",
+    table = Table(title=f"Fits, {'exact' if continuous else 'day-resolution'} recency")
+    for column in ("model", "customers", "distinct rows", "Tessera s", "lifetimes s", "ratio",
+                   "Tessera estimate", "lifetimes estimate", "max rel. gap",
                    "Tessera vs truth"):  # fmt: skip
         table.add_column(column, justify="right")
     for row in rows:
         table.add_row(
+            row.model,
             f"{row.customers:,}",
             f"{row.distinct_rows:,}",
             f"{row.ours_seconds:.3f}",
@@ -133,20 +158,22 @@ def show(rows: list[Row], continuous: bool) -> None:
             fmt(row.ours),
             fmt(row.peer),
             "-" if row.peer is None else f"{relative_gap(row.ours, row.peer):.2e}",
-            f"{relative_gap(row.ours, TRUTH.as_array()):.3f}",
+            f"{relative_gap(row.ours, TRUTH.as_array()):.3f}" if row.model == "BG/NBD" else "-",
         )
     console.print(table)
-    console.print(f"truth: {fmt(TRUTH.as_array())}")
+    console.print(f"BG/NBD truth (r alpha a b): {fmt(TRUTH.as_array())}")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--customers", default="100000,1000000")
+    parser.add_argument("--pareto-customers", default="100000", help="0 to skip Pareto/NBD")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--continuous", action="store_true")
     options = parser.parse_args()
     sizes = [int(size) for size in options.customers.split(",")]
-    show(run(sizes, options.seed, options.continuous), options.continuous)
+    pareto_sizes = [int(size) for size in options.pareto_customers.split(",") if int(size)]
+    show(run(sizes, pareto_sizes, options.seed, options.continuous), options.continuous)
     return 0
 
 

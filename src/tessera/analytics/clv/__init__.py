@@ -1,8 +1,9 @@
 """Customer lifetime value: BG/NBD purchase counts, Gamma-Gamma spend, and their discounted sum.
 
 Pure maths on NumPy arrays (no session, no clock): a service summarises orders with
-``rfm_from_transactions`` (or SQL and ``Rfm.from_summary``), fits with ``fit_bgnbd`` and
-``fit_gamma_gamma``, and values customers with ``customer_lifetime_value``.
+``rfm_from_transactions`` (or SQL and ``Rfm.from_summary``), fits with ``fit_bgnbd`` (or
+``fit_pareto_nbd``) and ``fit_gamma_gamma``, and values customers with
+``customer_lifetime_value``.
 """
 
 from tessera.analytics.clv.bgnbd import (
@@ -22,6 +23,7 @@ from tessera.analytics.clv.gamma_gamma import (
     fit_gamma_gamma,
 )
 from tessera.analytics.clv.holdout import FrequencyBucket, HoldoutValidation, validate_holdout
+from tessera.analytics.clv.pareto_nbd import ParetoNbdFit, ParetoNbdParams, fit_pareto_nbd
 from tessera.analytics.clv.rfm import Rfm, rfm_from_transactions
 from tessera.analytics.clv.simulate import simulate_bgnbd
 
@@ -34,6 +36,8 @@ __all__ = [
     "HoldoutValidation",
     "InvalidHistory",
     "NotFittable",
+    "ParetoNbdFit",
+    "ParetoNbdParams",
     "Rfm",
     "conditional_expected_purchases",
     "conditional_expected_value",
@@ -41,6 +45,7 @@ __all__ = [
     "expected_purchases",
     "fit_bgnbd",
     "fit_gamma_gamma",
+    "fit_pareto_nbd",
     "probability_alive",
     "rfm_from_transactions",
     "simulate_bgnbd",

@@ -138,20 +138,22 @@ def _totals(params: FloatArray, rows: _Summary) -> tuple[float, FloatArray]:
     psi_ab_x = special.digamma(a + b) - special.digamma(a + b + levels)
     grad = np.array(
         [
-            _dot(level_weights, special.digamma(r + levels) - special.digamma(r) + np.log(alpha))
-            - _dot(w_alive, log_alpha_T)
-            - _dot(w_dropped, log_alpha_tx),
+            dot_product(
+                level_weights, special.digamma(r + levels) - special.digamma(r) + np.log(alpha)
+            )
+            - dot_product(w_alive, log_alpha_T)
+            - dot_product(w_dropped, log_alpha_tx),
             float(w.sum()) * r / alpha
-            - _dot(r + x, w_alive / (alpha + T) + w_dropped / (alpha + t_x)),
-            _dot(level_weights, psi_ab_x) + float(w_dropped.sum()) / a,
-            _dot(level_weights, psi_ab_x + special.digamma(b + levels) - special.digamma(b))
-            - _dot(w_dropped, 1.0 / b_x1),
+            - dot_product(r + x, w_alive / (alpha + T) + w_dropped / (alpha + t_x)),
+            dot_product(level_weights, psi_ab_x) + float(w_dropped.sum()) / a,
+            dot_product(level_weights, psi_ab_x + special.digamma(b + levels) - special.digamma(b))
+            - dot_product(w_dropped, 1.0 / b_x1),
         ]
     )
-    return _dot(level_weights, by_x) + _dot(w, branches), grad
+    return dot_product(level_weights, by_x) + dot_product(w, branches), grad
 
 
-def _dot(left: FloatArray, right: FloatArray) -> float:
+def dot_product(left: FloatArray, right: FloatArray) -> float:
     """A dot product without BLAS (see ``maximise``)."""
     return float(np.einsum("i,i->", left, right))
 
