@@ -12,8 +12,11 @@ from tessera.analytics.clv import (
     NotFittable,
     ParetoNbdParams,
     Rfm,
+    customer_lifetime_value,
+    fit_gamma_gamma,
     fit_pareto_nbd,
     rfm_from_transactions,
+    validate_holdout,
 )
 from tessera.analytics.clv.pareto_nbd import (
     conditional_expected_purchases,
@@ -86,3 +89,20 @@ def test_a_history_without_repeat_buyers_is_refused() -> None:
     """No repeat buyer: refused like BG/NBD."""
     with pytest.raises(NotFittable, match="nobody bought twice"):
         fit_pareto_nbd(Rfm.from_summary([0, 0], [0.0, 0.0], [3.0, 4.0]))
+
+
+def test_lifetime_value_and_holdout_take_a_pareto_nbd_fit(cdnow: Transactions) -> None:
+    """Pareto/NBD stands in for BG/NBD in lifetime value and holdout validation; on CDNOW the
+    two models' holdout totals differ by under 2 %."""
+    rfm = rfm_from_transactions(cdnow.customer_ids, cdnow.dates, cdnow.values, "1997-09-30")
+    pareto = fit_pareto_nbd(rfm)
+    args = (cdnow.customer_ids, cdnow.dates, cdnow.values, "1997-09-30", "1998-06-30")
+
+    values = customer_lifetime_value(pareto, fit_gamma_gamma(rfm), rfm, months=12)
+    with_pareto = validate_holdout(*args, fit=pareto)
+    with_bgnbd = validate_holdout(*args)
+
+    assert np.all(values >= 0) and values.shape == (2357,)
+    assert with_pareto.actual_total == with_bgnbd.actual_total == 1882
+    gap = abs(with_pareto.predicted_total - with_bgnbd.predicted_total)
+    assert gap < 0.02 * with_bgnbd.predicted_total

@@ -26,15 +26,13 @@ import numpy.typing as npt
 from scipy import special
 
 from tessera.analytics.clv.bgnbd import (
-    BgNbdFit,
     aggregate_rows,
-    conditional_expected_purchases,
     maximise,
     standard_errors,
     weighted_sum,
 )
 from tessera.analytics.clv.errors import InvalidHistory, NotFittable
-from tessera.analytics.clv.rfm import FloatArray, Rfm
+from tessera.analytics.clv.rfm import FloatArray, PurchaseModel, Rfm
 
 MIN_REPEAT_BUYERS = 2
 
@@ -184,7 +182,7 @@ def conditional_expected_value(
 
 
 def customer_lifetime_value(
-    transactions: BgNbdFit,
+    transactions: PurchaseModel,
     spend: GammaGammaFit,
     rfm: Rfm,
     *,
@@ -193,7 +191,7 @@ def customer_lifetime_value(
 ) -> FloatArray:
     """Each customer's expected value of their purchases over the next ``months`` months after
     the calibration end, discounted at ``monthly_discount_rate`` (0.01 = 1 % a month), in the
-    currency of ``rfm.monetary``.
+    currency of ``rfm.monetary``; purchases come from ``transactions``, BG/NBD or Pareto/NBD.
 
     Refuses a negative horizon or rate, and models fitted on another time unit than ``rfm``.
     """
@@ -208,13 +206,7 @@ def customer_lifetime_value(
         )
     value = conditional_expected_value(spend.params, rfm.frequency, rfm.monetary)
     month_ends = np.arange(months + 1, dtype=np.float64) * rfm.periods_per_month
-    cumulative = conditional_expected_purchases(
-        transactions.params,
-        month_ends[:, None],
-        rfm.frequency[None, :],
-        rfm.recency[None, :],
-        rfm.T[None, :],
-    )
+    cumulative = transactions.conditional_expected_purchases(month_ends[:, None], rfm)
     per_month = np.diff(cumulative, axis=0)
     discount = (1.0 + monthly_discount_rate) ** -np.arange(1, months + 1, dtype=np.float64)
     result: FloatArray = value * np.einsum("m,mi->i", discount, per_month)

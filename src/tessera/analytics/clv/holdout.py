@@ -15,9 +15,15 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from tessera.analytics.clv.bgnbd import BgNbdFit, fit_bgnbd
+from tessera.analytics.clv.bgnbd import fit_bgnbd
 from tessera.analytics.clv.errors import InvalidHistory
-from tessera.analytics.clv.rfm import DateLike, Rfm, rfm_from_transactions, to_days
+from tessera.analytics.clv.rfm import (
+    DateLike,
+    PurchaseModel,
+    Rfm,
+    rfm_from_transactions,
+    to_days,
+)
 
 
 @dataclass(frozen=True)
@@ -40,7 +46,7 @@ class FrequencyBucket:
 class HoldoutValidation:
     """Predicted against actual holdout purchases, per frequency bucket and in total."""
 
-    fit: BgNbdFit
+    fit: PurchaseModel
     holdout_periods: float
     buckets: tuple[FrequencyBucket, ...]
     predicted_total: float
@@ -87,10 +93,11 @@ def validate_holdout(
     *,
     unit_days: float = 7.0,
     top_frequency: int = 7,
-    fit: BgNbdFit | None = None,
+    fit: PurchaseModel | None = None,
 ) -> HoldoutValidation:
     """Split the transactions at ``calibration_end``, fit BG/NBD on the first part (unless a
-    ``fit`` is given) and compare its conditional expectations with the second.
+    ``fit`` of the same calibration is given: Pareto/NBD, say) and compare its conditional
+    expectations with the second.
 
     Refuses a holdout end that is not after the calibration end and a ``top_frequency`` below 1.
     """
@@ -102,7 +109,7 @@ def validate_holdout(
     calibration = rfm_from_transactions(
         customer_ids, dates, values, calibration_end, unit_days=unit_days
     )
-    model = fit or fit_bgnbd(calibration)
+    model: PurchaseModel = fit or fit_bgnbd(calibration)
     periods = (end - start) / unit_days
     predicted = model.conditional_expected_purchases(periods, calibration)
     actual = holdout_purchases(calibration, customer_ids, dates, calibration_end, holdout_end)

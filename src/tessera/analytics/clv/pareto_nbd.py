@@ -9,9 +9,11 @@ Related Expressions" (2005): with k = r + s + x,
         * [ (alpha+T)^-(r+x) (beta+T)^-s + s/k * A0 ],
     A0 = F(t_x) - F(T),  F(u) = 2F1(k, c; k+1; d/(m+u)) / (m+u)^k,
 
-where m = max(alpha, beta), d = |alpha - beta|, and c = s+1 when alpha >= beta, else r+x. The
-hypergeometric argument is below 1 and its value lies between 1 and ((m+u)/(min+u))^c, so it
-is evaluated as it stands; everything else is in logs (``A0`` as
+where m = max(alpha, beta), d = |alpha - beta|, and c = s+1 when alpha >= beta, else r+x.
+When alpha is far below beta and x is large, that 2F1 overflows (it grows like
+(1-z)^(1-c) as z = d/(m+u) nears 1); Euler's transformation takes the growth out in closed
+form, leaving 2F1(1, k+1-c; k+1; z), which is bounded for c > 1 and grows only like
+(1-z)^(c-1) otherwise. Everything else is in logs (``A0`` as
 ``log F(t_x) + log1p(-F(T)/F(t_x))``, zero when the last purchase is at T).
 
 The gradient is by central differences of the log-likelihood in the log-parameters (the
@@ -38,6 +40,7 @@ from tessera.analytics.clv.errors import NotFittable
 from tessera.analytics.clv.rfm import FloatArray, Rfm, check_summary
 
 STEP = 1e-6  # of a log-parameter, for the central differences
+SERIES_TERMS = 100_000
 
 
 @dataclass(frozen=True)
@@ -79,15 +82,17 @@ def _log_rows(
     k = r + s + x
     common = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha) + s * np.log(beta)
     alive = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
-    if alpha >= beta:
-        top, gap, c = alpha, alpha - beta, s + 1.0 + 0.0 * x
-    else:
-        top, gap, c = beta, beta - alpha, r + x
+    top, low = max(alpha, beta), min(alpha, beta)
+    c = s + 1.0 + 0.0 * x if alpha >= beta else r + x
 
     def log_f(u: FloatArray) -> FloatArray:
-        result: FloatArray = np.log(special.hyp2f1(k, c, k + 1.0, gap / (top + u))) - k * np.log(
-            top + u
-        )
+        # Euler: 2F1(k, c; k+1; z) = (1-z)^(1-c) 2F1(1, k+1-c; k+1; z), bounded by k / (c-1)
+        # for c > 1, where the left side overflows when alpha << beta and many purchases.
+        log_top = np.log(top + u)
+        log_rest = np.log(low + u) - log_top  # log(1 - z)
+        z = -np.expm1(log_rest)
+        hyper = hyp2f1_one(k + 1.0 - c, k + 1.0, z)
+        result: FloatArray = (1.0 - c) * log_rest + np.log(hyper) - k * log_top
         return result
 
     at_last, at_end = log_f(t_x), log_f(T)
@@ -95,6 +100,25 @@ def _log_rows(
         log_a0 = at_last + np.log1p(-np.exp(np.minimum(at_end - at_last, 0.0)))
     died = np.log(s) - np.log(k) + log_a0
     return common, alive, died
+
+
+def hyp2f1_one(b: FloatArray, c: FloatArray, z: FloatArray) -> FloatArray:
+    """2F1(1, b; c; z) for 0 < b < c and 0 <= z < 1: SciPy's, and where SciPy returns inf or
+    NaN (it does for z near 1 when c - b is large, e.g. 2F1(1, 1.02; 102; 0.98) = inf), the
+    series itself, whose terms then fall off at least as fast as ((b+n)/(c+n)) z."""
+    b, c, z = np.broadcast_arrays(b, c, z)
+    result: FloatArray = np.array(special.hyp2f1(1.0, b, c, z), dtype=np.float64)
+    failed = ~np.isfinite(result)
+    if np.any(failed):
+        fb, fc, fz = b[failed], c[failed], z[failed]
+        term, total = np.ones(len(fb)), np.ones(len(fb))
+        for n in range(SERIES_TERMS):
+            term = term * (fb + n) / (fc + n) * fz
+            total += term
+            if np.all(term <= 1e-17 * total):
+                break
+        result[failed] = total
+    return result
 
 
 def log_likelihood(

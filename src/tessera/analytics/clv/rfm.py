@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -91,6 +91,19 @@ class Rfm:
         value = np.zeros_like(t_x) if monetary is None else np.asarray(monetary, np.float64)
         ids = np.arange(len(x)) if customer_ids is None else np.asarray(customer_ids)
         return cls(ids, x.astype(np.int64), t_x, age, value, unit_days)
+
+
+class PurchaseModel(Protocol):
+    """A fitted purchase-count model (BG/NBD, Pareto/NBD) as lifetime value and holdout
+    validation use it."""
+
+    @property
+    def unit_days(self) -> float: ...
+
+    def conditional_expected_purchases(self, t: npt.ArrayLike, rfm: Rfm) -> FloatArray:
+        """Expected purchases in the ``t`` units after the calibration end (``t`` broadcast
+        against the customers: a column of horizons gives one row per horizon)."""
+        ...
 
 
 def check_summary(
