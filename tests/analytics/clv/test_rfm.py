@@ -60,6 +60,28 @@ def test_aware_timestamps_count_on_their_utc_day() -> None:
     assert (rfm.frequency.tolist(), rfm.recency.tolist(), rfm.T.tolist()) == ([1], [1.0], [7.0])
 
 
+def test_dates_read_the_same_in_every_form() -> None:
+    """ISO strings in a NumPy array, datetime64 values, dates and naive datetimes give one
+    summary; a bad string in an array is still refused naming its row."""
+    days = ["2024-01-01", "2024-01-05", "2024-01-05"]
+    forms = [
+        np.array(days),
+        np.array(days, dtype="datetime64[D]"),
+        [date.fromisoformat(day) for day in days],
+        [datetime.fromisoformat(day + "T12:00") for day in days],
+    ]
+
+    summaries = [
+        rfm_from_transactions(["a"] * 3, form, [1.0, 2.0, 3.0], "2024-01-08") for form in forms
+    ]
+
+    assert {(s.frequency[0], s.recency[0], s.T[0], s.monetary[0]) for s in summaries} == {
+        (1, 4 / 7, 1.0, 5.0)
+    }
+    with pytest.raises(InvalidHistory, match=r"date is not a date \(row 2\)"):
+        rfm_from_transactions(["a"] * 3, np.array([*days[:2], "5th"]), [1.0] * 3, "2024-01-08")
+
+
 def test_cdnow_summary_matches_the_published_one(cdnow: Transactions) -> None:
     """From CDNOW's raw purchases, the summary is Fader & Hardie's to the cent and the
     hundredth of a week: 2,357 customers, 946 repeat buyers, T = 38.86 for 1 January."""

@@ -205,23 +205,36 @@ def _summarise(
 def to_days(dates: npt.ArrayLike | Sequence[DateLike]) -> IntArray:
     """Calendar days since 1970-01-01 of dates, datetimes (aware ones on their UTC day),
     ``datetime64`` values or ISO strings; refuses a missing or unreadable one, naming the row."""
-    if isinstance(dates, np.ndarray) and dates.dtype.kind == "M":
-        as_days = dates.astype("datetime64[D]")
-    else:
-        items = list(np.asarray(dates, dtype=object).ravel())
-        converted: list[Any] = []
-        for row, item in enumerate(items):
-            if isinstance(item, datetime):
-                converted.append(ensure_utc(item).date())
-            elif isinstance(item, date | np.datetime64):
-                converted.append(item)
-            elif isinstance(item, str):
-                try:
-                    converted.append(np.datetime64(item, "D"))
-                except ValueError:
-                    raise InvalidHistory(f"date is not a date (row {row})", row=row) from None
-            else:
-                raise InvalidHistory(f"date is missing or not a date (row {row})", row=row)
-        as_days = np.array(converted, dtype="datetime64[D]")
+    as_days = _read_at_once(dates)
+    if as_days is None:
+        as_days = _read_one_by_one(dates)
     _refuse_where(np.isnat(as_days), "date is missing")
     return as_days.astype(np.int64)
+
+
+def _read_at_once(dates: object) -> npt.NDArray[np.datetime64] | None:
+    """``datetime64`` values, or ISO strings NumPy reads in one go; None for anything else or
+    a string it cannot read (read one by one, to name the row)."""
+    if not isinstance(dates, np.ndarray) or dates.dtype.kind not in "MU":
+        return None
+    try:
+        return dates.astype("datetime64[D]")
+    except ValueError:
+        return None
+
+
+def _read_one_by_one(dates: npt.ArrayLike | Sequence[DateLike]) -> npt.NDArray[np.datetime64]:
+    converted: list[Any] = []
+    for row, item in enumerate(np.asarray(dates, dtype=object).ravel()):
+        if isinstance(item, datetime):
+            converted.append(ensure_utc(item).date())
+        elif isinstance(item, date | np.datetime64):
+            converted.append(item)
+        elif isinstance(item, str):
+            try:
+                converted.append(np.datetime64(item, "D"))
+            except ValueError:
+                raise InvalidHistory(f"date is not a date (row {row})", row=row) from None
+        else:
+            raise InvalidHistory(f"date is missing or not a date (row {row})", row=row)
+    return np.array(converted, dtype="datetime64[D]")
