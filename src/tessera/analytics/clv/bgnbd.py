@@ -190,28 +190,29 @@ def log_likelihood_gradient(
     return _totals(params.as_array(), _columns(frequency, recency, T, weights))[1]
 
 
-def weighted_sum(weights: FloatArray, values: FloatArray) -> FloatArray:
-    """``weights @ values`` over the first axis, without BLAS (see ``maximise``)."""
-    result: FloatArray = np.einsum("i,i...->...", weights, values)
-    return result
-
-
 # -- fitting --------------------------------------------------------------------------------
 
 
-def aggregate_rows(
-    *columns: FloatArray,
-) -> tuple[tuple[FloatArray, ...], FloatArray]:
-    """The distinct rows of ``columns`` and how many times each occurs (one sort)."""
+def distinct_rows(*columns: FloatArray) -> tuple[tuple[FloatArray, ...], npt.NDArray[np.intp]]:
+    """The distinct rows of ``columns`` (sorted) and, for every row, the index of its distinct
+    row: one sort, for columns of at least one row."""
     order = np.lexsort(columns[::-1])
     sorted_columns = [column[order] for column in columns]
     new = np.zeros(len(order), dtype=bool)
     new[0] = True
     for column in sorted_columns:
         new[1:] |= column[1:] != column[:-1]
+    inverse = np.empty(len(order), dtype=np.intp)
+    inverse[order] = np.cumsum(new) - 1
     starts = np.flatnonzero(new)
-    counts = np.diff(np.append(starts, len(order))).astype(np.float64)
-    return tuple(column[starts] for column in sorted_columns), counts
+    return tuple(column[starts] for column in sorted_columns), inverse
+
+
+def aggregate_rows(*columns: FloatArray) -> tuple[tuple[FloatArray, ...], FloatArray]:
+    """The distinct rows of ``columns`` and how many times each occurs."""
+    distinct, inverse = distinct_rows(*columns)
+    counts = np.bincount(inverse, minlength=len(distinct[0])).astype(np.float64)
+    return distinct, counts
 
 
 def fit_bgnbd(rfm: Rfm, *, initial: BgNbdParams | None = None) -> BgNbdFit:
@@ -341,6 +342,21 @@ def conditional_expected_purchases(
     horizon = np.asarray(t, dtype=np.float64)
     if np.any(horizon < 0) or np.any(~np.isfinite(horizon)):
         raise ValueError("t must be a finite number of periods, not negative")
+    if x.ndim == 1 and x.size > 1 and horizon.ndim <= 2 and horizon.shape[-1:] in ((), (1,)):
+        # one hypergeometric per distinct (x, T) and horizon, not per customer: with
+        # day-resolution ages a million customers have a few thousand distinct pairs
+        (x_rows, age_rows), inverse = distinct_rows(x, age)
+        scaled = _scaled_bracket(params, horizon, x_rows, age_rows)[..., inverse]
+    else:
+        scaled = _scaled_bracket(params, horizon, x, age)
+    result: FloatArray = scaled * probability_alive(params, x, t_x, age)
+    return result
+
+
+def _scaled_bracket(
+    params: BgNbdParams, horizon: FloatArray, x: FloatArray, age: FloatArray
+) -> FloatArray:
+    """``(a+b+x-1)/(a-1) [1 - (1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b+x-1; z)]``, z = t/(alpha+T+t)."""
     r, alpha, a, b = params.as_array()
     log_survive = np.log(alpha + age) - np.log(alpha + age + horizon)  # log(1 - z)
     z = -np.expm1(log_survive)
@@ -348,7 +364,7 @@ def conditional_expected_purchases(
     hyper = special.hyp2f1(a + b - 1.0 - r, a - 1.0, c, z)
     # 1 - (1-z)^(a-1) F, written so that a close to 1 loses no precision
     bracket = -np.expm1((a - 1.0) * log_survive) - np.exp((a - 1.0) * log_survive) * (hyper - 1.0)
-    result: FloatArray = c / (a - 1.0) * bracket * probability_alive(params, x, t_x, age)
+    result: FloatArray = c / (a - 1.0) * bracket
     return result
 
 

@@ -27,9 +27,9 @@ from scipy import special
 
 from tessera.analytics.clv.bgnbd import (
     aggregate_rows,
+    dot_product,
     maximise,
     standard_errors,
-    weighted_sum,
 )
 from tessera.analytics.clv.errors import InvalidHistory, NotFittable
 from tessera.analytics.clv.rfm import FloatArray, PurchaseModel, Rfm
@@ -69,25 +69,55 @@ class GammaGammaFit:
         return conditional_expected_value(self.params, rfm.frequency, rfm.monetary)
 
 
-def _terms(params: FloatArray, x: FloatArray, m: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Per-customer log-likelihood of the mean repeat value and its gradient in (p, q, gamma)."""
+@dataclass(frozen=True, eq=False)
+class _Buyers:
+    """Repeat buyers to fit, each counted ``weights`` times; the Gamma-function terms depend on
+    x alone and are computed once per distinct x, with the total weight of its buyers."""
+
+    x: FloatArray
+    log_m: FloatArray
+    m: FloatArray
+    weights: FloatArray
+    x_levels: FloatArray
+    x_weights: FloatArray
+
+    @classmethod
+    def of(cls, x: FloatArray, m: FloatArray, weights: FloatArray | None = None) -> _Buyers:
+        w = np.ones(len(x)) if weights is None else weights
+        levels, inverse = np.unique(x, return_inverse=True)
+        totals = np.bincount(inverse, weights=w, minlength=len(levels)).astype(np.float64)
+        return cls(x, np.log(m), m, w, levels, totals)
+
+
+def _totals(params: FloatArray, rows: _Buyers) -> tuple[float, FloatArray]:
+    """The log-likelihood of the buyers' mean repeat values and its gradient in (p, q, gamma)."""
     p, q, gamma = params
-    px = p * x
-    log_total = np.log(gamma + m * x)
-    ll = (
-        special.gammaln(px + q)
-        - special.gammaln(px)
+    levels, level_weights, w, x = rows.x_levels, rows.x_weights, rows.weights, rows.x
+    px_levels = p * levels
+    psi = special.digamma(px_levels + q)
+    log_levels = np.log(levels)
+    by_x = (
+        special.gammaln(px_levels + q)
+        - special.gammaln(px_levels)
         - special.gammaln(q)
         + q * np.log(gamma)
-        + (px - 1.0) * np.log(m)
-        + px * np.log(x)
-        - (px + q) * log_total
+        + px_levels * log_levels
     )
-    psi = special.digamma(px + q)
-    grad = np.empty((len(x), 3))
-    grad[:, 0] = x * (psi - special.digamma(px) + np.log(m) + np.log(x) - log_total)
-    grad[:, 1] = psi - special.digamma(q) + np.log(gamma) - log_total
-    grad[:, 2] = q / gamma - (px + q) / (gamma + m * x)
+    total_value = gamma + rows.m * x
+    log_total = np.log(total_value)
+    px = p * x
+    ll = dot_product(level_weights, by_x) + dot_product(
+        w, (px - 1.0) * rows.log_m - (px + q) * log_total
+    )
+    grad = np.array(
+        [
+            dot_product(level_weights, levels * (psi - special.digamma(px_levels) + log_levels))
+            + dot_product(w * x, rows.log_m - log_total),
+            dot_product(level_weights, psi - special.digamma(q) + np.log(gamma))
+            - dot_product(w, log_total),
+            float(w.sum()) * q / gamma - dot_product(w, (px + q) / total_value),
+        ]
+    )
     return ll, grad
 
 
@@ -95,17 +125,14 @@ def log_likelihood(
     params: GammaGammaParams, frequency: npt.ArrayLike, monetary: npt.ArrayLike
 ) -> float:
     """The log-likelihood of repeat buyers' mean values (every ``frequency`` must be > 0)."""
-    x, m = _repeat_buyers(frequency, monetary)
-    return float(_terms(params.as_array(), x, m)[0].sum())
+    return _totals(params.as_array(), _Buyers.of(*_repeat_buyers(frequency, monetary)))[0]
 
 
 def log_likelihood_gradient(
     params: GammaGammaParams, frequency: npt.ArrayLike, monetary: npt.ArrayLike
 ) -> FloatArray:
     """The gradient of ``log_likelihood`` with respect to (p, q, gamma)."""
-    x, m = _repeat_buyers(frequency, monetary)
-    result: FloatArray = _terms(params.as_array(), x, m)[1].sum(axis=0)
-    return result
+    return _totals(params.as_array(), _Buyers.of(*_repeat_buyers(frequency, monetary)))[1]
 
 
 def _repeat_buyers(
@@ -136,29 +163,22 @@ def fit_gamma_gamma(rfm: Rfm, *, initial: GammaGammaParams | None = None) -> Gam
     if np.all(m == m[0]):
         raise NotFittable("every repeat buyer's mean value is the same: nothing to fit")
     (x_rows, m_rows), weights = aggregate_rows(x, m)
+    rows = _Buyers.of(x_rows, m_rows, weights)
 
     def objective(theta: FloatArray) -> tuple[float, FloatArray]:
         params = np.exp(theta)
-        ll, grad = _terms(params, x_rows, m_rows)
-        return -float(weighted_sum(weights, ll)) / len(x), -weighted_sum(
-            weights, grad
-        ) * params / len(x)
+        ll, grad = _totals(params, rows)
+        return -ll / len(x), -grad * params / len(x)
 
-    scale = float(np.mean(m))
-    start = initial or GammaGammaParams(1.0, 1.0, scale)
+    start = initial or GammaGammaParams(1.0, 1.0, float(np.mean(m)))
     theta, _ = maximise(objective, np.log(start.as_array()), ("p", "q", "gamma"))
     estimate = np.exp(theta)
-
-    def gradient(params: FloatArray) -> FloatArray:
-        result: FloatArray = weighted_sum(weights, _terms(params, x_rows, m_rows)[1])
-        return result
-
-    errors = standard_errors(gradient, estimate)
+    errors = standard_errors(lambda params: _totals(params, rows)[1], estimate)
     correlation = float(np.corrcoef(x, m)[0, 1]) if np.ptp(x) > 0 else float("nan")
     return GammaGammaFit(
         params=GammaGammaParams(*map(float, estimate)),
         standard_errors=GammaGammaParams(*map(float, errors)),
-        log_likelihood=float(weighted_sum(weights, _terms(estimate, x_rows, m_rows)[0])),
+        log_likelihood=_totals(estimate, rows)[0],
         customers=len(x),
         frequency_value_correlation=correlation,
     )
