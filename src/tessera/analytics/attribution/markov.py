@@ -23,9 +23,9 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-import scipy.sparse as sparse  # type: ignore[import-untyped]
+import scipy.sparse as sparse
 from numpy.typing import NDArray
-from scipy.sparse.linalg import splu  # type: ignore[import-untyped]
+from scipy.sparse.linalg import splu
 
 from tessera.analytics.attribution.paths import Paths
 
