@@ -1,9 +1,9 @@
 """Whether a person matches a segment's rule, from what they did: pure, no session, no clock.
 
-``Activity`` is everything a rule can ask about one person, read once by the service; ``matches``
-answers for a rule at ``now`` (a window of N days is ``(now - N days, now]``). Trait comparisons
-read like the journeys': numbers as numbers, else text without case; a missing trait only
-satisfies ``ne`` and ``not_exists``.
+``Activity`` is everything a rule can ask about one person, read once by the service;
+``matches`` answers for a rule at ``now`` (a window of N days is what happened after
+``now - N days``). Trait comparisons read like the journeys': numbers as numbers, else text
+without case; a missing trait only satisfies ``ne`` and ``not_exists``.
 """
 
 from __future__ import annotations
@@ -80,8 +80,9 @@ def _since(now: datetime, within_days: int | None) -> datetime | None:
     return None if within_days is None else now - timedelta(days=within_days)
 
 
-def _in_window(at: datetime, since: datetime | None, now: datetime) -> bool:
-    return at <= now and (since is None or at > since)
+def _in_window(at: datetime, since: datetime | None) -> bool:
+    # A time after ``now`` (a clock ahead of ours) counts as recent, never as missing.
+    return since is None or at > since
 
 
 def _event_holds(rule: EventRule, activity: Activity, now: datetime) -> bool:
@@ -91,7 +92,7 @@ def _event_holds(rule: EventRule, activity: Activity, now: datetime) -> bool:
         for e in activity.events
         if e.name == rule.event
         and (rule.channel is None or e.channel == rule.channel)
-        and _in_window(e.at, since, now)
+        and _in_window(e.at, since)
     )
     done = count >= rule.min_count
     return done if rule.did else not done
@@ -104,7 +105,7 @@ def _orders_hold(rule: OrdersRule, activity: Activity, now: datetime) -> bool:
         for o in activity.orders
         if not o.is_cancelled
         and (rule.channel is None or o.channel == rule.channel)
-        and _in_window(o.at, since, now)
+        and _in_window(o.at, since)
     ]
     if rule.min_count is not None and len(counted) < rule.min_count:
         return False

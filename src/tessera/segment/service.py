@@ -148,6 +148,7 @@ class SegmentService:
                 "workspace_id": segment.workspace_id,
                 "after": None,
                 "round": f"{segment.id}:{segment.revision}",
+                "at": self.clock().isoformat(),
             },
             workspace_id=segment.workspace_id,
             idempotency_key=f"segment-saved:{segment.id}:{segment.revision}",

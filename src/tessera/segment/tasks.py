@@ -9,7 +9,7 @@ are refreshed a page of people at a time.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from tessera.identity.graph.service import subscribe
 from tessera.job.registry import job_handler, periodic
 from tessera.job.service import JobService
+from tessera.kit.time import Clock, ensure_utc, utcnow
 from tessera.segment.membership import Membership, is_own_event
 from tessera.segment.repository import SegmentRepository
 from tessera.segment.service import REFRESH_JOB, SegmentService
@@ -71,15 +72,24 @@ def profiles_changed(session: Session, payload: dict[str, Any]) -> None:
     Membership(session).recompute(payload["workspace_id"], payload["profile_ids"])
 
 
+def _clock(payload: dict[str, Any]) -> Clock:
+    """A refresh is evaluated at the time it was asked for (the sweep's slot, the save's
+    time), so windows are measured from the same instant on every page."""
+    if not payload.get("at"):
+        return utcnow
+    at = ensure_utc(datetime.fromisoformat(payload["at"]))
+    return lambda: at
+
+
 @job_handler(REFRESH_JOB)
 def workspace_refreshed(session: Session, payload: dict[str, Any]) -> None:
     """Recompute a page of the workspace's people and queue the next page."""
     workspace_id = payload["workspace_id"]
-    after = Membership(session).refresh_page(workspace_id, payload.get("after"))
+    after = Membership(session, _clock(payload)).refresh_page(workspace_id, payload.get("after"))
     if after is not None:
         JobService(session).enqueue(
             REFRESH_JOB,
-            {"workspace_id": workspace_id, "after": after, "round": payload.get("round")},
+            {**payload, "after": after},
             workspace_id=workspace_id,
             idempotency_key=f"{REFRESH_JOB}:{workspace_id}:{payload.get('round')}:{after}",
         )
@@ -92,7 +102,12 @@ def memberships_swept(session: Session, payload: dict[str, Any]) -> None:
     for workspace_id in SegmentService(session).windowed_workspaces():
         jobs.enqueue(
             REFRESH_JOB,
-            {"workspace_id": workspace_id, "after": None, "round": payload["slot"]},
+            {
+                "workspace_id": workspace_id,
+                "after": None,
+                "round": payload["slot"],
+                "at": payload["slot"],
+            },
             workspace_id=workspace_id,
             priority=200,
             idempotency_key=f"{REFRESH_JOB}:{workspace_id}:{payload['slot']}:start",
