@@ -13,12 +13,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
 from tessera.customer.profiles import ProfileService
 from tessera.identity.errors import ProfileNotFound
+from tessera.integrations.meta_audiences import UploadReceipt
 from tessera.job.service import JobService
 from tessera.kit.errors import InvalidInput
 from tessera.kit.pagination import decode_cursor, encode_cursor
@@ -33,6 +34,12 @@ from tessera.segment.rules import dump_rule, has_window, parse_rule
 from tessera.workspace.service import WorkspaceService
 
 REFRESH_JOB = "segment.workspace_refreshed"
+
+
+class Uploader(Protocol):
+    def add_users(self, target: str, rows: Sequence[Sequence[str]]) -> UploadReceipt: ...
+
+
 MARKETING = "marketing"
 EMAIL_CHANNELS = frozenset({"email", "all"})
 SMS_CHANNELS = frozenset({"sms", "all"})
@@ -286,6 +293,18 @@ class SegmentService:
             if found is not None:
                 rows.append(found)
         return rows
+
+    def upload(
+        self, workspace_id: str, audience_id: str, uploader: Uploader, target: str
+    ) -> UploadReceipt:
+        """Send the audience's consenting members' hashes to an ad platform's audience
+        ``target`` through its client (``integrations.meta_audiences`` or
+        ``tiktok_audiences``); what the platform refuses is its client's error."""
+        rows = [
+            [row.email or "", row.phone or ""]
+            for row in self.export_rows(workspace_id, audience_id)
+        ]
+        return uploader.add_users(target, rows)
 
     def export_csv(self, workspace_id: str, audience_id: str, format_: str) -> str:
         if format_ not in export.FORMATS:
