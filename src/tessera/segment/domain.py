@@ -66,7 +66,7 @@ def matches(rule: Rule, activity: Activity, now: datetime) -> bool:
         case OrdersRule():
             return _orders_hold(rule, activity, now)
         case ChannelRule():
-            return rule.channel in activity.channels
+            return any(on_channel(rule.channel, c) for c in activity.channels)
         case AllRule():
             return all(matches(inner, activity, now) for inner in rule.rules)
         case AnyRule():
@@ -74,6 +74,12 @@ def matches(rule: Rule, activity: Activity, now: datetime) -> bool:
         case NotRule():
             return not matches(rule.rule, activity, now)
     raise AssertionError(f"unhandled rule {rule!r}")
+
+
+def on_channel(wanted: str | None, actual: str) -> bool:
+    """Whether ``actual`` is the channel ``wanted`` (any when None) or one of its family:
+    ``store`` is every ``store:<key>`` store, ``retail`` every ``retail:<partner>``."""
+    return wanted is None or actual == wanted or actual.startswith(wanted + ":")
 
 
 def _since(now: datetime, within_days: int | None) -> datetime | None:
@@ -90,9 +96,7 @@ def _event_holds(rule: EventRule, activity: Activity, now: datetime) -> bool:
     count = sum(
         1
         for e in activity.events
-        if e.name == rule.event
-        and (rule.channel is None or e.channel == rule.channel)
-        and _in_window(e.at, since)
+        if e.name == rule.event and on_channel(rule.channel, e.channel) and _in_window(e.at, since)
     )
     done = count >= rule.min_count
     return done if rule.did else not done
@@ -103,9 +107,7 @@ def _orders_hold(rule: OrdersRule, activity: Activity, now: datetime) -> bool:
     counted = [
         o
         for o in activity.orders
-        if not o.is_cancelled
-        and (rule.channel is None or o.channel == rule.channel)
-        and _in_window(o.at, since)
+        if not o.is_cancelled and on_channel(rule.channel, o.channel) and _in_window(o.at, since)
     ]
     if rule.min_count is not None and len(counted) < rule.min_count:
         return False

@@ -2,7 +2,8 @@
 
 A rule is JSON, checked whole when a segment is saved or previewed; every fault is named by its
 path (``rule.rules.1.within_days``) so the API answers 422 problem+json naming the field and
-the CLI prints it. Bounds keep a rule cheap and meaningful: windows of 1 to 3,650 days, at most
+the CLI prints it. A channel names one channel or its family (``store`` is every
+``store:<key>``). Bounds keep a rule cheap and meaningful: windows of 1 to 3,650 days, at most
 50 conditions, nested at most 5 deep, and no empty ``all``/``any``.
 
     {"kind": "all", "rules": [
