@@ -135,10 +135,12 @@ def test_erasure_removes_every_membership(platform: Platform) -> None:
 
 
 def test_a_merge_leaves_one_membership_for_the_survivor(platform: Platform) -> None:
-    """Two buyers found to be one person: one membership, the survivor's."""
+    """Two profiles found to be one person: one membership, the survivor's; the merge
+    undone, it is the buyer's again (and not the survivor's)."""
     buyers = segment(platform, "Buyers", {"kind": "orders", "min_count": 1})
-    platform.order(store_order("S-1", platform.clock(), "ed@example.com"))
     platform.send(identify("i1", platform.clock(), "u-ed", email="ed@work.example.com"))
+    platform.run()
+    platform.order(store_order("S-1", platform.clock(), "ed@example.com"))
     platform.run()
     first = profile_of(platform, "ed@example.com")
     second = profile_of(platform, "ed@work.example.com")
@@ -156,6 +158,13 @@ def test_a_merge_leaves_one_membership_for_the_survivor(platform: Platform) -> N
     survivor = ProfileService(platform.session).resolve(platform.workspace_id, first).id
     assert survivor in (first, second)
     assert members(platform.session, buyers) == [survivor]
+
+    [merge] = IdentityService(platform.session).merge_log(platform.workspace_id)
+    IdentityService(platform.session).unmerge(platform.workspace_id, merge.id, actor="t")
+    platform.run()
+
+    buyer = profile_of(platform, "ed@example.com")
+    assert members(platform.session, buyers) == [buyer]
 
 
 STEPS = st.lists(
