@@ -225,6 +225,7 @@ def _mount_routers(app: FastAPI) -> None:
     from tessera.message.links import links as message_links
     from tessera.order.api import api as orders_api
     from tessera.pricing.api import api as pricing_api
+    from tessera.segment.api import api as segments_api
     from tessera.workspace.api import api as workspace_api
 
     register_replayers()  # the quarantine's replay (API and dashboard) applies connector records
@@ -244,6 +245,7 @@ def _mount_routers(app: FastAPI) -> None:
     app.include_router(journeys_api)
     app.include_router(messages_api)
     app.include_router(message_links)
+    app.include_router(segments_api)
     mount_dashboard(app)  # the session cookie, /static and the pages at /
 
 

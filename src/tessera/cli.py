@@ -23,6 +23,7 @@ from tessera.kit.logging import configure_logging
 from tessera.message.cli import messages_cli, templates_cli
 from tessera.order.cli import orders_cli
 from tessera.pricing.cli import prices_cli
+from tessera.segment.cli import audiences_cli, segments_cli
 from tessera.worker import worker_command
 from tessera.workspace.cli import key_cli, user_cli, workspace_cli
 
@@ -104,6 +105,8 @@ app.add_typer(identity_cli, name="identity")
 app.add_typer(merges_cli, name="merges")
 app.add_typer(templates_cli, name="templates")
 app.add_typer(messages_cli, name="messages")
+app.add_typer(segments_cli, name="segments")
+app.add_typer(audiences_cli, name="audiences")
 
 
 def main() -> None:

@@ -172,7 +172,7 @@ def test_unknown_traits_segments_and_audiences_are_refused_each_by_its_place(
         (None, "exits.0.condition.trait"),
         ("day", "audience"),
     ]
-    assert faults(raised)[0]["message"] == "segments do not exist yet: 'vip'"
+    assert faults(raised)[0]["message"] == "no segment named 'vip' in this workspace"
 
 
 def test_pause_resume_and_archive_move_only_from_where_they_may(

@@ -361,3 +361,10 @@ def message_probes(session: Session, b: Tenant) -> list[Probe]:
     from tests.message.probes import message_probes as build
 
     return build(session, b)
+
+
+@probes
+def segment_probes(session: Session, b: Tenant) -> list[Probe]:
+    from tests.segment.probes import segment_probes as build
+
+    return build(session, b)

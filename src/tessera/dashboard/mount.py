@@ -23,6 +23,7 @@ from tessera.dashboard.pages import (
     overview,
     products,
     reviews,
+    segments,
     skus,
     sources,
     stock,
@@ -86,6 +87,7 @@ def mount_dashboard(app: FastAPI) -> None:
         customers.pages,  # after reviews: /customers/reviews is not a customer id
         journeys.pages,
         messages.pages,
+        segments.pages,
     ):
         app.include_router(router)
     _answer_lost_pages_with_a_page(app)

@@ -47,10 +47,11 @@ class Facts:
     traits: Mapping[str, Any]
     ordered_since_entry: Callable[[], bool]
     consented: Callable[[str], bool]
+    in_segment: Callable[[str], bool] | None = None
 
 
 class UnknownSegment(Exception):
-    """A condition asks about a segment; segments do not exist yet (publish refuses them)."""
+    """A condition asks about a segment where nobody said how to read membership."""
 
 
 # Keys and events ---------------------------------------------------------------------------
@@ -183,7 +184,9 @@ def holds(condition: Condition, facts: Facts) -> bool:
         case Not():
             return not holds(condition.condition, facts)
         case InSegment():
-            raise UnknownSegment(condition.segment)
+            if facts.in_segment is None:
+                raise UnknownSegment(condition.segment)
+            return facts.in_segment(condition.segment)
     raise AssertionError(f"unhandled condition {condition!r}")
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from tessera.customer.profiles import ProfileService
 from tessera.identity.errors import ProfileNotFound
-from tessera.journey import domain
+from tessera.journey import domain, segments
 from tessera.journey.definition import Definition, ExitOnEvent, ExitOnOrder, ExitWhen
 from tessera.journey.repository import JourneyRepository
 from tessera.kit.process import PROCESS
@@ -122,6 +122,13 @@ class Person:
             traits=self.traits,
             ordered_since_entry=lambda: self.ordered_since(entered_at),
             consented=self.consented,
+            in_segment=self.in_segment,
+        )
+
+    def in_segment(self, segment: str) -> bool:
+        """Whether the person is in the segment named ``segment`` now."""
+        return self.exists and segments.in_segment(
+            self.session, self.workspace_id, self.profile_id, segment
         )
 
 

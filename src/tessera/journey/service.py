@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from tessera.collect.domain import ECOMMERCE_EVENTS
 from tessera.collect.service import CollectService
 from tessera.customer.profiles import ProfileService
+from tessera.journey import segments
 from tessera.journey.definition import Definition, DefinitionError, Fault, parse, uses
 from tessera.journey.errors import JourneyNotFound, JourneyStateConflict, JourneyVersionNotFound
 from tessera.journey.facts import Definitions
@@ -337,9 +338,8 @@ class JourneyService:
                         )
                     )
             elif use.kind in ("segment", "audience"):
-                faults.append(
-                    Fault(use.step, use.field, f"{use.kind}s do not exist yet: {use.name!r}")
-                )
+                fault = segments.unknown_name(self.session, workspace_id, use)
+                faults.extend([fault] if fault else [])
             # Templates are the message package's to check once it is wired in.
         if faults:
             raise DefinitionError(faults)

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from tessera.integrations.webhook import WebhookAnswer, WebhookUnreachable, post_json
 from tessera.job.service import JobService
-from tessera.journey import domain
+from tessera.journey import domain, segments
 from tessera.journey.definition import (
     AudienceChange,
     CallWebhook,
@@ -204,8 +204,9 @@ class StepRunner:
                 # No service sets a profile's traits yet (they are folded from events): the
                 # value is recorded in the history for the person's record.
                 return Decision("trait_recorded", step.next, {step.trait: step.value})
-            case AudienceChange():  # refused at publish until audiences exist
-                return Decision("skipped", step.next, {"reason": "audiences do not exist yet"})
+            case AudienceChange():  # idempotent: a visit run twice changes the list once
+                outcome, detail = segments.change_audience(self.session, instance, step)
+                return Decision(outcome, step.next, detail)
             case Exit():
                 return Decision(COMPLETED, None)
         raise AssertionError(f"unhandled step {step!r}")

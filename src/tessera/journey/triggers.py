@@ -22,8 +22,8 @@ from tessera.collect.service import CollectService
 from tessera.identity.errors import ProfileNotFound
 from tessera.identity.graph.service import IdentityService
 from tessera.job.service import JobService
-from tessera.journey import domain
-from tessera.journey.definition import Definition, EventEntry, WaitFor
+from tessera.journey import domain, segments
+from tessera.journey.definition import Definition, EventEntry, SegmentEntry, WaitFor
 from tessera.journey.facts import Definitions, Happening, People, Person, exit_reason
 from tessera.journey.repository import JourneyRepository
 from tessera.journey.steps import arrival, enqueue_visit, record_visit
@@ -126,6 +126,10 @@ class Triggers:
                 entries.setdefault(definition.entry.event, []).append(
                     (journey, version.version, definition)
                 )
+            elif isinstance(definition.entry, SegmentEntry):
+                entries.setdefault(segments.SEGMENT_ENTERED, []).append(
+                    (journey, version.version, definition)
+                )
         return entries
 
     def _apply(
@@ -199,6 +203,10 @@ class Triggers:
         person: Person,
     ) -> None:
         entry = definition.entry
+        if isinstance(entry, SegmentEntry):
+            if not segments.entered_segment(entry, happening.message):
+                return
+            entry = segments.as_event_entry(entry)
         assert isinstance(entry, EventEntry)
         if entry.channels is not None and event.channel not in entry.channels:
             return

@@ -83,6 +83,14 @@ from tessera.models.pricing import (
     PriceFloor,
     PricePolicy,
 )
+from tessera.models.segment import (
+    Audience,
+    AudienceMember,
+    Segment,
+    SegmentEvaluation,
+    SegmentMember,
+    SegmentSize,
+)
 from tessera.models.workspace import (
     ApiKey,
     ApiKeyKind,
@@ -96,6 +104,8 @@ from tessera.models.workspace import (
 __all__ = [
     "ApiKey",
     "ApiKeyKind",
+    "Audience",
+    "AudienceMember",
     "AuditEntry",
     "Base",
     "BundleComponent",
@@ -168,6 +178,10 @@ __all__ = [
     "Role",
     "RoutingDecision",
     "RoutingRule",
+    "Segment",
+    "SegmentEvaluation",
+    "SegmentMember",
+    "SegmentSize",
     "Source",
     "SourceKind",
     "StockBalance",

@@ -36,6 +36,7 @@ from tessera.models.job import Job
 from tessera.models.journey import JourneyInstance
 from tessera.models.message import Message, MessageStatus
 from tessera.models.order import Order, OrderLine, OrderRefund
+from tessera.models.segment import AudienceMember, SegmentEvaluation, SegmentMember
 
 # Quarantine entries and jobs are matched on values at least this long (shorter ones match
 # too much).
@@ -349,6 +350,20 @@ class PrivacyRepository(RepositoryBase):
             )
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def forget_segments(self, workspace_id: str, profile_ids: Sequence[str]) -> int:
+        """Remove the person from every segment and audience (no exit events: nothing of
+        theirs is recorded again), and their evaluation rows; returns the memberships."""
+        removed = 0
+        for model in (SegmentMember, AudienceMember, SegmentEvaluation):
+            result = self.session.execute(
+                delete(model).where(
+                    model.workspace_id == workspace_id, model.profile_id.in_(profile_ids)
+                )
+            )
+            if model is not SegmentEvaluation:
+                removed += int(result.rowcount)  # type: ignore[attr-defined]
+        return removed
 
     def forget_messages(self, workspace_id: str, profile_ids: Sequence[str], token: str) -> int:
         """Keep the person's outbox rows as counts (channel, status, times) without anything

@@ -336,6 +336,7 @@ class IdentityService:
                 "merge_id": merge.id,
                 "split_id": split.id,
                 "profile_ids": list(profile_ids),
+                "workspace_id": workspace_id,
             },
             workspace_id=workspace_id,
         )
