@@ -1,5 +1,5 @@
 """What journey tests share: messages to send, a clock the test moves, and a worker running
-every real job kind (stitch, trigger, step) on the test's transaction."""
+every real job kind (stitch, trigger, step, send) on the test's transaction."""
 
 from __future__ import annotations
 
@@ -14,11 +14,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from tessera.collect.domain import Sender
 from tessera.collect.service import CollectService
 from tessera.config import Settings
-from tessera.job.registry import import_handler_modules
+from tessera.job.registry import Registry, import_handler_modules
 from tessera.job.runner import Execution, Worker
+from tessera.journey.definition import SendEmail, SendSms, parse
 from tessera.journey.service import JourneyService
 from tessera.kit.time import ManualClock
+from tessera.message.templates import TemplateDraft, TemplateService
 from tessera.models.journey import Journey, JourneyInstance, JourneyStepRun
+from tessera.models.message import Message
 from tessera.models.order import OrderStatus
 from tessera.order.domain import CanonicalCustomer, CanonicalLine, CanonicalOrder
 from tessera.order.service import OrderService
@@ -150,12 +153,15 @@ class Platform:
         settings: Settings,
         workspace_id: str,
         clock: ManualClock,
+        registry: Registry | None = None,
     ) -> None:
         import_handler_modules(TASK_MODULES)
         self.session = session
         self.workspace_id = workspace_id
         self.clock = clock
-        self.worker = Worker(session_factory, settings, clock=clock, run_periodic=False)
+        self.worker = Worker(
+            session_factory, settings, registry=registry, clock=clock, run_periodic=False
+        )
 
     def send(self, *messages: dict[str, Any]) -> None:
         CollectService(self.session).ingest(
@@ -182,7 +188,26 @@ class Platform:
     def journeys(self) -> JourneyService:
         return JourneyService(self.session, self.clock)
 
-    def live(self, document: dict[str, Any]) -> Journey:
+    def templates(self, document: dict[str, Any]) -> None:
+        """The templates the document's send steps name, those the workspace lacks, made
+        as a merchant would make them (plain text reading only the person's first name)."""
+        known = TemplateService(self.session).names(self.workspace_id)
+        for step in parse(document).steps:
+            if isinstance(step, SendEmail | SendSms) and step.template not in known:
+                channel = "email" if isinstance(step, SendEmail) else "sms"
+                draft = TemplateDraft(
+                    name=step.template,
+                    channel=channel,
+                    subject="Hello {{ profile.first_name }}",
+                    body=f"{step.template}: hi {{{{ profile.first_name }}}}",
+                )
+                TemplateService(self.session).create(self.workspace_id, draft, actor=ACTOR)
+                known[step.template] = channel  # type: ignore[assignment]
+
+    def live(self, document: dict[str, Any], *, templates: bool = True) -> Journey:
+        """The journey created and published (its templates made first, unless told not)."""
+        if templates:
+            self.templates(document)
         service = self.journeys()
         journey = service.create(self.workspace_id, document, actor=ACTOR)
         journey = service.publish(self.workspace_id, journey.id, actor=ACTOR)
@@ -206,3 +231,13 @@ class Platform:
             .order_by(JourneyStepRun.visit)
         ).all()
         return [(row.step, row.outcome) for row in rows]
+
+    def messages(self, instance_id: str) -> list[Message]:
+        """The outbox rows the instance's send steps queued, in order."""
+        return list(
+            self.session.scalars(
+                select(Message)
+                .where(Message.origin["instance_id"].as_string() == instance_id)
+                .order_by(Message.queued_at, Message.id)
+            )
+        )

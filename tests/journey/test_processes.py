@@ -57,9 +57,9 @@ def expected_path(instance: JourneyInstance, gold: bool) -> list[tuple[str, str]
     return [
         ("settle", "waited"),
         ("check", "then" if gold else "otherwise"),
-        *([("text", "send_pending")] if gold else []),
+        *([("text", "queued")] if gold else []),
         ("split", "holdout" if holdout else "branch_1"),
-        ("email", "held_out" if holdout else "send_pending"),
+        ("email", "held_out" if holdout else "queued"),
         ("mark", "trait_recorded"),
         ("later", "waited"),
         ("end", "completed"),

@@ -13,7 +13,7 @@ from tessera.identity.graph.service import IdentityService
 from tessera.job.runner import JobOutcome
 from tessera.journey import domain
 from tessera.journey.definition import Branch
-from tessera.journey.sending import SEND_PENDING
+from tessera.journey.sending import QUEUED
 from tessera.models.identity import ConsentStatus
 from tessera.workspace.service import WorkspaceService
 from tests.journey.flows import ACTOR, T0, Platform, identify, track
@@ -64,12 +64,12 @@ def test_a_morning_delay_keeps_each_persons_local_time_across_the_dst_change(
     assert ben.wake_at == datetime(2031, 3, 9, 8, 0, tzinfo=UTC)
 
     platform.advance(hours=7, minutes=1)  # 08:01 UTC: Ben's morning, not yet Ana's
-    assert platform.path(ben.id)[:2] == [("morning", "waited"), ("email", SEND_PENDING)]
+    assert platform.path(ben.id)[:2] == [("morning", "waited"), ("email", QUEUED)]
     assert platform.path(ana.id) == []
     platform.advance(hours=5)
     assert platform.path(ana.id) == [
         ("morning", "waited"),
-        ("email", SEND_PENDING),
+        ("email", QUEUED),
         ("end", "completed"),
     ]
 
@@ -117,8 +117,8 @@ def test_a_consent_split_texts_those_who_said_yes_and_emails_the_others(
 
     paths = {i.entry_message_id: platform.path(i.id) for i in platform.instances(flow.id)}
     assert paths == {
-        "c1": [("split", "then"), ("sms", SEND_PENDING), ("end", "completed")],
-        "c2": [("split", "otherwise"), ("email", SEND_PENDING), ("end", "completed")],
+        "c1": [("split", "then"), ("sms", QUEUED), ("end", "completed")],
+        "c2": [("split", "otherwise"), ("email", QUEUED), ("end", "completed")],
     }
 
 
@@ -147,7 +147,7 @@ def test_a_holdout_branch_is_drawn_per_instance_and_receives_nothing(
         assert instance.is_holdout is is_held
         assert platform.path(instance.id) == [
             ("split", "holdout" if is_held else "branch_1"),
-            ("email", "held_out" if is_held else SEND_PENDING),
+            ("email", "held_out" if is_held else QUEUED),
             ("end", "completed"),
         ]
 
@@ -230,7 +230,7 @@ def test_a_paused_journey_holds_people_where_they_are_until_resumed(platform: Pl
     [resumed] = platform.instances(flow.id)
     assert platform.path(resumed.id) == [
         ("wait", "waited"),
-        ("email", SEND_PENDING),
+        ("email", QUEUED),
         ("end", "completed"),
     ]
     assert resumed.left_at == T0 + 3 * HOUR

@@ -218,7 +218,7 @@ class StepRunner:
             return
         key = f"journey:{instance.id}:{step.id}:{visit}"
         if isinstance(step, SendEmail | SendSms):
-            sent = self.sender.queue(self.session, instance, step, key)
+            sent = self.sender.queue(self.session, instance, step, key, at)
             decision.outcome, decision.detail = sent.outcome, dict(sent.detail)
         elif isinstance(step, CallWebhook):
             body = {

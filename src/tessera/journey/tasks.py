@@ -3,7 +3,8 @@
 Importing this module subscribes journeys to Identify's announcements (``events.resolved``
 after a stitch, ``customer.merged``); each subscriber only queues a journey job, in the
 announcing transaction, so a journey that fails retries on its own and never rolls back the
-stitch or the merge.
+stitch or the merge. It also registers the journey's pre-send check with the message package's
+send job (``journey.presend``), which runs in the same worker.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from tessera.identity.graph.service import subscribe
 from tessera.job.registry import job_handler
+from tessera.journey.presend import register_pre_send_check
 from tessera.journey.steps import STEP_JOB, StepRunner
 from tessera.journey.triggers import MERGE_JOB, TRIGGER_JOB, Triggers, announce, announce_merge
 
@@ -25,6 +27,7 @@ def _announced_events(session: Session, payload: dict[str, Any]) -> None:
 
 subscribe("events.resolved", _announced_events)
 subscribe("customer.merged", announce_merge)
+register_pre_send_check()
 
 
 @job_handler(TRIGGER_JOB)
