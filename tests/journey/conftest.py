@@ -1,4 +1,5 @@
-"""Fixtures of the journey tests: a workspace, a clock the test moves, the platform."""
+"""Fixtures of the journey tests: a workspace with templates, a clock the test moves, the
+platform."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tessera.config import Settings
 from tessera.kit.time import ManualClock
-from tests.journey.flows import T0, Platform
+from tests.journey.flows import T0, Platform, journey_doc, make_templates
 from tests.support.factories import make_workspace
 
 
@@ -18,7 +19,9 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def workspace_id(session: Session) -> str:
+    """A workspace with the templates the abandoned cart journey sends."""
     workspace_id = make_workspace(session, "journeys")
+    make_templates(session, workspace_id, journey_doc())
     session.commit()
     return workspace_id
 

@@ -143,6 +143,23 @@ def store_order(
     )
 
 
+def make_templates(session: Session, workspace_id: str, document: dict[str, Any]) -> None:
+    """The templates the document's send steps name, those the workspace lacks, made as a
+    merchant would make them (a greeting reading only the person's first name)."""
+    known = TemplateService(session).names(workspace_id)
+    for step in parse(document).steps:
+        if isinstance(step, SendEmail | SendSms) and step.template not in known:
+            channel = "email" if isinstance(step, SendEmail) else "sms"
+            draft = TemplateDraft(
+                name=step.template,
+                channel=channel,
+                subject="Hello {{ profile.first_name }}",
+                body=f"{step.template}: hi {{{{ profile.first_name }}}}",
+            )
+            row = TemplateService(session).create(workspace_id, draft, actor=ACTOR)
+            known[step.template] = row.channel
+
+
 class Platform:
     """The platform as a test drives it: ingest at the clock's time, run due jobs."""
 
@@ -189,20 +206,7 @@ class Platform:
         return JourneyService(self.session, self.clock)
 
     def templates(self, document: dict[str, Any]) -> None:
-        """The templates the document's send steps name, those the workspace lacks, made
-        as a merchant would make them (plain text reading only the person's first name)."""
-        known = TemplateService(self.session).names(self.workspace_id)
-        for step in parse(document).steps:
-            if isinstance(step, SendEmail | SendSms) and step.template not in known:
-                channel = "email" if isinstance(step, SendEmail) else "sms"
-                draft = TemplateDraft(
-                    name=step.template,
-                    channel=channel,
-                    subject="Hello {{ profile.first_name }}",
-                    body=f"{step.template}: hi {{{{ profile.first_name }}}}",
-                )
-                TemplateService(self.session).create(self.workspace_id, draft, actor=ACTOR)
-                known[step.template] = channel  # type: ignore[assignment]
+        make_templates(self.session, self.workspace_id, document)
 
     def live(self, document: dict[str, Any], *, templates: bool = True) -> Journey:
         """The journey created and published (its templates made first, unless told not)."""

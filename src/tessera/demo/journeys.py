@@ -54,6 +54,12 @@ TEMPLATES = (
         subject="Still thinking it over?",
         body="<p>Your cart at {{ brand.name }} is still saved for you.</p>",
     ),
+    TemplateDraft(  # the README tour's review request journey sends this one
+        name="review_request",
+        channel="email",
+        subject="How is it working out?",
+        body="<p>Hi {{ profile.first_name | default: 'there' }}, tell us what you think.</p>",
+    ),
 )
 
 

@@ -5,8 +5,9 @@ Every save is a new immutable version (``journey_version``), checked whole by
 ``definition.parse`` first, so a broken graph is refused when saved. Publishing points the
 journey at a version after checking every name it uses against the workspace: an event must be
 a Segment e-commerce event or one that arrived lately, a trait a standard identify trait or one
-that recent profiles hold; segments and audiences do not exist yet, so a journey that uses one
-is refused, naming the step and the field. People already inside keep the version they entered
+that recent profiles hold, a template one of the step's channel that renders; segments and
+audiences do not exist yet, so a journey that uses one is refused, naming the step and the
+field. People already inside keep the version they entered
 with.
 """
 
@@ -22,7 +23,15 @@ from sqlalchemy.orm import Session
 from tessera.collect.domain import ECOMMERCE_EVENTS
 from tessera.collect.service import CollectService
 from tessera.customer.profiles import ProfileService
-from tessera.journey.definition import Definition, DefinitionError, Fault, parse, uses
+from tessera.journey.definition import (
+    Definition,
+    DefinitionError,
+    Fault,
+    SendEmail,
+    Use,
+    parse,
+    uses,
+)
 from tessera.journey.errors import JourneyNotFound, JourneyStateConflict, JourneyVersionNotFound
 from tessera.journey.facts import Definitions
 from tessera.journey.repository import InstanceFilter, JourneyRepository
@@ -31,6 +40,7 @@ from tessera.kit.errors import InvalidInput
 from tessera.kit.ids import new_id
 from tessera.kit.pagination import Page, clamp_limit, decode_cursor, page_from
 from tessera.kit.time import Clock, utcnow
+from tessera.message.templates import TemplateService
 from tessera.models.journey import Journey, JourneyInstance, JourneyStatus, JourneyVersion
 from tessera.workspace.service import WorkspaceService
 
@@ -340,9 +350,18 @@ class JourneyService:
                 faults.append(
                     Fault(use.step, use.field, f"{use.kind}s do not exist yet: {use.name!r}")
                 )
-            # Templates are the message package's to check once it is wired in.
+            elif use.kind == "template":
+                faults.extend(self._template_fault(workspace_id, definition, use))
         if faults:
             raise DefinitionError(faults)
+
+    def _template_fault(self, workspace_id: str, definition: Definition, use: Use) -> list[Fault]:
+        index, step = next((i, s) for i, s in enumerate(definition.steps) if s.id == use.step)
+        channel = "email" if isinstance(step, SendEmail) else "sms"
+        problem = TemplateService(self.session).unusable(workspace_id, use.name, channel)
+        if problem is None:
+            return []
+        return [Fault(use.step, use.field, problem, path=f"steps[{index}].{use.field}")]
 
     def _fresh(self, journey: Journey) -> Journey:
         self.session.refresh(journey)
