@@ -60,7 +60,7 @@ def expected_path(instance: JourneyInstance, gold: bool) -> list[tuple[str, str]
         *([("text", "queued")] if gold else []),
         ("split", "holdout" if holdout else "branch_1"),
         ("email", "held_out" if holdout else "queued"),
-        ("mark", "trait_recorded"),
+        ("mark", "trait_set"),
         ("later", "waited"),
         ("end", "completed"),
     ]

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tessera.customer.privacy import PrivacyService
+from tessera.customer.profiles import ProfileService
 from tessera.customer.schemas import ConsentCreate
 from tessera.identity.graph.service import IdentityService
 from tessera.job.runner import JobOutcome
@@ -197,10 +198,60 @@ def test_a_webhook_is_posted_with_one_idempotency_key_and_retried_after_a_5xx(
     assert third.body["instance_id"] == ben.id
     assert platform.path(ana.id) == [
         ("hook", "called"),
-        ("mark", "trait_recorded"),
+        ("mark", "trait_set"),
         ("end", "completed"),
     ]
     assert platform.path(ben.id)[0] == ("hook", "refused")
+
+
+def test_set_trait_writes_the_trait_on_the_profile_for_the_next_step_to_read(
+    platform: Platform,
+) -> None:
+    """Ana's checkout marks her ``cart_reminded`` (stamped with the visit's time) and the
+    condition right after reads it from her profile; a value she states later wins, an
+    older statement replayed does not."""
+    platform.send(identify("i0", T0 - HOUR, "ana", cart_reminded=False))
+    platform.run()
+    flow = platform.live(
+        journey(
+            {
+                "id": "mark",
+                "type": "set_trait",
+                "trait": "cart_reminded",
+                "value": True,
+                "next": "check",
+            },
+            {
+                "id": "check",
+                "type": "condition",
+                "condition": {"kind": "trait", "trait": "cart_reminded", "op": "eq", "value": True},
+                "then": "end",
+                "otherwise": "end",
+            },
+        )
+    )
+
+    platform.send(checkout("c1", "ana"))
+    platform.run()
+    [instance] = platform.instances(flow.id)
+    marked = ProfileService(platform.session).resolve(platform.workspace_id, instance.profile_id)
+    traits, stamps = dict(marked.traits), dict(marked.trait_stamps)
+    platform.send(identify("i-old", T0 - 2 * HOUR, "ana", cart_reminded="old"))
+    platform.run()
+    replayed = ProfileService(platform.session).resolve(platform.workspace_id, instance.profile_id)
+    assert replayed.traits["cart_reminded"] is True
+    platform.send(identify("i-new", T0 + HOUR, "ana", cart_reminded="later"))
+    platform.clock.advance(HOUR)
+    platform.run()
+    later = ProfileService(platform.session).resolve(platform.workspace_id, instance.profile_id)
+
+    assert platform.path(instance.id) == [
+        ("mark", "trait_set"),
+        ("check", "then"),
+        ("end", "completed"),
+    ]
+    assert (traits["cart_reminded"], stamps["cart_reminded"]) == (True, T0.isoformat())
+    assert later.traits["cart_reminded"] == "later"
 
 
 def test_a_paused_journey_holds_people_where_they_are_until_resumed(platform: Platform) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from tessera.identity.graph.service import IdentityService
 from tessera.integrations.webhook import WebhookAnswer, WebhookUnreachable, post_json
 from tessera.job.service import JobService
 from tessera.journey import domain
@@ -50,6 +51,7 @@ from tessera.models.journey import JourneyInstance, JourneyStatus
 
 STEP_JOB = "journey.step_due"
 COMPLETED = "completed"
+TRAIT_SET = "trait_set"
 # Answers after which a webhook is called again later (by the job's retry) rather than given up.
 RETRIED_STATUSES = frozenset({408, 425, 429})
 
@@ -197,13 +199,11 @@ class StepRunner:
                 branch = step.branches[index]
                 outcome = "holdout" if branch.holdout else f"branch_{index + 1}"
                 return Decision(outcome, branch.next, {"branch": index + 1}, branch.holdout)
-            case SendEmail() | SendSms() | CallWebhook():
+            case SendEmail() | SendSms() | CallWebhook():  # acted on once claimed (``_act``)
                 held = instance.is_holdout
                 return Decision("held_out" if held else "pending", step.next)
             case SetTrait():
-                # No service sets a profile's traits yet (they are folded from events): the
-                # value is recorded in the history for the person's record.
-                return Decision("trait_recorded", step.next, {step.trait: step.value})
+                return Decision("pending", step.next, {step.trait: step.value})
             case AudienceChange():  # refused at publish until audiences exist
                 return Decision("skipped", step.next, {"reason": "audiences do not exist yet"})
             case Exit():
@@ -213,10 +213,17 @@ class StepRunner:
     def _act(
         self, instance: JourneyInstance, visit: int, step: Step, decision: Decision, at: datetime
     ) -> None:
-        """The visit's effect, once it is claimed: queue a message, call a webhook."""
+        """The visit's effect, once it is claimed: queue a message, call a webhook, set a
+        trait (the identity graph's write, stamped with the visit's time)."""
         if decision.outcome != "pending":
             return
         key = f"journey:{instance.id}:{step.id}:{visit}"
+        if isinstance(step, SetTrait):
+            IdentityService(self.session).set_traits(
+                instance.workspace_id, instance.profile_id, {step.trait: step.value}, at
+            )
+            decision.outcome = TRAIT_SET
+            return
         if isinstance(step, SendEmail | SendSms):
             sent = self.sender.queue(self.session, instance, step, key, at)
             decision.outcome, decision.detail = sent.outcome, dict(sent.detail)
