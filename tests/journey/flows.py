@@ -15,10 +15,13 @@ from tessera.collect.domain import Sender
 from tessera.collect.service import CollectService
 from tessera.config import Settings
 from tessera.job.registry import Registry, import_handler_modules
+from tessera.job.registry import registry as default_registry
 from tessera.job.runner import Execution, Worker
+from tessera.journey import tasks as journey_tasks
 from tessera.journey.definition import SendEmail, SendSms, parse
 from tessera.journey.service import JourneyService
 from tessera.kit.time import ManualClock
+from tessera.message import tasks as message_tasks
 from tessera.message.templates import TemplateDraft, TemplateService
 from tessera.models.journey import Journey, JourneyInstance, JourneyStepRun
 from tessera.models.message import Message
@@ -160,6 +163,22 @@ def make_templates(session: Session, workspace_id: str, document: dict[str, Any]
             known[step.template] = row.channel
 
 
+def worker_registry(settings: Settings, clock: ManualClock | None = None) -> Registry:
+    """Every job kind of the worker; the step job on ``settings``, and with ``clock`` the
+    message jobs on it and ``settings`` (their SMTP server and SMS provider)."""
+    import_handler_modules(TASK_MODULES)
+    registry = Registry()
+    for kind in default_registry.kinds():
+        handler = default_registry.handler(kind)
+        own = kind == journey_tasks.STEP_JOB or (clock is not None and kind.startswith("message."))
+        if handler is not None and not own:
+            registry.job_handler(kind, batchable=default_registry.is_batchable(kind))(handler)
+    journey_tasks.register(registry, settings)
+    if clock is not None:
+        message_tasks.register(registry, clock, settings)
+    return registry
+
+
 class Platform:
     """The platform as a test drives it: ingest at the clock's time, run due jobs."""
 
@@ -170,15 +189,31 @@ class Platform:
         settings: Settings,
         workspace_id: str,
         clock: ManualClock,
-        registry: Registry | None = None,
+        *,
+        messages: bool = False,
     ) -> None:
-        import_handler_modules(TASK_MODULES)
         self.session = session
+        self.session_factory = session_factory
         self.workspace_id = workspace_id
         self.clock = clock
-        self.worker = Worker(
-            session_factory, settings, registry=registry, clock=clock, run_periodic=False
+        self.messages_sent = messages
+        self.settings = settings
+        self.worker = self._worker()
+
+    def _worker(self) -> Worker:
+        registry = worker_registry(self.settings, self.clock if self.messages_sent else None)
+        return Worker(
+            self.session_factory,
+            self.settings,
+            registry=registry,
+            clock=self.clock,
+            run_periodic=False,
         )
+
+    def allow_webhooks(self, *hosts: str) -> None:
+        """The deployment's webhook allow-list is ``hosts`` from now on."""
+        self.settings = self.settings.model_copy(update={"webhook_allowed_hosts": hosts})
+        self.worker = self._worker()
 
     def send(self, *messages: dict[str, Any]) -> None:
         CollectService(self.session).ingest(
@@ -203,7 +238,7 @@ class Platform:
         return self.run()
 
     def journeys(self) -> JourneyService:
-        return JourneyService(self.session, self.clock)
+        return JourneyService(self.session, self.clock, self.settings)
 
     def templates(self, document: dict[str, Any]) -> None:
         make_templates(self.session, self.workspace_id, document)
@@ -224,6 +259,16 @@ class Platform:
                 select(JourneyInstance)
                 .where(JourneyInstance.journey_id == journey_id)
                 .order_by(JourneyInstance.entered_at, JourneyInstance.id)
+            )
+        )
+
+    def history(self, instance_id: str) -> list[JourneyStepRun]:
+        """The instance's step runs, in order."""
+        return list(
+            self.session.scalars(
+                select(JourneyStepRun)
+                .where(JourneyStepRun.instance_id == instance_id)
+                .order_by(JourneyStepRun.visit)
             )
         )
 

@@ -23,7 +23,7 @@ from tessera.kit.time import ManualClock
 from tessera.models.job import Job, JobStatus
 from tessera.models.message import MessageStatus
 from tests.journey.flows import T0, Platform, identify, journey_doc, store_order, track
-from tests.message.world import Person, configure, consent, message_settings, worker_registry
+from tests.message.world import Person, configure, consent, message_settings
 from tests.support.fake_sms import SmsState, fake_sms
 from tests.support.smtp_server import Mailbox, smtp_server
 
@@ -69,8 +69,7 @@ def platform(
     clock: ManualClock,
 ) -> Platform:
     """The platform whose worker also runs the message jobs on the test's clock and servers."""
-    registry = worker_registry(clock, settings)
-    return Platform(session, session_factory, settings, workspace_id, clock, registry)
+    return Platform(session, session_factory, settings, workspace_id, clock, messages=True)
 
 
 def ana(platform: Platform, zone: str = "America/New_York") -> Person:
@@ -109,7 +108,7 @@ def test_a_journey_email_reaches_the_smtp_server_once_though_its_step_job_runs_t
         select(Job).where(Job.idempotency_key == f"journey:{instance.id}:1")
     )
     assert step_job is not None
-    tasks.step_due(platform.session, dict(step_job.payload))
+    tasks.StepJobs(settings).step_due(platform.session, dict(step_job.payload))
     again = QueueMessage().queue(
         platform.session,
         instance,

@@ -7,13 +7,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from tessera.customer.privacy import PrivacyService
 from tessera.customer.profiles import ProfileService
 from tessera.customer.schemas import ConsentCreate
 from tessera.identity.graph.service import IdentityService
 from tessera.job.runner import JobOutcome
 from tessera.journey import domain
-from tessera.journey.definition import Branch
+from tessera.journey.definition import Branch, DefinitionError
 from tessera.journey.sending import QUEUED
 from tessera.models.identity import ConsentStatus
 from tessera.workspace.service import WorkspaceService
@@ -158,6 +160,7 @@ def test_a_webhook_is_posted_with_one_idempotency_key_and_retried_after_a_5xx(
 ) -> None:
     """The receiver answers 503 first: the job retries, sends the same key again, and the
     person moves on once it answers 200. A 404 is a refusal: recorded, and the person goes on."""
+    platform.allow_webhooks("127.0.0.1")
     with webhook_receiver() as receiver:
         flow = platform.live(
             journey(
@@ -202,6 +205,42 @@ def test_a_webhook_is_posted_with_one_idempotency_key_and_retried_after_a_5xx(
         ("end", "completed"),
     ]
     assert platform.path(ben.id)[0] == ("hook", "refused")
+
+
+def test_a_webhook_to_a_private_address_is_refused_at_publish_and_at_call_time(
+    platform: Platform,
+) -> None:
+    """Without the allow-list, publishing a webhook to 127.0.0.1 is refused at
+    ``steps[0].url``. Published while the host was allowed, and called after it no longer
+    is, the call is refused: nothing reaches the receiver, the history says why, and the
+    person goes on."""
+    with webhook_receiver() as receiver:
+        document = journey(
+            {"id": "hook", "type": "webhook", "url": f"{receiver.url}/cart", "next": "end"}
+        )
+        service = platform.journeys()
+        draft = service.create(platform.workspace_id, document, actor=ACTOR)
+        with pytest.raises(DefinitionError) as refused:
+            service.publish(platform.workspace_id, draft.id, actor=ACTOR)
+        platform.allow_webhooks("127.0.0.0/8")
+        platform.journeys().publish(platform.workspace_id, draft.id, actor=ACTOR)
+        platform.session.commit()
+        platform.allow_webhooks()
+
+        platform.send(checkout("c1", "ana"))
+        platform.run()
+
+    assert refused.value.extensions["field"] == "steps[0].url"
+    assert refused.value.faults[0].message == (
+        "127.0.0.1 is not a public address; webhooks go to public addresses"
+    )
+    [instance] = platform.instances(draft.id)
+    assert receiver.received == []
+    assert platform.path(instance.id) == [("hook", "refused"), ("end", "completed")]
+    [run] = platform.history(instance.id)[:1]
+    assert run.detail == {
+        "destination": "127.0.0.1 is not a public address; webhooks go to public addresses"
+    }
 
 
 def test_set_trait_writes_the_trait_on_the_profile_for_the_next_step_to_read(

@@ -5,7 +5,8 @@ Every save is a new immutable version (``journey_version``), checked whole by
 ``definition.parse`` first, so a broken graph is refused when saved. Publishing points the
 journey at a version after checking every name it uses against the workspace: an event must be
 a Segment e-commerce event or one that arrived lately, a trait a standard identify trait or one
-that recent profiles hold, a template one of the step's channel that renders; segments and
+that recent profiles hold, a template one of the step's channel that renders, a webhook a
+public address (or an allowed host); segments and
 audiences do not exist yet, so a journey that uses one is refused, naming the step and the
 field. People already inside keep the version they entered
 with.
@@ -22,8 +23,11 @@ from sqlalchemy.orm import Session
 
 from tessera.collect.domain import ECOMMERCE_EVENTS
 from tessera.collect.service import CollectService
+from tessera.config import Settings, get_settings
 from tessera.customer.profiles import ProfileService
+from tessera.integrations.webhook import destination_problem, resolve_host
 from tessera.journey.definition import (
+    CallWebhook,
     Definition,
     DefinitionError,
     Fault,
@@ -79,9 +83,12 @@ class StepCounts:
 
 
 class JourneyService:
-    def __init__(self, session: Session, clock: Clock = utcnow) -> None:
+    def __init__(
+        self, session: Session, clock: Clock = utcnow, settings: Settings | None = None
+    ) -> None:
         self.session = session
         self.clock = clock
+        self.settings = settings
         self.repository = JourneyRepository(session)
 
     # Reading ---------------------------------------------------------------------------------
@@ -352,8 +359,19 @@ class JourneyService:
                 )
             elif use.kind == "template":
                 faults.extend(self._template_fault(workspace_id, definition, use))
+        faults.extend(self._webhook_faults(definition))
         if faults:
             raise DefinitionError(faults)
+
+    def _webhook_faults(self, definition: Definition) -> list[Fault]:
+        """Webhooks to private addresses (server-side request forgery), unless allowed."""
+        allowed = (self.settings or get_settings()).webhook_allowed_hosts
+        return [
+            Fault(step.id, "url", problem, path=f"steps[{index}].url")
+            for index, step in enumerate(definition.steps)
+            if isinstance(step, CallWebhook)
+            and (problem := destination_problem(step.url, allowed, resolve_host)) is not None
+        ]
 
     def _template_fault(self, workspace_id: str, definition: Definition, use: Use) -> list[Fault]:
         index, step = next((i, s) for i, s in enumerate(definition.steps) if s.id == use.step)

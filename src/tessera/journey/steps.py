@@ -12,7 +12,8 @@ step's action (the sender's ``queue``, a webhook), its history row and the next 
 follow in the same transaction, so a worker killed anywhere in between leaves nothing
 behind, and a second run of the job finds the visit gone and does nothing. A webhook is the
 one effect outside the database: it may be called again after a crash, always with the same
-``Idempotency-Key``.
+``Idempotency-Key``, and never to a private address (``integrations.webhook``: checked when
+published and again at each call, since a name's addresses can change in between).
 """
 
 from __future__ import annotations
@@ -20,12 +21,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from tessera.config import Settings, get_settings
 from tessera.identity.graph.service import IdentityService
-from tessera.integrations.webhook import WebhookAnswer, WebhookUnreachable, post_json
+from tessera.integrations.webhook import (
+    DestinationRefused,
+    WebhookAnswer,
+    WebhookUnreachable,
+    post_json,
+)
 from tessera.job.service import JobService
 from tessera.journey import domain
 from tessera.journey.definition import (
@@ -132,13 +140,20 @@ class StepRunner:
     """Runs visits on the caller's session (a job's transaction). Never commits."""
 
     def __init__(
-        self, session: Session, sender: Sender | None = None, post: Post | None = None
+        self,
+        session: Session,
+        sender: Sender | None = None,
+        post: Post | None = None,
+        settings: Settings | None = None,
     ) -> None:
         self.session = session
         self.repository = JourneyRepository(session)
         self.definitions = Definitions(session)
         self.sender = sender or current_sender()
-        self.post = post or post_json
+        if post is None:
+            allowed = (settings or get_settings()).webhook_allowed_hosts
+            post = partial(post_json, allowed_hosts=allowed)
+        self.post = post
 
     def run(self, instance_id: str, visit: int, at: datetime) -> str | None:
         """Run the instance's ``visit`` for the moment ``at``; returns the outcome recorded,
@@ -240,6 +255,9 @@ class StepRunner:
                 answer = self.post(step.url, body, key)
             except WebhookUnreachable as exc:
                 raise WebhookFailed(f"{step.url}: {exc}") from exc
+            except DestinationRefused as refusal:  # checked again now: DNS may have changed
+                decision.outcome, decision.detail = "refused", {"destination": str(refusal)}
+                return
             if answer.status >= 500 or answer.status in RETRIED_STATUSES:
                 raise WebhookFailed(f"{step.url} answered {answer.status}")
             decision.outcome = "called" if answer.status < 400 else "refused"

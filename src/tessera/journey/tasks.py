@@ -14,8 +14,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from tessera.config import Settings
 from tessera.identity.graph.service import subscribe
-from tessera.job.registry import job_handler
+from tessera.job.registry import Registry, job_handler
+from tessera.job.registry import registry as worker_registry
 from tessera.journey.presend import register_pre_send_check
 from tessera.journey.steps import STEP_JOB, StepRunner
 from tessera.journey.triggers import MERGE_JOB, TRIGGER_JOB, Triggers, announce, announce_merge
@@ -37,12 +39,25 @@ def events_arrived(session: Session, payload: dict[str, Any]) -> None:
     Triggers(session, payload["workspace_id"]).events_arrived(payload["events"])
 
 
-@job_handler(STEP_JOB)
-def step_due(session: Session, payload: dict[str, Any]) -> None:
-    """Run one step visit; a second run finds the visit gone and does nothing."""
-    StepRunner(session).run(
-        payload["instance_id"], int(payload["visit"]), datetime.fromisoformat(payload["at"])
-    )
+class StepJobs:
+    """The step job on given settings (the webhook allow-list); the process's by default."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings
+
+    def step_due(self, session: Session, payload: dict[str, Any]) -> None:
+        """Run one step visit; a second run finds the visit gone and does nothing."""
+        StepRunner(session, settings=self.settings).run(
+            payload["instance_id"], int(payload["visit"]), datetime.fromisoformat(payload["at"])
+        )
+
+
+def register(registry: Registry, settings: Settings | None = None) -> None:
+    """Install the step job on ``registry`` (a test's own, with its settings)."""
+    registry.job_handler(STEP_JOB)(StepJobs(settings).step_due)
+
+
+register(worker_registry)
 
 
 @job_handler(MERGE_JOB)
