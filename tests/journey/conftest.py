@@ -3,6 +3,8 @@ platform."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -10,6 +12,8 @@ from tessera.config import Settings
 from tessera.kit.time import ManualClock
 from tests.journey.flows import T0, Platform, journey_doc, make_templates
 from tests.support.factories import make_workspace
+from tests.support.fake_sms import SmsState, fake_sms
+from tests.support.smtp_server import Mailbox, smtp_server
 
 
 @pytest.fixture
@@ -35,3 +39,17 @@ def platform(
     clock: ManualClock,
 ) -> Platform:
     return Platform(session, session_factory, settings, workspace_id, clock)
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[int, Mailbox]]:
+    """A real SMTP server on localhost (for the tests that send)."""
+    with smtp_server() as running:
+        yield running
+
+
+@pytest.fixture
+def sms_server() -> Iterator[tuple[str, SmsState]]:
+    """A stand-in SMS provider on localhost (for the tests that send)."""
+    with fake_sms() as running:
+        yield running

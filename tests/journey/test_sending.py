@@ -4,7 +4,6 @@ the person left the journey, or an exit rule came to hold, between queueing and 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -24,8 +23,8 @@ from tessera.models.job import Job, JobStatus
 from tessera.models.message import MessageStatus
 from tests.journey.flows import T0, Platform, identify, journey_doc, store_order, track
 from tests.message.world import Person, configure, consent, message_settings
-from tests.support.fake_sms import SmsState, fake_sms
-from tests.support.smtp_server import Mailbox, smtp_server
+from tests.support.fake_sms import SmsState
+from tests.support.smtp_server import Mailbox
 
 ANA_EMAIL = "ana@example.com"
 ANA_PHONE = "+14155550100"
@@ -39,18 +38,6 @@ WELCOME: dict[str, Any] = {
         {"id": "end", "type": "exit"},
     ],
 }
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[int, Mailbox]]:
-    with smtp_server() as running:
-        yield running
-
-
-@pytest.fixture
-def sms_server() -> Iterator[tuple[str, SmsState]]:
-    with fake_sms() as running:
-        yield running
 
 
 @pytest.fixture
