@@ -89,6 +89,13 @@ class Settings(BaseSettings):
             "address in X-Forwarded-For. Empty: the connection's own address is the client's"
         ),
     )
+    webhook_allowed_hosts: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description=(
+            "Hosts, addresses or networks journey webhooks may reach although they are not "
+            "public (e.g. hooks.internal,10.1.2.0/24), comma-separated. Empty: public only"
+        ),
+    )
     job_modules: Annotated[tuple[str, ...], NoDecode] = Field(
         default=(), description="More modules the worker imports for job handlers, comma-separated"
     )
@@ -118,7 +125,13 @@ class Settings(BaseSettings):
     )
     sms_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
 
-    @field_validator("job_modules", "previous_secret_keys", "trusted_proxies", mode="before")
+    @field_validator(
+        "job_modules",
+        "previous_secret_keys",
+        "trusted_proxies",
+        "webhook_allowed_hosts",
+        mode="before",
+    )
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
         if isinstance(value, str):

@@ -1,5 +1,5 @@
 """Journey pages: the list with people entered, inside and out by reason, and one journey's
-graph drawn as SVG with each step's counts."""
+graph drawn as SVG with each step's counts, messages and conversions."""
 
 from __future__ import annotations
 
@@ -12,7 +12,11 @@ from tessera.config import Settings
 from tessera.journey.service import JourneyService
 from tessera.kit.time import ManualClock
 from tests.journey.flows import ACTOR, T0, Platform, journey_doc, track
+from tests.journey.test_metrics import run_offer
+from tests.message.world import message_settings
 from tests.support.factories import Tenant, make_workspace
+from tests.support.fake_sms import fake_sms
+from tests.support.smtp_server import smtp_server
 
 
 def people_in_a_cart_journey(
@@ -110,3 +114,38 @@ def test_another_workspaces_journey_is_not_found(owner: TestClient, session: Ses
 
     assert page.status_code == 404
     assert "wait_order" not in page.text
+
+
+def test_a_journey_page_shows_messages_per_step_conversions_and_the_holdout(
+    owner: TestClient,
+    session: Session,
+    session_factory: sessionmaker[Session],
+    database_url: str,
+    tenant: Tenant,
+) -> None:
+    """The offer journey (tests.journey.test_metrics): the email node says how many were
+    sent, the table gives sent, delivered and clicked, the lede the conversions and revenue,
+    and the holdout table each group's."""
+    with smtp_server() as (port, _mailbox), fake_sms() as (sms_url, _sms):
+        settings = message_settings(database_url, port, sms_url)
+        platform = Platform(session, session_factory, settings, tenant.workspace_id,
+                            ManualClock(T0), messages=True)  # fmt: skip
+        journey_id, instances = run_offer(platform, settings)
+    treated = len([i for i in instances if not i.is_holdout])
+
+    page = owner.get(f"/journeys/{journey_id}")
+
+    assert page.status_code == 200
+    node = re.search(r'data-step="email" transform=.*?</g>', page.text, re.DOTALL)
+    assert node is not None and f'<tspan class="sent">{treated} sent</tspan>' in node.group(0)
+    row = re.search(r'<tr data-step="email">(.*?)</tr>', page.text, re.DOTALL)
+    assert row is not None
+    assert re.findall(r'<td class="num">([^<]*)</td>', row.group(1))[2:] == [str(treated), "1", "1"]
+    assert (
+        "4 of 8 ordered on any channel within 7 days of entering (50.0%), revenue 168.00 USD"
+        in (page.text)
+    )
+    groups = re.findall(
+        r'data-group="(treatment|holdout)">.*?<td class="num">(\d+)</td>', page.text
+    )
+    assert groups == [("treatment", str(treated)), ("holdout", str(8 - treated))]

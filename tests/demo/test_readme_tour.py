@@ -10,6 +10,8 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from tessera.config import Settings
+from tessera.demo.journeys import TEMPLATES
+from tessera.message.templates import TemplateService
 from tests.support.cli import invoke
 from tests.support.factories import make_workspace
 
@@ -44,8 +46,11 @@ def test_each_file_command_of_the_tour_runs_as_written(
     session: Session,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Run from the repository's root against a workspace called demo: exit status 0."""
-    make_workspace(session, "demo")
+    """Run from the repository's root against a workspace called demo, with the templates
+    ``tessera demo`` seeds (a journey naming one is published): exit status 0."""
+    workspace_id = make_workspace(session, "demo")
+    for draft in TEMPLATES:
+        TemplateService(session).create(workspace_id, draft, actor="test")
     session.commit()
     monkeypatch.chdir(ROOT)
 

@@ -1,5 +1,5 @@
 """What journey tests share: messages to send, a clock the test moves, and a worker running
-every real job kind (stitch, trigger, step) on the test's transaction."""
+every real job kind (stitch, trigger, step, send) on the test's transaction."""
 
 from __future__ import annotations
 
@@ -14,11 +14,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from tessera.collect.domain import Sender
 from tessera.collect.service import CollectService
 from tessera.config import Settings
-from tessera.job.registry import import_handler_modules
+from tessera.job.registry import Registry, import_handler_modules
+from tessera.job.registry import registry as default_registry
 from tessera.job.runner import Execution, Worker
+from tessera.journey import tasks as journey_tasks
+from tessera.journey.definition import SendEmail, SendSms, parse
 from tessera.journey.service import JourneyService
 from tessera.kit.time import ManualClock
+from tessera.message import tasks as message_tasks
+from tessera.message.templates import TemplateDraft, TemplateService
 from tessera.models.journey import Journey, JourneyInstance, JourneyStepRun
+from tessera.models.message import Message
 from tessera.models.order import OrderStatus
 from tessera.order.domain import CanonicalCustomer, CanonicalLine, CanonicalOrder
 from tessera.order.service import OrderService
@@ -140,6 +146,39 @@ def store_order(
     )
 
 
+def make_templates(session: Session, workspace_id: str, document: dict[str, Any]) -> None:
+    """The templates the document's send steps name, those the workspace lacks, made as a
+    merchant would make them (a greeting reading only the person's first name)."""
+    known = TemplateService(session).names(workspace_id)
+    for step in parse(document).steps:
+        if isinstance(step, SendEmail | SendSms) and step.template not in known:
+            channel = "email" if isinstance(step, SendEmail) else "sms"
+            draft = TemplateDraft(
+                name=step.template,
+                channel=channel,
+                subject="Hello {{ profile.first_name }}",
+                body=f"{step.template}: hi {{{{ profile.first_name }}}}",
+            )
+            row = TemplateService(session).create(workspace_id, draft, actor=ACTOR)
+            known[step.template] = row.channel
+
+
+def worker_registry(settings: Settings, clock: ManualClock | None = None) -> Registry:
+    """Every job kind of the worker; the step job on ``settings``, and with ``clock`` the
+    message jobs on it and ``settings`` (their SMTP server and SMS provider)."""
+    import_handler_modules(TASK_MODULES)
+    registry = Registry()
+    for kind in default_registry.kinds():
+        handler = default_registry.handler(kind)
+        own = kind == journey_tasks.STEP_JOB or (clock is not None and kind.startswith("message."))
+        if handler is not None and not own:
+            registry.job_handler(kind, batchable=default_registry.is_batchable(kind))(handler)
+    journey_tasks.register(registry, settings)
+    if clock is not None:
+        message_tasks.register(registry, clock, settings)
+    return registry
+
+
 class Platform:
     """The platform as a test drives it: ingest at the clock's time, run due jobs."""
 
@@ -150,12 +189,31 @@ class Platform:
         settings: Settings,
         workspace_id: str,
         clock: ManualClock,
+        *,
+        messages: bool = False,
     ) -> None:
-        import_handler_modules(TASK_MODULES)
         self.session = session
+        self.session_factory = session_factory
         self.workspace_id = workspace_id
         self.clock = clock
-        self.worker = Worker(session_factory, settings, clock=clock, run_periodic=False)
+        self.messages_sent = messages
+        self.settings = settings
+        self.worker = self._worker()
+
+    def _worker(self) -> Worker:
+        registry = worker_registry(self.settings, self.clock if self.messages_sent else None)
+        return Worker(
+            self.session_factory,
+            self.settings,
+            registry=registry,
+            clock=self.clock,
+            run_periodic=False,
+        )
+
+    def allow_webhooks(self, *hosts: str) -> None:
+        """The deployment's webhook allow-list is ``hosts`` from now on."""
+        self.settings = self.settings.model_copy(update={"webhook_allowed_hosts": hosts})
+        self.worker = self._worker()
 
     def send(self, *messages: dict[str, Any]) -> None:
         CollectService(self.session).ingest(
@@ -180,9 +238,15 @@ class Platform:
         return self.run()
 
     def journeys(self) -> JourneyService:
-        return JourneyService(self.session, self.clock)
+        return JourneyService(self.session, self.clock, self.settings)
 
-    def live(self, document: dict[str, Any]) -> Journey:
+    def templates(self, document: dict[str, Any]) -> None:
+        make_templates(self.session, self.workspace_id, document)
+
+    def live(self, document: dict[str, Any], *, templates: bool = True) -> Journey:
+        """The journey created and published (its templates made first, unless told not)."""
+        if templates:
+            self.templates(document)
         service = self.journeys()
         journey = service.create(self.workspace_id, document, actor=ACTOR)
         journey = service.publish(self.workspace_id, journey.id, actor=ACTOR)
@@ -198,6 +262,16 @@ class Platform:
             )
         )
 
+    def history(self, instance_id: str) -> list[JourneyStepRun]:
+        """The instance's step runs, in order."""
+        return list(
+            self.session.scalars(
+                select(JourneyStepRun)
+                .where(JourneyStepRun.instance_id == instance_id)
+                .order_by(JourneyStepRun.visit)
+            )
+        )
+
     def path(self, instance_id: str) -> list[tuple[str, str]]:
         """(step, outcome) of each visit the instance finished, in order."""
         rows: Sequence[JourneyStepRun] = self.session.scalars(
@@ -206,3 +280,13 @@ class Platform:
             .order_by(JourneyStepRun.visit)
         ).all()
         return [(row.step, row.outcome) for row in rows]
+
+    def messages(self, instance_id: str) -> list[Message]:
+        """The outbox rows the instance's send steps queued, in order."""
+        return list(
+            self.session.scalars(
+                select(Message)
+                .where(Message.origin["instance_id"].as_string() == instance_id)
+                .order_by(Message.queued_at, Message.id)
+            )
+        )

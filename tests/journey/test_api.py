@@ -10,10 +10,18 @@ from sqlalchemy.orm import Session
 
 from tessera.models.workspace import ApiKeyKind, Role
 from tessera.workspace.service import WorkspaceService
-from tests.journey.flows import T0, Platform, journey_doc, track
+from tests.journey.flows import T0, Platform, journey_doc, make_templates, track
 from tests.support.factories import Tenant, make_tenant
 
 PROBLEM = "application/problem+json"
+
+
+def journey_tenant(session: Session, name: str) -> Tenant:
+    """A workspace with an admin key and the abandoned cart's two templates."""
+    tenant = make_tenant(session, name)
+    make_templates(session, tenant.workspace_id, journey_doc())
+    session.commit()
+    return tenant
 
 
 def create(client: TestClient, tenant: Tenant, document: Any) -> Any:
@@ -25,7 +33,7 @@ def test_a_journey_is_created_versioned_published_and_listed(
 ) -> None:
     """201 with version 1; a second version leaves the first as it was; publishing the newest
     makes it live; the list shows it with nobody inside."""
-    tenant = make_tenant(session, "api-journeys")
+    tenant = journey_tenant(session, "api-journeys")
 
     created = create(client, tenant, journey_doc())
     journey_id = created.json()["id"]
@@ -59,7 +67,7 @@ def test_an_invalid_graph_is_a_problem_naming_each_step_and_field(
     client: TestClient, session: Session
 ) -> None:
     """A loop without a wait and a dangling next: 422 problem+json, every fault listed."""
-    tenant = make_tenant(session, "api-journeys-bad")
+    tenant = journey_tenant(session, "api-journeys-bad")
     broken = journey_doc()
     broken["steps"][1]["next"] = "nowhere"
     broken["steps"][2] = {"id": "day", "type": "send_email", "template": "t", "next": "email"}
@@ -82,7 +90,7 @@ def test_odd_bodies_are_refused_as_problems_never_a_crash(
     client: TestClient, session: Session
 ) -> None:
     """A list, a string, an empty object and a huge number are 422 problems."""
-    tenant = make_tenant(session, "api-journeys-odd")
+    tenant = journey_tenant(session, "api-journeys-odd")
     bad_delay = journey_doc()
     bad_delay["steps"][2]["duration"] = "P99999999D"
 
@@ -96,7 +104,7 @@ def test_publishing_an_unknown_event_is_refused_and_the_journey_stays_a_draft(
     client: TestClient, session: Session
 ) -> None:
     """The problem names the wait step and its event field."""
-    tenant = make_tenant(session, "api-journeys-unknown")
+    tenant = journey_tenant(session, "api-journeys-unknown")
     document = journey_doc()
     document["steps"][0]["event"] = "Order Complete"
     journey_id = create(client, tenant, document).json()["id"]
@@ -110,9 +118,37 @@ def test_publishing_an_unknown_event_is_refused_and_the_journey_stays_a_draft(
     assert client.get(f"/v1/journeys/{journey_id}", headers=tenant.auth).json()["status"] == "draft"
 
 
+def test_publishing_a_send_step_without_its_template_is_a_problem_naming_the_step(
+    client: TestClient, session: Session
+) -> None:
+    """422 problem+json whose field is ``steps[1].template``; the journey stays a draft."""
+    tenant = journey_tenant(session, "api-journeys-template")
+    document = journey_doc()
+    document["steps"][1]["template"] = "cart_text"
+    journey_id = create(client, tenant, document).json()["id"]
+
+    answer = client.post(f"/v1/journeys/{journey_id}/publish", headers=tenant.auth)
+
+    assert (answer.status_code, answer.headers["content-type"]) == (422, PROBLEM)
+    body = answer.json()
+    assert (body["field"], body["detail"]) == (
+        "steps[1].template",
+        "step 'sms', template: no template 'cart_text' in this workspace",
+    )
+    assert body["errors"] == [
+        {
+            "step": "sms",
+            "field": "template",
+            "path": "steps[1].template",
+            "message": "no template 'cart_text' in this workspace",
+        }
+    ]
+    assert client.get(f"/v1/journeys/{journey_id}", headers=tenant.auth).json()["status"] == "draft"
+
+
 def test_status_changes_out_of_order_are_conflicts(client: TestClient, session: Session) -> None:
     """Resume a live journey, pause an archived one, publish a version that does not exist."""
-    tenant = make_tenant(session, "api-journeys-states")
+    tenant = journey_tenant(session, "api-journeys-states")
     journey_id = create(client, tenant, journey_doc()).json()["id"]
     path = f"/v1/journeys/{journey_id}"
     client.post(f"{path}/publish", headers=tenant.auth)
@@ -132,7 +168,7 @@ def test_status_changes_out_of_order_are_conflicts(client: TestClient, session: 
 
 def test_a_viewer_reads_but_cannot_change_journeys(client: TestClient, session: Session) -> None:
     """Viewer keys list (200) and are refused creating (403)."""
-    tenant = make_tenant(session, "api-journeys-viewer")
+    tenant = journey_tenant(session, "api-journeys-viewer")
     _key, token = WorkspaceService(session).create_api_key(
         tenant.workspace_id, ApiKeyKind.SECRET, "reader", Role.VIEWER
     )
@@ -147,7 +183,7 @@ def test_the_people_inside_are_listed_and_filtered(
     client: TestClient, session: Session, platform: Platform
 ) -> None:
     """After a checkout the person is inside at the wait; filters narrow, a bad reason is 422."""
-    tenant = make_tenant(session, "api-journeys-people")
+    tenant = journey_tenant(session, "api-journeys-people")
     platform.workspace_id = tenant.workspace_id
     journey_id = create(client, tenant, journey_doc()).json()["id"]
     client.post(f"/v1/journeys/{journey_id}/publish", headers=tenant.auth)

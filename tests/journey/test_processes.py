@@ -28,7 +28,15 @@ from tessera.kit.time import utcnow
 from tessera.models.journey import JourneyInstance, JourneyStepRun
 from tessera.worker import TASK_MODULES
 from tests.job.test_processes import Workers, rows, scalar, wait_until
-from tests.journey.flows import ACTOR, BRANCHES, DURABLE, identify, journey_doc, track
+from tests.journey.flows import (
+    ACTOR,
+    BRANCHES,
+    DURABLE,
+    identify,
+    journey_doc,
+    make_templates,
+    track,
+)
 from tests.support.factories import make_workspace
 
 PEOPLE = 300
@@ -57,10 +65,10 @@ def expected_path(instance: JourneyInstance, gold: bool) -> list[tuple[str, str]
     return [
         ("settle", "waited"),
         ("check", "then" if gold else "otherwise"),
-        *([("text", "send_pending")] if gold else []),
+        *([("text", "queued")] if gold else []),
         ("split", "holdout" if holdout else "branch_1"),
-        ("email", "held_out" if holdout else "send_pending"),
-        ("mark", "trait_recorded"),
+        ("email", "held_out" if holdout else "queued"),
+        ("mark", "trait_set"),
         ("later", "waited"),
         ("end", "completed"),
     ]
@@ -77,6 +85,7 @@ def test_a_worker_killed_mid_journey_loses_nobody_and_repeats_no_step(
     settings = load_settings(database_url=pg.url.render_as_string(hide_password=False))
     with session_scope(factory(pg)) as session:
         workspace_id = make_workspace(session, "durable")
+        make_templates(session, workspace_id, DURABLE)
         CollectService(session).ingest(  # the workspace knows the trait the journey reads
             Sender(workspace_id, None), [identify("i0", month_ago, "seed", tier="gold")], "test"
         )
@@ -157,6 +166,7 @@ def test_concurrent_triggers_for_one_cart_make_one_instance(
     settings = load_settings(database_url=pg.url.render_as_string(hide_password=False))
     with session_scope(factory(pg)) as session:
         workspace_id = make_workspace(session, "racing")
+        make_templates(session, workspace_id, journey_doc())
         journey = JourneyService(session).create(workspace_id, journey_doc(), actor=ACTOR)
         CollectService(session).ingest(
             Sender(workspace_id, None),

@@ -12,6 +12,7 @@ from tessera.journey.definition import DefinitionError
 from tessera.journey.errors import JourneyNotFound, JourneyStateConflict
 from tessera.journey.service import JourneyService
 from tessera.models.journey import JourneyStatus
+from tessera.models.message import MessageChannel, MessageTemplate, TemplateFormat
 from tessera.models.workspace import AuditEntry
 from tests.journey.flows import ACTOR, T0, Platform, identify, journey_doc, track
 from tests.support.factories import make_workspace
@@ -112,6 +113,52 @@ def test_an_event_nobody_sent_is_refused_at_publish_naming_the_step_and_field(
             "not a Segment e-commerce event",
         }
     ]
+    assert service.get(workspace_id, journey.id).status is JourneyStatus.DRAFT
+
+
+def test_send_steps_naming_unusable_templates_are_refused_at_publish_by_their_place(
+    session: Session, workspace_id: str
+) -> None:
+    """A misspelt template, an SMS template on an email step, and a template saved before a
+    filter it uses stopped existing (it no longer renders): each refused at
+    ``steps[i].template``, and the journey stays a draft."""
+    session.add(
+        MessageTemplate(
+            workspace_id=workspace_id,
+            name="old_email",
+            channel=MessageChannel.EMAIL,
+            format=TemplateFormat.HTML,
+            subject="Hi",
+            body="<p>{{ profile.first_name | shout }}</p>",
+            description="",
+            created_by=ACTOR,
+            updated_by=ACTOR,
+            created_at=T0,
+            updated_at=T0,
+        )
+    )
+    document = journey_doc()
+    document["steps"][1]["template"] = "cart_smss"
+    document["steps"][3]["template"] = "cart_sms"
+    document["steps"].insert(
+        4, {"id": "old", "type": "send_email", "template": "old_email", "next": "done"}
+    )
+    document["steps"][3]["next"] = "old"
+    service = JourneyService(session)
+    journey = service.create(workspace_id, document, actor=ACTOR)
+
+    with pytest.raises(DefinitionError) as raised:
+        service.publish(workspace_id, journey.id, actor=ACTOR)
+
+    found = [(f["step"], f["field"], f["path"], f["message"]) for f in faults(raised)]
+    assert found[:2] == [
+        ("sms", "template", "steps[1].template", "no template 'cart_smss' in this workspace"),
+        ("email", "template", "steps[3].template", "template 'cart_sms' is for sms, not email"),
+    ]
+    assert found[2][:3] == ("old", "template", "steps[4].template")
+    assert found[2][3].startswith("template 'old_email' does not render: ")
+    assert len(found) == 3
+    assert raised.value.extensions["field"] == "steps[1].template"
     assert service.get(workspace_id, journey.id).status is JourneyStatus.DRAFT
 
 

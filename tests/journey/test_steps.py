@@ -7,13 +7,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from tessera.customer.privacy import PrivacyService
+from tessera.customer.profiles import ProfileService
 from tessera.customer.schemas import ConsentCreate
 from tessera.identity.graph.service import IdentityService
 from tessera.job.runner import JobOutcome
 from tessera.journey import domain
-from tessera.journey.definition import Branch
-from tessera.journey.sending import SEND_PENDING
+from tessera.journey.definition import Branch, DefinitionError
+from tessera.journey.sending import QUEUED
 from tessera.models.identity import ConsentStatus
 from tessera.workspace.service import WorkspaceService
 from tests.journey.flows import ACTOR, T0, Platform, identify, track
@@ -64,12 +67,12 @@ def test_a_morning_delay_keeps_each_persons_local_time_across_the_dst_change(
     assert ben.wake_at == datetime(2031, 3, 9, 8, 0, tzinfo=UTC)
 
     platform.advance(hours=7, minutes=1)  # 08:01 UTC: Ben's morning, not yet Ana's
-    assert platform.path(ben.id)[:2] == [("morning", "waited"), ("email", SEND_PENDING)]
+    assert platform.path(ben.id)[:2] == [("morning", "waited"), ("email", QUEUED)]
     assert platform.path(ana.id) == []
     platform.advance(hours=5)
     assert platform.path(ana.id) == [
         ("morning", "waited"),
-        ("email", SEND_PENDING),
+        ("email", QUEUED),
         ("end", "completed"),
     ]
 
@@ -117,8 +120,8 @@ def test_a_consent_split_texts_those_who_said_yes_and_emails_the_others(
 
     paths = {i.entry_message_id: platform.path(i.id) for i in platform.instances(flow.id)}
     assert paths == {
-        "c1": [("split", "then"), ("sms", SEND_PENDING), ("end", "completed")],
-        "c2": [("split", "otherwise"), ("email", SEND_PENDING), ("end", "completed")],
+        "c1": [("split", "then"), ("sms", QUEUED), ("end", "completed")],
+        "c2": [("split", "otherwise"), ("email", QUEUED), ("end", "completed")],
     }
 
 
@@ -147,7 +150,7 @@ def test_a_holdout_branch_is_drawn_per_instance_and_receives_nothing(
         assert instance.is_holdout is is_held
         assert platform.path(instance.id) == [
             ("split", "holdout" if is_held else "branch_1"),
-            ("email", "held_out" if is_held else SEND_PENDING),
+            ("email", "held_out" if is_held else QUEUED),
             ("end", "completed"),
         ]
 
@@ -157,6 +160,7 @@ def test_a_webhook_is_posted_with_one_idempotency_key_and_retried_after_a_5xx(
 ) -> None:
     """The receiver answers 503 first: the job retries, sends the same key again, and the
     person moves on once it answers 200. A 404 is a refusal: recorded, and the person goes on."""
+    platform.allow_webhooks("127.0.0.1")
     with webhook_receiver() as receiver:
         flow = platform.live(
             journey(
@@ -197,10 +201,96 @@ def test_a_webhook_is_posted_with_one_idempotency_key_and_retried_after_a_5xx(
     assert third.body["instance_id"] == ben.id
     assert platform.path(ana.id) == [
         ("hook", "called"),
-        ("mark", "trait_recorded"),
+        ("mark", "trait_set"),
         ("end", "completed"),
     ]
     assert platform.path(ben.id)[0] == ("hook", "refused")
+
+
+def test_a_webhook_to_a_private_address_is_refused_at_publish_and_at_call_time(
+    platform: Platform,
+) -> None:
+    """Without the allow-list, publishing a webhook to 127.0.0.1 is refused at
+    ``steps[0].url``. Published while the host was allowed, and called after it no longer
+    is, the call is refused: nothing reaches the receiver, the history says why, and the
+    person goes on."""
+    with webhook_receiver() as receiver:
+        document = journey(
+            {"id": "hook", "type": "webhook", "url": f"{receiver.url}/cart", "next": "end"}
+        )
+        service = platform.journeys()
+        draft = service.create(platform.workspace_id, document, actor=ACTOR)
+        with pytest.raises(DefinitionError) as refused:
+            service.publish(platform.workspace_id, draft.id, actor=ACTOR)
+        platform.allow_webhooks("127.0.0.0/8")
+        platform.journeys().publish(platform.workspace_id, draft.id, actor=ACTOR)
+        platform.session.commit()
+        platform.allow_webhooks()
+
+        platform.send(checkout("c1", "ana"))
+        platform.run()
+
+    assert refused.value.extensions["field"] == "steps[0].url"
+    assert refused.value.faults[0].message == (
+        "127.0.0.1 is not a public address; webhooks go to public addresses"
+    )
+    [instance] = platform.instances(draft.id)
+    assert receiver.received == []
+    assert platform.path(instance.id) == [("hook", "refused"), ("end", "completed")]
+    [run] = platform.history(instance.id)[:1]
+    assert run.detail == {
+        "destination": "127.0.0.1 is not a public address; webhooks go to public addresses"
+    }
+
+
+def test_set_trait_writes_the_trait_on_the_profile_for_the_next_step_to_read(
+    platform: Platform,
+) -> None:
+    """Ana's checkout marks her ``cart_reminded`` (stamped with the visit's time) and the
+    condition right after reads it from her profile; a value she states later wins, an
+    older statement replayed does not."""
+    platform.send(identify("i0", T0 - HOUR, "ana", cart_reminded=False))
+    platform.run()
+    flow = platform.live(
+        journey(
+            {
+                "id": "mark",
+                "type": "set_trait",
+                "trait": "cart_reminded",
+                "value": True,
+                "next": "check",
+            },
+            {
+                "id": "check",
+                "type": "condition",
+                "condition": {"kind": "trait", "trait": "cart_reminded", "op": "eq", "value": True},
+                "then": "end",
+                "otherwise": "end",
+            },
+        )
+    )
+
+    platform.send(checkout("c1", "ana"))
+    platform.run()
+    [instance] = platform.instances(flow.id)
+    marked = ProfileService(platform.session).resolve(platform.workspace_id, instance.profile_id)
+    traits, stamps = dict(marked.traits), dict(marked.trait_stamps)
+    platform.send(identify("i-old", T0 - 2 * HOUR, "ana", cart_reminded="old"))
+    platform.run()
+    replayed = ProfileService(platform.session).resolve(platform.workspace_id, instance.profile_id)
+    assert replayed.traits["cart_reminded"] is True
+    platform.send(identify("i-new", T0 + HOUR, "ana", cart_reminded="later"))
+    platform.clock.advance(HOUR)
+    platform.run()
+    later = ProfileService(platform.session).resolve(platform.workspace_id, instance.profile_id)
+
+    assert platform.path(instance.id) == [
+        ("mark", "trait_set"),
+        ("check", "then"),
+        ("end", "completed"),
+    ]
+    assert (traits["cart_reminded"], stamps["cart_reminded"]) == (True, T0.isoformat())
+    assert later.traits["cart_reminded"] == "later"
 
 
 def test_a_paused_journey_holds_people_where_they_are_until_resumed(platform: Platform) -> None:
@@ -230,7 +320,7 @@ def test_a_paused_journey_holds_people_where_they_are_until_resumed(platform: Pl
     [resumed] = platform.instances(flow.id)
     assert platform.path(resumed.id) == [
         ("wait", "waited"),
-        ("email", SEND_PENDING),
+        ("email", QUEUED),
         ("end", "completed"),
     ]
     assert resumed.left_at == T0 + 3 * HOUR

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from tessera.customer.privacy import PrivacyService
 from tessera.job.service import JobService
-from tessera.journey.sending import SEND_PENDING
+from tessera.journey.sending import QUEUED
 from tessera.journey.triggers import TRIGGER_JOB
 from tessera.models.job import Job, JobStatus
 from tessera.models.journey import JourneyStepRun
@@ -36,7 +36,8 @@ def test_an_abandoned_cart_times_out_texts_waits_a_day_emails_and_completes(
     platform: Platform,
 ) -> None:
     """Nothing happens before the two hours; then the SMS and, a day later, the email are
-    handed to the sender with their idempotency keys, and the person completes the journey."""
+    queued in the outbox with their idempotency keys and the journey as their origin, and the
+    person completes the journey."""
     journey = platform.live(journey_doc())
     platform.send(checkout("c1", "cart-1"))
     platform.run()
@@ -56,9 +57,9 @@ def test_an_abandoned_cart_times_out_texts_waits_a_day_emails_and_completes(
     [done] = platform.instances(journey.id)
     assert platform.path(done.id) == [
         ("wait_order", "timeout"),
-        ("sms", SEND_PENDING),
+        ("sms", QUEUED),
         ("day", "waited"),
-        ("email", SEND_PENDING),
+        ("email", QUEUED),
         ("done", "completed"),
     ]
     assert (done.exit_reason, done.left_at, done.entry_key) == (
@@ -66,21 +67,36 @@ def test_an_abandoned_cart_times_out_texts_waits_a_day_emails_and_completes(
         T0 + 26 * HOUR,
         "cart-1",
     )
-    sms = platform.session.scalar(
+    sms_run = platform.session.scalar(
         select(JourneyStepRun).where(
             JourneyStepRun.instance_id == done.id, JourneyStepRun.visit == 2
         )
     )
-    assert sms is not None
-    assert (sms.at, sms.detail) == (
+    sms, email = platform.messages(done.id)
+    assert sms_run is not None
+    assert (sms_run.at, sms_run.detail) == (
         T0 + 2 * HOUR,
-        {
-            "channel": "sms",
-            "template": "cart_sms",
-            "transactional": False,
-            "idempotency_key": f"journey:{done.id}:sms:2",
-        },
+        {"channel": "sms", "template": "cart_sms", "message_id": sms.id},
     )
+    assert [
+        (m.channel.value, m.template_name, m.idempotency_key, m.queued_at, m.origin)
+        for m in (sms, email)
+    ] == [
+        (
+            "sms",
+            "cart_sms",
+            f"journey:{done.id}:sms:2",
+            T0 + 2 * HOUR,
+            {"kind": "journey", "journey_id": journey.id, "instance_id": done.id, "step": "sms"},
+        ),
+        (
+            "email",
+            "cart_email",
+            f"journey:{done.id}:email:4",
+            T0 + 26 * HOUR,
+            {"kind": "journey", "journey_id": journey.id, "instance_id": done.id, "step": "email"},
+        ),
+    ]
 
 
 def test_only_the_awaited_event_with_the_carts_key_moves_the_person_on(
@@ -130,7 +146,7 @@ def test_a_store_sale_on_another_channel_ends_the_journey_before_any_message(
         "wait_order",
         T0 + HOUR,
     )
-    assert platform.path(left.id) == []
+    assert (platform.path(left.id), platform.messages(left.id)) == ([], [])
 
 
 def test_an_order_placed_before_entering_does_not_count(platform: Platform) -> None:
@@ -144,7 +160,7 @@ def test_an_order_placed_before_entering_does_not_count(platform: Platform) -> N
     platform.advance(hours=2)
 
     [instance] = platform.instances(journey.id)
-    assert platform.path(instance.id)[:2] == [("wait_order", "timeout"), ("sms", SEND_PENDING)]
+    assert platform.path(instance.id)[:2] == [("wait_order", "timeout"), ("sms", QUEUED)]
 
 
 def test_exit_rules_are_read_again_just_before_a_send(platform: Platform) -> None:

@@ -326,8 +326,9 @@ def stock_probes(session: Session, b: Tenant) -> list[Probe]:
 @probes
 def journey_probes(session: Session, b: Tenant) -> list[Probe]:
     from tessera.journey.service import JourneyService
-    from tests.journey.flows import journey_doc
+    from tests.journey.flows import journey_doc, make_templates
 
+    make_templates(session, b.workspace_id, journey_doc())
     service = JourneyService(session)
     draft = service.create(b.workspace_id, journey_doc(), actor="probe")
     live = service.create(b.workspace_id, journey_doc(), actor="probe")
@@ -366,5 +367,12 @@ def message_probes(session: Session, b: Tenant) -> list[Probe]:
 @probes
 def segment_probes(session: Session, b: Tenant) -> list[Probe]:
     from tests.segment.probes import segment_probes as build
+
+    return build(session, b)
+
+
+@probes
+def journey_metrics_probes(session: Session, b: Tenant) -> list[Probe]:
+    from tests.journey.probes import journey_metrics_probes as build
 
     return build(session, b)

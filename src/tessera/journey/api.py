@@ -1,17 +1,24 @@
 """``/v1/journeys``: journeys, their versions, publishing, and the people inside.
 
-Anyone with a key reads; marketers and above change journeys. A definition is refused as
-``invalid-journey`` problem+json with one entry per fault in ``errors``, each naming the step
-(or null for the journey) and the field.
+Anyone with a key reads (a journey's metrics too); marketers and above change journeys. A
+definition is refused as ``invalid-journey`` problem+json with one entry per fault in
+``errors``, each naming the step (or null for the journey) and the field.
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from fastapi import Body, Query, status
 
 from tessera.http.routing import DbSession, router
+from tessera.journey.metrics import (
+    DEFAULT_WINDOW_DAYS,
+    MAX_WINDOW_DAYS,
+    Conversion,
+    MetricsService,
+)
 from tessera.journey.schemas import (
     DEFINITION_EXAMPLE,
     InstanceOut,
@@ -20,6 +27,7 @@ from tessera.journey.schemas import (
     JourneyListItem,
     JourneyOut,
     JourneyPage,
+    MetricsOut,
     PublishIn,
     StepCountOut,
     VersionDetail,
@@ -207,3 +215,34 @@ def list_instances(
     return InstancePage(
         items=[InstanceOut.model_validate(i) for i in page.items], next_cursor=page.next_cursor
     )
+
+
+@api.get(
+    "/journeys/{journey_id}/metrics",
+    response_model=MetricsOut,
+    summary="People, messages and conversions of a journey, in total and per step",
+)
+def journey_metrics(
+    journey_id: str,
+    principal: Viewer,
+    session: DbSession,
+    window_days: int = Query(
+        default=DEFAULT_WINDOW_DAYS,
+        ge=1,
+        le=MAX_WINDOW_DAYS,
+        description="An order on any channel within this many days of entry is a conversion",
+    ),
+) -> MetricsOut:
+    found = MetricsService(session).metrics(principal.workspace_id, journey_id, window_days)
+    return MetricsOut.model_validate(asdict(found) | {
+        "conversion": _conversion(found.conversion),
+        "splits": [
+            {"step": s.step, "holdout": _conversion(s.holdout),
+             "treatment": _conversion(s.treatment), "lift": s.lift}
+            for s in found.splits
+        ],
+    })  # fmt: skip
+
+
+def _conversion(found: Conversion) -> dict[str, Any]:
+    return asdict(found) | {"rate": found.rate}

@@ -1,5 +1,5 @@
-"""``tessera journeys``: list, show, create from a JSON file, save a version, publish, pause,
-resume, archive. Each change is audited with ``cli`` as the actor, as through the API."""
+"""``tessera journeys``: list, show, metrics, create from a JSON file, save a version, publish,
+pause, resume, archive. Each change is audited with ``cli`` as the actor, as through the API."""
 
 from __future__ import annotations
 
@@ -12,7 +12,14 @@ from rich.table import Table
 
 from tessera.cli_support import console, context, error_console, fail, friendly_errors
 from tessera.journey.definition import DefinitionError
+from tessera.journey.metrics import (
+    DEFAULT_WINDOW_DAYS,
+    MAX_WINDOW_DAYS,
+    Conversion,
+    MetricsService,
+)
 from tessera.journey.service import JourneyService
+from tessera.kit.money import Money
 from tessera.models.journey import Journey, JourneyStatus
 from tessera.workspace.service import WorkspaceService
 
@@ -115,6 +122,54 @@ def journeys_show(
                 left = ", ".join(f"{reason} {n}" for reason, n in sorted(count.exited.items()))
                 steps.add_row(count.step, str(count.entered), str(count.waiting), left)
             console().print(steps)
+
+
+@journeys_cli.command("metrics")
+@friendly_errors
+def journeys_metrics(
+    ctx: typer.Context,
+    journey_id: str = typer.Argument(...),
+    workspace: str = WorkspaceOption,
+    window_days: int = typer.Option(
+        DEFAULT_WINDOW_DAYS,
+        "--window-days",
+        min=1,
+        max=MAX_WINDOW_DAYS,
+        help="An order on any channel within this many days of entry is a conversion",
+    ),
+) -> None:
+    """People, messages and conversions of a journey, in total and per step, and each holdout
+    against its treatment."""
+    with context(ctx).session() as session:
+        ws = WorkspaceService(session).find_workspace(workspace)
+        found = MetricsService(session).metrics(ws.id, journey_id, window_days)
+        left = ", ".join(f"{reason} {n}" for reason, n in sorted(found.exited.items())) or "none"
+        console().print(
+            f"{found.journey_id}: {found.entered} entered, {found.inside} inside, left: {left}\n"
+            f"messages: {found.sent} sent, {found.delivered} delivered, {found.clicked} clicked\n"
+            f"converted within {found.window_days} days: {_conversion(found.conversion)}",
+            highlight=False,
+        )
+        steps = Table("step", "entered", "waiting", "left", "sent", "delivered", "clicked")
+        for step in found.steps:
+            exited = ", ".join(f"{reason} {n}" for reason, n in sorted(step.exited.items()))
+            steps.add_row(
+                step.step, str(step.entered), str(step.waiting), exited,
+                str(step.sent), str(step.delivered), str(step.clicked),
+            )  # fmt: skip
+        if found.steps:
+            console().print(steps)
+        for split in found.splits:
+            console().print(
+                f"split {split.step}: holdout {_conversion(split.holdout)}; "
+                f"treatment {_conversion(split.treatment)}; lift {split.lift:+.2%}",
+                highlight=False,
+            )
+
+
+def _conversion(found: Conversion) -> str:
+    revenue = ", ".join(str(Money(amount, code)) for code, amount in sorted(found.revenue.items()))
+    return f"{found.converted}/{found.people} ({found.rate:.1%}), revenue {revenue or '0'}"
 
 
 @journeys_cli.command("create")

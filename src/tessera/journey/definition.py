@@ -296,9 +296,11 @@ class Fault:
     step: str | None
     field: str
     message: str
+    path: str | None = None  # where in the document, e.g. ``steps[2].template``
 
     def as_dict(self) -> dict[str, Any]:
-        return {"step": self.step, "field": self.field, "message": self.message}
+        found = {"step": self.step, "field": self.field, "message": self.message}
+        return found if self.path is None else {**found, "path": self.path}
 
 
 class DefinitionError(InvalidInput):
@@ -309,10 +311,10 @@ class DefinitionError(InvalidInput):
         first = faults[0]
         where = f"step {first.step!r}, " if first.step else ""
         more = f" (and {len(faults) - 1} more)" if len(faults) > 1 else ""
-        super().__init__(
-            f"{where}{first.field}: {first.message}{more}",
-            errors=[fault.as_dict() for fault in faults],
-        )
+        extensions: dict[str, Any] = {"errors": [fault.as_dict() for fault in faults]}
+        if first.path:
+            extensions["field"] = first.path
+        super().__init__(f"{where}{first.field}: {first.message}{more}", **extensions)
         self.faults = faults
 
 

@@ -29,6 +29,18 @@ from tessera.models.journey import (
 Inside = JourneyInstance.left_at.is_(None)
 
 
+class Entry(NamedTuple):
+    instance_id: str
+    profile_id: str
+    entered_at: datetime
+
+
+class SplitOutcome(NamedTuple):
+    instance_id: str
+    step: str
+    outcome: str
+
+
 class StepCount(NamedTuple):
     step: str
     visits: int
@@ -334,3 +346,23 @@ class JourneyRepository(RepositoryBase):
             .group_by(JourneyInstance.journey_id, JourneyInstance.exit_reason)
         ).all()
         return [(journey_id, reason, int(count)) for journey_id, reason, count in rows]
+
+    def all_entries(self, journey_id: str) -> list[Entry]:
+        """Every instance of the journey: who entered and when (for conversions)."""
+        rows = self.session.execute(
+            select(JourneyInstance.id, JourneyInstance.profile_id, JourneyInstance.entered_at)
+            .where(JourneyInstance.journey_id == journey_id)
+            .order_by(JourneyInstance.id)
+        ).all()
+        return [Entry(*row) for row in rows]
+
+    def split_outcomes(self, journey_id: str, steps: Sequence[str]) -> list[SplitOutcome]:
+        """Which branch each instance took at each of ``steps`` (random splits)."""
+        if not steps:
+            return []
+        rows = self.session.execute(
+            select(JourneyStepRun.instance_id, JourneyStepRun.step, JourneyStepRun.outcome).where(
+                JourneyStepRun.journey_id == journey_id, JourneyStepRun.step.in_(list(steps))
+            )
+        ).all()
+        return [SplitOutcome(*row) for row in rows]

@@ -108,3 +108,44 @@ class InstanceOut(BaseModel):
 class InstancePage(BaseModel):
     items: list[InstanceOut]
     next_cursor: str | None
+
+
+class ConversionOut(BaseModel):
+    people: int = Field(description="Instances in the group")
+    converted: int = Field(description="Of them, those with an order within the window")
+    rate: float = Field(description="converted / people (0 when nobody)")
+    revenue: dict[str, int] = Field(
+        description="Converting orders' totals net of refunds, in minor units per currency"
+    )
+
+
+class StepMetricsOut(BaseModel):
+    step: str
+    entered: int = Field(description="Visits of the step begun, over every version")
+    waiting: int = Field(description="People at the step now")
+    exited: dict[str, int] = Field(description="People who left at the step, by reason")
+    queued: int = Field(description="Messages the step queued")
+    sent: int = Field(description="Of them, handed to the provider")
+    delivered: int = Field(description="Of them, reported delivered")
+    clicked: int = Field(description="Of them, with a tracked link clicked")
+
+
+class SplitMetricsOut(BaseModel):
+    step: str = Field(description="A random split with a holdout branch")
+    holdout: ConversionOut
+    treatment: ConversionOut = Field(description="Everyone who took another branch")
+    lift: float = Field(description="The treatment's conversion rate minus the holdout's")
+
+
+class MetricsOut(BaseModel):
+    journey_id: str
+    window_days: int = Field(description="An order within this many days of entry converts")
+    entered: int
+    inside: int = Field(description="People inside now (waiting at a step)")
+    exited: dict[str, int] = Field(description="People who left, by reason")
+    sent: int
+    delivered: int
+    clicked: int
+    conversion: ConversionOut
+    steps: list[StepMetricsOut]
+    splits: list[SplitMetricsOut]

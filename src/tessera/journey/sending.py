@@ -6,29 +6,37 @@ per (instance, step, visit) (ADR 0022): the message package writes its outbox ro
 the message exists if and only if the step's visit commits, once, however often the job runs.
 What the sender answers becomes the visit's outcome in the step history.
 
-Until the message package is wired in, the registered sender is ``RecordIntent``: it sends
-nothing and answers ``send_pending``, so a journey runs end to end and its history shows what
-would have been sent. Each process's edge (the app, the worker) registers the real one with
-``register_sender`` when it starts.
+The sender every process uses is ``QueueMessage``: it writes the outbox row through
+``MessageService.queue`` (origin ``journey``, so the outbox, the timeline and the journey's
+metrics know where it came from) and the message package's send job decides and delivers it.
+A test or a script may ``register_sender`` another one.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
+from tessera.identity.errors import ProfileNotFound
 from tessera.journey.definition import SendEmail, SendSms
+from tessera.kit.errors import InvalidInput
+from tessera.message.errors import TemplateNotFound
+from tessera.message.service import MessageService
 from tessera.models.journey import JourneyInstance
+from tessera.models.message import MessageChannel, MessagePurpose
 
-SEND_PENDING = "send_pending"
+QUEUED = "queued"
+NOT_QUEUED = "not_queued"
+ORIGIN_KIND = "journey"
 
 
 @dataclass(frozen=True)
 class SendOutcome:
-    """What became of a send: a word for the step history (``queued``, ``skipped``...) and
-    anything worth keeping with it (never the message's text or the address)."""
+    """What became of a send: a word for the step history (``queued``, ``not_queued``...)
+    and anything worth keeping with it (never the message's text or the address)."""
 
     outcome: str
     detail: dict[str, Any] = field(default_factory=dict)
@@ -41,14 +49,27 @@ class Sender(Protocol):
         instance: JourneyInstance,
         step: SendEmail | SendSms,
         idempotency_key: str,
+        at: datetime,
     ) -> SendOutcome:
-        """Queue the step's message for the instance's person in the caller's transaction;
-        the same ``idempotency_key`` twice queues one message. Never commits."""
+        """Queue the step's message for the instance's person in the caller's transaction,
+        as of the visit's time ``at``; the same ``idempotency_key`` twice queues one message.
+        Never commits."""
         ...
 
 
-class RecordIntent:
-    """The sender in place until the message package is: records what would be sent."""
+def journey_origin(instance: JourneyInstance, step_id: str) -> dict[str, Any]:
+    """What a journey's message carries as its ``origin``: the pre-send check and the
+    journey's metrics find the instance and the step through it."""
+    return {
+        "kind": ORIGIN_KIND,
+        "journey_id": instance.journey_id,
+        "instance_id": instance.id,
+        "step": step_id,
+    }
+
+
+class QueueMessage:
+    """Writes the step's message to the outbox (``MessageService.queue``)."""
 
     def queue(
         self,
@@ -56,20 +77,30 @@ class RecordIntent:
         instance: JourneyInstance,
         step: SendEmail | SendSms,
         idempotency_key: str,
+        at: datetime,
     ) -> SendOutcome:
-        channel = "email" if isinstance(step, SendEmail) else "sms"
-        return SendOutcome(
-            SEND_PENDING,
-            {
-                "channel": channel,
-                "template": step.template,
-                "transactional": step.transactional,
-                "idempotency_key": idempotency_key,
-            },
-        )
+        """The outbox row, queued at the visit's time. A template deleted or changed to
+        another channel since the journey was published, or a person gone, is recorded
+        (``not_queued`` with the reason) and the person goes on: retrying would not help."""
+        channel = MessageChannel.EMAIL if isinstance(step, SendEmail) else MessageChannel.SMS
+        purpose = MessagePurpose.TRANSACTIONAL if step.transactional else MessagePurpose.MARKETING
+        described = {"channel": channel.value, "template": step.template}
+        try:
+            message = MessageService(session, clock=lambda: at).queue(
+                instance.workspace_id,
+                instance.profile_id,
+                channel,
+                step.template,
+                idempotency_key=idempotency_key,
+                purpose=purpose,
+                origin=journey_origin(instance, step.id),
+            )
+        except (TemplateNotFound, ProfileNotFound, InvalidInput) as refusal:
+            return SendOutcome(NOT_QUEUED, {**described, "reason": str(refusal)[:300]})
+        return SendOutcome(QUEUED, {**described, "message_id": message.id})
 
 
-_registered: list[Sender] = [RecordIntent()]
+_registered: list[Sender] = [QueueMessage()]
 
 
 def register_sender(sender: Sender) -> None:

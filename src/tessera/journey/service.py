@@ -5,9 +5,10 @@ Every save is a new immutable version (``journey_version``), checked whole by
 ``definition.parse`` first, so a broken graph is refused when saved. Publishing points the
 journey at a version after checking every name it uses against the workspace: an event must be
 a Segment e-commerce event or one that arrived lately, a trait a standard identify trait or one
-that recent profiles hold; segments and audiences do not exist yet, so a journey that uses one
-is refused, naming the step and the field. People already inside keep the version they entered
-with.
+that recent profiles hold, a template one of the step's channel that renders, a webhook a
+public address (or an allowed host), a segment or audience one the workspace has; an unknown
+name is refused, naming the step and the field. People already inside keep the version they
+entered with.
 """
 
 from __future__ import annotations
@@ -21,9 +22,20 @@ from sqlalchemy.orm import Session
 
 from tessera.collect.domain import ECOMMERCE_EVENTS
 from tessera.collect.service import CollectService
+from tessera.config import Settings, get_settings
 from tessera.customer.profiles import ProfileService
+from tessera.integrations.webhook import destination_problem, resolve_host
 from tessera.journey import segments
-from tessera.journey.definition import Definition, DefinitionError, Fault, parse, uses
+from tessera.journey.definition import (
+    CallWebhook,
+    Definition,
+    DefinitionError,
+    Fault,
+    SendEmail,
+    Use,
+    parse,
+    uses,
+)
 from tessera.journey.errors import JourneyNotFound, JourneyStateConflict, JourneyVersionNotFound
 from tessera.journey.facts import Definitions
 from tessera.journey.repository import InstanceFilter, JourneyRepository
@@ -32,6 +44,7 @@ from tessera.kit.errors import InvalidInput
 from tessera.kit.ids import new_id
 from tessera.kit.pagination import Page, clamp_limit, decode_cursor, page_from
 from tessera.kit.time import Clock, utcnow
+from tessera.message.templates import TemplateService
 from tessera.models.journey import Journey, JourneyInstance, JourneyStatus, JourneyVersion
 from tessera.workspace.service import WorkspaceService
 
@@ -70,9 +83,12 @@ class StepCounts:
 
 
 class JourneyService:
-    def __init__(self, session: Session, clock: Clock = utcnow) -> None:
+    def __init__(
+        self, session: Session, clock: Clock = utcnow, settings: Settings | None = None
+    ) -> None:
         self.session = session
         self.clock = clock
+        self.settings = settings
         self.repository = JourneyRepository(session)
 
     # Reading ---------------------------------------------------------------------------------
@@ -340,9 +356,29 @@ class JourneyService:
             elif use.kind in ("segment", "audience"):
                 fault = segments.unknown_name(self.session, workspace_id, use)
                 faults.extend([fault] if fault else [])
-            # Templates are the message package's to check once it is wired in.
+            elif use.kind == "template":
+                faults.extend(self._template_fault(workspace_id, definition, use))
+        faults.extend(self._webhook_faults(definition))
         if faults:
             raise DefinitionError(faults)
+
+    def _webhook_faults(self, definition: Definition) -> list[Fault]:
+        """Webhooks to private addresses (server-side request forgery), unless allowed."""
+        allowed = (self.settings or get_settings()).webhook_allowed_hosts
+        return [
+            Fault(step.id, "url", problem, path=f"steps[{index}].url")
+            for index, step in enumerate(definition.steps)
+            if isinstance(step, CallWebhook)
+            and (problem := destination_problem(step.url, allowed, resolve_host)) is not None
+        ]
+
+    def _template_fault(self, workspace_id: str, definition: Definition, use: Use) -> list[Fault]:
+        index, step = next((i, s) for i, s in enumerate(definition.steps) if s.id == use.step)
+        channel = "email" if isinstance(step, SendEmail) else "sms"
+        problem = TemplateService(self.session).unusable(workspace_id, use.name, channel)
+        if problem is None:
+            return []
+        return [Fault(use.step, use.field, problem, path=f"steps[{index}].{use.field}")]
 
     def _fresh(self, journey: Journey) -> Journey:
         self.session.refresh(journey)

@@ -12,7 +12,8 @@ step's action (the sender's ``queue``, a webhook), its history row and the next 
 follow in the same transaction, so a worker killed anywhere in between leaves nothing
 behind, and a second run of the job finds the visit gone and does nothing. A webhook is the
 one effect outside the database: it may be called again after a crash, always with the same
-``Idempotency-Key``.
+``Idempotency-Key``, and never to a private address (``integrations.webhook``: checked when
+published and again at each call, since a name's addresses can change in between).
 """
 
 from __future__ import annotations
@@ -20,11 +21,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from tessera.integrations.webhook import WebhookAnswer, WebhookUnreachable, post_json
+from tessera.config import Settings, get_settings
+from tessera.identity.graph.service import IdentityService
+from tessera.integrations.webhook import (
+    DestinationRefused,
+    WebhookAnswer,
+    WebhookUnreachable,
+    post_json,
+)
 from tessera.job.service import JobService
 from tessera.journey import domain, segments
 from tessera.journey.definition import (
@@ -50,6 +59,7 @@ from tessera.models.journey import JourneyInstance, JourneyStatus
 
 STEP_JOB = "journey.step_due"
 COMPLETED = "completed"
+TRAIT_SET = "trait_set"
 # Answers after which a webhook is called again later (by the job's retry) rather than given up.
 RETRIED_STATUSES = frozenset({408, 425, 429})
 
@@ -130,13 +140,20 @@ class StepRunner:
     """Runs visits on the caller's session (a job's transaction). Never commits."""
 
     def __init__(
-        self, session: Session, sender: Sender | None = None, post: Post | None = None
+        self,
+        session: Session,
+        sender: Sender | None = None,
+        post: Post | None = None,
+        settings: Settings | None = None,
     ) -> None:
         self.session = session
         self.repository = JourneyRepository(session)
         self.definitions = Definitions(session)
         self.sender = sender or current_sender()
-        self.post = post or post_json
+        if post is None:
+            allowed = (settings or get_settings()).webhook_allowed_hosts
+            post = partial(post_json, allowed_hosts=allowed)
+        self.post = post
 
     def run(self, instance_id: str, visit: int, at: datetime) -> str | None:
         """Run the instance's ``visit`` for the moment ``at``; returns the outcome recorded,
@@ -197,13 +214,11 @@ class StepRunner:
                 branch = step.branches[index]
                 outcome = "holdout" if branch.holdout else f"branch_{index + 1}"
                 return Decision(outcome, branch.next, {"branch": index + 1}, branch.holdout)
-            case SendEmail() | SendSms() | CallWebhook():
+            case SendEmail() | SendSms() | CallWebhook():  # acted on once claimed (``_act``)
                 held = instance.is_holdout
                 return Decision("held_out" if held else "pending", step.next)
             case SetTrait():
-                # No service sets a profile's traits yet (they are folded from events): the
-                # value is recorded in the history for the person's record.
-                return Decision("trait_recorded", step.next, {step.trait: step.value})
+                return Decision("pending", step.next, {step.trait: step.value})
             case AudienceChange():  # idempotent: a visit run twice changes the list once
                 outcome, detail = segments.change_audience(self.session, instance, step)
                 return Decision(outcome, step.next, detail)
@@ -214,12 +229,19 @@ class StepRunner:
     def _act(
         self, instance: JourneyInstance, visit: int, step: Step, decision: Decision, at: datetime
     ) -> None:
-        """The visit's effect, once it is claimed: queue a message, call a webhook."""
+        """The visit's effect, once it is claimed: queue a message, call a webhook, set a
+        trait (the identity graph's write, stamped with the visit's time)."""
         if decision.outcome != "pending":
             return
         key = f"journey:{instance.id}:{step.id}:{visit}"
+        if isinstance(step, SetTrait):
+            IdentityService(self.session).set_traits(
+                instance.workspace_id, instance.profile_id, {step.trait: step.value}, at
+            )
+            decision.outcome = TRAIT_SET
+            return
         if isinstance(step, SendEmail | SendSms):
-            sent = self.sender.queue(self.session, instance, step, key)
+            sent = self.sender.queue(self.session, instance, step, key, at)
             decision.outcome, decision.detail = sent.outcome, dict(sent.detail)
         elif isinstance(step, CallWebhook):
             body = {
@@ -234,6 +256,9 @@ class StepRunner:
                 answer = self.post(step.url, body, key)
             except WebhookUnreachable as exc:
                 raise WebhookFailed(f"{step.url}: {exc}") from exc
+            except DestinationRefused as refusal:  # checked again now: DNS may have changed
+                decision.outcome, decision.detail = "refused", {"destination": str(refusal)}
+                return
             if answer.status >= 500 or answer.status in RETRIED_STATUSES:
                 raise WebhookFailed(f"{step.url} answered {answer.status}")
             decision.outcome = "called" if answer.status < 400 else "refused"

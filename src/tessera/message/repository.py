@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import ColumnElement, CursorResult, Result, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -37,6 +37,14 @@ OUT_STATUSES = (
     MessageStatus.BOUNCED,
     MessageStatus.COMPLAINED,
 )
+
+
+class JourneyStepSends(NamedTuple):
+    step: str
+    queued: int
+    sent: int
+    delivered: int
+    clicked: int
 
 
 def _rowcount(result: Result[Any]) -> int:
@@ -376,3 +384,26 @@ class MessageRepository(RepositoryBase):
         return self.session.scalars(
             select(MessageSetting).order_by(MessageSetting.workspace_id).with_for_update()
         ).all()
+
+    def journey_step_counts(self, workspace_id: str, journey_id: str) -> list[JourneyStepSends]:
+        """Per step of a journey (its messages' ``origin``): messages queued, sent, reported
+        delivered and clicked at least once."""
+        step = Message.origin["step"].as_string()
+        rows = self.session.execute(
+            select(
+                step,
+                func.count(),
+                func.count(Message.sent_at),
+                func.count(Message.delivered_at),
+                func.count(Message.first_clicked_at),
+            )
+            .where(
+                Message.workspace_id == workspace_id,
+                Message.origin["journey_id"].as_string() == journey_id,
+            )
+            .group_by(step)
+        ).all()
+        return [
+            JourneyStepSends(str(name), int(queued), int(sent), int(delivered), int(clicked))
+            for name, queued, sent, delivered, clicked in rows
+        ]

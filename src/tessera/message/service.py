@@ -27,7 +27,7 @@ from tessera.kit.time import Clock, utcnow
 from tessera.message.domain import choice
 from tessera.message.errors import MessageKeyReused, MessageNotFound, TemplateNotFound
 from tessera.message.rendering import CONTEXT_KEYS
-from tessera.message.repository import MessageFilter, MessageRepository
+from tessera.message.repository import JourneyStepSends, MessageFilter, MessageRepository
 from tessera.message.sending import SEND_REQUESTED, requested_key
 from tessera.models.message import (
     Message,
@@ -181,6 +181,11 @@ class MessageService:
             workspace_id, where or MessageFilter(), decode_cursor(cursor), limit + 1
         )
         return page_from(rows, limit)
+
+    def journey_counts(self, workspace_id: str, journey_id: str) -> dict[str, JourneyStepSends]:
+        """Per step of the journey: its messages queued, sent, delivered and clicked."""
+        rows = self.repository.journey_step_counts(workspace_id, journey_id)
+        return {row.step: row for row in rows}
 
     def count_by_status(self, workspace_id: str) -> dict[MessageStatus, int]:
         counts = dict.fromkeys(MessageStatus, 0)

@@ -149,6 +149,21 @@ class TemplateService:
         """Every template's name and channel: what a journey's steps may name."""
         return self.repository.template_names(workspace_id)
 
+    def unusable(self, workspace_id: str, name: str, channel: str) -> str | None:
+        """Why a message of ``channel`` cannot be sent with the template called ``name`` (it
+        does not exist, is for another channel, or does not render with sample data), or
+        None when it can: what a journey checks when it is published."""
+        row = self.repository.template_by_name(workspace_id, name)
+        if row is None:
+            return f"no template {name!r} in this workspace"
+        if row.channel.value != channel:
+            return f"template {name!r} is for {row.channel.value}, not {channel}"
+        try:
+            rendering.check(row.channel, row.format, row.subject, row.body)
+        except rendering.RenderError as error:
+            return f"template {name!r} does not render: {error.fault.describe()}"
+        return None
+
     def preview(
         self,
         workspace_id: str,

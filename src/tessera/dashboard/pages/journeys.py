@@ -1,5 +1,6 @@
 """Journey pages: the list with how many people entered, are inside and left each journey
-(and why), and one journey's graph drawn on the server as SVG with each step's counts."""
+(and why), and one journey's graph drawn on the server as SVG with each step's counts and
+messages, beside its conversions (``journey.metrics``)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from tessera.dashboard.session import SignedIn
 from tessera.dashboard.web import DashboardRoute, render
 from tessera.http.routing import DbSession
 from tessera.journey import layout
+from tessera.journey.metrics import MetricsService
 from tessera.journey.service import JourneyService, StepCounts
 from tessera.kit.errors import InvalidInput
+from tessera.kit.money import Money
 from tessera.models.journey import JourneyStatus
 
 pages = APIRouter(route_class=DashboardRoute, include_in_schema=False)
@@ -53,13 +56,15 @@ def journey(
     version: int | None = None,
 ) -> Response:
     """One journey drawn as its graph (the live version, or ``version``), each step with the
-    people who entered it, wait there and left there, over every version."""
+    people who entered it, wait there and left there, over every version, and its messages
+    sent, delivered and clicked; then conversions within 7 days, and each holdout's."""
     service = JourneyService(session)
     found = service.get(member.workspace.id, journey_id)
     versions = service.versions(member.workspace.id, found.id)
     shown = version or found.live_version or found.latest_version
     definition = service.definition(service.version(member.workspace.id, found.id, shown))
     counts = service.step_counts(member.workspace.id, found.id)
+    metrics = MetricsService(session).metrics(member.workspace.id, found.id)
     drawing = layout.lay_out(definition)
     drawn = {box.step for box in drawing.boxes}
     context: dict[str, Any] = {
@@ -75,5 +80,8 @@ def journey(
         # Steps of other versions that people are at or passed: listed under the graph.
         "elsewhere": [count for step, count in sorted(counts.items()) if step not in drawn],
         "totals": service.totals([found.id])[found.id],
+        "metrics": metrics,
+        "sends": {step.step: step for step in metrics.steps},
+        "money": lambda amount, code: str(Money(amount, code)),
     }
     return render(request, "journey.html", context)

@@ -430,6 +430,31 @@ class IdentityService:
         row.first_seen, row.last_seen = first, last
         row.updated_at = utcnow()
 
+    def set_traits(
+        self, workspace_id: str, profile_id: str, traits: Mapping[str, Any], at: datetime
+    ) -> Profile:
+        """State ``traits`` of the person (followed through merges) as of ``at``, as an
+        identify would: each wins unless the person stated it later; None removes it.
+        Returns the live profile. Graph writers are serialised (``lock``), so a stitch folding
+        events in at the same moment cannot lose it. Refuses (404) an unknown profile.
+
+        A rebuild from the person's events (an undone merge) does not see traits set here:
+        they are the journey's statements, not the person's events."""
+        self.lock(workspace_id)
+        row = self.resolve(workspace_id, profile_id)
+        values, stamps = dict(row.traits or {}), dict(row.trait_stamps or {})
+        when = stamp(at)
+        fold_traits(values, stamps, traits, when)
+        for key in [k for k, v in traits.items() if v is None]:
+            if key not in stamps or str(stamps[key]) <= when:
+                values.pop(key, None)
+                stamps[key] = when
+        row.traits, row.trait_stamps = values, stamps
+        _set_search_keys(row, self.rules(workspace_id).region)
+        row.updated_at = utcnow()
+        self.session.flush()
+        return row
+
     # -- reads -----------------------------------------------------------------------------
     def resolve(self, workspace_id: str, profile_id: str) -> Profile:
         """The live profile for an id, following merges; 404 for an unknown id."""
