@@ -36,6 +36,7 @@ TASK_MODULES: tuple[str, ...] = (
     "tessera.identity.match.tasks",
     "tessera.journey.tasks",
     "tessera.message.tasks",
+    "tessera.loyalty.tasks",
 )
 
 
