@@ -22,11 +22,6 @@ from tests.loyalty.world import T0, apply, balance, order, person, program, refu
 from tests.support.factories import make_tenant
 
 
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(T0 + timedelta(days=1))
-
-
 def ledger(session: Session, workspace_id: str, profile_id: str) -> list[tuple[str, int, str]]:
     page = LoyaltyService(session).entries(workspace_id, profile_id, None, 200)
     return sorted((e.kind.value, e.points, e.source) for e in page.items)
