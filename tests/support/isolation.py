@@ -361,3 +361,10 @@ def message_probes(session: Session, b: Tenant) -> list[Probe]:
     from tests.message.probes import message_probes as build
 
     return build(session, b)
+
+
+@probes
+def loyalty_probes(session: Session, b: Tenant) -> list[Probe]:
+    from tests.loyalty.probes import loyalty_probes as build
+
+    return build(session, b)

@@ -253,10 +253,10 @@ class LoyaltyService:
         the same code.
         """
         program = self.program(workspace_id)
+        live = self.live_profile_id(workspace_id, profile_id)
         reward = next((r for r in program.rewards if r["key"] == reward_key), None)
         if reward is None:
             raise RewardNotFound(f"the program offers no reward {reward_key!r}", field="reward")
-        live = self.live_profile_id(workspace_id, profile_id)
         now = self.clock()
         member = self.repository.locked_member(workspace_id, live, now)
         key = f"redeem:{idempotency_key}"
