@@ -13,7 +13,7 @@ from tessera.customer.privacy import PrivacyService
 from tessera.identity.errors import ProfileNotFound
 from tessera.identity.graph.service import IdentityService
 from tessera.kit.time import ManualClock
-from tessera.loyalty.earning import TIER_EVENT
+from tessera.loyalty.earning import TIER_EVENT, Earning
 from tessera.loyalty.service import LoyaltyService
 from tessera.models.collect import Event
 from tessera.models.identity import ErasureMode
@@ -160,3 +160,26 @@ def test_erasure_removes_the_members_ledger(session: Session, clock: ManualClock
     assert session.scalars(select(LoyaltyEntry).where(LoyaltyEntry.workspace_id == ws)).all() == []
     with pytest.raises(ProfileNotFound):
         LoyaltyService(session).member(ws, ana)
+
+
+def test_unspent_points_expire_twelve_months_after_earning_once(
+    session: Session, clock: ManualClock
+) -> None:
+    """100 earned, 30 spent by hand: a year and a day later 70 expire, once however often
+    the sweep runs, and the balance is 0."""
+    ws = make_tenant(session, "acme").workspace_id
+    program(session, ws)
+    ana = person(session, ws, "u-ana", "ana@example.com")
+    apply(session, ws, order("1001", 10000, "ana@example.com"))
+    run_jobs(session, clock)
+    LoyaltyService(session, clock).adjust(ws, ana, -30, "used", "k1", "test")
+
+    clock.advance(timedelta(days=363))  # the day before the lot's expiry
+    early = Earning(session, ws, clock).expire()
+    clock.advance(timedelta(days=2))
+    first = Earning(session, ws, clock).expire()
+    again = Earning(session, ws, clock).expire()
+
+    assert (early, first, again) == (0, 1, 0)
+    assert ("expired", -70, "expiry") in ledger(session, ws, ana)
+    assert balance(session, ws, ana) == 0
