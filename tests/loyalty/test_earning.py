@@ -9,6 +9,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tessera.collect.domain import Sender
+from tessera.collect.service import CollectService
 from tessera.customer.privacy import PrivacyService
 from tessera.identity.errors import ProfileNotFound
 from tessera.identity.graph.service import IdentityService
@@ -183,3 +185,20 @@ def test_unspent_points_expire_twelve_months_after_earning_once(
     assert (early, first, again) == (0, 1, 0)
     assert ("expired", -70, "expiry") in ledger(session, ws, ana)
     assert balance(session, ws, ana) == 0
+
+
+def test_an_event_dressed_as_an_order_earns_nothing(session: Session, clock: ManualClock) -> None:
+    """A write key's "Order Completed" with an order-like message id and a $10,000 total names
+    no stored order: no points."""
+    ws = make_tenant(session, "acme").workspace_id
+    program(session, ws)
+    ana = person(session, ws, "u-ana", "ana@example.com")
+    forged = {"type": "track", "event": "Order Completed", "userId": "u-ana",
+              "messageId": "order:ord_01FAKEFAKEFAKEFAKEFAKEFAKE:completed",
+              "timestamp": T0.isoformat(),
+              "properties": {"total": 10000, "revenue": 10000, "currency": "USD"}}  # fmt: skip
+
+    CollectService(session).ingest(Sender(ws, None), [forged], "test")
+    run_jobs(session, clock)
+
+    assert session.scalars(select(LoyaltyMember).where(LoyaltyMember.profile_id == ana)).all() == []

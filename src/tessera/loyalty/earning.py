@@ -29,13 +29,14 @@ from tessera.identity.errors import ProfileNotFound
 from tessera.identity.graph.service import IdentityService
 from tessera.job.service import JobService
 from tessera.kit.ids import new_id
-from tessera.kit.money import Money
 from tessera.kit.time import Clock, utcnow
 from tessera.loyalty import domain
 from tessera.loyalty.repository import LoyaltyRepository
 from tessera.loyalty.service import expiry_of, tiers_of
 from tessera.models.collect import Event
 from tessera.models.loyalty import EntryKind, LoyaltyMember, LoyaltyProgram
+from tessera.order.errors import OrderNotFound
+from tessera.order.service import OrderService
 
 EARN_JOB = "loyalty.events_arrived"
 MERGE_JOB = "loyalty.profiles_merged"
@@ -85,13 +86,6 @@ def announce_merge(session: Session, payload: dict[str, Any]) -> None:
         workspace_id=workspace_id,
         idempotency_key=f"loyalty-merge:{payload['merge_id']}",
     )
-
-
-def _minor(value: Any, currency: str) -> int:
-    try:
-        return Money.parse(value, currency).amount
-    except (ArithmeticError, ValueError, TypeError):
-        return 0
 
 
 class Earning:
@@ -153,23 +147,28 @@ class Earning:
         return written
 
     def _order_event(self, program: LoyaltyProgram, profile_id: str, event: Event) -> int:
+        """Earn or take back for one order event. Amounts come from the stored order, never
+        from the event, so an event sent through a write key that merely looks like an
+        order's earns nothing unless it names a real order of this workspace."""
         parts = event.message_id.split(":")
         if len(parts) < 3 or parts[0] != "order":
-            return 0  # an order event someone else sent: not one of our orders
+            return 0
         order_id = parts[1]
-        properties = (event.payload or {}).get("properties") or {}
-        currency = str(properties.get("currency") or "")
-        if currency != program.currency:
+        try:
+            order, _lines, refunds = OrderService(self.session).get(self.workspace_id, order_id)
+        except OrderNotFound:
+            return 0
+        if order.currency != program.currency:
             return 0  # points are per unit of the program's currency
         if event.event == "Order Completed":
-            revenue = _minor(properties.get("revenue", properties.get("total")), currency)
+            revenue = order.subtotal - order.discount
             detail = {
-                "order_number": str(properties.get("order_id") or ""),
-                "channel": event.channel or "",
-                "total": _minor(properties.get("total"), currency),
+                "order_number": order.order_number or order.external_id,
+                "channel": order.channel,
+                "total": order.total,
                 "revenue": revenue,
             }
-            points = domain.points_for(revenue, currency, program.points_per_unit)
+            points = domain.points_for(revenue, order.currency, program.points_per_unit)
             return self.earn(
                 program, profile_id, f"earn:{event.message_id}", points, "order", order_id,
                 event.timestamp, detail,
@@ -182,7 +181,8 @@ class Earning:
             points, refund = max(0, earned.points - before.points), 0
             source = "cancellation"
         else:
-            refund = _minor(properties.get("total"), currency)
+            external_id = ":".join(parts[3:]) if parts[2] == "refund" else ""
+            refund = next((r.amount for r in refunds if r.external_id == external_id), 0)
             total = int(earned.detail.get("total") or 0)
             points = domain.reversal_for(
                 earned.points, total, before.refunded, refund, before.points
