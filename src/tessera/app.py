@@ -221,6 +221,7 @@ def _mount_routers(app: FastAPI) -> None:
     from tessera.inventory.api import api as inventory_api
     from tessera.job.api import api as job_api
     from tessera.journey.api import api as journeys_api
+    from tessera.loyalty.api import api as loyalty_api
     from tessera.message.api import api as messages_api
     from tessera.message.links import links as message_links
     from tessera.order.api import api as orders_api
@@ -246,6 +247,7 @@ def _mount_routers(app: FastAPI) -> None:
     app.include_router(messages_api)
     app.include_router(message_links)
     app.include_router(segments_api)
+    app.include_router(loyalty_api)
     mount_dashboard(app)  # the session cookie, /static and the pages at /
 
 

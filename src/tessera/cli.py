@@ -20,6 +20,7 @@ from tessera.inventory.cli import inventory_cli
 from tessera.job.cli import jobs_cli
 from tessera.journey.cli import journeys_cli
 from tessera.kit.logging import configure_logging
+from tessera.loyalty.cli import loyalty_cli
 from tessera.message.cli import messages_cli, templates_cli
 from tessera.order.cli import orders_cli
 from tessera.pricing.cli import prices_cli
@@ -107,6 +108,7 @@ app.add_typer(templates_cli, name="templates")
 app.add_typer(messages_cli, name="messages")
 app.add_typer(segments_cli, name="segments")
 app.add_typer(audiences_cli, name="audiences")
+app.add_typer(loyalty_cli, name="loyalty")
 
 
 def main() -> None:

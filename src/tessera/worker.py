@@ -37,6 +37,7 @@ TASK_MODULES: tuple[str, ...] = (
     "tessera.journey.tasks",
     "tessera.message.tasks",
     "tessera.segment.tasks",
+    "tessera.loyalty.tasks",
 )
 
 

@@ -379,6 +379,7 @@ class PrivacyService:
         counts["journeys_left"] = repo.leave_journeys(workspace_id, pids)
         counts["messages"] = repo.forget_messages(workspace_id, pids, token)
         counts["segments"] = repo.forget_segments(workspace_id, pids)
+        counts["loyalty_members"] = repo.forget_loyalty(workspace_id, pids, person.values("email"))
         counts["reviews"] = repo.delete_reviews(workspace_id, pids)
         counts["conflicts"] = repo.delete_conflicts(repo.conflicts_of(workspace_id, pids, values))
         repo.delete_match_records(pids)

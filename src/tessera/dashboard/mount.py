@@ -18,6 +18,7 @@ from tessera.dashboard.pages import (
     journeys,
     locations,
     login,
+    loyalty,
     messages,
     orders,
     overview,
@@ -88,6 +89,7 @@ def mount_dashboard(app: FastAPI) -> None:
         journeys.pages,
         messages.pages,
         segments.pages,
+        loyalty.pages,
     ):
         app.include_router(router)
     _answer_lost_pages_with_a_page(app)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from tessera.collect.sources import SourceService
 from tessera.demo.generator import DemoBrand
 from tessera.demo.journeys import seed_journeys
+from tessera.demo.loyalty import seed_loyalty
 from tessera.demo.people import RETAIL_PARTNER, STORES
 from tessera.demo.segments import seed_segments
 from tessera.demo.stock import seed_stock
@@ -72,4 +73,5 @@ def seed_demo(session: Session, brand: DemoBrand) -> SeedResult:
     seed_stock(session, workspace.id)
     seed_journeys(session, workspace.id)
     seed_segments(session, workspace.id)
+    seed_loyalty(session, workspace.id)
     return SeedResult(workspace.id, True, DEMO_LOGIN_EMAIL, DEMO_PASSWORD, tokens)

@@ -64,6 +64,14 @@ from tessera.models.journey import (
     JourneyStepRun,
     JourneyVersion,
 )
+from tessera.models.loyalty import (
+    EntryKind,
+    LoyaltyCode,
+    LoyaltyEntry,
+    LoyaltyMember,
+    LoyaltyProgram,
+    LoyaltyRegistration,
+)
 from tessera.models.message import (
     Message,
     MessageChannel,
@@ -117,6 +125,7 @@ __all__ = [
     "ChannelPrice",
     "Consent",
     "ConsentStatus",
+    "EntryKind",
     "Erasure",
     "ErasureMode",
     "Event",
@@ -145,6 +154,11 @@ __all__ = [
     "ListingPlatform",
     "Location",
     "LocationKind",
+    "LoyaltyCode",
+    "LoyaltyEntry",
+    "LoyaltyMember",
+    "LoyaltyProgram",
+    "LoyaltyRegistration",
     "MatchRecord",
     "Membership",
     "Message",

@@ -34,6 +34,7 @@ from tessera.models.identity import (
 )
 from tessera.models.job import Job
 from tessera.models.journey import JourneyInstance
+from tessera.models.loyalty import LoyaltyCode, LoyaltyEntry, LoyaltyMember, LoyaltyRegistration
 from tessera.models.message import Message, MessageStatus
 from tessera.models.order import Order, OrderLine, OrderRefund
 from tessera.models.segment import AudienceMember, SegmentEvaluation, SegmentMember
@@ -364,6 +365,32 @@ class PrivacyRepository(RepositoryBase):
             if model is not SegmentEvaluation:
                 removed += int(result.rowcount)  # type: ignore[attr-defined]
         return removed
+
+    def forget_loyalty(
+        self, workspace_id: str, profile_ids: Sequence[str], emails: Sequence[str]
+    ) -> int:
+        """The person's loyalty membership goes with its ledger and codes, and the products
+        they registered, found by profile or, not stitched yet, by the email they typed.
+        Returns how many members went."""
+        members = select(LoyaltyMember.id).where(
+            LoyaltyMember.workspace_id == workspace_id, LoyaltyMember.profile_id.in_(profile_ids)
+        )
+        self.delete_where(LoyaltyEntry, LoyaltyEntry.member_id.in_(members))
+        self.delete_where(LoyaltyCode, LoyaltyCode.member_id.in_(members))
+        self.session.execute(
+            delete(LoyaltyRegistration).where(
+                LoyaltyRegistration.workspace_id == workspace_id,
+                or_(
+                    LoyaltyRegistration.profile_id.in_(profile_ids),
+                    LoyaltyRegistration.email.in_([e.lower() for e in emails]),
+                ),
+            )
+        )
+        return self.delete_where(
+            LoyaltyMember,
+            LoyaltyMember.workspace_id == workspace_id,
+            LoyaltyMember.profile_id.in_(profile_ids),
+        )
 
     def forget_messages(self, workspace_id: str, profile_ids: Sequence[str], token: str) -> int:
         """Keep the person's outbox rows as counts (channel, status, times) without anything

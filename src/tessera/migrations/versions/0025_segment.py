@@ -4,7 +4,7 @@ Engage's segments: a rule per segment, its members materialised (unique per segm
 profile), one evaluation row per person whose lock serialises recomputes, daily sizes; and
 audiences, named lists of people fed by hand, by journeys or by a segment.
 
-Revision ID: 0024a
+Revision ID: 0025
 Revises: 0024
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 
 import tessera.db.types
 
-revision: str = "0024a"
+revision: str = "0025"
 down_revision: str | None = "0024"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -1,0 +1,24 @@
+"""A clock held a day after ``world.T0`` and an app on it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.orm import Session, sessionmaker
+
+from tessera.app import create_app
+from tessera.config import Settings
+from tessera.kit.time import ManualClock
+from tests.loyalty.world import T0
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(T0 + timedelta(days=1))
+
+
+@pytest.fixture
+def app(settings: Settings, session_factory: sessionmaker[Session], clock: ManualClock) -> FastAPI:
+    return create_app(settings, session_factory=session_factory, clock=clock)
