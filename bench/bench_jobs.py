@@ -53,7 +53,16 @@ console = Console()
 @job_handler("bench.noop", batchable=True)
 def noop(session: Session, payload: dict[str, Any]) -> None:
     """Does nothing: the benchmark measures the queue, not a handler. Batchable, like the short
-    handlers a busy queue is made of (a journey step, a feed push)."""
+    handlers a busy queue is made of (a feed push)."""
+
+
+@job_handler("bench.noop_alone")
+def noop_alone(session: Session, payload: dict[str, Any]) -> None:
+    """Does nothing, in a transaction of its own per job: the path of every kind not registered
+    batchable (a journey's trigger and step, a message send), where only the claim is shared."""
+
+
+KINDS = {"batchable": "bench.noop", "alone": "bench.noop_alone"}
 
 
 @dataclass(frozen=True)
@@ -129,7 +138,9 @@ def ceiling(url: str, engine: Engine, jobs: int, processes: int, threads: int) -
 # The workers ----------------------------------------------------------------------------------
 
 
-def workers(url: str, engine: Engine, jobs: int, processes: int, concurrency: int) -> Result:
+def workers(
+    url: str, engine: Engine, jobs: int, processes: int, concurrency: int, kind: str
+) -> Result:
     _reset(engine)
     env = {
         **os.environ,
@@ -147,14 +158,14 @@ def workers(url: str, engine: Engine, jobs: int, processes: int, concurrency: in
     ]
     try:
         due = utcnow() + timedelta(seconds=LEAD_SECONDS)
-        _enqueue(engine, jobs, due_at=due)
+        _enqueue(engine, jobs, due_at=due, kind=KINDS[kind])
         deadline = time.monotonic() + LEAD_SECONDS + 600
         while _scalar(engine, UNFINISHED) and time.monotonic() < deadline:
             time.sleep(0.2)
         finished, succeeded, attempts = _row(
             engine,
             "SELECT max(finished_at), count(*) FILTER (WHERE status = 'succeeded'), max(attempts) "
-            "FROM job WHERE kind = 'bench.noop'",
+            f"FROM job WHERE kind = '{KINDS[kind]}'",
         )
     finally:
         for process in started:
@@ -164,7 +175,7 @@ def workers(url: str, engine: Engine, jobs: int, processes: int, concurrency: in
     assert codes == [0] * processes, f"workers exited with {codes}"
     noun = "process" if processes == 1 else "processes"
     return Result(
-        f"tessera worker, {processes} {noun}",
+        f"tessera worker, {processes} {noun}, {kind}",
         f"{processes} x {concurrency}",
         jobs,
         (finished - due).total_seconds(),
@@ -182,11 +193,15 @@ def _reset(engine: Engine) -> None:
 
 
 def _enqueue(
-    engine: Engine, jobs: int, due_at: Any = None, due_in: timedelta | None = None
+    engine: Engine,
+    jobs: int,
+    due_at: Any = None,
+    due_in: timedelta | None = None,
+    kind: str = "bench.noop",
 ) -> list[str]:
     run_at = due_at or utcnow() + (due_in or timedelta(0))
     with session_scope(make_session_factory(engine)) as session:
-        JobService(session).enqueue_many("bench.noop", ({} for _ in range(jobs)), run_at=run_at)
+        JobService(session).enqueue_many(kind, ({} for _ in range(jobs)), run_at=run_at)
     with engine.connect() as connection:
         return [row[0] for row in connection.execute(text("SELECT id FROM job ORDER BY id"))]
 
@@ -232,6 +247,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.bench_jobs", description=__doc__)
     parser.add_argument("--jobs", type=int, default=20_000, help="jobs per run")
     parser.add_argument("--concurrency", type=int, default=8, help="threads per worker")
+    parser.add_argument(
+        "--kinds",
+        nargs="+",
+        choices=sorted(KINDS),
+        default=["batchable", "alone"],
+        help="no-op jobs run in batches (batchable) or each in its own transaction (alone)",
+    )
+    parser.add_argument(
+        "--processes", type=int, nargs="+", default=[1, 2], help="worker processes per run"
+    )
     options = parser.parse_args(argv)
     url = bench_database_url(console)
     if url is None:
@@ -242,11 +267,14 @@ def main(argv: list[str] | None = None) -> int:
             server = connection.execute(text("SHOW server_version")).scalar_one()
         console.print(f"PostgreSQL {server}; {options.jobs:,} jobs per run")
         results = []
-        for processes in (1, 2):
+        for processes in options.processes:
             with console.status(f"bare UPDATEs from {processes} x {options.concurrency}…"):
                 results.append(ceiling(url, engine, options.jobs, processes, options.concurrency))
-            with console.status(f"{processes} worker process(es)…"):
-                results.append(workers(url, engine, options.jobs, processes, options.concurrency))
+            for kind in options.kinds:
+                with console.status(f"{processes} worker process(es), {kind} jobs…"):
+                    results.append(
+                        workers(url, engine, options.jobs, processes, options.concurrency, kind)
+                    )
         report(results, options.concurrency)
     finally:
         _reset(engine)
