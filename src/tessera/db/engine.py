@@ -75,7 +75,9 @@ def ping_when_idle(engine: Engine, seconds: float) -> None:
         try:
             engine.dialect.do_ping(dbapi_connection)
         except Exception as error:
-            raise exc.DisconnectionError(f"the pooled connection failed its ping: {error}") from error
+            raise exc.DisconnectionError(
+                f"the pooled connection failed its ping: {error}"
+            ) from error
 
 
 def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
