@@ -8,12 +8,14 @@ workers use. A job costs more than that: a share of a batch claim (``FOR UPDATE 
 a share of the transaction that runs its batch (the no-op kind is registered batchable) and of
 the batch's fenced completion, and Python around it.
 
-Each run: ``--jobs`` no-op jobs (kind ``bench.noop``, registered below; the worker processes
-import this module through TESSERA_JOB_MODULES) are enqueued due a few seconds ahead, so the
-workers are started and idle when the work appears; the rate is jobs divided by the time from
-that moment to the last ``finished_at``.
+Each run: ``--jobs`` no-op jobs (kind ``bench.noop``, batchable, or ``bench.noop_alone``, each
+in its own transaction like a journey's step; ``--kinds``; registered below, the worker
+processes import this module through TESSERA_JOB_MODULES) are enqueued due a few seconds
+ahead, so the workers are started and idle when the work appears; the rate is jobs divided by
+the time from that moment to the last ``finished_at``.
 
-``python -m bench.bench_jobs [--jobs 20000] [--concurrency 8]``; ``python -m bench`` calls
+``python -m bench.bench_jobs [--jobs 20000] [--concurrency 8] [--kinds batchable alone]
+[--processes 1 2]``; ``python -m bench`` calls
 ``main()``. Needs PostgreSQL: TESSERA_BENCH_DATABASE_URL, default a local ``tessera_bench``.
 """
 
