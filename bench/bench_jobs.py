@@ -8,12 +8,14 @@ workers use. A job costs more than that: a share of a batch claim (``FOR UPDATE 
 a share of the transaction that runs its batch (the no-op kind is registered batchable) and of
 the batch's fenced completion, and Python around it.
 
-Each run: ``--jobs`` no-op jobs (kind ``bench.noop``, registered below; the worker processes
-import this module through TESSERA_JOB_MODULES) are enqueued due a few seconds ahead, so the
-workers are started and idle when the work appears; the rate is jobs divided by the time from
-that moment to the last ``finished_at``.
+Each run: ``--jobs`` no-op jobs (kind ``bench.noop``, batchable, or ``bench.noop_alone``, each
+in its own transaction like a journey's step; ``--kinds``; registered below, the worker
+processes import this module through TESSERA_JOB_MODULES) are enqueued due a few seconds
+ahead, so the workers are started and idle when the work appears; the rate is jobs divided by
+the time from that moment to the last ``finished_at``.
 
-``python -m bench.bench_jobs [--jobs 20000] [--concurrency 8]``; ``python -m bench`` calls
+``python -m bench.bench_jobs [--jobs 20000] [--concurrency 8] [--kinds batchable alone]
+[--processes 1 2]``; ``python -m bench`` calls
 ``main()``. Needs PostgreSQL: TESSERA_BENCH_DATABASE_URL, default a local ``tessera_bench``.
 """
 
@@ -53,7 +55,16 @@ console = Console()
 @job_handler("bench.noop", batchable=True)
 def noop(session: Session, payload: dict[str, Any]) -> None:
     """Does nothing: the benchmark measures the queue, not a handler. Batchable, like the short
-    handlers a busy queue is made of (a journey step, a feed push)."""
+    handlers a busy queue is made of (a feed push)."""
+
+
+@job_handler("bench.noop_alone")
+def noop_alone(session: Session, payload: dict[str, Any]) -> None:
+    """Does nothing, in a transaction of its own per job: the path of every kind not registered
+    batchable (a journey's trigger and step, a message send), where only the claim is shared."""
+
+
+KINDS = {"batchable": "bench.noop", "alone": "bench.noop_alone"}
 
 
 @dataclass(frozen=True)
@@ -129,7 +140,9 @@ def ceiling(url: str, engine: Engine, jobs: int, processes: int, threads: int) -
 # The workers ----------------------------------------------------------------------------------
 
 
-def workers(url: str, engine: Engine, jobs: int, processes: int, concurrency: int) -> Result:
+def workers(
+    url: str, engine: Engine, jobs: int, processes: int, concurrency: int, kind: str
+) -> Result:
     _reset(engine)
     env = {
         **os.environ,
@@ -147,14 +160,14 @@ def workers(url: str, engine: Engine, jobs: int, processes: int, concurrency: in
     ]
     try:
         due = utcnow() + timedelta(seconds=LEAD_SECONDS)
-        _enqueue(engine, jobs, due_at=due)
+        _enqueue(engine, jobs, due_at=due, kind=KINDS[kind])
         deadline = time.monotonic() + LEAD_SECONDS + 600
         while _scalar(engine, UNFINISHED) and time.monotonic() < deadline:
             time.sleep(0.2)
         finished, succeeded, attempts = _row(
             engine,
             "SELECT max(finished_at), count(*) FILTER (WHERE status = 'succeeded'), max(attempts) "
-            "FROM job WHERE kind = 'bench.noop'",
+            f"FROM job WHERE kind = '{KINDS[kind]}'",
         )
     finally:
         for process in started:
@@ -164,7 +177,7 @@ def workers(url: str, engine: Engine, jobs: int, processes: int, concurrency: in
     assert codes == [0] * processes, f"workers exited with {codes}"
     noun = "process" if processes == 1 else "processes"
     return Result(
-        f"tessera worker, {processes} {noun}",
+        f"tessera worker, {processes} {noun}, {kind}",
         f"{processes} x {concurrency}",
         jobs,
         (finished - due).total_seconds(),
@@ -182,11 +195,15 @@ def _reset(engine: Engine) -> None:
 
 
 def _enqueue(
-    engine: Engine, jobs: int, due_at: Any = None, due_in: timedelta | None = None
+    engine: Engine,
+    jobs: int,
+    due_at: Any = None,
+    due_in: timedelta | None = None,
+    kind: str = "bench.noop",
 ) -> list[str]:
     run_at = due_at or utcnow() + (due_in or timedelta(0))
     with session_scope(make_session_factory(engine)) as session:
-        JobService(session).enqueue_many("bench.noop", ({} for _ in range(jobs)), run_at=run_at)
+        JobService(session).enqueue_many(kind, ({} for _ in range(jobs)), run_at=run_at)
     with engine.connect() as connection:
         return [row[0] for row in connection.execute(text("SELECT id FROM job ORDER BY id"))]
 
@@ -232,6 +249,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.bench_jobs", description=__doc__)
     parser.add_argument("--jobs", type=int, default=20_000, help="jobs per run")
     parser.add_argument("--concurrency", type=int, default=8, help="threads per worker")
+    parser.add_argument(
+        "--kinds",
+        nargs="+",
+        choices=sorted(KINDS),
+        default=["batchable", "alone"],
+        help="no-op jobs run in batches (batchable) or each in its own transaction (alone)",
+    )
+    parser.add_argument(
+        "--processes", type=int, nargs="+", default=[1, 2], help="worker processes per run"
+    )
     options = parser.parse_args(argv)
     url = bench_database_url(console)
     if url is None:
@@ -242,11 +269,14 @@ def main(argv: list[str] | None = None) -> int:
             server = connection.execute(text("SHOW server_version")).scalar_one()
         console.print(f"PostgreSQL {server}; {options.jobs:,} jobs per run")
         results = []
-        for processes in (1, 2):
+        for processes in options.processes:
             with console.status(f"bare UPDATEs from {processes} x {options.concurrency}…"):
                 results.append(ceiling(url, engine, options.jobs, processes, options.concurrency))
-            with console.status(f"{processes} worker process(es)…"):
-                results.append(workers(url, engine, options.jobs, processes, options.concurrency))
+            for kind in options.kinds:
+                with console.status(f"{processes} worker process(es), {kind} jobs…"):
+                    results.append(
+                        workers(url, engine, options.jobs, processes, options.concurrency, kind)
+                    )
         report(results, options.concurrency)
     finally:
         _reset(engine)

@@ -13,6 +13,7 @@ import os
 import signal
 import threading
 from types import FrameType
+from typing import Any
 
 import typer
 from sqlalchemy.orm import Session, sessionmaker
@@ -53,7 +54,9 @@ def build_worker(
     settings = settings or get_settings()
     import_handler_modules([*TASK_MODULES, *settings.job_modules])
     if session_factory is None:
-        extra = {} if settings.is_sqlite else {"pool_size": concurrency + 2}
+        extra: dict[str, Any] = (
+            {} if settings.is_sqlite else {"pool_size": concurrency + 2, "ping_after_idle": 1.0}
+        )
         session_factory = make_session_factory(make_engine(settings.database_url, **extra))
     return Worker(
         session_factory,

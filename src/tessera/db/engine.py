@@ -10,13 +10,14 @@ outside a transaction; inside one, SQLite is a single-writer database and says s
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -32,15 +33,51 @@ def dumps_json(value: Any) -> str:
         return json.dumps(value)
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for ``url`` with Tessera's connection settings applied."""
+def make_engine(url: str, *, ping_after_idle: float | None = None, **kwargs: Any) -> Engine:
+    """An engine for ``url`` with Tessera's connection settings applied.
+
+    A PostgreSQL connection is checked with a ping (one round trip) each time it leaves the
+    pool, so a server restart costs no request an error. ``ping_after_idle`` (seconds) pings
+    only connections that sat in the pool longer than that: for a job worker, whose threads
+    take a connection for every job, the ping was a third of a short job's round trips (see
+    ``ping_when_idle``).
+    """
     kwargs.setdefault("json_serializer", dumps_json)
     if url.startswith("sqlite"):
         return _sqlite_engine(url, **kwargs)
-    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_pre_ping", ping_after_idle is None)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    if ping_after_idle is not None:
+        ping_when_idle(engine, ping_after_idle)
+    return engine
+
+
+def ping_when_idle(engine: Engine, seconds: float) -> None:
+    """Ping a pooled connection on checkout only when it was checked in over ``seconds`` ago.
+
+    A connection used a moment ago is almost surely alive; if the server did go away in that
+    moment, the statement fails, SQLAlchemy discards the pool's connections, and the caller's
+    transaction fails as it would have mid-statement (a job retries). A connection that failed
+    the ping is replaced before the caller sees it (``DisconnectionError``).
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info["tessera_checked_in"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("tessera_checked_in")
+        if since is None or time.monotonic() - since <= seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            raise exc.DisconnectionError(
+                f"the pooled connection failed its ping: {error}"
+            ) from error
 
 
 def _sqlite_engine(url: str, **kwargs: Any) -> Engine:

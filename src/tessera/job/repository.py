@@ -23,6 +23,7 @@ from sqlalchemy import (
     func,
     literal_column,
     select,
+    text,
     tuple_,
     update,
 )
@@ -45,6 +46,91 @@ def _is(status: JobStatus) -> ColumnElement[bool]:
 
 def _rowcount(result: Result[Any]) -> int:
     return cast(CursorResult[Any], result).rowcount
+
+
+_JOB_TABLE = cast(sa.Table, Job.__table__)
+_table = _JOB_TABLE.c
+# A job's completion, built once: run in every job's transaction, it is compiled and cached
+# once, and runs on the session's connection without the ORM's per-statement bookkeeping
+# (about a third of a no-op job's Python time).
+_COMPLETE = (
+    update(_JOB_TABLE)
+    .where(
+        _table.id == sa.bindparam("b_id"),
+        _table.locked_by == sa.bindparam("b_worker"),
+        _table.attempts == sa.bindparam("b_attempts"),
+        _table.status == literal_column(f"'{JobStatus.RUNNING.value}'"),
+    )
+    .values(
+        status=literal_column(f"'{JobStatus.SUCCEEDED.value}'"),
+        finished_at=sa.bindparam("b_now"),
+        locked_until=None,
+    )
+)
+
+
+def _claimed(rows: Sequence[Any]) -> list[ClaimedJob]:
+    rows = sorted(rows, key=lambda row: (row.priority, row.run_at, row.id))
+    return [
+        ClaimedJob(
+            id=row.id,
+            kind=row.kind,
+            payload=dict(row.payload or {}),
+            attempts=row.attempts,
+            max_attempts=row.max_attempts,
+            workspace_id=row.workspace_id,
+        )
+        for row in rows
+    ]
+
+
+# The claim on PostgreSQL, one statement. ``expired`` locks running rows whose lease ran out
+# (their worker died); ``dead`` sends those with no attempts left to the dead letter state. The
+# due queued rows are read per priority: ``priorities`` walks the distinct priorities of queued
+# rows down the (priority, run_at) index, one descent each, and ``queued`` takes each one's
+# earliest due rows by a range scan of that index. Ordering the whole index by (priority,
+# run_at) and filtering ``run_at <= now`` instead reads every waiting row of a priority before
+# reaching the next one: with a million timers waiting at priority 100, 60 ms for each claim
+# that finds nothing due at 100 (every idle poll; every claim of a priority-200 job). Rows
+# locked here but not taken are free again when the claim commits.
+CLAIM_IN_ONE = """
+WITH RECURSIVE expired AS MATERIALIZED (
+    SELECT id, attempts, max_attempts FROM job
+    WHERE status = 'running' AND locked_until < :now
+    ORDER BY locked_until LIMIT :limit FOR UPDATE SKIP LOCKED
+), dead AS (
+    UPDATE job SET status = 'dead', finished_at = :now, locked_until = NULL,
+        last_error = replace(CAST(:lease_error AS text), '{attempts}', job.attempts::text)
+    FROM expired WHERE job.id = expired.id AND expired.attempts >= expired.max_attempts
+), priorities AS (
+    (SELECT priority FROM job WHERE status = 'queued' ORDER BY priority LIMIT 1)
+    UNION ALL
+    SELECT (SELECT job.priority FROM job
+            WHERE job.status = 'queued' AND job.priority > priorities.priority
+            ORDER BY job.priority LIMIT 1)
+    FROM priorities WHERE priorities.priority IS NOT NULL
+), queued AS MATERIALIZED (
+    SELECT due.id, due.priority, due.run_at FROM priorities
+    CROSS JOIN LATERAL (
+        SELECT id, priority, run_at FROM job
+        WHERE status = 'queued' AND priority = priorities.priority AND run_at <= :now
+        ORDER BY run_at LIMIT :limit FOR UPDATE SKIP LOCKED
+    ) AS due
+), chosen AS (
+    SELECT id FROM (
+        SELECT id, 0 AS turn, NULL::smallint AS priority, NULL::timestamptz AS run_at
+        FROM expired WHERE attempts < max_attempts
+        UNION ALL
+        SELECT id, 1, priority, run_at FROM queued
+    ) AS candidates
+    ORDER BY turn, priority, run_at LIMIT :limit
+)
+UPDATE job SET status = 'running', locked_by = :worker, locked_until = :locked_until,
+    attempts = job.attempts + 1, started_at = :now
+FROM chosen WHERE job.id = chosen.id
+RETURNING job.id, job.kind, job.payload, job.attempts, job.max_attempts, job.workspace_id,
+    job.priority, job.run_at
+"""
 
 
 class JobRepository(RepositoryBase):
@@ -157,8 +243,11 @@ class JobRepository(RepositoryBase):
         with a lease that expired (its worker died). An expired job with no attempts left goes
         to the dead letter state instead. On PostgreSQL rows locked by another worker's claim
         are skipped (``FOR UPDATE SKIP LOCKED``), so concurrent claims never wait or overlap;
-        SQLite has one writer at a time (``BEGIN IMMEDIATE``), and the statements are the same.
+        SQLite has one writer at a time (``BEGIN IMMEDIATE``) and runs the steps one by one;
+        PostgreSQL runs them as one statement (``_claim_in_one``).
         """
+        if self.dialect == "postgresql":
+            return self._claim_in_one(worker, now, locked_until, limit)
         claimed: list[ClaimedJob] = []
         expired = self.session.execute(
             select(Job.id, Job.attempts, Job.max_attempts)
@@ -196,8 +285,29 @@ class JobRepository(RepositoryBase):
             claimed += self._take(Job.id.in_(queued.scalar_subquery()), worker, now, locked_until)
         return claimed
 
+    def _claim_in_one(
+        self, worker: str, now: datetime, locked_until: datetime, limit: int
+    ) -> list[ClaimedJob]:
+        """``claim`` in one statement (``CLAIM_IN_ONE``): expired leases first, then due
+        queued rows in priority, then ``run_at`` order, up to ``limit``."""
+        rows = self.session.execute(
+            text(CLAIM_IN_ONE),
+            {
+                "now": now,
+                "limit": limit,
+                "worker": worker,
+                "locked_until": locked_until,
+                "lease_error": LEASE_EXPIRED_ERROR,
+            },
+        ).all()
+        return _claimed(rows)
+
     def _take(
-        self, which: ColumnElement[bool], worker: str, now: datetime, locked_until: datetime
+        self,
+        which: ColumnElement[bool],
+        worker: str,
+        now: datetime,
+        locked_until: datetime,
     ) -> list[ClaimedJob]:
         rows = self.session.execute(
             update(Job)
@@ -221,18 +331,7 @@ class JobRepository(RepositoryBase):
             ),
             execution_options=_NO_SYNC,
         ).all()
-        rows = sorted(rows, key=lambda row: (row.priority, row.run_at, row.id))
-        return [
-            ClaimedJob(
-                id=row.id,
-                kind=row.kind,
-                payload=dict(row.payload or {}),
-                attempts=row.attempts,
-                max_attempts=row.max_attempts,
-                workspace_id=row.workspace_id,
-            )
-            for row in rows
-        ]
+        return _claimed(rows)
 
     def take_queued(
         self, kind: str, workspace_id: str, now: datetime, limit: int
@@ -296,13 +395,10 @@ class JobRepository(RepositoryBase):
 
     def complete(self, job_id: str, worker: str, attempts: int, now: datetime) -> bool:
         """Mark the job succeeded if ``worker`` still holds this attempt."""
-        result = self.session.execute(
-            update(Job)
-            .where(self._fenced(job_id, worker, attempts))
-            .values(status=JobStatus.SUCCEEDED, finished_at=now, locked_until=None),
-            execution_options=_NO_SYNC,
+        result = self.session.connection().execute(
+            _COMPLETE, {"b_id": job_id, "b_worker": worker, "b_attempts": attempts, "b_now": now}
         )
-        return _rowcount(result) == 1
+        return result.rowcount == 1
 
     def complete_all(self, jobs: Sequence[tuple[str, int]], worker: str, now: datetime) -> bool:
         """Mark every (id, attempts) succeeded in one statement if ``worker`` still holds each
