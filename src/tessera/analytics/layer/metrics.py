@@ -36,7 +36,9 @@ def _naive(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None)
 
 
-def customer_orders(tables: Tables, start: datetime | None = None, end: datetime | None = None) -> ir.Table:
+def customer_orders(
+    tables: Tables, start: datetime | None = None, end: datetime | None = None
+) -> ir.Table:
     """The linked orders placed in ``[start, end)`` (either bound may be open)."""
     orders = tables.orders
     kept = orders.customer_id.notnull()
@@ -156,7 +158,7 @@ def cohort_activity(
 def rows(expression: ir.Table, *order: str) -> list[dict[str, Any]]:
     """Run an expression and return its rows as dicts sorted by ``order`` (row order differs
     between backends), numbers as Python ints."""
-    frame = expression.to_pyarrow().to_pylist()
+    frame: list[dict[str, Any]] = expression.to_pyarrow().to_pylist()
     if order:
         frame.sort(key=lambda row: tuple(_sortable(row[name]) for name in order))
     return frame
@@ -164,3 +166,14 @@ def rows(expression: ir.Table, *order: str) -> list[dict[str, Any]]:
 
 def _sortable(value: Any) -> Any:
     return (value is None, value if value is not None else 0)
+
+
+def customer_events(
+    tables: Tables, start: datetime, end: datetime, names: tuple[str, ...] = ()
+) -> ir.Table:
+    """The linked events in ``[start, end)``, only the ones named ``names`` when given."""
+    events = tables.events
+    kept = events.customer_id.notnull() & (events.at >= _naive(start)) & (events.at < _naive(end))
+    if names:
+        kept &= events.name.isin(list(names))
+    return events.filter(kept)

@@ -106,7 +106,9 @@ def from_session(session: Session, workspace_id: str) -> Tables:
         total=line.total.cast("int64"),
     )
 
-    users = ids.filter(ids.type == "user_id").select(user_value=ids.value, user_profile=ids.profile_id)
+    users = ids.filter(ids.type == "user_id").select(
+        user_value=ids.value, user_profile=ids.profile_id
+    )
     devices = ids.filter(ids.type == "anonymous_id").select(
         device_value=ids.value, device_profile=ids.profile_id
     )
@@ -152,5 +154,8 @@ def export(tables: Tables, directory: Path) -> dict[str, int]:
 def from_parquet(directory: Path) -> Tables:
     """The canonical tables as ``export`` wrote them, read by an in-process DuckDB."""
     con = ibis.duckdb.connect()
-    read = {name: con.read_parquet(directory / f"{name}.parquet", table_name=name) for name in TABLE_NAMES}
+    read = {
+        name: con.read_parquet(directory / f"{name}.parquet", table_name=name)
+        for name in TABLE_NAMES
+    }
     return Tables(read["orders"], read["order_lines"], read["events"], read["profiles"], "duckdb")
