@@ -155,10 +155,10 @@ def cohort_activity(
     return joined.group_by(keys).aggregate(active=joined.customer_id.nunique())
 
 
-def rows(expression: ir.Table, *order: str) -> list[dict[str, Any]]:
-    """Run an expression and return its rows as dicts sorted by ``order`` (row order differs
-    between backends), numbers as Python ints."""
-    frame: list[dict[str, Any]] = expression.to_pyarrow().to_pylist()
+def rows(tables: Tables, expression: ir.Table, *order: str) -> list[dict[str, Any]]:
+    """Run an expression on the tables' backend and return its rows as dicts sorted by
+    ``order`` (row order differs between backends), numbers as Python ints."""
+    frame = tables.run(expression)
     if order:
         frame.sort(key=lambda row: tuple(_sortable(row[name]) for name in order))
     return frame

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import ibis
+import pyarrow.parquet as pq
 import ibis.expr.types as ir
 from sqlalchemy.orm import Session
 
@@ -36,16 +37,47 @@ ORDER_EVENT_PREFIX = "order:"
 
 @dataclass(frozen=True)
 class Tables:
-    """The four canonical tables as Ibis expressions on one backend."""
+    """The four canonical tables as Ibis expressions, and the backend that runs them."""
 
     orders: ir.Table
     order_lines: ir.Table
     events: ir.Table
     profiles: ir.Table
-    backend: str
+    backend: Any
 
     def named(self) -> dict[str, ir.Table]:
         return {name: getattr(self, name) for name in TABLE_NAMES}
+
+    def run(self, expression: ir.Table) -> list[dict[str, Any]]:
+        """The expression's rows, as Python values, in the backend's order."""
+        rows: list[dict[str, Any]] = self.backend.to_pyarrow(expression).to_pylist()
+        return rows
+
+
+def _application_tables(time: str, document: str) -> dict[str, ir.Table]:
+    """The columns Measure reads of the application's tables, declared rather than looked up:
+    Ibis's SQLite backend commits the connection after reading a schema, which would end the
+    caller's transaction."""
+    declared = {
+        "sales_order": {
+            "id": "string", "workspace_id": "string", "channel": "string",
+            "location_ref": "string", "status": "string", "is_cancelled": "boolean",
+            "currency": "string", "total": "int64", "refunded_total": "int64",
+            "placed_at": time,
+        },
+        "order_line": {"order_id": "string", "sku": "string", "quantity": "int64",
+                       "total": "int64"},
+        "event": {
+            "id": "string", "workspace_id": "string", "message_id": "string", "type": "string",
+            "event": "string", "user_id": "string", "anonymous_id": "string",
+            "channel": "string", "source_id": "string", "timestamp": time, "payload": document,
+        },
+        "identifier": {"workspace_id": "string", "type": "string", "value": "string",
+                       "profile_id": "string"},
+        "profile": {"id": "string", "workspace_id": "string", "status": "string",
+                    "first_seen": time},
+    }  # fmt: skip
+    return {name: ibis.table(columns, name=name) for name, columns in declared.items()}
 
 
 def connect_session(session: Session) -> Any:
@@ -60,8 +92,8 @@ def connect_session(session: Session) -> Any:
 def _utc(column: Any, backend: str) -> Any:
     """A timestamp as UTC wall time without a zone (SQLite already stores it so)."""
     if backend == "sqlite":
-        return column.cast("timestamp")
-    return column.cast("timestamp('UTC')").cast("timestamp")
+        return column
+    return column.cast("timestamp")
 
 
 def _text(value: Any) -> Any:
@@ -73,11 +105,12 @@ def from_session(session: Session, workspace_id: str) -> Tables:
     """The canonical tables of one workspace, read from the application's database."""
     con = connect_session(session)
     backend = con.name
-    order = con.table("sales_order")
-    line = con.table("order_line")
-    event = con.table("event")
-    identifier = con.table("identifier")
-    profile = con.table("profile")
+    if backend == "sqlite":
+        raw = _application_tables("timestamp", "json")
+    else:
+        raw = _application_tables("timestamp('UTC')", "jsonb")
+    order, line, event = raw["sales_order"], raw["order_line"], raw["event"]
+    identifier, profile = raw["identifier"], raw["profile"]
 
     ids = identifier.filter(identifier.workspace_id == workspace_id)
     order_link = ids.filter(ids.type == "order").select(
@@ -135,7 +168,7 @@ def from_session(session: Session, workspace_id: str) -> Tables:
     profiles = profile.filter(
         profile.workspace_id == workspace_id, profile.status == "active"
     ).select(customer_id=profile.id, first_seen=_utc(profile.first_seen, backend))
-    return Tables(orders, order_lines, events, profiles, backend)
+    return Tables(orders, order_lines, events, profiles, con)
 
 
 def export(tables: Tables, directory: Path) -> dict[str, int]:
@@ -143,9 +176,7 @@ def export(tables: Tables, directory: Path) -> dict[str, int]:
     directory.mkdir(parents=True, exist_ok=True)
     written: dict[str, int] = {}
     for name, table in tables.named().items():
-        arrow = table.to_pyarrow()
-        import pyarrow.parquet as pq
-
+        arrow = tables.backend.to_pyarrow(table)
         pq.write_table(arrow, directory / f"{name}.parquet")
         written[name] = arrow.num_rows
     return written
@@ -158,4 +189,4 @@ def from_parquet(directory: Path) -> Tables:
         name: con.read_parquet(directory / f"{name}.parquet", table_name=name)
         for name in TABLE_NAMES
     }
-    return Tables(read["orders"], read["order_lines"], read["events"], read["profiles"], "duckdb")
+    return Tables(read["orders"], read["order_lines"], read["events"], read["profiles"], con)

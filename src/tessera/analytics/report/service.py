@@ -91,7 +91,9 @@ class ReportService:
         window = self.window(workspace_id, start, end)
         begin, finish = self.instants(window)
         tables = self._tables(workspace_id)
-        counts = {r["segment"]: r for r in m.rows(m.omnichannel_comparison(tables, begin, finish))}
+        counts = {
+            r["segment"]: r for r in m.rows(tables, m.omnichannel_comparison(tables, begin, finish))
+        }
         segments = []
         for name in (m.OMNICHANNEL, m.SINGLE_CHANNEL):
             row = counts.get(
@@ -112,7 +114,7 @@ class ReportService:
         trend = [
             TrendPoint(month=month, customers=c, omnichannel_customers=o, share=s)
             for month, c, o, s in domain.cumulative_share(
-                m.rows(m.omnichannel_arrivals(tables, begin, finish), "month")
+                m.rows(tables, m.omnichannel_arrivals(tables, begin, finish), "month")
             )
         ]
         total = sum(s.customers for s in segments)
@@ -154,9 +156,9 @@ class ReportService:
         tables = self._tables(workspace_id)
         by_channel = group_by == "channel"
         keys = ("cohort", "acquisition_channel") if by_channel else ("cohort",)
-        sizes = m.rows(m.cohort_sizes(tables, begin, finish, churn_days, by_channel), *keys)
+        sizes = m.rows(tables, m.cohort_sizes(tables, begin, finish, churn_days, by_channel), *keys)
         active: dict[tuple[Any, ...], dict[int, int]] = defaultdict(dict)
-        for row in m.rows(m.cohort_activity(tables, begin, finish, by_channel), *keys, "k"):
+        for row in m.rows(tables, m.cohort_activity(tables, begin, finish, by_channel), *keys, "k"):
             active[tuple(row[k] for k in keys)][int(row["k"])] = int(row["active"])
         last_month = finish.year * 12 + (finish - timedelta(microseconds=1)).month - 1
         cohorts = []
@@ -247,13 +249,13 @@ class ReportService:
         tables: Tables, begin: datetime, finish: datetime, group_by: str
     ) -> list[tuple[str, datetime, str]]:
         touches = []
-        for row in m.rows(m.customer_events(tables, begin, finish)):
+        for row in m.rows(tables, m.customer_events(tables, begin, finish)):
             label = domain.touch_label(
                 row["type"], row["name"], row["campaign"], row["page"], group_by
             )
             if label is not None:
                 touches.append((row["customer_id"], _aware(row["at"]), label))
-        for row in m.rows(m.customer_orders(tables, begin, finish)):
+        for row in m.rows(tables, m.customer_orders(tables, begin, finish)):
             if row["channel"] not in domain.OWN_ONLINE_CHANNELS:
                 touches.append((row["customer_id"], _aware(row["placed_at"]), row["channel"]))
         return touches
@@ -264,10 +266,10 @@ class ReportService:
     ) -> list[domain.Conversion]:
         found = [
             domain.Conversion(row["customer_id"], _aware(row["placed_at"]), int(row["net_total"]))
-            for row in m.rows(m.customer_orders(tables, begin, finish))
+            for row in m.rows(tables, m.customer_orders(tables, begin, finish))
         ]
         if names:
-            for row in m.rows(m.customer_events(tables, begin, finish, names)):
+            for row in m.rows(tables, m.customer_events(tables, begin, finish, names)):
                 found.append(domain.Conversion(row["customer_id"], _aware(row["at"]), 0))
         return found
 
