@@ -361,3 +361,10 @@ def message_probes(session: Session, b: Tenant) -> list[Probe]:
     from tests.message.probes import message_probes as build
 
     return build(session, b)
+
+
+@probes
+def report_probes(session: Session, b: Tenant) -> list[Probe]:
+    from tests.analytics.probes import report_probes as build
+
+    return build(session, b)

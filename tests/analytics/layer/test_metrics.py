@@ -42,7 +42,7 @@ def every_metric(tables: Tables, start: datetime, end: datetime) -> dict[str, li
             "cohort",
             "acquisition_channel",
             "k",
-        ),  # fmt: skip
+        ),
         "events": m.rows(tables, m.customer_events(tables, start, end), "event_id"),
     }
 

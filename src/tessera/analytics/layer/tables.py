@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any
 
 import ibis
-import pyarrow.parquet as pq
 import ibis.expr.types as ir
+import pyarrow.parquet as pq
 from sqlalchemy.orm import Session
 
 TABLE_NAMES = ("orders", "order_lines", "events", "profiles")
