@@ -18,6 +18,7 @@ from tessera.dashboard.pages import (
     journeys,
     locations,
     login,
+    measure,
     messages,
     orders,
     overview,
@@ -86,6 +87,7 @@ def mount_dashboard(app: FastAPI) -> None:
         customers.pages,  # after reviews: /customers/reviews is not a customer id
         journeys.pages,
         messages.pages,
+        measure.pages,
     ):
         app.include_router(router)
     _answer_lost_pages_with_a_page(app)
