@@ -19,6 +19,10 @@ from tests.analytics.layer.worlds import random_shop
 from tests.support.factories import make_workspace
 
 pyspark = pytest.importorskip("pyspark", reason="needs the analytics-spark extra (pyspark)")
+# py4j leaves its gateway sockets to the garbage collector; that is Spark's, not ours.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning"
+)
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +37,7 @@ def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         SparkSession.builder.master("local[2]")
         .appName("tessera-tests")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", "2")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.warehouse.dir", str(scratch / "warehouse"))
