@@ -14,7 +14,7 @@ from tessera.analytics.attribution import MODELS
 from tessera.analytics.report.service import ReportService
 from tessera.kit.time import ManualClock
 from tessera.workspace.service import WorkspaceService
-from tests.analytics.layer.seed import at
+from tests.analytics.layer.seed import Shop, at
 from tests.analytics.layer.worlds import small_shop
 from tests.support.factories import make_tenant
 
@@ -149,3 +149,26 @@ def test_days_are_the_workspace_zone_and_the_default_range_ends_today(session: S
 
     assert (str(window.start), str(window.end)) == ("2025-03-12", "2026-03-11")
     assert service.instants(window)[0] == at("2025-03-11", 15)
+
+
+def test_a_named_event_counts_as_a_conversion_with_its_value(
+    client: TestClient, session: Session
+) -> None:
+    """``conversion_event`` adds bob's "Subscription Started" (12.50) to the six orders."""
+    tenant = make_tenant(session, "alpha")
+    small_shop(session, tenant.workspace_id)
+    Shop(session, tenant.workspace_id).event(
+        "bob", "Subscription Started", at("2026-03-01"), properties={"value": 12.5}
+    )
+    session.commit()
+
+    response = client.get(
+        f"/v1/reports/attribution?{WINDOW}&model=last_touch&conversion_event=Subscription+Started",
+        headers=tenant.auth,
+    )
+
+    body = response.json()
+    assert (body["conversions"], body["value"]) == (7, 12750)
+    assert {"channel": "direct", "conversions": "2.000000", "value": 2750} in body["models"][
+        "last_touch"
+    ]

@@ -55,6 +55,9 @@ def attribution_report(
     model: str | None = Query(default=None, description="One model; every model when absent"),
     group_by: str = Query(default="channel", description="channel or campaign"),
     lookback_days: int = Query(default=DEFAULT_LOOKBACK_DAYS, description="Touches this recent"),
+    conversion_event: list[str] = Query(
+        default_factory=list, description="Event names that also count as conversions"
+    ),
 ) -> AttributionReport:
     return ReportService(session).attribution(
         principal.workspace_id,
@@ -63,4 +66,5 @@ def attribution_report(
         model=model,
         group_by=group_by,
         lookback_days=lookback_days,
+        conversion_events=tuple(conversion_event),
     )

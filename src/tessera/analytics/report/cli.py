@@ -146,6 +146,9 @@ def report_attribution(
     model: str | None = typer.Option(None, help="One model; every model when absent"),
     group_by: str = typer.Option("channel", help="channel or campaign"),
     lookback_days: int = typer.Option(DEFAULT_LOOKBACK_DAYS, help="Touches this many days back"),
+    conversion_event: list[str] = typer.Option(
+        [], "--conversion-event", help="An event name that also counts as a conversion"
+    ),
     fmt: str = FormatOption,
 ) -> None:
     """Conversions credited per channel by every attribution model, side by side."""
@@ -154,6 +157,7 @@ def report_attribution(
         report = ReportService(session).attribution(
             ws.id, _day(start, "--from"), _day(end, "--to"),
             model=model, group_by=group_by, lookback_days=lookback_days,
+            conversion_events=tuple(conversion_event),
         )  # fmt: skip
     models = list(report.models)
     channels = sorted({c.channel for credits in report.models.values() for c in credits})

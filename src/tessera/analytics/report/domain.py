@@ -4,13 +4,16 @@ and attribution journeys from touches and conversions. No session, no clock."""
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
 from tessera.analytics.attribution import Journey, Touch
+from tessera.kit.bounds import MAX_MINOR_UNITS
 
 CLICK_CHANNELS = {"Email Link Clicked": "email", "SMS Link Clicked": "sms"}
 OWN_ONLINE_CHANNELS = frozenset({"web", "app"})  # their orders convert; they are no touch
@@ -58,6 +61,20 @@ def _json(text: str | None) -> dict[str, Any]:
     except ValueError:
         return {}
     return loaded if isinstance(loaded, dict) else {}
+
+
+def event_value(properties: str | None) -> int:
+    """A conversion event's value in minor units: its ``total``, else ``revenue``, else
+    ``value`` (Segment's names), when it is a finite non-negative number; 0 otherwise."""
+    found = _json(properties)
+    for name in ("total", "revenue", "value"):
+        amount = found.get(name)
+        if isinstance(amount, int | float) and not isinstance(amount, bool):
+            if not math.isfinite(amount) or amount < 0:
+                return 0
+            minor = int((Decimal(str(amount)) * 100).to_integral_value(ROUND_HALF_EVEN))
+            return minor if minor <= MAX_MINOR_UNITS else 0
+    return 0
 
 
 def touch_label(

@@ -42,6 +42,7 @@ DEFAULT_LOOKBACK_DAYS = 30
 RETENTION_GROUPS = ("month", "channel")
 ATTRIBUTION_GROUPS = ("channel", "campaign")
 NO_ORDERS = "no orders in this range"
+MAX_CONVERSION_EVENTS = 20
 
 
 class ReportService:
@@ -207,6 +208,13 @@ class ReportService:
             raise InvalidReportInput(
                 f"group_by must be one of {', '.join(ATTRIBUTION_GROUPS)}", field="group_by"
             )
+        if len(conversion_events) > MAX_CONVERSION_EVENTS or any(
+            not 0 < len(name) <= 200 for name in conversion_events
+        ):
+            raise InvalidReportInput(
+                f"conversion_event: at most {MAX_CONVERSION_EVENTS} names of 1 to 200 characters",
+                field="conversion_event",
+            )
         if not 1 <= lookback_days <= 365:
             raise InvalidReportInput(
                 "lookback_days must be between 1 and 365", field="lookback_days"
@@ -270,7 +278,11 @@ class ReportService:
         ]
         if names:
             for row in m.rows(tables, m.customer_events(tables, begin, finish, names)):
-                found.append(domain.Conversion(row["customer_id"], _aware(row["at"]), 0))
+                found.append(
+                    domain.Conversion(
+                        row["customer_id"], _aware(row["at"]), domain.event_value(row["properties"])
+                    )
+                )
         return found
 
 
