@@ -9,8 +9,10 @@ Four tables, one workspace each, the same columns on every backend:
 - ``order_lines``: ``order_id``, ``sku``, ``quantity``, ``total``.
 - ``events``: every tracked event except the ones the order service emits (orders are read
   from ``orders``): ``event_id``, ``customer_id`` (through the user id, else the anonymous
-  id), ``type``, ``name``, ``channel``, ``source_id``, ``at``, and from the context
-  ``utm_source``, ``utm_medium``, ``utm_campaign``, ``referrer``, ``properties`` (JSON text).
+  id), ``type``, ``name``, ``channel``, ``source_id``, ``at``, and as JSON text the
+  context's ``campaign`` (the UTM tags) and ``page`` (its referrer), and ``properties``. JSON
+  is text because each backend spells JSON paths differently and Ibis's SQLite reading of a
+  string inside JSON fails; the reports parse the three small documents in Python.
 - ``profiles``: active profiles: ``customer_id``, ``first_seen``.
 
 This module is Measure's repository: the one place that names the application's tables, and
