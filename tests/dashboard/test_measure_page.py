@@ -34,7 +34,7 @@ def test_the_scorecard_shows_share_cohorts_and_models(
                                                       "50%"]  # fmt: skip
     attribution = table_rows(page.text, "attribution")
     assert attribution[0][:3] == ["Channel", "last touch", "first touch"]
-    assert ["amazon", "2.00", "2.00"] == attribution[1][:3]
+    assert attribution[1][:3] == ["amazon", "2.00", "2.00"]
     assert page.text.count("as of ") >= 4
     assert 'href="/measure"' in owner.get("/").text
 
