@@ -6,6 +6,7 @@ import json
 
 import typer
 
+from tessera.analytics.report.cli import analytics_cli, report_cli
 from tessera.catalog.cli import catalog_cli
 from tessera.cli_support import console, context, fail, friendly_errors
 from tessera.collect.cli import quarantine_cli
@@ -98,6 +99,8 @@ app.add_typer(orders_cli, name="orders")
 app.add_typer(catalog_cli, name="catalog")
 app.add_typer(inventory_cli, name="inventory")
 app.add_typer(journeys_cli, name="journeys")
+app.add_typer(report_cli, name="report")
+app.add_typer(analytics_cli, name="analytics")
 app.add_typer(profiles_cli, name="profiles")
 app.add_typer(consent_cli, name="consent")
 app.add_typer(feeds_cli, name="feeds")

@@ -383,3 +383,10 @@ def loyalty_probes(session: Session, b: Tenant) -> list[Probe]:
     from tests.loyalty.probes import loyalty_probes as build
 
     return build(session, b)
+
+
+@probes
+def report_probes(session: Session, b: Tenant) -> list[Probe]:
+    from tests.analytics.probes import report_probes as build
+
+    return build(session, b)

@@ -19,6 +19,7 @@ from tessera.dashboard.pages import (
     locations,
     login,
     loyalty,
+    measure,
     messages,
     orders,
     overview,
@@ -90,6 +91,7 @@ def mount_dashboard(app: FastAPI) -> None:
         messages.pages,
         segments.pages,
         loyalty.pages,
+        measure.pages,
     ):
         app.include_router(router)
     _answer_lost_pages_with_a_page(app)

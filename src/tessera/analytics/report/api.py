@@ -1,0 +1,70 @@
+"""``/v1/reports``: retention cohorts, omnichannel share and attribution, read-only.
+
+Anyone with a key reads. ``from`` and ``to`` are days in the workspace's zone (``to``
+inclusive); a bad parameter is 422 problem+json naming it, a range with no orders an empty
+report whose ``window.reason`` says so.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import Query
+
+from tessera.analytics.report.schemas import AttributionReport, OmnichannelReport, RetentionReport
+from tessera.analytics.report.service import (
+    DEFAULT_CHURN_DAYS,
+    DEFAULT_LOOKBACK_DAYS,
+    ReportService,
+)
+from tessera.http.routing import DbSession, router
+from tessera.workspace.auth import Viewer
+
+api = router(prefix="/v1", tags=["reports"])
+From = Query(default=None, alias="from", description="First day, in the workspace's zone")
+To = Query(default=None, alias="to", description="Last day (inclusive), workspace's zone")
+
+
+@api.get("/reports/retention", response_model=RetentionReport, summary="Retention cohorts")
+def retention_report(
+    principal: Viewer,
+    session: DbSession,
+    start: date | None = From,
+    end: date | None = To,
+    group_by: str = Query(default="month", description="month, or channel (acquisition)"),
+    churn_days: int = Query(default=DEFAULT_CHURN_DAYS, description="Churned: no order in N days"),
+) -> RetentionReport:
+    return ReportService(session).retention(
+        principal.workspace_id, start, end, group_by=group_by, churn_days=churn_days
+    )
+
+
+@api.get("/reports/omnichannel", response_model=OmnichannelReport, summary="Omnichannel share")
+def omnichannel_report(
+    principal: Viewer, session: DbSession, start: date | None = From, end: date | None = To
+) -> OmnichannelReport:
+    return ReportService(session).omnichannel(principal.workspace_id, start, end)
+
+
+@api.get("/reports/attribution", response_model=AttributionReport, summary="Attribution")
+def attribution_report(
+    principal: Viewer,
+    session: DbSession,
+    start: date | None = From,
+    end: date | None = To,
+    model: str | None = Query(default=None, description="One model; every model when absent"),
+    group_by: str = Query(default="channel", description="channel or campaign"),
+    lookback_days: int = Query(default=DEFAULT_LOOKBACK_DAYS, description="Touches this recent"),
+    conversion_event: list[str] = Query(
+        default_factory=list, description="Event names that also count as conversions"
+    ),
+) -> AttributionReport:
+    return ReportService(session).attribution(
+        principal.workspace_id,
+        start,
+        end,
+        model=model,
+        group_by=group_by,
+        lookback_days=lookback_days,
+        conversion_events=tuple(conversion_event),
+    )

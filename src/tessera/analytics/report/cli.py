@@ -1,0 +1,192 @@
+"""``tessera report retention|omnichannel|attribution``: the reports as Rich tables, CSV or
+JSON (``--format``), from the same service as ``/v1/reports``."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+from pydantic import BaseModel
+from rich.table import Table
+
+from tessera.analytics.layer import export, from_session
+from tessera.analytics.report.schemas import Window
+from tessera.analytics.report.service import (
+    DEFAULT_CHURN_DAYS,
+    DEFAULT_LOOKBACK_DAYS,
+    ReportService,
+)
+from tessera.cli_support import console, context, fail, friendly_errors
+from tessera.workspace.service import WorkspaceService
+
+report_cli = typer.Typer(help="Measure: retention, omnichannel share, attribution.")
+WorkspaceOption = typer.Option(..., "--workspace", "-w", help="Workspace id or slug")
+FromOption = typer.Option(None, "--from", help="First day (YYYY-MM-DD), workspace's zone")
+ToOption = typer.Option(None, "--to", help="Last day (YYYY-MM-DD), inclusive")
+FormatOption = typer.Option("table", "--format", help="table, csv or json")
+FORMATS = ("table", "csv", "json")
+
+
+def _day(value: str | None, option: str) -> Any:
+    if value is None:
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        raise fail(f"{option}: {value!r} is not a day as YYYY-MM-DD") from None
+
+
+def _emit(
+    report: BaseModel, title: str, header: Sequence[str], rows: list[list[Any]], fmt: str
+) -> None:
+    if fmt not in FORMATS:
+        raise fail(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    if fmt == "json":
+        console().print_json(report.model_dump_json())
+        return
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+        typer.echo(buffer.getvalue(), nl=False)
+        return
+    window: Window = report.window  # type: ignore[attr-defined]
+    caption = f"{window.start} to {window.end} ({window.time_zone})"
+    caption += f", as of {window.as_of:%Y-%m-%d %H:%M} UTC"
+    if window.reason:
+        caption += f": {window.reason}"
+    table = Table(*header, title=title, caption=caption)
+    for row in rows:
+        table.add_row(*(str(cell) for cell in row))
+    console().print(table)
+
+
+@report_cli.command("retention")
+@friendly_errors
+def report_retention(
+    ctx: typer.Context,
+    workspace: str = WorkspaceOption,
+    start: str | None = FromOption,
+    end: str | None = ToOption,
+    group_by: str = typer.Option("month", help="month, or channel (acquisition channel)"),
+    churn_days: int = typer.Option(DEFAULT_CHURN_DAYS, help="Churned: no order in this many days"),
+    fmt: str = FormatOption,
+) -> None:
+    """Cohorts by first-order month: size, retention by month since, repeat and churn rates."""
+    with context(ctx).session() as session:
+        ws = WorkspaceService(session).find_workspace(workspace)
+        report = ReportService(session).retention(
+            ws.id,
+            _day(start, "--from"),
+            _day(end, "--to"),
+            group_by=group_by,
+            churn_days=churn_days,
+        )
+    months = max((len(c.retention) for c in report.cohorts), default=0)
+    header = ["cohort", "channel", "size", "repeat", "churn", *(f"m{k}" for k in range(months))]
+    rows = [
+        [c.cohort, c.acquisition_channel or "", c.size, c.repeat_rate, c.churn_rate, *c.retention]
+        + [""] * (months - len(c.retention))
+        for c in report.cohorts
+    ]
+    _emit(report, "Retention", header, rows, fmt)
+
+
+@report_cli.command("omnichannel")
+@friendly_errors
+def report_omnichannel(
+    ctx: typer.Context,
+    workspace: str = WorkspaceOption,
+    start: str | None = FromOption,
+    end: str | None = ToOption,
+    fmt: str = FormatOption,
+) -> None:
+    """Omnichannel share, and omnichannel against single-channel customers."""
+    with context(ctx).session() as session:
+        ws = WorkspaceService(session).find_workspace(workspace)
+        report = ReportService(session).omnichannel(ws.id, _day(start, "--from"), _day(end, "--to"))
+    header = [
+        "segment",
+        "customers",
+        "orders",
+        "revenue",
+        "spend/customer",
+        "orders/customer",
+        "repeat",
+    ]
+    rows: list[list[Any]] = [
+        [
+            s.segment,
+            s.customers,
+            s.orders,
+            s.revenue,
+            s.spend_per_customer,
+            s.orders_per_customer,
+            s.repeat_rate,
+        ]
+        for s in report.segments
+    ]
+    rows.append(["share", report.omnichannel_customers, "", "", "", "", report.share])
+    _emit(report, f"Omnichannel share {report.share:.1%}", header, rows, fmt)
+
+
+@report_cli.command("attribution")
+@friendly_errors
+def report_attribution(
+    ctx: typer.Context,
+    workspace: str = WorkspaceOption,
+    start: str | None = FromOption,
+    end: str | None = ToOption,
+    model: str | None = typer.Option(None, help="One model; every model when absent"),
+    group_by: str = typer.Option("channel", help="channel or campaign"),
+    lookback_days: int = typer.Option(DEFAULT_LOOKBACK_DAYS, help="Touches this many days back"),
+    conversion_event: list[str] = typer.Option(
+        [], "--conversion-event", help="An event name that also counts as a conversion"
+    ),
+    fmt: str = FormatOption,
+) -> None:
+    """Conversions credited per channel by every attribution model, side by side."""
+    with context(ctx).session() as session:
+        ws = WorkspaceService(session).find_workspace(workspace)
+        report = ReportService(session).attribution(
+            ws.id, _day(start, "--from"), _day(end, "--to"),
+            model=model, group_by=group_by, lookback_days=lookback_days,
+            conversion_events=tuple(conversion_event),
+        )  # fmt: skip
+    models = list(report.models)
+    channels = sorted({c.channel for credits in report.models.values() for c in credits})
+    credit = {(name, c.channel): c.conversions for name, cs in report.models.items() for c in cs}
+    rows = [
+        [channel, *(credit.get((name, channel), "") for name in models)] for channel in channels
+    ]
+    _emit(
+        report, f"Attribution of {report.conversions} conversions", [group_by, *models], rows, fmt
+    )
+
+
+analytics_cli = typer.Typer(help="The analytics layer's canonical tables.")
+
+
+@analytics_cli.command("export")
+@friendly_errors
+def analytics_export(
+    ctx: typer.Context,
+    directory: Path = typer.Argument(..., help="Folder to write <table>.parquet files into"),
+    workspace: str = WorkspaceOption,
+) -> None:
+    """Write the canonical tables (orders, order lines, events, profiles) to Parquet, for
+    DuckDB, Spark or any reader; the same metrics run on them unchanged."""
+    with context(ctx).session() as session:
+        ws = WorkspaceService(session).find_workspace(workspace)
+        try:
+            written = export(from_session(session, ws.id), directory)
+        except OSError as exc:
+            raise fail(f"{directory}: {exc.strerror or exc}") from None
+    for name, count in written.items():
+        console().print(f"{directory / (name + '.parquet')}: {count} rows")

@@ -1,0 +1,73 @@
+"""What the reports answer: plain pydantic shapes, money in minor units."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from pydantic import BaseModel
+
+
+class Window(BaseModel):
+    start: date
+    end: date  # inclusive, in the workspace's zone
+    time_zone: str
+    as_of: datetime
+    reason: str | None = None  # why the result is empty, when it is
+
+
+class SegmentOut(BaseModel):
+    segment: str
+    customers: int
+    orders: int
+    revenue: int
+    spend_per_customer: int
+    orders_per_customer: float
+    repeat_rate: float
+
+
+class TrendPoint(BaseModel):
+    month: str
+    customers: int
+    omnichannel_customers: int
+    share: float
+
+
+class OmnichannelReport(BaseModel):
+    window: Window
+    customers: int
+    omnichannel_customers: int
+    share: float
+    segments: list[SegmentOut]
+    trend: list[TrendPoint]
+
+
+class CohortOut(BaseModel):
+    cohort: str
+    acquisition_channel: str | None = None
+    size: int
+    repeat_rate: float
+    churn_rate: float
+    retention: list[float]  # retention[k]: share of the cohort ordering k months after
+
+
+class RetentionReport(BaseModel):
+    window: Window
+    group_by: str
+    churn_days: int
+    cohorts: list[CohortOut]
+
+
+class CreditOut(BaseModel):
+    channel: str
+    conversions: Decimal
+    value: int
+
+
+class AttributionReport(BaseModel):
+    window: Window
+    group_by: str
+    lookback_days: int
+    conversions: int
+    value: int
+    models: dict[str, list[CreditOut]]

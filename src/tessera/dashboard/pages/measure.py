@@ -1,0 +1,72 @@
+"""Measure's scorecard: omnichannel share with its month-by-month trend, retention cohorts as
+a shaded table, and the attribution models side by side, each with the time it was read.
+The numbers come from the same ``ReportService`` as ``/v1/reports`` and ``tessera report``."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Query, Request, Response
+
+from tessera.analytics.report.schemas import TrendPoint
+from tessera.analytics.report.service import ReportService
+from tessera.dashboard import charts
+from tessera.dashboard.session import SignedIn
+from tessera.dashboard.web import DashboardRoute, render
+from tessera.http.routing import DbSession
+
+pages = APIRouter(route_class=DashboardRoute, include_in_schema=False)
+SIDE_BY_SIDE = ("last_touch", "first_touch", "linear", "time_decay", "position_based",
+                "markov_1", "shapley")  # fmt: skip
+
+
+def share_trend(points: list[TrendPoint]) -> dict[str, Any]:
+    """A Vega-Lite line of the omnichannel share as of each month's end."""
+    return {
+        "$schema": charts.SCHEMA,
+        "config": charts.base_config(),
+        "width": "container",
+        "height": 180,
+        "data": {"values": [{"month": p.month, "share": p.share} for p in points]},
+        "mark": {"type": "line", "point": True},
+        "encoding": {
+            "x": {"field": "month", "type": "ordinal", "title": None},
+            "y": {"field": "share", "type": "quantitative", "title": "share",
+                  "axis": {"format": "%"}},
+            "tooltip": [{"field": "month"}, {"field": "share", "format": ".1%"}],
+        },
+    }  # fmt: skip
+
+
+@pages.get("/measure")
+def measure(
+    request: Request,
+    member: SignedIn,
+    session: DbSession,
+    start: date | None = Query(default=None, alias="from"),
+    end: date | None = Query(default=None, alias="to"),
+) -> Response:
+    """The scorecard over ``from``..``to`` (the last 365 days by default)."""
+    service = ReportService(session)
+    workspace_id = member.workspace.id
+    omnichannel = service.omnichannel(workspace_id, start, end)
+    window = omnichannel.window
+    retention = service.retention(workspace_id, window.start, window.end)
+    attribution = service.attribution(workspace_id, window.start, window.end)
+    models = [name for name in SIDE_BY_SIDE if name in attribution.models]
+    credit = {
+        (name, c.channel): c.conversions for name, cs in attribution.models.items() for c in cs
+    }
+    channels = sorted({channel for _name, channel in credit})
+    context: dict[str, Any] = {
+        "member": member,
+        "omnichannel": omnichannel,
+        "retention": retention,
+        "attribution": attribution,
+        "trend_chart": share_trend(omnichannel.trend),
+        "months": max((len(c.retention) for c in retention.cohorts), default=0),
+        "models": models,
+        "rows": [(channel, [credit.get((m, channel)) for m in models]) for channel in channels],
+    }
+    return render(request, "measure.html", context)

@@ -1,0 +1,20 @@
+"""Isolation probes of ``/v1/reports``: workspace A's key asks for reports while only B has
+orders (``tests/http/test_isolation.py`` runs them; the report tests check A sees none)."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from tests.analytics.layer.worlds import small_shop
+from tests.support.factories import Tenant
+from tests.support.isolation import Probe
+
+
+def report_probes(session: Session, b: Tenant) -> list[Probe]:
+    small_shop(session, b.workspace_id)
+    window = "from=2026-01-01&to=2026-03-31"
+    return [
+        Probe("/v1/reports/retention", "GET", f"/v1/reports/retention?{window}", "only_own"),
+        Probe("/v1/reports/omnichannel", "GET", f"/v1/reports/omnichannel?{window}", "only_own"),
+        Probe("/v1/reports/attribution", "GET", f"/v1/reports/attribution?{window}", "only_own"),
+    ]
