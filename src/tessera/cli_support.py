@@ -10,7 +10,10 @@ from functools import wraps
 from typing import Any, TypeVar
 
 import typer
+from rich import box
 from rich.console import Console
+from rich.measure import Measurement
+from rich.table import Column, Table
 from sqlalchemy.orm import Session, sessionmaker
 
 from tessera.config import ConfigError, Settings, get_settings
@@ -31,6 +34,77 @@ def console() -> Console:
 def error_console() -> Console:
     """Standard error, made per command like ``console``."""
     return Console(stderr=True)
+
+
+# Columns holding ids are never cut: an id is copied into the next command whole.
+UNCUT_COLUMNS = frozenset({"id", "review", "conflict", "profile", "candidate", "survivor",
+                           "absorbed"})  # fmt: skip
+NARROWEST_COLUMN = 5
+
+
+def print_table(table: Table, out: Console | None = None) -> None:
+    """Print a list's table at the terminal's width: framed as it is while it fits; when it
+    is too wide, without its frame, one line per row, the widest cells cut with an ellipsis
+    (ids never), rather than every column folded into a tall, narrow stack of fragments.
+    Columns that cannot fit even cut are left out, rightmost first, and a line under the
+    table names them."""
+    out = out or console()
+    hidden = fit(table, out)
+    out.print(table)
+    if hidden:
+        out.print(f"[dim]Left out at {out.width} columns: {', '.join(hidden)}.[/dim]")
+
+
+def fit(table: Table, out: Console) -> list[str]:
+    """Give each column of ``table`` a width so the table fits ``out.width``: columns keep
+    their natural width while they fit; otherwise the widest cuttable one gives a character at
+    a time, down to its floor (its values' width, between ``NARROWEST_COLUMN`` and eight).
+    Returns the headers of the columns dropped because even their floors did not fit."""
+    content = {
+        id(column): max(
+            [0] + [Measurement.get(out, out.options, cell).maximum for cell in column.cells]
+        )
+        for column in table.columns
+    }
+    natural = {
+        id(column): max(len(str(column.header)), content[id(column)]) for column in table.columns
+    }
+
+    # A table that fits keeps its frame: 2 edges, a rule between columns, a space each side.
+    framed = sum(natural.values()) + 3 * len(table.columns) + 1
+    if framed <= out.width:
+        return []
+    table.box, table.show_edge, table.pad_edge = box.SIMPLE_HEAD, False, False
+
+    def cuttable(column: Column) -> bool:
+        return str(column.header) not in UNCUT_COLUMNS
+
+    def floor(column: Column) -> int:
+        if not cuttable(column):
+            return natural[id(column)]
+        # A header may be cut to its column's values (on hand: "on h…" over "10").
+        return min(natural[id(column)], max(NARROWEST_COLUMN, min(content[id(column)], 8)))
+
+    def room(columns: list[Column]) -> int:
+        # Between two columns: a space of padding each side and the (blank) rule between.
+        return out.width - 3 * (len(columns) - 1)
+
+    hidden: list[str] = []
+    while sum(map(floor, table.columns)) > room(table.columns):
+        droppable = [c for c in table.columns if cuttable(c)]
+        if len(droppable) <= 1:
+            break
+        table.columns.remove(droppable[-1])
+        hidden.append(str(droppable[-1].header))
+    widths = {id(c): natural[id(c)] for c in table.columns}
+    while sum(widths.values()) > room(table.columns):
+        candidates = [c for c in table.columns if cuttable(c) and widths[id(c)] > floor(c)]
+        if not candidates:
+            break
+        widths[id(max(candidates, key=lambda c: widths[id(c)]))] -= 1
+    for column in table.columns:
+        column.width, column.no_wrap, column.overflow = widths[id(column)], True, "ellipsis"
+    return hidden
 
 
 F = TypeVar("F", bound=Callable[..., Any])

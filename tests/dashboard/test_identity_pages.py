@@ -32,7 +32,7 @@ def _one_review(session: Session, tenant: Tenant) -> tuple[str, str, str]:
 
 def _row(text: str, field: str) -> list[str]:
     """The cells of one evidence row, tags stripped."""
-    row = text.split(f'<tr data-field="{field}">')[1].split("</tr>")[0]
+    row = text.split(f'<tr data-field="{field}"')[1].split(">", 1)[1].split("</tr>")[0]
     return [
         re.sub(r"<[^>]+>", "", cell).strip()
         for cell in re.findall(r"<t[hd][^>]*>.*?</t[hd]>", row, re.S)
@@ -41,7 +41,7 @@ def _row(text: str, field: str) -> list[str]:
 
 def _ladder(text: str, field: str) -> list[tuple[str, str, bool]]:
     """(level, weight, reached) of each level listed under one field's evidence."""
-    row = text.split(f'<tr data-field="{field}">')[1].split("</tr>")[0]
+    row = text.split(f'<tr data-field="{field}"')[1].split(">", 1)[1].split("</tr>")[0]
     return [
         (html.unescape(level), weight, bool(current))
         for current, level, weight in re.findall(
@@ -62,9 +62,14 @@ def test_the_queue_shows_both_sides_and_the_evidence(
     assert page.status_code == 200
     text = page.text
     assert f'id="{review_id}"' in text
-    assert f'<a href="/customers/{guest}"><code>{guest}</code></a>' in text
-    assert f'<a href="/customers/{known}"><code>{known}</code></a>' in text
-    assert _row(text, "first_name")[:3] == ["First name", "Liz", "Elizabeth"]
+    assert (
+        f'<a href="/customers/{guest}">Liz Okafor</a><br><code class="muted small">{guest}' in text
+    )
+    assert (
+        f'<a href="/customers/{known}">Elizabeth Okafor</a><br><code class="muted small">{known}'
+        in text
+    )
+    assert _row(text, "first_name")[:3] == ["First name differs", "Liz", "Elizabeth"]
     assert _row(text, "first_name")[3].startswith("nickname")
     assert _row(text, "first_name")[4] == "+4.9"
     assert _ladder(text, "first_name") == [
@@ -72,13 +77,30 @@ def test_the_queue_shows_both_sides_and_the_evidence(
         ("metaphone", "+2.0", False), ("jaro_winkler>=0.8", "+0.0", False),
         ("else", "-4.2", False),
     ]  # fmt: skip
-    assert _row(text, "postcode")[:3] == ["Postcode", "10012", "10012"]
+    assert _row(text, "postcode")[:3] == ["Postcode same", "10012", "10012"]
     assert _ladder(text, "postcode")[0] == ("exact", "+9.6", True)
-    assert _row(text, "email")[:3] == ["Email", "—", "eliz.okafor@gmail.com"]
+    assert _row(text, "email")[:3] == ["Email one side only", "—", "eliz.okafor@gmail.com"]
     assert _row(text, "email")[3].startswith("missing") and _row(text, "email")[4] == "+0.0"
     assert "Same person: merge</button>" in text
     assert "Different people</button>" in text
     assert "Scored with the default model" in text
+
+
+def test_the_fields_that_differ_are_marked_in_words_and_colour(
+    owner: TestClient, tenant: Tenant, session: Session
+) -> None:
+    """Liz at the till and Elizabeth online: the first names differ (highlighted), surname and
+    postcode agree, the email, city and street are on one side only, no one has a phone."""
+    _one_review(session, tenant)
+
+    text = owner.get("/customers/reviews").text
+
+    assert dict(re.findall(r'<tr data-field="([a-z_]+)" data-agreement="([a-z ]+)"', text)) == {
+        "first_name": "differs", "last_name": "same", "email": "one side", "phone": "neither",
+        "postcode": "same", "city": "one side", "address_line": "one side",
+    }  # fmt: skip
+    assert text.count('class="agree-differs"') == 1
+    assert "1 field differs · score" in text
 
 
 def test_accepting_from_the_page_merges_the_pair(

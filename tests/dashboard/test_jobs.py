@@ -6,7 +6,9 @@ import json
 import re
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from fastapi.testclient import TestClient
+from playwright.sync_api import Page
 from sqlalchemy.orm import Session
 
 from tessera.kit.time import utcnow
@@ -96,7 +98,7 @@ def test_the_audit_log_names_who_did_what(owner: TestClient, tenant: Tenant) -> 
     )
 
     page = owner.get("/settings/audit-log").text
-    actions = re.findall(r"<td><code>([a-z_.]+)</code></td>\s*<td><code>", page)
+    actions = re.findall(r"<td><code>([a-z_.]+)</code></td>\s*<td class=\"cell-id\"><code>", page)
 
     assert actions == ["api_key.created", "api_key.created", "api_key.created", "user.added"]
     assert f'{tenant.owner_email} <code class="muted">{tenant.owner_id}</code>' in page
@@ -153,10 +155,91 @@ def test_the_audit_log_filters_by_action_and_actor_and_its_api_twin_pages(
     nul = owner.get("/v1/audit-log", params={"action": "a\x00"}, headers=tenant.auth)
 
     assert (
-        re.findall(r"<td><code>([a-z_.]+)</code></td>\s*<td><code>", page)
+        re.findall(r"<td><code>([a-z_.]+)</code></td>\s*<td class=\"cell-id\"><code>", page)
         == ["quarantine.discarded"] * 3
     )
     assert "feed.created" in by_owner and "quarantine.discarded" not in by_owner
     assert [e["subject"] for e in first["items"]] == ["qtn_2", "qtn_1"]
     assert [e["subject"] for e in rest["items"]] == ["qtn_0"] and rest["next_cursor"] is None
     assert nul.status_code == 422
+
+
+# In a browser ---------------------------------------------------------------------------------
+
+
+@pytest.mark.browser
+def test_an_owner_pages_through_the_jobs_of_one_kind_in_chromium(
+    committed_database_url: str,
+) -> None:
+    """In headless Chromium at 1280 px: Settings, Jobs, filter by a kind, fifty on the first
+    page, the next page holds the other two and keeps the filter, the first page comes back;
+    nothing overflows sideways and no console error is raised."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from tessera.db import make_engine, make_session_factory, session_scope
+    from tests.e2e.test_browser import CHROMIUM_ARGS
+    from tests.support.factories import PASSWORD, make_tenant
+    from tests.support.live import live_server
+
+    engine = make_engine(committed_database_url)
+    with session_scope(make_session_factory(engine)) as session:
+        tenant = make_tenant(session, "pagerco")
+        stitched = [
+            _job(session, tenant.workspace_id, JobStatus.QUEUED, kind="identity.stitched").id
+            for _ in range(52)
+        ]
+        other = _job(session, tenant.workspace_id, JobStatus.QUEUED, kind="email.sent").id
+    engine.dispose()
+    problems: list[str] = []
+    rows = "#jobs-table tbody tr"
+
+    with live_server(committed_database_url) as base, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda error: problems.append(f"pageerror: {error}"))
+            page.goto(base + "/login")
+            page.get_by_label("Email").fill(tenant.owner_email)
+            page.get_by_label("Password").fill(PASSWORD)
+            page.get_by_role("button", name="Sign in").click()
+            page.get_by_role("navigation", name="Main").get_by_role("link", name="Jobs").click()
+            expect(page.locator(rows)).to_have_count(50)
+
+            page.get_by_label("Kind").select_option("identity.stitched")
+            page.get_by_role("button", name="Filter").click()
+            expect(page).to_have_url(re.compile(r"/settings/jobs\?kind=identity.stitched$"))
+            first = page.locator(f"{rows} td:first-child code").all_inner_texts()
+            fits = [_fits(page)]
+            page.get_by_role("link", name="Next page").click()
+            expect(page.locator(rows)).to_have_count(2)
+            second_url = page.url
+            second = page.locator(f"{rows} td:first-child code").all_inner_texts()
+            next_links = page.get_by_role("link", name="Next page").count()
+            fits.append(_fits(page))
+            page.get_by_role("link", name="First page").click()
+            expect(page.locator(rows)).to_have_count(50)
+            again = page.locator(f"{rows} td:first-child code").all_inner_texts()
+        finally:
+            browser.close()
+
+    assert len(first) == 50 and other not in first
+    assert sorted(first + second) == sorted(stitched)
+    assert "kind=identity.stitched" in second_url and "cursor=" in second_url
+    assert next_links == 0
+    assert again == first
+    assert fits == [True, True]
+    assert problems == []
+
+
+def _fits(page: Page) -> bool:
+    """Whether the page and its tables fit the viewport's width."""
+    return bool(
+        page.evaluate(
+            """() => document.documentElement.scrollWidth <= window.innerWidth &&
+                 [...document.querySelectorAll('.card, .table-wrap')].every(
+                   (el) => el.scrollWidth <= el.clientWidth + 1)"""
+        )
+    )

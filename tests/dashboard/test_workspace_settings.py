@@ -45,7 +45,7 @@ def test_an_admin_sets_the_zone_and_times_show_in_it(
     assert (workspace.name, workspace.time_zone, workspace.currency) == (
         "Acme Nordic", "Europe/Stockholm", "SEK",
     )  # fmt: skip
-    assert 'title="2026-01-31 23:30:00 UTC">2026-02-01 00:30</time>' in audit
+    assert 'title="2026-01-31 23:30:00 UTC"><span>2026-02-01</span> 00:30</time>' in audit
     assert "When (Europe/Stockholm)" in audit
 
 

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from tessera.catalog.service import CatalogService
-from tessera.cli_support import console, context, fail, friendly_errors
+from tessera.cli_support import console, context, fail, friendly_errors, print_table
 from tessera.workspace.service import WorkspaceService
 
 catalog_cli = typer.Typer(
@@ -68,7 +68,7 @@ def catalog_variants(
                 "yes" if v.allows_backorder else "",
                 v.id,
             )
-        console().print(table)
+        print_table(table)
 
 
 @catalog_cli.command("products")
@@ -89,7 +89,7 @@ def catalog_products(
                 v.sku + (" (bundle)" if v.is_bundle else "") for v in variants.get(product.id, [])
             )
             table.add_row(product.handle, product.title, product.status.value, skus)
-        console().print(table)
+        print_table(table)
         if page.next_cursor:
             console().print(f"more: --cursor {page.next_cursor}", highlight=False)
 
@@ -126,4 +126,4 @@ def catalog_show(
                 listing.external_id,
                 listing.fulfillment_channel.value if listing.fulfillment_channel else "",
             )
-        out.print(table)
+        print_table(table, out)

@@ -10,7 +10,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from tessera.cli_support import console, context, fail, friendly_errors
+from tessera.cli_support import console, context, fail, friendly_errors, print_table
 from tessera.collect.quarantine import BulkOutcome, QuarantineService, parse_group_token
 from tessera.models.collect import QuarantineStatus
 from tessera.workspace.cli import workspace_session
@@ -49,7 +49,7 @@ def quarantine_list(
                 entry.status.value,
                 entry.id,
             )
-        console().print(table)
+        print_table(table)
 
 
 @quarantine_cli.command("groups")
@@ -74,7 +74,7 @@ def quarantine_groups(
                 group.sample_reason,
                 group.token,
             )
-        console().print(table)
+        print_table(table)
 
 
 def _status(value: str) -> QuarantineStatus:

@@ -23,6 +23,7 @@ from tessera.cli_support import (
     fail,
     friendly_errors,
     is_interactive,
+    print_table,
 )
 from tessera.connector.errors import UnreadableFile
 from tessera.connector.formats import OrderFormat
@@ -173,12 +174,12 @@ def _print_summary(report: ImportReport) -> None:
     table = Table("records", "count", title=f"{report.kind} from {report.file_name}")
     for name in ("received", "accepted", "duplicates", "rejected"):
         table.add_row(name, str(getattr(report, name)))
-    console().print(table)
+    print_table(table)
     if report.reasons:
         reasons = Table("rejected because", "records", title="top reasons")
         for reason, count in report.reasons[:5]:
             reasons.add_row(reason, str(count))
-        console().print(reasons)
+        print_table(reasons)
 
 
 # Connector sources --------------------------------------------------------------------------

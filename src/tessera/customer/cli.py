@@ -12,7 +12,7 @@ from datetime import datetime
 import typer
 from rich.table import Table
 
-from tessera.cli_support import console, context, fail, friendly_errors
+from tessera.cli_support import console, context, fail, friendly_errors, print_table
 from tessera.customer.privacy import PrivacyService
 from tessera.customer.profiles import ProfileService
 from tessera.customer.schemas import ConsentCreate
@@ -49,7 +49,10 @@ def profiles_search(
                 hit.last_seen.isoformat(timespec="minutes") if hit.last_seen else "",
                 hit.id,
             )
-        console().print(table if hits else "no customer matches")
+        if hits:
+            print_table(table)
+        else:
+            console().print("no customer matches")
 
 
 @profiles_cli.command("show")
@@ -76,13 +79,13 @@ def profiles_show(
         traits = Table("trait", "value")
         for key, value in sorted(view.traits.items()):
             traits.add_row(key, json.dumps(value) if not isinstance(value, str) else value)
-        console().print(traits)
+        print_table(traits)
         identities = Table("type", "value", "raw", "first seen")
         for ident in view.identifiers:
             identities.add_row(
                 ident.type, ident.value, ident.raw, ident.first_seen.isoformat(timespec="minutes")
             )
-        console().print(identities)
+        print_table(identities)
         if view.consents:
             consents = Table("purpose", "channel", "status", "identifier", "recorded", "source")
             for consent in view.consents:
@@ -94,7 +97,7 @@ def profiles_show(
                     consent.recorded_at.isoformat(timespec="minutes"),
                     consent.source,
                 )
-            console().print(consents)
+            print_table(consents)
         for merge in view.merges:
             state = f" (undone {merge.undone_at:%Y-%m-%d})" if merge.undone_at else ""
             console().print(

@@ -7,7 +7,7 @@ it to the vendored vega-embed, so a chart is data the server computed, never cod
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from tessera.job.domain import HourCount
@@ -195,23 +195,30 @@ def per_hour_by_channel(rows: Sequence[tuple[datetime, str, int]], what: str) ->
 
 
 def per_day_by_channel(
-    counted: dict[tuple[int, str], int], first: datetime, days: int, what: str
+    counted: dict[tuple[date, str], int], first: date, days: int, what: str, zone: str = "UTC"
 ) -> dict[str, Any]:
-    """Stacked bars of ``what`` per UTC day by channel, every day of the window present."""
+    """Stacked bars of ``what`` per local day by channel, every day of the window present.
+
+    The days are the workspace's (``zone``): each is drawn at its date as if it were UTC
+    midnight, with UTC time units, so the browser's own zone never moves a bar to another day.
+    """
     channels = sorted({channel for _, channel in counted}) or [NO_CHANNEL]
-    first_number = int(first.timestamp()) // 86400
     rows = [
-        (first + timedelta(days=offset), channel, counted.get((first_number + offset, channel), 0))
-        for offset in range(days)
+        (
+            datetime(day.year, day.month, day.day, tzinfo=UTC),
+            channel,
+            counted.get((day, channel), 0),
+        )
+        for day in (first + timedelta(days=offset) for offset in range(days))
         for channel in channels
     ]
     spec = per_hour_by_channel(rows, what)
     spec["description"] = f"{what} per day by channel"
     spec["encoding"]["x"].update(
-        {"timeUnit": "utcyearmonthdate", "title": "Day (UTC)",
+        {"timeUnit": "utcyearmonthdate", "title": f"Day ({zone})",
          "axis": {"format": "%d %b", "labelAngle": 0, "grid": False, "tickCount": 10}}
     )  # fmt: skip
     spec["encoding"]["tooltip"][0].update(
-        {"timeUnit": "utcyearmonthdate", "title": "Day (UTC)", "format": "%Y-%m-%d"}
+        {"timeUnit": "utcyearmonthdate", "title": f"Day ({zone})", "format": "%Y-%m-%d"}
     )
     return spec

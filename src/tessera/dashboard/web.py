@@ -64,15 +64,17 @@ def static_url(name: str) -> str:
 @jinja2.pass_context
 def when(context: jinja2.runtime.Context, value: datetime | None, empty: str = "—") -> Markup:
     """A time as ``2025-01-31 14:05`` in the workspace's zone (UTC in the tooltip and in the
-    machine-readable ``<time>`` element)."""
+    machine-readable ``<time>`` element). The date is a span of its own, so a narrow table may
+    put the time of day under it but never break the date at its hyphens."""
     if value is None:
         return Markup('<span class="muted">{}</span>').format(empty)
     utc = ensure_utc(value)
     local = utc.astimezone(zone_of(context.get("member")))
-    return Markup('<time datetime="{}" title="{} UTC">{}</time>').format(
+    return Markup('<time datetime="{}" title="{} UTC"><span>{}</span> {}</time>').format(
         utc.isoformat(timespec="seconds"),
         utc.strftime("%Y-%m-%d %H:%M:%S"),
-        local.strftime("%Y-%m-%d %H:%M"),
+        local.strftime("%Y-%m-%d"),
+        local.strftime("%H:%M"),
     )
 
 

@@ -7,7 +7,7 @@ import typer
 from rich.markup import escape
 from rich.table import Column, Table
 
-from tessera.cli_support import console, context, error_console, friendly_errors
+from tessera.cli_support import console, context, error_console, friendly_errors, print_table
 from tessera.feed.errors import FeedNotFound
 from tessera.feed.push import FeedPusher
 from tessera.feed.service import FeedService
@@ -41,7 +41,7 @@ def feeds_status(
                 "" if status.last_lag_ms is None else f"{status.last_lag_ms / 1000:.2f}",
                 (status.last_error or "")[:60],
             )
-        console().print(table)
+        print_table(table)
 
 
 @feeds_cli.command("push")

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from tessera.catalog.service import CatalogService
-from tessera.cli_support import console, context, friendly_errors
+from tessera.cli_support import console, context, friendly_errors, print_table
 from tessera.inventory.service.locations import LocationService
 from tessera.inventory.service.promises import PromiseService
 from tessera.inventory.service.stock import StockService
@@ -99,7 +99,7 @@ def inventory_show(ctx: typer.Context, sku: str, workspace: str = WORKSPACE) -> 
                 ),
                 str(free),
             )
-        console().print(table)
+        print_table(table)
 
 
 @inventory_cli.command("adjust")
@@ -235,7 +235,7 @@ def inventory_ledger(
                 change,
                 entry.note or entry.source_type,
             )
-        console().print(table)
+        print_table(table)
         if page.next_cursor:
             console().print(f"more: --cursor {page.next_cursor}", highlight=False)
 
@@ -310,7 +310,7 @@ def inventory_locations(ctx: typer.Context, workspace: str = WORKSPACE) -> None:
                 "yes" if loc.is_pickup_enabled else "",
                 ", ".join(feeds.get(loc.id, [])),
             )
-        console().print(table)
+        print_table(table)
 
 
 @inventory_cli.command("location")
@@ -337,7 +337,7 @@ def inventory_location(ctx: typer.Context, code: str, workspace: str = WORKSPACE
                 *(str(getattr(balance, n)) for n in COUNTERS if n != "safety"),
                 str(sellable),
             )
-        console().print(table)
+        print_table(table)
         for hold in holds:
             console().print(
                 f"hold {hold.reservation_id} ({hold.channel}): {hold.quantity} "

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from tessera.cli_support import console, context, friendly_errors
+from tessera.cli_support import console, context, friendly_errors, print_table
 from tessera.kit.money import Money
 from tessera.order.service import OrderService
 from tessera.workspace.service import WorkspaceService
@@ -69,7 +69,7 @@ def orders_list(
                 order.customer_email or "",
                 order.id,
             )
-        console().print(table)
+        print_table(table)
         if page.next_cursor:
             console().print(f"More: --cursor {page.next_cursor}")
 
@@ -106,7 +106,7 @@ def orders_show(
                 money(line.unit_price),
                 money(line.total),
             )
-        out.print(lines)
+        print_table(lines, out)
         out.print(
             f"subtotal {money(order.subtotal)} · discount {money(order.discount)} · "
             f"shipping {money(order.shipping)} · tax {money(order.tax)} · "
@@ -115,7 +115,7 @@ def orders_show(
         history = Table("when (UTC)", "what", "detail")
         for entry in record.history:
             history.add_row(entry.at.strftime("%Y-%m-%d %H:%M"), entry.what, entry.detail)
-        out.print(history)
+        print_table(history, out)
         for held in record.reservations:
             units = sum(q for _, _, q in held.lines)
             out.print(f"hold {held.id} · {held.status} · {units} units")

@@ -7,7 +7,7 @@ from datetime import datetime
 import typer
 from rich.table import Table
 
-from tessera.cli_support import console, context, friendly_errors
+from tessera.cli_support import console, context, friendly_errors, print_table
 from tessera.kit.money import Money
 from tessera.pricing.schemas import PriceIn
 from tessera.pricing.service import PriceService
@@ -79,7 +79,7 @@ def prices_report(
                 str(Money(row.floor, row.currency)) if row.floor is not None else "",
                 ", ".join(b.value for b in row.breaches),
             )
-        console().print(table)
+        print_table(table)
         console().print(
             f"site channel {parity.site_channel}, allowed above it "
             f"{parity.max_above_basis_points / 100:.2f}%: {parity.breaches} breach(es)"

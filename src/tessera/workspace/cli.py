@@ -14,7 +14,7 @@ import typer
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from tessera.cli_support import CliContext, console, context, friendly_errors
+from tessera.cli_support import CliContext, console, context, friendly_errors, print_table
 from tessera.models.workspace import ApiKeyKind, Role, Workspace
 from tessera.workspace import domain
 from tessera.workspace.membership.service import MembershipService
@@ -64,7 +64,7 @@ def workspace_list(ctx: typer.Context) -> None:
         table = Table("id", "slug", "name", "created")
         for ws in WorkspaceService(session).list_workspaces():
             table.add_row(ws.id, ws.slug, ws.name, ws.created_at.isoformat(timespec="seconds"))
-        console().print(table)
+        print_table(table)
 
 
 @user_cli.command("add")
@@ -211,7 +211,7 @@ def key_list(
             if page.next_cursor is None:
                 break
             cursor = page.next_cursor
-        console().print(table)
+        print_table(table)
 
 
 @key_cli.command("revoke")
@@ -268,6 +268,6 @@ def workspace_audit(
                 entry.action,
                 entry.subject,
             )
-        console().print(table)
+        print_table(table)
         if page.next_cursor:
             console().print(f"(newest {limit} shown; raise --limit or narrow --action)")

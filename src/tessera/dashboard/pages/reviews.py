@@ -32,6 +32,24 @@ FIELD_LABELS = {
 }
 
 
+AGREEMENT_LABELS = {"same": "same", "differs": "differs", "one side": "one side only"}
+
+
+def agreement(left: object, right: object) -> str:
+    """How a field's two values compare as a person reads them: ``same`` (equal once case and
+    spacing are set aside), ``differs``, ``one side`` (only one profile has it) or ``neither``."""
+    a, b = (" ".join(str(v).casefold().split()) if v else "" for v in (left, right))
+    if a and b:
+        return "same" if a == b else "differs"
+    return "one side" if a or b else "neither"
+
+
+def display_name(fields: dict[str, Any]) -> str:
+    """The side's name as its fields hold it, or its email when it has no name."""
+    name = " ".join(str(fields[k]) for k in ("first_name", "last_name") if fields.get(k))
+    return name or str(fields.get("email") or "(no name)")
+
+
 @pages.get("/customers/reviews")
 def reviews(
     request: Request, member: SignedIn, session: DbSession, status: str = "open"
@@ -59,6 +77,7 @@ def reviews(
                 "level": evidence.get(name, {}).get("level", "missing"),
                 "weight": evidence.get(name, {}).get("weight", 0.0),
                 "ladder": evidence.get(name, {}).get("levels", []),
+                "agreement": agreement(left.fields.get(name), right.fields.get(name)),
             }
             for name in MATCH_FIELDS
         ]
@@ -67,6 +86,8 @@ def reviews(
                 "review": review,
                 "left": left,
                 "right": right,
+                "names": (display_name(left.fields), display_name(right.fields)),
+                "differing": sum(row["agreement"] == "differs" for row in rows),
                 "rows": rows,
                 "refused": (review.evidence or {}).get("refused"),
             }
@@ -79,6 +100,7 @@ def reviews(
         "limit": REVIEW_LIMIT,
         "can_decide": member.can(Role.MARKETER),
         "model": service.model_summary(workspace_id),
+        "agreement_labels": AGREEMENT_LABELS,
     }
     return render(request, "identity_reviews.html", context)
 

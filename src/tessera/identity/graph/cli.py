@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from tessera.cli_support import console, context, friendly_errors
+from tessera.cli_support import console, context, friendly_errors, print_table
 from tessera.identity.graph.service import IdentityService
 from tessera.workspace.service import WorkspaceService
 
@@ -37,7 +37,7 @@ def merges_list(
                 row.undone_at.isoformat(timespec="seconds") if row.undone_at else "",
                 row.id,
             )
-        console().print(table)
+        print_table(table)
 
 
 @merges_cli.command("merge")

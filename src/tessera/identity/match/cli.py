@@ -7,7 +7,7 @@ from typing import TypeVar
 import typer
 from rich.table import Table
 
-from tessera.cli_support import console, context, friendly_errors
+from tessera.cli_support import console, context, friendly_errors, print_table
 from tessera.identity.match.service import MatchService
 from tessera.kit.errors import InvalidInput
 from tessera.models.identity import ConflictStatus, ReviewStatus
@@ -40,7 +40,7 @@ def train(ctx: typer.Context, workspace: str = WORKSPACE) -> None:
                     f"{level['u']:.6f}",
                     f"{level['weight']:+.2f}",
                 )
-        console().print(table)
+        print_table(table)
 
 
 @identity_cli.command("reviews")
@@ -74,7 +74,7 @@ def reviews(
                 _describe(right.profile_id, right.fields),
                 ", ".join(agreeing),
             )
-        console().print(table)
+        print_table(table)
         counts = service.review_counts(ws.id)
         console().print(", ".join(f"{k}: {v}" for k, v in counts.items()))
 
@@ -103,7 +103,7 @@ def conflicts(
                 " ".join(conflict.profile_ids or []),
                 conflict.cause_ref,
             )
-        console().print(table)
+        print_table(table)
         counts = service.conflict_counts(ws.id)
         console().print(", ".join(f"{k}: {v}" for k, v in counts.items()))
 
