@@ -12,11 +12,11 @@ TEST_WORKERS ?= auto
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,analytics-spark]'
 	@touch $(STAMP)
 
 $(BENCH_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,analytics-spark,bench]'
 	@touch $(BENCH_STAMP)
 
 setup: $(STAMP) chromium ## create .venv, install Tessera and the test tools, Chromium for browser tests
