@@ -17,4 +17,5 @@ def report_probes(session: Session, b: Tenant) -> list[Probe]:
         Probe("/v1/reports/retention", "GET", f"/v1/reports/retention?{window}", "only_own"),
         Probe("/v1/reports/omnichannel", "GET", f"/v1/reports/omnichannel?{window}", "only_own"),
         Probe("/v1/reports/attribution", "GET", f"/v1/reports/attribution?{window}", "only_own"),
+        Probe("/v1/reports/clv", "GET", "/v1/reports/clv?to=2026-03-31", "only_own"),
     ]

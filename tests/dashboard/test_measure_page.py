@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from tests.analytics.layer.worlds import small_shop
+from tests.analytics.report.test_clv import shoppers
 from tests.dashboard.conftest import table_rows
 from tests.support.factories import Tenant
 
@@ -37,6 +38,27 @@ def test_the_scorecard_shows_share_cohorts_and_models(
     assert attribution[1][:3] == ["amazon", "2.00", "2.00"]
     assert page.text.count("as of ") >= 4
     assert 'href="/measure"' in owner.get("/").text
+    assert "3 customers: the models need at least 20." in page.text  # lifetime value, too few
+
+
+def test_the_scorecard_values_customers_by_segment(
+    owner: TestClient, session: Session, tenant: Tenant
+) -> None:
+    """With a real history the lifetime-value card shows the average, a bar per segment and
+    the table of segments (omnichannel and single channel, and each first channel)."""
+    shoppers(session, tenant.workspace_id, people=60)
+    session.commit()
+
+    page = owner.get("/measure?from=2025-07-01&to=2026-06-30")
+
+    assert page.status_code == 200
+    assert 'id="clv-average"' in page.text
+    spec = re.search(r'id="clv-chart-spec">(.*?)</script>', page.text, re.DOTALL)
+    assert spec is not None
+    bars = json.loads(spec.group(1))["data"]["values"]
+    assert sum(b["customers"] for b in bars if b["dimension"] == "reach") == 60
+    segments = [row[0] for row in table_rows(page.text, "clv-segments")[1:]]
+    assert {"omnichannel", "single channel"} <= set(segments)
 
 
 def test_an_empty_range_says_why_and_a_bad_day_is_refused(owner: TestClient) -> None:

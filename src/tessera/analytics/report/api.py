@@ -11,10 +11,17 @@ from datetime import date
 
 from fastapi import Query
 
-from tessera.analytics.report.schemas import AttributionReport, OmnichannelReport, RetentionReport
+from tessera.analytics.report.schemas import (
+    AttributionReport,
+    ClvReport,
+    OmnichannelReport,
+    RetentionReport,
+)
 from tessera.analytics.report.service import (
     DEFAULT_CHURN_DAYS,
+    DEFAULT_CLV_MONTHS,
     DEFAULT_LOOKBACK_DAYS,
+    DEFAULT_MONTHLY_DISCOUNT,
     ReportService,
 )
 from tessera.http.routing import DbSession, router
@@ -67,4 +74,19 @@ def attribution_report(
         group_by=group_by,
         lookback_days=lookback_days,
         conversion_events=tuple(conversion_event),
+    )
+
+
+@api.get("/reports/clv", response_model=ClvReport, summary="Customer lifetime value")
+def clv_report(
+    principal: Viewer,
+    session: DbSession,
+    end: date | None = To,
+    months: int = Query(default=DEFAULT_CLV_MONTHS, description="Horizon in months (1-120)"),
+    monthly_discount_rate: float = Query(
+        default=DEFAULT_MONTHLY_DISCOUNT, description="0.01 is 1 % a month"
+    ),
+) -> ClvReport:
+    return ReportService(session).lifetime_value(
+        principal.workspace_id, end, months=months, monthly_discount_rate=monthly_discount_rate
     )

@@ -18,13 +18,15 @@ from tessera.analytics.layer import export, from_session
 from tessera.analytics.report.schemas import Window
 from tessera.analytics.report.service import (
     DEFAULT_CHURN_DAYS,
+    DEFAULT_CLV_MONTHS,
     DEFAULT_LOOKBACK_DAYS,
+    DEFAULT_MONTHLY_DISCOUNT,
     ReportService,
 )
 from tessera.cli_support import console, context, fail, friendly_errors
 from tessera.workspace.service import WorkspaceService
 
-report_cli = typer.Typer(help="Measure: retention, omnichannel share, attribution.")
+report_cli = typer.Typer(help="Measure: lifetime value, retention, omnichannel share, attribution.")
 WorkspaceOption = typer.Option(..., "--workspace", "-w", help="Workspace id or slug")
 FromOption = typer.Option(None, "--from", help="First day (YYYY-MM-DD), workspace's zone")
 ToOption = typer.Option(None, "--to", help="Last day (YYYY-MM-DD), inclusive")
@@ -168,6 +170,35 @@ def report_attribution(
     _emit(
         report, f"Attribution of {report.conversions} conversions", [group_by, *models], rows, fmt
     )
+
+
+@report_cli.command("clv")
+@friendly_errors
+def report_clv(
+    ctx: typer.Context,
+    workspace: str = WorkspaceOption,
+    end: str | None = typer.Option(None, "--to", help="Value as of this day (YYYY-MM-DD)"),
+    months: int = typer.Option(DEFAULT_CLV_MONTHS, help="Horizon in months"),
+    monthly_discount_rate: float = typer.Option(DEFAULT_MONTHLY_DISCOUNT, help="0.01 = 1 %/month"),
+    fmt: str = FormatOption,
+) -> None:
+    """Lifetime value (BG/NBD and Gamma-Gamma) per segment, with the fitted parameters."""
+    with context(ctx).session() as session:
+        ws = WorkspaceService(session).find_workspace(workspace)
+        report = ReportService(session).lifetime_value(
+            ws.id, _day(end, "--to"), months=months, monthly_discount_rate=monthly_discount_rate
+        )
+    header = ["dimension", "segment", "customers", "average value", "total value", "alive"]
+    rows: list[list[Any]] = [
+        [s.dimension, s.segment, s.customers, s.average_value, s.total_value, s.share_alive]
+        for s in report.segments
+    ]
+    rows += [
+        [f"{p.model} {p.name}", f"{p.estimate} ± {p.standard_error}", "", "", "", ""]
+        for p in report.parameters
+    ]
+    title = f"Lifetime value over {report.months} months: {report.average_value} per customer"
+    _emit(report, title, header, rows, fmt)
 
 
 analytics_cli = typer.Typer(help="The analytics layer's canonical tables.")

@@ -71,3 +71,39 @@ class AttributionReport(BaseModel):
     conversions: int
     value: int
     models: dict[str, list[CreditOut]]
+
+
+class ClvParameterOut(BaseModel):
+    model: str  # bg_nbd or gamma_gamma
+    name: str
+    estimate: float
+    standard_error: float | None  # None where the information matrix is not invertible
+
+
+class ClvSegmentOut(BaseModel):
+    dimension: str  # reach (omnichannel, single_channel) or acquisition_channel
+    segment: str
+    customers: int
+    average_value: int  # minor units over the horizon, discounted
+    total_value: int
+    share_alive: float  # customers with P(alive) >= 0.5
+
+
+class ClvCustomerOut(BaseModel):
+    customer_id: str
+    purchases: int
+    probability_alive: float
+    expected_purchases: float  # over the horizon
+    value: int
+
+
+class ClvReport(BaseModel):
+    window: Window
+    months: int
+    monthly_discount_rate: float
+    customers: int
+    repeat_buyers: int
+    parameters: list[ClvParameterOut] = []
+    average_value: int = 0
+    segments: list[ClvSegmentOut] = []
+    top_customers: list[ClvCustomerOut] = []

@@ -22,8 +22,10 @@ from tessera.analytics.layer import Tables, from_session
 from tessera.analytics.layer import metrics as m
 from tessera.analytics.report import domain
 from tessera.analytics.report.errors import InvalidReportInput
+from tessera.analytics.report.lifetime import lifetime_report
 from tessera.analytics.report.schemas import (
     AttributionReport,
+    ClvReport,
     CohortOut,
     CreditOut,
     OmnichannelReport,
@@ -43,6 +45,8 @@ RETENTION_GROUPS = ("month", "channel")
 ATTRIBUTION_GROUPS = ("channel", "campaign")
 NO_ORDERS = "no orders in this range"
 MAX_CONVERSION_EVENTS = 20
+DEFAULT_CLV_MONTHS = 12
+DEFAULT_MONTHLY_DISCOUNT = 0.01
 
 
 class ReportService:
@@ -183,6 +187,38 @@ class ReportService:
             window=window, group_by=group_by, churn_days=churn_days, cohorts=cohorts
         )
 
+    # Lifetime value --------------------------------------------------------------------------
+
+    def lifetime_value(
+        self,
+        workspace_id: str,
+        end: date | None = None,
+        *,
+        months: int = DEFAULT_CLV_MONTHS,
+        monthly_discount_rate: float = DEFAULT_MONTHLY_DISCOUNT,
+    ) -> ClvReport:
+        """Each customer's expected purchases, P(alive) and discounted value over the next
+        ``months`` from every linked order up to ``end`` (BG/NBD and Gamma-Gamma), summed for
+        omnichannel and single-channel customers and by the channel of the first order.
+        Refuses a horizon outside 1..120 months and a rate outside 0..1, naming the field."""
+        if not 1 <= months <= 120:
+            raise InvalidReportInput("months must be between 1 and 120", field="months")
+        if not 0 <= monthly_discount_rate <= 1:
+            raise InvalidReportInput(
+                "monthly_discount_rate must be between 0 and 1", field="monthly_discount_rate"
+            )
+        window = self.window(workspace_id, None, end)
+        _begin, finish = self.instants(window)
+        tables = self._tables(workspace_id)
+        rows = m.rows(tables, m.customer_orders(tables, None, finish), "customer_id", "placed_at")
+        return lifetime_report(
+            window,
+            rows,
+            finish - timedelta(microseconds=1),
+            months=months,
+            monthly_discount_rate=monthly_discount_rate,
+        )
+
     # Attribution -----------------------------------------------------------------------------
 
     def attribution(
@@ -272,8 +308,11 @@ class ReportService:
     def _conversions(
         tables: Tables, begin: datetime, finish: datetime, names: tuple[str, ...]
     ) -> list[domain.Conversion]:
+        # an order refunded beyond its total is worth nothing, not a negative conversion
         found = [
-            domain.Conversion(row["customer_id"], _aware(row["placed_at"]), int(row["net_total"]))
+            domain.Conversion(
+                row["customer_id"], _aware(row["placed_at"]), max(int(row["net_total"]), 0)
+            )
             for row in m.rows(tables, m.customer_orders(tables, begin, finish))
         ]
         if names:

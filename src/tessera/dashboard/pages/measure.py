@@ -1,6 +1,7 @@
-"""Measure's scorecard: omnichannel share with its month-by-month trend, retention cohorts as
-a shaded table, and the attribution models side by side, each with the time it was read.
-The numbers come from the same ``ReportService`` as ``/v1/reports`` and ``tessera report``."""
+"""Measure's scorecard: omnichannel share with its month-by-month trend, lifetime value by
+segment, retention cohorts as a shaded table, and the attribution models side by side, each
+with the time it was read. The numbers come from the same ``ReportService`` as ``/v1/reports``
+and ``tessera report``."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from tessera.analytics.report.schemas import TrendPoint
+from tessera.analytics.report.schemas import ClvSegmentOut, TrendPoint
 from tessera.analytics.report.service import ReportService
 from tessera.dashboard import charts
 from tessera.dashboard.session import SignedIn
@@ -39,6 +40,30 @@ def share_trend(points: list[TrendPoint]) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def value_bars(segments: list[ClvSegmentOut]) -> dict[str, Any]:
+    """A Vega-Lite bar per segment: the average discounted value over the horizon."""
+    values = [
+        {"segment": s.segment.replace("_", " "), "dimension": s.dimension.replace("_", " "),
+         "value": s.average_value / 100, "customers": s.customers}
+        for s in segments
+    ]  # fmt: skip
+    return {
+        "$schema": charts.SCHEMA,
+        "config": charts.base_config(),
+        "width": "container",
+        "height": 180,
+        "data": {"values": values},
+        "mark": {"type": "bar"},
+        "encoding": {
+            "y": {"field": "segment", "type": "nominal", "title": None, "sort": "-x"},
+            "x": {"field": "value", "type": "quantitative", "title": "average value"},
+            "color": {"field": "dimension", "type": "nominal", "title": None},
+            "tooltip": [{"field": "segment"}, {"field": "customers"},
+                        {"field": "value", "format": ",.2f"}],
+        },
+    }  # fmt: skip
+
+
 @pages.get("/measure")
 def measure(
     request: Request,
@@ -54,6 +79,7 @@ def measure(
     window = omnichannel.window
     retention = service.retention(workspace_id, window.start, window.end)
     attribution = service.attribution(workspace_id, window.start, window.end)
+    lifetime = service.lifetime_value(workspace_id, window.end)
     models = [name for name in SIDE_BY_SIDE if name in attribution.models]
     credit = {
         (name, c.channel): c.conversions for name, cs in attribution.models.items() for c in cs
@@ -64,6 +90,8 @@ def measure(
         "omnichannel": omnichannel,
         "retention": retention,
         "attribution": attribution,
+        "lifetime": lifetime,
+        "value_chart": value_bars(lifetime.segments),
         "trend_chart": share_trend(omnichannel.trend),
         "months": max((len(c.retention) for c in retention.cohorts), default=0),
         "models": models,
