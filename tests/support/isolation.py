@@ -376,3 +376,10 @@ def journey_metrics_probes(session: Session, b: Tenant) -> list[Probe]:
     from tests.journey.probes import journey_metrics_probes as build
 
     return build(session, b)
+
+
+@probes
+def journey_library_probes(session: Session, b: Tenant) -> list[Probe]:
+    from tests.journey.probes import journey_library_probes as build
+
+    return build(session, b)
