@@ -120,7 +120,8 @@ def test_a_journey_built_in_the_editor_sends_its_message_to_the_outbox(
     identified = httpx.post(base + "/v1/identify", auth=write_key, json={
         "userId": "browser-shopper", "traits": {"email": "ada@example.com", "first_name": "Ada"},
     })  # fmt: skip
-    factory = make_session_factory(make_engine(demo_server.settings.database_url))
+    engine = make_engine(demo_server.settings.database_url)
+    factory = make_session_factory(engine)
     clock = ManualClock(utcnow() + timedelta(minutes=1))  # every job the requests made is due
     worker = Worker(factory, demo_server.settings, clock=clock, run_periodic=False,
                     registry=worker_registry(demo_server.settings, clock))  # fmt: skip
@@ -140,6 +141,7 @@ def test_a_journey_built_in_the_editor_sends_its_message_to_the_outbox(
     })  # fmt: skip
     assert (identified.status_code, tracked.status_code) == (200, 200)
     worker.run_until_idle()
+    engine.dispose()
 
     page.goto(base + "/messages?template=cart_email")
     row = page.locator("tr", has_text="ada@example.com")
