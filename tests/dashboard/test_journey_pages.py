@@ -3,6 +3,7 @@ graph drawn as SVG with each step's counts, messages and conversions."""
 
 from __future__ import annotations
 
+import json
 import re
 
 from fastapi.testclient import TestClient
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tessera.config import Settings
 from tessera.journey.service import JourneyService
 from tessera.kit.time import ManualClock
+from tests.dashboard.conftest import csrf_from
 from tests.journey.flows import ACTOR, T0, Platform, journey_doc, track
 from tests.journey.test_metrics import run_offer
 from tests.message.world import message_settings
@@ -149,3 +151,27 @@ def test_a_journey_page_shows_messages_per_step_conversions_and_the_holdout(
         r'data-group="(treatment|holdout)">.*?<td class="num">(\d+)</td>', page.text
     )
     assert groups == [("treatment", str(treated)), ("holdout", str(8 - treated))]
+
+
+def test_the_editor_refuses_a_broken_journey_by_step_and_creates_nothing(
+    owner: TestClient, session: Session, tenant: Tenant
+) -> None:
+    """Not JSON: the line and column; a template the workspace lacks at publish: the step and
+    field, 422, and no journey; started from a shipped journey, the textarea holds it."""
+    page = owner.get("/journeys/new?start=welcome")
+    token = csrf_from(page)
+    document = journey_doc()
+    [sms] = [step for step in document["steps"] if step["id"] == "sms"]
+    sms["template"] = "nowhere"
+
+    not_json = owner.post("/journeys/new", data={"csrf_token": token, "definition": "{"})
+    refused = owner.post("/journeys/new", data={"csrf_token": token, "publish": "1",
+                                                "definition": json.dumps(document)})  # fmt: skip
+
+    assert page.status_code == 200
+    assert "&#34;name&#34;: &#34;Welcome&#34;" in page.text
+    assert not_json.status_code == 422
+    assert "line 1, column 2" in not_json.text
+    assert refused.status_code == 422
+    assert "step <code>sms</code>, <code>template</code>" in refused.text
+    assert JourneyService(session).list_journeys(tenant.workspace_id).items == []

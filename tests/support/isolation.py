@@ -390,3 +390,10 @@ def report_probes(session: Session, b: Tenant) -> list[Probe]:
     from tests.analytics.probes import report_probes as build
 
     return build(session, b)
+
+
+@probes
+def journey_library_probes(session: Session, b: Tenant) -> list[Probe]:
+    from tests.journey.probes import journey_library_probes as build
+
+    return build(session, b)

@@ -89,6 +89,7 @@ def generate_omnichannel(seed: int, people_count: int, until: datetime) -> Omnic
     _store_kiosk(random.Random(seed), result, until)
     _tiktok_guest(random.Random(seed + 104_729), result, until)
     _backorder(random.Random(seed + 1), result, until, order_number)
+    _cart_then_store(random.Random(seed + 2), result, until, order_number + 1)
     return result
 
 
@@ -143,6 +144,38 @@ def _backorder(rng: random.Random, result: Omnichannel, until: datetime, number:
     person = result.people[0]
     product = next(p for p in CATALOG if p.sku == BACKORDERED_SKU)
     order_shopify_web(rng, result, person, until - timedelta(hours=1), [product], number, 3)
+
+
+def _cart_then_store(rng: random.Random, result: Omnichannel, until: datetime, number: int) -> None:
+    """Six hours ago a signed-in shopper started a checkout from a TikTok Shop link and,
+    40 minutes later, bought in the SoHo store: the abandoned cart journey must let her go
+    ("ordered" on any channel) and send her nothing."""
+    person = next(p for p in reversed(result.people) if p.user_id and p.email)
+    moment = until - timedelta(hours=6)
+    cart_id = f"tiktok-cart-{number}"
+    stamp, later = iso_utc(moment), iso_utc(moment + timedelta(seconds=30))
+    products = pick_products(rng, 2)
+    result.web_batches.append({
+        "batch": [
+            {"type": "identify", "messageId": random_uuid(rng), "userId": person.user_id,
+             "timestamp": stamp, "originalTimestamp": stamp,
+             "traits": {"email": person.email, "first_name": person.first_name}},
+            {"type": "track", "event": "Checkout Started", "messageId": random_uuid(rng),
+             "userId": person.user_id, "timestamp": later, "originalTimestamp": later,
+             "properties": {"cart_id": cart_id, "currency": "USD",
+                            "value": sum(p.price for p in products) / 100,
+                            "products": [{**product_line(p), "quantity": 1} for p in products]},
+             "context": {"channel": "tiktok_shop"}},
+        ],
+        "sentAt": later,
+        "context": {"library": {"name": "analytics.js", "version": "next-1.70.0"}},
+    })  # fmt: skip
+    store = next(s for s in STORES if not s.uses_square)
+    order_shopify_pos(rng, result, person, store, moment + timedelta(minutes=40), number)
+    order = result.shopify_orders[-1]
+    order["email"] = person.email  # she gave her email at the till
+    order["customer"]["email"] = person.email
+    result.cart_then_store = (person.person_id, cart_id)
 
 
 def _store_kiosk(rng: random.Random, result: Omnichannel, until: datetime) -> None:
@@ -245,6 +278,8 @@ def _browse(
                 "type": "track",
                 "event": "Checkout Started",
                 "properties": {
+                    # The abandoned cart journey waits on this cart (no draw: the same data).
+                    "cart_id": f"cart-{device}-{int(clock.timestamp())}",
                     "value": sum(p.price for p in cart) / 100,
                     "currency": "USD",
                     "products": [{**product_line(p), "quantity": 1} for p in cart],

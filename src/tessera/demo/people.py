@@ -135,6 +135,8 @@ class Omnichannel:
     truth: dict[str, str] = field(default_factory=dict)  # record reference -> person_id
     # The web customer whose TikTok Shop guest order only the matcher joins: (person, order).
     tiktok_guest: tuple[str, str] | None = None
+    # The shopper who left a cart on TikTok Shop and bought in a store: (person, cart id).
+    cart_then_store: tuple[str, str] | None = None
     expected_rejections: int = 0  # messages the buggy app build sends that Collect refuses
 
     @property

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import Body, Query, status
 
 from tessera.http.routing import DbSession, router
+from tessera.journey import library
 from tessera.journey.metrics import (
     DEFAULT_WINDOW_DAYS,
     MAX_WINDOW_DAYS,
@@ -21,6 +22,7 @@ from tessera.journey.metrics import (
 )
 from tessera.journey.schemas import (
     DEFINITION_EXAMPLE,
+    InstalledOut,
     InstanceOut,
     InstancePage,
     JourneyDetail,
@@ -29,6 +31,7 @@ from tessera.journey.schemas import (
     JourneyPage,
     MetricsOut,
     PublishIn,
+    ShippedJourneyOut,
     StepCountOut,
     VersionDetail,
     VersionOut,
@@ -91,6 +94,40 @@ def create_journey(
     service = JourneyService(session)
     journey = service.create(principal.workspace_id, document, actor=principal.actor)
     return _detail(service, principal.workspace_id, journey)
+
+
+@api.get(
+    "/journeys/library",
+    response_model=list[ShippedJourneyOut],
+    summary="The journeys shipped with Tessera, ready to install",
+)
+def list_shipped(principal: Viewer) -> list[ShippedJourneyOut]:
+    return [
+        ShippedJourneyOut(
+            name=j.name,
+            title=j.title,
+            description=j.description,
+            entry_event=j.entry_event,
+            templates=[str(t.name) for t in j.templates],
+            definition=j.definition,
+        )
+        for j in library.shipped()
+    ]
+
+
+@api.post(
+    "/journeys/library/{name}/install",
+    response_model=InstalledOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Install a shipped journey as a draft, with the templates it sends that are missing",
+)
+def install_shipped(name: str, principal: Marketer, session: DbSession) -> InstalledOut:
+    found = library.install(session, principal.workspace_id, name, actor=principal.actor)
+    return InstalledOut(
+        journey=JourneyOut.model_validate(found.journey),
+        created_templates=found.created_templates,
+        kept_templates=found.kept_templates,
+    )
 
 
 @api.get(

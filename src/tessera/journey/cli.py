@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from tessera.cli_support import console, context, error_console, fail, friendly_errors
+from tessera.journey import library
 from tessera.journey.definition import DefinitionError
 from tessera.journey.metrics import (
     DEFAULT_WINDOW_DAYS,
@@ -192,6 +193,43 @@ def journeys_create(
                 journey = service.publish(ws.id, journey.id, actor=ACTOR)
         except DefinitionError as error:
             raise refuse(file, error) from None
+        _say(journey)
+
+
+@journeys_cli.command("library")
+@friendly_errors
+def journeys_library() -> None:
+    """List the journeys shipped with Tessera (install one with `tessera journeys install`)."""
+    table = Table("name", "title", "enters on", "templates")
+    for shipped in library.shipped():
+        templates = ", ".join(str(t.name) for t in shipped.templates)
+        table.add_row(shipped.name, shipped.title, shipped.entry_event or "a segment", templates)
+    console().print(table)
+
+
+@journeys_cli.command("install")
+@friendly_errors
+def journeys_install(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="A name from `tessera journeys library`"),
+    workspace: str = WorkspaceOption,
+    publish: bool = typer.Option(False, help="Publish it at once"),
+) -> None:
+    """Install a shipped journey as a draft, with the templates it sends that the workspace
+    lacks (and publish it with --publish; if publishing is refused, nothing is installed)."""
+    with context(ctx).session() as session:
+        ws = WorkspaceService(session).find_workspace(workspace)
+        try:
+            found = library.install(session, ws.id, name, actor=ACTOR)
+            journey = found.journey
+            if publish:
+                journey = JourneyService(session).publish(ws.id, journey.id, actor=ACTOR)
+        except DefinitionError as error:
+            raise refuse(None, error) from None
+        if found.created_templates:
+            console().print(f"templates created: {', '.join(found.created_templates)}")
+        if found.kept_templates:
+            console().print(f"templates kept as they were: {', '.join(found.kept_templates)}")
         _say(journey)
 
 

@@ -18,3 +18,8 @@ class JourneyVersionNotFound(NotFound):
 class JourneyStateConflict(Conflict):
     slug = "journey-state-conflict"
     title = "The journey's status does not allow this"
+
+
+class ShippedJourneyNotFound(NotFound):
+    slug = "shipped-journey-not-found"
+    title = "No such shipped journey"

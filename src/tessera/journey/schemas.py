@@ -149,3 +149,18 @@ class MetricsOut(BaseModel):
     conversion: ConversionOut
     steps: list[StepMetricsOut]
     splits: list[SplitMetricsOut]
+
+
+class ShippedJourneyOut(BaseModel):
+    name: str = Field(description="What to install it by: abandoned_cart")
+    title: str
+    description: str
+    entry_event: str | None = Field(description="The event people enter on")
+    templates: list[str] = Field(description="The templates it sends, installed when missing")
+    definition: dict[str, Any]
+
+
+class InstalledOut(BaseModel):
+    journey: JourneyOut = Field(description="The new draft journey (publish it to start)")
+    created_templates: list[str]
+    kept_templates: list[str] = Field(description="Templates the workspace had already, kept")
