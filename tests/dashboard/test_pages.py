@@ -22,13 +22,13 @@ PAGES = [
     "/messages",
     "/templates",
     "/creators",
-    "/analytics",
+    "/measure",
     "/settings/api-keys",
     "/settings/users",
     "/settings/jobs",
     "/settings/audit-log",
 ]
-UNBUILT = ["/creators", "/analytics"]
+UNBUILT = ["/creators"]
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -70,6 +70,14 @@ def test_unbuilt_capabilities_say_so_and_show_no_numbers(owner: TestClient, path
     assert "Not built yet" in response.text
     assert "What will appear here" in response.text
     assert "stat-value" not in response.text
+
+
+def test_the_old_analytics_page_leads_to_the_scorecard(owner: TestClient) -> None:
+    """/analytics promised Measure before it was built; a bookmark of it lands on /measure."""
+    response = owner.get("/analytics", follow_redirects=False)
+
+    assert response.status_code == 308
+    assert response.headers["location"] == "/measure"
 
 
 def test_the_root_sends_visitors_to_login_and_members_to_the_overview(

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import RedirectResponse
 
 from tessera.analytics.overview.domain import CUSTOM, Period, change, period
 from tessera.analytics.overview.service import AnalyticsService, Comparison
@@ -160,5 +161,6 @@ def creators(request: Request, member: SignedIn) -> Response:
 
 
 @pages.get("/analytics")
-def analytics(request: Request, member: SignedIn) -> Response:
-    return _capability(request, member, "analytics.html")
+def analytics() -> Response:
+    """The page that promised Measure before it was built: the scorecard is it now."""
+    return RedirectResponse("/measure", status_code=308)
