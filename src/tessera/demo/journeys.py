@@ -35,7 +35,8 @@ ABANDONED_CART: dict[str, Any] = {
 
 
 # The journey's messages carry the person, not the cart (the entry event's properties are not
-# handed to the outbox yet), so the templates read only the profile and the brand.
+# handed to the outbox yet), so the templates read only the profile, the brand and the
+# recommendations the send computes for the person.
 TEMPLATES = (
     TemplateDraft(
         name="cart_sms",
@@ -58,7 +59,13 @@ TEMPLATES = (
         name="review_request",
         channel="email",
         subject="How is it working out?",
-        body="<p>Hi {{ profile.first_name | default: 'there' }}, tell us what you think.</p>",
+        body=(
+            "<p>Hi {{ profile.first_name | default: 'there' }}, tell us what you think.</p>"
+            "{% if recommendations.size > 0 %}<p>You might also like:</p><ul>"
+            "{% for p in recommendations %}<li>{{ p.name }} ({{ p.sku }})"
+            "{% if p.price %} {{ p.price }} {{ p.currency }}{% endif %}</li>{% endfor %}"
+            "</ul>{% endif %}"
+        ),
     ),
 )
 

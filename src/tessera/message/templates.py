@@ -25,6 +25,7 @@ from tessera.message import domain, rendering
 from tessera.message.configuration import MessageSettings
 from tessera.message.domain import choice
 from tessera.message.errors import DuplicateTemplate, TemplateDoesNotRender, TemplateNotFound
+from tessera.message.recommendations import RecommendationService
 from tessera.message.repository import MessageRepository
 from tessera.models.message import MessageChannel, MessagePurpose, MessageTemplate, TemplateFormat
 from tessera.workspace.service import WorkspaceService
@@ -189,6 +190,9 @@ class TemplateService:
         if profile_id:
             profile = ProfileService(self.session).resolve(workspace_id, profile_id)
             data["profile"] = rendering.profile_view(dict(profile.traits), profile.id)
+            if rendering.uses(rendering.RECOMMENDATIONS, row.subject, row.body):
+                picks = RecommendationService(self.session).for_profile(workspace_id, profile.id)
+                data[rendering.RECOMMENDATIONS] = [pick.as_context() for pick in picks]
         try:
             rendered = rendering.render(row.channel, row.format, row.subject, row.body, data)
         except rendering.RenderError as error:
