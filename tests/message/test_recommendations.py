@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from tessera.catalog.schemas import ProductIn, VariantIn
@@ -26,13 +27,16 @@ from tessera.message.service import MessageService
 from tessera.message.templates import TemplateService
 from tessera.models.inventory import LocationKind
 from tessera.models.order import OrderStatus
+from tessera.models.workspace import ApiKeyKind, Role
 from tessera.order.domain import CanonicalCustomer, CanonicalLine, CanonicalOrder
 from tessera.order.service import OrderService
 from tessera.pricing.schemas import PriceIn
 from tessera.pricing.service import PriceService
+from tessera.workspace.service import WorkspaceService
 from tests.identity.stitching import run_stitch_jobs
 from tests.message.world import T0, configure, person, run_jobs, template
-from tests.support.factories import make_workspace
+from tests.support.cli import invoke
+from tests.support.factories import make_tenant
 from tests.support.smtp_server import Mailbox
 
 ANA = "ana@example.com"
@@ -117,7 +121,7 @@ def shop(session: Session, workspace_id: str) -> None:
 def world(session: Session, settings: Settings) -> tuple[str, str]:
     """Ana bought SERUM on Amazon and CLEANSER in the Soho store: two channels, one person by
     her email. Ben, Cy, Dee and Eve bought on the web."""
-    workspace_id = make_workspace(session, "acme")
+    workspace_id = make_tenant(session, "acme").workspace_id
     shop(session, workspace_id)
     ana = person(session, workspace_id, "u-ana", email=ANA, first_name="Ana")
     orders = OrderService(session)
@@ -245,3 +249,44 @@ def test_the_email_lists_her_recommendations_and_the_preview_shows_them(
     assert "<li>TONER: Rose toner 24.00</li>" in preview.body
     sample = TemplateService(session).preview(workspace_id, made.id)
     assert "<li>TOTE: Canvas tote 24.00</li>" in sample.body
+
+
+def test_the_api_and_the_cli_answer_what_a_template_would_hold(
+    client: TestClient,
+    session: Session,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    world: tuple[str, str],
+) -> None:
+    """A viewer key reads them (limit honoured); a limit out of range is a 422 naming it, an
+    unknown profile a 404; ``tessera profiles recommend`` prints the same SKUs."""
+    workspace_id, ana = world
+    _, token = WorkspaceService(session).create_api_key(
+        workspace_id, ApiKeyKind.SECRET, "viewer", Role.VIEWER
+    )
+    session.commit()
+    auth = {"Authorization": f"Bearer {token}"}
+
+    two = client.get(f"/v1/profiles/{ana}/recommendations?limit=2", headers=auth)
+    too_many = client.get(f"/v1/profiles/{ana}/recommendations?limit=21", headers=auth)
+    nobody = client.get("/v1/profiles/cus_missing/recommendations", headers=auth)
+    printed = invoke(settings, session_factory, "profiles", "recommend", ana, "-w", "acme")
+    unknown = invoke(settings, session_factory, "profiles", "recommend", "cus_x", "-w", "acme")
+
+    assert two.status_code == 200
+    assert two.json() == {
+        "profile_id": ana,
+        "items": [
+            {"sku": "TONER", "name": "Rose toner", "price": "24.00", "currency": "USD",
+             "url": None, "image_url": None},
+            {"sku": "MASK", "name": "Clay mask", "price": None, "currency": None,
+             "url": None, "image_url": None},
+        ],
+    }  # fmt: skip
+    assert too_many.status_code == 422 and "limit" in too_many.text
+    assert nobody.status_code == 404
+    assert printed[0] == 0
+    out = printed[1]
+    assert out.index("TONER") < out.index("MASK") < out.index("SPF")
+    assert "24.00 USD" in out and "SERUM" not in out
+    assert unknown == (1, "error: no profile cus_x in this workspace\n")
