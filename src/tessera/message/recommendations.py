@@ -64,7 +64,8 @@ class PurchaseSnapshots:
     """Each workspace's purchases (``recommend.Purchases``), read again once ``ttl`` old.
 
     One object per owner with a lifetime (the worker's message jobs), never a module global:
-    a test makes its own with its clock."""
+    a test makes its own with its clock. Two threads missing at once both read, and the later
+    one is kept: a wasted read, never a wrong answer."""
 
     def __init__(self, clock: Clock = utcnow, ttl: timedelta = SNAPSHOT_TTL) -> None:
         self.clock = clock
@@ -78,6 +79,9 @@ class PurchaseSnapshots:
         held = self._held.get(workspace_id)
         if held is not None and now - held[0] < self.ttl:
             return held[1]
+        # Workspaces not sent to for a while are let go: memory follows the recent sends.
+        for stale in [key for key, (at, _) in self._held.items() if now - at >= self.ttl]:
+            self._held.pop(stale, None)
         purchases = read()
         self._held[workspace_id] = (now, purchases)
         return purchases

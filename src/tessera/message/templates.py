@@ -173,9 +173,10 @@ class TemplateService:
         context: Mapping[str, Any] | None = None,
         purpose: str = MessagePurpose.MARKETING.value,
     ) -> Preview:
-        """The template as ``profile_id`` would receive it (sample data for what is not
-        given). Refuses (404) an unknown template or profile, (422) a context key no message
-        carries and a template that does not render with this person's data."""
+        """The template as ``profile_id`` would receive it, their recommendations included
+        (sample data for what is not given). Refuses (404) an unknown template or profile,
+        (422) a context key no message carries and a template that does not render with this
+        person's data."""
         row = self.get(workspace_id, template_id)
         chosen = choice(MessagePurpose, purpose, "purpose")
         data = rendering.sample_context()
