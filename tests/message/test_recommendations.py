@@ -25,6 +25,7 @@ from tessera.message.recommendations import (
 )
 from tessera.message.service import MessageService
 from tessera.message.templates import TemplateService
+from tessera.models.catalog import ProductStatus
 from tessera.models.inventory import LocationKind
 from tessera.models.order import OrderStatus
 from tessera.models.workspace import ApiKeyKind, Role
@@ -181,6 +182,22 @@ def test_without_a_store_sale_only_online_stock_counts(
     picks = RecommendationService(session).for_profile(workspace_id, ben.profile_id)
 
     assert skus(picks) == ["CLEANSER"]
+
+
+def test_an_archived_product_is_not_recommended_however_well_it_scores(
+    session: Session, world: tuple[str, str]
+) -> None:
+    """TONER's product archived: it scores highest but is no longer on sale."""
+    workspace_id, ana = world
+    CatalogService(session).upsert_product(
+        workspace_id,
+        ProductIn(handle="toner", title="Rose toner", status=ProductStatus.ARCHIVED,
+                  variants=[VariantIn(sku="TONER")]),
+    )  # fmt: skip
+
+    picks = RecommendationService(session).for_profile(workspace_id, ana)
+
+    assert skus(picks) == ["MASK", "SPF"]
 
 
 def test_someone_who_bought_nothing_gets_nothing_and_an_unknown_profile_is_refused(

@@ -2,10 +2,10 @@
 
 What they bought (``customer``: every channel's orders once identities are joined) is scored
 against what everyone bought (``message.recommend``: item-item co-occurrence), what they own
-is left out, and what is left is kept only while some unit is sellable where they shop: their
-store (the location of their most frequent store sale) or online (the locations that feed the
-``web`` channel, every active warehouse when none is set). Each pick is described from the
-catalog and its ``web`` price.
+is left out, and what is left is kept only while its product is active and some unit is
+sellable where they shop: their store (the location of their most frequent store sale) or
+online (the locations that feed the ``web`` channel, every active warehouse when none is set).
+Each pick is described from the catalog and its ``web`` price.
 
 Everyone's purchases are read in one statement per workspace and held, as index arrays, for
 ``PurchaseSnapshots.ttl`` by whoever owns a ``PurchaseSnapshots`` (the worker's message jobs):
@@ -31,6 +31,7 @@ from tessera.inventory.service.stock import StockService
 from tessera.kit.money import Money
 from tessera.kit.time import Clock, utcnow
 from tessera.message import recommend
+from tessera.models.catalog import Product, ProductStatus
 from tessera.models.inventory import Location, LocationKind
 from tessera.pricing.service import PriceService
 
@@ -101,6 +102,7 @@ class RecommendationService:
         self.snapshots = snapshots
         self.profiles = ProfileService(session)
         self.catalog = CatalogService(session)
+        self._products: dict[str, Product] = {}
 
     def for_profile(
         self, workspace_id: str, profile_id: str, count: int = recommend.DEFAULT_COUNT
@@ -170,17 +172,25 @@ class RecommendationService:
         locations: Sequence[str],
         now: datetime,
     ) -> set[str]:
+        """The SKUs of ``skus`` on sale (an active product) with a unit sellable at one of
+        ``locations``."""
         if not locations:
             return set()
-        variants = self.catalog.variant_facts_by_sku(workspace_id, skus)
+        variants = self.catalog.variants_by_sku(workspace_id, skus)
         sellable = StockService(self.session).sellable_by_location(
-            workspace_id, [facts.id for facts in variants.values()], locations, now
+            workspace_id, [variant.id for variant in variants.values()], locations, now
         )
         return {
             sku
-            for sku, facts in variants.items()
-            if any(sellable[(facts.id, location)] > 0 for location in locations)
+            for sku, variant in variants.items()
+            if any(sellable[(variant.id, location)] > 0 for location in locations)
+            and self._product(workspace_id, variant.product_id).status is ProductStatus.ACTIVE
         }
+
+    def _product(self, workspace_id: str, product_id: str) -> Product:
+        if product_id not in self._products:
+            self._products[product_id] = self.catalog.get_product(workspace_id, product_id)[0]
+        return self._products[product_id]
 
     def _describe(self, workspace_id: str, skus: Sequence[str]) -> list[Recommendation]:
         variants = self.catalog.variants_by_sku(workspace_id, skus)
@@ -188,7 +198,7 @@ class RecommendationService:
         found: list[Recommendation] = []
         for sku in skus:
             variant = variants[sku]
-            product, _ = self.catalog.get_product(workspace_id, variant.product_id)
+            product = self._product(workspace_id, variant.product_id)
             name = product.title
             if variant.title and variant.title != "Default Title":
                 name = f"{name} - {variant.title}"
