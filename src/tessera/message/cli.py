@@ -13,7 +13,7 @@ import typer
 from rich.markup import escape
 from rich.table import Column, Table
 
-from tessera.cli_support import console, context, fail, friendly_errors
+from tessera.cli_support import console, context, fail, friendly_errors, print_table
 from tessera.message.configuration import MessageSettings
 from tessera.message.errors import TemplateDoesNotRender, TemplateNotFound
 from tessera.message.recommend import DEFAULT_COUNT, MAX_COUNT
@@ -201,4 +201,4 @@ def recommend(
         for pick in picks:
             price = f"{pick.price} {pick.currency}" if pick.price else ""
             table.add_row(escape(pick.sku), escape(pick.name), price)
-        console().print(table)
+        print_table(table)
