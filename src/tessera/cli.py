@@ -22,7 +22,7 @@ from tessera.job.cli import jobs_cli
 from tessera.journey.cli import journeys_cli
 from tessera.kit.logging import configure_logging
 from tessera.loyalty.cli import loyalty_cli
-from tessera.message.cli import messages_cli, templates_cli
+from tessera.message.cli import messages_cli, recommend, templates_cli
 from tessera.order.cli import orders_cli
 from tessera.pricing.cli import prices_cli
 from tessera.segment.cli import audiences_cli, segments_cli
@@ -101,6 +101,7 @@ app.add_typer(inventory_cli, name="inventory")
 app.add_typer(journeys_cli, name="journeys")
 app.add_typer(report_cli, name="report")
 app.add_typer(analytics_cli, name="analytics")
+profiles_cli.command("recommend")(recommend)  # message sits above customer: attached here
 app.add_typer(profiles_cli, name="profiles")
 app.add_typer(consent_cli, name="consent")
 app.add_typer(feeds_cli, name="feeds")

@@ -1,5 +1,5 @@
 """Isolation probes of the message routes: workspace A's key against B's templates, messages,
-settings and SMS webhooks (``tests/http/test_isolation.py`` runs them)."""
+settings, SMS webhooks and people's recommendations (``tests/http/test_isolation.py`` runs them)."""
 
 from __future__ import annotations
 
@@ -42,4 +42,6 @@ def message_probes(session: Session, b: Tenant) -> list[Probe]:
               "only_own"),
         Probe("/v1/messages/sms/{workspace_id}/inbound", "POST", f"{sms_hooks}/inbound",
               "only_own"),
+        Probe("/v1/profiles/{profile_id}/recommendations", "GET",
+              f"/v1/profiles/{bea.profile_id}/recommendations", "not_found"),
     ]  # fmt: skip

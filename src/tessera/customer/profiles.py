@@ -504,6 +504,16 @@ class ProfileService:
             if order.placed_at >= since and order.status is not OrderStatus.CANCELLED
         ]
 
+    def skus_bought(
+        self, workspace_id: str, profile_id: str | None = None
+    ) -> list[tuple[str, str]]:
+        """(profile id, SKU) the workspace's people bought on every channel, cancelled orders
+        and lines left out; given ``profile_id``, only that person's (merges followed).
+        Refuses (404) a profile that does not exist."""
+        if profile_id is not None:
+            profile_id = self.identity.resolve(workspace_id, profile_id).id
+        return self.purchases.skus_bought(workspace_id, profile_id)
+
     def recent_trait_keys(self, workspace_id: str, profiles: int = RECENT_PROFILES) -> set[str]:
         """The trait names held by the workspace's newest ``profiles`` profiles (10,000 by
         default): a bounded answer to "does this trait exist here?" for a name someone typed."""

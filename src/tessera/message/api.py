@@ -24,6 +24,8 @@ from tessera.message.compliance import Compliance
 from tessera.message.configuration import MessageSettings, SettingsChange
 from tessera.message.errors import BadSignature, MessageNotFound
 from tessera.message.feedback import Feedback
+from tessera.message.recommend import DEFAULT_COUNT, MAX_COUNT
+from tessera.message.recommendations import RecommendationService
 from tessera.message.repository import MessageFilter
 from tessera.message.schemas import (
     MessageEventIn,
@@ -33,6 +35,8 @@ from tessera.message.schemas import (
     MessageSummary,
     PreviewIn,
     PreviewOut,
+    RecommendationList,
+    RecommendationOut,
     SettingsOut,
     SettingsPatch,
     TemplateIn,
@@ -343,3 +347,30 @@ async def sms_inbound(
     inner = f"<Message>{escape(reply)}</Message>" if reply else ""
     twiml = f'<?xml version="1.0" encoding="UTF-8"?><Response>{inner}</Response>'
     return Response(twiml, media_type="text/xml")
+
+
+# Recommendations ------------------------------------------------------------------------------
+
+
+@api.get(
+    "/profiles/{profile_id}/recommendations",
+    response_model=RecommendationList,
+    tags=["profiles"],
+    summary="Products the person may like: bought together by others, in stock where they shop",
+)
+def get_recommendations(
+    request: Request,
+    profile_id: str,
+    principal: Viewer,
+    session: DbSession,
+    limit: int = Query(default=DEFAULT_COUNT, ge=1, le=MAX_COUNT),
+) -> RecommendationList:
+    """What a template's ``recommendations`` would hold for this person now; 404 for a
+    profile of another workspace or none."""
+    service = RecommendationService(session, _clock(request))
+    resolved = service.profiles.resolve(principal.workspace_id, profile_id).id
+    picks = service.for_profile(principal.workspace_id, resolved, limit)
+    return RecommendationList(
+        profile_id=resolved,
+        items=[RecommendationOut.model_validate(pick.as_context()) for pick in picks],
+    )

@@ -1,6 +1,8 @@
 """``tessera templates`` and ``tessera messages``: templates saved from files (checked as the
 API checks them, a refusal naming the file and line), previews, and the outbox read from the
-terminal; ``tessera messages reseal`` seals workspaces' SMS tokens again after a key change."""
+terminal; ``tessera messages reseal`` seals workspaces' SMS tokens again after a key change.
+``recommend`` is ``tessera profiles recommend`` (the profiles group is the customer package's,
+which sits below this one: the composition root attaches the command)."""
 
 from __future__ import annotations
 
@@ -11,9 +13,11 @@ import typer
 from rich.markup import escape
 from rich.table import Column, Table
 
-from tessera.cli_support import console, context, fail, friendly_errors
+from tessera.cli_support import console, context, fail, friendly_errors, print_table
 from tessera.message.configuration import MessageSettings
 from tessera.message.errors import TemplateDoesNotRender, TemplateNotFound
+from tessera.message.recommend import DEFAULT_COUNT, MAX_COUNT
+from tessera.message.recommendations import RecommendationService
 from tessera.message.service import MessageService, make_filter
 from tessera.message.templates import TemplateDraft, TemplateService
 from tessera.workspace.service import WorkspaceService
@@ -177,3 +181,24 @@ def messages_reseal(ctx: typer.Context) -> None:
     with cli.session() as session:
         count = MessageSettings(session, cli.get_settings()).reseal_credentials()
     console().print(f"resealed the SMS credentials of {count} workspace(s)")
+
+
+@friendly_errors
+def recommend(
+    ctx: typer.Context,
+    profile_id: str = typer.Argument(..., help="The profile's id"),
+    workspace: str = WORKSPACE,
+    limit: int = typer.Option(DEFAULT_COUNT, min=1, max=MAX_COUNT, help="How many"),
+) -> None:
+    """Products the person may like: bought together by others, in stock where they shop."""
+    with context(ctx).session() as session:
+        ws = WorkspaceService(session).find_workspace(workspace)
+        picks = RecommendationService(session).for_profile(ws.id, profile_id, limit)
+        if not picks:
+            console().print("No recommendations: nothing bought yet, or nothing in stock.")
+            return
+        table = Table(Column("sku", no_wrap=True), "name", "price")
+        for pick in picks:
+            price = f"{pick.price} {pick.currency}" if pick.price else ""
+            table.add_row(escape(pick.sku), escape(pick.name), price)
+        print_table(table)

@@ -9,9 +9,9 @@ Two environments, one per moment:
 
 - **At save** (``check``): undefined variables and unknown filters are errors, and the
   template is rendered against sample data for every variable a message can carry (``profile``,
-  ``order``, ``cart``, ``product``, ``store`` and the links), so a misspelt ``{{ profle.name }}``
-  or an unclosed ``{% if %}`` is refused naming the field and the line. ``profile.traits`` takes
-  any name: traits are the brand's own.
+  ``order``, ``cart``, ``product``, ``recommendations``, ``store`` and the links), so a
+  misspelt ``{{ profle.name }}`` or an unclosed ``{% if %}`` is refused naming the field and
+  the line. ``profile.traits`` takes any name: traits are the brand's own.
 - **At send** (``render``): what a person's data lacks renders empty, so a template that passed
   the save check never fails because a profile has no first name.
 
@@ -41,6 +41,14 @@ SUBJECT = "subject"
 BODY = "body"
 # What a caller may give a template besides the profile (which the send job reads itself).
 CONTEXT_KEYS = ("order", "cart", "product", "store")
+# What the send job computes for the person when a template names it.
+RECOMMENDATIONS = "recommendations"
+
+
+def uses(name: str, *sources: str) -> bool:
+    """Whether a template's sources name the variable ``name`` (a cheap, generous test: a
+    mention in text also counts, which only costs the computing of a value not shown)."""
+    return any(re.search(rf"\b{re.escape(name)}\b", source) for source in sources)
 
 
 class _Bounded(Environment):
@@ -169,6 +177,10 @@ def sample_context() -> dict[str, Any]:
             "items": [line],
         },
         "product": line,
+        RECOMMENDATIONS: [
+            {**line, "name": "Canvas tote", "sku": "TOTE", "price": "24.00", "currency": "USD"},
+            {**line, "name": "Linen trousers", "sku": "TROUSERS-M", "currency": "USD"},
+        ],
         "store": {
             "name": "Mission Street",
             "address": "1 Mission Street, San Francisco",

@@ -82,6 +82,22 @@ class PreviewOut(BaseModel):
     characters: int
 
 
+class RecommendationOut(BaseModel):
+    """One product the person may like, as a template's ``recommendations`` holds it."""
+
+    sku: str
+    name: str
+    price: str | None = Field(description="On the web channel, in major units: 24.00")
+    currency: str | None
+    url: str | None
+    image_url: str | None
+
+
+class RecommendationList(BaseModel):
+    profile_id: str = Field(description="The profile answered for (a merged id's survivor)")
+    items: list[RecommendationOut]
+
+
 class MessageIn(BaseModel):
     """A message to one person, transactional unless said otherwise (a receipt, a code)."""
 

@@ -59,6 +59,7 @@ from tessera.message import domain, rendering
 from tessera.message.configuration import MessageSettings, SendingRules
 from tessera.message.feedback import Feedback
 from tessera.message.policy import Go, Hold, SendPolicy, Skip
+from tessera.message.recommendations import PurchaseSnapshots, RecommendationService
 from tessera.message.repository import MessageRepository
 from tessera.message.tokens import LinkSigner
 from tessera.models.message import (
@@ -99,8 +100,10 @@ class SendingService:
         clock: Clock = utcnow,
         settings: Settings | None = None,
         keyring: Keyring | None = None,
+        snapshots: PurchaseSnapshots | None = None,
     ) -> None:
         self.session = session
+        self.snapshots = snapshots
         self.clock = clock
         self.settings = settings or get_settings()
         self.repository = MessageRepository(session)
@@ -188,6 +191,11 @@ class SendingService:
             "links": {"unsubscribe": unsubscribe, "preferences": unsubscribe},
             "brand": {"name": rules.brand_name, "help": rules.help_text},
         }
+        if rendering.uses(rendering.RECOMMENDATIONS, subject, body):
+            picks = RecommendationService(self.session, self.clock, self.snapshots).for_profile(
+                row.workspace_id, verdict.person.profile.id
+            )
+            data[rendering.RECOMMENDATIONS] = [pick.as_context() for pick in picks]
         rendered = rendering.render(row.channel, format, subject, body, data)
         if row.channel is MessageChannel.SMS:
             text = rendered.body

@@ -16,6 +16,7 @@ from tessera.job.registry import Registry
 from tessera.job.registry import registry as worker_registry
 from tessera.job.service import JobService
 from tessera.kit.time import Clock, utcnow
+from tessera.message.recommendations import PurchaseSnapshots
 from tessera.message.sending import DELIVERY_REQUESTED, SEND_REQUESTED, SendingService, delivery_key
 
 
@@ -23,10 +24,14 @@ class MessageJobs:
     def __init__(self, clock: Clock = utcnow, settings: Settings | None = None) -> None:
         self.clock = clock
         self.settings = settings
+        # Everyone's purchases for recommendations, read once per workspace per few minutes
+        # by this worker's sends (``message.recommendations``).
+        self.snapshots = PurchaseSnapshots(clock)
 
     def send_requested(self, session: Session, payload: dict[str, Any]) -> None:
         """Decide a queued or held message: skip, hold, or mark it ``sending``."""
-        SendingService(session, self.clock, self.settings).decide(str(payload["message_id"]))
+        sending = SendingService(session, self.clock, self.settings, snapshots=self.snapshots)
+        sending.decide(str(payload["message_id"]))
 
     def delivered_to_provider(self, session: Session, payload: dict[str, Any]) -> None:
         """Send a ``sending`` message; an attempt after the first reconciles first."""

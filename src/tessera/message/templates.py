@@ -25,6 +25,7 @@ from tessera.message import domain, rendering
 from tessera.message.configuration import MessageSettings
 from tessera.message.domain import choice
 from tessera.message.errors import DuplicateTemplate, TemplateDoesNotRender, TemplateNotFound
+from tessera.message.recommendations import RecommendationService
 from tessera.message.repository import MessageRepository
 from tessera.models.message import MessageChannel, MessagePurpose, MessageTemplate, TemplateFormat
 from tessera.workspace.service import WorkspaceService
@@ -172,9 +173,10 @@ class TemplateService:
         context: Mapping[str, Any] | None = None,
         purpose: str = MessagePurpose.MARKETING.value,
     ) -> Preview:
-        """The template as ``profile_id`` would receive it (sample data for what is not
-        given). Refuses (404) an unknown template or profile, (422) a context key no message
-        carries and a template that does not render with this person's data."""
+        """The template as ``profile_id`` would receive it, their recommendations included
+        (sample data for what is not given). Refuses (404) an unknown template or profile,
+        (422) a context key no message carries and a template that does not render with this
+        person's data."""
         row = self.get(workspace_id, template_id)
         chosen = choice(MessagePurpose, purpose, "purpose")
         data = rendering.sample_context()
@@ -189,6 +191,9 @@ class TemplateService:
         if profile_id:
             profile = ProfileService(self.session).resolve(workspace_id, profile_id)
             data["profile"] = rendering.profile_view(dict(profile.traits), profile.id)
+            if rendering.uses(rendering.RECOMMENDATIONS, row.subject, row.body):
+                picks = RecommendationService(self.session).for_profile(workspace_id, profile.id)
+                data[rendering.RECOMMENDATIONS] = [pick.as_context() for pick in picks]
         try:
             rendered = rendering.render(row.channel, row.format, row.subject, row.body, data)
         except rendering.RenderError as error:

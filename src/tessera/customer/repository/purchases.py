@@ -1,5 +1,6 @@
 """The SQL of the orders a shop reported through tracking calls (``customer.purchases``): a
-person's own ``Order Completed`` events, and which of their ids a connector order holds.
+person's own ``Order Completed`` events, and which of their ids a connector order holds; and
+the SKUs each person bought on every channel (what recommendations count).
 
 A read model like ``profiles``: it reads the events and orders tables directly, never writes.
 """
@@ -10,14 +11,16 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 
 from tessera.customer.repository.profiles import ProfileReadRepository
 from tessera.customer.timeline import ORDER_EVENT_PREFIX
 from tessera.db.base import RepositoryBase
+from tessera.identity.graph import identifiers as ids
 from tessera.kit.time import ensure_utc
 from tessera.models.collect import Event
-from tessera.models.order import Order
+from tessera.models.identity import Identifier
+from tessera.models.order import Order, OrderLine, OrderStatus
 
 ORDER_COMPLETED = "Order Completed"
 
@@ -59,3 +62,28 @@ class PurchaseReadRepository(RepositoryBase):
             )
         ).all()
         return {value for row in rows for value in row if value in wanted}
+
+    def skus_bought(
+        self, workspace_id: str, profile_id: str | None = None
+    ) -> list[tuple[str, str]]:
+        """Distinct (profile id, SKU) of every line with a SKU of every order linked to a
+        profile by an ``order`` identifier, cancelled orders and cancelled lines left out; one
+        statement for the workspace, or, given ``profile_id``, that person's alone."""
+        query = (
+            select(Identifier.profile_id, OrderLine.sku)
+            .join(Order, and_(Order.workspace_id == workspace_id, Order.id == Identifier.value))
+            .join(OrderLine, OrderLine.order_id == Order.id)
+            .where(
+                Identifier.workspace_id == workspace_id,
+                Identifier.type == ids.ORDER,
+                Order.status != OrderStatus.CANCELLED,
+                ~Order.is_cancelled,
+                ~OrderLine.is_cancelled,
+                OrderLine.sku.is_not(None),
+                OrderLine.sku != "",
+            )
+            .distinct()
+        )
+        if profile_id is not None:
+            query = query.where(Identifier.profile_id == profile_id)
+        return [(str(row.profile_id), str(row.sku)) for row in self.session.execute(query)]
