@@ -33,6 +33,7 @@ from tessera.journey.definition import (
     Reentry,
     TraitCondition,
 )
+from tessera.kit import compare
 
 # The profile trait that names a person's zone (IANA, like the workspace's ``time_zone``).
 ZONE_TRAIT = "timezone"
@@ -191,64 +192,7 @@ def holds(condition: Condition, facts: Facts) -> bool:
 
 
 def _compare(traits: Mapping[str, Any], condition: TraitCondition) -> bool:
-    present = condition.trait in traits and traits[condition.trait] is not None
-    if condition.op == "exists":
-        return present
-    if condition.op == "not_exists":
-        return not present
-    if not present:
-        return condition.op == "ne"
-    actual, expected = traits[condition.trait], condition.value
-    if condition.op == "eq":
-        return _same(actual, expected)
-    if condition.op == "ne":
-        return not _same(actual, expected)
-    if condition.op == "contains":
-        if isinstance(actual, list):
-            return any(_same(item, expected) for item in actual)
-        return isinstance(actual, str) and str(expected).lower() in actual.lower()
-    ordered = _ordered(actual, expected)
-    if ordered is None:
-        return False
-    left, right = ordered
-    answers: dict[str, bool] = {
-        "gt": left > right,
-        "gte": left >= right,
-        "lt": left < right,
-        "lte": left <= right,
-    }
-    return answers[condition.op]
-
-
-def _same(actual: Any, expected: Any) -> bool:
-    if isinstance(actual, bool) or isinstance(expected, bool):
-        return actual is expected or str(actual).lower() == str(expected).lower()
-    if _number(actual) is not None and _number(expected) is not None:
-        return _number(actual) == _number(expected)
-    return str(actual).strip().lower() == str(expected).strip().lower()
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return None
-    return None
-
-
-def _ordered(actual: Any, expected: Any) -> tuple[Any, Any] | None:
-    """Both sides as numbers, else both as text (ISO dates order as text); None otherwise."""
-    left, right = _number(actual), _number(expected)
-    if left is not None and right is not None:
-        return left, right
-    if isinstance(actual, str) and isinstance(expected, str):
-        return actual, expected
-    return None
+    return compare.holds(traits, condition.trait, condition.op, condition.value)
 
 
 # Entry -------------------------------------------------------------------------------------

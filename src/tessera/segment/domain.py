@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from tessera.kit import compare
 from tessera.segment.rules import (
     AllRule,
     AnyRule,
@@ -121,64 +122,4 @@ def _orders_hold(rule: OrdersRule, activity: Activity, now: datetime) -> bool:
 
 
 def _compare(traits: Mapping[str, Any], rule: TraitRule) -> bool:
-    present = traits.get(rule.trait) is not None
-    if rule.op == "exists":
-        return present
-    if rule.op == "not_exists":
-        return not present
-    if not present:
-        return rule.op == "ne"
-    actual, expected = traits[rule.trait], rule.value
-    if rule.op == "eq":
-        return _same(actual, expected)
-    if rule.op == "ne":
-        return not _same(actual, expected)
-    if rule.op == "contains":
-        if isinstance(actual, list):
-            return any(_same(item, expected) for item in actual)
-        return isinstance(actual, str) and str(expected).lower() in actual.lower()
-    ordered = _ordered(actual, expected)
-    if ordered is None:
-        return False
-    left, right = ordered
-    answers: dict[str, bool] = {
-        "gt": left > right,
-        "gte": left >= right,
-        "lt": left < right,
-        "lte": left <= right,
-    }
-    return answers[rule.op]
-
-
-def _same(actual: Any, expected: Any) -> bool:
-    if isinstance(actual, bool) or isinstance(expected, bool):
-        return actual is expected or str(actual).lower() == str(expected).lower()
-    left, right = _number(actual), _number(expected)
-    if left is not None and right is not None:
-        return left == right
-    if isinstance(actual, dict | list):
-        return False
-    return str(actual).strip().lower() == str(expected).strip().lower()
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return None
-    return None
-
-
-def _ordered(actual: Any, expected: Any) -> tuple[Any, Any] | None:
-    """Both sides as numbers, else both as text (ISO dates order as text); None otherwise."""
-    left, right = _number(actual), _number(expected)
-    if left is not None and right is not None:
-        return left, right
-    if isinstance(actual, str) and isinstance(expected, str):
-        return actual, expected
-    return None
+    return compare.holds(traits, rule.trait, rule.op, rule.value)
