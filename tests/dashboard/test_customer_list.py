@@ -96,3 +96,23 @@ def test_a_viewer_sees_the_list_and_cannot_record_consent(
 
     assert (listing.status_code, page.status_code) == (200, 200)
     assert f'action="/customers/{story.ana}/consents"' not in page.text
+
+
+def test_the_recent_page_counts_what_the_full_listing_counts(session: Session) -> None:
+    """Sorted by last seen, the list takes its page first and counts only its people's orders
+    and channels; each row equals the same person's row in the listing that aggregates the
+    whole workspace (sorted by orders), consent and channel filters included."""
+    from tessera.customer.profiles import CustomerFilter, ProfileService
+    from tests.analytics.layer.worlds import random_shop
+    from tests.support.factories import make_workspace
+
+    workspace_id = make_workspace(session, "many")
+    random_shop(session, workspace_id, people=40)
+    service = ProfileService(session)
+
+    for where in (CustomerFilter(), CustomerFilter(channel="store")):
+        recent = service.customers(workspace_id, where, "last_seen", None, 15).items
+        everyone = service.customers(workspace_id, where, "orders", None, 200).items
+        by_id = {row.id: row for row in everyone}
+        assert recent and {row.id for row in recent} <= set(by_id)
+        assert [row for row in recent] == [by_id[row.id] for row in recent]

@@ -31,7 +31,7 @@ def spec(page: str, name: str) -> dict[str, object]:
 
 
 def table(page: str, table_id: str) -> str:
-    found = re.search(rf'<table class="table" id="{table_id}">(.*?)</table>', page, re.S)
+    found = re.search(rf'<table class="table[^"]*" id="{table_id}">(.*?)</table>', page, re.S)
     assert found, f"no table {table_id} on the page"
     return re.sub(r"\s+", " ", found.group(1))
 

@@ -29,14 +29,14 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from tessera.customer import purchases, schemas
-from tessera.customer.repository.profiles import (
+from tessera.customer.repository.customers import (
     CUSTOMER_SORTS,
     CustomerCounts,
-    ProfileReadRepository,
 )
-from tessera.customer.repository.profiles import (
+from tessera.customer.repository.customers import (
     CustomerFilter as CustomerFilter,  # the list's filter is part of this service's face
 )
+from tessera.customer.repository.profiles import ProfileReadRepository
 from tessera.customer.repository.purchases import PurchaseReadRepository
 from tessera.customer.search import EXACT, Hit, search_probes
 from tessera.customer.timeline import (
