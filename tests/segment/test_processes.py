@@ -3,6 +3,7 @@ person at once leave one membership and one Segment Entered event."""
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -94,7 +95,10 @@ def test_concurrent_recomputes_of_one_person_enter_them_once(
     )
     codes = [workers.stop(process) for process in racers]
 
-    assert codes == [0, 0, 0]
+    # On a busy machine two racers may do all forty jobs while the third is still importing;
+    # SIGTERM then ends it before its handler is installed (-15). Stopping gracefully is the
+    # job runner's test; here no racer may crash.
+    assert all(code in (0, -signal.SIGTERM) for code in codes), codes
     assert rows(pg, "SELECT profile_id FROM segment_member") == [(profile.id,)]
     assert rows(
         pg,
