@@ -22,7 +22,11 @@ from tests.support.factories import make_workspace
 
 pyspark = pytest.importorskip("pyspark", reason="needs the analytics-spark extra (pyspark)")
 if shutil.which("java") is None:
-    pytest.skip("Spark needs Java 17 (java is not on PATH)", allow_module_level=True)
+    pytest.skip(
+        "the Spark leg needs Java 17 on PATH (Debian: apt install openjdk-17-jre-headless); "
+        "CI has it",
+        allow_module_level=True,
+    )
 # py4j leaves its gateway sockets to the garbage collector; that is Spark's, not ours.
 pytestmark = pytest.mark.filterwarnings(
     "ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning"
