@@ -14,7 +14,7 @@ from tessera.journey.service import JourneyService
 from tessera.kit.time import ManualClock
 from tests.dashboard.conftest import csrf_from
 from tests.journey.flows import ACTOR, T0, Platform, journey_doc, track
-from tests.journey.test_metrics import run_offer
+from tests.journey.test_metrics import PEOPLE, run_offer
 from tests.message.world import message_settings
 from tests.support.factories import Tenant, make_workspace
 from tests.support.fake_sms import fake_sms
@@ -144,13 +144,13 @@ def test_a_journey_page_shows_messages_per_step_conversions_and_the_holdout(
     assert row is not None
     assert re.findall(r'<td class="num">([^<]*)</td>', row.group(1))[2:] == [str(treated), "1", "1"]
     assert (
-        "4 of 8 ordered on any channel within 7 days of entering (50.0%), revenue 168.00 USD"
+        "4 of 16 ordered on any channel within 7 days of entering (25.0%), revenue 168.00 USD"
         in (page.text)
     )
     groups = re.findall(
         r'data-group="(treatment|holdout)">.*?<td class="num">(\d+)</td>', page.text
     )
-    assert groups == [("treatment", str(treated)), ("holdout", str(8 - treated))]
+    assert groups == [("treatment", str(treated)), ("holdout", str(PEOPLE - treated))]
 
 
 def test_the_editor_refuses_a_broken_journey_by_step_and_creates_nothing(

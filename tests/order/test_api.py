@@ -94,3 +94,20 @@ def test_another_workspaces_order_is_not_found_and_keys_are_needed(
     )  # fmt: skip
     assert listed.json() == {"items": [], "next_cursor": None}
     assert anonymous.status_code == 401
+
+
+def test_a_filter_day_out_of_range_or_backwards_is_refused_naming_it(
+    client: TestClient, session: Session
+) -> None:
+    """9999-12-31 as the last day would overflow the day after it; 0001-01-01 is no order
+    date either; a range ending before it starts names ``placed_to``. Each is 422."""
+    keyed = keyed_workspace(session, "glow", Role.VIEWER)
+    session.commit()
+    for query, field in (
+        ("placed_to=9999-12-31", "placed_to"),
+        ("placed_from=0001-01-01", "placed_from"),
+        ("placed_from=2026-03-02&placed_to=2026-03-01", "placed_to"),
+    ):
+        response = client.get(f"/v1/orders?{query}", headers=keyed.headers)
+        assert response.status_code == 422, query
+        assert response.json()["field"] == field

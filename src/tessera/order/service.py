@@ -427,8 +427,8 @@ class OrderService:
         """The filter a person asked for, dates as whole days in ``zone`` ("to" included;
         the dashboard passes the workspace's zone, the API and CLI mean UTC).
 
-        Refuses a status that is not an order status and a range that ends before it starts,
-        naming the field, so a typo does not quietly show every order."""
+        Refuses a status that is not an order status, a day outside 1900-9000 and a range that
+        ends before it starts, naming the field, so a typo does not quietly show every order."""
         chosen: OrderStatus | None = None
         if status:
             try:
@@ -436,6 +436,9 @@ class OrderService:
             except ValueError:
                 names = ", ".join(s.value for s in OrderStatus)
                 raise InvalidInput(f"status must be one of {names}", field="status") from None
+        for field, day in (("placed_from", placed_from), ("placed_to", placed_to)):
+            if day is not None and not date(1900, 1, 1) <= day <= date(9000, 12, 31):
+                raise InvalidInput(f"{field} must be between 1900 and 9000", field=field)
         if placed_from and placed_to and placed_to < placed_from:
             raise InvalidInput("the date range ends before it starts", field="placed_to")
         return domain.OrderFilter(

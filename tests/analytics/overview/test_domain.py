@@ -63,13 +63,15 @@ def test_seven_and_thirty_days_end_today_and_a_custom_range_spans_its_days() -> 
         ("custom", date(2026, 3, 2), date(2026, 3, 1), "to", "to must not be before from"),
         ("custom", date(2025, 1, 1), date(2026, 3, 1), "to", "a range spans at most 366 days"),
         ("custom", date(2026, 3, 6), date(2026, 3, 7), "from", "from must not be in the future"),
+        ("custom", date(1, 1, 1), date(1, 1, 2), "from", "from must be in 1900 or later"),
     ],
 )
 def test_a_range_that_cannot_be_is_refused_naming_its_field(
     preset: str, first: date | None, last: date | None, field: str, message: str
 ) -> None:
     """Unknown presets, half or backward custom ranges, a range over a year and one in the
-    future are each refused with the field to fix."""
+    future or before 1900 (the period before would fall off the calendar) are each refused
+    with the field to fix."""
     with pytest.raises(InvalidInput) as refused:
         period(preset, NOW, NEW_YORK, first, last)
 

@@ -105,6 +105,9 @@ def test_attribution_credits_every_conversion_in_every_model(
         ("attribution?lookback_days=400", "lookback_days"),
         ("omnichannel?from=2026-03-01&to=2026-02-01", "to"),
         ("omnichannel?from=2026-02-30", "from"),
+        ("omnichannel?to=0001-01-01", "to"),  # a year before it would underflow
+        ("retention?from=9999-12-31&to=9999-12-31", "from"),  # the day after it, overflow
+        ("clv?to=0001-01-03", "to"),
     ],
 )
 def test_a_bad_parameter_is_refused_naming_it(

@@ -59,8 +59,8 @@ def period(
 ) -> Period:
     """The period a range picker names: ``today``, ``7d`` or ``30d`` ending today in ``zone``,
     or ``custom`` from ``first`` to ``last`` (both days included). Refuses an unknown preset, a
-    custom range without both days, backwards, longer than a year, or starting in the future,
-    naming the field."""
+    custom range without both days, backwards, longer than a year, starting in the future or
+    before 1900, naming the field."""
     today = now.astimezone(zone).date()
     if preset in PRESETS:
         first, last = today - timedelta(days=PRESETS[preset] - 1), today
@@ -76,6 +76,8 @@ def period(
         raise InvalidInput(f"a range spans at most {LONGEST_DAYS} days", field="to")
     elif first > today:
         raise InvalidInput("from must not be in the future", field="from")
+    elif first.year < 1900:  # the period before it would fall off the calendar
+        raise InvalidInput("from must be in 1900 or later", field="from")
     start = midnight(first, zone)
     end = min(midnight(last + timedelta(days=1), zone), max(now, start))
     return Period(first, last, start, end)

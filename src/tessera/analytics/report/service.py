@@ -39,6 +39,8 @@ from tessera.workspace.service import WorkspaceService
 
 DEFAULT_DAYS = 365
 MAX_DAYS = 366 * 5
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(9000, 12, 31)
 DEFAULT_CHURN_DAYS = 90
 DEFAULT_LOOKBACK_DAYS = 30
 RETENTION_GROUPS = ("month", "channel")
@@ -66,7 +68,13 @@ class ReportService:
 
     def window(self, workspace_id: str, start: date | None, end: date | None) -> Window:
         """The report's days in the workspace's zone: by default the last 365 days to today.
-        Refuses an end before the start and a range longer than five years, naming the field."""
+        Refuses a day outside 1900-9000, an end before the start and a range longer than five
+        years, naming the field."""
+        for field, day in (("from", start), ("to", end)):
+            if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+                raise InvalidReportInput(
+                    f"{field} must be between {FIRST_DAY} and {LAST_DAY}", field=field
+                )
         zone = WorkspaceService(self.session).get_workspace(workspace_id).time_zone
         now = self.clock()
         end = end or now.astimezone(ZoneInfo(zone)).date()
