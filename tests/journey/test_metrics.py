@@ -86,7 +86,10 @@ def run_offer(platform: Platform, settings: Settings) -> tuple[str, list[Journey
         actor=ACTOR,
     )  # fmt: skip
     platform.send(
-        *(identify(f"i{n}", T0 - DAY, f"u{n}", email=email(n), first_name="B") for n in range(PEOPLE))
+        *(
+            identify(f"i{n}", T0 - DAY, f"u{n}", email=email(n), first_name="B")
+            for n in range(PEOPLE)
+        )
     )
     platform.run()
     for n in range(PEOPLE):
