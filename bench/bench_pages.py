@@ -39,6 +39,7 @@ PAGES: tuple[tuple[str, str, str | None], ...] = (
     ("orders, filtered", "/orders?channel=web&status=placed", "/v1/orders?channel=web"),
     ("customers", "/customers", None),  # no list API: the 360 is found by search
     ("customer search", "/customers?q=smith", "/v1/profiles?q=smith"),
+    ("search as you type", "/customers/search?q=smith", "/v1/profiles?q=smith"),
     ("jobs", "/settings/jobs", "/v1/jobs"),
     ("quarantine", "/sources/quarantine", "/v1/quarantine"),
     ("audit log", "/settings/audit-log", "/v1/audit-log"),

@@ -42,7 +42,8 @@ def test_the_search_answers_as_you_type_and_without_javascript(
 ) -> None:
     """The box asks /customers/search (HTMX) and the fragment lists Ana, by email, surname or
     "Last, First"; the same query as a plain form submission gives the whole page with the
-    result; nonsense says no match."""
+    result alone (no list or counts to compute under it) and a link back to the list;
+    nonsense says no match."""
     page = owner.get("/customers")
     fragment = owner.get("/customers/search", params={"q": "ana.silva@EXAMPLE.com"},
                          headers={"HX-Request": "true"})  # fmt: skip
@@ -61,6 +62,9 @@ def test_the_search_answers_as_you_type_and_without_javascript(
     assert f'<a href="/customers/{story.ana}"><strong>Ana Silva</strong></a>' in fragment.text
     assert '<span class="tag">email</span>' in fragment.text
     assert f'href="/customers/{story.ana}"' in full.text and "order number" in full.text
+    assert 'aria-label="Customer counts"' in page.text
+    assert 'aria-label="Customer counts"' not in full.text and 'id="list-title"' not in full.text
+    assert '<p class="lede"><a href="/customers">All customers</a></p>' in full.text
     for found, why in ((surname, "surname"), (last_first, "name")):
         assert f'href="/customers/{story.ana}"' in found.text
         assert f'<span class="tag">{why}</span>' in found.text

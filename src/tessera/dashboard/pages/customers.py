@@ -73,11 +73,13 @@ def customers(
     limit: int = LIST_LIMIT,
 ) -> Response:
     """The list with its counts, filters, sort and pages, and the search box above it; with
-    ``q`` (no JavaScript) the search results are in the page already."""
+    ``q`` (the search submitted without JavaScript) the page holds the search results alone,
+    as fast as the search, with a link back to the list."""
     service = ProfileService(session)
     results = _search(session, member, q) if q.strip() else None
     where = _customer_filter(channel, reach, consent)
-    page = service.customers(member.workspace.id, where, sort, cursor, limit)
+    searching = results is not None
+    page = None if searching else service.customers(member.workspace.id, where, sort, cursor, limit)
     filters = urlencode(
         {
             k: v
@@ -96,7 +98,7 @@ def customers(
         "results": results,
         "error": None,
         "page": page,
-        "counts": service.customer_counts(member.workspace.id),
+        "counts": None if searching else service.customer_counts(member.workspace.id),
         "chosen": {"channel": channel, "reach": reach, "consent": consent, "sort": sort},
         "sorts": SORT_LABELS,
         "filters": filters,
