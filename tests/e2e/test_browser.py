@@ -221,3 +221,50 @@ def test_filter_export_and_open_orders_then_find_a_customer(
     ]
     assert (order_fits, customer_fits, list_fits) == (True, True, True)
     assert problems == []
+
+
+@pytest.mark.browser
+def test_receive_stock_through_the_form_and_see_the_ledger_line(
+    live_server: LiveServer, committed_database_url: str, page: Page
+) -> None:
+    """An owner opens TEE-M's page from the product list, opens the Receive form, receives 4
+    units at main with a reason, and lands on the ledger: the new line says receive, +4 and
+    the reason, on hand went up by 4 (main's row from 10 to 14), the page fits 1280 px, no
+    console error."""
+    from tests.dashboard.stock_world import build_stock_world
+
+    engine = make_engine(committed_database_url)
+    with session_scope(make_session_factory(engine)) as session:
+        world = build_stock_world(session, live_server.tenant.workspace_id)
+    engine.dispose()
+    base, tenant = live_server.base_url, live_server.tenant
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda error: problems.append(f"pageerror: {error}"))
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(base + "/login")
+    page.get_by_label("Email").fill(tenant.owner_email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(base + "/overview")
+
+    page.goto(base + f"/variants/{world.variants['TEE-M']}")
+    before = page.locator("#sku-on-hand").inner_text()
+    form = page.locator("#receive-form")
+    form.locator("summary").click()
+    form.get_by_label("Location").select_option("main")
+    form.get_by_label("Units received").fill("4")
+    form.get_by_label("Reason").fill("PO 88 from the supplier")
+    form.get_by_role("button", name="Receive stock").click()
+    expect(page).to_have_url(base + f"/variants/{world.variants['TEE-M']}#ledger")
+    newest = page.locator("#ledger-table tbody tr").first
+    expect(newest).to_contain_text("receive")
+    cells = [c.strip() for c in newest.locator("td").all_inner_texts()]
+    main = page.locator("#sku-stock tbody tr", has_text="main warehouse").locator("td").nth(1)
+    fits = _no_horizontal_overflow(page)
+
+    assert int(page.locator("#sku-on-hand").inner_text()) == int(before) + 4
+    assert main.inner_text().strip() == "14"
+    assert cells[1:6] == ["main", "receive", "on hand +4", "receipt", "PO 88 from the supplier"]
+    assert fits is True
+    assert problems == []
