@@ -43,6 +43,7 @@ class Order(Base):
         Index("ix_sales_order_workspace_id", "workspace_id", "id"),
         Index("ix_sales_order_workspace_email", "workspace_id", "customer_email"),
         Index("ix_sales_order_workspace_number", "workspace_id", "order_number"),
+        Index("ix_sales_order_workspace_placed", "workspace_id", "placed_at"),
     )
 
     id: Mapped[str] = mapped_column(PrefixedId, primary_key=True, default=lambda: new_id("ord"))
