@@ -1,0 +1,1 @@
+"""Usage rights: licences, platform authorisations and the one check every exit asks."""
