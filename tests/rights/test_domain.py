@@ -21,7 +21,9 @@ from tessera.rights.domain import (
     lineage_licenses,
 )
 
-START, END = license_window(date(2027, 1, 1), date(2027, 3, 31), "America/New_York")
+START, ENDS = license_window(date(2027, 1, 1), date(2027, 3, 31), "America/New_York")
+assert ENDS is not None
+END: datetime = ENDS
 IN_TERM = datetime(2027, 2, 1, 12, tzinfo=UTC)
 
 
