@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -21,6 +23,13 @@ from tessera.db.migrate import upgrade
 from tessera.kit.process import PROCESS
 from tessera.models import Base
 from tests.support.databases import fresh_postgres
+
+# Hypothesis's deadline and its "input generation is slow" check time each example on the
+# wall clock; the suite must pass on a machine whose cores are busy, so neither applies.
+hypothesis_settings.register_profile(
+    "tessera", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile("tessera")
 
 POSTGRES_URL = os.environ.get("TESSERA_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])

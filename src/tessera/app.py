@@ -227,6 +227,7 @@ def _mount_routers(app: FastAPI) -> None:
     from tessera.message.links import links as message_links
     from tessera.order.api import api as orders_api
     from tessera.pricing.api import api as pricing_api
+    from tessera.rights.api import api as rights_api
     from tessera.segment.api import api as segments_api
     from tessera.workspace.api import api as workspace_api
 
@@ -250,6 +251,7 @@ def _mount_routers(app: FastAPI) -> None:
     app.include_router(message_links)
     app.include_router(segments_api)
     app.include_router(loyalty_api)
+    app.include_router(rights_api)
     mount_dashboard(app)  # the session cookie, /static and the pages at /
 
 

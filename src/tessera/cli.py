@@ -25,6 +25,7 @@ from tessera.loyalty.cli import loyalty_cli
 from tessera.message.cli import messages_cli, recommend, templates_cli
 from tessera.order.cli import orders_cli
 from tessera.pricing.cli import prices_cli
+from tessera.rights.cli import rights_cli
 from tessera.segment.cli import audiences_cli, segments_cli
 from tessera.worker import worker_command
 from tessera.workspace.cli import key_cli, user_cli, workspace_cli
@@ -113,6 +114,7 @@ app.add_typer(messages_cli, name="messages")
 app.add_typer(segments_cli, name="segments")
 app.add_typer(audiences_cli, name="audiences")
 app.add_typer(loyalty_cli, name="loyalty")
+app.add_typer(rights_cli, name="rights")
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ read files and bodies by hand.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field
@@ -30,6 +31,17 @@ Units = Annotated[int, Field(ge=-MAX_QUANTITY, le=MAX_QUANTITY)]
 MinorAmount = Annotated[int, Field(ge=-MAX_MINOR_UNITS, le=MAX_MINOR_UNITS)]
 
 NUL = "\x00"
+# Days a person can mean: far enough from 0001 and 9999 that a window, the period before it or
+# the day after it never falls off the calendar (an OverflowError, a 500).
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(9000, 12, 31)
+
+
+def day_problem(day: date) -> str | None:
+    """Why ``day`` is no day to ask about, or None when it is one."""
+    if not FIRST_DAY <= day <= LAST_DAY:
+        return f"must be between {FIRST_DAY} and {LAST_DAY}"
+    return None
 
 
 def storable_text_problem(value: str) -> str | None:

@@ -91,6 +91,7 @@ from tessera.models.pricing import (
     PriceFloor,
     PricePolicy,
 )
+from tessera.models.rights import AssetLicense, Placement, PlacementStatus, PlatformAuthorisation
 from tessera.models.segment import (
     Audience,
     AudienceMember,
@@ -112,6 +113,7 @@ from tessera.models.workspace import (
 __all__ = [
     "ApiKey",
     "ApiKeyKind",
+    "AssetLicense",
     "Audience",
     "AudienceMember",
     "AuditEntry",
@@ -174,6 +176,9 @@ __all__ = [
     "OrderRefund",
     "OrderStatus",
     "PeriodicRun",
+    "Placement",
+    "PlacementStatus",
+    "PlatformAuthorisation",
     "PriceAlert",
     "PriceBreach",
     "PriceChange",

@@ -26,6 +26,7 @@ from tessera.identity.graph.service import IdentityService
 from tessera.inventory.service.orders import OrderStockService
 from tessera.inventory.service.reservations import ReservationService
 from tessera.inventory.service.routing import RoutingService
+from tessera.kit.bounds import day_problem
 from tessera.kit.errors import InvalidInput
 from tessera.kit.money import Money
 from tessera.kit.pagination import Page, clamp_limit, decode_cursor, page_from
@@ -437,8 +438,9 @@ class OrderService:
                 names = ", ".join(s.value for s in OrderStatus)
                 raise InvalidInput(f"status must be one of {names}", field="status") from None
         for field, day in (("placed_from", placed_from), ("placed_to", placed_to)):
-            if day is not None and not date(1900, 1, 1) <= day <= date(9000, 12, 31):
-                raise InvalidInput(f"{field} must be between 1900 and 9000", field=field)
+            problem = day_problem(day) if day is not None else None
+            if problem is not None:
+                raise InvalidInput(f"{field} {problem}", field=field)
         if placed_from and placed_to and placed_to < placed_from:
             raise InvalidInput("the date range ends before it starts", field="placed_to")
         return domain.OrderFilter(

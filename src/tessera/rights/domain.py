@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from tessera.kit.bounds import day_problem
 from tessera.kit.errors import InvalidInput
 
 
@@ -120,6 +121,10 @@ def license_window(
 ) -> tuple[datetime, datetime | None]:
     """A contract's days as UTC instants: from ``first_day``'s midnight to the midnight after
     ``last_day`` (included), both in ``zone``; no last day is perpetual."""
+    for name, day in (("first_day", first_day), ("last_day", last_day)):
+        problem = day_problem(day) if day is not None else None
+        if problem is not None:
+            raise InvalidInput(f"{name} {problem}", field=name)
     tz = ZoneInfo(zone)
     start = datetime.combine(first_day, time(), tz).astimezone(UTC)
     if last_day is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
+from tessera.kit.bounds import day_problem
 from tessera.kit.errors import InvalidInput
 
 PRESETS = {"today": 1, "7d": 7, "30d": 30}
@@ -76,8 +77,8 @@ def period(
         raise InvalidInput(f"a range spans at most {LONGEST_DAYS} days", field="to")
     elif first > today:
         raise InvalidInput("from must not be in the future", field="from")
-    elif first.year < 1900:  # the period before it would fall off the calendar
-        raise InvalidInput("from must be in 1900 or later", field="from")
+    elif day_problem(first) is not None:  # the period before it would fall off the calendar
+        raise InvalidInput(f"from {day_problem(first)}", field="from")
     start = midnight(first, zone)
     end = min(midnight(last + timedelta(days=1), zone), max(now, start))
     return Period(first, last, start, end)

@@ -34,13 +34,12 @@ from tessera.analytics.report.schemas import (
     TrendPoint,
     Window,
 )
+from tessera.kit.bounds import day_problem
 from tessera.kit.time import Clock, utcnow
 from tessera.workspace.service import WorkspaceService
 
 DEFAULT_DAYS = 365
 MAX_DAYS = 366 * 5
-FIRST_DAY = date(1900, 1, 1)
-LAST_DAY = date(9000, 12, 31)
 DEFAULT_CHURN_DAYS = 90
 DEFAULT_LOOKBACK_DAYS = 30
 RETENTION_GROUPS = ("month", "channel")
@@ -71,10 +70,9 @@ class ReportService:
         Refuses a day outside 1900-9000, an end before the start and a range longer than five
         years, naming the field."""
         for field, day in (("from", start), ("to", end)):
-            if day is not None and not FIRST_DAY <= day <= LAST_DAY:
-                raise InvalidReportInput(
-                    f"{field} must be between {FIRST_DAY} and {LAST_DAY}", field=field
-                )
+            problem = day_problem(day) if day is not None else None
+            if problem is not None:
+                raise InvalidReportInput(f"{field} {problem}", field=field)
         zone = WorkspaceService(self.session).get_workspace(workspace_id).time_zone
         now = self.clock()
         end = end or now.astimezone(ZoneInfo(zone)).date()
