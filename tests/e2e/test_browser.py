@@ -147,6 +147,20 @@ def test_sign_in_create_a_secret_key_and_use_it(live_server: LiveServer, page: P
     assert problems == []
 
 
+def signed_in_owner(page: Page, live_server: LiveServer, width: int) -> list[str]:
+    """Sign the tenant's owner in at ``width`` px; the list collects console errors."""
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda error: problems.append(f"pageerror: {error}"))
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(live_server.base_url + "/login")
+    page.get_by_label("Email").fill(live_server.tenant.owner_email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(live_server.base_url + "/overview")
+    return problems
+
+
 def _no_horizontal_overflow(page: Page) -> bool:
     """Whether the page and every card fit their width (nothing scrolls sideways)."""
     return bool(
@@ -170,16 +184,8 @@ def test_filter_export_and_open_orders_then_find_a_customer(
     with session_scope(make_session_factory(engine)) as session:
         story = ana_and_ben(session, live_server.tenant.workspace_id)
     engine.dispose()
-    base, tenant = live_server.base_url, live_server.tenant
-    problems: list[str] = []
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda error: problems.append(f"pageerror: {error}"))
-    page.set_viewport_size({"width": 1440, "height": 900})
-    page.goto(base + "/login")
-    page.get_by_label("Email").fill(tenant.owner_email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(base + "/overview")
+    base = live_server.base_url
+    problems = signed_in_owner(page, live_server, 1440)
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Orders").click()
     expect(page.locator("#orders-table tbody tr")).to_have_count(3)
@@ -237,16 +243,8 @@ def test_receive_stock_through_the_form_and_see_the_ledger_line(
     with session_scope(make_session_factory(engine)) as session:
         world = build_stock_world(session, live_server.tenant.workspace_id)
     engine.dispose()
-    base, tenant = live_server.base_url, live_server.tenant
-    problems: list[str] = []
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda error: problems.append(f"pageerror: {error}"))
-    page.set_viewport_size({"width": 1280, "height": 900})
-    page.goto(base + "/login")
-    page.get_by_label("Email").fill(tenant.owner_email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(base + "/overview")
+    base = live_server.base_url
+    problems = signed_in_owner(page, live_server, 1280)
 
     page.goto(base + f"/variants/{world.variants['TEE-M']}")
     before = page.locator("#sku-on-hand").inner_text()
