@@ -157,16 +157,15 @@ def classify(values: NDArray[np.floating] | list[list[float]]) -> list[str]:
     ``none`` for a series without demand."""
     y = _matrix(values)
     weeks = y.shape[1]
-    classes: list[str] = []
-    for row in y:
-        sizes = row[row > 0]
-        if sizes.size == 0:
-            classes.append("none")
-            continue
-        adi = weeks / sizes.size
-        cv2 = float(sizes.var() / sizes.mean() ** 2)
-        if adi < 1.32:
-            classes.append("smooth" if cv2 < 0.49 else "erratic")
-        else:
-            classes.append("intermittent" if cv2 < 0.49 else "lumpy")
-    return classes
+    demand = y > 0
+    count = demand.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = y.sum(axis=1) / count
+        cv2 = ((y**2).sum(axis=1) / count - mean**2) / mean**2
+        adi = weeks / count
+    classes = np.where(
+        adi < 1.32,
+        np.where(cv2 < 0.49, "smooth", "erratic"),
+        np.where(cv2 < 0.49, "intermittent", "lumpy"),
+    )
+    return [str(c) if n else "none" for c, n in zip(classes, count, strict=True)]
