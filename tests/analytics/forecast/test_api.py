@@ -76,3 +76,22 @@ def test_weeks_without_sales_give_an_empty_report_with_its_reason(
     session.commit()
     body = client.get(URL, headers=tenant.auth).json()
     assert body["series"] == [] and body["reason"] == "no units sold in these weeks"
+
+
+def test_weeks_that_began_with_nothing_on_hand_are_counted_as_stock_outs(
+    client: TestClient, session: Session
+) -> None:
+    """8 units arrived before the history and sold out on Wednesday of week 3: weeks 4 to 11
+    began with nothing on hand (their zero sales hide demand), weeks 0 to 3 did not."""
+    tenant = make_tenant(session, "alpha")
+    shop = Stocked(session, tenant.workspace_id)
+    shop.weekly("SERUM", [2, 2, 2, 2] + [0] * 8, location="wh")
+    sold_out = FIRST_MONDAY + timedelta(weeks=3, days=2)
+    shop.stock("SERUM", "wh", 0, changes=[(FIRST_MONDAY - timedelta(days=7), 8), (sold_out, -8)])
+    session.commit()
+
+    body = client.get(URL, headers=tenant.auth).json()
+
+    (serum,) = body["series"]
+    assert serum["stockout_weeks"] == 8
+    assert serum["on_hand"] == 0 and serum["position"] == 0
