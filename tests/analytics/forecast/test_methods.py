@@ -91,6 +91,12 @@ def test_the_seasonal_scale_uses_the_season_when_the_history_holds_more_than_one
     assert np.isnan(bt.mase_scale(np.zeros((1, 8)), 6, 2)[0])
 
 
+def test_weeks_before_the_first_sale_are_not_in_the_scale() -> None:
+    """Zeros, then 2, 4, 2, 4: the naive errors from the first sale on are 2, 2, 2."""
+    y = np.array([[0.0] * 30 + [2.0, 4.0, 2.0, 4.0, 9.0]])
+    assert bt.mase_scale(y, training=34, season=52)[0] == pytest.approx(2.0)
+
+
 def test_reorder_point_is_lead_time_demand_plus_z_sigma_root_lead_time() -> None:
     """Forecast 10 a week, sigma 4, lead time 4 weeks, 95 %: 40 + 1.6449 x 4 x 2 = 53.16.
     Position 50 orders up to 53.16 + 2 weeks x 10 = 73.16, so 24; position 60 orders none."""

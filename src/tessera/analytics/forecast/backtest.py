@@ -54,14 +54,21 @@ class Backtest:
 
 
 def mase_scale(y: Matrix, training: int, season: int) -> Vector:
-    """In-sample mean absolute seasonal-naive error over weeks ``season..training-1``; the
-    naive (lag 1) error when the training weeks hold no more than one season."""
+    """In-sample mean absolute seasonal-naive error over weeks ``season..training-1`` whose
+    lagged week is on or after the series' first sale; the naive (lag 1) error when the
+    training weeks hold no more than one season."""
     m = effective_season(training, season)
     if training <= m:
         return np.full(y.shape[0], np.nan)
     errors = np.abs(y[:, m:training] - y[:, : training - m])
-    scale = errors.mean(axis=1)
-    return np.where(scale > 0, scale, np.nan)
+    # Weeks before a series' first sale (the SKU was not on sale yet) are not its history:
+    # a year of zeros before eight weeks of sales would shrink the scale towards nothing.
+    first = np.where((y > 0).any(axis=1), np.argmax(y > 0, axis=1), y.shape[1])
+    kept = np.arange(training - m)[np.newaxis, :] >= first[:, np.newaxis]
+    count = kept.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scale = (errors * kept).sum(axis=1) / count
+    return np.where((count > 0) & (scale > 0), scale, np.nan)
 
 
 def backtest(
