@@ -129,3 +129,14 @@ def test_auto_picks_by_training_error_only() -> None:
 def test_bad_demand_is_refused() -> None:
     with pytest.raises(ValueError, match="not negative"):
         m.sba([[1.0, -1.0]])
+
+
+def test_a_store_channel_per_location_counts_as_selling_in_stores() -> None:
+    """Store-locator searches ask for retail, not for stores, when ``store:soho`` sells."""
+    from collections import Counter
+
+    from tessera.analytics.advice.advice import build
+
+    rows = [{"customer_id": "c1", "channel": "store:soho", "orders": 1, "revenue": 100}]
+    advice = build(rows, Counter({"store_locator": 5, "web": 5}))[0]
+    assert [a.channel for a in advice if a.kind == "add_channel"] == ["retail"]

@@ -132,7 +132,8 @@ def build(
 def _additions(sold_on: list[str], media: Counter[str], total: int) -> list[Advice]:
     found: list[Advice] = []
     for channel, asks in CANDIDATES.items():
-        if channel in sold_on or not total:
+        # ``store:soho`` and ``retail:target`` are channels of the kinds ``store``, ``retail``.
+        if not total or any(c == channel or c.startswith(f"{channel}:") for c in sold_on):
             continue
         count = sum(media.get(a, 0) for a in asks)
         share = count / total
