@@ -208,6 +208,8 @@ def _mount_health(app: FastAPI) -> None:
 
 
 def _mount_routers(app: FastAPI) -> None:
+    from tessera.analytics.advice.api import api as advice_api
+    from tessera.analytics.forecast.api import api as forecast_api
     from tessera.analytics.report.api import api as reports_api
     from tessera.catalog.api import api as catalog_api
     from tessera.collect.api import api as collect_api
@@ -247,6 +249,8 @@ def _mount_routers(app: FastAPI) -> None:
     app.include_router(pricing_api)
     app.include_router(journeys_api)
     app.include_router(reports_api)
+    app.include_router(forecast_api)
+    app.include_router(advice_api)
     app.include_router(messages_api)
     app.include_router(message_links)
     app.include_router(segments_api)

@@ -6,6 +6,8 @@ import json
 
 import typer
 
+from tessera.analytics.advice.cli import analytics_mmm_export, report_advice
+from tessera.analytics.forecast.cli import report_forecast
 from tessera.analytics.report.cli import analytics_cli, report_cli
 from tessera.catalog.cli import catalog_cli
 from tessera.cli_support import console, context, fail, friendly_errors
@@ -100,6 +102,9 @@ app.add_typer(orders_cli, name="orders")
 app.add_typer(catalog_cli, name="catalog")
 app.add_typer(inventory_cli, name="inventory")
 app.add_typer(journeys_cli, name="journeys")
+report_cli.command("forecast")(report_forecast)
+report_cli.command("advice")(report_advice)
+analytics_cli.command("mmm-export")(analytics_mmm_export)
 app.add_typer(report_cli, name="report")
 app.add_typer(analytics_cli, name="analytics")
 profiles_cli.command("recommend")(recommend)  # message sits above customer: attached here

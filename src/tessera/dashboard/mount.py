@@ -20,6 +20,7 @@ from tessera.dashboard.pages import (
     login,
     loyalty,
     measure,
+    measure_plan,
     messages,
     orders,
     overview,
@@ -92,6 +93,7 @@ def mount_dashboard(app: FastAPI) -> None:
         segments.pages,
         loyalty.pages,
         measure.pages,
+        measure_plan.pages,
     ):
         app.include_router(router)
     _answer_lost_pages_with_a_page(app)
