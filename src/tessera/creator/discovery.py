@@ -94,8 +94,7 @@ class Discovery:
         weights) and the brand-safety terms found in its bio and captions."""
         index = self.index(workspace_id)
         filters = filters_of(body)
-        total = int(index.mask(filters).sum())
-        hits = index.search(body.query, filters, body.limit)
+        hits, total = index.search(body.query, filters, body.limit)
         return Results(
             total,
             self._results(

@@ -10,7 +10,6 @@ their numbers. Pure: rows in, positions out; the service builds and caches it.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -22,6 +21,10 @@ from tessera.creator import domain
 from tessera.creator.embedding import DIMENSIONS, embed, from_bytes
 
 CANDIDATES = 300  # from each ranking, before fusion
+# A creator found by meaning alone needs at least this cosine similarity to the query: below
+# it WordLlama's neighbours are noise (on the test roster, "knitting" is 0.16 from a pastry
+# chef, "sunscreen" 0.22 from a skincare reviewer who writes "SPF").
+SEMANTIC_FLOOR = 0.2
 Mask = npt.NDArray[np.bool_]
 Floats = npt.NDArray[np.float32]
 
@@ -159,28 +162,30 @@ class Index:
 
     # Ranking ------------------------------------------------------------------------------
 
-    def search(self, query: str, filters: Filters, limit: int) -> list[Hit]:
+    def search(self, query: str, filters: Filters, limit: int) -> tuple[list[Hit], int]:
         """The creators passing ``filters``, by relevance to ``query`` (BM25 and embedding
-        ranks fused), or by followers when there is no query."""
+        ranks fused), or by followers when there is no query; and how many matched."""
         mask = self.mask(filters)
         allowed = np.flatnonzero(mask)
         if not len(allowed):
-            return []
+            return [], 0
         if not query.strip() or self.bm25 is None:
             order = allowed[np.argsort(-self._best_followers()[allowed], kind="stable")]
-            return [Hit(int(i), 0.0, None, None) for i in order[:limit]]
+            return [Hit(int(i), 0.0, None, None) for i in order[:limit]], len(allowed)
         lexical = self._bm25_scores(query)
         semantic = self.vectors @ embed([query])[0]
-        bm25_top = _top(lexical, allowed, CANDIDATES, positive=True)
-        semantic_top = _top(semantic, allowed, CANDIDATES, positive=True)
+        found = (lexical[allowed] > 0) | (semantic[allowed] >= SEMANTIC_FLOOR)
+        bm25_top = _top(lexical, allowed, CANDIDATES, floor=0.0)
+        semantic_top = _top(semantic, allowed, CANDIDATES, floor=SEMANTIC_FLOOR)
         fused = domain.reciprocal_rank_fusion([bm25_top, semantic_top])
         ranked = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:limit]
         if not ranked:
-            return []
+            return [], 0
         best = ranked[0][1]
         bm25_rank = {p: r for r, p in enumerate(bm25_top, start=1)}
         semantic_rank = {p: r for r, p in enumerate(semantic_top, start=1)}
-        return [Hit(p, score / best, bm25_rank.get(p), semantic_rank.get(p)) for p, score in ranked]
+        hits = [Hit(p, score / best, bm25_rank.get(p), semantic_rank.get(p)) for p, score in ranked]
+        return hits, int(np.count_nonzero(found))
 
     def _bm25_scores(self, query: str) -> Floats:
         assert self.bm25 is not None
@@ -213,12 +218,12 @@ class Index:
                 for i in order]  # fmt: skip
 
 
-def _top(scores: Floats, allowed: npt.NDArray[np.intp], k: int, *, positive: bool) -> list[int]:
-    """The positions of the ``k`` best scores among ``allowed``, best first."""
+def _top(scores: Floats, allowed: npt.NDArray[np.intp], k: int, *, floor: float) -> list[int]:
+    """The positions of the ``k`` best scores among ``allowed`` (above ``floor``, or at it
+    when it is above zero), best first."""
     values = scores[allowed]
-    if positive:
-        keep = values > 0
-        allowed, values = allowed[keep], values[keep]
+    keep = values >= floor if floor > 0 else values > 0
+    allowed, values = allowed[keep], values[keep]
     if len(values) > k:
         part = np.argpartition(-values, k)[:k]
         allowed, values = allowed[part], values[part]
@@ -229,7 +234,3 @@ def _top(scores: Floats, allowed: npt.NDArray[np.intp], k: int, *, positive: boo
 def text_of(name: str, bio: str, captions: str, niches: Sequence[str]) -> str:
     """What relevance reads: the name, bio, captions and niches."""
     return "\n".join([name, bio, captions, " ".join(niches)])
-
-
-def log_scale(value: int) -> float:
-    return math.log10(max(value, 1))
