@@ -93,8 +93,8 @@ def test_creators_are_linked_to_the_customers_they_are(session: Session) -> None
     nobody else is linked."""
     ws = make_workspace(session, "acme")
     ana = customer(session, ws, "u-ana", "ana@okafor.studio")
-    marco = customer(session, ws, "u-marco", "marco.personal@example.com",
-                     external=[{"type": "tiktok", "id": "marco.runs", "collection": "users"}])  # fmt: skip
+    tiktok = [{"type": "tiktok", "id": "marco.runs", "collection": "users"}]
+    marco = customer(session, ws, "u-marco", "marco.personal@example.com", external=tiktok)
 
     report = CreatorService(session).import_csv(ws, CSV.splitlines(keepends=True))
 

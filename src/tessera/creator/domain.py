@@ -51,13 +51,18 @@ class HandleError(ValueError):
 def handle_key(platform: str, raw: str) -> str:
     """The handle as duplicates are matched: ``@Name``, ``name`` and
     ``https://www.tiktok.com/@name?lang=en`` are one handle, lowercase without the ``@``."""
+    return handle_shown(platform, raw).lower()
+
+
+def handle_shown(platform: str, raw: str) -> str:
+    """The handle as written, without the ``@`` or the URL around it."""
     text = raw.strip()
     if not text:
         raise HandleError("must not be empty")
     if "/" in text or text.lower().startswith(("http:", "https:", "www.")):
         text = _handle_from_url(platform, text)
-    text = text.lstrip("@").strip().lower()
-    if not _HANDLE.match(text):
+    text = text.lstrip("@").strip()
+    if not _HANDLE.match(text.lower()):
         raise HandleError("may hold only letters, digits, '.', '_' and '-' (up to 100)")
     return text
 

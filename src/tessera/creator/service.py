@@ -133,6 +133,7 @@ class CreatorService:
                 existing_id=duplicate[1],
             )
         creator, accounts = self._rows(workspace_id, body, source)
+        accounts.sort(key=lambda a: (a.platform, a.handle_key))
         creator.embedding = to_bytes(embed([self._text(creator)])[0])
         creator.profile_id = self._profile_of(workspace_id, body)
         if not self.repository.insert(creator, accounts):
@@ -322,9 +323,9 @@ class CreatorService:
             workspace_id=workspace_id,
             creator_id=creator_id,
             platform=account.platform,
-            handle=account.handle.strip().lstrip("@")[:100],
+            handle=domain.handle_shown(account.platform, account.handle),
             handle_key=domain.handle_key(account.platform, account.handle),
-            url=account.url,
+            url=account.url or (account.handle.strip() if "/" in account.handle else None),
             followers=account.followers,
             engagement_rate=account.engagement_rate,
         )
