@@ -3,14 +3,16 @@ brand-safety screen, over the workspace's index (``creator.index``).
 
 The index is built from the database and kept per workspace in the process
 (``creator.search_indexes``) with the stamp it was built at (the count of creators and their
-latest change); each search reads the stamp (one indexed aggregate) and rebuilds when it moved,
-so a creator added by another process is found by the next search. Never commits.
+latest change); a search reads the stamp (one indexed aggregate) when the last reading is over
+two seconds old and rebuilds when it moved, so a creator added by another process is found
+within two seconds, and one added by this process at once (``forget``). Never commits.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from time import monotonic
 
 from sqlalchemy.orm import Session
 
@@ -24,6 +26,9 @@ from tessera.kit.process import PROCESS
 from tessera.kit.time import Clock, utcnow
 
 _indexes = PROCESS.ttl_cache("creator.search_indexes", maxsize=8, ttl=3600)
+# How long a kept index is trusted without reading the stamp again: another process's change
+# is searchable within this many seconds (this process's own changes call ``forget``).
+STAMP_SECONDS = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,12 +67,15 @@ class Discovery:
 
     def index(self, workspace_id: str) -> Index:
         """The workspace's index, rebuilt when its creators changed since it was built."""
+        kept: tuple[Stamp, Index, float] | None = _indexes.get(workspace_id)
+        if kept is not None and monotonic() - kept[2] < STAMP_SECONDS:
+            return kept[1]
         stamp = self.repository.stamp(workspace_id)
-        kept: tuple[Stamp, Index] | None = _indexes.get(workspace_id)
         if kept is not None and kept[0] == stamp:
+            _indexes[workspace_id] = (stamp, kept[1], monotonic())
             return kept[1]
         index = Index.build(self._docs(workspace_id))
-        _indexes[workspace_id] = (stamp, index)
+        _indexes[workspace_id] = (stamp, index, monotonic())
         return index
 
     @staticmethod

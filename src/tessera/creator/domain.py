@@ -122,30 +122,39 @@ class SafetyFlag:
     count: int
 
 
-def _pattern(term: str) -> re.Pattern[str]:
-    words = [re.escape(w) for w in term.lower().split()]
-    return re.compile(r"(?<![\w])" + r"\s+".join(words) + r"(?![\w])")
+def _words(term: str) -> str:
+    return r"\s+".join(re.escape(w) for w in term.lower().split())
 
 
-_COMPILED = {c: [(t, _pattern(t)) for t in terms] for c, terms in SAFETY_TERMS.items()}
+def _pattern(terms: Iterable[str]) -> re.Pattern[str]:
+    """One alternation of whole-word terms, longest first, so a text is read once."""
+    ordered = sorted({t.lower() for t in terms}, key=len, reverse=True)
+    return re.compile(r"(?<![\w])(" + "|".join(_words(t) for t in ordered) + r")(?![\w])")
+
+
+_CATEGORY = {t.lower(): c for c, terms in SAFETY_TERMS.items() for t in terms}
+_SHIPPED = _pattern(_CATEGORY)
 
 
 def screen(text: str, extra_terms: Iterable[str] = ()) -> list[SafetyFlag]:
     """Every brand-safety term found in ``text`` with its category and count; a workspace's
     own terms are the ``custom`` category."""
     folded = text.lower()
-    flags: list[SafetyFlag] = []
-    for category, terms in _COMPILED.items():
-        for term, pattern in terms:
-            count = len(pattern.findall(folded))
-            if count:
-                flags.append(SafetyFlag(category, term, count))
-    for term in extra_terms:
-        if term.strip():
-            count = len(_pattern(term.strip()).findall(folded))
-            if count:
-                flags.append(SafetyFlag("custom", term.strip().lower(), count))
-    return flags
+    counts: dict[tuple[str, str], int] = {}
+    for found in _SHIPPED.findall(folded):
+        term = " ".join(found.split())
+        key = (_CATEGORY[term], term)
+        counts[key] = counts.get(key, 0) + 1
+    extra = [" ".join(t.lower().split()) for t in extra_terms if t.strip()]
+    if extra:
+        for found in _pattern(extra).findall(folded):
+            key = ("custom", " ".join(found.split()))
+            counts[key] = counts.get(key, 0) + 1
+    order = {c: n for n, c in enumerate([*SAFETY_TERMS, "custom"])}
+    return [
+        SafetyFlag(c, t, n)
+        for (c, t), n in sorted(counts.items(), key=lambda kv: (order[kv[0][0]], kv[0][1]))
+    ]
 
 
 # Brand fit ------------------------------------------------------------------------------------
