@@ -7,6 +7,8 @@ up in the caller's workspace: another workspace's creator is "not found".
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import Query, Request, Response
 
 from tessera.creator.discovery import Discovery, Results
@@ -38,8 +40,12 @@ from tessera.workspace.auth import Marketer, Viewer
 api = router(prefix="/v1/creators", tags=["creators"])
 CURSOR = Query(default=None, max_length=200)
 LIMIT = Query(default=50, ge=1, le=200)
-NOT_FOUND = {404: {"description": "No such creator in this workspace"}}
-DUPLICATE = {409: {"description": "A handle (per platform) or the email is another creator's"}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such creator in this workspace"}
+}
+DUPLICATE: dict[int | str, dict[str, Any]] = {
+    409: {"description": "A handle (per platform) or the email is another creator's"}
+}
 
 
 def _service(request: Request, session: DbSession) -> CreatorService:
