@@ -40,7 +40,7 @@ def test_bad_rows_are_reported_by_line_and_field_and_the_rest_imported(session: 
         RowReport(5, "tiktok_followers", "'lots' is not a count (48200, 48.2k, 1.2M)"),
         RowReport(6, "audience_countries",
                   "ZZ: Value error, 'ZZ' is not an ISO 3166-1 alpha-2 country code"),
-        RowReport(7, "tiktok", "the URL is a instagram address, not tiktok"),
+        RowReport(7, "tiktok", "the URL is on instagram, not tiktok"),
     ]  # fmt: skip
     assert count(session, ws) == 7
 

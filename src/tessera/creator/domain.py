@@ -74,7 +74,7 @@ def _handle_from_url(platform: str, url: str) -> str:
     if named is None:
         raise HandleError(f"the URL's host {host or '(none)'} is not a known platform's")
     if named != platform:
-        raise HandleError(f"the URL is a {named} address, not {platform}")
+        raise HandleError(f"the URL is on {named}, not {platform}")
     segments = [s for s in parts.path.split("/") if s]
     while segments and segments[0].lower() in _PATH_PREFIXES and len(segments) > 1:
         segments = segments[1:]
