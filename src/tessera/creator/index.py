@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
 
 import bm25s
 import numpy as np
@@ -125,8 +127,8 @@ class Index:
                 return np.zeros(n, dtype=np.bool_)
             mask &= counts >= 0
         else:
-            counts = self._best_followers()
-            rates = self._best_engagement()
+            counts = self.best_followers
+            rates = self.best_engagement
         if filters.min_followers is not None:
             mask &= counts >= filters.min_followers
         if filters.max_followers is not None:
@@ -141,13 +143,17 @@ class Index:
             mask &= self.niche_masks.get(niche.lower(), np.zeros(n, dtype=np.bool_))
         return mask
 
-    def _best_followers(self) -> npt.NDArray[np.int64]:
+    @cached_property
+    def best_followers(self) -> npt.NDArray[np.int64]:
+        """Each creator's largest following on any platform (-1 with no account)."""
         best = np.full(len(self), -1, dtype=np.int64)
         for counts in self.followers.values():
             best = np.maximum(best, counts)
         return best
 
-    def _best_engagement(self) -> Floats:
+    @cached_property
+    def best_engagement(self) -> Floats:
+        """Each creator's best engagement rate on any platform (NaN when none is known)."""
         best = np.full(len(self), np.nan, dtype=np.float32)
         for rates in self.engagement.values():
             best = np.fmax(best, rates)
@@ -170,8 +176,8 @@ class Index:
         if not len(allowed):
             return [], 0
         if not query.strip() or self.bm25 is None:
-            order = allowed[np.argsort(-self._best_followers()[allowed], kind="stable")]
-            return [Hit(int(i), 0.0, None, None) for i in order[:limit]], len(allowed)
+            order = _top(self.best_followers.astype(np.float64) + 1, allowed, limit, floor=0.0)
+            return [Hit(i, 0.0, None, None) for i in order], len(allowed)
         lexical = self._bm25_scores(query)
         semantic = self.vectors @ embed([query])[0]
         found = (lexical[allowed] > 0) | (semantic[allowed] >= SEMANTIC_FLOOR)
@@ -206,19 +212,21 @@ class Index:
         centroid = self.vectors[list(seeds)].mean(axis=0)
         norm = float(np.linalg.norm(centroid))
         semantic = self.vectors @ (centroid / norm) if norm else np.zeros(len(self), np.float32)
-        sizes = np.log10(np.maximum(self._best_followers(), 1).astype(np.float64))
+        sizes = np.log10(np.maximum(self.best_followers, 1).astype(np.float64))
         seed_size = float(np.mean(sizes[list(seeds)]))
-        rates = np.nan_to_num(self._best_engagement(), nan=0.0)
+        rates = np.nan_to_num(self.best_engagement, nan=0.0)
         seed_rate = float(np.mean(rates[list(seeds)]))
         numeric = np.exp(-np.abs(sizes - seed_size)) * np.exp(-np.abs(rates - seed_rate) / 0.02)
         score = 0.7 * semantic + 0.3 * numeric
-        order = allowed[np.argsort(-score[allowed], kind="stable")][:limit]
+        order = _top(score - score.min() + 1.0, allowed, limit, floor=0.0)
         top = float(score[order[0]]) if len(order) else 1.0
         return [Hit(int(i), max(float(score[i]) / top, 0.0) if top > 0 else 0.0, None, None)
                 for i in order]  # fmt: skip
 
 
-def _top(scores: Floats, allowed: npt.NDArray[np.intp], k: int, *, floor: float) -> list[int]:
+def _top(
+    scores: npt.NDArray[np.floating[Any]], allowed: npt.NDArray[np.intp], k: int, *, floor: float
+) -> list[int]:
     """The positions of the ``k`` best scores among ``allowed`` (above ``floor``, or at it
     when it is above zero), best first."""
     values = scores[allowed]
