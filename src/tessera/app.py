@@ -216,6 +216,7 @@ def _mount_routers(app: FastAPI) -> None:
     from tessera.collect.api import tracking
     from tessera.connector.api import api as connectors_api
     from tessera.connector.replay import register_replayers
+    from tessera.creator.api import api as creators_api
     from tessera.customer.api import api as identity_api
     from tessera.dashboard.mount import mount_dashboard
     from tessera.feed.api import api as feeds_api
@@ -256,6 +257,7 @@ def _mount_routers(app: FastAPI) -> None:
     app.include_router(segments_api)
     app.include_router(loyalty_api)
     app.include_router(rights_api)
+    app.include_router(creators_api)
     mount_dashboard(app)  # the session cookie, /static and the pages at /
 
 

@@ -28,7 +28,6 @@ PAGES = [
     "/settings/jobs",
     "/settings/audit-log",
 ]
-UNBUILT = ["/creators"]
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -60,16 +59,6 @@ def test_an_htmx_request_without_a_session_redirects_the_whole_page(
 
     assert response.status_code == 200
     assert response.headers["hx-redirect"] == "/login"
-
-
-@pytest.mark.parametrize("path", UNBUILT)
-def test_unbuilt_capabilities_say_so_and_show_no_numbers(owner: TestClient, path: str) -> None:
-    """An honest empty state: marked not built, saying what will appear and how data gets in."""
-    response = owner.get(path)
-
-    assert "Not built yet" in response.text
-    assert "What will appear here" in response.text
-    assert "stat-value" not in response.text
 
 
 def test_the_old_analytics_page_leads_to_the_scorecard(owner: TestClient) -> None:

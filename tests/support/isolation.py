@@ -404,3 +404,10 @@ def rights_probes(session: Session, b: Tenant) -> list[Probe]:
     from tests.rights.probes import rights_probes as build
 
     return build(session, b)
+
+
+@probes
+def creator_probes(session: Session, b: Tenant) -> list[Probe]:
+    from tests.creator.probes import creator_probes as build
+
+    return build(session, b)

@@ -13,6 +13,7 @@ from starlette.types import Scope
 
 from tessera.config import Settings
 from tessera.dashboard.pages import (
+    creators,
     customers,
     invitations,
     journeys,
@@ -92,6 +93,7 @@ def mount_dashboard(app: FastAPI) -> None:
         messages.pages,
         segments.pages,
         loyalty.pages,
+        creators.pages,
         measure.pages,
         measure_plan.pages,
     ):

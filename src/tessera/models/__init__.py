@@ -21,6 +21,7 @@ from tessera.models.collect import (
     SourceKind,
     WebhookReceipt,
 )
+from tessera.models.creator import Creator, CreatorAccount, CreatorStatus
 from tessera.models.feed import ChannelFeed, FeedAdapter, ListingFeedState, ListingFeedStatus
 from tessera.models.identity import (
     Consent,
@@ -127,6 +128,9 @@ __all__ = [
     "ChannelPrice",
     "Consent",
     "ConsentStatus",
+    "Creator",
+    "CreatorAccount",
+    "CreatorStatus",
     "EntryKind",
     "Erasure",
     "ErasureMode",

@@ -17,7 +17,7 @@ from tessera.collect.quarantine import QuarantineService
 from tessera.collect.sources import SourceService
 from tessera.dashboard import charts
 from tessera.dashboard.pages.stock import oversold_rows
-from tessera.dashboard.session import Member, SignedIn
+from tessera.dashboard.session import SignedIn
 from tessera.dashboard.web import DashboardRoute, money, render, zone_name, zone_of
 from tessera.http.routing import DbSession
 from tessera.job.service import JobService
@@ -149,15 +149,6 @@ def overview(
         "oversold": oversold_rows(session, workspace_id),
     }
     return render(request, "overview.html", context)
-
-
-def _capability(request: Request, member: Member, template: str) -> Response:
-    return render(request, template, {"member": member})
-
-
-@pages.get("/creators")
-def creators(request: Request, member: SignedIn) -> Response:
-    return _capability(request, member, "creators.html")
 
 
 @pages.get("/analytics")

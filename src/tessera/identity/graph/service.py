@@ -478,6 +478,13 @@ class IdentityService:
                 return self.resolve(workspace_id, row.profile_id)
         return None
 
+    def profiles_with_traits(
+        self, workspace_id: str, keys: Sequence[str], limit: int = 100
+    ) -> list[Profile]:
+        """Active profiles stating any of the trait ``keys`` (creators among the customers
+        are those stating an ``instagram`` or ``tiktok`` handle), oldest first."""
+        return self.repository.profiles_with_traits(workspace_id, keys, limit)
+
     def events_of(self, workspace_id: str, profile_id: str, limit: int = 5000) -> list[Event]:
         """The profile's events, oldest first: those of its user ids and of its anonymous ids.
 

@@ -31,6 +31,7 @@ from tessera.models.identity import (
     IdentitySplit,
     IdentitySplitMember,
     Profile,
+    ProfileStatus,
     Suppression,
 )
 
@@ -309,6 +310,25 @@ class IdentityRepository(BulkWrites):
     def profile(self, workspace_id: str, profile_id: str) -> Profile | None:
         row = self.session.get(Profile, profile_id)
         return row if row is not None and row.workspace_id == workspace_id else None
+
+    def profiles_with_traits(
+        self, workspace_id: str, keys: Sequence[str], limit: int
+    ) -> list[Profile]:
+        """Active profiles holding any of the trait ``keys``, in id order (a scan of the
+        workspace's profiles: the traits are a JSON document, not indexed)."""
+        held = [Profile.traits[key].as_string().is_not(None) for key in keys]
+        return list(
+            self.session.scalars(
+                select(Profile)
+                .where(
+                    Profile.workspace_id == workspace_id,
+                    Profile.status == ProfileStatus.ACTIVE,
+                    or_(*held),
+                )
+                .order_by(Profile.id)
+                .limit(limit)
+            )
+        )
 
     def identifier(self, workspace_id: str, type_: str, value: str) -> Identifier | None:
         return self.session.scalars(
