@@ -18,4 +18,7 @@ def report_probes(session: Session, b: Tenant) -> list[Probe]:
         Probe("/v1/reports/omnichannel", "GET", f"/v1/reports/omnichannel?{window}", "only_own"),
         Probe("/v1/reports/attribution", "GET", f"/v1/reports/attribution?{window}", "only_own"),
         Probe("/v1/reports/clv", "GET", "/v1/reports/clv?to=2026-03-31", "only_own"),
+        Probe("/v1/reports/forecast", "GET", "/v1/reports/forecast", "only_own"),
+        Probe("/v1/reports/advice", "GET", f"/v1/reports/advice?{window}", "only_own"),
+        Probe("/v1/reports/mmm-export", "GET", f"/v1/reports/mmm-export?{window}", "only_own"),
     ]
