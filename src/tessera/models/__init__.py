@@ -21,6 +21,14 @@ from tessera.models.collect import (
     SourceKind,
     WebhookReceipt,
 )
+from tessera.models.content import (
+    ContentAsset,
+    ContentRendition,
+    ContentReview,
+    ContentVersion,
+    MediaKind,
+    ReviewState,
+)
 from tessera.models.feed import ChannelFeed, FeedAdapter, ListingFeedState, ListingFeedStatus
 from tessera.models.identity import (
     Consent,
@@ -125,6 +133,10 @@ __all__ = [
     "ChannelPrice",
     "Consent",
     "ConsentStatus",
+    "ContentAsset",
+    "ContentRendition",
+    "ContentReview",
+    "ContentVersion",
     "EntryKind",
     "Erasure",
     "ErasureMode",
@@ -160,6 +172,7 @@ __all__ = [
     "LoyaltyProgram",
     "LoyaltyRegistration",
     "MatchRecord",
+    "MediaKind",
     "Membership",
     "Message",
     "MessageChannel",
@@ -188,6 +201,7 @@ __all__ = [
     "Reservation",
     "ReservationLine",
     "ReservationStatus",
+    "ReviewState",
     "ReviewStatus",
     "Role",
     "RoutingDecision",
