@@ -397,3 +397,10 @@ def journey_library_probes(session: Session, b: Tenant) -> list[Probe]:
     from tests.journey.probes import journey_library_probes as build
 
     return build(session, b)
+
+
+@probes
+def content_probes(session: Session, b: Tenant) -> list[Probe]:
+    from tests.content.probes import content_probes as build
+
+    return build(session, b)

@@ -45,7 +45,6 @@ api = router(prefix="/v1/assets", tags=["content"])
 # overhead; the configured limit is enforced while staging.
 UPLOAD_BODY_LIMIT = 50 * 1024**3 + 1024 * 1024
 UPLOAD_PATHS = re.compile(r"/v1/assets(?:/[^/]+/versions)?")
-TEXT = Query(default=None, max_length=200)
 _FORM_FIELDS = ("title", "creator_id", "deliverable_id", "asset_id")
 
 
@@ -136,8 +135,8 @@ async def upload(
     request: Request,
     principal: Marketer,
     service: Service,
-    filename: str | None = TEXT,
-    title: str | None = TEXT,
+    filename: str | None = Query(default=None, max_length=255),
+    title: str | None = Query(default=None, max_length=200),
     creator_id: str | None = Query(default=None, max_length=40),
     deliverable_id: str | None = Query(default=None, max_length=40),
 ) -> UploadOut:
@@ -156,7 +155,7 @@ async def upload_version(
     request: Request,
     principal: Marketer,
     service: Service,
-    filename: str | None = TEXT,
+    filename: str | None = Query(default=None, max_length=255),
 ) -> UploadOut:
     service.asset(principal.workspace_id, asset_id)  # 404 before reading a byte
     staged, form = await _receive(request, service, UploadForm(filename or ""))

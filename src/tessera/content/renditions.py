@@ -133,7 +133,16 @@ def _transcode(source: Path, preset: Preset, target: Path) -> None:
         video_out.width, video_out.height = preset.width, preset.height
         video_out.pix_fmt = "yuv420p"
         video_out.bit_rate = VIDEO_BITRATE
-        video_out.options = {"preset": "veryfast"}
+        # Constant bit rate: a still or simple picture would otherwise fall under TikTok's
+        # 516 kbps floor, which checks the file's rate, not its quality.
+        rate_text = str(VIDEO_BITRATE)
+        video_out.options = {
+            "preset": "veryfast",
+            "x264-params": "nal-hrd=cbr",
+            "minrate": rate_text,
+            "maxrate": rate_text,
+            "bufsize": rate_text,
+        }
         audio_in = inp.streams.audio[0] if inp.streams.audio else None
         audio_out = out.add_stream_from_template(audio_in) if audio_in is not None else None
         streams = [video_in] + ([audio_in] if audio_in is not None else [])
