@@ -33,7 +33,7 @@ from tessera.content.schemas import (
 )
 from tessera.content.service import ContentService, Uploaded, UploadForm
 from tessera.content.specs import summary
-from tessera.content.storage import CHUNK_BYTES, ContentFiles, StagedFile
+from tessera.content.storage import CHUNK_BYTES, StagedFile, files_of_app
 from tessera.http.routing import DbSession, router
 from tessera.kit.errors import InvalidInput
 from tessera.models.content import ContentAsset, ContentVersion, ReviewState
@@ -48,17 +48,8 @@ UPLOAD_PATHS = re.compile(r"/v1/assets(?:/[^/]+/versions)?")
 _FORM_FIELDS = ("title", "creator_id", "deliverable_id", "asset_id")
 
 
-def files_of(request: Request) -> ContentFiles:
-    """The app's content files (store, staging, limits), made once from its settings."""
-    files: ContentFiles | None = getattr(request.app.state, "content_files", None)
-    if files is None:
-        files = ContentFiles.from_settings(request.app.state.settings)
-        request.app.state.content_files = files
-    return files
-
-
 def _service(request: Request, session: DbSession) -> ContentService:
-    return ContentService(session, files_of(request), request.app.state.clock)
+    return ContentService(session, files_of_app(request.app.state), request.app.state.clock)
 
 
 Service = Annotated[ContentService, Depends(_service)]

@@ -17,7 +17,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tessera.config import Settings
 from tessera.content.errors import UploadTooLarge
@@ -209,3 +209,13 @@ class ContentFiles:
             settings.content_max_image_bytes,
             settings.content_max_video_bytes,
         )
+
+
+def files_of_app(state: Any) -> ContentFiles:
+    """The app's content files, made once from ``state.settings`` and kept on ``state`` (the
+    app's own lifetime, so a test's app never sees another's)."""
+    files: ContentFiles | None = getattr(state, "content_files", None)
+    if files is None:
+        files = ContentFiles.from_settings(state.settings)
+        state.content_files = files
+    return files

@@ -13,6 +13,7 @@ from starlette.types import Scope
 
 from tessera.config import Settings
 from tessera.dashboard.pages import (
+    content,
     customers,
     invitations,
     journeys,
@@ -91,6 +92,7 @@ def mount_dashboard(app: FastAPI) -> None:
         messages.pages,
         segments.pages,
         loyalty.pages,
+        content.pages,
         measure.pages,
     ):
         app.include_router(router)
