@@ -15,6 +15,7 @@ from typing import Annotated
 from fastapi import Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException
 
 from tessera.content.errors import UnreadableMedia
 from tessera.content.schemas import (
@@ -93,24 +94,36 @@ async def _receive(
     """Stage the body: a multipart form's ``file`` part (its fields fill the form) or the raw
     body, named by the ``filename`` query parameter."""
     staged = service.files.staging.new(service.files.max_upload)
-    if request.headers.get("content-type", "").startswith("multipart/form-data"):
-        async with request.form(max_files=1, max_fields=len(_FORM_FIELDS)) as fields:
-            upload = fields.get("file")
-            if not isinstance(upload, UploadFile):
-                staged.discard()
-                raise UnreadableMedia("the form has no file part named file", field="file")
-            await _stage_chunks(_file_chunks(upload), staged)
-            values = {name: fields.get(name) for name in _FORM_FIELDS}
-            texts = {k: v for k, v in values.items() if isinstance(v, str) and v}
-            form = UploadForm(filename=upload.filename or form.filename, **(
-                {k: getattr(form, k) for k in _FORM_FIELDS} | texts))  # fmt: skip
-    else:
-        await _stage_chunks(request.stream(), staged)
+    try:
+        form = await _read_body(request, staged, form)
+    except MultiPartException as exc:
+        staged.discard()
+        raise InvalidInput(
+            f"the multipart body is malformed: {exc.message}", field="file"
+        ) from None
+    except BaseException:
+        staged.discard()
+        raise
     if not form.filename:
         staged.discard()
         raise InvalidInput("name the file: ?filename=clip.mp4 or the form part's filename",
                            field="filename")  # fmt: skip
     return staged, form
+
+
+async def _read_body(request: Request, staged: StagedFile, form: UploadForm) -> UploadForm:
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        await _stage_chunks(request.stream(), staged)
+        return form
+    async with request.form(max_files=1, max_fields=len(_FORM_FIELDS)) as fields:
+        upload = fields.get("file")
+        if not isinstance(upload, UploadFile):
+            raise UnreadableMedia("the form has no file part named file", field="file")
+        await _stage_chunks(_file_chunks(upload), staged)
+        values = {name: fields.get(name) for name in _FORM_FIELDS}
+        texts = {k: v for k, v in values.items() if isinstance(v, str) and v}
+        given = {k: getattr(form, k) for k in _FORM_FIELDS} | texts
+        return UploadForm(filename=upload.filename or form.filename, **given)
 
 
 UPLOAD_DOC = (
