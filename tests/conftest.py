@@ -89,9 +89,10 @@ def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
+def settings(database_url: str, tmp_path: Path) -> Settings:
     return load_settings(
         database_url=database_url,
+        data_dir=tmp_path / "data",
         environment="test",
         log_json=False,
         secret_key="test-secret-key-with-enough-length",

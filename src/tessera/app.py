@@ -115,6 +115,7 @@ def _body_families() -> list[BodyFamily]:
     from tessera.collect.api import TRACKING_PATHS
     from tessera.collect.http import compressed_limit
     from tessera.connector.api import UPLOAD_LIMIT, WEBHOOK_LIMIT
+    from tessera.content.api import UPLOAD_BODY_LIMIT, UPLOAD_PATHS
 
     tracking = "|".join(re.escape(path) for path in TRACKING_PATHS)
     return [
@@ -128,6 +129,7 @@ def _body_families() -> list[BodyFamily]:
             UPLOAD_LIMIT,
             True,
         ),
+        BodyFamily("content", UPLOAD_PATHS, UPLOAD_BODY_LIMIT, True),
     ]
 
 
@@ -216,6 +218,7 @@ def _mount_routers(app: FastAPI) -> None:
     from tessera.collect.api import tracking
     from tessera.connector.api import api as connectors_api
     from tessera.connector.replay import register_replayers
+    from tessera.content.api import api as content_api
     from tessera.creator.api import api as creators_api
     from tessera.customer.api import api as identity_api
     from tessera.dashboard.mount import mount_dashboard
@@ -258,6 +261,7 @@ def _mount_routers(app: FastAPI) -> None:
     app.include_router(loyalty_api)
     app.include_router(rights_api)
     app.include_router(creators_api)
+    app.include_router(content_api)
     mount_dashboard(app)  # the session cookie, /static and the pages at /
 
 

@@ -15,6 +15,7 @@ from tessera.collect.cli import quarantine_cli
 from tessera.config import ConfigError, get_settings
 from tessera.connector.cli import connectors_cli, import_cli
 from tessera.connector.replay import register_replayers
+from tessera.content.cli import assets_cli
 from tessera.creator.cli import creators_cli
 from tessera.customer.cli import consent_cli, profiles_cli
 from tessera.feed.cli import feeds_cli
@@ -122,6 +123,7 @@ app.add_typer(audiences_cli, name="audiences")
 app.add_typer(loyalty_cli, name="loyalty")
 app.add_typer(rights_cli, name="rights")
 app.add_typer(creators_cli, name="creators")
+app.add_typer(assets_cli, name="assets")
 
 
 def main() -> None:

@@ -124,6 +124,26 @@ class Settings(BaseSettings):
         description="Signs requests to the SMS provider and checks the signature of its webhooks",
     )
     sms_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    data_dir: Path = Field(
+        default=Path("./var"),
+        description="Where files live: uploaded content and its renditions (local storage)",
+    )
+    storage_backend: Literal["local", "s3"] = Field(
+        default="local",
+        description="Where content is stored: local (under TESSERA_DATA_DIR) or s3 (any "
+        "S3-compatible store: TESSERA_S3_*)",
+    )
+    s3_endpoint_url: str = Field(default="", description="The S3 endpoint; empty: AWS's")
+    s3_bucket: str = Field(default="", description="The bucket content is stored in")
+    s3_region: str = Field(default="us-east-1")
+    s3_access_key_id: str = Field(default="")
+    s3_secret_access_key: SecretStr = Field(default=SecretStr(""))
+    content_max_image_bytes: int = Field(
+        default=50 * 1024 * 1024, ge=1024, le=10 * 1024**3, description="Largest image upload"
+    )
+    content_max_video_bytes: int = Field(
+        default=2 * 1024**3, ge=1024, le=50 * 1024**3, description="Largest video upload"
+    )
 
     @field_validator(
         "job_modules",

@@ -411,3 +411,10 @@ def creator_probes(session: Session, b: Tenant) -> list[Probe]:
     from tests.creator.probes import creator_probes as build
 
     return build(session, b)
+
+
+@probes
+def content_probes(session: Session, b: Tenant) -> list[Probe]:
+    from tests.content.probes import content_probes as build
+
+    return build(session, b)

@@ -13,6 +13,7 @@ from starlette.types import Scope
 
 from tessera.config import Settings
 from tessera.dashboard.pages import (
+    content,
     creators,
     customers,
     invitations,
@@ -94,6 +95,7 @@ def mount_dashboard(app: FastAPI) -> None:
         segments.pages,
         loyalty.pages,
         creators.pages,
+        content.pages,
         measure.pages,
         measure_plan.pages,
     ):

@@ -21,6 +21,14 @@ from tessera.models.collect import (
     SourceKind,
     WebhookReceipt,
 )
+from tessera.models.content import (
+    ContentAsset,
+    ContentRendition,
+    ContentReview,
+    ContentVersion,
+    MediaKind,
+    ReviewState,
+)
 from tessera.models.creator import Creator, CreatorAccount, CreatorStatus
 from tessera.models.feed import ChannelFeed, FeedAdapter, ListingFeedState, ListingFeedStatus
 from tessera.models.identity import (
@@ -128,6 +136,10 @@ __all__ = [
     "ChannelPrice",
     "Consent",
     "ConsentStatus",
+    "ContentAsset",
+    "ContentRendition",
+    "ContentReview",
+    "ContentVersion",
     "Creator",
     "CreatorAccount",
     "CreatorStatus",
@@ -166,6 +178,7 @@ __all__ = [
     "LoyaltyProgram",
     "LoyaltyRegistration",
     "MatchRecord",
+    "MediaKind",
     "Membership",
     "Message",
     "MessageChannel",
@@ -197,6 +210,7 @@ __all__ = [
     "Reservation",
     "ReservationLine",
     "ReservationStatus",
+    "ReviewState",
     "ReviewStatus",
     "Role",
     "RoutingDecision",

@@ -1,0 +1,2 @@
+"""Create's content: uploads checked by what they hold, reviews, versions, channel specs and
+renditions."""
