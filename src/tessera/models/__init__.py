@@ -82,6 +82,7 @@ from tessera.models.message import (
     MessageTemplate,
     TemplateFormat,
 )
+from tessera.models.metric import MetricSnapshot
 from tessera.models.order import Order, OrderLine, OrderRefund, OrderStatus
 from tessera.models.pricing import (
     ChannelPrice,
@@ -168,6 +169,7 @@ __all__ = [
     "MessageStatus",
     "MessageSuppression",
     "MessageTemplate",
+    "MetricSnapshot",
     "Order",
     "OrderAllocation",
     "OrderLine",
