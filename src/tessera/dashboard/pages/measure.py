@@ -110,8 +110,6 @@ def refresh(request: Request, member: SignedIn, session: DbSession) -> Response:
     service = SnapshotService(session)
     stored = service.stored(member.workspace.id)
     as_of = min((s.as_of for s in stored.values()), default=None)
-    service.request_refresh(
-        member.workspace.id, f"asked:{as_of.isoformat() if as_of else 'none'}"
-    )
+    service.request_refresh(member.workspace.id, f"asked:{as_of.isoformat() if as_of else 'none'}")
     flash(request, "Refresh queued: the scorecard shows the new numbers once the worker ran it.")
     return RedirectResponse("/measure", status_code=303)
