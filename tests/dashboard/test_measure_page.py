@@ -102,10 +102,15 @@ def test_the_default_scorecard_is_the_snapshot_with_its_time_and_staleness(
 
     assert fresh.status_code == 200
     assert '<p class="stat-value" id="omnichannel-share">33.3%</p>' in fresh.text
-    assert 'Snapshot as of <time datetime="2026-04-01T09:00:00+00:00">' in fresh.text
+    assert (
+        'Snapshot as of <span class="as-of"><time datetime="2026-04-01T09:00:00+00:00"'
+        in fresh.text
+    )
     assert 'id="refresh-scorecard"' in fresh.text
     assert "new orders since" not in fresh.text
-    assert 'new orders since <time datetime="2026-04-01T11:00:00+00:00">' in stale.text
+    assert (
+        'since <span class="stale-since"><time datetime="2026-04-01T11:00:00+00:00"' in stale.text
+    )
 
 
 def test_an_owner_queues_one_refresh_and_a_viewer_none(

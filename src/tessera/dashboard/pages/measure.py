@@ -13,7 +13,12 @@ from typing import Any
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
-from tessera.analytics.report.schemas import ClvSegmentOut, TrendPoint
+from tessera.analytics.report.schemas import (
+    AttributionReport,
+    ClvSegmentOut,
+    RetentionReport,
+    TrendPoint,
+)
 from tessera.analytics.report.snapshots import SnapshotService
 from tessera.dashboard import charts
 from tessera.dashboard.session import SignedIn, flash
@@ -68,6 +73,61 @@ def value_bars(segments: list[ClvSegmentOut]) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def retention_curve(report: RetentionReport) -> dict[str, Any]:
+    """A Vega-Lite line of the share ordering k months after the first order, over every
+    cohort old enough to have a month k, weighted by cohort size."""
+    months = max((len(c.retention) for c in report.cohorts), default=0)
+    values = []
+    for k in range(months):
+        old_enough = [c for c in report.cohorts if len(c.retention) > k]
+        size = sum(c.size for c in old_enough)
+        active = sum(c.retention[k] * c.size for c in old_enough)
+        values.append({"month": f"M{k}", "retention": round(active / size, 4) if size else 0.0})
+    return {
+        "$schema": charts.SCHEMA,
+        "config": charts.base_config(),
+        "width": "container",
+        "height": 160,
+        "data": {"values": values},
+        "mark": {"type": "line", "point": True},
+        "encoding": {
+            "x": {"field": "month", "type": "ordinal", "title": "months since the first order",
+                  "sort": None},
+            "y": {"field": "retention", "type": "quantitative", "title": "ordering",
+                  "axis": {"format": "%"}},
+            "tooltip": [{"field": "month"}, {"field": "retention", "format": ".1%"}],
+        },
+    }  # fmt: skip
+
+
+CHARTED_MODELS = ("last_touch", "linear", "markov_1")
+
+
+def attribution_bars(report: AttributionReport) -> dict[str, Any]:
+    """Vega-Lite bars of the conversions each channel is credited with by three models."""
+    values = [
+        {"channel": c.channel, "model": name.replace("_", " "), "conversions": float(c.conversions)}
+        for name in CHARTED_MODELS
+        for c in report.models.get(name, [])
+    ]
+    return {
+        "$schema": charts.SCHEMA,
+        "config": charts.base_config(),
+        "width": "container",
+        "height": 180,
+        "data": {"values": values},
+        "mark": {"type": "bar"},
+        "encoding": {
+            "y": {"field": "channel", "type": "nominal", "title": None},
+            "yOffset": {"field": "model"},
+            "x": {"field": "conversions", "type": "quantitative", "title": "conversions"},
+            "color": {"field": "model", "type": "nominal", "title": None},
+            "tooltip": [{"field": "channel"}, {"field": "model"},
+                        {"field": "conversions", "format": ",.2f"}],
+        },
+    }  # fmt: skip
+
+
 @pages.get("/measure")
 def measure(
     request: Request,
@@ -95,6 +155,13 @@ def measure(
         "lifetime": lifetime,
         "value_chart": value_bars(lifetime.segments),
         "trend_chart": share_trend(omnichannel.trend),
+        "retention_chart": retention_curve(retention),
+        "attribution_chart": attribution_bars(attribution),
+        "cohort_customers": sum(c.size for c in retention.cohorts),
+        "repeat_rate": (
+            sum(c.repeat_rate * c.size for c in retention.cohorts)
+            / max(sum(c.size for c in retention.cohorts), 1)
+        ),
         "months": max((len(c.retention) for c in retention.cohorts), default=0),
         "models": models,
         "rows": [(channel, [credit.get((m, channel)) for m in models]) for channel in channels],
