@@ -5,13 +5,20 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tessera.analytics.report.snapshots import REFRESH_JOB, SnapshotService
+from tessera.kit.time import ManualClock
+from tessera.models.job import Job
+from tessera.models.workspace import Role
+from tests.analytics.layer.seed import Shop, at
 from tests.analytics.layer.worlds import small_shop
 from tests.analytics.report.test_clv import shoppers
-from tests.dashboard.conftest import table_rows
+from tests.dashboard.conftest import csrf_from, member, sign_in, table_rows
 from tests.support.factories import Tenant
 
 WINDOW = "from=2026-01-01&to=2026-03-31"
@@ -69,3 +76,68 @@ def test_an_empty_range_says_why_and_a_bad_day_is_refused(owner: TestClient) -> 
     assert empty.status_code == 200
     assert "No orders in this range." in empty.text
     assert bad.status_code == 422
+
+
+T0 = datetime(2026, 4, 1, 9, 0, tzinfo=UTC)
+
+
+def refresh_jobs(session: Session) -> list[Job]:
+    return list(session.scalars(select(Job).where(Job.kind == REFRESH_JOB)))
+
+
+def test_the_default_scorecard_is_the_snapshot_with_its_time_and_staleness(
+    owner: TestClient, session: Session, tenant: Tenant
+) -> None:
+    """Without a range the page shows the stored numbers (an order added since does not
+    count yet), the snapshot's time, a refresh button, and since when it is stale."""
+    shop = small_shop(session, tenant.workspace_id)
+    SnapshotService(session, ManualClock(T0)).refresh(tenant.workspace_id)
+    Shop(session, tenant.workspace_id).order(shop.bob, "store", at("2026-03-20"), 800)
+    session.commit()
+
+    fresh = owner.get("/measure")
+    SnapshotService(session, ManualClock(T0 + timedelta(hours=2))).mark_stale(tenant.workspace_id)
+    session.commit()
+    stale = owner.get("/measure")
+
+    assert fresh.status_code == 200
+    assert '<p class="stat-value" id="omnichannel-share">33.3%</p>' in fresh.text
+    assert (
+        'Snapshot as of <span class="as-of"><time datetime="2026-04-01T09:00:00+00:00"'
+        in fresh.text
+    )
+    assert 'id="refresh-scorecard"' in fresh.text
+    assert "new orders since" not in fresh.text
+    assert (
+        'since <span class="stale-since"><time datetime="2026-04-01T11:00:00+00:00"' in stale.text
+    )
+
+
+def test_an_owner_queues_one_refresh_and_a_viewer_none(
+    client: TestClient, session: Session, tenant: Tenant
+) -> None:
+    """The owner's refresh queues a job (asking twice for the same snapshot queues one); a
+    viewer sees no button and is refused with nothing queued."""
+    small_shop(session, tenant.workspace_id)
+    SnapshotService(session, ManualClock(T0)).refresh(tenant.workspace_id)
+    session.commit()
+    assert sign_in(client, tenant.owner_email).status_code == 303
+    owner = client
+    page = owner.get("/measure")
+
+    first = owner.post("/measure/refresh", data={"csrf_token": csrf_from(page)},
+                       follow_redirects=False)  # fmt: skip
+    second = owner.post("/measure/refresh", data={"csrf_token": csrf_from(page)},
+                        follow_redirects=False)  # fmt: skip
+    queued = [job.workspace_id for job in refresh_jobs(session)]
+    owner.post("/logout", data={"csrf_token": csrf_from(page)})
+    viewer = member(client, session, tenant, Role.VIEWER)
+    seen = viewer.get("/measure")
+    refused = viewer.post("/measure/refresh", data={"csrf_token": csrf_from(seen)})
+
+    assert (first.status_code, first.headers["location"]) == (303, "/measure")
+    assert second.status_code == 303
+    assert queued == [tenant.workspace_id]
+    assert 'id="refresh-scorecard"' not in seen.text
+    assert refused.status_code == 403
+    assert [job.workspace_id for job in refresh_jobs(session)] == [tenant.workspace_id]

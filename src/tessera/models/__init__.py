@@ -91,6 +91,7 @@ from tessera.models.message import (
     MessageTemplate,
     TemplateFormat,
 )
+from tessera.models.metric import MetricSnapshot
 from tessera.models.order import Order, OrderLine, OrderRefund, OrderStatus
 from tessera.models.pricing import (
     ChannelPrice,
@@ -187,6 +188,7 @@ __all__ = [
     "MessageStatus",
     "MessageSuppression",
     "MessageTemplate",
+    "MetricSnapshot",
     "Order",
     "OrderAllocation",
     "OrderLine",

@@ -4,6 +4,7 @@ with its reason; another workspace's orders never count."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from tessera.analytics.attribution import MODELS
 from tessera.analytics.report.service import ReportService
+from tessera.analytics.report.snapshots import SnapshotService
 from tessera.kit.time import ManualClock
 from tessera.workspace.service import WorkspaceService
 from tests.analytics.layer.seed import Shop, at
@@ -175,3 +177,32 @@ def test_a_named_event_counts_as_a_conversion_with_its_value(
     assert {"channel": "direct", "conversions": "2.000000", "value": 2750} in body["models"][
         "last_touch"
     ]
+
+
+def test_the_default_reports_are_the_stored_snapshot_and_a_range_is_live(
+    client: TestClient, session: Session
+) -> None:
+    """Without parameters each report is the snapshot (an order added since does not count,
+    the as-of is the snapshot's); a workspace without one gets it computed and stored; with a
+    range the answer is computed for the request."""
+    tenant = make_tenant(session, "alpha")
+    shop = small_shop(session, tenant.workspace_id)
+    as_of = datetime(2026, 4, 1, 9, 0, tzinfo=UTC)
+    SnapshotService(session, ManualClock(as_of)).refresh(tenant.workspace_id)
+    Shop(session, tenant.workspace_id).order(shop.bob, "store", at("2026-03-20"), 800)
+    other = make_tenant(session, "bravo")
+    session.commit()
+
+    answers = {
+        kind: client.get(f"/v1/reports/{kind}", headers=tenant.auth).json()
+        for kind in ("omnichannel", "retention", "attribution", "clv")
+    }
+    live = client.get(f"/v1/reports/omnichannel?{WINDOW}", headers=tenant.auth).json()
+    first = client.get("/v1/reports/omnichannel", headers=other.auth)
+
+    assert {a["window"]["as_of"] for a in answers.values()} == {"2026-04-01T09:00:00Z"}
+    assert answers["omnichannel"]["omnichannel_customers"] == 1
+    assert answers["attribution"]["conversions"] == 6
+    assert live["omnichannel_customers"] == 2
+    assert first.json()["window"]["reason"] == "no orders in this range"
+    assert SnapshotService(session).stored(other.workspace_id, ("omnichannel",)) != {}

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tessera.analytics.layer import from_parquet
 from tessera.analytics.layer import metrics as m
+from tessera.analytics.report.snapshots import SCORECARD, SnapshotService
 from tessera.config import Settings
 from tests.analytics.layer.worlds import small_shop
 from tests.support.cli import invoke
@@ -82,3 +83,27 @@ def test_the_export_is_read_back_by_duckdb_with_the_same_customers(
     assert code == 0
     assert "orders.parquet: 7 rows" in out
     assert len(m.rows(tables, m.customer_summary(tables))) == 3
+
+
+def test_refresh_stores_the_snapshots_now_or_queues_them(
+    settings: Settings, session_factory: sessionmaker[Session], session: Session
+) -> None:
+    """``report refresh`` computes and stores the four reports and prints each one's time;
+    ``--queue`` leaves it to the worker."""
+    workspace_id = make_workspace(session, "measure")
+    small_shop(session, workspace_id)
+    session.commit()
+
+    code, table = invoke(settings, session_factory, "report", "refresh", "-w", "measure")
+    queued_code, queued = invoke(
+        settings, session_factory, "report", "refresh", "-w", "measure", "--queue"
+    )
+
+    assert code == 0
+    assert "Snapshots of measure" in table
+    assert [line.split()[1] for line in table.splitlines() if " s " in line] == [
+        "omnichannel", "retention", "attribution", "clv"
+    ]  # fmt: skip
+    assert sorted(SnapshotService(session).stored(workspace_id)) == sorted(SCORECARD)
+    assert queued_code == 0
+    assert queued.startswith("Queued job_")

@@ -2,7 +2,9 @@
 
 Anyone with a key reads. ``from`` and ``to`` are days in the workspace's zone (``to``
 inclusive); a bad parameter is 422 problem+json naming it, a range with no orders an empty
-report whose ``window.reason`` says so.
+report whose ``window.reason`` says so. Asked with the default window and parameters, a report
+is the workspace's newest metric snapshot (``window.as_of`` says when it was read; see
+``snapshots``); anything else is computed for the request.
 """
 
 from __future__ import annotations
@@ -24,6 +26,13 @@ from tessera.analytics.report.service import (
     DEFAULT_MONTHLY_DISCOUNT,
     ReportService,
 )
+from tessera.analytics.report.snapshots import (
+    ATTRIBUTION,
+    CLV,
+    OMNICHANNEL,
+    RETENTION,
+    SnapshotService,
+)
 from tessera.http.routing import DbSession, router
 from tessera.workspace.auth import Viewer
 
@@ -41,6 +50,9 @@ def retention_report(
     group_by: str = Query(default="month", description="month, or channel (acquisition)"),
     churn_days: int = Query(default=DEFAULT_CHURN_DAYS, description="Churned: no order in N days"),
 ) -> RetentionReport:
+    if start is None and end is None and group_by == "month" and churn_days == DEFAULT_CHURN_DAYS:
+        stored = SnapshotService(session).snapshot(principal.workspace_id, RETENTION).report
+        return RetentionReport.model_validate(stored, from_attributes=True)
     return ReportService(session).retention(
         principal.workspace_id, start, end, group_by=group_by, churn_days=churn_days
     )
@@ -50,6 +62,9 @@ def retention_report(
 def omnichannel_report(
     principal: Viewer, session: DbSession, start: date | None = From, end: date | None = To
 ) -> OmnichannelReport:
+    if start is None and end is None:
+        stored = SnapshotService(session).snapshot(principal.workspace_id, OMNICHANNEL).report
+        return OmnichannelReport.model_validate(stored, from_attributes=True)
     return ReportService(session).omnichannel(principal.workspace_id, start, end)
 
 
@@ -66,6 +81,16 @@ def attribution_report(
         default_factory=list, description="Event names that also count as conversions"
     ),
 ) -> AttributionReport:
+    if (start, end, model, group_by, lookback_days, conversion_event) == (
+        None,
+        None,
+        None,
+        "channel",
+        DEFAULT_LOOKBACK_DAYS,
+        [],
+    ):
+        stored = SnapshotService(session).snapshot(principal.workspace_id, ATTRIBUTION).report
+        return AttributionReport.model_validate(stored, from_attributes=True)
     return ReportService(session).attribution(
         principal.workspace_id,
         start,
@@ -87,6 +112,9 @@ def clv_report(
         default=DEFAULT_MONTHLY_DISCOUNT, description="0.01 is 1 % a month"
     ),
 ) -> ClvReport:
+    if (end, months, monthly_discount_rate) == (None, DEFAULT_CLV_MONTHS, DEFAULT_MONTHLY_DISCOUNT):
+        stored = SnapshotService(session).snapshot(principal.workspace_id, CLV).report
+        return ClvReport.model_validate(stored, from_attributes=True)
     return ReportService(session).lifetime_value(
         principal.workspace_id, end, months=months, monthly_discount_rate=monthly_discount_rate
     )

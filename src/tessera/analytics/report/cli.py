@@ -23,6 +23,7 @@ from tessera.analytics.report.service import (
     DEFAULT_MONTHLY_DISCOUNT,
     ReportService,
 )
+from tessera.analytics.report.snapshots import SnapshotService
 from tessera.cli_support import console, context, fail, friendly_errors
 from tessera.workspace.service import WorkspaceService
 
@@ -199,6 +200,30 @@ def report_clv(
     ]
     title = f"Lifetime value over {report.months} months: {report.average_value} per customer"
     _emit(report, title, header, rows, fmt)
+
+
+@report_cli.command("refresh")
+@friendly_errors
+def report_refresh(
+    ctx: typer.Context,
+    workspace: str = WorkspaceOption,
+    queue: bool = typer.Option(False, "--queue", help="Queue it for the worker instead"),
+) -> None:
+    """Compute the scorecard's snapshots now (lifetime value, retention, omnichannel share,
+    attribution over the default window) and store them for the dashboard and the API."""
+    with context(ctx).session() as session:
+        ws = WorkspaceService(session).find_workspace(workspace)
+        service = SnapshotService(session)
+        if queue:
+            job = service.request_refresh(ws.id, f"cli:{service.clock().isoformat()}")
+            console().print(f"Queued {job.id}: the worker refreshes {ws.slug}'s snapshots.")
+            return
+        took = service.refresh(ws.id)
+        stored = service.stored(ws.id)
+    table = Table("report", "as of (UTC)", "computed in", title=f"Snapshots of {ws.slug}")
+    for kind, ms in took.items():
+        table.add_row(kind, f"{stored[kind].as_of:%Y-%m-%d %H:%M:%S}", f"{ms / 1000:.2f} s")
+    console().print(table)
 
 
 analytics_cli = typer.Typer(help="The analytics layer's canonical tables.")
