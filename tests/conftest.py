@@ -20,7 +20,7 @@ from tessera.db.migrate import upgrade
 from tessera.kit.process import PROCESS
 from tessera.models import Base
 from tests.support.databases import BACKENDS, POSTGRES_URL, fresh_postgres
-from tests.support.fed_demo import drop_databases, fed_demo, fed_demos  # noqa: F401
+from tests.support.fed_demo import drop_databases, fed_demo, fed_demos  # noqa: F401 - fixtures
 
 
 @pytest.fixture(scope="session")

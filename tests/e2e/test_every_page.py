@@ -22,14 +22,21 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
-from tessera.demo.seed import DEMO_LOGIN_EMAIL, DEMO_PASSWORD
+from tessera.config import load_settings
+from tessera.db import make_engine, make_session_factory, session_scope
+from tessera.demo.feed import feed_demo
+from tessera.demo.generator import DemoSize, generate_brand
+from tessera.demo.omnichannel import generate_omnichannel
+from tessera.demo.seed import DEMO_LOGIN_EMAIL, DEMO_PASSWORD, seed_demo
+from tessera.kit.time import utcnow
 from tessera.models.workspace import Role
+from tessera.worker import build_worker
 from tests.e2e.test_browser import CHROMIUM_ARGS
-from tests.support.fed_demo import FedDemo
 from tests.support.live import live_server
 
 WIDTHS = (1280, 1024)
 HEIGHT = 800
+SHOPPERS = 40
 
 # What the page measures: the page's own sideways scroll, each card or table wider than its
 # box, and each visible button whose box leaves the viewport.
@@ -75,12 +82,22 @@ def screenshot_folder(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def demo(fed_demo: FedDemo) -> Iterator[Demo]:
-    """The small demo brand, seeded through its services, fed through the live API and worked
-    by the worker (tests/support/fed_demo.py), served by the live API."""
-    viewer = next(member.email for member in fed_demo.brand.team if member.role is Role.VIEWER)
-    with live_server(fed_demo.database_url) as base_url:
+def demo(committed_database_url: str) -> Iterator[Demo]:
+    """The small demo brand, seeded through its services and fed through the live API."""
+    brand = generate_brand(7, DemoSize.named("small"))
+    engine = make_engine(committed_database_url)
+    with session_scope(make_session_factory(engine)) as session:
+        seeded = seed_demo(session, brand)
+    viewer = next(member.email for member in brand.team if member.role is Role.VIEWER)
+    with live_server(committed_database_url) as base_url:
+        feed_demo(base_url, seeded.tokens, generate_omnichannel(7, SHOPPERS, utcnow()))
+        # What `tessera worker` does next: stitch profiles, route orders, run journeys.
+        settings = load_settings(
+            database_url=committed_database_url, environment="test", log_json=False
+        )
+        build_worker(settings, make_session_factory(engine)).run_until_idle()
         yield Demo(base_url, viewer)
+    engine.dispose()
 
 
 @pytest.fixture

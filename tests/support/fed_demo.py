@@ -2,12 +2,12 @@
 only read it.
 
 Seeding the small brand, feeding 30 shoppers through the live API and one worker pass take
-half a minute to over a minute a backend; tests/demo's five fed-demo modules and the page
-crawl (tests/e2e/test_every_page.py) check different sides of the same result. The first
-process of the run (an xdist worker, or pytest alone) that asks for a backend's demo builds it
-in a database of its own (no test's ``clean_tables`` reaches it) under a file lock; the other
-workers wait for it and reuse it. ``pytest_sessionfinish`` of tests/conftest.py drops it at
-the end of the run. A test that writes to it rolls back.
+half a minute to over a minute a backend; tests/demo's five fed-demo modules check different
+sides of the same result. The first process of the run (an xdist worker, or pytest alone) that
+asks for a backend's demo builds it in a database of its own (no test's ``clean_tables``
+reaches it) under a file lock; the other workers wait for it and reuse it.
+``pytest_sessionfinish`` of tests/conftest.py drops it at the end of the run. A test that
+writes to it rolls back.
 """
 
 from __future__ import annotations
