@@ -4,7 +4,6 @@ that need other processes to see their rows use ``committed_database_url`` inste
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,7 +21,8 @@ from tessera.db.engine import make_engine
 from tessera.db.migrate import upgrade
 from tessera.kit.process import PROCESS
 from tessera.models import Base
-from tests.support.databases import fresh_postgres
+from tests.support.databases import BACKENDS, POSTGRES_URL, fresh_postgres
+from tests.support.fed_demo import drop_databases, fed_demo, fed_demos  # noqa: F401 - fixtures
 
 # Hypothesis's deadline and its "input generation is slow" check time each example on the
 # wall clock; the suite must pass on a machine whose cores are busy, so neither applies.
@@ -30,9 +30,6 @@ hypothesis_settings.register_profile(
     "tessera", deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 hypothesis_settings.load_profile("tessera")
-
-POSTGRES_URL = os.environ.get("TESSERA_TEST_DATABASE_URL")
-BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 
 
 @pytest.fixture(scope="session")
@@ -147,3 +144,10 @@ def _fresh_process_memory() -> Iterator[None]:
     memory or channel client of another test's (their local servers are gone) is seen."""
     yield
     PROCESS.reset()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """At the end of the run (in xdist's controller, once every worker is done), drop the fed
+    demo's database that the run's processes shared (tests/support/fed_demo.py)."""
+    if not hasattr(session.config, "workerinput"):
+        drop_databases()

@@ -6,13 +6,6 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from tessera.config import load_settings
-from tessera.db import make_engine, make_session_factory, session_scope
-from tessera.demo.feed import feed_demo
-from tessera.demo.generator import DemoSize, generate_brand
-from tessera.demo.omnichannel import generate_omnichannel
-from tessera.demo.seed import seed_demo
-from tessera.kit.time import utcnow
 from tessera.models.identity import (
     Identifier,
     IdentityConflict,
@@ -21,28 +14,17 @@ from tessera.models.identity import (
     ProfileStatus,
 )
 from tessera.models.order import Order
-from tessera.worker import build_worker
-from tests.support.live import live_server
+from tests.support.fed_demo import FedDemo
 
 
 def test_the_fed_demo_becomes_omnichannel_profiles_without_a_wrong_merge(
-    committed_database_url: str,
+    fed_demo: FedDemo,
 ) -> None:
     """Each profile holds one true person; many span site, app and orders; the kiosk conflicts
     and, signed in by more than the threshold of people, is detached and marked shared; the
     TikTok guest's order is on their web profile through a match, their email their own; no
     relay address is anyone's email."""
-    engine = make_engine(committed_database_url)
-    factory = make_session_factory(engine)
-    with session_scope(factory) as session:
-        seeded = seed_demo(session, generate_brand(3, DemoSize.named("small")))
-    data = generate_omnichannel(3, 30, utcnow())
-    with live_server(committed_database_url) as base_url:
-        feed_demo(base_url, seeded.tokens, data)
-
-    worker = build_worker(load_settings(database_url=committed_database_url), factory)
-    worker.run_until_idle()
-
+    data, workspace_id = fed_demo.data, fed_demo.workspace_id
     person_of: dict[tuple[str, str], str] = {}
     for person in data.people:
         for type_, value in (
@@ -53,14 +35,14 @@ def test_the_fed_demo_becomes_omnichannel_profiles_without_a_wrong_merge(
         ):
             if value:
                 person_of[(type_, value.lower() if type_ == "email" else value)] = person.person_id
-    with session_scope(factory) as session:
+    with fed_demo.factory() as session:  # reads only, commits nothing
         groups: dict[str, set[str]] = {}
         spans: dict[str, set[str]] = {}
         for type_, value, profile_id in session.execute(
             select(Identifier.type, Identifier.value, Identifier.profile_id)
             .join(Profile, Profile.id == Identifier.profile_id)
             .where(
-                Identifier.workspace_id == seeded.workspace_id,
+                Identifier.workspace_id == workspace_id,
                 Profile.status == ProfileStatus.ACTIVE,
             )
         ):
@@ -68,11 +50,11 @@ def test_the_fed_demo_becomes_omnichannel_profiles_without_a_wrong_merge(
                 groups.setdefault(profile_id, set()).add(person_of[(type_, value)])
             spans.setdefault(profile_id, set()).add(type_)
         conflicts = session.scalars(
-            select(IdentityConflict).where(IdentityConflict.workspace_id == seeded.workspace_id)
+            select(IdentityConflict).where(IdentityConflict.workspace_id == workspace_id)
         ).all()
         kiosk_row = session.scalars(
             select(Identifier).where(
-                Identifier.workspace_id == seeded.workspace_id,
+                Identifier.workspace_id == workspace_id,
                 Identifier.value == "kiosk-soho-ipad-1",
             )
         ).one()
@@ -82,14 +64,14 @@ def test_the_fed_demo_becomes_omnichannel_profiles_without_a_wrong_merge(
         (person,) = [p for p in data.people if p.person_id == guest_person]
         order_id = session.scalars(
             select(Order.id).where(
-                Order.workspace_id == seeded.workspace_id, Order.external_id == guest_order
+                Order.workspace_id == workspace_id, Order.external_id == guest_order
             )
         ).one()
         owner_of = {
             (type_, value): profile_id
             for type_, value, profile_id in session.execute(
                 select(Identifier.type, Identifier.value, Identifier.profile_id).where(
-                    Identifier.workspace_id == seeded.workspace_id,
+                    Identifier.workspace_id == workspace_id,
                     Identifier.value.in_([order_id, person.user_id]),
                 )
             )
@@ -102,13 +84,12 @@ def test_the_fed_demo_becomes_omnichannel_profiles_without_a_wrong_merge(
         ).all()
         relay_emails = session.scalars(
             select(Identifier.value).where(
-                Identifier.workspace_id == seeded.workspace_id,
+                Identifier.workspace_id == workspace_id,
                 Identifier.type == "email",
                 Identifier.value.like("%@scs.tiktokw.us"),
             )
         ).all()
         guest_email = guest_profile.traits.get("email") if guest_profile else None
-    engine.dispose()
 
     assert groups and all(len(people) == 1 for people in groups.values())
     omnichannel = [p for p, types in spans.items() if {"anonymous_id", "order"} <= types]

@@ -5,54 +5,34 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from tessera.config import load_settings
-from tessera.db import make_engine, make_session_factory, session_scope
-from tessera.demo.feed import feed_demo
-from tessera.demo.generator import DemoSize, generate_brand
-from tessera.demo.omnichannel import generate_omnichannel
-from tessera.demo.seed import seed_demo
 from tessera.identity.graph.service import IdentityService
 from tessera.journey.service import JourneyService
-from tessera.kit.time import utcnow
 from tessera.models.journey import JourneyStatus
 from tessera.models.message import Message
-from tessera.worker import build_worker
-from tests.support.live import live_server
+from tests.support.fed_demo import FedDemo
 
 
-def test_the_shipped_journeys_run_on_the_demo_data(committed_database_url: str) -> None:
+def test_the_shipped_journeys_run_on_the_demo_data(fed_demo: FedDemo) -> None:
     """Seven journeys, four live; the abandoned cart queued messages from the demo's carts;
     the TikTok Shop cart bought in a store left ("ordered") with no message queued."""
-    engine = make_engine(committed_database_url)
-    factory = make_session_factory(engine)
-    with session_scope(factory) as session:
-        seeded = seed_demo(session, generate_brand(3, DemoSize.named("small")))
-    data = generate_omnichannel(3, 30, utcnow())
-    with live_server(committed_database_url) as base_url:
-        feed_demo(base_url, seeded.tokens, data)
-
-    build_worker(load_settings(database_url=committed_database_url), factory).run_until_idle()
-
+    data, workspace_id = fed_demo.data, fed_demo.workspace_id
     assert data.cart_then_store is not None
     person_id, cart_id = data.cart_then_store
     [shopper] = [p for p in data.people if p.person_id == person_id]
-    with session_scope(factory) as session:
+    with fed_demo.factory() as session:  # reads only, commits nothing
         service = JourneyService(session)
-        journeys = {j.name: j for j in service.list_journeys(seeded.workspace_id).items}
+        journeys = {j.name: j for j in service.list_journeys(workspace_id).items}
         cart = journeys["Abandoned cart"]
         profile = IdentityService(session).find_profile(
-            seeded.workspace_id, "user_id", str(shopper.user_id)
+            workspace_id, "user_id", str(shopper.user_id)
         )
         assert profile is not None
-        hers = service.instances(seeded.workspace_id, cart.id, profile_id=profile.id).items
-        queued = session.scalars(
-            select(Message).where(Message.workspace_id == seeded.workspace_id)
-        ).all()
+        hers = service.instances(workspace_id, cart.id, profile_id=profile.id).items
+        queued = session.scalars(select(Message).where(Message.workspace_id == workspace_id)).all()
         from_cart = [m for m in queued if m.origin.get("journey_id") == cart.id]
         to_her = [m for m in from_cart if m.profile_id == profile.id]
         statuses = sorted(j.status.value for j in journeys.values())
         left = [(i.entry_key, i.exit_reason) for i in hers if i.entry_key == cart_id]
-    engine.dispose()
 
     assert len(journeys) == 7
     assert statuses == ["draft"] * 3 + ["live"] * 4

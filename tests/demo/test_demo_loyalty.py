@@ -6,39 +6,21 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from tessera.config import load_settings
-from tessera.db import make_engine, make_session_factory, session_scope
-from tessera.demo.feed import feed_demo
-from tessera.demo.generator import DemoSize, generate_brand
 from tessera.demo.loyalty import RETAIL_REGISTRATION
-from tessera.demo.omnichannel import generate_omnichannel
-from tessera.demo.seed import seed_demo
 from tessera.identity.graph.service import IdentityService
-from tessera.kit.time import utcnow
 from tessera.loyalty.service import LoyaltyService
 from tessera.models.loyalty import EntryKind, LoyaltyEntry, LoyaltyRegistration
-from tessera.worker import build_worker
-from tests.support.live import live_server
+from tests.support.fed_demo import FedDemo
 
 
 def test_the_fed_demo_earns_points_on_several_channels_and_from_the_qr_code(
-    committed_database_url: str,
+    fed_demo: FedDemo,
 ) -> None:
     """After feeding and one worker pass: earned entries from at least three channels, each
     order once; the registration's profile holds 150 points from it; the balance of every
     member is the sum of their entries and the liability is their total."""
-    engine = make_engine(committed_database_url)
-    factory = make_session_factory(engine)
-    with session_scope(factory) as session:
-        seeded = seed_demo(session, generate_brand(3, DemoSize.named("small")))
-    data = generate_omnichannel(3, 30, utcnow())
-    with live_server(committed_database_url) as base_url:
-        feed_demo(base_url, seeded.tokens, data)
-
-    build_worker(load_settings(database_url=committed_database_url), factory).run_until_idle()
-
-    ws = seeded.workspace_id
-    with session_scope(factory) as session:
+    ws = fed_demo.workspace_id
+    with fed_demo.factory() as session:  # reads only, commits nothing
         entries = session.scalars(select(LoyaltyEntry).where(LoyaltyEntry.workspace_id == ws)).all()
         orders = [e for e in entries if e.kind is EntryKind.EARNED and e.source == "order"]
         channels = {e.detail["channel"] for e in orders}
@@ -48,7 +30,6 @@ def test_the_fed_demo_earns_points_on_several_channels_and_from_the_qr_code(
         noor = service.member(ws, profile.id) if profile else None
         members = service.members(ws, None, None, 200).items
         outstanding = service.overview(ws).outstanding
-    engine.dispose()
 
     assert len(channels) >= 3, channels
     assert len({e.reference for e in orders}) == len(orders)

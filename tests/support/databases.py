@@ -11,6 +11,9 @@ from sqlalchemy import make_url
 from tessera.config import load_settings
 from tessera.db.admin import drop_database, recreate_database
 
+POSTGRES_URL = os.environ.get("TESSERA_TEST_DATABASE_URL")
+BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
+
 
 @contextmanager
 def fresh_postgres(server_url: str, suffix: str = "") -> Iterator[str]:
