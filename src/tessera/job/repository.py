@@ -153,6 +153,12 @@ class JobRepository(RepositoryBase):
         if rows:
             self.session.execute(self._insert(), list(rows))
 
+    def insert_jobs_once(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert many keyed jobs in one executemany; rows whose key is taken are skipped."""
+        if rows:
+            statement = self._insert().on_conflict_do_nothing(index_elements=[Job.idempotency_key])
+            self.session.execute(statement, list(rows))
+
     def _insert(self) -> Any:
         if self.dialect == "postgresql":
             return postgresql.insert(Job)
