@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from tessera.config import Settings, get_settings
@@ -354,6 +355,23 @@ class JobService:
         run's writes vanish with it and only the newer attempt's count.
         """
         return self.repository.complete(job.id, worker, job.attempts, now)
+
+    def complete_and_commit(self, job: ClaimedJob, worker: str, now: datetime) -> bool:
+        """``complete``, then commit the caller's transaction (the handler's writes with it):
+        on PostgreSQL both in one round trip, which is a third of a short job's.
+
+        False when ``worker`` no longer holds this attempt; nothing is committed then and the
+        caller must roll back. The session's pending objects are flushed first. A session
+        bound to a connection (a test's outer transaction) takes the two-step way.
+        """
+        self.session.flush()
+        own = isinstance(self.session.get_bind(), Engine)  # not a test's outer transaction
+        if self.repository.dialect == "postgresql" and own:
+            return self.repository.complete_and_commit(job.id, worker, job.attempts, now)
+        if not self.repository.complete(job.id, worker, job.attempts, now):
+            return False
+        self.session.commit()
+        return True
 
     def complete_batch(self, jobs: Sequence[ClaimedJob], worker: str, now: datetime) -> bool:
         """Mark the claimed jobs of a batch succeeded with one statement, in the transaction

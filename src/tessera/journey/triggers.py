@@ -114,9 +114,7 @@ class Triggers:
         events.sort(key=lambda e: (e.timestamp, e.id))
         # Each announced profile's live profile now (merged since, it is the survivor's);
         # erased ones are left out.
-        owners = IdentityService(self.session).resolve_many(
-            self.workspace_id, profile_of.values()
-        )
+        owners = IdentityService(self.session).resolve_many(self.workspace_id, profile_of.values())
         self._profiles = set(owners.values())
         self._load_inside(self._profiles)
         entries = self._entries_by_event()
@@ -299,7 +297,7 @@ class Triggers:
         for profile_id, instances in self._inside.items():
             if any(i.id in pending for i in instances):
                 self._inside[profile_id] = [
-                    loaded[i.id] if i.id in loaded else i
+                    loaded.get(i.id, i)
                     for i in instances
                     if i.id not in pending or i.id in inserted
                 ]
