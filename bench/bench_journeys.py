@@ -46,6 +46,7 @@ from tessera.collect.service import CollectService
 from tessera.db.engine import make_engine, make_session_factory, session_scope
 from tessera.journey.service import JourneyService
 from tessera.kit.time import utcnow
+from tessera.message.templates import TemplateDraft, TemplateService
 from tessera.models.journey import JourneyInstance, JourneyStepRun
 from tessera.workspace.service import WorkspaceService
 
@@ -86,6 +87,16 @@ def setup(factory: sessionmaker[Session]) -> str:
     with session_scope(factory) as session:
         workspace = WorkspaceService(session).create_workspace(
             "Bench Journeys", f"bench-journeys-{secrets.token_hex(4)}"
+        )
+        TemplateService(session).create(
+            workspace.id,
+            TemplateDraft(
+                name="bench_cart",
+                channel="email",
+                subject="Your cart, {{ profile.first_name }}",
+                body="You left something behind, {{ profile.first_name }}.",
+            ),
+            actor="bench",
         )
         journeys = JourneyService(session)
         journey = journeys.create(workspace.id, JOURNEY, actor="bench")

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy import (
     ColumnElement,
@@ -133,6 +134,20 @@ RETURNING job.id, job.kind, job.payload, job.attempts, job.max_attempts, job.wor
 """
 
 
+# A job's completion that fails its transaction when the fence does not hold (division by
+# zero: no row matched), so that the COMMIT can follow it in the same round trip
+# (``complete_and_commit``): a lost lease turns the COMMIT into a rollback.
+COMPLETE_OR_FAIL = """
+WITH done AS (
+    UPDATE job SET status = 'succeeded', finished_at = %(now)s, locked_until = NULL
+    WHERE id = %(id)s AND locked_by = %(worker)s AND attempts = %(attempts)s
+        AND status = 'running'
+    RETURNING 1
+)
+SELECT 1 / (SELECT count(*) FROM done)
+"""
+
+
 class JobRepository(RepositoryBase):
     # Writing jobs -----------------------------------------------------------------------------
 
@@ -152,6 +167,12 @@ class JobRepository(RepositoryBase):
         """Insert many jobs in one executemany (no idempotency keys)."""
         if rows:
             self.session.execute(self._insert(), list(rows))
+
+    def insert_jobs_once(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert many keyed jobs in one executemany; rows whose key is taken are skipped."""
+        if rows:
+            statement = self._insert().on_conflict_do_nothing(index_elements=[Job.idempotency_key])
+            self.session.execute(statement, list(rows))
 
     def _insert(self) -> Any:
         if self.dialect == "postgresql":
@@ -399,6 +420,21 @@ class JobRepository(RepositoryBase):
             _COMPLETE, {"b_id": job_id, "b_worker": worker, "b_attempts": attempts, "b_now": now}
         )
         return result.rowcount == 1
+
+    def complete_and_commit(self, job_id: str, worker: str, attempts: int, now: datetime) -> bool:
+        """PostgreSQL: ``complete`` and the transaction's COMMIT sent together (libpq's
+        pipeline mode), one round trip instead of two. When ``worker`` no longer holds the
+        attempt, the statement fails, the server skips the COMMIT, and this returns False with
+        the transaction aborted (the caller rolls it back)."""
+        driver: Any = self.session.connection().connection.driver_connection
+        params = {"id": job_id, "worker": worker, "attempts": attempts, "now": now}
+        try:
+            with driver.pipeline(), driver.cursor() as cursor:
+                cursor.execute(COMPLETE_OR_FAIL, params)
+                driver.commit()
+        except psycopg.errors.DivisionByZero:
+            return False
+        return True
 
     def complete_all(self, jobs: Sequence[tuple[str, int]], worker: str, now: datetime) -> bool:
         """Mark every (id, attempts) succeeded in one statement if ``worker`` still holds each

@@ -181,7 +181,8 @@ class Worker:
             if handler is None:
                 raise NoHandler(f"no handler for {job.kind!r} is registered in this worker")
             handler(session, job.payload)
-            if not JobService(session, self.settings).complete(job, self.name, self.clock()):
+            jobs = JobService(session, self.settings)
+            if not jobs.complete_and_commit(job, self.name, self.clock()):
                 raise LeaseLost(f"{job.id} was claimed again by another worker")
         return JobOutcome.SUCCEEDED
 

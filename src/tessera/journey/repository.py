@@ -197,6 +197,28 @@ class JourneyRepository(RepositoryBase):
         )
         return self.session.execute(statement).scalar_one_or_none() is not None
 
+    def insert_instances(self, rows: Sequence[dict[str, Any]]) -> set[str]:
+        """``insert_instance`` for many rows in one executemany; returns the ids inserted
+        (the others' person was inside already, or their event entered before)."""
+        if not rows:
+            return set()
+        module: Any = postgresql if self.dialect == "postgresql" else sqlite
+        table: Any = JourneyInstance.__table__
+        statement = module.insert(table).on_conflict_do_nothing().returning(table.c.id)
+        return set(self.session.connection().execute(statement, list(rows)).scalars())
+
+    def instances_by_id(self, instance_ids: Iterable[str]) -> list[JourneyInstance]:
+        ids = sorted(set(instance_ids))
+        if not ids:
+            return []
+        return list(
+            self.session.scalars(
+                select(JourneyInstance)
+                .where(JourneyInstance.id.in_(ids))
+                .execution_options(populate_existing=True)
+            )
+        )
+
     def instance(self, instance_id: str) -> JourneyInstance | None:
         return self.session.get(JourneyInstance, instance_id, populate_existing=True)
 
@@ -236,6 +258,27 @@ class JourneyRepository(RepositoryBase):
                 )
             )
         )
+
+    def entries_of(
+        self, journey_id: str, profile_ids: Iterable[str]
+    ) -> dict[tuple[str, str], list[datetime]]:
+        """``entries`` of many people at once: (profile, key) -> when they entered before."""
+        found: dict[tuple[str, str], list[datetime]] = {}
+        ids = sorted(set(profile_ids))
+        for start in range(0, len(ids), 500):
+            rows = self.session.execute(
+                select(
+                    JourneyInstance.profile_id,
+                    JourneyInstance.entry_key,
+                    JourneyInstance.entered_at,
+                ).where(
+                    JourneyInstance.journey_id == journey_id,
+                    JourneyInstance.profile_id.in_(ids[start : start + 500]),
+                )
+            )
+            for profile_id, key, at in rows:
+                found.setdefault((profile_id, key), []).append(at)
+        return found
 
     def advance(self, instance_id: str, visit: int, values: dict[str, Any]) -> bool:
         """Move an instance from ``visit`` to the next, if nobody did first."""

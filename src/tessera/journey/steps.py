@@ -77,6 +77,11 @@ def step_job_key(instance_id: str, visit: int, resumed: int = 0) -> str:
     return f"{key}:resume{resumed}" if resumed else key
 
 
+def visit_payload(instance_id: str, visit: int, at: datetime) -> dict[str, Any]:
+    """The step job's payload: the visit and its own time."""
+    return {"instance_id": instance_id, "visit": visit, "at": at.isoformat()}
+
+
 def enqueue_visit(
     session: Session,
     workspace_id: str,
@@ -88,7 +93,7 @@ def enqueue_visit(
     """The job that runs the instance's ``visit`` at ``at``, once however often it is asked."""
     JobService(session).enqueue(
         STEP_JOB,
-        {"instance_id": instance_id, "visit": visit, "at": at.isoformat()},
+        visit_payload(instance_id, visit, at),
         workspace_id=workspace_id,
         run_at=at,
         idempotency_key=step_job_key(instance_id, visit, resumed),

@@ -14,19 +14,27 @@ instance, and on the event's message id, so an event announced twice enters once
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from tessera.collect.service import CollectService
-from tessera.identity.errors import ProfileNotFound
 from tessera.identity.graph.service import IdentityService
 from tessera.job.service import JobService
 from tessera.journey import domain, segments
 from tessera.journey.definition import Definition, EventEntry, SegmentEntry, WaitFor
 from tessera.journey.facts import Definitions, Happening, People, Person, exit_reason
 from tessera.journey.repository import JourneyRepository
-from tessera.journey.steps import arrival, enqueue_visit, record_visit
+from tessera.journey.steps import (
+    STEP_JOB,
+    arrival,
+    enqueue_visit,
+    record_visit,
+    step_job_key,
+    visit_payload,
+)
 from tessera.kit.ids import new_id
 from tessera.kit.time import Clock, utcnow
 from tessera.models.collect import Event
@@ -68,6 +76,14 @@ def announce_merge(session: Session, payload: dict[str, Any]) -> None:
     )
 
 
+@dataclass(frozen=True)
+class Pending:
+    """An entry not written yet: the instance's row and when its first visit is due."""
+
+    values: dict[str, Any]
+    run_at: datetime
+
+
 class Triggers:
     """Events and merges applied to a workspace's journeys, on the caller's session."""
 
@@ -80,6 +96,12 @@ class Triggers:
         self.people = People(session, workspace_id)
         self._inside: dict[str, list[JourneyInstance]] = {}
         self._versions: dict[tuple[str, int], Definition] = {}
+        # Set-based entering (``_enter``): who entered each journey before, read once per
+        # journey for every person of the batch, and the entries not written yet.
+        self._profiles: set[str] = set()
+        self._entered: dict[str, dict[tuple[str, str], list[datetime]]] = {}
+        self._read: dict[str, set[str]] = {}  # whose entries are in ``_entered``, per journey
+        self._pending: dict[str, Pending] = {}
 
     # Events ----------------------------------------------------------------------------------
 
@@ -90,25 +112,17 @@ class Triggers:
             self.workspace_id, sorted(profile_of)
         )
         events.sort(key=lambda e: (e.timestamp, e.id))
-        owners = self._resolve(set(profile_of.values()))
-        self._load_inside(set(owners.values()))
+        # Each announced profile's live profile now (merged since, it is the survivor's);
+        # erased ones are left out.
+        owners = IdentityService(self.session).resolve_many(self.workspace_id, profile_of.values())
+        self._profiles = set(owners.values())
+        self._load_inside(self._profiles)
         entries = self._entries_by_event()
         for event in events:
             profile_id = owners.get(profile_of[event.message_id])
             if profile_id is not None:
                 self._apply(event, profile_id, entries.get(event.event or "", []))
-
-    def _resolve(self, profile_ids: set[str]) -> dict[str, str]:
-        """Each announced profile's live profile now (merged since, it is the survivor's);
-        erased ones are left out."""
-        identity = IdentityService(self.session)
-        owners: dict[str, str] = {}
-        for profile_id in sorted(profile_ids):
-            try:
-                owners[profile_id] = identity.resolve(self.workspace_id, profile_id).id
-            except ProfileNotFound:
-                continue
-        return owners
+        self._write_entries(read_back=False)
 
     def _load_inside(self, profile_ids: set[str]) -> None:
         for instance in self.repository.inside_of(self.workspace_id, profile_ids):
@@ -135,6 +149,8 @@ class Triggers:
     def _apply(
         self, event: Event, profile_id: str, entries: list[tuple[Journey, int, Definition]]
     ) -> None:
+        if any(i.id in self._pending for i in self._inside.get(profile_id, [])):
+            self._write_entries()  # what follows reads and changes their rows
         person = self.people[profile_id]
         happening = Happening(
             name=event.event if event.type == "track" else None,
@@ -219,32 +235,78 @@ class Triggers:
         at = happening.at
         if entry.condition is not None and not domain.holds(entry.condition, person.facts(at)):
             return
-        before = self.repository.entries(journey.id, person.profile_id, key)
+        before = self._entries(journey.id, person.profile_id, key)
         if not domain.may_enter(definition.reentry, before, at):
             return
-        instance_id = new_id("jri")
+        inside = self._inside.get(person.profile_id, [])
+        if any(i.journey_id == journey.id and i.entry_key == key for i in inside):
+            return  # inside already: the partial unique index would refuse the row
         landing = arrival(definition, definition.start, at, key, person)
-        inserted = self.repository.insert_instance(
-            {
-                "id": instance_id,
-                "workspace_id": self.workspace_id,
-                "journey_id": journey.id,
-                "version": version,
-                "profile_id": person.profile_id,
-                "entry_key": key,
-                "entry_message_id": event.message_id,
-                "visit": 1,
-                "is_holdout": False,
-                "entered_at": at,
-                **landing.values,
-            }
-        )
-        if not inserted:
+        values = {
+            "id": new_id("jri"),
+            "workspace_id": self.workspace_id,
+            "journey_id": journey.id,
+            "version": version,
+            "profile_id": person.profile_id,
+            "entry_key": key,
+            "entry_message_id": event.message_id,
+            "visit": 1,
+            "is_holdout": False,
+            "entered_at": at,
+            **landing.values,
+        }
+        # Written with the batch's other entries (``_write_entries``), before anything else
+        # reads or changes this person's instances; until then it stands in memory.
+        self._pending[values["id"]] = Pending(values, landing.run_at)
+        before.append(at)
+        self._inside.setdefault(person.profile_id, []).append(JourneyInstance(**values))
+
+    def _entries(self, journey_id: str, profile_id: str, key: str) -> list[datetime]:
+        """When the person (with this key) entered the journey before: read for every person
+        of the batch at the journey's first call, then kept up to date in memory."""
+        read = self._read.setdefault(journey_id, set())
+        entered = self._entered.setdefault(journey_id, {})
+        if profile_id not in read:
+            people = {profile_id} if read else self._profiles | {profile_id}
+            entered.update(self.repository.entries_of(journey_id, people))
+            read.update(people)
+        return entered.setdefault((profile_id, key), [])
+
+    def _write_entries(self, read_back: bool = True) -> None:
+        """Insert the pending entries in one statement and their first visits' jobs in
+        another. An entry refused by the database (the person entered in a transaction
+        that committed meanwhile, or this event entered them before) is dropped, with its
+        job; the entries still in memory are then read back, as later events may change
+        them."""
+        if not self._pending:
             return
-        enqueue_visit(self.session, self.workspace_id, instance_id, 1, landing.run_at)
-        instance = self.repository.instance(instance_id)
-        assert instance is not None
-        self._inside.setdefault(person.profile_id, []).append(instance)
+        pending, self._pending = self._pending, {}
+        inserted = self.repository.insert_instances([p.values for p in pending.values()])
+        JobService(self.session).enqueue_many_once(
+            STEP_JOB,
+            (
+                (visit_payload(instance_id, 1, p.run_at), step_job_key(instance_id, 1), p.run_at)
+                for instance_id, p in pending.items()
+                if instance_id in inserted
+            ),
+            workspace_id=self.workspace_id,
+        )
+        if not read_back:
+            return
+        loaded = {i.id: i for i in self.repository.instances_by_id(inserted)}
+        for profile_id, instances in self._inside.items():
+            if any(i.id in pending for i in instances):
+                self._inside[profile_id] = [
+                    loaded.get(i.id, i)
+                    for i in instances
+                    if i.id not in pending or i.id in inserted
+                ]
+        for instance_id, p in pending.items():
+            if instance_id not in inserted:
+                key = (p.values["profile_id"], p.values["entry_key"])
+                before = self._entered.get(p.values["journey_id"], {}).get(key, [])
+                if p.values["entered_at"] in before:
+                    before.remove(p.values["entered_at"])
 
     # Merges ----------------------------------------------------------------------------------
 

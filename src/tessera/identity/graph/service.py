@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -466,6 +466,23 @@ class IdentityService:
         if row is None:
             raise ProfileNotFound(f"no profile {profile_id} in this workspace")
         return row
+
+    def resolve_many(self, workspace_id: str, profile_ids: Iterable[str]) -> dict[str, str]:
+        """Each id's live profile id, following merges (``resolve`` for many): the profiles
+        are read in one query, and only merged ones take more; unknown ids are left out."""
+        ids = sorted(set(profile_ids))
+        loaded = self.repository.profiles(ids)
+        owners: dict[str, str] = {}
+        for profile_id in ids:
+            row = loaded.get(profile_id)
+            if row is not None and row.workspace_id == workspace_id and not row.merged_into_id:
+                owners[profile_id] = row.id
+                continue
+            try:
+                owners[profile_id] = self.resolve(workspace_id, profile_id).id
+            except ProfileNotFound:
+                continue
+        return owners
 
     def identifiers_of(self, workspace_id: str, profile_id: str) -> list[Identifier]:
         return self.repository.identifiers_of(self.resolve(workspace_id, profile_id).id)
