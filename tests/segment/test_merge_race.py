@@ -161,9 +161,9 @@ def test_a_recompute_racing_a_merge_leaves_no_membership_for_the_absorbed(
 def test_a_recompute_that_waited_through_a_merge_writes_nothing_for_the_absorbed(
     pg: Engine, blocking: Callable[[Engine], Connection]
 ) -> None:
-    """A recompute resolves Ana (first name Ana) as live, then waits for her evaluation row (held by another
-    transaction) while she is merged into Bea: once it has the row it reads her again, sees
-    her merged, and writes no membership for her."""
+    """A recompute resolves Ana (first name Ana) as live, then waits for her evaluation row
+    (held by another transaction) while she is merged into Bea: once it has the row it reads
+    her again, sees her merged, and writes no membership for her."""
     factory = make_session_factory(pg)
     now = utcnow()
     with session_scope(factory) as session:
@@ -204,11 +204,14 @@ def test_a_recompute_that_waited_through_a_merge_writes_nothing_for_the_absorbed
     racer.join(60)
     assert not racer.is_alive() and racer.error is None, racer.error
 
-    assert rows(
-        pg, "SELECT profile_id FROM segment_member WHERE segment_id = :s", s=segment_id
-    ) == []
-    assert rows(
-        pg,
-        "SELECT event FROM event WHERE channel = 'segment' AND workspace_id = :ws",
-        ws=workspace_id,
-    ) == []
+    assert (
+        rows(pg, "SELECT profile_id FROM segment_member WHERE segment_id = :s", s=segment_id) == []
+    )
+    assert (
+        rows(
+            pg,
+            "SELECT event FROM event WHERE channel = 'segment' AND workspace_id = :ws",
+            ws=workspace_id,
+        )
+        == []
+    )

@@ -72,6 +72,7 @@ from tessera.models.loyalty import (
     LoyaltyProgram,
     LoyaltyRegistration,
 )
+from tessera.models.loyalty_transfer import LoyaltyTransfer
 from tessera.models.message import (
     Message,
     MessageChannel,
@@ -159,6 +160,7 @@ __all__ = [
     "LoyaltyMember",
     "LoyaltyProgram",
     "LoyaltyRegistration",
+    "LoyaltyTransfer",
     "MatchRecord",
     "Membership",
     "Message",
