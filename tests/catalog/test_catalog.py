@@ -3,6 +3,7 @@ that report what they refuse, and listings mapping SKUs to channel ids."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -93,6 +94,49 @@ def test_a_shopify_product_payload_imports_variants_with_sku_and_their_inventory
         "44123456789001",
         "8123456789012",
     )
+
+
+def test_a_shopify_products_page_comes_from_its_handle_and_pictures_from_its_images(
+    session: Session,
+) -> None:
+    """With the storefront given, a product's page is /products/<handle>; its picture is its
+    main image, a variant's the image its image_id names; a picture that is no http(s)
+    address is left out, and the variant without one has none of its own."""
+    workspace_id = make_workspace(session, "shopify-pages")
+    payload = {
+        "product": {
+            "id": 1, "handle": "linen-shirt", "title": "Linen shirt",
+            "image": {"id": 10, "src": "https://cdn.shopify.com/shirt.jpg"},
+            "images": [
+                {"id": 10, "src": "https://cdn.shopify.com/shirt.jpg"},
+                {"id": 11, "src": "https://cdn.shopify.com/shirt-blue.jpg"},
+                {"id": 12, "src": "javascript:alert(1)"},
+            ],
+            "variants": [
+                {"id": 100, "sku": "SHIRT-BLUE", "image_id": 11},
+                {"id": 101, "sku": "SHIRT-RED", "image_id": 12},
+                {"id": 102, "sku": "SHIRT-WHITE"},
+            ],
+        }
+    }  # fmt: skip
+    service = CatalogService(session)
+
+    summary = service.import_shopify(
+        workspace_id, json.dumps(payload), storefront="https://shop.example/"
+    )
+
+    assert summary.errors == []
+    blue = service.variant_by_sku(workspace_id, "SHIRT-BLUE")
+    product, variants = service.get_product(workspace_id, blue.product_id)
+    assert (product.url, product.image_url) == (
+        "https://shop.example/products/linen-shirt",
+        "https://cdn.shopify.com/shirt.jpg",
+    )
+    assert sorted((v.sku, v.image_url) for v in variants) == [
+        ("SHIRT-BLUE", "https://cdn.shopify.com/shirt-blue.jpg"),
+        ("SHIRT-RED", None),
+        ("SHIRT-WHITE", None),
+    ]
 
 
 def test_bundles_refuse_unknown_components_bundles_of_bundles_and_duplicate_skus(

@@ -148,6 +148,86 @@ def test_a_merged_profiles_points_follow_the_survivor(session: Session, clock: M
     ).all() == [survivor]
 
 
+def test_undoing_a_merge_gives_the_absorbed_profile_its_points_back(
+    session: Session, clock: ManualClock
+) -> None:
+    """Ana (30 points) and a TikTok guest (20) merge, the survivor earns 15 more, and the merge
+    is undone: the guest's 20 go back to the guest, the survivor keeps 30 + 15, every balance
+    is the sum of its entries and the workspace's total is unchanged; a second run moves
+    nothing."""
+    ws = make_tenant(session, "acme").workspace_id
+    program(session, ws)
+    ana = person(session, ws, "u-ana", "ana@example.com")
+    apply(session, ws, order("1001", 3000, "ana@example.com"))
+    apply(session, ws, order("tt-1", 2000, "guest-ana@example.com", channel="tiktok_shop",
+                             platform="tiktok_shop"))  # fmt: skip
+    run_jobs(session, clock)
+    found = IdentityService(session).find_profile(ws, "email", "guest-ana@example.com")
+    assert found is not None
+    guest = found.id
+    identity = IdentityService(session)
+    merge = identity.merge_profiles(ws, ana, guest, cause_kind="manual", cause_ref="same person")
+    run_jobs(session, clock)
+    survivor = merge.survivor_profile_id
+    absorbed = merge.absorbed_profile_id
+    assert balance(session, ws, survivor) == 50
+    apply(session, ws, order("1002", 1500, "ana@example.com"))
+    run_jobs(session, clock)
+    total_before = sum(
+        session.scalars(select(LoyaltyEntry.points).where(LoyaltyEntry.workspace_id == ws))
+    )
+
+    identity.unmerge(ws, merge.id, actor="test", reason="two people")
+    run_jobs(session, clock)
+    Earning(session, ws, clock).profiles_unmerged(merge.id)  # the job again
+
+    points = {ana: 45, guest: 20}
+    assert {survivor: balance(session, ws, survivor), absorbed: balance(session, ws, absorbed)} == {
+        survivor: points[survivor],
+        absorbed: points[absorbed],
+    }
+    assert ledger(session, ws, guest) == [("earned", 20, "order")]
+    assert ledger(session, ws, ana) == [("earned", 15, "order"), ("earned", 30, "order")]
+    assert (
+        sum(session.scalars(select(LoyaltyEntry.points).where(LoyaltyEntry.workspace_id == ws)))
+        == total_before
+        == 65
+    )
+    for member in session.scalars(select(LoyaltyMember).where(LoyaltyMember.workspace_id == ws)):
+        entries = session.scalars(
+            select(LoyaltyEntry.points).where(LoyaltyEntry.member_id == member.id)
+        )
+        assert balance(session, ws, member.profile_id) == sum(entries)
+
+
+def test_a_merge_job_that_runs_after_its_undo_moves_nothing(
+    session: Session, clock: ManualClock
+) -> None:
+    """The merge is undone before loyalty's merge job runs: the job finds the absorbed profile
+    live again and leaves both ledgers as they were."""
+    ws = make_tenant(session, "acme").workspace_id
+    program(session, ws)
+    ana = person(session, ws, "u-ana", "ana@example.com")
+    apply(session, ws, order("1001", 3000, "ana@example.com"))
+    apply(session, ws, order("tt-1", 2000, "guest-ana@example.com", channel="tiktok_shop",
+                             platform="tiktok_shop"))  # fmt: skip
+    run_jobs(session, clock)
+    found = IdentityService(session).find_profile(ws, "email", "guest-ana@example.com")
+    assert found is not None
+    guest = found.id
+    identity = IdentityService(session)
+    merge = identity.merge_profiles(ws, ana, guest, cause_kind="manual", cause_ref="same person")
+
+    identity.unmerge(ws, merge.id, actor="test", reason="two people")
+    moved = Earning(session, ws, clock).profiles_merged(
+        merge.survivor_profile_id, merge.absorbed_profile_id, merge.id
+    )
+    run_jobs(session, clock)
+
+    assert moved == 0
+    assert (balance(session, ws, ana), balance(session, ws, guest)) == (30, 20)
+
+
 def test_erasure_removes_the_members_ledger(session: Session, clock: ManualClock) -> None:
     """After erasure the person has no member row, no entries and no codes."""
     ws = make_tenant(session, "acme").workspace_id

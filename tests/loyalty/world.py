@@ -16,9 +16,9 @@ from tessera.catalog.service import CatalogService
 from tessera.collect.domain import Sender
 from tessera.collect.service import CollectService
 from tessera.identity.graph.service import IdentityService
-from tessera.identity.graph.tasks import announce_merged
+from tessera.identity.graph.tasks import announce_merged, announce_unmerged
 from tessera.kit.time import ManualClock
-from tessera.loyalty.earning import EARN_JOB, EXPIRY_JOB, MERGE_JOB
+from tessera.loyalty.earning import EARN_JOB, EXPIRY_JOB, MERGE_JOB, UNMERGE_JOB
 from tessera.loyalty.schemas import ProgramIn, RewardIn, TierIn
 from tessera.loyalty.service import LoyaltyService
 from tessera.loyalty.tasks import LoyaltyJobs
@@ -119,7 +119,9 @@ def run_jobs(session: Session, clock: ManualClock) -> int:
         EARN_JOB: jobs.events_arrived,
         MERGE_JOB: jobs.profiles_merged,
         EXPIRY_JOB: jobs.points_expired,
+        UNMERGE_JOB: jobs.profiles_unmerged,
         "customer.merged": announce_merged,
+        "customer.unmerged": announce_unmerged,
     }
     ran = 0
     while True:

@@ -84,13 +84,21 @@ def sale(
 
 
 def shop(session: Session, workspace_id: str) -> None:
-    """The catalog; a warehouse feeding the web, Ana's store (Soho) and another (Mission).
+    """The catalog (each product with its page; TONER with a picture); a warehouse feeding
+    the web, Ana's store (Soho) and another (Mission).
     TONER and SPF are online, MASK only at Soho, LIPBALM only at Mission."""
     catalog = CatalogService(session)
     for sku, title in PRODUCTS.items():
         catalog.create_product(
             workspace_id,
-            ProductIn(handle=sku.lower(), title=title, variants=[VariantIn(sku=sku)]),
+            ProductIn(
+                handle=sku.lower(),
+                title=title,
+                # TONER's page and picture are the product's; MASK has only a page.
+                url=f"https://shop.example/products/{sku.lower()}",
+                image_url=f"https://cdn.example/{sku.lower()}.jpg" if sku == "TONER" else None,
+                variants=[VariantIn(sku=sku)],
+            ),
         )
     places = LocationService(session)
     for code, kind, refs in (
@@ -166,7 +174,7 @@ def test_recommends_what_others_bought_with_hers_in_stock_where_she_shops(
     assert skus(picks) == ["TONER", "MASK", "SPF"]
     assert picks[0].as_context() == {
         "sku": "TONER", "name": "Rose toner", "price": "24.00", "currency": "USD",
-        "url": None, "image_url": None,
+        "url": "https://shop.example/products/toner", "image_url": "https://cdn.example/toner.jpg",
     }  # fmt: skip
     assert (picks[1].price, picks[1].currency) == (None, None)  # no web price
 
@@ -295,9 +303,10 @@ def test_the_api_and_the_cli_answer_what_a_template_would_hold(
         "profile_id": ana,
         "items": [
             {"sku": "TONER", "name": "Rose toner", "price": "24.00", "currency": "USD",
-             "url": None, "image_url": None},
+             "url": "https://shop.example/products/toner",
+             "image_url": "https://cdn.example/toner.jpg"},
             {"sku": "MASK", "name": "Clay mask", "price": None, "currency": None,
-             "url": None, "image_url": None},
+             "url": "https://shop.example/products/mask", "image_url": None},
         ],
     }  # fmt: skip
     assert too_many.status_code == 422 and "limit" in too_many.text

@@ -40,6 +40,10 @@ CSV_COLUMNS = (
     "amazon_fulfillment",
     "tiktok_product_id",
     "tiktok_sku_id",
+    "url",
+    "image_url",
+    "variant_url",
+    "variant_image_url",
 )
 _STATUSES = {s.value for s in ProductStatus}
 _TRUE = {"1", "true", "yes", "y"}
@@ -104,6 +108,8 @@ def parse_csv(text: str) -> ParsedCatalog:
                 weight_grams=int(weight) if weight else None,
                 allows_backorder=backorder in _TRUE,
                 components=_components(_cell(row, "components")),
+                url=_cell(row, "variant_url") or None,
+                image_url=_cell(row, "variant_image_url") or None,
             )
             handle = _cell(row, "handle")
             product = grouped.setdefault(
@@ -112,6 +118,8 @@ def parse_csv(text: str) -> ParsedCatalog:
                     "handle": handle,
                     "title": _cell(row, "title") or handle,
                     "vendor": _cell(row, "vendor") or None,
+                    "url": _cell(row, "url") or None,
+                    "image_url": _cell(row, "image_url") or None,
                     "variants": [],
                 },
             )
@@ -177,8 +185,29 @@ def _grams(variant: Mapping[str, Any]) -> int | None:
     return None
 
 
-def parse_shopify(text: str, channel: str = "web") -> ParsedCatalog:
+def _shopify_images(item: Mapping[str, Any]) -> tuple[str | None, dict[str, str]]:
+    """A Shopify product's main picture (``image``, else the first of ``images``) and each
+    image's address by its id (a variant's ``image_id`` names one)."""
+    images = [i for i in item.get("images") or [] if isinstance(i, dict) and i.get("src")]
+    main = item.get("image") if isinstance(item.get("image"), dict) else None
+    first = (main or {}).get("src") or (images[0]["src"] if images else None)
+    by_id = {str(i["id"]): str(i["src"]) for i in images if i.get("id") is not None}
+    return (str(first) if first else None), by_id
+
+
+def _url(value: str | None) -> str | None:
+    """An http(s) address as the catalog keeps it; anything else is left out, not refused."""
+    if not value or not value.startswith(("https://", "http://")) or len(value) > 1990:
+        return None
+    return None if any(c.isspace() or c in "<>\"'" for c in value) else value
+
+
+def parse_shopify(text: str, channel: str = "web", storefront: str | None = None) -> ParsedCatalog:
     """Shopify Admin REST product objects: each variant a SKU, listed on ``channel``.
+
+    A product's picture is its ``image`` (or first of ``images``), a variant's the image its
+    ``image_id`` names; with ``storefront`` (``https://shop.example``) a product's page is
+    ``<storefront>/products/<handle>``, as Shopify's online store serves it.
 
     ``inventory_policy: continue`` means the variant sells when out of stock (backorder). The
     listing's ``external_id`` is the inventory item id, what ``inventorySetQuantities`` takes.
@@ -212,6 +241,7 @@ def parse_shopify(text: str, channel: str = "web") -> ParsedCatalog:
             continue
         variants: list[VariantIn] = []
         listings: list[ListingIn] = []
+        main_image, images = _shopify_images(item)
         for v_index, raw in enumerate(item.get("variants") or []):
             v_where = f"{where}.variants[{v_index}]"
             if not isinstance(raw, dict) or not str(raw.get("sku") or "").strip():
@@ -227,6 +257,7 @@ def parse_shopify(text: str, channel: str = "web") -> ParsedCatalog:
                         gtin=barcode if barcode.isdigit() and 8 <= len(barcode) <= 14 else None,
                         weight_grams=_grams(raw),
                         allows_backorder=raw.get("inventory_policy") == "continue",
+                        image_url=_url(images.get(str(raw.get("image_id")))),
                     )
                 )
                 if raw.get("inventory_item_id") is not None:
@@ -248,9 +279,13 @@ def parse_shopify(text: str, channel: str = "web") -> ParsedCatalog:
             continue
         try:
             status = str(item.get("status") or "active")
+            handle = str(item.get("handle") or item.get("id") or "")
+            page = f"{storefront.rstrip('/')}/products/{handle}" if storefront else None
             parsed.products.append(
                 ProductIn(
-                    handle=str(item.get("handle") or item.get("id") or ""),
+                    handle=handle,
+                    url=_url(page),
+                    image_url=_url(main_image),
                     title=str(item.get("title") or item.get("handle") or ""),
                     vendor=item.get("vendor") or None,
                     status=ProductStatus(status) if status in _STATUSES else ProductStatus.ACTIVE,

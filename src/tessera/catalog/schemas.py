@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tessera.models.catalog import FulfillmentChannel, ListingPlatform, ProductStatus
 
 SKU_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._\-/]{0,119}$"
+URL_PATTERN = r"^https?://[^\s<>\"']{1,1990}$"
 
 
 class ComponentIn(BaseModel):
@@ -31,6 +32,12 @@ class VariantIn(BaseModel):
     components: list[ComponentIn] = Field(
         default_factory=list, description="Set for a bundle or kit: reserved through these"
     )
+    url: str | None = Field(
+        default=None, pattern=URL_PATTERN, description="The variant's own storefront page"
+    )
+    image_url: str | None = Field(
+        default=None, pattern=URL_PATTERN, description="The variant's own picture (a colour's)"
+    )
 
 
 class ProductIn(BaseModel):
@@ -40,6 +47,8 @@ class ProductIn(BaseModel):
     title: str = Field(min_length=1, max_length=500)
     vendor: str | None = Field(default=None, max_length=200)
     status: ProductStatus = ProductStatus.ACTIVE
+    url: str | None = Field(default=None, pattern=URL_PATTERN, description="Storefront page")
+    image_url: str | None = Field(default=None, pattern=URL_PATTERN, description="Main picture")
     variants: list[VariantIn] = Field(min_length=1, max_length=500)
 
 
@@ -61,6 +70,8 @@ class VariantOut(BaseModel):
     options: dict[str, Any]
     is_bundle: bool
     allows_backorder: bool
+    url: str | None = None
+    image_url: str | None = None
     components: list[ComponentOut] = Field(default_factory=list)
     created_at: datetime
 
@@ -73,6 +84,8 @@ class ProductOut(BaseModel):
     title: str
     vendor: str | None
     status: ProductStatus
+    url: str | None = None
+    image_url: str | None = None
     created_at: datetime
     variants: list[VariantOut] = Field(default_factory=list)
 

@@ -99,6 +99,9 @@ class CatalogService:
         else:
             product.title, product.vendor, product.status = data.title, data.vendor, data.status
             product.updated_at = now
+        # A page or picture left out (a file without those columns) keeps the one known.
+        product.url = data.url or product.url
+        product.image_url = data.image_url or product.image_url
         existing = {v.sku: v for v in self.repository.variants_by_sku(workspace_id, skus)}
         made = updated = 0
         variants: list[tuple[Variant, VariantIn]] = []
@@ -121,6 +124,8 @@ class CatalogService:
             variant.weight_grams = item.weight_grams
             variant.options = dict(item.options)
             variant.allows_backorder = item.allows_backorder
+            variant.url = item.url or variant.url
+            variant.image_url = item.image_url or variant.image_url
             variant.is_bundle = bool(item.components)
             variant.updated_at = now
             variants.append((variant, item))
@@ -301,9 +306,12 @@ class CatalogService:
         """Import a catalog CSV (see ``catalog.importer.CSV_COLUMNS``); refused rows are listed."""
         return self._import(workspace_id, importer.parse_csv(text))
 
-    def import_shopify(self, workspace_id: str, text: str, channel: str = "web") -> ImportSummary:
-        """Import Shopify product payloads, listing each variant's inventory item on ``channel``."""
-        return self._import(workspace_id, importer.parse_shopify(text, channel))
+    def import_shopify(
+        self, workspace_id: str, text: str, channel: str = "web", storefront: str | None = None
+    ) -> ImportSummary:
+        """Import Shopify product payloads, listing each variant's inventory item on ``channel``;
+        with ``storefront`` (``https://shop.example``) each product's page is its handle's."""
+        return self._import(workspace_id, importer.parse_shopify(text, channel, storefront))
 
     def _import(self, workspace_id: str, parsed: importer.ParsedCatalog) -> ImportSummary:
         summary = ImportSummary(errors=list(parsed.errors))

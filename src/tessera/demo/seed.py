@@ -15,9 +15,11 @@ from tessera.collect.sources import SourceService
 from tessera.demo.generator import DemoBrand
 from tessera.demo.journeys import seed_journeys
 from tessera.demo.loyalty import seed_loyalty
+from tessera.demo.night_sms import seed_night_sms
 from tessera.demo.people import RETAIL_PARTNER, STORES
 from tessera.demo.segments import seed_segments
 from tessera.demo.stock import seed_stock
+from tessera.kit.time import utcnow
 from tessera.models.collect import ChannelKind
 from tessera.workspace.service import WorkspaceService
 
@@ -74,4 +76,5 @@ def seed_demo(session: Session, brand: DemoBrand) -> SeedResult:
     seed_journeys(session, workspace.id)
     seed_segments(session, workspace.id)
     seed_loyalty(session, workspace.id)
+    seed_night_sms(session, workspace.id, utcnow())
     return SeedResult(workspace.id, True, DEMO_LOGIN_EMAIL, DEMO_PASSWORD, tokens)

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from tessera.identity.errors import ProfileNotFound
 from tessera.journey.definition import SendEmail, SendSms
 from tessera.kit.errors import InvalidInput
+from tessera.message.context import EventContexts
 from tessera.message.errors import TemplateNotFound
 from tessera.message.service import MessageService
 from tessera.models.journey import JourneyInstance
@@ -93,6 +94,9 @@ class QueueMessage:
                 step.template,
                 idempotency_key=idempotency_key,
                 purpose=purpose,
+                context=EventContexts(session).of_message(
+                    instance.workspace_id, instance.entry_message_id
+                ),
                 origin=journey_origin(instance, step.id),
             )
         except (TemplateNotFound, ProfileNotFound, InvalidInput) as refusal:

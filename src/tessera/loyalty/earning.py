@@ -40,6 +40,7 @@ from tessera.order.service import OrderService
 
 EARN_JOB = "loyalty.events_arrived"
 MERGE_JOB = "loyalty.profiles_merged"
+UNMERGE_JOB = "loyalty.profiles_unmerged"
 EXPIRY_JOB = "loyalty.points_expired"
 TIER_EVENT = "Loyalty Tier Changed"
 REGISTERED_EVENT = "Product Registered"
@@ -80,11 +81,25 @@ def announce_merge(session: Session, payload: dict[str, Any]) -> None:
         MERGE_JOB,
         {
             "workspace_id": workspace_id,
+            "merge_id": payload["merge_id"],
             "survivor_profile_id": payload["survivor_profile_id"],
             "absorbed_profile_id": payload["absorbed_profile_id"],
         },
         workspace_id=workspace_id,
         idempotency_key=f"loyalty-merge:{payload['merge_id']}",
+    )
+
+
+def announce_unmerge(session: Session, payload: dict[str, Any]) -> None:
+    """Queue loyalty's unmerge job for a ``customer.unmerged`` announcement."""
+    workspace_id = payload.get("workspace_id")
+    if workspace_id is None or LoyaltyRepository(session).program(workspace_id) is None:
+        return
+    JobService(session).enqueue(
+        UNMERGE_JOB,
+        {"workspace_id": workspace_id, "merge_id": payload["merge_id"]},
+        workspace_id=workspace_id,
+        idempotency_key=f"loyalty-unmerge:{payload['merge_id']}",
     )
 
 
@@ -317,14 +332,22 @@ class Earning:
 
     # Merges and expiry -----------------------------------------------------------------------
 
-    def profiles_merged(self, survivor_id: str, absorbed_id: str) -> int:
+    def profiles_merged(
+        self, survivor_id: str, absorbed_id: str, merge_id: str | None = None
+    ) -> int:
         """Two profiles became one: the absorbed member's entries and codes follow the
-        survivor, whose tier is recomputed. Returns how many entries moved."""
+        survivor, whose tier is recomputed; each moved entry is remembered with ``merge_id``
+        so an unmerge can move it back. Returns how many entries moved.
+
+        The identity graph's workspace lock is held first, so an unmerge of the same merge
+        either committed before (the absorbed profile is live again: nothing moves) or waits
+        until these moves and their records commit (and its own job then finds them)."""
+        IdentityService(self.session).lock(self.workspace_id)
         absorbed = self.repository.member(self.workspace_id, absorbed_id)
         if absorbed is None:
             return 0
         live = self._live(survivor_id)
-        if live is None or live == absorbed_id:
+        if live is None or live == absorbed_id or self._live(absorbed_id) == absorbed_id:
             return 0
         now = self.clock()
         # Locked in id order, so two merges of the same pair never wait on each other.
@@ -332,11 +355,50 @@ class Earning:
         locked = {
             p: self.repository.locked_member(self.workspace_id, p, now) for p in (first, second)
         }
-        moved = self.repository.move_member(locked[absorbed_id], locked[live])
+        moved = self.repository.move_member(locked[absorbed_id], locked[live], merge_id, now)
         survivor = self.repository.member(self.workspace_id, live)
         program = self._program()
         if survivor is not None and program is not None:
             self.update_tier(program, survivor, f"merge:{absorbed_id}")
+        return moved
+
+    def profiles_unmerged(self, merge_id: str) -> int:
+        """A merge was undone: the entries it moved (and the codes they paid for) go back to
+        the profile each came from (or the one that profile has since become), and both sides'
+        tiers are recomputed. Every balance stays the sum of its member's entries, and the
+        workspace's total is unchanged. Entries written after the merge stay where they are.
+        Returns how many entries moved; a second run finds none."""
+        transfers = self.repository.transfers(self.workspace_id, merge_id)
+        if not transfers:
+            return 0
+        now = self.clock()
+        by_origin: dict[str, list[str]] = {}
+        for transfer in transfers:
+            by_origin.setdefault(transfer.from_profile_id, []).append(transfer.entry_id)
+        holders = {transfer.member_id for transfer in transfers}
+        targets = {origin: self._live(origin) for origin in by_origin}
+        holder_profiles = {
+            member.profile_id
+            for member in (self.repository.member_by_id(m) for m in holders)
+            if member is not None
+        }
+        # Every member concerned locked in profile id order (as merges lock theirs).
+        involved = sorted(holder_profiles | {t for t in targets.values() if t is not None})
+        locked = {p: self.repository.locked_member(self.workspace_id, p, now) for p in involved}
+        moved = 0
+        for origin, entry_ids in sorted(by_origin.items()):
+            target = targets[origin]
+            if target is None:  # erased since: what was theirs stays with who holds it
+                continue
+            moved += self.repository.return_entries(
+                self.workspace_id, merge_id, entry_ids, locked[target]
+            )
+        program = self._program()
+        if program is not None:
+            for profile_id in involved:
+                member = self.repository.member(self.workspace_id, profile_id)
+                if member is not None:
+                    self.update_tier(program, member, f"unmerge:{merge_id}")
         return moved
 
     def expire(self) -> int:

@@ -28,12 +28,22 @@ from tessera.models.loyalty import (
     LoyaltyProgram,
     LoyaltyRegistration,
 )
+from tessera.models.loyalty_transfer import LoyaltyTransfer
 
 
 @dataclass(frozen=True, slots=True)
 class MemberBalance:
     member: LoyaltyMember
     balance: int
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """An entry a merge moved: the profile it came from, the member holding it now."""
+
+    entry_id: str
+    from_profile_id: str
+    member_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,9 +143,34 @@ class LoyaltyRepository(RepositoryBase):
         )
         return {tier: int(count) for tier, count in rows}
 
-    def move_member(self, absorbed: LoyaltyMember, survivor: LoyaltyMember) -> int:
+    def move_member(
+        self, absorbed: LoyaltyMember, survivor: LoyaltyMember, merge_id: str | None, now: datetime
+    ) -> int:
         """The absorbed member's entries and codes become the survivor's; the absorbed row
-        goes. Returns how many entries moved."""
+        goes. Each moved entry is remembered with ``merge_id`` (when given) and the profile it
+        came from, so undoing the merge can move it back. Returns how many entries moved."""
+        entry_ids = list(
+            self.session.scalars(
+                select(LoyaltyEntry.id).where(LoyaltyEntry.member_id == absorbed.id)
+            )
+        )
+        if merge_id is not None and entry_ids:
+            insert_ignoring_conflicts(
+                self.session,
+                LoyaltyTransfer,
+                [
+                    {
+                        "id": new_id("ltr"),
+                        "workspace_id": absorbed.workspace_id,
+                        "merge_id": merge_id,
+                        "entry_id": entry_id,
+                        "from_profile_id": absorbed.profile_id,
+                        "created_at": now,
+                    }
+                    for entry_id in entry_ids
+                ],
+                ["merge_id", "entry_id"],
+            )
         moved = self.session.execute(
             update(LoyaltyEntry)
             .where(LoyaltyEntry.member_id == absorbed.id)
@@ -149,6 +184,49 @@ class LoyaltyRepository(RepositoryBase):
         self.session.execute(delete(LoyaltyMember).where(LoyaltyMember.id == absorbed.id))
         self.session.expire_all()
         return int(moved.rowcount)  # type: ignore[attr-defined]
+
+    def transfers(self, workspace_id: str, merge_id: str) -> list[Transfer]:
+        """The entries ``merge_id`` moved, with the profile each came from and the member
+        holding it now."""
+        found = self.session.execute(
+            select(
+                LoyaltyTransfer.entry_id, LoyaltyTransfer.from_profile_id, LoyaltyEntry.member_id
+            )
+            .join(LoyaltyEntry, LoyaltyEntry.id == LoyaltyTransfer.entry_id)
+            .where(
+                LoyaltyTransfer.workspace_id == workspace_id, LoyaltyTransfer.merge_id == merge_id
+            )
+            .order_by(LoyaltyTransfer.entry_id)
+        )
+        return [Transfer(r.entry_id, r.from_profile_id, r.member_id) for r in found]
+
+    def return_entries(
+        self, workspace_id: str, merge_id: str, entry_ids: Sequence[str], member: LoyaltyMember
+    ) -> int:
+        """Move these entries of ``merge_id`` (and the codes they paid for) to ``member`` and
+        forget that the merge moved them; returns how many entries moved."""
+        if not entry_ids:
+            return 0
+        moved = self.session.execute(
+            update(LoyaltyEntry).where(LoyaltyEntry.id.in_(entry_ids)).values(member_id=member.id)
+        )
+        self.session.execute(
+            update(LoyaltyCode)
+            .where(LoyaltyCode.entry_id.in_(entry_ids))
+            .values(member_id=member.id)
+        )
+        self.session.execute(
+            delete(LoyaltyTransfer).where(
+                LoyaltyTransfer.workspace_id == workspace_id,
+                LoyaltyTransfer.merge_id == merge_id,
+                LoyaltyTransfer.entry_id.in_(entry_ids),
+            )
+        )
+        self.session.expire_all()
+        return int(moved.rowcount)  # type: ignore[attr-defined]
+
+    def member_by_id(self, member_id: str) -> LoyaltyMember | None:
+        return self.session.get(LoyaltyMember, member_id)
 
     # Entries ---------------------------------------------------------------------------------
 

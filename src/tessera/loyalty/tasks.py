@@ -1,11 +1,12 @@
 """Loyalty's jobs: stitched order and registration events earning or taking back points,
-merged profiles' points following the survivor, and the hourly expiry.
+merged profiles' points following the survivor (and going back when a merge is undone), and
+the hourly expiry.
 
 Importing this module subscribes loyalty to Identify's announcements (``events.resolved``
-after a stitch, ``customer.merged``); each subscriber only queues a loyalty job in the
-announcing transaction, so order ingestion never waits on loyalty and a loyalty failure
-retries on its own. ``register`` installs the jobs on a registry with a clock, so a test runs
-them on a ``ManualClock``.
+after a stitch, ``customer.merged`` and ``customer.unmerged``); each subscriber only queues a
+loyalty job in the announcing transaction, so order ingestion never waits on loyalty and a
+loyalty failure retries on its own. ``register`` installs the jobs on a registry with a
+clock, so a test runs them on a ``ManualClock``.
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ from tessera.loyalty.earning import (
     EARN_JOB,
     EXPIRY_JOB,
     MERGE_JOB,
+    UNMERGE_JOB,
     Earning,
     announce,
     announce_merge,
+    announce_unmerge,
 )
 from tessera.loyalty.repository import LoyaltyRepository
 
@@ -39,6 +42,7 @@ def _announced_events(session: Session, payload: dict[str, Any]) -> None:
 
 subscribe("events.resolved", _announced_events)
 subscribe("customer.merged", announce_merge)
+subscribe("customer.unmerged", announce_unmerge)
 
 
 class LoyaltyJobs:
@@ -53,8 +57,14 @@ class LoyaltyJobs:
     def profiles_merged(self, session: Session, payload: dict[str, Any]) -> None:
         """The absorbed profile's points follow the survivor; a second run finds none."""
         Earning(session, payload["workspace_id"], self.clock).profiles_merged(
-            payload["survivor_profile_id"], payload["absorbed_profile_id"]
+            payload["survivor_profile_id"],
+            payload["absorbed_profile_id"],
+            payload.get("merge_id"),  # None in jobs queued before merges were remembered
         )
+
+    def profiles_unmerged(self, session: Session, payload: dict[str, Any]) -> None:
+        """The entries the undone merge moved go back; a second run finds none to move."""
+        Earning(session, payload["workspace_id"], self.clock).profiles_unmerged(payload["merge_id"])
 
     def points_expired(self, session: Session, payload: dict[str, Any]) -> None:
         """Expire one workspace's unspent lots that fell due; keyed by the hour."""
@@ -77,6 +87,7 @@ def register(registry: Registry, clock: Clock = utcnow) -> None:
     jobs = LoyaltyJobs(clock)
     registry.job_handler(EARN_JOB)(jobs.events_arrived)
     registry.job_handler(MERGE_JOB)(jobs.profiles_merged)
+    registry.job_handler(UNMERGE_JOB)(jobs.profiles_unmerged)
     registry.job_handler(EXPIRY_JOB)(jobs.points_expired)
     registry.periodic(EXPIRY_SWEEP, every=timedelta(hours=1), priority=200)(jobs.expiry_swept)
 

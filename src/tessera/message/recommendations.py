@@ -5,7 +5,8 @@ against what everyone bought (``message.recommend``: item-item co-occurrence), w
 is left out, and what is left is kept only while its product is active and some unit is
 sellable where they shop: their store (the location of their most frequent store sale) or
 online (the locations that feed the ``web`` channel, every active warehouse when none is set).
-Each pick is described from the catalog and its ``web`` price.
+Each pick is described from the catalog (name, storefront page and picture: the variant's,
+else its product's) and its ``web`` price.
 
 Everyone's purchases are read in one statement per workspace and held, as index arrays, for
 ``PurchaseSnapshots.ttl`` by whoever owns a ``PurchaseSnapshots`` (the worker's message jobs):
@@ -47,7 +48,7 @@ class Recommendation:
     name: str
     price: str | None  # in major units, as ``product.price`` ("49.00"); None without a web price
     currency: str | None
-    url: str | None  # the catalog holds no storefront address yet
+    url: str | None  # the variant's page, else its product's; None when the catalog has none
     image_url: str | None
 
     def as_context(self) -> dict[str, str | None]:
@@ -210,8 +211,8 @@ class RecommendationService:
                     name=name,
                     price=f"{money.to_decimal():f}" if money else None,
                     currency=money.currency if money else None,
-                    url=None,
-                    image_url=None,
+                    url=variant.url or product.url,
+                    image_url=variant.image_url or product.image_url,
                 )
             )
         return found

@@ -9,7 +9,7 @@ Two environments, one per moment:
 
 - **At save** (``check``): undefined variables and unknown filters are errors, and the
   template is rendered against sample data for every variable a message can carry (``profile``,
-  ``order``, ``cart``, ``product``, ``recommendations``, ``store`` and the links), so a
+  ``order``, ``cart``, ``product``, ``recommendations``, ``store``, ``event`` and the links), so a
   misspelt ``{{ profle.name }}`` or an unclosed ``{% if %}`` is refused naming the field and
   the line. ``profile.traits`` takes any name: traits are the brand's own.
 - **At send** (``render``): what a person's data lacks renders empty, so a template that passed
@@ -40,7 +40,7 @@ MAX_OUTPUT = 1_000_000  # characters one render may produce
 SUBJECT = "subject"
 BODY = "body"
 # What a caller may give a template besides the profile (which the send job reads itself).
-CONTEXT_KEYS = ("order", "cart", "product", "store")
+CONTEXT_KEYS = ("order", "cart", "product", "store", "event")
 # What the send job computes for the person when a template names it.
 RECOMMENDATIONS = "recommendations"
 
@@ -115,6 +115,17 @@ class AnyTrait(Mapping[str, Any]):
         return 0
 
 
+class AnyProperty(AnyTrait):
+    """``event`` at save time: Segment's usual properties with sample values, and every other
+    name defined too (an event's properties are the brand's own)."""
+
+    def __init__(self, known: Mapping[str, Any]) -> None:
+        self.known = dict(known)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.known.get(key, "sample")
+
+
 def profile_view(traits: dict[str, Any], profile_id: str) -> dict[str, Any]:
     """What a template reads as ``profile``: the usual fields, and every trait under ``traits``."""
     first, last = traits.get("first_name"), traits.get("last_name")
@@ -175,7 +186,18 @@ def sample_context() -> dict[str, Any]:
             "currency": "USD",
             "url": "https://shop.example/cart/recover/abc",
             "items": [line],
+            "products": [line],
         },
+        "event": AnyProperty(
+            {
+                "cart_id": "cart_sample",
+                "order_id": "1001",
+                "checkout_url": "https://shop.example/cart/recover/abc",
+                "value": 49.0,
+                "currency": "USD",
+                "products": [{**line, "price": 49.0, "product_id": "prd_sample"}],
+            }
+        ),
         "product": line,
         RECOMMENDATIONS: [
             {**line, "name": "Canvas tote", "sku": "TOTE", "price": "24.00", "currency": "USD"},

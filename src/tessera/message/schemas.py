@@ -109,7 +109,8 @@ class MessageIn(BaseModel):
     idempotency_key: str = Field(min_length=1, max_length=255, examples=["order-1001-receipt"])
     purpose: MessagePurpose = MessagePurpose.TRANSACTIONAL
     context: dict[str, dict[str, Any]] = Field(
-        default_factory=dict, description="order, cart, product or store, as the template reads"
+        default_factory=dict,
+        description="order, cart, product, store or event, as the template reads",
     )
     not_before: AwareDatetime | None = None
 

@@ -72,7 +72,8 @@ class MessageService:
         """Write one outbox row and its send job in the caller's transaction; returns the row.
 
         ``template`` is a template's name (or id) of the same channel. ``context`` holds what
-        the template reads besides the profile: ``order``, ``cart``, ``product``, ``store``.
+        the template reads besides the profile: ``order``, ``cart``, ``product``, ``store``,
+        ``event`` (a journey's entry event, ``message.context``).
         ``not_before`` delays the send; ``origin`` says who asked (a journey's instance and
         step), shown in the outbox and carried on the timeline events.
 

@@ -81,6 +81,7 @@ from tessera.models.loyalty import (
     LoyaltyProgram,
     LoyaltyRegistration,
 )
+from tessera.models.loyalty_transfer import LoyaltyTransfer
 from tessera.models.message import (
     Message,
     MessageChannel,
@@ -178,6 +179,7 @@ __all__ = [
     "LoyaltyMember",
     "LoyaltyProgram",
     "LoyaltyRegistration",
+    "LoyaltyTransfer",
     "MatchRecord",
     "MediaKind",
     "Membership",

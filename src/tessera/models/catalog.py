@@ -60,6 +60,9 @@ class Product(Base):
     vendor: Mapped[str | None] = mapped_column(String(200), nullable=True)
     status: Mapped[ProductStatus] = mapped_column(StrEnumColumn(ProductStatus))
     external_ref: Mapped[str | None] = mapped_column(String(100), nullable=True)  # Shopify id
+    # The storefront's page and main picture, for messages (recommendations, carts).
+    url: Mapped[str | None] = mapped_column(String(2000), nullable=True)
+    image_url: Mapped[str | None] = mapped_column(String(2000), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -86,6 +89,9 @@ class Variant(Base):
     is_bundle: Mapped[bool] = mapped_column(default=False)
     allows_backorder: Mapped[bool] = mapped_column(default=False)
     external_ref: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    # A variant's own page and picture (a colour's photo); None: the product's.
+    url: Mapped[str | None] = mapped_column(String(2000), nullable=True)
+    image_url: Mapped[str | None] = mapped_column(String(2000), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

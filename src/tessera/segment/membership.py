@@ -102,19 +102,40 @@ class Membership:
         changes = Changes()
         survivors: set[str] = set()
         for profile_id in sorted(set(profile_ids)):
-            try:
-                profile = self.profiles.resolve(workspace_id, profile_id)
-            except ProfileNotFound:
-                changes.forgotten += self.repository.forget_profiles(workspace_id, [profile_id])
-                continue
-            if profile.id != profile_id:
-                changes.forgotten += self.repository.forget_profiles(workspace_id, [profile_id])
-            survivors.add(profile.id)
+            live = self._live(workspace_id, profile_id)
+            if live != profile_id:
+                self._forget(workspace_id, profile_id, changes)
+            if live is not None:
+                survivors.add(live)
         if not segments:
             return changes
         for profile_id in sorted(survivors):
             self._recompute_one(workspace_id, profile_id, segments, changes)
         return changes
+
+    def _live(self, workspace_id: str, profile_id: str) -> str | None:
+        """The live profile ``profile_id`` stands for now, None when erased or unknown."""
+        try:
+            return self.profiles.resolve(workspace_id, profile_id).id
+        except ProfileNotFound:
+            return None
+
+    def _still_live(self, workspace_id: str, profile_id: str) -> bool:
+        """Whether ``profile_id`` is live as the database says now, not as this session read
+        it earlier: the profile row is read again."""
+        try:
+            cached = self.profiles.resolve(workspace_id, profile_id)
+        except ProfileNotFound:
+            return False
+        self.session.expire(cached)
+        return self._live(workspace_id, profile_id) == profile_id
+
+    def _forget(self, workspace_id: str, profile_id: str, changes: Changes) -> None:
+        """Remove a merged-away or erased person's memberships, after taking their evaluation
+        row's lock: a recompute that began while they were live and is writing for them now
+        holds it, so its rows are committed (and removed here) before this delete reads."""
+        self.repository.lock_person(workspace_id, profile_id, self.clock())
+        changes.forgotten += self.repository.forget_profiles(workspace_id, [profile_id])
 
     def _recompute_one(
         self,
@@ -125,6 +146,11 @@ class Membership:
     ) -> None:
         now = self.clock()
         self.repository.lock_person(workspace_id, profile_id, now)
+        # Merged away or erased since it was resolved (before the lock)? Then a merge's own
+        # recompute may already have run, and nothing written here would be taken back.
+        if not self._still_live(workspace_id, profile_id):
+            changes.forgotten += self.repository.forget_profiles(workspace_id, [profile_id])
+            return
         person = self.profiles.person(workspace_id, profile_id)
         activity = self.activity(workspace_id, person)
         held = self.repository.memberships_of(workspace_id, profile_id)
