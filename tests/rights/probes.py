@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from tessera.rights.domain import Usage, Use
 from tessera.rights.service import LicenseDraft, RightsService
+from tests.rights.assets import an_asset
 from tests.support.factories import Tenant
 from tests.support.isolation import Probe
 
@@ -17,16 +18,17 @@ AT = datetime(2027, 2, 1, tzinfo=UTC)
 
 def rights_probes(session: Session, b: Tenant) -> list[Probe]:
     ws = b.workspace_id
+    bravo = an_asset(session, ws)
     rights = RightsService(session, lambda: AT)
-    granted = rights.grant(ws, LicenseDraft("ast_bravo", ["email", "partnership"],
+    granted = rights.grant(ws, LicenseDraft(bravo, ["email", "partnership"],
                                             date(2027, 1, 1), date(2027, 2, 10)))  # fmt: skip
-    spark = rights.authorise(ws, "ast_bravo", "tiktok", AT, 30)
-    rights.place(ws, "ast_bravo", Use("email", Usage.EMAIL, "US", AT), "template:b")
+    spark = rights.authorise(ws, bravo, "tiktok", AT, 30)
+    rights.place(ws, bravo, Use("email", Usage.EMAIL, "US", AT), "template:b")
     base = "/v1/rights"
-    use = {"asset_id": "ast_bravo", "channel": "email", "usage": "email", "territory": "US",
+    use = {"asset_id": bravo, "channel": "email", "usage": "email", "territory": "US",
            "at": AT.isoformat()}  # fmt: skip
     return [
-        Probe(f"{base}/licenses", "GET", f"{base}/licenses?asset_id=ast_bravo", "only_own"),
+        Probe(f"{base}/licenses", "GET", f"{base}/licenses?asset_id={bravo}", "only_own"),
         Probe(f"{base}/licenses", "POST", f"{base}/licenses", "only_own",
               json={"asset_id": "ast_alpha", "usages": ["email"], "first_day": "2027-01-01"}),
         Probe(f"{base}/licenses/expiring", "GET", f"{base}/licenses/expiring?days=60", "only_own"),

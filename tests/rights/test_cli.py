@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session, sessionmaker
 
 from tessera.config import Settings
+from tests.rights.assets import an_asset
 from tests.support.cli import invoke
 from tests.support.factories import make_tenant
 
@@ -14,22 +15,23 @@ def test_grant_list_and_check_from_the_command_line(
     settings: Settings, session_factory: sessionmaker[Session], session: Session
 ) -> None:
     tenant = make_tenant(session, "glow")
+    asset = an_asset(session, tenant.workspace_id)
     session.commit()
     ws = ("-w", tenant.workspace_id)
 
-    granted = invoke(settings, session_factory, "rights", "grant", "ast_1", "-u", "email",
+    granted = invoke(settings, session_factory, "rights", "grant", asset, "-u", "email",
                      "--from", "2027-01-01", "--to", "2027-03-31", "--zone", "America/New_York",
                      "-t", "US", *ws)  # fmt: skip
-    listed = invoke(settings, session_factory, "rights", "licenses", "ast_1", *ws)
-    inside = invoke(settings, session_factory, "rights", "check", "ast_1", "-c", "email",
+    listed = invoke(settings, session_factory, "rights", "licenses", asset, *ws)
+    inside = invoke(settings, session_factory, "rights", "check", asset, "-c", "email",
                     "-u", "email", "-t", "US", "--on", "2027-03-31", *ws)  # fmt: skip
-    after = invoke(settings, session_factory, "rights", "check", "ast_1", "-c", "email",
+    after = invoke(settings, session_factory, "rights", "check", asset, "-c", "email",
                    "-u", "email", "-t", "US", "--on", "2027-04-02", *ws)  # fmt: skip
-    bad = invoke(settings, session_factory, "rights", "grant", "ast_1", "-u", "email",
+    bad = invoke(settings, session_factory, "rights", "grant", asset, "-u", "email",
                  "--from", "2027-01-01", "-t", "Narnia", *ws)  # fmt: skip
 
     assert granted[0] == 0 and "2027-04-01 04:00 UTC" in granted[1], granted[1]
-    assert listed[0] == 0 and "ast_1" in listed[1] and "email" in listed[1]
+    assert listed[0] == 0 and asset in listed[1] and "email" in listed[1]
     assert inside[0] == 0 and "allowed" in inside[1]
     assert after[0] == 1 and "ended at 2027-04-01 04:00 UTC" in after[1]
     assert bad[0] != 0 and "territory" in bad[1] and "Traceback" not in bad[1]

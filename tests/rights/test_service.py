@@ -10,12 +10,14 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy.orm import Session
 
+from tessera.content.errors import AssetNotFound
 from tessera.kit.errors import InvalidInput
 from tessera.kit.time import ManualClock
 from tessera.models.rights import PlacementStatus
 from tessera.rights.domain import Usage, Use
 from tessera.rights.errors import UseRefused
 from tessera.rights.service import LicenseDraft, RightsService
+from tests.rights.assets import an_asset_and_rendition
 from tests.rights.conftest import NOW
 from tests.support.factories import make_tenant
 
@@ -131,3 +133,25 @@ def test_a_license_that_cannot_be_is_refused_naming_its_field(
     with pytest.raises(InvalidInput) as refused:
         RightsService(session, clock).grant(tenant.workspace_id, email_until_march(**changes))
     assert refused.value.extensions["field"] == field
+
+
+def test_the_content_librarys_rendition_is_governed_by_its_masters_license(
+    session: Session, clock: ManualClock
+) -> None:
+    """With the content library's own lineage: the 1:1 rendition of a licensed picture may
+    go into an email; an id that is no asset of the workspace is not found, for a license as
+    for a check."""
+    tenant = make_tenant(session, "glow")
+    other = make_tenant(session, "bravo")
+    asset, square = an_asset_and_rendition(session, tenant.workspace_id)
+    rights = RightsService(session, clock)
+    rights.grant(tenant.workspace_id, email_until_march(asset_id=asset))
+
+    decision = rights.check(tenant.workspace_id, square, Use("email", Usage.EMAIL, "US", NOW))
+
+    assert decision.allowed, decision.reason
+    for wrong in ("ast_nope", square):
+        with pytest.raises(AssetNotFound):
+            rights.grant(other.workspace_id, email_until_march(asset_id=wrong))
+        with pytest.raises(AssetNotFound):
+            rights.check(other.workspace_id, wrong, Use("email", Usage.EMAIL, "US", NOW))

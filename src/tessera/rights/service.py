@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from tessera.content.lineage import ContentLineage
 from tessera.kit.errors import InvalidInput
 from tessera.kit.time import Clock, utcnow
 from tessera.models.rights import AssetLicense, Placement, PlacementStatus, PlatformAuthorisation
@@ -42,17 +43,15 @@ class LicenseDraft:
     creator_id: str | None = None
 
 
-def _own_only(_workspace_id: str, asset_id: str) -> Sequence[str]:
-    return [asset_id]
-
-
 class RightsService:
     def __init__(
-        self, session: Session, clock: Clock = utcnow, lineage: Lineage = _own_only
+        self, session: Session, clock: Clock = utcnow, lineage: Lineage | None = None
     ) -> None:
+        """``lineage`` defaults to the content library's, which also refuses (404) an id
+        that is no asset, version or rendition of the workspace."""
         self.repository = RightsRepository(session)
         self.clock = clock
-        self.lineage = lineage
+        self.lineage = lineage or ContentLineage(session).chain
 
     # Licenses and authorisations ------------------------------------------------------------
 
@@ -71,6 +70,7 @@ class RightsService:
         starts, ends = domain.license_window(
             draft.first_day, draft.last_day, _zone(draft.time_zone)
         )
+        self.lineage(workspace_id, draft.asset_id)  # the asset is the workspace's
         row = AssetLicense(
             workspace_id=workspace_id, asset_id=draft.asset_id, creator_id=draft.creator_id,
             usages=usages, platforms=platforms, territories=territories, starts_at=starts,
@@ -110,6 +110,7 @@ class RightsService:
         if granted_at.tzinfo is None:
             raise InvalidInput("granted_at needs a time zone", field="granted_at")
         expires = granted_at + timedelta(days=days) if days is not None else None
+        self.lineage(workspace_id, asset_id)  # the asset is the workspace's
         row = PlatformAuthorisation(
             workspace_id=workspace_id, asset_id=asset_id, platform=platform, code=code.strip(),
             granted_at=granted_at, expires_at=expires,
