@@ -20,12 +20,14 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from tempfile import mkdtemp
 
 import pytest
 from sqlalchemy import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from tessera.config import load_settings
+from tessera.content.storage import ContentFiles, LocalStore, Staging
 from tessera.db import make_engine, make_session_factory, session_scope
 from tessera.db.admin import drop_database, recreate_database
 from tessera.db.migrate import upgrade
@@ -93,13 +95,19 @@ def build(url: str) -> tuple[str, datetime]:
     engine = make_engine(url)
     factory = make_session_factory(engine)
     with session_scope(factory) as session:
-        seeded = seed_demo(session, generate_brand(SEED, DemoSize.named("small")))
+        files = demo_files(Path(mkdtemp(prefix="fed-demo-content-")))
+        seeded = seed_demo(session, generate_brand(SEED, DemoSize.named("small")), files)
     now = utcnow()
     with live_server(url) as base_url:
         feed_demo(base_url, seeded.tokens, generate_omnichannel(SEED, SHOPPERS, now))
     build_worker(load_settings(database_url=url), factory).run_until_idle()
     engine.dispose()
     return seeded.workspace_id, now
+
+
+def demo_files(root: Path) -> ContentFiles:
+    """Where a test demo keeps its content library's files."""
+    return ContentFiles(LocalStore(root / "objects"), Staging(root / "staging"), 1 << 24, 1 << 24)
 
 
 @contextmanager

@@ -22,6 +22,7 @@ from rich.panel import Panel
 from rich.progress import Progress
 
 from tessera.config import Settings
+from tessera.content.storage import ContentFiles
 from tessera.db.engine import make_engine, make_session_factory, session_scope
 from tessera.db.migrate import upgrade
 from tessera.demo.feed import feed_demo
@@ -49,7 +50,9 @@ def demo_database_url(settings: Settings) -> str:
     return settings.database_url if "TESSERA_DATABASE_URL" in os.environ else DEMO_DATABASE_URL
 
 
-def prepare(url: str, options: DemoOptions, console: Console) -> SeedResult:
+def prepare(
+    url: str, options: DemoOptions, console: Console, files: ContentFiles | None = None
+) -> SeedResult:
     """Migrate and seed (once); with ``fresh`` a SQLite demo database is started anew."""
     if options.fresh and url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
@@ -64,7 +67,7 @@ def prepare(url: str, options: DemoOptions, console: Console) -> SeedResult:
             console.status(f"seeding {brand.name}…"),
             session_scope(make_session_factory(engine)) as session,
         ):
-            result = seed_demo(session, brand)
+            result = seed_demo(session, brand, files)
     finally:
         engine.dispose()
     verb = "seeded" if result.created else "found"
@@ -75,7 +78,7 @@ def prepare(url: str, options: DemoOptions, console: Console) -> SeedResult:
 def run(settings: Settings, options: DemoOptions, console: Console) -> int:
     """Prepare the demo, then run API and worker until interrupted; returns the exit code."""
     url = demo_database_url(settings)
-    result = prepare(url, options, console)
+    result = prepare(url, options, console, ContentFiles.from_settings(settings))
     if not options.serve:
         return 0
     env = {

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from tessera.collect.sources import SourceService
+from tessera.content.storage import ContentFiles
+from tessera.demo.create import seed_create
 from tessera.demo.generator import DemoBrand
 from tessera.demo.journeys import seed_journeys
 from tessera.demo.loyalty import seed_loyalty
@@ -38,8 +40,9 @@ class SeedResult:
     tokens: dict[str, str] = field(default_factory=dict)
 
 
-def seed_demo(session: Session, brand: DemoBrand) -> SeedResult:
-    """Create the demo workspace, its login, team, keys and channels, unless it exists."""
+def seed_demo(session: Session, brand: DemoBrand, files: ContentFiles | None = None) -> SeedResult:
+    """Create the demo workspace, its login, team, keys and channels, unless it exists; with
+    ``files``, the content library's pictures and their licenses too."""
     service = WorkspaceService(session)
     existing = service.repository.workspace_by_slug(brand.slug)
     if existing is not None:
@@ -77,4 +80,5 @@ def seed_demo(session: Session, brand: DemoBrand) -> SeedResult:
     seed_segments(session, workspace.id)
     seed_loyalty(session, workspace.id)
     seed_night_sms(session, workspace.id, utcnow())
+    seed_create(session, workspace.id, utcnow(), files)
     return SeedResult(workspace.id, True, DEMO_LOGIN_EMAIL, DEMO_PASSWORD, tokens)
