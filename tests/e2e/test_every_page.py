@@ -23,6 +23,7 @@ import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
 from tessera.config import load_settings
+from tessera.content.storage import ContentFiles
 from tessera.db import make_engine, make_session_factory, session_scope
 from tessera.demo.feed import feed_demo
 from tessera.demo.generator import DemoSize, generate_brand
@@ -82,14 +83,17 @@ def screenshot_folder(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def demo(committed_database_url: str) -> Iterator[Demo]:
-    """The small demo brand, seeded through its services and fed through the live API."""
+def demo(committed_database_url: str, tmp_path: Path) -> Iterator[Demo]:
+    """The small demo brand, seeded through its services (its content library's pictures in
+    a temp folder the server reads too) and fed through the live API."""
     brand = generate_brand(7, DemoSize.named("small"))
     engine = make_engine(committed_database_url)
+    data_dir = tmp_path / "data"
     with session_scope(make_session_factory(engine)) as session:
-        seeded = seed_demo(session, brand)
+        files = ContentFiles.from_settings(load_settings(data_dir=data_dir))
+        seeded = seed_demo(session, brand, files)
     viewer = next(member.email for member in brand.team if member.role is Role.VIEWER)
-    with live_server(committed_database_url) as base_url:
+    with live_server(committed_database_url, data_dir=data_dir) as base_url:
         feed_demo(base_url, seeded.tokens, generate_omnichannel(7, SHOPPERS, utcnow()))
         # What `tessera worker` does next: stitch profiles, route orders, run journeys.
         settings = load_settings(
