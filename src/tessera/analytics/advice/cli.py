@@ -4,29 +4,17 @@ PyMC-Marketing). Attached to ``tessera report`` and ``tessera analytics`` in ``t
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import typer
 from rich.table import Table
 
 from tessera.analytics.advice.service import FORMATS, ChannelService
+from tessera.analytics.report.cli import FromOption, ToOption, parse_day
 from tessera.cli_support import console, context, fail, friendly_errors, print_table
 from tessera.workspace.service import WorkspaceService
 
 WorkspaceOption = typer.Option(..., "--workspace", "-w", help="Workspace id or slug")
-FromOption = typer.Option(None, "--from", help="First day (YYYY-MM-DD), workspace's zone")
-ToOption = typer.Option(None, "--to", help="Last day (YYYY-MM-DD), inclusive")
-
-
-def _day(value: str | None, option: str) -> Any:
-    if value is None:
-        return None
-    try:
-        return datetime.strptime(value, "%Y-%m-%d").date()
-    except ValueError:
-        raise fail(f"{option}: {value!r} is not a day as YYYY-MM-DD") from None
 
 
 @friendly_errors
@@ -42,7 +30,9 @@ def report_advice(
         raise fail(f"--format must be table or json, not {fmt!r}")
     with context(ctx).session() as session:
         ws = WorkspaceService(session).find_workspace(workspace)
-        report = ChannelService(session).advice(ws.id, _day(start, "--from"), _day(end, "--to"))
+        report = ChannelService(session).advice(
+            ws.id, parse_day(start, "--from"), parse_day(end, "--to")
+        )
     if fmt == "json":
         console().print_json(report.model_dump_json())
         return
@@ -80,7 +70,7 @@ def analytics_mmm_export(
     with context(ctx).session() as session:
         ws = WorkspaceService(session).find_workspace(workspace)
         body = ChannelService(session).mmm_export(
-            ws.id, _day(start, "--from"), _day(end, "--to"), shape=shape, fmt=chosen
+            ws.id, parse_day(start, "--from"), parse_day(end, "--to"), shape=shape, fmt=chosen
         )
     try:
         path.write_bytes(body)

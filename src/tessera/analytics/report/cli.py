@@ -35,7 +35,8 @@ FormatOption = typer.Option("table", "--format", help="table, csv or json")
 FORMATS = ("table", "csv", "json")
 
 
-def _day(value: str | None, option: str) -> Any:
+def parse_day(value: str | None, option: str) -> Any:
+    """A ``--from``/``--to`` value as a day, or a one-line error naming the option."""
     if value is None:
         return None
     try:
@@ -86,8 +87,8 @@ def report_retention(
         ws = WorkspaceService(session).find_workspace(workspace)
         report = ReportService(session).retention(
             ws.id,
-            _day(start, "--from"),
-            _day(end, "--to"),
+            parse_day(start, "--from"),
+            parse_day(end, "--to"),
             group_by=group_by,
             churn_days=churn_days,
         )
@@ -113,7 +114,9 @@ def report_omnichannel(
     """Omnichannel share, and omnichannel against single-channel customers."""
     with context(ctx).session() as session:
         ws = WorkspaceService(session).find_workspace(workspace)
-        report = ReportService(session).omnichannel(ws.id, _day(start, "--from"), _day(end, "--to"))
+        report = ReportService(session).omnichannel(
+            ws.id, parse_day(start, "--from"), parse_day(end, "--to")
+        )
     header = [
         "segment",
         "customers",
@@ -158,7 +161,7 @@ def report_attribution(
     with context(ctx).session() as session:
         ws = WorkspaceService(session).find_workspace(workspace)
         report = ReportService(session).attribution(
-            ws.id, _day(start, "--from"), _day(end, "--to"),
+            ws.id, parse_day(start, "--from"), parse_day(end, "--to"),
             model=model, group_by=group_by, lookback_days=lookback_days,
             conversion_events=tuple(conversion_event),
         )  # fmt: skip
@@ -187,7 +190,10 @@ def report_clv(
     with context(ctx).session() as session:
         ws = WorkspaceService(session).find_workspace(workspace)
         report = ReportService(session).lifetime_value(
-            ws.id, _day(end, "--to"), months=months, monthly_discount_rate=monthly_discount_rate
+            ws.id,
+            parse_day(end, "--to"),
+            months=months,
+            monthly_discount_rate=monthly_discount_rate,
         )
     header = ["dimension", "segment", "customers", "average value", "total value", "alive"]
     rows: list[list[Any]] = [
