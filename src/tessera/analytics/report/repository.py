@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, exists, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, exists, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -41,6 +41,16 @@ class SnapshotState:
     stale_since: datetime | None
 
 
+def _keyed(keys: Sequence[tuple[str, str]]) -> ColumnElement[bool]:
+    """Rows of any of these (kind, params hash) keys."""
+    return or_(
+        *(
+            and_(MetricSnapshot.kind == kind, MetricSnapshot.params_hash == digest)
+            for kind, digest in keys
+        )
+    )
+
+
 class SnapshotRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -49,12 +59,7 @@ class SnapshotRepository:
         """The stored snapshots of these (kind, params hash) keys, in one statement."""
         if not keys:
             return []
-        wanted = or_(
-            *(
-                and_(MetricSnapshot.kind == kind, MetricSnapshot.params_hash == digest)
-                for kind, digest in keys
-            )
-        )
+        wanted = _keyed(keys)
         rows = self.session.execute(
             select(
                 MetricSnapshot.kind,
@@ -140,12 +145,7 @@ class SnapshotRepository:
         """Age and staleness of these workspaces' snapshots of the given keys."""
         if not workspace_ids or not keys:
             return []
-        wanted = or_(
-            *(
-                and_(MetricSnapshot.kind == kind, MetricSnapshot.params_hash == digest)
-                for kind, digest in keys
-            )
-        )
+        wanted = _keyed(keys)
         rows = self.session.execute(
             select(
                 MetricSnapshot.workspace_id,
