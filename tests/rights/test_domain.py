@@ -19,6 +19,7 @@ from tessera.rights.domain import (
     can_use,
     license_window,
     lineage_licenses,
+    standing,
 )
 
 START, ENDS = license_window(date(2027, 1, 1), date(2027, 3, 31), "America/New_York")
@@ -205,3 +206,24 @@ def test_an_allowed_use_rests_on_its_license_and_more_licenses_never_take_it_awa
         assert can_use([named], [], use).allowed
         assert named.starts_at <= use.at and (named.ends_at is None or use.at < named.ends_at)
         assert can_use([*held, extra], [], use).allowed
+
+
+def test_a_standing_names_what_the_library_shows() -> None:
+    """In force and far from its end: licensed; within the month: ending with its end; a
+    perpetual one wins; none in force: ended; none at all: none; a revoked one is not in
+    force."""
+    month = timedelta(days=30)
+    near = licensed(Usage.EMAIL, ends_at=IN_TERM + timedelta(days=5))
+    far = licensed(Usage.EMAIL, ends_at=IN_TERM + timedelta(days=90))
+
+    assert standing([far], IN_TERM, month).state == "licensed"
+    assert (standing([near], IN_TERM, month).state, standing([near], IN_TERM, month).ends_at) == (
+        "ending", near.ends_at,
+    )  # fmt: skip
+    assert standing([near, licensed(Usage.EMAIL, ends_at=None)], IN_TERM, month).state == (
+        "licensed"
+    )
+    assert standing([near], END + timedelta(days=1), month).state == "ended"
+    assert standing([], IN_TERM, month).state == "none"
+    revoked = licensed(Usage.EMAIL, revoked_at=IN_TERM - timedelta(days=1))
+    assert standing([revoked], IN_TERM, month).state == "ended"

@@ -249,3 +249,31 @@ def _names(values: Iterable[str]) -> str:
 
 def _day(moment: datetime | None) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """What the library shows for an asset's rights at a moment: ``licensed`` (a license in
+    force, ending after ``soon``), ``ending`` (the last one in force ends within it),
+    ``ended`` (licenses, none in force) or ``none``; ``ends_at`` of the latest in force."""
+
+    state: str
+    ends_at: datetime | None = None
+
+
+def standing(licenses: Iterable[License], now: datetime, soon: timedelta) -> Standing:
+    """The rights standing of one asset from its licenses (its own and its master's)."""
+    held = list(licenses)
+    live = [
+        lic
+        for lic in held
+        if lic.starts_at <= now
+        and (lic.ends_at is None or now < lic.ends_at)
+        and (lic.revoked_at is None or now < lic.revoked_at)
+    ]
+    if not live:
+        return Standing("ended" if held else "none")
+    if any(lic.ends_at is None for lic in live):
+        return Standing("licensed")
+    last = max(lic.ends_at for lic in live if lic.ends_at is not None)
+    return Standing("ending" if last - now <= soon else "licensed", last)

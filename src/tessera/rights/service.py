@@ -174,6 +174,20 @@ class RightsService:
         takedown; returns how many were marked now."""
         return self.repository.mark_takedowns(workspace_id, self.clock())
 
+    def standings(
+        self, workspace_id: str, asset_ids: Sequence[str], soon_days: int = 30
+    ) -> dict[str, domain.Standing]:
+        """Each asset's rights standing now (its own licenses; the library lists assets),
+        in one query."""
+        rows = self.repository.licenses(workspace_id, asset_ids)
+        now, soon = self.clock(), timedelta(days=soon_days)
+        return {
+            asset_id: domain.standing(
+                [_license(row) for row in rows if row.asset_id == asset_id], now, soon
+            )
+            for asset_id in asset_ids
+        }
+
     def expiring(self, workspace_id: str, days: int = 30) -> Sequence[AssetLicense]:
         """Licenses ending within ``days`` from now, soonest first."""
         if not 1 <= days <= 366:

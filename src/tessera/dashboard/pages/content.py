@@ -1,5 +1,6 @@
-"""Content: the library (a grid of thumbnails with each asset's review status and a badge per
-channel its latest version passes or fails) and an asset's page (versions with their lineage,
+"""Content: the library (a grid of thumbnails with each asset's review status, its rights
+standing (licensed, ending within 30 days, ended, none) and a badge per channel its latest
+version passes or fails) and an asset's page (versions with their lineage,
 reviews, renditions and every spec result). Everyone signed in may look; uploads and reviews
 go through ``/v1/assets`` or ``tessera assets``."""
 
@@ -13,6 +14,7 @@ from tessera.content.storage import files_of_app
 from tessera.dashboard.session import SignedIn
 from tessera.dashboard.web import DashboardRoute, render
 from tessera.http.routing import DbSession
+from tessera.rights.service import RightsService
 
 pages = APIRouter(route_class=DashboardRoute, include_in_schema=False)
 SHOWN = 120
@@ -28,8 +30,11 @@ def library(request: Request, member: SignedIn, session: DbSession) -> Response:
     service = _service(request, session)
     page = service.assets(member.workspace.id, limit=SHOWN)
     latest = service.latest_versions(page.items)
+    rights = RightsService(session, request.app.state.clock).standings(
+        member.workspace.id, [a.id for a in page.items]
+    )
     cards = [
-        {"asset": a, "version": latest.get(a.id),
+        {"asset": a, "version": latest.get(a.id), "rights": rights[a.id],
          "channels": summary(latest[a.id].spec_results) if a.id in latest else {}}
         for a in page.items
     ]  # fmt: skip
