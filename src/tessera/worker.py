@@ -39,6 +39,7 @@ TASK_MODULES: tuple[str, ...] = (
     "tessera.message.tasks",
     "tessera.segment.tasks",
     "tessera.loyalty.tasks",
+    "tessera.rights.tasks",
     "tessera.analytics.report.tasks",
 )
 

@@ -111,3 +111,13 @@ class RightsRepository(RepositoryBase):
             .execution_options(synchronize_session=False)
         )
         return int(getattr(result, "rowcount", 0) or 0)
+
+    def workspaces_with_live_placements(self) -> list[str]:
+        return [
+            str(ws)
+            for ws in self.session.scalars(
+                select(Placement.workspace_id)
+                .where(Placement.status == PlacementStatus.LIVE)
+                .distinct()
+            )
+        ]
