@@ -173,3 +173,27 @@ def test_the_refresh_job_stores_the_snapshots_and_refuses_a_payload_without_work
     assert {row.as_of for row in snapshot_rows(session, workspace_id)} == {T0}
     assert refused.value.detail == "the job needs its workspace_id"
     assert session.scalar(select(func.count()).select_from(MetricSnapshot)) == 4
+
+
+def test_the_customers_counts_are_stored_and_counted_again_after_ten_minutes(
+    session: Session,
+) -> None:
+    """The counts above the customers list: counted and stored at the first read; a new
+    customer is not in them nine minutes later, and is eleven minutes later."""
+    workspace_id = make_workspace(session, "counts")
+    small_shop(session, workspace_id)
+    clock = ManualClock(T0)
+
+    first = SnapshotService(session, clock).customer_counts(workspace_id)
+    newcomer = Shop(session, workspace_id)
+    newcomer.order(newcomer.person("dan"), "store", at("2026-03-20"), 800)
+    clock.advance(timedelta(minutes=9))
+    cached = SnapshotService(session, clock).customer_counts(workspace_id)
+    clock.advance(timedelta(minutes=2))
+    recounted = SnapshotService(session, clock).customer_counts(workspace_id)
+
+    assert (first.total, first.window.as_of) == (3, T0)
+    assert (cached.total, cached.window.as_of) == (3, T0)
+    assert (recounted.total, recounted.window.as_of) == (4, T0 + timedelta(minutes=11))
+    assert recounted.by_channel["store"] == first.by_channel["store"] + 1
+    assert [r.kind for r in snapshot_rows(session, workspace_id)] == ["customer_counts"]

@@ -107,3 +107,13 @@ class ClvReport(BaseModel):
     average_value: int = 0
     segments: list[ClvSegmentOut] = []
     top_customers: list[ClvCustomerOut] = []
+
+
+class CustomerCountsReport(BaseModel):
+    """The counts above the customers list, as of ``window.as_of``."""
+
+    window: Window
+    total: int
+    omnichannel: int
+    with_consent: int
+    by_channel: dict[str, int]

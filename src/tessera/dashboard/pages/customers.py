@@ -16,6 +16,8 @@ from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import ValidationError
 
+from tessera.analytics.report.schemas import CustomerCountsReport
+from tessera.analytics.report.snapshots import SnapshotService
 from tessera.customer.privacy import CHANNELS, PURPOSES, PrivacyService
 from tessera.customer.profiles import CustomerFilter, ProfileService
 from tessera.customer.schemas import ConsentCreate
@@ -98,7 +100,7 @@ def customers(
         "results": results,
         "error": None,
         "page": page,
-        "counts": None if searching else service.customer_counts(member.workspace.id),
+        "counts": None if searching else counts_of(request, session, member.workspace.id),
         "chosen": {"channel": channel, "reach": reach, "consent": consent, "sort": sort},
         "sorts": SORT_LABELS,
         "filters": filters,
@@ -140,6 +142,11 @@ def search(request: Request, member: SignedIn, session: DbSession, q: str = "") 
             error = problem
     context = {"member": member, "q": q, "results": results, "error": error}
     return render(request, "_customer_results.html", context)
+
+
+def counts_of(request: Request, session: DbSession, workspace_id: str) -> CustomerCountsReport:
+    """The counts above the list, at most ten minutes old (a stored snapshot)."""
+    return SnapshotService(session, request.app.state.clock).customer_counts(workspace_id)
 
 
 def _search(session: DbSession, member: Member, q: str) -> list[Any]:
