@@ -16,11 +16,13 @@ license does not allow partnership ads from the creator's handle, and each must 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
+
+from phonenumbers import SUPPORTED_REGIONS  # every ISO 3166 country has a numbering plan
 
 from tessera.kit.bounds import day_problem
 from tessera.kit.errors import InvalidInput
@@ -168,8 +170,6 @@ def check_use(use: Use) -> Use:
 
 def check_territory(code: str) -> str:
     """An ISO 3166 alpha-2 country code, upper case, or InvalidInput."""
-    from phonenumbers import SUPPORTED_REGIONS  # every ISO 3166 country has a numbering plan
-
     value = code.strip().upper()
     if value not in SUPPORTED_REGIONS:
         raise InvalidInput(f"{code!r} is not an ISO 3166 country code", field="territory")
@@ -194,27 +194,28 @@ def can_use(
 
 
 def _license_checks(license: License, use: Use) -> tuple[int, str | None]:
-    """How many checks ``license`` passes in order, and the first one it fails (None: all)."""
+    """How many checks ``license`` passes in order, and the first one it fails (None: all).
+    Only the failing check's reason is written out."""
     shown = _day(license.ends_at) if license.ends_at else ""
-    checks: Sequence[tuple[bool, str]] = (
+    checks: Sequence[tuple[bool, Callable[[], str]]] = (
         (use.usage in license.usages,
-         f"the license allows {_names(license.usages)}, not {use.usage}"),
+         lambda: f"the license allows {_names(license.usages)}, not {use.usage}"),
         (not license.platforms or use.channel in license.platforms
          or use.channel not in SOCIAL_PLATFORMS,
-         f"the license covers {_names(license.platforms)}, not {use.channel}"),
+         lambda: f"the license covers {_names(license.platforms)}, not {use.channel}"),
         (not license.territories or use.territory in license.territories,
-         f"the license covers {_names(license.territories)}, not {use.territory}"),
-        (license.starts_at <= use.at, f"the license starts at {_day(license.starts_at)}"),
+         lambda: f"the license covers {_names(license.territories)}, not {use.territory}"),
+        (license.starts_at <= use.at, lambda: f"the license starts at {_day(license.starts_at)}"),
         (license.ends_at is None or use.at < license.ends_at,
-         f"the license ended at {shown}"),
+         lambda: f"the license ended at {shown}"),
         (license.ends_at is None or use.end <= license.ends_at,
-         f"the license ends at {shown}, before the flight does"),
+         lambda: f"the license ends at {shown}, before the flight does"),
         (license.revoked_at is None or license.revoked_at > use.end,
-         f"the license was revoked at {_day(license.revoked_at)}"),
+         lambda: f"the license was revoked at {_day(license.revoked_at)}"),
     )  # fmt: skip
     for passed, (holds, reason) in enumerate(checks):
         if not holds:
-            return passed, reason
+            return passed, reason()
     return len(checks), None
 
 
