@@ -43,23 +43,25 @@ def _job(
     return job
 
 
-def test_the_overview_chart_draws_jobs_finished_today(
+def test_the_jobs_chart_draws_jobs_finished_today_in_settings(
     owner: TestClient, tenant: Tenant, session: Session
 ) -> None:
-    """With a finished job the chart has its count and the no-data message is gone."""
+    """With a finished job the chart (in Settings, not on the overview) has its count and the
+    no-data message is gone; the overview keeps the dead-job count."""
     _job(session, tenant.workspace_id, JobStatus.SUCCEEDED, utcnow() - timedelta(minutes=1))
     _job(session, tenant.workspace_id, JobStatus.DEAD, utcnow() - timedelta(minutes=2), "boom")
     session.commit()
 
-    page = owner.get("/overview").text
+    page = owner.get("/settings/jobs").text
+    overview = owner.get("/overview").text
     spec = json.loads(
         re.search(r'id="jobs-chart-spec">(.*?)</script>', page).group(1)  # type: ignore[union-attr]
     )
 
-    assert "No data yet." not in page
+    assert "No data yet." not in page and 'id="jobs-chart-spec"' not in overview
     assert sum(row["count"] for row in spec["data"]["values"]) == 2
     assert spec["encoding"]["color"]["scale"]["domain"] == ["succeeded", "dead"]
-    assert re.findall(r'<span class="stat-value">([^<]*)</span>', page)[3] == "1"
+    assert re.findall(r'<span class="stat-value">([^<]*)</span>', overview)[3] == "1"
 
 
 def test_the_jobs_page_lists_jobs_with_their_last_error(

@@ -128,9 +128,10 @@ def test_the_overview_counts_events_orders_and_quarantine(
     ]
 
 
-def test_the_overview_chart_is_empty_with_a_no_data_message(owner: TestClient) -> None:
-    """With no finished jobs the chart spec has 24 zero hours and the page says there is no data."""
-    page = owner.get("/overview").text
+def test_the_jobs_chart_is_empty_with_a_no_data_message(owner: TestClient) -> None:
+    """With no finished jobs the chart spec (in Settings) has 24 zero hours and the page says
+    there is no data."""
+    page = owner.get("/settings/jobs").text
 
     spec = json.loads(
         re.search(

@@ -113,11 +113,12 @@ def test_sign_in_create_a_secret_key_and_use_it(live_server: LiveServer, page: P
 
     expect(page).to_have_url(base + "/overview")
     expect(page.get_by_role("heading", level=1)).to_have_text("Acme Brand")
+    page.screenshot(path=SCREENSHOTS["overview"], full_page=True)
+    page.goto(base + "/settings/jobs")
     expect(
         page.get_by_role("region", name="Jobs finished per hour").locator("svg.marks")
     ).to_be_visible()
     expect(page.locator("#chart-empty")).to_contain_text("No data yet.")
-    page.screenshot(path=SCREENSHOTS["overview"], full_page=True)
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="API keys").click()
     expect(page).to_have_url(base + "/settings/api-keys")

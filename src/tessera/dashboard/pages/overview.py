@@ -107,8 +107,6 @@ def overview(
     active = service.list_api_keys(workspace_id, limit=KEY_LISTING_LIMIT, include_revoked=False)
     job_service = JobService(session)
     job_counts = job_service.count_by_status(workspace_id)
-    hourly = job_service.finished_per_hour(workspace_id, utcnow())
-    finished_today = sum(bucket.count for bucket in hourly)
     now = utcnow()
     orders_30d = OrderService(session).counts_by_channel(
         workspace_id, now - timedelta(days=ORDER_DAYS)
@@ -144,8 +142,6 @@ def overview(
         "keys_truncated": active.next_cursor is not None,
         "job_counts": job_counts,
         "job_total": sum(job_counts.values()),
-        "finished_today": finished_today,
-        "chart": charts.jobs_finished_per_hour(hourly),
         "oversold": oversold_rows(session, workspace_id),
     }
     return render(request, "overview.html", context)
