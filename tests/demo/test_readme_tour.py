@@ -16,11 +16,12 @@ from tests.support.cli import invoke
 from tests.support.factories import make_workspace
 
 ROOT = Path(__file__).resolve().parents[2]
-FILE_COMMANDS = ("import", "quarantine", "journeys")
+FILE_COMMANDS = ("import", "quarantine", "journeys", "creators", "assets")
 
 
 def tour_commands() -> list[list[str]]:
-    """Every `.venv/bin/tessera import|quarantine|journeys ...` line of the README, no comment."""
+    """Every `.venv/bin/tessera import|quarantine|journeys|creators|assets ...` line of the
+    README, no comment."""
     commands = []
     for line in (ROOT / "README.md").read_text().splitlines():
         if line.startswith(".venv/bin/tessera "):
