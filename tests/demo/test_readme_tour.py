@@ -16,11 +16,11 @@ from tests.support.cli import invoke
 from tests.support.factories import make_workspace
 
 ROOT = Path(__file__).resolve().parents[2]
-FILE_COMMANDS = ("import", "quarantine", "journeys", "creators", "assets")
+FILE_COMMANDS = ("import", "quarantine", "journeys", "creators", "assets", "rights")
 
 
 def tour_commands() -> list[list[str]]:
-    """Every `.venv/bin/tessera import|quarantine|journeys|creators|assets ...` line of the
+    """Every `.venv/bin/tessera import|quarantine|journeys|creators|assets|rights ...` line of the
     README, no comment."""
     commands = []
     for line in (ROOT / "README.md").read_text().splitlines():
