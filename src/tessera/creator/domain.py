@@ -10,8 +10,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import phonenumbers
-
 PLATFORMS: frozenset[str] = frozenset(
     {"tiktok", "instagram", "youtube", "pinterest", "twitch", "x", "snapchat", "facebook",
      "threads", "linkedin", "blog"}
@@ -33,11 +31,6 @@ _HOSTS = {
 # Path words that precede the handle rather than being it (youtube.com/c/name, /user/name).
 _PATH_PREFIXES = frozenset({"c", "user", "channel", "in", "add"})
 _HANDLE = re.compile(r"^[a-z0-9._\-]{1,100}$")
-# ISO 3166-1 alpha-2: the regions phonenumbers knows (every country with a phone plan), plus
-# the uninhabited codes it lacks; XK (Kosovo) is user-assigned, not ISO.
-COUNTRIES: frozenset[str] = frozenset(
-    (phonenumbers.SUPPORTED_REGIONS - {"XK", "001"}) | {"AQ", "BV", "GS", "HM", "PN", "TF", "UM"}
-)
 AGE_BANDS: frozenset[str] = frozenset({"13-17", "18-24", "25-34", "35-44", "45-54", "55-64", "65+"})
 GENDERS: frozenset[str] = frozenset({"female", "male", "other"})
 MAX_FOLLOWERS = 10**10  # more than anyone alive: a bigger number is a typo or an attack

@@ -16,6 +16,7 @@ from pydantic import (
 
 from tessera.creator import domain
 from tessera.kit.bounds import MAX_MINOR_UNITS, StorableText
+from tessera.kit.countries import COUNTRIES
 from tessera.models.creator import CreatorStatus
 
 Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
@@ -35,7 +36,7 @@ def _platform(value: str) -> str:
 
 def _country(value: str) -> str:
     code = value.strip().upper()
-    if code not in domain.COUNTRIES:
+    if code not in COUNTRIES:
         raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code")
     return code
 

@@ -22,9 +22,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from phonenumbers import SUPPORTED_REGIONS  # every ISO 3166 country has a numbering plan
-
 from tessera.kit.bounds import day_problem
+from tessera.kit.countries import COUNTRIES
 from tessera.kit.errors import InvalidInput
 
 
@@ -171,7 +170,7 @@ def check_use(use: Use) -> Use:
 def check_territory(code: str) -> str:
     """An ISO 3166 alpha-2 country code, upper case, or InvalidInput."""
     value = code.strip().upper()
-    if value not in SUPPORTED_REGIONS:
+    if value not in COUNTRIES:
         raise InvalidInput(f"{code!r} is not an ISO 3166 country code", field="territory")
     return value
 

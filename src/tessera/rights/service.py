@@ -179,13 +179,12 @@ class RightsService:
     ) -> dict[str, domain.Standing]:
         """Each asset's rights standing now (its own licenses; the library lists assets),
         in one query."""
-        rows = self.repository.licenses(workspace_id, asset_ids)
+        held: dict[str, list[domain.License]] = {asset_id: [] for asset_id in asset_ids}
+        for row in self.repository.licenses(workspace_id, asset_ids):
+            held[row.asset_id].append(_license(row))
         now, soon = self.clock(), timedelta(days=soon_days)
         return {
-            asset_id: domain.standing(
-                [_license(row) for row in rows if row.asset_id == asset_id], now, soon
-            )
-            for asset_id in asset_ids
+            asset_id: domain.standing(licenses, now, soon) for asset_id, licenses in held.items()
         }
 
     def expiring(self, workspace_id: str, days: int = 30) -> Sequence[AssetLicense]:
